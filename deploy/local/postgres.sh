@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Local PostgreSQL 15 (Debian's cluster 15/main on 127.0.0.1:5432) without Docker.
+#
+#   deploy/local/postgres.sh ensure   install if missing, start if down, max_connections >= 200,
+#                                     roles oms_<svc> / databases oms_<svc> and oms_<svc>_test
+#                                     (deploy/postgres/init.sql), check a password login for each
+#   deploy/local/postgres.sh stop     stop the cluster, only if `ensure` started it
+#                                     (marker <repo>/.local/postgres.started)
+#   deploy/local/postgres.sh status   exit 0 when 127.0.0.1:5432 accepts connections, else 3
+#
+# Services: order_capture inventory orchestration returns; role = password = oms_<svc>.
+# URL:      postgresql://oms_<svc>:oms_<svc>@127.0.0.1:5432/oms_<svc>[_test]
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+SCRIPT_NAME="postgres.sh"
+# shellcheck source=deploy/local/_lib.sh
+. "$REPO/deploy/local/_lib.sh"
+
+PG_VERSION=15
+PG_CLUSTER=main
+PG_PORT=5432
+MIN_CONNECTIONS=200
+INIT_SQL="$REPO/deploy/postgres/init.sql"
+MARKER="$REPO/.local/postgres.started"
+PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
+READY_TIMEOUT=${OMS_PG_READY_TIMEOUT:-60}
+
+# psql as the postgres superuser over the local socket (peer auth); stdin = SQL.
+admin_psql() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres "$@")
+    else
+        (cd / && sudo -u postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres "$@")
+    fi
+}
+
+ensure_installed() {
+    if [ -x "$PG_BIN/postgres" ] && command -v pg_ctlcluster >/dev/null 2>&1 &&
+        command -v psql >/dev/null 2>&1; then
+        return 0
+    fi
+    log "PostgreSQL $PG_VERSION not installed; installing postgresql-$PG_VERSION"
+    apt_install "postgresql-$PG_VERSION" "postgresql-client-$PG_VERSION"
+    [ -x "$PG_BIN/postgres" ] || die "postgresql-$PG_VERSION installed but $PG_BIN/postgres is missing"
+}
+
+# Prints the cluster's status word from pg_lsclusters (online, down, ...), empty if no cluster.
+cluster_status() {
+    pg_lsclusters --no-header 2>/dev/null |
+        awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" '$1 == v && $2 == c { print $4 }'
+}
+
+cluster_port() {
+    pg_lsclusters --no-header 2>/dev/null |
+        awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" '$1 == v && $2 == c { print $3 }'
+}
+
+ensure_cluster() {
+    if [ -z "$(cluster_status)" ]; then
+        log "cluster $PG_VERSION/$PG_CLUSTER does not exist; creating it on port $PG_PORT"
+        as_root pg_createcluster --port="$PG_PORT" "$PG_VERSION" "$PG_CLUSTER" >&2 ||
+            die "pg_createcluster $PG_VERSION $PG_CLUSTER failed"
+    fi
+    local port
+    port=$(cluster_port)
+    [ "$port" = "$PG_PORT" ] ||
+        die "cluster $PG_VERSION/$PG_CLUSTER is configured for port $port, expected $PG_PORT (/etc/postgresql/$PG_VERSION/$PG_CLUSTER/postgresql.conf)"
+}
+
+wait_ready() {
+    local start=$SECONDS
+    until pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; do
+        if [ $((SECONDS - start)) -ge "$READY_TIMEOUT" ]; then
+            show_tail "/var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log" 30
+            die "PostgreSQL not accepting connections on 127.0.0.1:$PG_PORT after ${READY_TIMEOUT}s"
+        fi
+        sleep 0.5
+    done
+}
+
+pg_ctl_cluster() {
+    as_root pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$PG_CLUSTER" "$@" >&2
+}
+
+ensure_running() {
+    local status
+    status=$(cluster_status)
+    case "$status" in
+    online*) ;;
+    *)
+        if port_open "$PG_PORT"; then
+            die "cluster $PG_VERSION/$PG_CLUSTER is $status but something else listens on 127.0.0.1:$PG_PORT"
+        fi
+        log "starting PostgreSQL $PG_VERSION/$PG_CLUSTER"
+        pg_ctl_cluster start || {
+            show_tail "/var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log" 30
+            die "pg_ctlcluster $PG_VERSION $PG_CLUSTER start failed"
+        }
+        mkdir -p "$(dirname "$MARKER")"
+        date -Is >"$MARKER"
+        ;;
+    esac
+    wait_ready
+}
+
+ensure_max_connections() {
+    local current
+    current=$(admin_psql -At -c 'SHOW max_connections')
+    if [ "$current" -ge "$MIN_CONNECTIONS" ]; then
+        return 0
+    fi
+    log "max_connections is $current; setting $MIN_CONNECTIONS (ALTER SYSTEM) and restarting PostgreSQL"
+    admin_psql -c "ALTER SYSTEM SET max_connections = $MIN_CONNECTIONS"
+    pg_ctl_cluster restart || die "pg_ctlcluster $PG_VERSION $PG_CLUSTER restart failed"
+    wait_ready
+    current=$(admin_psql -At -c 'SHOW max_connections')
+    [ "$current" -ge "$MIN_CONNECTIONS" ] || die "max_connections is still $current after restart"
+}
+
+verify_logins() {
+    local svc db url
+    for svc in "${OMS_SERVICES[@]}"; do
+        for db in "oms_$svc" "oms_${svc}_test"; do
+            url="postgresql://oms_$svc:oms_$svc@127.0.0.1:$PG_PORT/$db"
+            # A password login over TCP, and the owner may create tables in schema public.
+            if ! psql -X -q -At "$url" -v ON_ERROR_STOP=1 \
+                -c 'BEGIN; CREATE TABLE public.oms_ensure_probe (id int); ROLLBACK;' >/dev/null; then
+                die "cannot log in and create a table as oms_$svc on $db (127.0.0.1:$PG_PORT; see pg_hba.conf)"
+            fi
+        done
+    done
+}
+
+cmd_ensure() {
+    local start=$SECONDS
+    ensure_installed
+    ensure_cluster
+    ensure_running
+    ensure_max_connections
+    admin_psql <"$INIT_SQL" >/dev/null || die "applying $INIT_SQL failed"
+    verify_logins
+    log "PostgreSQL $PG_VERSION ready on 127.0.0.1:$PG_PORT: roles/databases oms_{order_capture,inventory,orchestration,returns}[_test] ($((SECONDS - start))s)"
+}
+
+cmd_stop() {
+    if [ ! -f "$MARKER" ]; then
+        log "PostgreSQL was not started by postgres.sh ensure; leaving it as it is"
+        return 0
+    fi
+    case "$(cluster_status)" in
+    online*)
+        log "stopping PostgreSQL $PG_VERSION/$PG_CLUSTER (started by postgres.sh ensure)"
+        pg_ctl_cluster stop || die "pg_ctlcluster $PG_VERSION $PG_CLUSTER stop failed"
+        ;;
+    *) log "PostgreSQL $PG_VERSION/$PG_CLUSTER already down" ;;
+    esac
+    rm -f "$MARKER"
+}
+
+cmd_status() {
+    if pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
+        echo "postgres: accepting connections on 127.0.0.1:$PG_PORT (cluster $PG_VERSION/$PG_CLUSTER $(cluster_status))"
+        if [ -f "$MARKER" ]; then echo "postgres: started by postgres.sh ensure"; fi
+    else
+        echo "postgres: not running on 127.0.0.1:$PG_PORT"
+        return 3
+    fi
+}
+
+case "${1:-}" in
+ensure) cmd_ensure ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+*)
+    echo "usage: $0 {ensure|stop|status}" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Start and supervise the four OMS services locally (what `make run` calls last, after
+# `uv sync`, `kafka.sh start`, `postgres.sh ensure`, migrations and topic creation).
+#
+#   deploy/local/run.sh
+#
+# Runs "$REPO/.venv/bin/python -m services.<svc>" for order_capture inventory orchestration
+# returns (ports 8001-8004) in the background with the caller's environment; logs in
+# .local/logs/<svc>.log (previous run kept as <svc>.log.1), pids in .local/run/<svc>.pid.
+# Waits for GET /healthz on each (OMS_HEALTH_TIMEOUT seconds each, default 60), prints the /docs
+# URLs, then supervises: a service that dies is reported (log tail) and the others keep running.
+# Ctrl-C / SIGTERM: SIGTERM the services (SIGKILL after 15 s), then kafka.sh stop and
+# postgres.sh stop, exit 0.
+# A second run while services from an earlier run are alive is REFUSED (exit 1): stop the
+# first one (Ctrl-C in its terminal, or `make stop`) before starting again.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+SCRIPT_NAME="run.sh"
+# shellcheck source=deploy/local/_lib.sh
+. "$REPO/deploy/local/_lib.sh"
+
+PY="$REPO/.venv/bin/python"
+RUN_DIR="$REPO/.local/run"
+LOG_DIR="$REPO/.local/logs"
+SUPERVISOR_PIDFILE="$RUN_DIR/run.pid"
+HEALTH_TIMEOUT=${OMS_HEALTH_TIMEOUT:-60}
+STOP_TIMEOUT=15
+
+declare -A PIDS=()
+SHUTTING_DOWN=0
+
+[ -x "$PY" ] || die "$PY not found: run '.tools/bin/uv sync --frozen' first (make run does)"
+
+# HTTP status code of GET http://127.0.0.1:<port><path>, empty when there is no answer.
+# Plain bash (/dev/tcp), so it needs neither curl nor wget.
+http_status() {
+    local line
+    line=$(timeout 3 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$2" "$1" >&3
+        IFS= read -r line <&3 && printf "%s\n" "$line"
+        cat <&3 >/dev/null # drain the body: the server closes (HTTP/1.0, Connection: close)
+    ' _ "$1" "$2" 2>/dev/null) || true
+    [[ "$line" =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+    return 0
+}
+
+refuse_duplicates() {
+    local sup pid svc port
+    sup=$(read_pid "$SUPERVISOR_PIDFILE")
+    if [ -n "$sup" ] && [ "$sup" != "$$" ] && pid_matches "$sup" "run.sh"; then
+        die "already running: 'make run' (run.sh pid $sup) supervises the services; Ctrl-C it or run 'make stop' first"
+    fi
+    for svc in "${OMS_SERVICES[@]}"; do
+        pid=$(read_pid "$RUN_DIR/$svc.pid")
+        if [ -n "$pid" ] && pid_matches "$pid" "services.$svc"; then
+            die "already running: $svc (pid $pid) from an earlier run; run 'make stop' (deploy/local/stop.sh) first"
+        fi
+        rm -f "$RUN_DIR/$svc.pid"
+    done
+    for svc in "${OMS_SERVICES[@]}"; do
+        port=$(service_port "$svc")
+        if port_open "$port"; then
+            die "port $port (for $svc) is already in use by a process not started by run.sh; free it first (ss -ltnp 'sport = :$port')"
+        fi
+    done
+}
+
+start_service() {
+    local svc=$1 log="$LOG_DIR/$1.log" pid
+    [ -f "$log" ] && mv -f "$log" "$log.1"
+    echo "==== $(date -Is) run.sh: $PY -m services.$svc ====" >"$log"
+    # setsid: own process group, so a Ctrl-C in the terminal reaches only this supervisor,
+    # which then stops the services in order.
+    setsid "$PY" -m "services.$svc" >>"$log" 2>&1 </dev/null &
+    pid=$!
+    PIDS[$svc]=$pid
+    echo "$pid" >"$RUN_DIR/$svc.pid"
+    log "started $svc (pid $pid, log $log)"
+}
+
+# Stop our services: SIGTERM all, wait up to STOP_TIMEOUT s, SIGKILL the leftovers.
+stop_services() {
+    local svc pid i alive
+    local -a live=()
+    for svc in "${OMS_SERVICES[@]}"; do
+        pid=${PIDS[$svc]:-}
+        if [ -n "$pid" ] && pid_alive "$pid"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            live+=("$svc")
+        fi
+    done
+    if [ "${#live[@]}" -gt 0 ]; then
+        log "stopping ${live[*]}"
+        for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+            alive=0
+            for svc in "${live[@]}"; do
+                pid_alive "${PIDS[$svc]}" && alive=1
+            done
+            [ "$alive" -eq 0 ] && break
+            sleep 0.1
+        done
+        for svc in "${live[@]}"; do
+            if pid_alive "${PIDS[$svc]}"; then
+                log "$svc (pid ${PIDS[$svc]}) did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
+                kill -KILL "${PIDS[$svc]}" 2>/dev/null || true
+            fi
+        done
+    fi
+    for svc in "${!PIDS[@]}"; do
+        wait "${PIDS[$svc]}" 2>/dev/null || true
+        rm -f "$RUN_DIR/$svc.pid"
+    done
+    PIDS=()
+}
+
+# Ctrl-C / SIGTERM: everything down, exit <code>.
+shutdown() {
+    local code=$1
+    [ "$SHUTTING_DOWN" -eq 1 ] && return 0
+    SHUTTING_DOWN=1
+    # Ignored signals are inherited: a second Ctrl-C cannot cut kafka.sh/postgres.sh stop short.
+    trap '' INT TERM
+    log "shutting down"
+    stop_services
+    "$REPO/deploy/local/kafka.sh" stop || log "WARNING: kafka.sh stop failed"
+    "$REPO/deploy/local/postgres.sh" stop || log "WARNING: postgres.sh stop failed"
+    rm -f "$SUPERVISOR_PIDFILE"
+    log "stopped"
+    exit "$code"
+}
+
+# Unexpected exit (an error under set -e, or a failed start): never leave services behind.
+on_exit() {
+    local code=$?
+    if [ "$SHUTTING_DOWN" -eq 0 ]; then
+        SHUTTING_DOWN=1
+        trap '' INT TERM
+        stop_services
+        rm -f "$SUPERVISOR_PIDFILE"
+        if [ "$code" -ne 0 ]; then
+            log "services stopped; Kafka and PostgreSQL left running ('make stop' stops them)"
+        fi
+    fi
+}
+
+wait_healthy() {
+    local svc=$1 port pid start=$SECONDS code
+    port=$(service_port "$svc")
+    pid=${PIDS[$svc]}
+    while :; do
+        if ! pid_alive "$pid"; then
+            local rc=0
+            wait "$pid" 2>/dev/null || rc=$?
+            show_tail "$LOG_DIR/$svc.log" 40
+            die "$svc (pid $pid) exited with status $rc during startup"
+        fi
+        code=$(http_status "$port" /healthz)
+        if [ "$code" = "200" ]; then
+            log "$svc healthy on http://127.0.0.1:$port after $((SECONDS - start))s"
+            return 0
+        fi
+        if [ $((SECONDS - start)) -ge "$HEALTH_TIMEOUT" ]; then
+            show_tail "$LOG_DIR/$svc.log" 40
+            die "$svc (pid $pid) did not answer 200 on GET http://127.0.0.1:$port/healthz within ${HEALTH_TIMEOUT}s (last status: ${code:-no answer})"
+        fi
+        sleep 0.5
+    done
+}
+
+supervise() {
+    local svc pid rc alive
+    while :; do
+        alive=0
+        for svc in "${OMS_SERVICES[@]}"; do
+            pid=${PIDS[$svc]:-}
+            [ -n "$pid" ] || continue
+            if pid_alive "$pid"; then
+                alive=$((alive + 1))
+            else
+                rc=0
+                wait "$pid" 2>/dev/null || rc=$?
+                unset "PIDS[$svc]"
+                rm -f "$RUN_DIR/$svc.pid"
+                show_tail "$LOG_DIR/$svc.log" 40
+                log "WARNING: $svc (pid $pid) exited with status $rc; the other services keep running (Ctrl-C stops all)"
+            fi
+        done
+        if [ "$alive" -eq 0 ]; then
+            log "all services have exited"
+            shutdown 1
+        fi
+        # Sleep in the background and wait for it, so Ctrl-C is handled at once.
+        sleep 1 &
+        wait $! || true
+    done
+}
+
+main() {
+    mkdir -p "$RUN_DIR" "$LOG_DIR"
+    refuse_duplicates
+    echo "$$" >"$SUPERVISOR_PIDFILE"
+    trap on_exit EXIT
+    trap 'shutdown 0' INT TERM
+    cd "$REPO"
+    export PYTHONUNBUFFERED=1
+    local svc
+    for svc in "${OMS_SERVICES[@]}"; do
+        start_service "$svc"
+    done
+    for svc in "${OMS_SERVICES[@]}"; do
+        wait_healthy "$svc"
+    done
+    {
+        echo
+        echo "OMS is running:"
+        for svc in "${OMS_SERVICES[@]}"; do
+            printf '  %-14s http://127.0.0.1:%s/docs\n' "$svc" "$(service_port "$svc")"
+        done
+        echo "Logs: $LOG_DIR/<service>.log"
+        echo "Ctrl-C to stop (services, then Kafka and PostgreSQL)."
+    } >&2
+    supervise
+}
+
+main "$@"

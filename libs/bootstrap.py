@@ -1,0 +1,95 @@
+"""Wiring shared by every service's bootstrap: engine, unit of work, bus, relay, consumer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Table
+
+from libs.bus.message_bus import Handler, MessageBus
+from libs.clock import Clock, SystemClock
+from libs.config import ServiceSettings
+from libs.db.engine import asyncpg_dsn, make_engine, make_session_factory
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.messaging.consumer import InboxConsumer, Subscriptions
+from libs.messaging.kafka import make_consumer, make_producer
+from libs.messaging.topics import TopicNamer
+from libs.outbox.relay import OutboxRelay
+from libs.outbox.writer import OutboxWriter
+from libs.runtime import ServiceContainer
+
+
+@dataclass(frozen=True)
+class PlumbingTables:
+    outbox: Table
+    inbox: Table
+    idempotency: Table
+
+
+def build_container(
+    *,
+    settings: ServiceSettings,
+    tables: PlumbingTables,
+    uow_class: type[SqlAlchemyUnitOfWork],
+    handlers: Mapping[type, Handler],
+    subscriptions: Subscriptions | None,
+    clock: Clock | None = None,
+) -> ServiceContainer:
+    clock = clock or SystemClock()
+    name = settings.deploy_name
+    engine = make_engine(
+        settings.DATABASE_URL, pool_size=settings.DATABASE_POOL_SIZE, application_name=name
+    )
+    session_factory = make_session_factory(engine)
+    outbox = OutboxWriter(table=tables.outbox, service=name, clock=clock)
+
+    def uow_factory() -> SqlAlchemyUnitOfWork:
+        return uow_class(
+            session_factory=session_factory,
+            outbox=outbox,
+            idempotency_table=tables.idempotency,
+            clock=clock,
+        )
+
+    bus = MessageBus(uow_factory=uow_factory, handlers=handlers, inbox_table=tables.inbox)
+    namer = TopicNamer(settings.KAFKA_TOPIC_PREFIX)
+    producer_factory = partial(
+        make_producer, bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, client_id=name
+    )
+    relay = OutboxRelay(
+        service=name,
+        dsn=asyncpg_dsn(settings.DATABASE_URL),
+        session_factory=session_factory,
+        table=tables.outbox,
+        producer_factory=producer_factory,
+        namer=namer,
+        batch_size=settings.RELAY_BATCH_SIZE,
+        poll_interval_s=settings.RELAY_POLL_INTERVAL_S,
+    )
+    consumer = None
+    if subscriptions:
+        consumer = InboxConsumer(
+            name=name,
+            subscriptions=subscriptions,
+            bus=bus,
+            namer=namer,
+            consumer_factory=partial(
+                make_consumer,
+                bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+                group_id=name,
+                client_id=name,
+            ),
+            producer_factory=producer_factory,
+            max_attempts=settings.CONSUMER_MAX_ATTEMPTS,
+            retry_backoff_s=settings.CONSUMER_RETRY_BACKOFF_S,
+        )
+    return ServiceContainer(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        bus=bus,
+        relay=relay,
+        consumer=consumer,
+    )

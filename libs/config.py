@@ -1,0 +1,44 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_PASSWORD_MARKERS = ("changethis",)
+
+
+class ServiceSettings(BaseSettings):
+    """Shared knobs. A subclass sets `env_prefix` (e.g. `INVENTORY_`) and the defaults."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    SERVICE_NAME: str
+    ENV: Literal["development", "test", "production"] = "development"
+    LOG_LEVEL: str = "INFO"
+    HTTP_HOST: str = "127.0.0.1"
+    HTTP_PORT: int
+    DATABASE_URL: str
+    DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
+    KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
+    # Lets a test run use its own topics on a shared broker; empty in every real deployment.
+    KAFKA_TOPIC_PREFIX: str = ""
+    RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
+    RELAY_POLL_INTERVAL_S: float = Field(default=1.0, gt=0)
+    CONSUMER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
+    CONSUMER_RETRY_BACKOFF_S: float = Field(default=0.2, ge=0)
+    RUN_RELAY: bool = True
+    RUN_CONSUMER: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_outside_development(self) -> ServiceSettings:
+        if self.ENV == "production" and any(m in self.DATABASE_URL for m in DEVELOPMENT_PASSWORD_MARKERS):
+            raise ValueError("DATABASE_URL carries a default password; set a real one in production")
+        return self
+
+    @property
+    def deploy_name(self) -> str:
+        """Kebab-case name used for Kafka client ids, consumer groups and logs."""
+        return self.SERVICE_NAME.replace("_", "-")

@@ -1,0 +1,62 @@
+"""Idempotency-Key storage: the key and the outcome commit in the same transaction as the work.
+
+A second request with the same key blocks on the first one's uncommitted row (the primary key),
+then sees the stored outcome; so concurrent retries cannot both act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.errors import IdempotencyKeyReused
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    resource_id: str | None
+    status: int | None
+
+
+class IdempotencyKeys:
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._table = table
+        self._claimed: tuple[str, str] | None = None
+
+    async def claim(self, *, scope: str, key: str, fingerprint: str) -> StoredOutcome | None:
+        """Reserve the key for this transaction; returns the earlier outcome if it was used."""
+        t = self._table
+        inserted = await self._session.execute(
+            insert(t)
+            .values(scope=scope, key=key, fingerprint=fingerprint)
+            .on_conflict_do_nothing()
+            .returning(t.c.key)
+        )
+        if inserted.first() is not None:
+            self._claimed = (scope, key)
+            return None
+        row = (
+            await self._session.execute(
+                select(t.c.fingerprint, t.c.resource_id, t.c.response_status).where(
+                    t.c.scope == scope, t.c.key == key
+                )
+            )
+        ).one()
+        if row.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key!r} was already used with a different request body"
+            )
+        return StoredOutcome(resource_id=row.resource_id, status=row.response_status)
+
+    async def complete(self, *, resource_id: str, status: int) -> None:
+        if self._claimed is None:
+            return
+        scope, key = self._claimed
+        await self._session.execute(
+            update(self._table)
+            .where(self._table.c.scope == scope, self._table.c.key == key)
+            .values(resource_id=resource_id, response_status=status)
+        )

@@ -1,0 +1,79 @@
+"""Unit of work: one transaction, the outbox rows of the events it raised, one commit.
+
+The transaction boundary sits at the edge (the message bus), as in eShop's TransactionBehavior:
+handlers receive an open unit of work and never commit themselves, so the inbox row of a
+consumed event, the handler's effects and the outbox rows of its events commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.clock import Clock
+from libs.contracts.base import IntegrationEvent
+from libs.db.idempotency import IdempotencyKeys
+from libs.outbox.writer import OutboxWriter
+
+
+class SqlAlchemyUnitOfWork:
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox: OutboxWriter,
+        idempotency_table: Table,
+        clock: Clock,
+    ) -> None:
+        self._session_factory = session_factory
+        self._outbox = outbox
+        self._idempotency_table = idempotency_table
+        self.clock = clock
+        self._pending: list[IntegrationEvent] = []
+
+    async def __aenter__(self) -> Self:
+        self.session = self._session_factory()
+        await self.session.begin()
+        self.idempotency = IdempotencyKeys(self.session, self._idempotency_table)
+        self._pending = []
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def start(self) -> None:
+        """Hook: build repositories on `self.session`."""
+
+    def publish(self, *events: IntegrationEvent) -> None:
+        """Queue integration events; they are written to the outbox at commit."""
+        self._pending.extend(events)
+
+    def collect_events(self) -> list[IntegrationEvent]:
+        """Hook: events raised by aggregates this unit of work has seen, already translated."""
+        return []
+
+    async def commit(self) -> None:
+        events = [*self.collect_events(), *self._pending]
+        self._pending = []
+        await self._outbox.write(self.session, events)
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+UnitOfWorkFactory = Callable[[], SqlAlchemyUnitOfWork]

@@ -1,0 +1,85 @@
+"""The FastAPI application every service shares: health, readiness, problems, correlation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from libs.errors import DomainError
+from libs.http.middleware import CorrelationMiddleware
+from libs.http.problems import install_problem_handlers
+from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
+
+API_VERSION = "1.0.0"
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, bool]
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable, readable operation ids: `<tag>-<function>` (e.g. `orders-create`)."""
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name.rstrip('_').replace('_', '-')}"
+
+
+def create_service_app(
+    *,
+    container: ServiceContainer,
+    parts: Sequence[str],
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    status_table: Mapping[type[DomainError], int] | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=API_VERSION,
+        lifespan=lifespan_for(container, parts),
+        generate_unique_id_function=operation_id,
+        openapi_tags=[{"name": "health", "description": "Liveness and readiness probes"}],
+    )
+    app.add_middleware(CorrelationMiddleware)
+    install_problem_handlers(app, status_table or {})
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router, prefix="/v1")
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> Health:
+        """Answers as long as the process serves HTTP."""
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: the database and Kafka are reachable",
+        responses={503: {"model": Readiness, "description": "A dependency is unreachable"}},
+    )
+    async def readyz(request: Request) -> Any:
+        """200 when the service's database and the Kafka broker answer, 503 (with which) otherwise."""
+        container: ServiceContainer = request.app.state.container
+        checks = {
+            "database": await database_ready(container.engine),
+            "kafka": await kafka_ready(container.settings.KAFKA_BOOTSTRAP_SERVERS),
+        }
+        ready = all(checks.values())
+        body = Readiness(status="ready" if ready else "not_ready", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    return router

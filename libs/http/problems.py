@@ -1,0 +1,190 @@
+"""RFC 9457 problem details: every error a client sees, with a stable machine-readable code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from libs.errors import Conflict, DomainError, NotFound, Unprocessable
+from libs.observability.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+
+log = get_logger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["lines.0.quantity"])
+    message: str = Field(examples=["Input should be greater than 0"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:oms:problem:validation_error",
+                    "title": "The request is invalid",
+                    "status": 422,
+                    "detail": "1 field is invalid",
+                    "code": "validation_error",
+                    "errors": [{"field": "lines.0.quantity", "message": "Input should be greater than 0"}],
+                }
+            ]
+        }
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    code: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    extensions: dict[str, Any] | None = None
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=f"urn:oms:problem:{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=errors,
+        extensions=dict(extensions) if extensions else None,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers) if headers else None,
+    )
+
+
+# Kind of domain error -> HTTP status. The one table; services add their own subclasses' codes.
+DEFAULT_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Unprocessable: 422,
+    DomainError: 422,
+}
+
+
+def status_for(exc: DomainError, table: Mapping[type[DomainError], int]) -> int:
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return 422
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or parts
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainError], int]) -> None:
+    table = {**DEFAULT_STATUS, **status_table}
+
+    async def on_domain_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return problem_response(
+            status=status_for(exc, table),
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            extensions=exc.extra or None,
+        )
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            FieldError(field=_field_of(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
+            for e in exc.errors()
+        ]
+        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        return problem_response(
+            status=422,
+            code="malformed_json" if malformed else "validation_error",
+            title="The request body is not valid JSON" if malformed else "The request is invalid",
+            detail=f"{len(errors)} field(s) invalid",
+            errors=errors,
+        )
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return problem_response(
+            status=exc.status_code,
+            code=codes.get(exc.status_code, f"http_{exc.status_code}"),
+            title=str(exc.detail) if exc.detail else "HTTP error",
+            headers=exc.headers,
+        )
+
+    async def on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("http.database_unavailable", error=repr(exc))
+        return problem_response(
+            status=503,
+            code="database_unavailable",
+            title="The service's database is unreachable; retry later",
+            headers={"Retry-After": "2"},
+        )
+
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Logged with its stack for us; the client sees no trace and no SQL.
+        log.exception("http.unhandled_error", error_type=type(exc).__name__)
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return await on_database_unavailable(_, exc)
+        return problem_response(status=500, code="internal_error", title="Internal server error")
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(OperationalError, on_database_unavailable)
+    app.add_exception_handler(InterfaceError, on_database_unavailable)
+    app.add_exception_handler(ConnectionError, on_database_unavailable)
+    app.add_exception_handler(OSError, on_database_unavailable)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries declaring problem+json for the given statuses."""
+    descriptions = {
+        400: "Bad request",
+        401: "Missing or invalid credentials",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict with the current state, a duplicate, or a reused Idempotency-Key",
+        412: "The resource changed since the given ETag",
+        422: "Invalid request",
+        429: "Too many requests",
+        503: "A dependency is unreachable",
+    }
+    return {
+        s: {
+            "description": descriptions.get(s, "Error"),
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }

@@ -1,0 +1,201 @@
+"""Idempotent consumer: inbox row + handler effects in one transaction, then the Kafka offset.
+
+- Offsets are committed only after the database commit (auto-commit is off), so a crash
+  replays messages rather than losing them; the inbox makes the replay change nothing.
+- A message that fails for a business reason is retried a bounded number of times with backoff,
+  then dead-lettered to `<topic>.dlq` with the error, and the consumer goes on.
+- A message that fails because the database is unreachable is retried until it comes back:
+  dead-lettering good messages during an outage would lose them from the flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from libs.bus.message_bus import MessageBus
+from libs.messaging.envelope import Envelope
+from libs.messaging.topics import TopicNamer, dlq_of
+from libs.observability.correlation import correlation_scope
+from libs.observability.logging import get_logger
+from libs.outbox.inbox import InboxEntry
+
+log = get_logger(__name__)
+
+# (logical topic) -> (event type) -> translator from the envelope to a command for the bus.
+Translator = Callable[[Envelope], object]
+Subscriptions = Mapping[str, Mapping[str, Translator]]
+
+MAX_ERROR_HEADER = 2000
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Infrastructure failures that retrying will cure, as opposed to a poison message."""
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class _CommitProcessedOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Commits what was processed before partitions move, so the next owner starts after it."""
+
+    def __init__(self, owner: InboxConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._owner.commit_processed(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("consumer.assigned", partitions=[f"{tp.topic}:{tp.partition}" for tp in assigned])
+
+
+class InboxConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        subscriptions: Subscriptions,
+        bus: MessageBus,
+        namer: TopicNamer,
+        consumer_factory: Callable[[], AIOKafkaConsumer],
+        producer_factory: Callable[[], AIOKafkaProducer],
+        max_attempts: int = 5,
+        retry_backoff_s: float = 0.2,
+    ) -> None:
+        self._name = name
+        self._subscriptions = subscriptions
+        self._bus = bus
+        self._namer = namer
+        self._consumer_factory = consumer_factory
+        self._producer_factory = producer_factory
+        self._max_attempts = max_attempts
+        self._retry_backoff_s = retry_backoff_s
+        self._consumer: AIOKafkaConsumer | None = None
+        self._processed: dict[TopicPartition, int] = {}
+        self.is_running = False
+
+    async def run(self) -> None:
+        """Consume until cancelled; an unreachable broker is retried, never fatal."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the consumer must outlive any outage
+                self.is_running = False
+                log.warning("consumer.failed", consumer=self._name, error=repr(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _consume(self) -> None:
+        consumer = self._consumer_factory()
+        producer = self._producer_factory()
+        topics = [self._namer.physical(t) for t in self._subscriptions]
+        consumer.subscribe(topics, listener=_CommitProcessedOnRevoke(self))
+        try:
+            await consumer.start()
+            await producer.start()
+            self._consumer = consumer
+            self.is_running = True
+            log.info("consumer.started", consumer=self._name, topics=topics)
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for tp, records in batches.items():
+                    await self._process_partition_batch(consumer, producer, tp, records)
+        finally:
+            self.is_running = False
+            self._consumer = None
+            await consumer.stop()
+            await producer.stop()
+
+    async def _process_partition_batch(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+    ) -> None:
+        for record in records:
+            if tp not in consumer.assignment():
+                break  # revoked mid-batch: its new owner replays from the committed offset
+            await self.process(record, producer)
+            self._processed[tp] = record.offset + 1
+        await self.commit_processed([tp])
+
+    async def commit_processed(self, partitions: list[TopicPartition]) -> None:
+        offsets = {tp: self._processed.pop(tp) for tp in partitions if tp in self._processed}
+        if not offsets or self._consumer is None:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # Harmless: the records are redelivered and the inbox absorbs them.
+            log.warning("consumer.commit_failed", consumer=self._name, error=repr(exc))
+
+    async def process(self, record: ConsumerRecord[Any, Any], producer: AIOKafkaProducer) -> None:
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except Exception as exc:  # noqa: BLE001 - anything undecodable is poison
+            await self._dead_letter(producer, record, f"undecodable CloudEvent: {exc!r}")
+            return
+        translator = self._subscriptions.get(self._namer.logical(record.topic), {}).get(envelope.type)
+        if translator is None:
+            return
+        with correlation_scope(envelope.correlationid, envelope.id):
+            await self._handle_with_retries(producer, record, envelope, translator)
+
+    async def _handle_with_retries(
+        self,
+        producer: AIOKafkaProducer,
+        record: ConsumerRecord[Any, Any],
+        envelope: Envelope,
+        translator: Translator,
+    ) -> None:
+        entry = InboxEntry(self._name, envelope.id, envelope.type, self._namer.logical(record.topic))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._bus.handle(translator(envelope), inbox=entry)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below
+                transient = is_transient(exc)
+                log.warning(
+                    "consumer.handler_failed",
+                    consumer=self._name,
+                    event_id=envelope.id,
+                    event_type=envelope.type,
+                    attempt=attempt,
+                    transient=transient,
+                    error=repr(exc),
+                )
+                if not transient and attempt >= self._max_attempts:
+                    await self._dead_letter(producer, record, repr(exc))
+                    return
+                delay = self._retry_backoff_s * 2 ** min(attempt - 1, 6)
+                await asyncio.sleep(delay)
+
+    async def _dead_letter(
+        self, producer: AIOKafkaProducer, record: ConsumerRecord[Any, Any], error: str
+    ) -> None:
+        headers = list(record.headers or [])
+        headers += [
+            ("dlq-error", error[:MAX_ERROR_HEADER].encode()),
+            ("dlq-consumer", self._name.encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+        ]
+        dlq = dlq_of(record.topic)
+        # Awaited before the offset commit, so a dead letter is never lost either.
+        await (await producer.send(dlq, value=record.value, key=record.key, headers=headers))
+        log.error("consumer.dead_lettered", consumer=self._name, dlq=dlq, offset=record.offset, error=error)

@@ -1,0 +1,50 @@
+"""CloudEvents 1.0 envelope, Kafka protocol binding in *structured* mode.
+
+Structured mode everywhere: the whole event (attributes and data) is the JSON record value with
+`content-type: application/cloudevents+json`, so a subscriber needs nothing but the value to
+know what it holds, and tools like kcat print complete events. The record key is the partition
+key (the order id wherever an order is concerned).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str
+    correlationid: str
+    causationid: str | None = None
+    partitionkey: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate(json.loads(raw))
+
+
+def source_of(service: str) -> str:
+    return f"/oms/{service}"
+
+
+def dataschema_of(topic: str, event_type: str, version: int) -> str:
+    """URN of the JSON Schema at contracts/events/<topic>/<event_type>.v<version>.json."""
+    return f"urn:oms:event-schema:{topic}:{event_type}:v{version}"

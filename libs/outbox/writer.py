@@ -1,0 +1,55 @@
+"""Writes integration events as outbox rows inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.clock import Clock
+from libs.contracts.base import IntegrationEvent
+from libs.ids import new_id
+from libs.messaging.envelope import Envelope, dataschema_of, source_of
+from libs.observability.correlation import current_causation_id, current_correlation_id
+
+
+class OutboxWriter:
+    def __init__(self, *, table: Table, service: str, clock: Clock) -> None:
+        self._table = table
+        self._source = source_of(service)
+        self._clock = clock
+
+    def envelope(self, event: IntegrationEvent) -> Envelope:
+        return Envelope(
+            id=str(new_id()),
+            source=self._source,
+            type=event.event_type,
+            subject=event.subject,
+            time=self._clock.now(),
+            dataschema=dataschema_of(event.topic, event.event_type, event.version),
+            correlationid=current_correlation_id(),
+            causationid=current_causation_id(),
+            partitionkey=event.partition_key,
+            data=event.model_dump(mode="json"),
+        )
+
+    async def write(self, session: AsyncSession, events: Sequence[IntegrationEvent]) -> None:
+        if not events:
+            return
+        rows = []
+        for event in events:
+            env = self.envelope(event)
+            rows.append(
+                {
+                    "id": env.id,
+                    "topic": event.topic,
+                    "key": env.partitionkey,
+                    "event_type": env.type,
+                    "schema_version": event.version,
+                    "payload": env.model_dump(mode="json", exclude_none=True),
+                    "headers": {"correlation-id": env.correlationid}
+                    | ({"causation-id": env.causationid} if env.causationid else {}),
+                }
+            )
+        await session.execute(insert(self._table), rows)

@@ -1,0 +1,138 @@
+"""What every service process is: an API, an outbox relay and an inbox consumer.
+
+`python -m services.<name>` runs all three in one process; `python -m services.<name> relay`
+(or `api`, `consumer`, or any combination) runs only those parts, e.g. to scale them apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from libs.bus.message_bus import MessageBus
+from libs.config import ServiceSettings
+from libs.messaging.consumer import InboxConsumer
+from libs.observability.logging import configure_logging, get_logger
+from libs.outbox.relay import OutboxRelay
+
+log = get_logger(__name__)
+
+PARTS = ("api", "relay", "consumer")
+
+
+@dataclass
+class ServiceContainer:
+    """Everything a service process runs on, built once by the service's bootstrap."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    bus: MessageBus
+    relay: OutboxRelay
+    consumer: InboxConsumer | None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def workers(self, parts: Sequence[str]) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+        chosen: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        if "relay" in parts and self.settings.RUN_RELAY:
+            chosen.append(self.relay.run)
+        if "consumer" in parts and self.consumer is not None and self.settings.RUN_CONSUMER:
+            chosen.append(self.consumer.run)
+        return chosen
+
+
+async def database_ready(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(2), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return False
+
+
+async def kafka_ready(bootstrap_servers: str) -> bool:
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            async with asyncio.timeout(2):
+                _, writer = await asyncio.open_connection(host, int(port), family=socket.AF_INET)
+            writer.close()
+            return True
+        except (OSError, TimeoutError, ValueError):
+            continue
+    return False
+
+
+@asynccontextmanager
+async def running_workers(container: ServiceContainer, parts: Sequence[str]) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(work(), name=work.__qualname__) for work in container.workers(parts)]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await container.engine.dispose()
+
+
+def lifespan_for(
+    container: ServiceContainer, parts: Sequence[str]
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.container = container
+        async with running_workers(container, parts):
+            log.info("service.started", parts=list(parts), port=container.settings.HTTP_PORT)
+            yield
+
+    return lifespan
+
+
+async def _run_without_api(container: ServiceContainer, parts: Sequence[str]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_workers(container, parts):
+        log.info("service.started", parts=list(parts))
+        await stop.wait()
+
+
+def run_service(
+    argv: Sequence[str],
+    *,
+    build_container: Callable[[], ServiceContainer],
+    build_app: Callable[[ServiceContainer, Sequence[str]], FastAPI],
+) -> None:
+    parts = [p for p in argv if p in PARTS] or list(PARTS)
+    unknown = [p for p in argv if p not in PARTS]
+    if unknown:
+        raise SystemExit(f"unknown part(s) {unknown}; choose from {PARTS}")
+    container = build_container()
+    settings = container.settings
+    configure_logging(service=settings.deploy_name, level=settings.LOG_LEVEL)
+    if "api" in parts:
+        app = build_app(container, parts)
+        uvicorn.run(
+            app,
+            host=settings.HTTP_HOST,
+            port=settings.HTTP_PORT,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+    else:
+        asyncio.run(_run_without_api(container, parts))

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from libs.config import ServiceSettings
+
+
+class InventorySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore", frozen=True)
+
+    SERVICE_NAME: str = "inventory"
+    HTTP_PORT: int = 8002
+    DATABASE_URL: str = "postgresql+asyncpg://oms_inventory:oms_inventory@127.0.0.1:5432/oms_inventory"

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+
+from libs.http.app import create_service_app
+from libs.runtime import ServiceContainer
+from services.order_capture.api.routes import router
+
+
+def create_app(container: ServiceContainer, parts: Sequence[str] = ("api", "relay", "consumer")) -> FastAPI:
+    return create_service_app(
+        container=container,
+        parts=parts,
+        title="OMS order-capture",
+        description="Multi-channel order intake: the order's system of record and status hub.",
+        routers=[router],
+    )

@@ -1,0 +1,10 @@
+"""`python -m services.returns [api] [relay] [consumer]` (all three by default)."""
+
+import sys
+
+from libs.runtime import run_service
+from services.returns.api.app import create_app
+from services.returns.bootstrap import bootstrap
+
+if __name__ == "__main__":
+    run_service(sys.argv[1:], build_container=bootstrap, build_app=create_app)
