@@ -18,11 +18,12 @@ SERVICES = ("order_capture", "inventory", "orchestration", "returns")
 INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 
 
-def upgrade(service: str, revision: str = "head", *, attempts: int = 30) -> None:
+def upgrade(service: str, revision: str = "head", *, downgrade: bool = False, attempts: int = 30) -> None:
     config = Config(str(INI), ini_section=service)
+    move = command.downgrade if downgrade else command.upgrade
     for attempt in range(1, attempts + 1):
         try:
-            command.upgrade(config, revision)
+            move(config, revision)
             return
         except OSError as exc:  # database still starting: say so and keep trying
             print(f"migrate {service}: database unreachable ({exc}); retry {attempt}/{attempts}", file=sys.stderr)
@@ -33,11 +34,18 @@ def upgrade(service: str, revision: str = "head", *, attempts: int = 30) -> None
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("services", nargs="*", metavar="service", help=f"any of {SERVICES}")
+    parser.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="downgrade to base first (empties the database; the test suite uses it)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.services) - set(SERVICES)
     if unknown:
         parser.error(f"unknown service(s) {sorted(unknown)}; choose from {SERVICES}")
     for service in args.services or SERVICES:
+        if args.from_scratch:
+            upgrade(service, "base", downgrade=True)
         upgrade(service)
         print(f"migrate {service}: at head", file=sys.stderr)
     return 0

@@ -1,0 +1,56 @@
+"""Suite-wide setup: the test environment, markers by folder, and the order tests run in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.support import environment
+
+environment.apply()
+
+# Unit tests first (seconds, no network), then integration, then end-to-end: the end-to-end
+# stack is started once, late, and owns the test databases from then on.
+_ORDER = {"unit": 0, "contract": 1, "integration": 2, "e2e": 3}
+
+
+def _kind(item: pytest.Item) -> str:
+    parts = item.path.parts
+    for kind in ("unit", "integration", "e2e", "contract"):
+        if kind in parts:
+            return kind
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = _kind(item)
+        item.add_marker(getattr(pytest.mark, "unit" if kind == "contract" else kind))
+    items.sort(key=lambda item: _ORDER[_kind(item)])
+
+
+@pytest.fixture(scope="session")
+def migrated_databases() -> None:
+    """Every service's test database, emptied and migrated to head (exercises the migrations)."""
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, "-m", "libs.db.migrate", "--from-scratch"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+async def kafka_topics() -> AsyncIterator[str]:
+    """This run's topics on the real broker (created explicitly), removed at the end."""
+    from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
+
+    await ensure_topics(bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX)
+    yield environment.TOPIC_PREFIX
+    await delete_topics_with_prefix(
+        bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
+    )

@@ -1,0 +1,129 @@
+"""The inbox consumer against the real broker: duplicates absorbed, poison dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, insert, select
+
+from libs.bus.message_bus import MessageBus
+from libs.clock import SystemClock
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.messaging.consumer import InboxConsumer
+from libs.messaging.envelope import Envelope
+from libs.messaging.kafka import make_consumer, make_producer
+from libs.messaging.topics import TopicNamer
+from libs.outbox.inbox import InboxEntry
+from libs.outbox.writer import OutboxWriter
+from tests.libs.integration.conftest import LibDb, create_topic
+from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.support.kafka import read_topic
+from tests.support.polling import eventually
+
+
+@dataclass(frozen=True)
+class Count:
+    text: str
+    poison: bool = False
+
+
+def bus_for(db: LibDb) -> MessageBus:
+    async def count(msg: Count, uow: SqlAlchemyUnitOfWork) -> None:
+        await uow.session.execute(insert(db.effect).values(message=msg.text))
+        if msg.poison:
+            raise ValueError(f"cannot process {msg.text}")  # after writing: the effect must roll back
+
+    def uow_factory() -> SqlAlchemyUnitOfWork:
+        clock = SystemClock()
+        return SqlAlchemyUnitOfWork(
+            session_factory=db.sessions,
+            outbox=OutboxWriter(table=db.outbox, service="libtest", clock=clock),
+            idempotency_table=db.idempotency,
+            clock=clock,
+        )
+
+    return MessageBus(uow_factory=uow_factory, handlers={Count: count}, inbox_table=db.inbox)
+
+
+async def effects(db: LibDb, texts: list[str]) -> list[str]:
+    async with db.sessions() as s:
+        rows = await s.execute(select(db.effect.c.message).where(db.effect.c.message.in_(texts)))
+        return sorted(r.message for r in rows)
+
+
+def cloudevent(text: str, *, poison: bool = False, event_id: str | None = None) -> bytes:
+    return Envelope(
+        id=event_id or str(uuid.uuid4()), source="/test", type="libtest.count", subject=text,
+        time=datetime.now(UTC), dataschema="urn:test", correlationid="c", partitionkey=text,
+        data={"text": text, "poison": poison},
+    ).to_bytes()
+
+
+class TestInbox:
+    async def test_the_same_event_twice_has_one_effect(self, lib_db: LibDb) -> None:
+        bus, text = bus_for(lib_db), f"once-{uuid.uuid4().hex[:6]}"
+        entry = InboxEntry("libtest", str(uuid.uuid4()), "libtest.count", "t")
+        await bus.handle(Count(text), inbox=entry)
+        await bus.handle(Count(text), inbox=entry)
+        assert await effects(lib_db, [text]) == [text]
+
+
+class TestInboxConsumer:
+    async def test_absorbs_duplicates_dead_letters_poison_and_goes_on(
+        self, lib_db: LibDb, kafka_topics: str
+    ) -> None:
+        topic = await create_topic(partitions=1)
+        tag = uuid.uuid4().hex[:6]
+        good1, poison, good2 = f"good1-{tag}", f"poison-{tag}", f"good2-{tag}"
+        dup_id = str(uuid.uuid4())
+        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
+        await producer.start()
+        try:
+            for value in (
+                cloudevent(good1, event_id=dup_id),
+                cloudevent(poison, poison=True),
+                b"this is not a cloudevent",
+                cloudevent(good1, event_id=dup_id),  # the broker or a relay duplicated it
+                cloudevent(good2),
+            ):
+                await producer.send_and_wait(TOPIC_PREFIX + topic, value=value, key=b"k")
+        finally:
+            await producer.stop()
+
+        group = f"libtest-{tag}"
+        consumer = InboxConsumer(
+            name=group,
+            subscriptions={topic: {"libtest.count": lambda env: Count(env.data["text"], env.data["poison"])}},
+            bus=bus_for(lib_db),
+            namer=TopicNamer(TOPIC_PREFIX),
+            consumer_factory=partial(make_consumer, bootstrap_servers=BOOTSTRAP_SERVERS, group_id=group, client_id=group),
+            producer_factory=partial(make_producer, bootstrap_servers=BOOTSTRAP_SERVERS, client_id=group),
+            max_attempts=3,
+            retry_backoff_s=0.01,
+        )
+        task = asyncio.create_task(consumer.run())
+        try:
+            await eventually(
+                lambda: effects(lib_db, [good1, poison, good2]),
+                until=lambda seen: seen == [good1, good2],
+                timeout=30,
+                what="both good messages handled once, the poison one never",
+            )
+            dead = await eventually(
+                lambda: read_topic(topic + ".dlq"), until=lambda recs: len(recs) == 2, what="2 dead letters"
+            )
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        errors = [dict(r.headers)["dlq-error"].decode() for r in dead]
+        assert "cannot process" in errors[0] and poison in errors[0]
+        assert "undecodable" in errors[1]
+        assert dict(dead[0].headers)["dlq-original-topic"].decode() == TOPIC_PREFIX + topic
+        async with lib_db.sessions() as s:
+            inbox_rows = await s.scalar(select(func.count()).where(lib_db.inbox.c.consumer == group))
+        assert inbox_rows == 2  # good1 and good2; the poison message's row rolled back with it

@@ -1,0 +1,43 @@
+"""The test run's environment: test databases, test ports and a topic prefix of its own.
+
+Set before any settings object is built, so in-process tests and the service processes that
+the end-to-end tests start all point at the same test databases and topics, never at the
+databases and topics of a `make run` stack.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+SERVICES: dict[str, tuple[str, int]] = {
+    "order_capture": ("ORDER_CAPTURE", 18001),
+    "inventory": ("INVENTORY", 18002),
+    "orchestration": ("ORCHESTRATION", 18003),
+    "returns": ("RETURNS", 18004),
+}
+
+RUN_ID = os.environ.setdefault("OMS_TEST_RUN_ID", str(int(time.time())))
+TOPIC_PREFIX = f"test{RUN_ID}."
+BOOTSTRAP_SERVERS = os.environ.get("OMS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+def test_database_url(service: str) -> str:
+    return f"postgresql+asyncpg://oms_{service}:oms_{service}@127.0.0.1:5432/oms_{service}_test"
+
+
+def apply() -> None:
+    os.environ.setdefault("OMS_KAFKA_TOPIC_PREFIX", TOPIC_PREFIX)
+    for service, (prefix, port) in SERVICES.items():
+        os.environ.setdefault(f"{prefix}_DATABASE_URL", test_database_url(service))
+        os.environ.setdefault(f"{prefix}_KAFKA_TOPIC_PREFIX", TOPIC_PREFIX)
+        os.environ.setdefault(f"{prefix}_KAFKA_BOOTSTRAP_SERVERS", BOOTSTRAP_SERVERS)
+        os.environ.setdefault(f"{prefix}_HTTP_PORT", str(port))
+        os.environ.setdefault(f"{prefix}_ENV", "test")
+        os.environ.setdefault(f"{prefix}_RELAY_POLL_INTERVAL_S", "0.5")
+        os.environ.setdefault(f"{prefix}_CONSUMER_RETRY_BACKOFF_S", "0.05")
+        os.environ.setdefault(f"{prefix}_DATABASE_POOL_SIZE", "5")
+
+
+def base_url(service: str) -> str:
+    return f"http://127.0.0.1:{os.environ[SERVICES[service][0] + '_HTTP_PORT']}"
