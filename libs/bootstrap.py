@@ -36,6 +36,7 @@ def build_container(
     handlers: Mapping[type, Handler],
     subscriptions: Subscriptions | None,
     clock: Clock | None = None,
+    relay_class: type[OutboxRelay] = OutboxRelay,
 ) -> ServiceContainer:
     clock = clock or SystemClock()
     name = settings.deploy_name
@@ -58,7 +59,7 @@ def build_container(
     producer_factory = partial(
         make_producer, bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, client_id=name
     )
-    relay = OutboxRelay(
+    relay = relay_class(
         service=name,
         dsn=asyncpg_dsn(settings.DATABASE_URL),
         session_factory=session_factory,

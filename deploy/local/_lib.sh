@@ -45,7 +45,7 @@ port_open() {
 # Guards against a stale pid file whose pid has been reused by another program.
 pid_matches() {
     local pid=$1 pattern=$2 cmdline
-    [ -n "$pid" ] && [ "$pid" -gt 0 ] 2>/dev/null || return 1
+    [[ "$pid" =~ ^[1-9][0-9]*$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
     # A zombie has an empty command line: treat it as gone.
@@ -55,15 +55,23 @@ pid_matches() {
 
 # True when <pid> is alive and not a zombie.
 pid_alive() {
+    local stat
     kill -0 "$1" 2>/dev/null || return 1
-    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != "Z" ]
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    # Field 3 (state) follows the ")" that closes the command name, which may contain spaces.
+    stat=${stat##*) }
+    [ "${stat%% *}" != "Z" ]
 }
 
 # Read a pid file; prints the pid or nothing.
 read_pid() {
     local f=$1 pid=""
-    [ -f "$f" ] && read -r pid <"$f" 2>/dev/null || true
-    [[ "$pid" =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
+    if [ -f "$f" ]; then
+        read -r pid <"$f" 2>/dev/null || true
+    fi
+    if [[ "$pid" =~ ^[1-9][0-9]*$ ]]; then
+        printf '%s\n' "$pid"
+    fi
     return 0
 }
 

@@ -227,10 +227,10 @@ cmd_start() {
     format_storage
 
     local offset=0
-    [ -f "$SERVER_LOG" ] && offset=$(stat -c %s "$SERVER_LOG")
-    {
-        echo "==== $(date -Is) kafka.sh start ===="
-    } >>"$CONSOLE_LOG"
+    if [ -f "$SERVER_LOG" ]; then
+        offset=$(stat -c %s "$SERVER_LOG")
+    fi
+    echo "==== $(date -Is) kafka.sh start ====" >>"$CONSOLE_LOG"
     log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$BROKER_PORT (logs: $LOGS)"
     # setsid: own session, so it outlives the calling shell and a Ctrl-C in its terminal.
     # shellcheck disable=SC2086 # HEAP_OPTS and GC_OPTS are lists of JVM flags
@@ -253,8 +253,13 @@ wait_ready() {
             rm -f "$PIDFILE"
             die "Kafka (pid $pid) exited during startup"
         fi
-        if [ -f "$SERVER_LOG" ] && tail -c +"$((offset + 1))" "$SERVER_LOG" | grep -q 'Kafka Server started' &&
-            port_open "$BROKER_PORT"; then
+        # The log may have rolled over (daily) since the offset was taken.
+        if [ -f "$SERVER_LOG" ] && [ "$(stat -c %s "$SERVER_LOG")" -lt "$offset" ]; then
+            offset=0
+        fi
+        # grep -c reads to the end: grep -q could exit early and fail the pipe (pipefail).
+        if [ -f "$SERVER_LOG" ] && port_open "$BROKER_PORT" &&
+            tail -c +"$((offset + 1))" "$SERVER_LOG" | grep -c 'Kafka Server started' >/dev/null; then
             log "Kafka ready on 127.0.0.1:$BROKER_PORT (pid $pid) after $((SECONDS - start))s"
             return 0
         fi

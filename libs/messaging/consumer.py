@@ -23,7 +23,7 @@ from libs.bus.message_bus import MessageBus
 from libs.messaging.envelope import Envelope
 from libs.messaging.topics import TopicNamer, dlq_of
 from libs.observability.correlation import correlation_scope
-from libs.observability.logging import get_logger
+from libs.observability.logging import dependency_of, get_logger
 from libs.outbox.inbox import InboxEntry
 
 log = get_logger(__name__)
@@ -90,7 +90,13 @@ class InboxConsumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - the consumer must outlive any outage
                 self.is_running = False
-                log.warning("consumer.failed", consumer=self._name, error=repr(exc), retry_in_s=backoff)
+                log.warning(
+                    "consumer.failed",
+                    consumer=self._name,
+                    dependency=dependency_of(exc),
+                    error=repr(exc),
+                    retry_in_s=backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 

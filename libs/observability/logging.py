@@ -47,3 +47,13 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
     return structlog.get_logger(name)  # type: ignore[no-any-return]
+
+
+def dependency_of(exc: BaseException) -> str:
+    """Which dependency an infrastructure failure points at, for the operator reading the log."""
+    module = type(exc).__module__
+    if module.startswith(("aiokafka", "kafka")):
+        return "kafka"
+    if module.startswith(("asyncpg", "sqlalchemy")) or isinstance(exc, OSError | TimeoutError):
+        return "database"
+    return "unknown"

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.messaging.envelope import CONTENT_TYPE
 from libs.messaging.topics import TopicNamer
-from libs.observability.logging import get_logger
+from libs.observability.logging import dependency_of, get_logger
 from libs.outbox.tables import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
@@ -73,7 +73,9 @@ class OutboxRelay:
                 raise
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
                 self.is_leader = False
-                log.warning("outbox.relay.failed", error=repr(exc), retry_in_s=backoff)
+                log.warning(
+                    "outbox.relay.failed", dependency=dependency_of(exc), error=repr(exc), retry_in_s=backoff
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from libs.bootstrap import build_container
 from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import plumbing
@@ -11,11 +13,12 @@ from services.order_capture.service_layer.handlers import HANDLERS
 from services.order_capture.service_layer.unit_of_work import OrderCaptureUnitOfWork
 
 
-def bootstrap(settings: OrderCaptureSettings | None = None) -> ServiceContainer:
+def bootstrap(settings: OrderCaptureSettings | None = None, **overrides: Any) -> ServiceContainer:
     return build_container(
         settings=settings or OrderCaptureSettings(),
         tables=plumbing,
         uow_class=OrderCaptureUnitOfWork,
         handlers=HANDLERS,
         subscriptions=SUBSCRIPTIONS,
+        **overrides,
     )

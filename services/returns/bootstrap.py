@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from libs.bootstrap import build_container
 from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import plumbing
@@ -11,11 +13,12 @@ from services.returns.service_layer.handlers import HANDLERS
 from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
 
 
-def bootstrap(settings: ReturnsSettings | None = None) -> ServiceContainer:
+def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> ServiceContainer:
     return build_container(
         settings=settings or ReturnsSettings(),
         tables=plumbing,
         uow_class=ReturnsUnitOfWork,
         handlers=HANDLERS,
         subscriptions=SUBSCRIPTIONS,
+        **overrides,
     )

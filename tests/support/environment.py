@@ -22,14 +22,14 @@ TOPIC_PREFIX = f"test{RUN_ID}."
 BOOTSTRAP_SERVERS = os.environ.get("OMS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
-def test_database_url(service: str) -> str:
+def database_url_for(service: str) -> str:
     return f"postgresql+asyncpg://oms_{service}:oms_{service}@127.0.0.1:5432/oms_{service}_test"
 
 
 def apply() -> None:
     os.environ.setdefault("OMS_KAFKA_TOPIC_PREFIX", TOPIC_PREFIX)
     for service, (prefix, port) in SERVICES.items():
-        os.environ.setdefault(f"{prefix}_DATABASE_URL", test_database_url(service))
+        os.environ.setdefault(f"{prefix}_DATABASE_URL", database_url_for(service))
         os.environ.setdefault(f"{prefix}_KAFKA_TOPIC_PREFIX", TOPIC_PREFIX)
         os.environ.setdefault(f"{prefix}_KAFKA_BOOTSTRAP_SERVERS", BOOTSTRAP_SERVERS)
         os.environ.setdefault(f"{prefix}_HTTP_PORT", str(port))

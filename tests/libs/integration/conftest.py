@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from libs.db.engine import make_engine, make_session_factory
 from libs.db.metadata import NAMING_CONVENTION
 from libs.outbox.tables import idempotency_table, inbox_table, outbox_table
-from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX, test_database_url
+from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX, database_url_for
 
 SCHEMA = "libtest"
 
@@ -40,7 +40,7 @@ async def lib_db(migrated_databases: None) -> AsyncIterator[LibDb]:
         # What a handler does, counted: a duplicate effect shows up as a second row.
         "effect": Table("effect", metadata, Column("id", Integer, primary_key=True, autoincrement=True), Column("message", Text)),
     }
-    url = test_database_url("order_capture")
+    url = database_url_for("order_capture")
     engine = make_engine(url, pool_size=5)
     async with engine.begin() as conn:
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))

@@ -1,0 +1,105 @@
+"""The four services as real processes on test ports, against the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.environment import SERVICES, base_url
+from tests.support.polling import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+LOG_DIR = ROOT / ".local" / "test-logs"
+
+
+class ServiceProcess:
+    def __init__(self, service: str, *, env: dict[str, str] | None = None, log_name: str | None = None) -> None:
+        self.service = service
+        self.env = {**os.environ, **(env or {})}
+        self.log_path = LOG_DIR / f"{log_name or service}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        port = self.env[SERVICES[self.service][0] + "_HTTP_PORT"]
+        return f"http://127.0.0.1:{port}"
+
+    def start(self, *parts: str) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.service}", *parts],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def wait_healthy(self, timeout: float = 30) -> None:
+        async def probe() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.service} exited {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                async with httpx.AsyncClient(timeout=1) as c:
+                    return (await c.get(self.url + "/readyz")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(probe, timeout=timeout, interval=0.2, what=f"{self.service} ready")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flush, no commit; what a crash looks like."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        for _ in range(150):
+            if self.process.poll() is not None:
+                return
+            await asyncio.sleep(0.1)
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+Stack = dict[str, ServiceProcess]
+
+
+@pytest.fixture(scope="session")
+async def stack(migrated_databases: None, kafka_topics: str) -> AsyncIterator[Stack]:
+    services = {name: ServiceProcess(name) for name in SERVICES}
+    for proc in services.values():
+        proc.start()
+    try:
+        await asyncio.gather(*(proc.wait_healthy() for proc in services.values()))
+        yield services
+    finally:
+        await asyncio.gather(*(proc.stop() for proc in services.values()))
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+def urls() -> dict[str, str]:
+    return {name: base_url(name) for name in SERVICES}

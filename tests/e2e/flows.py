@@ -1,0 +1,59 @@
+"""Small steps the end-to-end tests share: stock a SKU, place an order, read statuses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from libs.messaging.envelope import Envelope
+from tests.support.kafka import read_topic
+
+
+def random_sku(prefix: str = "SKU") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
+
+
+async def set_stock(http: httpx.AsyncClient, urls: dict[str, str], *, location: str, sku: str, on_hand: int) -> None:
+    r = await http.put(f"{urls['inventory']}/v1/locations/{location}/stock/{sku}", json={"on_hand": on_hand})
+    assert r.status_code == 204, r.text
+
+
+async def place_order(
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    *,
+    lines: list[tuple[str, int]],
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    body = {
+        "channel": "web",
+        "channel_order_ref": f"E2E-{uuid.uuid4().hex[:12]}",
+        "currency": "EUR",
+        "customer": {"email": "grace@example.com", "name": "Grace Hopper"},
+        "lines": [{"sku": sku, "quantity": qty, "unit_price": "10.00"} for sku, qty in lines],
+    }
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    r = await http.post(f"{urls['order_capture']}/v1/orders", json=body, headers={**key, **(headers or {})})
+    assert r.status_code == 201, r.text
+    order: dict[str, Any] = r.json()
+    return order
+
+
+async def order_status(http: httpx.AsyncClient, urls: dict[str, str], order_id: str) -> str:
+    r = await http.get(f"{urls['order_capture']}/v1/orders/{order_id}")
+    assert r.status_code == 200, r.text
+    status: str = r.json()["status"]
+    return status
+
+
+async def events_about(topic: str, order_ids: set[str]) -> list[Envelope]:
+    """Every CloudEvent now on the topic whose subject is one of the orders (duplicates kept)."""
+    found = []
+    for record in await read_topic(topic):
+        event = Envelope.from_bytes(record.value)
+        if event.subject in order_ids:
+            assert record.key.decode() == event.partitionkey == event.subject
+            found.append(event)
+    return found

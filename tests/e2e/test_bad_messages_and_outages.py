@@ -1,0 +1,112 @@
+"""Poison messages are dead-lettered; a service without its database or broker waits, not dies."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from tests.e2e.conftest import ServiceProcess, Stack
+from tests.e2e.flows import order_status, place_order, random_sku, set_stock
+from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.support.kafka import read_topic
+from tests.support.polling import eventually
+
+
+class TestPoisonMessages:
+    async def test_are_dead_lettered_and_consumers_go_on(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        marker = f"poison-{uuid.uuid4()}"
+        # One undecodable record, one CloudEvent whose data breaks the contract.
+        broken_event = {
+            "specversion": "1.0", "id": marker, "source": "/test", "type": "oms.order.placed",
+            "subject": marker, "time": "2026-11-22T10:15:00Z", "dataschema": "urn:test",
+            "correlationid": marker, "partitionkey": marker, "data": {"order_id": marker},
+        }
+        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
+        await producer.start()
+        try:
+            topic = TOPIC_PREFIX + "oms.order.events"
+            await producer.send_and_wait(topic, key=marker.encode(), value=f"not json {marker}".encode())
+            await producer.send_and_wait(topic, key=marker.encode(), value=json.dumps(broken_event).encode())
+        finally:
+            await producer.stop()
+
+        sku = random_sku("AFTER")
+        await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
+        order = await place_order(http, urls, lines=[(sku, 1)])
+        await eventually(
+            lambda: order_status(http, urls, order["id"]), until=lambda s: s == "confirmed", timeout=30,
+            what="an order placed after the poison still flows",
+        )
+
+        async def dead_letters() -> dict[str, set[str]]:
+            by_consumer: dict[str, set[str]] = {}
+            for record in await read_topic("oms.order.events.dlq"):
+                if record.key == marker.encode():
+                    headers = dict(record.headers)
+                    by_consumer.setdefault(headers["dlq-consumer"].decode(), set()).add(
+                        headers["dlq-error"].decode().split(":")[0]
+                    )
+            return by_consumer
+
+        # Every consumer of order events (inventory, orchestration, returns) dead-letters both.
+        found = await eventually(
+            dead_letters, until=lambda d: len(d) == 3 and all(len(v) == 2 for v in d.values()), timeout=30,
+            what="both poison records dead-lettered by each consumer",
+        )
+        assert set(found) == {"inventory", "orchestration", "returns"}
+
+
+class TestStartWithoutDependencies:
+    async def test_reports_not_ready_and_keeps_retrying(self, http: httpx.AsyncClient) -> None:
+        service = ServiceProcess(
+            "order_capture",
+            env={
+                "ORDER_CAPTURE_HTTP_PORT": "18101",
+                "ORDER_CAPTURE_DATABASE_URL": "postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none",
+                "ORDER_CAPTURE_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:2",
+            },
+            log_name="order_capture-no-dependencies",
+        )
+        service.start()
+        try:
+            async def readiness() -> httpx.Response | None:
+                try:
+                    return await http.get(service.url + "/readyz")
+                except httpx.TransportError:
+                    return None
+
+            ready = await eventually(readiness, until=lambda r: r is not None, what="HTTP up without dependencies")
+            assert ready is not None and ready.status_code == 503
+            assert ready.json()["checks"] == {"database": False, "kafka": False}
+            assert (await http.get(service.url + "/healthz")).status_code == 200
+
+            r = await http.post(service.url + "/v1/orders", json={
+                "channel": "web", "channel_order_ref": "X-1", "currency": "EUR",
+                "customer": {"email": "a@example.com", "name": "A"},
+                "lines": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}],
+            })
+            assert r.status_code == 503
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["code"] == "database_unavailable"
+            assert "Traceback" not in r.text
+
+            async def logged_outages() -> set[tuple[str, str]]:
+                entries = [json.loads(ln) for ln in service.log_path.read_text().splitlines() if ln.startswith("{")]
+                return {
+                    (e["event"], e.get("dependency", "")) for e in entries if e.get("event") in ("outbox.relay.failed", "consumer.failed")
+                }
+
+            # The relay needs the database first; the consumer needs the broker first. Each says which.
+            await eventually(
+                logged_outages,
+                until=lambda s: {("outbox.relay.failed", "database"), ("consumer.failed", "kafka")} <= s,
+                what="both outages logged, naming the dependency",
+            )
+            assert service.process is not None and service.process.poll() is None, "the service died"
+        finally:
+            await service.stop()

@@ -1,0 +1,78 @@
+"""An order placed on order-capture travels through Kafka to inventory and back."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy import text
+
+from libs.db.engine import make_engine
+from tests.e2e.conftest import Stack
+from tests.e2e.flows import events_about, order_status, place_order, random_sku, set_stock
+from tests.support.environment import database_url_for
+from tests.support.polling import eventually
+
+
+class TestWalkingSkeleton:
+    async def test_order_is_confirmed_by_inventory_through_the_broker(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        sku = random_sku("LAMP")
+        await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=5)
+        correlation_id = f"corr-{uuid.uuid4()}"
+        order = await place_order(http, urls, lines=[(sku, 2)], headers={"X-Correlation-ID": correlation_id})
+        assert order["status"] == "pending"
+
+        await eventually(
+            lambda: order_status(http, urls, order["id"]), until=lambda s: s == "confirmed", what="order confirmed"
+        )
+        stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
+        assert (stock["on_hand"], stock["reserved"], stock["available"]) == (5, 2, 3)
+        saga = await eventually(
+            lambda: http.get(f"{urls['orchestration']}/v1/sagas/{order['id']}"),
+            until=lambda r: r.status_code == 200 and r.json()["state"] == "stock_reserved",
+            what="saga sees the reservation",
+        )
+        assert [s["name"] for s in saga.json()["steps"]] == ["order_placed", "stock_reserved"]
+
+        # The story can be followed across services by its correlation id.
+        placed = [e for e in await events_about("oms.order.events", {order["id"]}) if e.type == "oms.order.placed"]
+        answer = await events_about("oms.inventory.events", {order["id"]})
+        assert len(placed) == 1 and len(answer) == 1
+        assert placed[0].source == "/oms/order-capture" and answer[0].source == "/oms/inventory"
+        assert placed[0].correlationid == answer[0].correlationid == correlation_id
+        assert answer[0].causationid == placed[0].id
+        assert answer[0].type == "oms.inventory.stock_reserved"
+
+    async def test_a_short_order_is_backordered(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        sku = random_sku("RARE")
+        await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
+        order = await place_order(http, urls, lines=[(sku, 3)])
+        await eventually(
+            lambda: order_status(http, urls, order["id"]), until=lambda s: s == "backordered", what="backordered"
+        )
+        stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
+        assert stock["reserved"] == 0  # all or nothing
+
+    async def test_returns_projects_placed_orders_from_events(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        order = await place_order(http, urls, lines=[(random_sku(), 1), (random_sku(), 2)])
+        engine = make_engine(database_url_for("returns"), pool_size=1)
+        try:
+
+            async def projected_lines() -> int:
+                async with engine.connect() as conn:
+                    return int(
+                        await conn.scalar(
+                            text("SELECT count(*) FROM known_order_line WHERE order_id = :id"), {"id": order["id"]}
+                        )
+                        or 0
+                    )
+
+            await eventually(projected_lines, until=lambda n: n == 2, what="returns' projection")
+        finally:
+            await engine.dispose()

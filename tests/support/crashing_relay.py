@@ -1,0 +1,29 @@
+"""order-capture's relay, made to die between sending a batch and marking it published.
+
+Run as its own process by the end-to-end test: `python -m tests.support.crashing_relay`.
+It is the real relay (same claim, same producer, same lock); only `mark_published` ends the
+process the way a power cut would, with no clean-up and no commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.outbox.relay import OutboxRelay
+from services.order_capture.bootstrap import bootstrap
+
+CRASH_EXIT_CODE = 137
+
+
+class DiesBeforeMarking(OutboxRelay):
+    async def mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
+        print(f"sent {len(seqs)} row(s); dying before marking them", file=sys.stderr, flush=True)
+        os._exit(CRASH_EXIT_CODE)
+
+
+if __name__ == "__main__":
+    asyncio.run(bootstrap(relay_class=DiesBeforeMarking).relay.run())
