@@ -34,8 +34,12 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_development(self) -> ServiceSettings:
-        if self.ENV == "production" and any(m in self.DATABASE_URL for m in DEVELOPMENT_PASSWORD_MARKERS):
-            raise ValueError("DATABASE_URL carries a default password; set a real one in production")
+        if self.ENV == "production" and any(
+            m in self.DATABASE_URL for m in DEVELOPMENT_PASSWORD_MARKERS
+        ):
+            raise ValueError(
+                "DATABASE_URL carries a default password; set a real one in production"
+            )
         return self
 
     @property

@@ -57,7 +57,7 @@ async def database_ready(engine: AsyncEngine) -> bool:
         async with asyncio.timeout(2), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:
         return False
 
 
@@ -76,7 +76,9 @@ async def kafka_ready(bootstrap_servers: str) -> bool:
 
 @asynccontextmanager
 async def running_workers(container: ServiceContainer, parts: Sequence[str]) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(work(), name=work.__qualname__) for work in container.workers(parts)]
+    tasks = [
+        asyncio.create_task(work(), name=work.__qualname__) for work in container.workers(parts)
+    ]
     try:
         yield
     finally:

@@ -49,7 +49,9 @@ async def kafka_topics() -> AsyncIterator[str]:
     """This run's topics on the real broker (created explicitly), removed at the end."""
     from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
 
-    await ensure_topics(bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX)
+    await ensure_topics(
+        bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
+    )
     yield environment.TOPIC_PREFIX
     await delete_topics_with_prefix(
         bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX

@@ -39,7 +39,9 @@ def event_schemas() -> dict[Path, dict[str, Any]]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"urn:oms:event-schema:{cls.topic}:{event_type}:v{cls.version}"
         schema["description"] = (cls.__doc__ or "").strip()
-        docs[ROOT / "contracts" / "events" / cls.topic / f"{event_type}.v{cls.version}.json"] = schema
+        docs[ROOT / "contracts" / "events" / cls.topic / f"{event_type}.v{cls.version}.json"] = (
+            schema
+        )
     envelope = Envelope.model_json_schema(mode="serialization")
     envelope["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     envelope["description"] = "CloudEvents 1.0, Kafka binding in structured mode"
@@ -65,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     if stale:
-        print("stale contracts (run `make contracts`): " + ", ".join(map(str, stale)), file=sys.stderr)
+        print(
+            "stale contracts (run `make contracts`): " + ", ".join(map(str, stale)), file=sys.stderr
+        )
         return 1
     return 0
 

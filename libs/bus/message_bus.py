@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Table
 
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
-from libs.outbox.inbox import InboxEntry, record_once
 from libs.observability.logging import get_logger
+from libs.outbox.inbox import InboxEntry, record_once
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 
@@ -40,7 +40,9 @@ class MessageBus:
         handler = self._handlers[type(message)]
         async with self._uow_factory() as uow:
             if inbox is not None and not await record_once(uow.session, self._inbox_table, inbox):
-                log.info("inbox.duplicate_skipped", event_id=inbox.event_id, consumer=inbox.consumer)
+                log.info(
+                    "inbox.duplicate_skipped", event_id=inbox.event_id, consumer=inbox.consumer
+                )
                 return None
             result = await handler(message, uow)
             await uow.commit()

@@ -7,6 +7,7 @@ then sees the stored outcome; so concurrent retries cannot both act.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession

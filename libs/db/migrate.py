@@ -18,7 +18,9 @@ SERVICES = ("order_capture", "inventory", "orchestration", "returns")
 INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 
 
-def upgrade(service: str, revision: str = "head", *, downgrade: bool = False, attempts: int = 30) -> None:
+def upgrade(
+    service: str, revision: str = "head", *, downgrade: bool = False, attempts: int = 30
+) -> None:
     config = Config(str(INI), ini_section=service)
     move = command.downgrade if downgrade else command.upgrade
     for attempt in range(1, attempts + 1):
@@ -26,7 +28,10 @@ def upgrade(service: str, revision: str = "head", *, downgrade: bool = False, at
             move(config, revision)
             return
         except OSError as exc:  # database still starting: say so and keep trying
-            print(f"migrate {service}: database unreachable ({exc}); retry {attempt}/{attempts}", file=sys.stderr)
+            print(
+                f"migrate {service}: database unreachable ({exc}); retry {attempt}/{attempts}",
+                file=sys.stderr,
+            )
             time.sleep(1)
     raise SystemExit(f"migrate {service}: database unreachable after {attempts} attempts")
 

@@ -72,7 +72,7 @@ def health_router() -> APIRouter:
         responses={503: {"model": Readiness, "description": "A dependency is unreachable"}},
     )
     async def readyz(request: Request) -> Any:
-        """200 when the service's database and the Kafka broker answer, 503 (with which) otherwise."""
+        """200 when the database and the Kafka broker answer; 503 naming which does not."""
         container: ServiceContainer = request.app.state.container
         checks = {
             "database": await database_ready(container.engine),

@@ -37,7 +37,9 @@ class Problem(BaseModel):
                     "status": 422,
                     "detail": "1 field is invalid",
                     "code": "validation_error",
-                    "errors": [{"field": "lines.0.quantity", "message": "Input should be greater than 0"}],
+                    "errors": [
+                        {"field": "lines.0.quantity", "message": "Input should be greater than 0"}
+                    ],
                 }
             ]
         }

@@ -27,7 +27,9 @@ class AdminSettings(BaseSettings):
     KAFKA_TOPIC_PREFIX: str = ""
 
 
-async def ensure_topics(*, bootstrap_servers: str, prefix: str = "", attempts: int = 30) -> list[str]:
+async def ensure_topics(
+    *, bootstrap_servers: str, prefix: str = "", attempts: int = 30
+) -> list[str]:
     """Create missing topics; returns the names created. Retries while the broker comes up."""
     namer = TopicNamer(prefix)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="oms-admin")

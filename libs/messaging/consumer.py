@@ -37,7 +37,9 @@ MAX_ERROR_HEADER = 2000
 
 def is_transient(exc: BaseException) -> bool:
     """Infrastructure failures that retrying will cure, as opposed to a poison message."""
-    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError):
+    if isinstance(
+        exc, OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError
+    ):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
@@ -88,7 +90,7 @@ class InboxConsumer:
                 await self._consume()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the consumer must outlive any outage
+            except Exception as exc:
                 self.is_running = False
                 log.warning(
                     "consumer.failed",
@@ -148,10 +150,12 @@ class InboxConsumer:
     async def process(self, record: ConsumerRecord[Any, Any], producer: AIOKafkaProducer) -> None:
         try:
             envelope = Envelope.from_bytes(record.value)
-        except Exception as exc:  # noqa: BLE001 - anything undecodable is poison
+        except Exception as exc:
             await self._dead_letter(producer, record, f"undecodable CloudEvent: {exc!r}")
             return
-        translator = self._subscriptions.get(self._namer.logical(record.topic), {}).get(envelope.type)
+        translator = self._subscriptions.get(self._namer.logical(record.topic), {}).get(
+            envelope.type
+        )
         if translator is None:
             return
         with correlation_scope(envelope.correlationid, envelope.id):
@@ -164,7 +168,9 @@ class InboxConsumer:
         envelope: Envelope,
         translator: Translator,
     ) -> None:
-        entry = InboxEntry(self._name, envelope.id, envelope.type, self._namer.logical(record.topic))
+        entry = InboxEntry(
+            self._name, envelope.id, envelope.type, self._namer.logical(record.topic)
+        )
         attempt = 0
         while True:
             attempt += 1
@@ -173,7 +179,7 @@ class InboxConsumer:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 transient = is_transient(exc)
                 log.warning(
                     "consumer.handler_failed",
@@ -204,4 +210,10 @@ class InboxConsumer:
         dlq = dlq_of(record.topic)
         # Awaited before the offset commit, so a dead letter is never lost either.
         await (await producer.send(dlq, value=record.value, key=record.key, headers=headers))
-        log.error("consumer.dead_lettered", consumer=self._name, dlq=dlq, offset=record.offset, error=error)
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self._name,
+            dlq=dlq,
+            offset=record.offset,
+            error=error,
+        )

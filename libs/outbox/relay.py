@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Row, Table, delete, func, literal_column, select, update
+from sqlalchemy import Table, delete, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.messaging.envelope import CONTENT_TYPE
@@ -71,10 +72,13 @@ class OutboxRelay:
                 await self._run_as_leader()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
+            except Exception as exc:
                 self.is_leader = False
                 log.warning(
-                    "outbox.relay.failed", dependency=dependency_of(exc), error=repr(exc), retry_in_s=backoff
+                    "outbox.relay.failed",
+                    dependency=dependency_of(exc),
+                    error=repr(exc),
+                    retry_in_s=backoff,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -85,7 +89,8 @@ class OutboxRelay:
         conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=5)
         try:
             lock_key = advisory_lock_key(self._service)
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+            # Standby: another relay leads; poll for the lock (Postgres has no lock-released event).
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):  # noqa: ASYNC110
                 await asyncio.sleep(self._poll_interval_s)
             await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
             producer = self._producer_factory()
@@ -116,10 +121,8 @@ class OutboxRelay:
                 await self.purge_published()
                 next_purge = loop.time() + 600
             if sent < self._batch_size:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
-                except TimeoutError:
-                    pass
 
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
         """Publish one batch; returns how many rows it published."""
@@ -140,7 +143,7 @@ class OutboxRelay:
             await self.mark_published(session, [row.seq for row in rows])
         return len(rows)
 
-    async def send(self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]) -> None:
+    async def send(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
         # Enqueue in seq order, then wait for all acks: the idempotent producer keeps each
         # partition's records in the order they were enqueued.
         acks = []

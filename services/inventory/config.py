@@ -10,4 +10,6 @@ class InventorySettings(ServiceSettings):
 
     SERVICE_NAME: str = "inventory"
     HTTP_PORT: int = 8002
-    DATABASE_URL: str = "postgresql+asyncpg://oms_inventory:oms_inventory@127.0.0.1:5432/oms_inventory"
+    DATABASE_URL: str = (
+        "postgresql+asyncpg://oms_inventory:oms_inventory@127.0.0.1:5432/oms_inventory"
+    )

@@ -21,7 +21,9 @@ LOG_DIR = ROOT / ".local" / "test-logs"
 
 
 class ServiceProcess:
-    def __init__(self, service: str, *, env: dict[str, str] | None = None, log_name: str | None = None) -> None:
+    def __init__(
+        self, service: str, *, env: dict[str, str] | None = None, log_name: str | None = None
+    ) -> None:
         self.service = service
         self.env = {**os.environ, **(env or {})}
         self.log_path = LOG_DIR / f"{log_name or service}.log"
@@ -52,7 +54,9 @@ class ServiceProcess:
         async def probe() -> bool:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise AssertionError(f"{self.service} exited {self.process.returncode}:\n{self.log_tail()}")
+                raise AssertionError(
+                    f"{self.service} exited {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 async with httpx.AsyncClient(timeout=1) as c:
                     return (await c.get(self.url + "/readyz")).status_code == 200

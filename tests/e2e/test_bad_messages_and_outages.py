@@ -22,16 +22,27 @@ class TestPoisonMessages:
         marker = f"poison-{uuid.uuid4()}"
         # One undecodable record, one CloudEvent whose data breaks the contract.
         broken_event = {
-            "specversion": "1.0", "id": marker, "source": "/test", "type": "oms.order.placed",
-            "subject": marker, "time": "2026-11-22T10:15:00Z", "dataschema": "urn:test",
-            "correlationid": marker, "partitionkey": marker, "data": {"order_id": marker},
+            "specversion": "1.0",
+            "id": marker,
+            "source": "/test",
+            "type": "oms.order.placed",
+            "subject": marker,
+            "time": "2026-11-22T10:15:00Z",
+            "dataschema": "urn:test",
+            "correlationid": marker,
+            "partitionkey": marker,
+            "data": {"order_id": marker},
         }
         producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
         await producer.start()
         try:
             topic = TOPIC_PREFIX + "oms.order.events"
-            await producer.send_and_wait(topic, key=marker.encode(), value=f"not json {marker}".encode())
-            await producer.send_and_wait(topic, key=marker.encode(), value=json.dumps(broken_event).encode())
+            await producer.send_and_wait(
+                topic, key=marker.encode(), value=f"not json {marker}".encode()
+            )
+            await producer.send_and_wait(
+                topic, key=marker.encode(), value=json.dumps(broken_event).encode()
+            )
         finally:
             await producer.stop()
 
@@ -39,7 +50,9 @@ class TestPoisonMessages:
         await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
         order = await place_order(http, urls, lines=[(sku, 1)])
         await eventually(
-            lambda: order_status(http, urls, order["id"]), until=lambda s: s == "confirmed", timeout=30,
+            lambda: order_status(http, urls, order["id"]),
+            until=lambda s: s == "confirmed",
+            timeout=30,
             what="an order placed after the poison still flows",
         )
 
@@ -55,7 +68,9 @@ class TestPoisonMessages:
 
         # Every consumer of order events (inventory, orchestration, returns) dead-letters both.
         found = await eventually(
-            dead_letters, until=lambda d: len(d) == 3 and all(len(v) == 2 for v in d.values()), timeout=30,
+            dead_letters,
+            until=lambda d: len(d) == 3 and all(len(v) == 2 for v in d.values()),
+            timeout=30,
             what="both poison records dead-lettered by each consumer",
         )
         assert set(found) == {"inventory", "orchestration", "returns"}
@@ -74,39 +89,57 @@ class TestStartWithoutDependencies:
         )
         service.start()
         try:
+
             async def readiness() -> httpx.Response | None:
                 try:
                     return await http.get(service.url + "/readyz")
                 except httpx.TransportError:
                     return None
 
-            ready = await eventually(readiness, until=lambda r: r is not None, what="HTTP up without dependencies")
+            ready = await eventually(
+                readiness, until=lambda r: r is not None, what="HTTP up without dependencies"
+            )
             assert ready is not None and ready.status_code == 503
             assert ready.json()["checks"] == {"database": False, "kafka": False}
             assert (await http.get(service.url + "/healthz")).status_code == 200
 
-            r = await http.post(service.url + "/v1/orders", json={
-                "channel": "web", "channel_order_ref": "X-1", "currency": "EUR",
-                "customer": {"email": "a@example.com", "name": "A"},
-                "lines": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}],
-            })
+            r = await http.post(
+                service.url + "/v1/orders",
+                json={
+                    "channel": "web",
+                    "channel_order_ref": "X-1",
+                    "currency": "EUR",
+                    "customer": {"email": "a@example.com", "name": "A"},
+                    "lines": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}],
+                },
+            )
             assert r.status_code == 503
             assert r.headers["content-type"] == "application/problem+json"
             assert r.json()["code"] == "database_unavailable"
             assert "Traceback" not in r.text
 
             async def logged_outages() -> set[tuple[str, str]]:
-                entries = [json.loads(ln) for ln in service.log_path.read_text().splitlines() if ln.startswith("{")]
+                entries = [
+                    json.loads(ln)
+                    for ln in service.log_path.read_text().splitlines()
+                    if ln.startswith("{")
+                ]
                 return {
-                    (e["event"], e.get("dependency", "")) for e in entries if e.get("event") in ("outbox.relay.failed", "consumer.failed")
+                    (e["event"], e.get("dependency", ""))
+                    for e in entries
+                    if e.get("event") in ("outbox.relay.failed", "consumer.failed")
                 }
 
-            # The relay needs the database first; the consumer needs the broker first. Each says which.
+            # The relay needs the database first, the consumer the broker first; each says which.
             await eventually(
                 logged_outages,
-                until=lambda s: {("outbox.relay.failed", "database"), ("consumer.failed", "kafka")} <= s,
+                until=lambda s: (
+                    {("outbox.relay.failed", "database"), ("consumer.failed", "kafka")} <= s
+                ),
                 what="both outages logged, naming the dependency",
             )
-            assert service.process is not None and service.process.poll() is None, "the service died"
+            assert service.process is not None and service.process.poll() is None, (
+                "the service died"
+            )
         finally:
             await service.stop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
 import sys
+from asyncio.subprocess import PIPE
 from collections import Counter
 from typing import Any
 
@@ -33,7 +33,9 @@ async def scalar(service: str, sql: str, **params: Any) -> Any:
         await engine.dispose()
 
 
-async def all_confirmed(http: httpx.AsyncClient, urls: dict[str, str], order_ids: list[str]) -> list[str]:
+async def all_confirmed(
+    http: httpx.AsyncClient, urls: dict[str, str], order_ids: list[str]
+) -> list[str]:
     """The orders not yet confirmed (empty when all are)."""
     statuses = await asyncio.gather(*(order_status(http, urls, oid) for oid in order_ids))
     return [oid for oid, status in zip(order_ids, statuses, strict=True) if status != "confirmed"]
@@ -66,14 +68,18 @@ class TestInventoryKilledMidFlow:
         assert len(placed) == ORDERS
 
         await eventually(
-            lambda: all_confirmed(http, urls, placed), until=lambda left: not left, timeout=120, interval=1,
+            lambda: all_confirmed(http, urls, placed),
+            until=lambda left: not left,
+            timeout=120,
+            interval=1,
             what="all 200 orders confirmed",
         )
         stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
         assert (stock["reserved"], stock["available"]) == (sum(quantities), 0)
         reservations = await scalar(
             "inventory",
-            "SELECT count(*) FROM reservation r JOIN reservation_line l ON l.reservation_id = r.id WHERE l.sku = :sku",
+            "SELECT count(*) FROM reservation r"
+            " JOIN reservation_line l ON l.reservation_id = r.id WHERE l.sku = :sku",
             sku=sku,
         )
         assert reservations == ORDERS
@@ -99,32 +105,45 @@ class TestRelayDiesBetweenSendAndMark:
             unpublished_sql = "SELECT count(*) FROM outbox WHERE key = :k AND published_at IS NULL"
             assert await scalar("order_capture", unpublished_sql, k=order["id"]) == 1
 
-            crashed = subprocess.run(
-                [sys.executable, "-m", "tests.support.crashing_relay"], cwd=ROOT, capture_output=True, timeout=60
+            crashed = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.support.crashing_relay", cwd=ROOT, stderr=PIPE
             )
-            assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr.decode()[-2000:]
-            assert await scalar("order_capture", unpublished_sql, k=order["id"]) == 1  # sent, never marked
+            _, stderr = await asyncio.wait_for(crashed.communicate(), timeout=60)
+            assert crashed.returncode == CRASH_EXIT_CODE, stderr.decode()[-2000:]
+            assert (
+                await scalar("order_capture", unpublished_sql, k=order["id"]) == 1
+            )  # sent, never marked
         finally:
             await order_capture.stop()
             order_capture.start()  # the real relay: sends the same rows again
         await order_capture.wait_healthy()
 
         await eventually(
-            lambda: scalar("order_capture", unpublished_sql, k=order["id"]), until=lambda n: n == 0,
+            lambda: scalar("order_capture", unpublished_sql, k=order["id"]),
+            until=lambda n: n == 0,
             what="the restarted relay marks the row",
         )
         await eventually(
-            lambda: order_status(http, urls, order["id"]), until=lambda s: s == "confirmed", what="confirmed"
+            lambda: order_status(http, urls, order["id"]),
+            until=lambda s: s == "confirmed",
+            what="confirmed",
         )
-        placed = [e for e in await events_about("oms.order.events", {order["id"]}) if e.type == "oms.order.placed"]
+        placed = [
+            e
+            for e in await events_about("oms.order.events", {order["id"]})
+            if e.type == "oms.order.placed"
+        ]
         assert len(placed) == 2 and placed[0].id == placed[1].id, "the event went out twice"
         inbox_sql = "SELECT count(*) FROM inbox WHERE event_id = :id"
         assert await scalar("inventory", inbox_sql, id=placed[0].id) == 1
         skipped = [
-            json.loads(line) for line in stack["inventory"].log_path.read_text().splitlines()
+            json.loads(line)
+            for line in stack["inventory"].log_path.read_text().splitlines()
             if '"inbox.duplicate_skipped"' in line
         ]
-        assert placed[0].id in {entry["event_id"] for entry in skipped}, "the inbox did not see the duplicate"
+        assert placed[0].id in {entry["event_id"] for entry in skipped}, (
+            "the inbox did not see the duplicate"
+        )
         reserved = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()["reserved"]
         assert reserved == 4, "the duplicate reserved twice"
         answers = await events_about("oms.inventory.events", {order["id"]})

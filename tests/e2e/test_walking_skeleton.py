@@ -21,11 +21,15 @@ class TestWalkingSkeleton:
         sku = random_sku("LAMP")
         await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=5)
         correlation_id = f"corr-{uuid.uuid4()}"
-        order = await place_order(http, urls, lines=[(sku, 2)], headers={"X-Correlation-ID": correlation_id})
+        order = await place_order(
+            http, urls, lines=[(sku, 2)], headers={"X-Correlation-ID": correlation_id}
+        )
         assert order["status"] == "pending"
 
         await eventually(
-            lambda: order_status(http, urls, order["id"]), until=lambda s: s == "confirmed", what="order confirmed"
+            lambda: order_status(http, urls, order["id"]),
+            until=lambda s: s == "confirmed",
+            what="order confirmed",
         )
         stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
         assert (stock["on_hand"], stock["reserved"], stock["available"]) == (5, 2, 3)
@@ -37,7 +41,11 @@ class TestWalkingSkeleton:
         assert [s["name"] for s in saga.json()["steps"]] == ["order_placed", "stock_reserved"]
 
         # The story can be followed across services by its correlation id.
-        placed = [e for e in await events_about("oms.order.events", {order["id"]}) if e.type == "oms.order.placed"]
+        placed = [
+            e
+            for e in await events_about("oms.order.events", {order["id"]})
+            if e.type == "oms.order.placed"
+        ]
         answer = await events_about("oms.inventory.events", {order["id"]})
         assert len(placed) == 1 and len(answer) == 1
         assert placed[0].source == "/oms/order-capture" and answer[0].source == "/oms/inventory"
@@ -52,7 +60,9 @@ class TestWalkingSkeleton:
         await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
         order = await place_order(http, urls, lines=[(sku, 3)])
         await eventually(
-            lambda: order_status(http, urls, order["id"]), until=lambda s: s == "backordered", what="backordered"
+            lambda: order_status(http, urls, order["id"]),
+            until=lambda s: s == "backordered",
+            what="backordered",
         )
         stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
         assert stock["reserved"] == 0  # all or nothing
@@ -68,7 +78,8 @@ class TestWalkingSkeleton:
                 async with engine.connect() as conn:
                     return int(
                         await conn.scalar(
-                            text("SELECT count(*) FROM known_order_line WHERE order_id = :id"), {"id": order["id"]}
+                            text("SELECT count(*) FROM known_order_line WHERE order_id = :id"),
+                            {"id": order["id"]},
                         )
                         or 0
                     )

@@ -8,11 +8,16 @@ from libs.contracts.inventory import ReservedLine, Shortage, StockReservationRej
 from services.inventory.domain.model import Allocation, Shortfall
 
 
-def stock_reserved(order_id: UUID, reservation_id: UUID, allocations: list[Allocation]) -> StockReserved:
+def stock_reserved(
+    order_id: UUID, reservation_id: UUID, allocations: list[Allocation]
+) -> StockReserved:
     return StockReserved(
         order_id=str(order_id),
         reservation_id=str(reservation_id),
-        lines=[ReservedLine(sku=a.sku, location_code=a.location_code, quantity=a.quantity) for a in allocations],
+        lines=[
+            ReservedLine(sku=a.sku, location_code=a.location_code, quantity=a.quantity)
+            for a in allocations
+        ],
     )
 
 
@@ -21,5 +26,7 @@ def reservation_rejected(order_id: UUID, shortfalls: list[Shortfall]) -> StockRe
     return StockReservationRejected(
         order_id=str(order_id),
         reason=f"insufficient stock for {skus}",
-        shortages=[Shortage(sku=s.sku, requested=s.requested, available=s.available) for s in shortfalls],
+        shortages=[
+            Shortage(sku=s.sku, requested=s.requested, available=s.available) for s in shortfalls
+        ],
     )

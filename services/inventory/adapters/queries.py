@@ -19,14 +19,19 @@ from services.inventory.api.schemas import (
 async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
     rows = (
         await session.execute(
-            select(stock_level).where(stock_level.c.sku == sku).order_by(stock_level.c.location_code)
+            select(stock_level)
+            .where(stock_level.c.sku == sku)
+            .order_by(stock_level.c.location_code)
         )
     ).all()
     if not rows:
         return None
     locations = [
         LocationStock(
-            location_code=r.location_code, on_hand=r.on_hand, reserved=r.reserved, available=r.on_hand - r.reserved
+            location_code=r.location_code,
+            on_hand=r.on_hand,
+            reserved=r.reserved,
+            available=r.on_hand - r.reserved,
         )
         for r in rows
     ]
@@ -40,7 +45,9 @@ async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
 
 
 async def reservations_of_order(session: AsyncSession, order_id: UUID) -> list[ReservationRead]:
-    rows = (await session.execute(select(reservation).where(reservation.c.order_id == order_id))).all()
+    rows = (
+        await session.execute(select(reservation).where(reservation.c.order_id == order_id))
+    ).all()
     result = []
     for r in rows:
         lines = await session.execute(
@@ -55,7 +62,9 @@ async def reservations_of_order(session: AsyncSession, order_id: UUID) -> list[R
                 status=r.status,
                 created_at=r.created_at,
                 lines=[
-                    ReservationLineRead(sku=ln.sku, location_code=ln.location_code, quantity=ln.quantity)
+                    ReservationLineRead(
+                        sku=ln.sku, location_code=ln.location_code, quantity=ln.quantity
+                    )
                     for ln in lines
                 ],
             )

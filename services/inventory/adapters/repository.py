@@ -20,7 +20,7 @@ class StockRepository:
         self._session = session
 
     async def lock_levels(self, skus: Iterable[str]) -> dict[str, list[StockLevel]]:
-        """Lock every location's row of these SKUs, in one global order so lockers never deadlock."""
+        """Lock every location's row of these SKUs, in one global order: lockers never deadlock."""
         rows = await self._session.execute(
             select(stock_level)
             .where(stock_level.c.sku.in_(sorted(set(skus))))
@@ -62,19 +62,28 @@ class ReservationRepository:
         self._session = session
 
     async def exists_for_order(self, order_id: UUID) -> bool:
-        found = await self._session.scalar(select(reservation.c.id).where(reservation.c.order_id == order_id))
+        found = await self._session.scalar(
+            select(reservation.c.id).where(reservation.c.order_id == order_id)
+        )
         return found is not None
 
     async def add(
         self, *, reservation_id: UUID, order_id: UUID, allocations: list[Allocation], now: datetime
     ) -> None:
         await self._session.execute(
-            insert(reservation).values(id=reservation_id, order_id=order_id, status="held", created_at=now)
+            insert(reservation).values(
+                id=reservation_id, order_id=order_id, status="held", created_at=now
+            )
         )
         await self._session.execute(
             insert(reservation_line),
             [
-                {"reservation_id": reservation_id, "sku": a.sku, "location_code": a.location_code, "quantity": a.quantity}
+                {
+                    "reservation_id": reservation_id,
+                    "sku": a.sku,
+                    "location_code": a.location_code,
+                    "quantity": a.quantity,
+                }
                 for a in allocations
             ],
         )

@@ -45,7 +45,9 @@ reservation = Table(
 reservation_line = Table(
     "reservation_line",
     metadata,
-    Column("reservation_id", Uuid, ForeignKey("reservation.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "reservation_id", Uuid, ForeignKey("reservation.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("sku", Text, nullable=False),
     Column("location_code", Text, nullable=False),
     Column("quantity", Integer, nullable=False),

@@ -8,7 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
+Code = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")
+]
 
 
 class StockLevelUpdate(BaseModel):
@@ -33,7 +35,9 @@ class StockRead(BaseModel):
                     "on_hand": 120,
                     "reserved": 2,
                     "available": 118,
-                    "locations": [{"location_code": "WH-BER", "on_hand": 120, "reserved": 2, "available": 118}],
+                    "locations": [
+                        {"location_code": "WH-BER", "on_hand": 120, "reserved": 2, "available": 118}
+                    ],
                 }
             ]
         }

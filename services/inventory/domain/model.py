@@ -61,7 +61,9 @@ class AllocationPlan:
         return not self.shortfalls
 
 
-def allocate(lines: Sequence[RequestedLine], levels: Mapping[str, Sequence[StockLevel]]) -> AllocationPlan:
+def allocate(
+    lines: Sequence[RequestedLine], levels: Mapping[str, Sequence[StockLevel]]
+) -> AllocationPlan:
     """Each line from the single location with the most available stock, all lines or none.
 
     One location per line keeps shipments whole; real routing (distance, cost, splits) belongs
@@ -70,7 +72,9 @@ def allocate(lines: Sequence[RequestedLine], levels: Mapping[str, Sequence[Stock
     allocations: list[Allocation] = []
     shortfalls: list[Shortfall] = []
     for line in lines:
-        candidates = sorted(levels.get(line.sku, ()), key=lambda lv: (-lv.available, lv.location_code))
+        candidates = sorted(
+            levels.get(line.sku, ()), key=lambda lv: (-lv.available, lv.location_code)
+        )
         best = candidates[0] if candidates else None
         if best is None or best.available < line.quantity:
             shortfalls.append(Shortfall(line.sku, line.quantity, best.available if best else 0))

@@ -12,7 +12,9 @@ from services.orchestration.api.schemas import SagaRead, SagaStepRead
 
 
 async def saga_of(session: AsyncSession, order_id: UUID) -> SagaRead | None:
-    row = (await session.execute(select(order_saga).where(order_saga.c.order_id == order_id))).one_or_none()
+    row = (
+        await session.execute(select(order_saga).where(order_saga.c.order_id == order_id))
+    ).one_or_none()
     if row is None:
         return None
     steps = await session.execute(

@@ -42,7 +42,9 @@ class SagaRepository:
         ).one_or_none()
         if row is None:
             return None
-        return OrderSaga(row.order_id, row.order_number, SagaState(row.state), row.started_at, row.updated_at)
+        return OrderSaga(
+            row.order_id, row.order_number, SagaState(row.state), row.started_at, row.updated_at
+        )
 
     async def fill_order_number(self, order_id: UUID, order_number: str) -> None:
         await self._session.execute(
@@ -63,6 +65,9 @@ class SagaRepository:
         if saga.new_steps:
             await self._session.execute(
                 insert(saga_step),
-                [{"order_id": saga.order_id, "name": s.name, "at": s.at, "detail": s.detail} for s in saga.new_steps],
+                [
+                    {"order_id": saga.order_id, "name": s.name, "at": s.at, "detail": s.detail}
+                    for s in saga.new_steps
+                ],
             )
             saga.new_steps.clear()

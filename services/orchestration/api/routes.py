@@ -15,7 +15,9 @@ from services.orchestration.domain.errors import SagaNotFound
 router = APIRouter(tags=["sagas"])
 
 
-@router.get("/sagas/{order_id}", summary="The saga of one order", responses=problem_responses(404, 503))
+@router.get(
+    "/sagas/{order_id}", summary="The saga of one order", responses=problem_responses(404, 503)
+)
 async def get(order_id: UUID, session: ReadSessionDep) -> SagaRead:
     """The order's saga state and every step it took, with times."""
     saga = await queries.saga_of(session, order_id)

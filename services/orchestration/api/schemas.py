@@ -23,8 +23,16 @@ class SagaRead(BaseModel):
                     "started_at": "2026-11-22T10:15:00Z",
                     "updated_at": "2026-11-22T10:15:01Z",
                     "steps": [
-                        {"name": "order_placed", "at": "2026-11-22T10:15:00Z", "detail": "waiting for inventory's answer"},
-                        {"name": "stock_reserved", "at": "2026-11-22T10:15:01Z", "detail": "2 x LAMP-001 at WH-BER"},
+                        {
+                            "name": "order_placed",
+                            "at": "2026-11-22T10:15:00Z",
+                            "detail": "waiting for inventory's answer",
+                        },
+                        {
+                            "name": "stock_reserved",
+                            "at": "2026-11-22T10:15:01Z",
+                            "detail": "2 x LAMP-001 at WH-BER",
+                        },
                     ],
                 }
             ]

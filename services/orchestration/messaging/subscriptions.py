@@ -20,12 +20,16 @@ def _order_placed(env: Envelope) -> commands.StartOrderSaga:
 def _stock_reserved(env: Envelope) -> commands.RecordReservationOutcome:
     event = StockReserved.model_validate(env.data)
     detail = ", ".join(f"{ln.quantity} x {ln.sku} at {ln.location_code}" for ln in event.lines)
-    return commands.RecordReservationOutcome(order_id=UUID(event.order_id), reserved=True, detail=detail)
+    return commands.RecordReservationOutcome(
+        order_id=UUID(event.order_id), reserved=True, detail=detail
+    )
 
 
 def _stock_rejected(env: Envelope) -> commands.RecordReservationOutcome:
     event = StockReservationRejected.model_validate(env.data)
-    return commands.RecordReservationOutcome(order_id=UUID(event.order_id), reserved=False, detail=event.reason)
+    return commands.RecordReservationOutcome(
+        order_id=UUID(event.order_id), reserved=False, detail=event.reason
+    )
 
 
 SUBSCRIPTIONS: Subscriptions = {

@@ -10,7 +10,9 @@ from services.orchestration.service_layer.unit_of_work import OrchestrationUnitO
 
 async def start_order_saga(cmd: commands.StartOrderSaga, uow: OrchestrationUnitOfWork) -> None:
     """A placed order starts its saga (once, whatever the redeliveries)."""
-    saga = OrderSaga.start(order_id=cmd.order_id, order_number=cmd.order_number, now=uow.clock.now())
+    saga = OrderSaga.start(
+        order_id=cmd.order_id, order_number=cmd.order_number, now=uow.clock.now()
+    )
     if not await uow.sagas.add_if_new(saga):
         await uow.sagas.fill_order_number(cmd.order_id, cmd.order_number)
 

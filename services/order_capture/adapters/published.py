@@ -20,7 +20,10 @@ def translate(order: Order, event: events.DomainEvent) -> IntegrationEvent:
                 customer_email=order.customer_email,
                 lines=[
                     PlacedOrderLine(
-                        line_id=str(line.id), sku=line.sku, quantity=line.quantity, unit_price=line.unit_price
+                        line_id=str(line.id),
+                        sku=line.sku,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
                     )
                     for line in order.lines
                 ],

@@ -22,7 +22,9 @@ from services.order_capture.api.schemas import (
 
 
 async def get_order(session: AsyncSession, order_id: UUID) -> OrderRead | None:
-    row = (await session.execute(select(sales_order).where(sales_order.c.id == order_id))).one_or_none()
+    row = (
+        await session.execute(select(sales_order).where(sales_order.c.id == order_id))
+    ).one_or_none()
     if row is None:
         return None
     lines = await _lines_of(session, [row.id])
@@ -44,7 +46,9 @@ async def list_orders(
     rows = (await session.execute(query.limit(limit + 1))).all()
     page, more = rows[:limit], len(rows) > limit
     lines = await _lines_of(session, [r.id for r in page])
-    next_cursor = encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
+    next_cursor = (
+        encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
+    )
     return OrderPage(items=[_to_read(r, lines[r.id]) for r in page], next_cursor=next_cursor)
 
 

@@ -79,7 +79,9 @@ class OrderRepository:
             return None
         lines = (
             await self._session.execute(
-                select(order_line).where(order_line.c.order_id == order_id).order_by(order_line.c.position)
+                select(order_line)
+                .where(order_line.c.order_id == order_id)
+                .order_by(order_line.c.position)
             )
         ).all()
         order = Order(
@@ -90,7 +92,10 @@ class OrderRepository:
             currency=row.currency,
             customer_email=row.customer_email,
             customer_name=row.customer_name,
-            lines=[OrderLine(id=ln.id, sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price) for ln in lines],
+            lines=[
+                OrderLine(id=ln.id, sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+                for ln in lines
+            ],
             status=OrderStatus(row.status),
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -9,7 +9,9 @@ from libs.runtime import ServiceContainer
 from services.order_capture.api.routes import router
 
 
-def create_app(container: ServiceContainer, parts: Sequence[str] = ("api", "relay", "consumer")) -> FastAPI:
+def create_app(
+    container: ServiceContainer, parts: Sequence[str] = ("api", "relay", "consumer")
+) -> FastAPI:
     return create_service_app(
         container=container,
         parts=parts,

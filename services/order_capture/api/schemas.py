@@ -33,7 +33,9 @@ class Strict(BaseModel):
 
 
 class CustomerIn(Strict):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$", examples=["ada@example.com"])
+    email: str = Field(
+        min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$", examples=["ada@example.com"]
+    )
     name: str = Field(min_length=1, max_length=200, examples=["Ada Lovelace"])
 
 

@@ -65,7 +65,9 @@ class Order:
         if duplicates:
             # Refused rather than merged: two lines of one SKU usually mean a client bug
             # (a double add-to-cart), and merging would hide it from the channel.
-            raise DuplicateSku(f"SKU(s) on more than one line: {', '.join(duplicates)}", skus=duplicates)
+            raise DuplicateSku(
+                f"SKU(s) on more than one line: {', '.join(duplicates)}", skus=duplicates
+            )
         order = cls(
             id=id,
             order_number=order_number,

@@ -18,7 +18,9 @@ async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> 
     """Accept a new order from a channel; a repeated Idempotency-Key returns the first order."""
     if cmd.idempotency_key:
         prior = await uow.idempotency.claim(
-            scope=IDEMPOTENCY_SCOPE_PLACE, key=cmd.idempotency_key, fingerprint=cmd.request_fingerprint
+            scope=IDEMPOTENCY_SCOPE_PLACE,
+            key=cmd.idempotency_key,
+            fingerprint=cmd.request_fingerprint,
         )
         if prior is not None and prior.resource_id is not None:
             return UUID(prior.resource_id)
@@ -38,7 +40,10 @@ async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> 
         currency=cmd.currency,
         customer_email=cmd.customer_email,
         customer_name=cmd.customer_name,
-        lines=[OrderLine(id=new_id(), sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price) for ln in cmd.lines],
+        lines=[
+            OrderLine(id=new_id(), sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+            for ln in cmd.lines
+        ],
         now=uow.clock.now(),
     )
     await uow.orders.add(order)
@@ -46,7 +51,9 @@ async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> 
     return order.id
 
 
-async def confirm_stock_reserved(cmd: commands.ConfirmStockReserved, uow: OrderCaptureUnitOfWork) -> None:
+async def confirm_stock_reserved(
+    cmd: commands.ConfirmStockReserved, uow: OrderCaptureUnitOfWork
+) -> None:
     """Inventory holds stock for every line: the order is confirmed."""
     order = await uow.orders.get_for_update(cmd.order_id)
     if order is None:
@@ -55,7 +62,9 @@ async def confirm_stock_reserved(cmd: commands.ConfirmStockReserved, uow: OrderC
     await uow.orders.save_status(order)
 
 
-async def record_stock_shortage(cmd: commands.RecordStockShortage, uow: OrderCaptureUnitOfWork) -> None:
+async def record_stock_shortage(
+    cmd: commands.RecordStockShortage, uow: OrderCaptureUnitOfWork
+) -> None:
     """Inventory could not hold stock for the whole order: the order waits as backordered."""
     order = await uow.orders.get_for_update(cmd.order_id)
     if order is None:

@@ -8,7 +8,9 @@ from libs.http.app import create_service_app
 from libs.runtime import ServiceContainer
 
 
-def create_app(container: ServiceContainer, parts: Sequence[str] = ("api", "relay", "consumer")) -> FastAPI:
+def create_app(
+    container: ServiceContainer, parts: Sequence[str] = ("api", "relay", "consumer")
+) -> FastAPI:
     # The returns API (policy, RMAs, receiving, refunds) arrives with its issue; until then the
     # service runs its consumer, building its own projection of placed orders.
     return create_service_app(

@@ -20,7 +20,8 @@ def _order_placed(env: Envelope) -> commands.ProjectPlacedOrder:
         currency=event.currency,
         placed_at=event.placed_at,
         lines=tuple(
-            commands.KnownLine(UUID(ln.line_id), ln.sku, ln.quantity, ln.unit_price) for ln in event.lines
+            commands.KnownLine(UUID(ln.line_id), ln.sku, ln.quantity, ln.unit_price)
+            for ln in event.lines
         ),
     )
 

@@ -1,8 +1,8 @@
+import pytest
+
 from services.inventory.domain.commands import RequestedLine
 from services.inventory.domain.errors import OnHandBelowReserved
 from services.inventory.domain.model import Allocation, Shortfall, StockLevel, allocate
-
-import pytest
 
 
 def levels(*rows: tuple[str, str, int, int]) -> dict[str, list[StockLevel]]:

@@ -38,7 +38,12 @@ async def lib_db(migrated_databases: None) -> AsyncIterator[LibDb]:
         "inbox": inbox_table(metadata),
         "idempotency": idempotency_table(metadata),
         # What a handler does, counted: a duplicate effect shows up as a second row.
-        "effect": Table("effect", metadata, Column("id", Integer, primary_key=True, autoincrement=True), Column("message", Text)),
+        "effect": Table(
+            "effect",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("message", Text),
+        ),
     }
     url = database_url_for("order_capture")
     engine = make_engine(url, pool_size=5)

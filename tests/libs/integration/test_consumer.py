@@ -36,7 +36,9 @@ def bus_for(db: LibDb) -> MessageBus:
     async def count(msg: Count, uow: SqlAlchemyUnitOfWork) -> None:
         await uow.session.execute(insert(db.effect).values(message=msg.text))
         if msg.poison:
-            raise ValueError(f"cannot process {msg.text}")  # after writing: the effect must roll back
+            raise ValueError(
+                f"cannot process {msg.text}"
+            )  # after writing: the effect must roll back
 
     def uow_factory() -> SqlAlchemyUnitOfWork:
         clock = SystemClock()
@@ -58,8 +60,14 @@ async def effects(db: LibDb, texts: list[str]) -> list[str]:
 
 def cloudevent(text: str, *, poison: bool = False, event_id: str | None = None) -> bytes:
     return Envelope(
-        id=event_id or str(uuid.uuid4()), source="/test", type="libtest.count", subject=text,
-        time=datetime.now(UTC), dataschema="urn:test", correlationid="c", partitionkey=text,
+        id=event_id or str(uuid.uuid4()),
+        source="/test",
+        type="libtest.count",
+        subject=text,
+        time=datetime.now(UTC),
+        dataschema="urn:test",
+        correlationid="c",
+        partitionkey=text,
         data={"text": text, "poison": poison},
     ).to_bytes()
 
@@ -98,11 +106,17 @@ class TestInboxConsumer:
         group = f"libtest-{tag}"
         consumer = InboxConsumer(
             name=group,
-            subscriptions={topic: {"libtest.count": lambda env: Count(env.data["text"], env.data["poison"])}},
+            subscriptions={
+                topic: {"libtest.count": lambda env: Count(env.data["text"], env.data["poison"])}
+            },
             bus=bus_for(lib_db),
             namer=TopicNamer(TOPIC_PREFIX),
-            consumer_factory=partial(make_consumer, bootstrap_servers=BOOTSTRAP_SERVERS, group_id=group, client_id=group),
-            producer_factory=partial(make_producer, bootstrap_servers=BOOTSTRAP_SERVERS, client_id=group),
+            consumer_factory=partial(
+                make_consumer, bootstrap_servers=BOOTSTRAP_SERVERS, group_id=group, client_id=group
+            ),
+            producer_factory=partial(
+                make_producer, bootstrap_servers=BOOTSTRAP_SERVERS, client_id=group
+            ),
             max_attempts=3,
             retry_backoff_s=0.01,
         )
@@ -115,7 +129,9 @@ class TestInboxConsumer:
                 what="both good messages handled once, the poison one never",
             )
             dead = await eventually(
-                lambda: read_topic(topic + ".dlq"), until=lambda recs: len(recs) == 2, what="2 dead letters"
+                lambda: read_topic(topic + ".dlq"),
+                until=lambda recs: len(recs) == 2,
+                what="2 dead letters",
             )
         finally:
             task.cancel()
@@ -125,5 +141,7 @@ class TestInboxConsumer:
         assert "undecodable" in errors[1]
         assert dict(dead[0].headers)["dlq-original-topic"].decode() == TOPIC_PREFIX + topic
         async with lib_db.sessions() as s:
-            inbox_rows = await s.scalar(select(func.count()).where(lib_db.inbox.c.consumer == group))
+            inbox_rows = await s.scalar(
+                select(func.count()).where(lib_db.inbox.c.consumer == group)
+            )
         assert inbox_rows == 2  # good1 and good2; the poison message's row rolled back with it

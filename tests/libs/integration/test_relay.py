@@ -27,7 +27,9 @@ def relay_for(db: LibDb, cls: type[OutboxRelay] = OutboxRelay) -> OutboxRelay:
         dsn=asyncpg_dsn(db.url),
         session_factory=db.sessions,
         table=db.outbox,
-        producer_factory=lambda: make_producer(bootstrap_servers=BOOTSTRAP_SERVERS, client_id="libtest"),
+        producer_factory=lambda: make_producer(
+            bootstrap_servers=BOOTSTRAP_SERVERS, client_id="libtest"
+        ),
         namer=TopicNamer(TOPIC_PREFIX),
         batch_size=25,
     )
@@ -42,8 +44,13 @@ async def write_rows(db: LibDb, topic: str, keys: Sequence[str], per_key: int) -
                 ids.append(event_id)
                 await s.execute(
                     insert(db.outbox).values(
-                        id=event_id, topic=topic, key=key, event_type="libtest.counted", schema_version=1,
-                        payload={"id": event_id, "key": key, "n": n}, headers={"correlation-id": "c"},
+                        id=event_id,
+                        topic=topic,
+                        key=key,
+                        event_type="libtest.counted",
+                        schema_version=1,
+                        payload={"id": event_id, "key": key, "n": n},
+                        headers={"correlation-id": "c"},
                     )
                 )
     return ids
@@ -65,14 +72,18 @@ async def unpublished(db: LibDb, ids: list[str]) -> int:
     async with db.sessions() as s:
         return int(
             await s.scalar(
-                select(func.count()).where(db.outbox.c.id.in_(ids), db.outbox.c.published_at.is_(None))
+                select(func.count()).where(
+                    db.outbox.c.id.in_(ids), db.outbox.c.published_at.is_(None)
+                )
             )
             or 0
         )
 
 
 class TestRelay:
-    async def test_publishes_every_row_once_in_order_per_key(self, lib_db: LibDb, kafka_topics: str) -> None:
+    async def test_publishes_every_row_once_in_order_per_key(
+        self, lib_db: LibDb, kafka_topics: str
+    ) -> None:
         topic = await create_topic(partitions=3)
         keys = [f"order-{i}" for i in range(5)]
         ids = await write_rows(lib_db, topic, keys, per_key=12)
@@ -88,7 +99,9 @@ class TestRelay:
         assert dict(records[0].headers)["content-type"] == b"application/cloudevents+json"
         assert await unpublished(lib_db, ids) == 0
 
-    async def test_a_crash_between_send_and_mark_sends_again(self, lib_db: LibDb, kafka_topics: str) -> None:
+    async def test_a_crash_between_send_and_mark_sends_again(
+        self, lib_db: LibDb, kafka_topics: str
+    ) -> None:
         class CrashesBeforeMarking(OutboxRelay):
             async def mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
                 raise RuntimeError("process died after send, before mark")
@@ -104,14 +117,20 @@ class TestRelay:
         # At least once: every event twice, in the same order each time. The inbox absorbs it.
         assert sent == ids + ids
 
-    async def test_rows_committed_late_are_not_skipped(self, lib_db: LibDb, kafka_topics: str) -> None:
+    async def test_rows_committed_late_are_not_skipped(
+        self, lib_db: LibDb, kafka_topics: str
+    ) -> None:
         topic = await create_topic()
         relay = relay_for(lib_db)
         async with lib_db.sessions() as late, late.begin():
             early_ids = []
             late_id = str(uuid.uuid4())
-            await late.execute(insert(lib_db.outbox).values(**row(late_id, topic)))  # lower seq, uncommitted
-            early_ids = await write_rows(lib_db, topic, ["other"], per_key=2)  # higher seq, committed
+            await late.execute(
+                insert(lib_db.outbox).values(**row(late_id, topic))
+            )  # lower seq, uncommitted
+            early_ids = await write_rows(
+                lib_db, topic, ["other"], per_key=2
+            )  # higher seq, committed
             await drain(relay)
         await drain(relay)  # the late row is now committed
         sent = {json.loads(r.value)["id"] for r in await read_topic(topic)}
@@ -120,6 +139,11 @@ class TestRelay:
 
 def row(event_id: str, topic: str) -> dict[str, Any]:
     return {
-        "id": event_id, "topic": topic, "key": "late", "event_type": "libtest.counted", "schema_version": 1,
-        "payload": {"id": event_id, "key": "late", "n": 0}, "headers": {},
+        "id": event_id,
+        "topic": topic,
+        "key": "late",
+        "event_type": "libtest.counted",
+        "schema_version": 1,
+        "payload": {"id": event_id, "key": "late", "n": 0},
+        "headers": {},
     }

@@ -1,32 +1,49 @@
 import pytest
 
+from libs.clock import SystemClock
 from libs.contracts.order import OrderStatusChanged
+from libs.db.metadata import make_metadata
 from libs.http.pagination import InvalidCursor, decode_cursor, encode_cursor
 from libs.messaging.envelope import Envelope
 from libs.messaging.kafka import make_consumer, make_producer
 from libs.messaging.topics import TopicNamer, all_topic_names, partitions_of
 from libs.observability.correlation import correlation_scope
-from libs.outbox.writer import OutboxWriter
-from libs.clock import SystemClock
 from libs.outbox.tables import outbox_table
-from libs.db.metadata import make_metadata
+from libs.outbox.writer import OutboxWriter
 
 
 class TestEnvelope:
     def test_an_event_travels_as_a_complete_cloudevent(self) -> None:
-        writer = OutboxWriter(table=outbox_table(make_metadata()), service="order-capture", clock=SystemClock())
+        writer = OutboxWriter(
+            table=outbox_table(make_metadata()), service="order-capture", clock=SystemClock()
+        )
         event = OrderStatusChanged(
-            order_id="o-1", order_number="OMS-1", previous_status="pending", status="confirmed",
-            reason="stock reserved", changed_at=SystemClock().now(),
+            order_id="o-1",
+            order_number="OMS-1",
+            previous_status="pending",
+            status="confirmed",
+            reason="stock reserved",
+            changed_at=SystemClock().now(),
         )
         with correlation_scope("corr-1", "cause-1"):
             env = writer.envelope(event)
         decoded = Envelope.from_bytes(env.to_bytes())
         assert decoded == env
-        assert (decoded.specversion, decoded.type, decoded.subject) == ("1.0", "oms.order.status_changed", "o-1")
-        assert (decoded.correlationid, decoded.causationid, decoded.partitionkey) == ("corr-1", "cause-1", "o-1")
+        assert (decoded.specversion, decoded.type, decoded.subject) == (
+            "1.0",
+            "oms.order.status_changed",
+            "o-1",
+        )
+        assert (decoded.correlationid, decoded.causationid, decoded.partitionkey) == (
+            "corr-1",
+            "cause-1",
+            "o-1",
+        )
         assert decoded.source == "/oms/order-capture"
-        assert decoded.dataschema == "urn:oms:event-schema:oms.order.events:oms.order.status_changed:v1"
+        assert (
+            decoded.dataschema
+            == "urn:oms:event-schema:oms.order.events:oms.order.status_changed:v1"
+        )
 
 
 class TestCursor:
@@ -48,7 +65,9 @@ class TestKafkaClientSafety:
     async def test_producer_is_idempotent_with_acks_all(self) -> None:
         producer = make_producer(bootstrap_servers="127.0.0.1:1", client_id="t")
         try:
-            assert producer._txn_manager is not None  # idempotence on: sequence numbers per partition
+            assert (
+                producer._txn_manager is not None
+            )  # idempotence on: sequence numbers per partition
             assert producer._sender._acks == -1  # acks="all"
         finally:
             await producer.stop()

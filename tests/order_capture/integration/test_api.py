@@ -11,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import plumbing, sales_order
 from services.order_capture.api.app import create_app
 from services.order_capture.bootstrap import bootstrap
-from libs.runtime import ServiceContainer
 
 pytestmark = pytest.mark.usefixtures("migrated_databases")
 
@@ -30,7 +30,9 @@ async def container() -> AsyncIterator[ServiceContainer]:
 async def client(container: ServiceContainer) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(container, parts=("api",))
     app.state.container = container
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
         yield c
 
 
@@ -67,10 +69,15 @@ class TestPlaceOrder:
         assert [ln["line_total"] for ln in order["lines"]] == ["39.98", "4.50"]
         assert order["order_number"].startswith("OMS-")
         outbox = plumbing.outbox
-        assert await count(
-            container,
-            select(func.count()).where(outbox.c.key == order["id"], outbox.c.event_type == "oms.order.placed"),
-        ) == 1
+        assert (
+            await count(
+                container,
+                select(func.count()).where(
+                    outbox.c.key == order["id"], outbox.c.event_type == "oms.order.placed"
+                ),
+            )
+            == 1
+        )
 
     async def test_get_returns_what_post_returned(self, client: httpx.AsyncClient) -> None:
         created = (await client.post("/v1/orders", json=order_body())).json()
@@ -88,23 +95,35 @@ class TestIdempotencyKey:
         second = await client.post("/v1/orders", json=body, headers={"Idempotency-Key": key})
         assert (first.status_code, second.status_code) == (201, 201)
         assert second.json() == first.json()
-        assert await count(
-            container, select(func.count()).where(sales_order.c.channel_order_ref == body["channel_order_ref"])
-        ) == 1
+        assert (
+            await count(
+                container,
+                select(func.count()).where(
+                    sales_order.c.channel_order_ref == body["channel_order_ref"]
+                ),
+            )
+            == 1
+        )
 
     async def test_concurrent_retries_create_one_order(
         self, client: httpx.AsyncClient, container: ServiceContainer
     ) -> None:
         body, key = order_body(), str(uuid.uuid4())
         responses = await asyncio.gather(
-            *(client.post("/v1/orders", json=body, headers={"Idempotency-Key": key}) for _ in range(5))
+            *(
+                client.post("/v1/orders", json=body, headers={"Idempotency-Key": key})
+                for _ in range(5)
+            )
         )
         assert {r.status_code for r in responses} == {201}
         assert len({r.json()["id"] for r in responses}) == 1
         outbox = plumbing.outbox
-        assert await count(
-            container, select(func.count()).where(outbox.c.key == responses[0].json()["id"])
-        ) == 1
+        assert (
+            await count(
+                container, select(func.count()).where(outbox.c.key == responses[0].json()["id"])
+            )
+            == 1
+        )
 
     async def test_same_key_other_body_is_409(self, client: httpx.AsyncClient) -> None:
         key = str(uuid.uuid4())
@@ -116,7 +135,9 @@ class TestIdempotencyKey:
 
 
 class TestBadInput:
-    async def test_duplicate_channel_reference_names_the_existing_order(self, client: httpx.AsyncClient) -> None:
+    async def test_duplicate_channel_reference_names_the_existing_order(
+        self, client: httpx.AsyncClient
+    ) -> None:
         body = order_body()
         first = (await client.post("/v1/orders", json=body)).json()
         r = await client.post("/v1/orders", json=body)
@@ -131,7 +152,11 @@ class TestBadInput:
         assert r.json()["code"] == "duplicate_sku"
 
     async def test_malformed_json_is_a_problem_not_a_500(self, client: httpx.AsyncClient) -> None:
-        r = await client.post("/v1/orders", content=b'{"channel": "web",', headers={"content-type": "application/json"})
+        r = await client.post(
+            "/v1/orders",
+            content=b'{"channel": "web",',
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["code"] == "malformed_json"
@@ -145,7 +170,9 @@ class TestBadInput:
         assert "lines.0.quantity" in [e["field"] for e in problem["errors"]]
 
     @pytest.mark.parametrize("field", ["status", "total_amount"])
-    async def test_client_cannot_set_computed_fields(self, client: httpx.AsyncClient, field: str) -> None:
+    async def test_client_cannot_set_computed_fields(
+        self, client: httpx.AsyncClient, field: str
+    ) -> None:
         r = await client.post("/v1/orders", json=order_body(**{field: "confirmed"}))
         assert r.status_code == 422
         assert field in [e["field"] for e in r.json()["errors"]]
@@ -162,9 +189,13 @@ class TestBadInput:
 
 class TestListOrders:
     async def test_pages_newest_first_without_overlap(self, client: httpx.AsyncClient) -> None:
-        created = [(await client.post("/v1/orders", json=order_body())).json()["id"] for _ in range(3)]
+        created = [
+            (await client.post("/v1/orders", json=order_body())).json()["id"] for _ in range(3)
+        ]
         first = (await client.get("/v1/orders", params={"limit": 2})).json()
-        second = (await client.get("/v1/orders", params={"limit": 2, "cursor": first["next_cursor"]})).json()
+        second = (
+            await client.get("/v1/orders", params={"limit": 2, "cursor": first["next_cursor"]})
+        ).json()
         ids = [o["id"] for o in first["items"]] + [o["id"] for o in second["items"]]
         assert ids[:3] == list(reversed(created))
         assert len(ids) == len(set(ids))

@@ -1,0 +1,79 @@
+# The two commands: `make run` (the whole system up) and `make test` (the whole suite).
+# Both install what is missing and start Kafka and PostgreSQL themselves, on a fresh machine.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+PY := .venv/bin/python
+# uv must use the machine's Python 3.11, never download one (only package registries are reachable).
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
+        contracts migrate topics infra deps kafka-reset
+
+help:
+	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
+	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
+	@echo "make stop   - stop a stack left running"
+	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+deps: .venv/.synced
+
+infra: deps
+	deploy/local/postgres.sh ensure
+	deploy/local/kafka.sh start
+
+migrate: infra
+	$(PY) -m libs.db.migrate
+
+topics: infra
+	$(PY) -m libs.messaging.admin ensure-topics
+
+run: migrate topics
+	@deploy/local/run.sh
+
+stop:
+	deploy/local/stop.sh
+
+kafka-reset:
+	deploy/local/kafka.sh reset
+
+contracts: deps
+	$(PY) -m tools.contracts
+
+lint: deps
+	.venv/bin/ruff check libs services tools tests migrations
+	.venv/bin/ruff format --check libs services tools tests migrations
+	.venv/bin/lint-imports
+
+typecheck: deps
+	.venv/bin/mypy libs services tools tests
+
+check: lint typecheck
+
+# pytest exits 5 when it collects nothing: that must fail loudly, never pass as "no failures".
+define pytest
+	@set +e; $(PY) -m pytest $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make: pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+endef
+
+test: check infra
+	$(call pytest,-ra --durations=8)
+
+test-unit: deps
+	$(call pytest,-m unit)
+
+test-integration: infra
+	$(call pytest,-m integration)
+
+test-e2e: infra
+	$(call pytest,-m e2e)

@@ -1,0 +1,42 @@
+"""The committed contracts are exactly what the code serves and publishes (`make contracts`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.contracts import ROOT, event_schemas, openapi_documents, render
+
+OPENAPI = openapi_documents()
+EVENTS = event_schemas()
+
+
+@pytest.mark.parametrize("path", sorted(OPENAPI), ids=lambda p: p.name)
+def test_openapi_document_matches_the_app(path: Path) -> None:
+    assert path in OPENAPI
+    committed = path.read_text() if path.exists() else ""
+    assert committed == render(OPENAPI[path]), f"{path} is stale: run `make contracts` and commit"
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS), ids=lambda p: p.name)
+def test_event_schema_matches_the_model(path: Path) -> None:
+    committed = path.read_text() if path.exists() else ""
+    assert committed == render(EVENTS[path]), f"{path} is stale: run `make contracts` and commit"
+
+
+def test_every_route_declares_its_problem_responses() -> None:
+    for path, doc in OPENAPI.items():
+        for route, operations in doc["paths"].items():
+            for method, op in operations.items():
+                if route.startswith("/v1"):
+                    declared = {s for s in op["responses"] if s.startswith(("4", "5"))}
+                    assert "503" in declared, f"{path.name} {method} {route} hides its 503"
+
+
+def test_no_committed_contract_is_orphaned() -> None:
+    on_disk = {p for p in (ROOT / "contracts").rglob("*.json")}
+    assert on_disk == set(OPENAPI) | set(EVENTS), json.dumps(
+        sorted(map(str, on_disk ^ (set(OPENAPI) | set(EVENTS))))
+    )
