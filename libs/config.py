@@ -7,8 +7,6 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_PASSWORD_MARKERS = ("changethis",)
-
 
 class ServiceSettings(BaseSettings):
     """Shared knobs. A subclass sets `env_prefix` (e.g. `INVENTORY_`) and the defaults."""
@@ -33,13 +31,12 @@ class ServiceSettings(BaseSettings):
     RUN_CONSUMER: bool = True
 
     @model_validator(mode="after")
-    def _refuse_default_secrets_outside_development(self) -> ServiceSettings:
-        if self.ENV == "production" and any(
-            m in self.DATABASE_URL for m in DEVELOPMENT_PASSWORD_MARKERS
-        ):
-            raise ValueError(
-                "DATABASE_URL carries a default password; set a real one in production"
-            )
+    def _refuse_default_secrets_in_production(self) -> ServiceSettings:
+        # The defaults carry the development password (role name = password); production must
+        # bring its own credentials through the environment.
+        default_url = type(self).model_fields["DATABASE_URL"].default
+        if self.ENV == "production" and default_url == self.DATABASE_URL:
+            raise ValueError("DATABASE_URL is the development default; set real credentials")
         return self
 
     @property

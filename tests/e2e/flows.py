@@ -9,6 +9,7 @@ import httpx
 
 from libs.messaging.envelope import Envelope
 from tests.support.kafka import read_topic
+from tests.support.polling import eventually
 
 
 def random_sku(prefix: str = "SKU") -> str:
@@ -52,6 +53,23 @@ async def order_status(http: httpx.AsyncClient, urls: dict[str, str], order_id: 
     assert r.status_code == 200, r.text
     status: str = r.json()["status"]
     return status
+
+
+async def wait_for_status(
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    order_id: str,
+    status: str,
+    *,
+    timeout: float = 15,
+) -> None:
+    """Poll the order until it reaches `status` (the services answer asynchronously)."""
+    await eventually(
+        lambda: order_status(http, urls, order_id),
+        until=lambda s: s == status,
+        timeout=timeout,
+        what=f"order {order_id} {status}",
+    )
 
 
 async def events_about(topic: str, order_ids: set[str]) -> list[Envelope]:

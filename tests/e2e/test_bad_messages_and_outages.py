@@ -9,7 +9,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from tests.e2e.conftest import ServiceProcess, Stack
-from tests.e2e.flows import order_status, place_order, random_sku, set_stock
+from tests.e2e.flows import place_order, random_sku, set_stock, wait_for_status
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
@@ -49,12 +49,7 @@ class TestPoisonMessages:
         sku = random_sku("AFTER")
         await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
         order = await place_order(http, urls, lines=[(sku, 1)])
-        await eventually(
-            lambda: order_status(http, urls, order["id"]),
-            until=lambda s: s == "confirmed",
-            timeout=30,
-            what="an order placed after the poison still flows",
-        )
+        await wait_for_status(http, urls, order["id"], "confirmed", timeout=30)
 
         async def dead_letters() -> dict[str, set[str]]:
             by_consumer: dict[str, set[str]] = {}

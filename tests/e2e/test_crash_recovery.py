@@ -15,7 +15,14 @@ from sqlalchemy import text
 
 from libs.db.engine import make_engine
 from tests.e2e.conftest import ROOT, Stack
-from tests.e2e.flows import events_about, order_status, place_order, random_sku, set_stock
+from tests.e2e.flows import (
+    events_about,
+    order_status,
+    place_order,
+    random_sku,
+    set_stock,
+    wait_for_status,
+)
 from tests.support.crashing_relay import CRASH_EXIT_CODE
 from tests.support.environment import database_url_for
 from tests.support.polling import eventually
@@ -123,11 +130,7 @@ class TestRelayDiesBetweenSendAndMark:
             until=lambda n: n == 0,
             what="the restarted relay marks the row",
         )
-        await eventually(
-            lambda: order_status(http, urls, order["id"]),
-            until=lambda s: s == "confirmed",
-            what="confirmed",
-        )
+        await wait_for_status(http, urls, order["id"], "confirmed")
         placed = [
             e
             for e in await events_about("oms.order.events", {order["id"]})

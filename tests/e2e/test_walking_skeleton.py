@@ -9,7 +9,13 @@ from sqlalchemy import text
 
 from libs.db.engine import make_engine
 from tests.e2e.conftest import Stack
-from tests.e2e.flows import events_about, order_status, place_order, random_sku, set_stock
+from tests.e2e.flows import (
+    events_about,
+    place_order,
+    random_sku,
+    set_stock,
+    wait_for_status,
+)
 from tests.support.environment import database_url_for
 from tests.support.polling import eventually
 
@@ -26,11 +32,7 @@ class TestWalkingSkeleton:
         )
         assert order["status"] == "pending"
 
-        await eventually(
-            lambda: order_status(http, urls, order["id"]),
-            until=lambda s: s == "confirmed",
-            what="order confirmed",
-        )
+        await wait_for_status(http, urls, order["id"], "confirmed")
         stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
         assert (stock["on_hand"], stock["reserved"], stock["available"]) == (5, 2, 3)
         saga = await eventually(
@@ -59,11 +61,7 @@ class TestWalkingSkeleton:
         sku = random_sku("RARE")
         await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
         order = await place_order(http, urls, lines=[(sku, 3)])
-        await eventually(
-            lambda: order_status(http, urls, order["id"]),
-            until=lambda s: s == "backordered",
-            what="backordered",
-        )
+        await wait_for_status(http, urls, order["id"], "backordered")
         stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
         assert stock["reserved"] == 0  # all or nothing
 

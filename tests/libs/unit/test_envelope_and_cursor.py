@@ -91,3 +91,18 @@ class TestTopics:
     def test_prefix_maps_both_ways(self) -> None:
         namer = TopicNamer("test1.")
         assert namer.logical(namer.physical("oms.order.events")) == "oms.order.events"
+
+
+class TestSettings:
+    def test_production_refuses_the_development_database_credentials(self) -> None:
+        from pydantic import ValidationError
+
+        from services.inventory.config import InventorySettings
+
+        with pytest.raises(ValidationError, match="development default"):
+            InventorySettings(
+                ENV="production",
+                DATABASE_URL=InventorySettings.model_fields["DATABASE_URL"].default,
+            )
+        real = "postgresql+asyncpg://inv:s3cret@db:5432/inventory"
+        assert real == InventorySettings(ENV="production", DATABASE_URL=real).DATABASE_URL
