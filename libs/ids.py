@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
 
 import uuid6
 
@@ -11,7 +10,3 @@ import uuid6
 def new_id() -> uuid.UUID:
     # uuid6 returns its own UUID subclass; normalise so equality and JSON stay plain.
     return uuid.UUID(bytes=uuid6.uuid7().bytes)
-
-
-class IdFactory(Protocol):
-    def __call__(self) -> uuid.UUID: ...

@@ -12,7 +12,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -41,7 +41,6 @@ class ServiceContainer:
     bus: MessageBus
     relay: OutboxRelay
     consumer: InboxConsumer | None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def workers(self, parts: Sequence[str]) -> list[Callable[[], Coroutine[Any, Any, None]]]:
         chosen: list[Callable[[], Coroutine[Any, Any, None]]] = []

@@ -32,9 +32,6 @@ class MessageBus:
         self._handlers = dict(handlers)
         self._inbox_table = inbox_table
 
-    def handles(self, message_type: type) -> bool:
-        return message_type in self._handlers
-
     async def handle(self, message: object, *, inbox: InboxEntry | None = None) -> Any:
         """Run the message's handler; with `inbox`, a message already seen changes nothing."""
         handler = self._handlers[type(message)]

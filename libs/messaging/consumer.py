@@ -80,7 +80,6 @@ class InboxConsumer:
         self._retry_backoff_s = retry_backoff_s
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
-        self.is_running = False
 
     async def run(self) -> None:
         """Consume until cancelled; an unreachable broker is retried, never fatal."""
@@ -91,7 +90,6 @@ class InboxConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.is_running = False
                 log.warning(
                     "consumer.failed",
                     consumer=self._name,
@@ -111,14 +109,12 @@ class InboxConsumer:
             await consumer.start()
             await producer.start()
             self._consumer = consumer
-            self.is_running = True
             log.info("consumer.started", consumer=self._name, topics=topics)
             while True:
                 batches = await consumer.getmany(timeout_ms=1000)
                 for tp, records in batches.items():
                     await self._process_partition_batch(consumer, producer, tp, records)
         finally:
-            self.is_running = False
             self._consumer = None
             await consumer.stop()
             await producer.stop()

@@ -62,7 +62,6 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
-        self.is_leader = False
 
     async def run(self) -> None:
         """Relay until cancelled; an unreachable database or broker is retried, never fatal."""
@@ -73,7 +72,6 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.is_leader = False
                 log.warning(
                     "outbox.relay.failed",
                     dependency=dependency_of(exc),
@@ -95,12 +93,10 @@ class OutboxRelay:
             await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
             producer = self._producer_factory()
             await producer.start()
-            self.is_leader = True
             log.info("outbox.relay.leading", service=self._service)
             try:
                 await self._relay_forever(producer, conn)
             finally:
-                self.is_leader = False
                 await producer.stop()
         finally:
             await conn.close(timeout=5)
