@@ -35,3 +35,17 @@ class Unprocessable(DomainError):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "Idempotency-Key already used with a different request"
+
+
+class PreconditionFailed(DomainError):
+    """The resource changed since the version the client named in If-Match (HTTP 412)."""
+
+    code = "precondition_failed"
+    title = "The resource changed since the ETag sent in If-Match"
+
+
+class PreconditionRequired(DomainError):
+    """An update came without If-Match, so it could overwrite a change it never saw (428)."""
+
+    code = "precondition_required"
+    title = "This update needs an If-Match header with the resource's ETag"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from libs.contracts import inventory, order
+from libs.contracts import inventory, orchestration, order, returns
 from libs.contracts.base import IntegrationEvent, registered_events
 
-PRODUCER_MODULES = (order, inventory)
+PRODUCER_MODULES = (order, inventory, orchestration, returns)
 
 
 def all_events() -> dict[str, type[IntegrationEvent]]:

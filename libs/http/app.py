@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from libs.errors import DomainError
-from libs.http.middleware import CorrelationMiddleware
+from libs.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
+from libs.http.openapi_examples import add_operation_examples
 from libs.http.problems import install_problem_handlers
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
 
@@ -19,12 +20,12 @@ API_VERSION = "1.0.0"
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(examples=["ok"])
 
 
 class Readiness(BaseModel):
-    status: str
-    checks: dict[str, bool]
+    status: str = Field(examples=["ready"])
+    checks: dict[str, bool] = Field(examples=[{"database": True, "kafka": True}])
 
 
 def operation_id(route: APIRoute) -> str:
@@ -50,12 +51,25 @@ def create_service_app(
         generate_unique_id_function=operation_id,
         openapi_tags=[{"name": "health", "description": "Liveness and readiness probes"}],
     )
+    app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app, status_table or {})
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix="/v1")
+    _with_operation_examples(app)
     return app
+
+
+def _with_operation_examples(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_operation_examples(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def health_router() -> APIRouter:
@@ -69,7 +83,10 @@ def health_router() -> APIRouter:
     @router.get(
         "/readyz",
         summary="Readiness: the database and Kafka are reachable",
-        responses={503: {"model": Readiness, "description": "A dependency is unreachable"}},
+        responses={
+            200: {"model": Readiness, "description": "Ready"},
+            503: {"model": Readiness, "description": "A dependency is unreachable"},
+        },
     )
     async def readyz(request: Request) -> Any:
         """200 when the database and the Kafka broker answer; 503 naming which does not."""

@@ -12,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from libs.errors import Conflict, DomainError, NotFound, Unprocessable
+from libs.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+)
 from libs.observability.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -87,6 +94,8 @@ DEFAULT_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Unprocessable: 422,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
     DomainError: 422,
 }
 
@@ -178,6 +187,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         409: "Conflict with the current state, a duplicate, or a reused Idempotency-Key",
         412: "The resource changed since the given ETag",
+        413: "The request body is larger than the service accepts",
+        428: "The update needs an If-Match header",
         422: "Invalid request",
         429: "Too many requests",
         503: "A dependency is unreachable",

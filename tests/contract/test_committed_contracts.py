@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
 from tools.contracts import ROOT, event_schemas, openapi_documents, render
 
@@ -40,3 +42,31 @@ def test_no_committed_contract_is_orphaned() -> None:
     assert on_disk == set(OPENAPI) | set(EVENTS), json.dumps(
         sorted(map(str, on_disk ^ (set(OPENAPI) | set(EVENTS))))
     )
+
+
+def _media_with_examples(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for route, operations in doc["paths"].items():
+        for method, op in operations.items():
+            name = f"{method.upper()} {route}"
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                found.append((f"{name} request", body))
+            for status, response in op["responses"].items():
+                media = response.get("content", {}).get("application/json")
+                if status.startswith("2") and media:
+                    found.append((f"{name} {status}", media))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(OPENAPI), ids=lambda p: p.name)
+def test_every_operation_has_a_valid_example_request_and_response(path: Path) -> None:
+    doc = OPENAPI[path]
+    checked = 0
+    for name, media in _media_with_examples(doc):
+        assert "example" in media, f"{path.name}: {name} has no example"
+        schema = {**media["schema"], "components": doc["components"]}
+        errors = list(Draft202012Validator(schema).iter_errors(media["example"]))
+        assert not errors, f"{path.name}: {name} example breaks its schema: {errors[0].message}"
+        checked += 1
+    assert checked >= 2

@@ -9,6 +9,7 @@ import httpx
 
 from libs.messaging.envelope import Envelope
 from tests.support.kafka import read_topic
+from tests.support.orders import order_body
 from tests.support.polling import eventually
 
 
@@ -32,13 +33,11 @@ async def place_order(
     lines: list[tuple[str, int]],
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    body = {
-        "channel": "web",
-        "channel_order_ref": f"E2E-{uuid.uuid4().hex[:12]}",
-        "currency": "EUR",
-        "customer": {"email": "grace@example.com", "name": "Grace Hopper"},
-        "lines": [{"sku": sku, "quantity": qty, "unit_price": "10.00"} for sku, qty in lines],
-    }
+    body = order_body(
+        [(sku, qty, "10.00") for sku, qty in lines],
+        channel_order_ref=f"E2E-{uuid.uuid4().hex[:12]}",
+        customer={"email": "grace@example.com", "name": "Grace Hopper"},
+    )
     key = {"Idempotency-Key": str(uuid.uuid4())}
     r = await http.post(
         f"{urls['order_capture']}/v1/orders", json=body, headers={**key, **(headers or {})}

@@ -12,6 +12,7 @@ from tests.e2e.conftest import ServiceProcess, Stack
 from tests.e2e.flows import place_order, random_sku, set_stock, wait_for_status
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.kafka import read_topic
+from tests.support.orders import order_body
 from tests.support.polling import eventually
 
 
@@ -98,16 +99,7 @@ class TestStartWithoutDependencies:
             assert ready.json()["checks"] == {"database": False, "kafka": False}
             assert (await http.get(service.url + "/healthz")).status_code == 200
 
-            r = await http.post(
-                service.url + "/v1/orders",
-                json={
-                    "channel": "web",
-                    "channel_order_ref": "X-1",
-                    "currency": "EUR",
-                    "customer": {"email": "a@example.com", "name": "A"},
-                    "lines": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}],
-                },
-            )
+            r = await http.post(service.url + "/v1/orders", json=order_body())
             assert r.status_code == 503
             assert r.headers["content-type"] == "application/problem+json"
             assert r.json()["code"] == "database_unavailable"

@@ -2,40 +2,119 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from libs.contracts import order as contract
 from libs.contracts.base import IntegrationEvent
-from libs.contracts.order import OrderPlaced, OrderStatusChanged, PlacedOrderLine
 from services.order_capture.domain import events
 from services.order_capture.domain.model import Order
+from services.order_capture.domain.values import Address
 
 
-def translate(order: Order, event: events.DomainEvent) -> IntegrationEvent:
+def translate(order: Order, event: events.DomainEvent) -> IntegrationEvent | None:
+    """The integration event announcing `event`, or None for timeline-only facts."""
+    common = {
+        "order_id": str(order.id),
+        "order_number": order.order_number,
+        "sequence": event.sequence,
+    }
     match event:
         case events.OrderPlaced():
-            return OrderPlaced(
-                order_id=str(order.id),
-                order_number=order.order_number,
-                channel=order.channel,
-                channel_order_ref=order.channel_order_ref,
-                currency=order.currency,
-                customer_email=order.customer_email,
-                lines=[
-                    PlacedOrderLine(
-                        line_id=str(line.id),
-                        sku=line.sku,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                    )
-                    for line in order.lines
-                ],
-                total_amount=order.total_amount,
-                placed_at=order.created_at,
+            return _placed(order, event)
+        case events.OrderUpdated():
+            return contract.OrderUpdated(
+                **common,
+                changed_fields=list(event.changed_fields),
+                replan_required=event.replan_required,
+                shipping_address=_address(order.shipping_address),
+                delivery=_delivery(order),
+                customer=_customer(order),
+                notes=order.notes,
+                updated_at=event.at,
             )
-        case events.OrderStatusChanged():
-            return OrderStatusChanged(
-                order_id=str(order.id),
-                order_number=order.order_number,
+        case events.CancellationRequested():
+            skus = {str(line.id): line.sku for line in order.lines}
+            return contract.OrderCancellationRequested(
+                **common,
+                cancellation_id=event.cancellation_id,
+                requested_by=event.requested_by,
+                reason=event.reason,
+                lines=[
+                    contract.CancelledQuantity(line_id=lid, sku=skus[lid], quantity=q)
+                    for lid, q in event.quantities
+                    if q > 0
+                ],
+                whole_order=all(line.quantities.open == 0 for line in order.lines),
+                requested_at=event.at,
+            )
+        case events.OrderCancelled():
+            return contract.OrderCancelled(**common, reason=event.reason, cancelled_at=event.at)
+        case events.StatusChanged():
+            return contract.OrderStatusChanged(
+                **common,
                 previous_status=event.previous_status,
                 status=event.status,
                 reason=event.reason,
+                source=event.source,
                 changed_at=event.at,
             )
+    return None
+
+
+def _placed(order: Order, event: events.OrderPlaced) -> contract.OrderPlaced:
+    totals = order.totals
+    return contract.OrderPlaced(
+        order_id=str(order.id),
+        order_number=order.order_number,
+        sequence=event.sequence,
+        channel=order.channel.value,
+        channel_order_ref=order.channel_order_ref,
+        currency=order.currency,
+        customer_email=order.customer.email,
+        customer=_customer(order),
+        shipping_address=_address(order.shipping_address),
+        billing_address=_address(order.billing_address) if order.billing_address else None,
+        delivery=_delivery(order),
+        payment=contract.EventPayment(
+            method=order.payment.method,
+            amount=order.payment.amount,
+            token=order.payment.token,
+            authorization_ref=order.payment.authorization_ref,
+        ),
+        lines=[
+            contract.PlacedOrderLine(
+                line_id=str(line.id),
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_amount=line.discount_amount,
+                tax_amount=line.tax_amount,
+                line_total=line.line_total,
+            )
+            for line in order.lines
+        ],
+        totals=contract.EventTotals(**totals.as_dict()),
+        total_amount=totals.grand_total,
+        requested_delivery_date=order.requested_delivery_date,
+        tags=list(order.tags),
+        metadata=order.metadata,
+        placed_at=order.created_at,
+    )
+
+
+def _address(address: Address) -> contract.EventAddress:
+    return contract.EventAddress(**asdict(address))
+
+
+def _delivery(order: Order) -> contract.EventDelivery:
+    return contract.EventDelivery(
+        method=order.delivery.method.value,
+        service_level=order.delivery.service_level.value,
+        pickup_location_code=order.delivery.pickup_location_code,
+    )
+
+
+def _customer(order: Order) -> contract.EventCustomer:
+    c = order.customer
+    return contract.EventCustomer(id=c.id, email=c.email, name=c.name, phone=c.phone)

@@ -4,39 +4,82 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Row, Select, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount
-from services.order_capture.adapters.tables import order_line, sales_order
+from services.order_capture.adapters.tables import (
+    LINE_BUCKETS,
+    order_line,
+    order_shipment,
+    sales_order,
+    timeline_entry,
+)
 from services.order_capture.api.schemas import (
+    AddressRead,
     CustomerRead,
+    DeliveryRead,
+    LineQuantitiesRead,
     OrderLineRead,
     OrderPage,
     OrderRead,
+    PaymentRead,
+    SelfServiceLine,
+    SelfServiceOrderRead,
+    SelfServiceTracking,
+    ShipmentRead,
+    TimelineEntryRead,
+    TimelinePage,
+    TotalsRead,
 )
+from services.order_capture.domain.totals import minor_units
+from services.order_capture.domain.values import email_matches
 
 
 async def get_order(session: AsyncSession, order_id: UUID) -> OrderRead | None:
-    row = (
-        await session.execute(select(sales_order).where(sales_order.c.id == order_id))
-    ).one_or_none()
-    if row is None:
-        return None
-    lines = await _lines_of(session, [row.id])
-    return _to_read(row, lines[row.id])
+    return await _one(session, select(sales_order).where(sales_order.c.id == order_id))
+
+
+async def get_order_by_number(session: AsyncSession, order_number: str) -> OrderRead | None:
+    return await _one(
+        session, select(sales_order).where(sales_order.c.order_number == order_number)
+    )
 
 
 async def list_orders(
-    session: AsyncSession, *, status: str | None, limit: int, cursor: str | None
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None = None,
+    channel: str | None = None,
+    customer_email: str | None = None,
+    sku: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
 ) -> OrderPage:
     query = select(sales_order).order_by(sales_order.c.created_at.desc(), sales_order.c.id.desc())
     if status:
         query = query.where(sales_order.c.status == status)
+    if channel:
+        query = query.where(sales_order.c.channel == channel)
+    if customer_email:
+        query = query.where(
+            func.lower(sales_order.c.customer_email) == customer_email.strip().lower()
+        )
+    if sku:
+        query = query.where(
+            exists().where(order_line.c.order_id == sales_order.c.id, order_line.c.sku == sku)
+        )
+    if created_from:
+        query = query.where(sales_order.c.created_at >= created_from)
+    if created_to:
+        query = query.where(sales_order.c.created_at < created_to)
     if cursor:
         created_at, order_id = decode_cursor(cursor, arity=2)
         query = query.where(
@@ -45,11 +88,99 @@ async def list_orders(
         )
     rows = (await session.execute(query.limit(limit + 1))).all()
     page, more = rows[:limit], len(rows) > limit
-    lines = await _lines_of(session, [r.id for r in page])
+    ids = [r.id for r in page]
+    lines, shipments = await _lines_of(session, ids), await _shipments_of(session, ids)
     next_cursor = (
         encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
     )
-    return OrderPage(items=[_to_read(r, lines[r.id]) for r in page], next_cursor=next_cursor)
+    return OrderPage(
+        items=[_to_read(r, lines[r.id], shipments[r.id]) for r in page], next_cursor=next_cursor
+    )
+
+
+async def order_exists(session: AsyncSession, order_id: UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(sales_order.c.id == order_id))))
+
+
+async def timeline(
+    session: AsyncSession, order_id: UUID, *, limit: int, cursor: str | None
+) -> TimelinePage:
+    """Oldest first: the order's story in the order it was recorded."""
+    t = timeline_entry
+    query = select(t).where(t.c.order_id == order_id).order_by(t.c.seq)
+    if cursor:
+        (after,) = decode_cursor(cursor, arity=1)
+        query = query.where(t.c.seq > int(after))
+    rows = (await session.execute(query.limit(limit + 1))).all()
+    page, more = rows[:limit], len(rows) > limit
+    return TimelinePage(
+        items=[
+            TimelineEntryRead(
+                at=r.occurred_at,
+                source=r.source,
+                kind=r.kind,
+                reason=r.reason,
+                previous_status=r.previous_status,
+                status=r.status,
+                event_sequence=r.event_sequence,
+                details=r.details,
+            )
+            for r in page
+        ],
+        next_cursor=encode_cursor([page[-1].seq]) if more else None,
+    )
+
+
+async def self_service_view(
+    session: AsyncSession, order_number: str, email: str
+) -> SelfServiceOrderRead | None:
+    """None both for an unknown number and for a wrong e-mail, so neither can be told apart."""
+    row = (
+        await session.execute(
+            select(sales_order.c.id, sales_order.c.status, sales_order.c.customer_email).where(
+                sales_order.c.order_number == order_number
+            )
+        )
+    ).one_or_none()
+    if row is None or not email_matches(row.customer_email, email):
+        return None
+    lines = (await _lines_of(session, [row.id]))[row.id]
+    shipments = (await _shipments_of(session, [row.id]))[row.id]
+    return SelfServiceOrderRead(
+        order_number=order_number,
+        status=row.status,
+        lines=[
+            SelfServiceLine(
+                sku=ln.sku,
+                name=ln.name,
+                quantity=ln.quantity,
+                shipped=ln.shipped,
+                delivered=ln.delivered,
+                cancelled=ln.cancelled,
+                returned=ln.returned,
+            )
+            for ln in lines
+        ],
+        tracking=[
+            SelfServiceTracking(
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
+                tracking_url=s.tracking_url,
+                shipped_at=s.shipped_at,
+                delivered_at=s.delivered_at,
+            )
+            for s in shipments
+        ],
+    )
+
+
+async def _one(session: AsyncSession, query: Select[Any]) -> OrderRead | None:
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None
+    lines = await _lines_of(session, [row.id])
+    shipments = await _shipments_of(session, [row.id])
+    return _to_read(row, lines[row.id], shipments[row.id])
 
 
 async def _lines_of(session: AsyncSession, order_ids: list[UUID]) -> dict[UUID, list[Row[Any]]]:
@@ -66,7 +197,34 @@ async def _lines_of(session: AsyncSession, order_ids: list[UUID]) -> dict[UUID, 
     return grouped
 
 
-def _to_read(row: Row[Any], lines: list[Row[Any]]) -> OrderRead:
+async def _shipments_of(session: AsyncSession, order_ids: list[UUID]) -> dict[UUID, list[Row[Any]]]:
+    grouped: dict[UUID, list[Row[Any]]] = defaultdict(list)
+    if not order_ids:
+        return grouped
+    rows = await session.execute(
+        select(order_shipment)
+        .where(order_shipment.c.order_id.in_(order_ids))
+        .order_by(order_shipment.c.shipped_at, order_shipment.c.shipment_id)
+    )
+    for shipment in rows:
+        grouped[shipment.order_id].append(shipment)
+    return grouped
+
+
+def _address(data: dict[str, Any] | None) -> AddressRead | None:
+    if data is None:
+        return None
+    return AddressRead(**{field: data.get(field) for field in AddressRead.model_fields})
+
+
+def _to_read(row: Row[Any], lines: list[Row[Any]], shipments: list[Row[Any]]) -> OrderRead:
+    units = minor_units(row.currency)
+
+    def money(amount: Decimal) -> Decimal:
+        return display_amount(amount, units)
+
+    shipping_address = _address(row.shipping_address)
+    assert shipping_address is not None  # NOT NULL column
     return OrderRead(
         id=row.id,
         order_number=row.order_number,
@@ -74,18 +232,63 @@ def _to_read(row: Row[Any], lines: list[Row[Any]]) -> OrderRead:
         channel_order_ref=row.channel_order_ref,
         status=row.status,
         currency=row.currency,
-        customer=CustomerRead(email=row.customer_email, name=row.customer_name),
+        customer=CustomerRead(
+            id=row.customer_id,
+            email=row.customer_email,
+            name=row.customer_name,
+            phone=row.customer_phone,
+        ),
+        shipping_address=shipping_address,
+        billing_address=_address(row.billing_address),
+        delivery=DeliveryRead(
+            method=row.delivery_method,
+            service_level=row.service_level,
+            pickup_location_code=row.pickup_location_code,
+        ),
+        payment=PaymentRead(
+            method=row.payment["method"],
+            amount=money(Decimal(row.payment["amount"])),
+            authorization_ref=row.payment.get("authorization_ref"),
+        ),
         lines=[
             OrderLineRead(
                 id=ln.id,
                 sku=ln.sku,
+                name=ln.name,
                 quantity=ln.quantity,
-                unit_price=display_amount(ln.unit_price),
-                line_total=display_amount(ln.unit_price * ln.quantity),
+                unit_price=money(ln.unit_price),
+                discount_amount=money(ln.discount_amount),
+                tax_amount=money(ln.tax_amount),
+                line_total=money(ln.unit_price * ln.quantity - ln.discount_amount + ln.tax_amount),
+                quantities=LineQuantitiesRead(
+                    ordered=ln.quantity, **{b: getattr(ln, b) for b in LINE_BUCKETS}
+                ),
             )
             for ln in lines
         ],
-        total_amount=display_amount(row.total_amount),
+        totals=TotalsRead(
+            subtotal=money(row.subtotal),
+            discount_total=money(row.discount_total),
+            tax_total=money(row.tax_total),
+            shipping_amount=money(row.shipping_amount),
+            grand_total=money(row.grand_total),
+        ),
+        requested_delivery_date=row.requested_delivery_date,
+        tags=list(row.tags),
+        metadata=dict(row.metadata),
+        notes=row.notes,
+        shipments=[
+            ShipmentRead(
+                shipment_id=s.shipment_id,
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
+                tracking_url=s.tracking_url,
+                shipped_at=s.shipped_at,
+                delivered_at=s.delivered_at,
+            )
+            for s in shipments
+        ],
+        version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.order_capture.adapters.tables import order_line, order_number_seq, sales_order
+from services.order_capture.adapters.tables import (
+    LINE_BUCKETS,
+    order_line,
+    order_number_seq,
+    order_shipment,
+    sales_order,
+    timeline_entry,
+)
+from services.order_capture.domain import events
 from services.order_capture.domain.errors import DuplicateChannelOrder
-from services.order_capture.domain.model import Order, OrderLine, OrderStatus
+from services.order_capture.domain.model import Order, OrderLine
+from services.order_capture.domain.quantities import LineQuantities
+from services.order_capture.domain.status import OrderStatus
+from services.order_capture.domain.values import (
+    Address,
+    Channel,
+    Customer,
+    Delivery,
+    DeliveryMethod,
+    Payment,
+    ServiceLevel,
+    Shipment,
+)
 
 
 class OrderRepository:
@@ -30,29 +54,28 @@ class OrderRepository:
             )
         )
 
+    async def find_id_by_number(self, order_number: str) -> UUID | None:
+        return await self._session.scalar(
+            select(sales_order.c.id).where(sales_order.c.order_number == order_number)
+        )
+
     async def add(self, order: Order) -> None:
-        try:
-            await self._session.execute(
-                insert(sales_order).values(
-                    id=order.id,
-                    order_number=order.order_number,
-                    channel=order.channel,
-                    channel_order_ref=order.channel_order_ref,
-                    currency=order.currency,
-                    customer_email=order.customer_email,
-                    customer_name=order.customer_name,
-                    status=order.status.value,
-                    total_amount=order.total_amount,
-                    created_at=order.created_at,
-                    updated_at=order.updated_at,
-                    version=order.version,
-                )
+        inserted = await self._session.scalar(
+            pg_insert(sales_order)
+            .values(**_order_row(order))
+            .on_conflict_do_nothing(index_elements=["channel", "channel_order_ref"])
+            .returning(sales_order.c.id)
+        )
+        if inserted is None:
+            # A concurrent request with the same channel reference committed first; the unique
+            # constraint decides (waiting for it), and this request learns the winner's id.
+            existing = await self.find_id_by_channel_ref(
+                channel=order.channel, channel_order_ref=order.channel_order_ref
             )
-        except IntegrityError as exc:
-            # Two concurrent requests with one channel reference: the unique constraint decides.
             raise DuplicateChannelOrder(
-                f"channel {order.channel!r} already has order {order.channel_order_ref!r}"
-            ) from exc
+                f"channel {order.channel.value!r} already placed order {order.channel_order_ref!r}",
+                existing_order_id=str(existing),
+            )
         await self._session.execute(
             insert(order_line),
             [
@@ -61,8 +84,12 @@ class OrderRepository:
                     "order_id": order.id,
                     "position": position,
                     "sku": line.sku,
+                    "name": line.name,
                     "quantity": line.quantity,
                     "unit_price": line.unit_price,
+                    "discount_amount": line.discount_amount,
+                    "tax_amount": line.tax_amount,
+                    **{b: getattr(line.quantities, b) for b in LINE_BUCKETS},
                 }
                 for position, line in enumerate(order.lines, start=1)
             ],
@@ -70,6 +97,7 @@ class OrderRepository:
         self.seen.append(order)
 
     async def get_for_update(self, order_id: UUID) -> Order | None:
+        """The order, locked until commit: changes to one order are applied one at a time."""
         row = (
             await self._session.execute(
                 select(sales_order).where(sales_order.c.id == order_id).with_for_update()
@@ -84,29 +112,204 @@ class OrderRepository:
                 .order_by(order_line.c.position)
             )
         ).all()
-        order = Order(
-            id=row.id,
-            order_number=row.order_number,
-            channel=row.channel,
-            channel_order_ref=row.channel_order_ref,
-            currency=row.currency,
-            customer_email=row.customer_email,
-            customer_name=row.customer_name,
-            lines=[
-                OrderLine(id=ln.id, sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
-                for ln in lines
-            ],
-            status=OrderStatus(row.status),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            version=row.version,
-        )
+        shipments = (
+            await self._session.execute(
+                select(order_shipment)
+                .where(order_shipment.c.order_id == order_id)
+                .order_by(order_shipment.c.shipped_at)
+            )
+        ).all()
+        order = _order_from(row, lines, shipments)
         self.seen.append(order)
         return order
 
-    async def save_status(self, order: Order) -> None:
+    async def save(self, order: Order) -> None:
+        row = _order_row(order)
+        for fixed in ("id", "order_number", "channel", "channel_order_ref", "created_at"):
+            row.pop(fixed)
         await self._session.execute(
-            update(sales_order)
-            .where(sales_order.c.id == order.id)
-            .values(status=order.status.value, updated_at=order.updated_at, version=order.version)
+            update(sales_order).where(sales_order.c.id == order.id).values(**row)
         )
+        await self._session.execute(
+            update(order_line)
+            .where(order_line.c.id == bindparam("line_id"))
+            .values({b: bindparam(b) for b in LINE_BUCKETS}),
+            [
+                {"line_id": line.id, **{b: getattr(line.quantities, b) for b in LINE_BUCKETS}}
+                for line in order.lines
+            ],
+        )
+        if order.shipments:
+            stmt = pg_insert(order_shipment).values(
+                [{"order_id": order.id, **asdict(s)} for s in order.shipments]
+            )
+            await self._session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["order_id", "shipment_id"],
+                    set_={"delivered_at": stmt.excluded.delivered_at},
+                )
+            )
+
+    async def write_timeline(self) -> None:
+        """One timeline entry per domain event of every order this unit of work touched."""
+        rows = [_timeline_row(order, event) for order in self.seen for event in order.events]
+        if rows:
+            await self._session.execute(insert(timeline_entry), rows)
+
+
+def _timeline_row(order: Order, event: events.DomainEvent) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "order_id": order.id,
+        "occurred_at": event.at,
+        "source": event.source,
+        "reason": event.reason,
+        "event_sequence": event.sequence if event.published else None,
+        "previous_status": None,
+        "status": None,
+        "details": {},
+    }
+    match event:
+        case events.OrderPlaced():
+            row |= {"kind": "placed", "status": OrderStatus.PENDING.value}
+        case events.OrderUpdated():
+            row |= {"kind": "updated", "details": {"changed_fields": list(event.changed_fields)}}
+        case events.CancellationRequested():
+            row |= {
+                "kind": "cancellation_requested",
+                "details": {
+                    "cancellation_id": event.cancellation_id,
+                    "requested_by": event.requested_by,
+                    "lines": [{"line_id": lid, "quantity": q} for lid, q in event.quantities],
+                },
+            }
+        case events.OrderCancelled():
+            row |= {"kind": "cancelled"}
+        case events.StatusChanged():
+            row |= {
+                "kind": "status_changed",
+                "previous_status": event.previous_status,
+                "status": event.status,
+            }
+        case events.FactRecorded():
+            row |= {"kind": event.kind, "details": event.details}
+    return row
+
+
+def _address_dict(address: Address | None) -> dict[str, Any] | None:
+    return None if address is None else asdict(address)
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    totals = order.totals
+    return {
+        "id": order.id,
+        "order_number": order.order_number,
+        "channel": order.channel.value,
+        "channel_order_ref": order.channel_order_ref,
+        "currency": order.currency,
+        "customer_id": order.customer.id,
+        "customer_email": order.customer.email,
+        "customer_name": order.customer.name,
+        "customer_phone": order.customer.phone,
+        "shipping_address": _address_dict(order.shipping_address),
+        "billing_address": _address_dict(order.billing_address),
+        "delivery_method": order.delivery.method.value,
+        "service_level": order.delivery.service_level.value,
+        "pickup_location_code": order.delivery.pickup_location_code,
+        "payment": {
+            "method": order.payment.method,
+            "amount": str(order.payment.amount),
+            "token": order.payment.token,
+            "authorization_ref": order.payment.authorization_ref,
+        },
+        "status": order.status.value,
+        "subtotal": totals.subtotal,
+        "discount_total": totals.discount_total,
+        "tax_total": totals.tax_total,
+        "shipping_amount": totals.shipping_amount,
+        "grand_total": totals.grand_total,
+        "requested_delivery_date": order.requested_delivery_date,
+        "tags": list(order.tags),
+        "metadata": order.metadata,
+        "notes": order.notes,
+        "on_hold": order.on_hold,
+        "closed": order.closed,
+        "applied_facts": sorted(order.applied_facts),
+        "event_sequence": order.event_sequence,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "version": order.version,
+    }
+
+
+def _address_from(data: dict[str, Any] | None) -> Address | None:
+    return None if data is None else Address(**data)
+
+
+def _order_from(row: Row[Any], lines: Sequence[Row[Any]], shipments: Sequence[Row[Any]]) -> Order:
+    shipping_address = _address_from(row.shipping_address)
+    assert shipping_address is not None  # NOT NULL column
+    return Order(
+        id=row.id,
+        order_number=row.order_number,
+        channel=Channel(row.channel),
+        channel_order_ref=row.channel_order_ref,
+        currency=row.currency,
+        customer=Customer(
+            id=row.customer_id,
+            email=row.customer_email,
+            name=row.customer_name,
+            phone=row.customer_phone,
+        ),
+        shipping_address=shipping_address,
+        billing_address=_address_from(row.billing_address),
+        delivery=Delivery(
+            method=DeliveryMethod(row.delivery_method),
+            service_level=ServiceLevel(row.service_level),
+            pickup_location_code=row.pickup_location_code,
+        ),
+        payment=Payment(
+            method=row.payment["method"],
+            amount=Decimal(row.payment["amount"]),
+            token=row.payment.get("token"),
+            authorization_ref=row.payment.get("authorization_ref"),
+        ),
+        shipping_amount=row.shipping_amount,
+        lines=[
+            OrderLine(
+                id=ln.id,
+                sku=ln.sku,
+                name=ln.name,
+                unit_price=ln.unit_price,
+                discount_amount=ln.discount_amount,
+                tax_amount=ln.tax_amount,
+                quantities=LineQuantities(
+                    ordered=ln.quantity, **{b: getattr(ln, b) for b in LINE_BUCKETS}
+                ),
+            )
+            for ln in lines
+        ],
+        requested_delivery_date=row.requested_delivery_date,
+        tags=tuple(row.tags),
+        metadata=dict(row.metadata),
+        notes=row.notes,
+        status=OrderStatus(row.status),
+        on_hold=row.on_hold,
+        closed=row.closed,
+        shipments=[
+            Shipment(
+                shipment_id=s.shipment_id,
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
+                tracking_url=s.tracking_url,
+                shipped_at=s.shipped_at,
+                delivered_at=s.delivered_at,
+            )
+            for s in shipments
+        ],
+        applied_facts=set(row.applied_facts),
+        event_sequence=row.event_sequence,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+    )

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import ServiceContainer
-from services.order_capture.api.routes import router
+from services.order_capture.api.routes import router, self_service
 
 
 def create_app(
@@ -17,5 +17,5 @@ def create_app(
         parts=parts,
         title="OMS order-capture",
         description="Multi-channel order intake: the order's system of record and status hub.",
-        routers=[router],
+        routers=[router, self_service],
     )

@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
+from libs.http.etag import IfMatchDep, etag_of, version_from_if_match
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
 from services.order_capture.adapters import queries
-from services.order_capture.api.schemas import OrderCreate, OrderPage, OrderRead
-from services.order_capture.domain.errors import OrderNotFound
+from services.order_capture.api.schemas import (
+    CancelRequest,
+    Email,
+    OrderCreate,
+    OrderPage,
+    OrderPatch,
+    OrderRead,
+    SelfServiceCancel,
+    SelfServiceOrderRead,
+    TimelinePage,
+)
+from services.order_capture.domain import commands
+from services.order_capture.domain.errors import SELF_SERVICE_NOT_FOUND, OrderNotFound
+from services.order_capture.domain.status import OrderStatus
+from services.order_capture.domain.values import Channel
 
 router = APIRouter(tags=["orders"])
+self_service = APIRouter(tags=["self-service"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+OrderNumber = Annotated[str, Field(min_length=1, max_length=40, examples=["OMS-00001000"])]
+CHANNEL_ACTOR = "channel"
+
+
+async def _render(session: ReadSessionDep, order_id: UUID, response: Response) -> OrderRead:
+    order = await queries.get_order(session, order_id)
+    if order is None:
+        raise OrderNotFound(f"no order {order_id}")
+    response.headers["ETag"] = etag_of(order.version)
+    return order
 
 
 @router.post(
     "/orders",
     status_code=201,
     summary="Place an order",
-    responses=problem_responses(409, 422, 503),
+    responses=problem_responses(409, 413, 422, 503),
 )
 async def create(
     body: OrderCreate,
@@ -30,32 +59,186 @@ async def create(
     session: ReadSessionDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> OrderRead:
-    """Accept an order from a sales channel; it starts `pending` and moves as stock is reserved."""
+    """Accept an order from a sales channel. Every total is computed here; totals the client
+    sends must match them. The order starts `pending` and moves as the other services answer.
+    """
     command = body.to_command(
         idempotency_key=idempotency_key, fingerprint=fingerprint(body.model_dump(mode="json"))
     )
     order_id = await bus.handle(command)
-    order = await queries.get_order(session, order_id)
-    assert order is not None  # committed by the bus just before
     response.headers["Location"] = f"/v1/orders/{order_id}"
-    return order
+    return await _render(session, order_id, response)
 
 
-@router.get("/orders/{order_id}", summary="Get an order", responses=problem_responses(404, 503))
-async def get(order_id: UUID, session: ReadSessionDep) -> OrderRead:
-    """The order with its lines, totals and current status."""
-    order = await queries.get_order(session, order_id)
+@router.get(
+    "/orders/{order_id}", summary="Get an order", responses=problem_responses(404, 422, 503)
+)
+async def get(order_id: UUID, response: Response, session: ReadSessionDep) -> OrderRead:
+    """The order with its lines, their quantity buckets, totals, shipments and status. The
+    ETag header carries its version for a later PATCH."""
+    return await _render(session, order_id, response)
+
+
+@router.get(
+    "/orders/by-number/{order_number}",
+    summary="Get an order by its order number",
+    responses=problem_responses(404, 422, 503),
+)
+async def get_by_number(
+    order_number: OrderNumber, response: Response, session: ReadSessionDep
+) -> OrderRead:
+    """The same as GET /orders/{id}, found by the human order number (e.g. OMS-00001000)."""
+    order = await queries.get_order_by_number(session, order_number)
     if order is None:
-        raise OrderNotFound(f"no order {order_id}")
+        raise OrderNotFound(f"no order {order_number}")
+    response.headers["ETag"] = etag_of(order.version)
     return order
 
 
 @router.get("/orders", summary="List orders, newest first", responses=problem_responses(422, 503))
 async def list_(
     session: ReadSessionDep,
-    status: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    status: OrderStatus | None = None,
+    channel: Channel | None = None,
+    customer_email: Annotated[str | None, Query(max_length=254)] = None,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    created_from: Annotated[
+        datetime | None, Query(description="Inclusive, RFC 3339 with offset")
+    ] = None,
+    created_to: Annotated[
+        datetime | None, Query(description="Exclusive, RFC 3339 with offset")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> OrderPage:
-    """Cursor-paginated orders, newest first, optionally filtered by status."""
-    return await queries.list_orders(session, status=status, limit=limit, cursor=cursor)
+    """Cursor-paginated orders, newest first. Filters combine (AND); the e-mail matches
+    case-insensitively, `sku` finds orders with a line of that SKU."""
+    return await queries.list_orders(
+        session,
+        limit=limit,
+        cursor=cursor,
+        status=status.value if status else None,
+        channel=channel.value if channel else None,
+        customer_email=customer_email,
+        sku=sku,
+        created_from=created_from,
+        created_to=created_to,
+    )
+
+
+@router.get(
+    "/orders/{order_id}/timeline",
+    summary="The order's timeline",
+    responses=problem_responses(404, 422, 503),
+)
+async def timeline(
+    order_id: UUID,
+    session: ReadSessionDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> TimelinePage:
+    """Every status change and business event of the order, oldest first, each with its time,
+    the service it came from and the reason."""
+    if not await queries.order_exists(session, order_id):
+        raise OrderNotFound(f"no order {order_id}")
+    return await queries.timeline(session, order_id, limit=limit, cursor=cursor)
+
+
+@router.patch(
+    "/orders/{order_id}",
+    summary="Edit an order before it ships",
+    responses=problem_responses(404, 409, 412, 413, 422, 428, 503),
+)
+async def update(
+    order_id: UUID,
+    body: OrderPatch,
+    response: Response,
+    bus: BusDep,
+    session: ReadSessionDep,
+    if_match: IfMatchDep = None,
+) -> OrderRead:
+    """Change the shipping address, delivery, customer contact or notes. Needs If-Match with
+    the ETag of the version being edited (412 if the order changed since, 428 without it);
+    409 `order_not_editable` once anything has shipped. An address or delivery change is
+    published (oms.order.updated, replan_required) so unshipped work is planned again."""
+    await bus.handle(
+        commands.EditOrder(
+            order_id=order_id,
+            expected_version=version_from_if_match(if_match),
+            changes=body.to_changes(),
+        )
+    )
+    return await _render(session, order_id, response)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    summary="Cancel an order or some of its units",
+    responses=problem_responses(404, 409, 413, 422, 503),
+)
+async def cancel(
+    order_id: UUID,
+    body: CancelRequest,
+    response: Response,
+    bus: BusDep,
+    session: ReadSessionDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> OrderRead:
+    """Without `lines`, every unit not yet shipped; with `lines`, just those units. Shipped
+    units cannot be cancelled (return them instead). Cancelling a cancelled order again
+    changes nothing; send an Idempotency-Key to make a partial cancellation safe to retry."""
+    await bus.handle(
+        commands.CancelOrder(
+            order_id=order_id,
+            reason=body.reason,
+            requested_by=CHANNEL_ACTOR,
+            quantities=None if body.lines is None else _units_per_line(body),
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint(
+                {"order_id": str(order_id), **body.model_dump(mode="json")}
+            ),
+        )
+    )
+    return await _render(session, order_id, response)
+
+
+def _units_per_line(body: CancelRequest) -> dict[UUID, int]:
+    """The same line twice in one request counts twice (its quantities add up)."""
+    total: dict[UUID, int] = {}
+    for line in body.lines or ():
+        total[line.line_id] = total.get(line.line_id, 0) + line.quantity
+    return total
+
+
+@self_service.get(
+    "/self-service/orders/{order_number}",
+    summary="Customer: look up an order",
+    responses=problem_responses(404, 422, 503),
+)
+async def get_order(
+    order_number: OrderNumber, email: Annotated[Email, Query()], session: ReadSessionDep
+) -> SelfServiceOrderRead:
+    """No staff token: the order number and the customer's e-mail prove who asks. A wrong
+    e-mail is answered exactly like an unknown order number (404)."""
+    view = await queries.self_service_view(session, order_number, email)
+    if view is None:
+        raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
+    return view
+
+
+@self_service.post(
+    "/self-service/orders/{order_number}/cancel",
+    summary="Customer: cancel an order that has not shipped",
+    responses=problem_responses(404, 409, 413, 422, 503),
+)
+async def cancel_order(
+    order_number: OrderNumber, body: SelfServiceCancel, bus: BusDep, session: ReadSessionDep
+) -> SelfServiceOrderRead:
+    """Cancels the whole order while nothing has shipped (409 `order_not_cancellable` after).
+    Proven by the e-mail in the body; a wrong one is a 404, like an unknown order."""
+    await bus.handle(
+        commands.CancelOwnOrder(order_number=order_number, email=body.email, reason=body.reason)
+    )
+    view = await queries.self_service_view(session, order_number, body.email)
+    assert view is not None  # just proven by the cancellation
+    return view

@@ -1,138 +1,638 @@
-"""Request and response models of the order-capture API."""
+"""Request and response models of the order-capture API.
+
+Request models refuse unknown fields, so a client can never set status, totals, buckets or
+anything else the service computes; it gets a 422 naming the field instead.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from libs.http.pagination import Page
-from services.order_capture.domain import commands
+from services.order_capture.domain import commands, values
+from services.order_capture.domain.status import OrderStatus
+from services.order_capture.domain.values import Channel, DeliveryMethod, ServiceLevel
 
+
+def _known_country(code: str) -> str:
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def _known_currency(code: str) -> str:
+    if pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+    return code
+
+
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4, examples=["19.99"])]
-
-
-class Channel(StrEnum):
-    WEB = "web"
-    MOBILE_APP = "mobile_app"
-    POS = "pos"
-    MARKETPLACE = "marketplace"
-    B2B_PORTAL = "b2b_portal"
-    PHONE = "phone"
-    OTHER = "other"
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=4, examples=["19.99"]),
+]
+Country = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_known_country),
+    Field(description="ISO 3166-1 alpha-2", examples=["DE"]),
+]
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_known_currency),
+    Field(description="ISO 4217", examples=["EUR"]),
+]
+Email = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    Field(examples=["ada@example.com"]),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(pattern=r"^\+?[0-9 ()\-.]{5,30}$"),
+    Field(examples=["+49 30 1234567"]),
+]
+LocationCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")
+]
+Reason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, strip_whitespace=True),
+    Field(examples=["customer changed their mind"]),
+]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[^\s].*$")]
+PaymentMethod = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)]
 
 
 class Strict(BaseModel):
-    # Unknown fields are refused, so a client cannot set status, totals or anything we compute.
     model_config = ConfigDict(extra="forbid")
 
 
+# --- requests -----------------------------------------------------------------------------
+
+
 class CustomerIn(Strict):
-    email: str = Field(
-        min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$", examples=["ada@example.com"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        default=None, description="The channel's own customer id", examples=["cus_8842"]
     )
-    name: str = Field(min_length=1, max_length=200, examples=["Ada Lovelace"])
+    email: Email
+    name: Text200 = Field(examples=["Ada Lovelace"])
+    phone: Phone | None = None
+
+    def to_value(self) -> values.Customer:
+        return values.Customer(id=self.id, email=self.email, name=self.name, phone=self.phone)
 
 
-class OrderLineCreate(Strict):
-    sku: Sku = Field(examples=["LAMP-001"])
-    quantity: int = Field(gt=0, le=10_000, examples=[2])
-    unit_price: Money
-
-
-class OrderCreate(Strict):
+class AddressIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
                 {
-                    "channel": "web",
-                    "channel_order_ref": "WEB-100234",
-                    "currency": "EUR",
-                    "customer": {"email": "ada@example.com", "name": "Ada Lovelace"},
-                    "lines": [{"sku": "LAMP-001", "quantity": 2, "unit_price": "19.99"}],
+                    "name": "Ada Lovelace",
+                    "line1": "Unter den Linden 1",
+                    "city": "Berlin",
+                    "postal_code": "10117",
+                    "country": "DE",
+                    "lat": 52.5170,
+                    "lon": 13.3889,
                 }
             ]
         },
     )
 
+    name: Text200
+    line1: Text200
+    line2: Text200 | None = None
+    city: Text100
+    postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    region: Text100 | None = None
+    country: Country
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    def to_value(self) -> values.Address:
+        return values.Address(**self.model_dump())
+
+
+class DeliveryIn(Strict):
+    method: DeliveryMethod
+    service_level: ServiceLevel = ServiceLevel.STANDARD
+    pickup_location_code: LocationCode | None = Field(
+        default=None, description="Required with method pickup, refused with ship"
+    )
+
+    def to_value(self) -> values.Delivery:
+        return values.Delivery(
+            method=self.method,
+            service_level=self.service_level,
+            pickup_location_code=self.pickup_location_code,
+        )
+
+
+class PaymentIn(Strict):
+    method: Annotated[
+        str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    ] = Field(examples=["card"])
+    token: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        default=None, description="A payment provider token; never shown again"
+    )
+    authorization_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = (
+        Field(default=None, description="An authorisation already taken by the channel")
+    )
+    amount: Money = Field(description="Must equal the order's grand total")
+
+    @model_validator(mode="after")
+    def _token_or_authorization(self) -> PaymentIn:
+        if not (self.token or self.authorization_ref):
+            raise ValueError("either payment.token or payment.authorization_ref is required")
+        return self
+
+
+class OrderLineCreate(Strict):
+    sku: Sku = Field(examples=["LAMP-001"])
+    name: Text200 | None = Field(default=None, examples=["Desk lamp"])
+    quantity: int = Field(gt=0, le=10_000, examples=[2])
+    unit_price: Money
+    discount_amount: Money = Decimal("0")
+    tax_amount: Money = Decimal("0")
+
+
+class TotalsIn(Strict):
+    """Totals as the channel computed them; each one sent must equal ours (else 422)."""
+
+    subtotal: Money | None = None
+    discount_total: Money | None = None
+    tax_total: Money | None = None
+    shipping_amount: Money | None = None
+    grand_total: Money | None = None
+
+
+ORDER_CREATE_EXAMPLE: dict[str, Any] = {
+    "channel": "web",
+    "channel_order_ref": "WEB-100234",
+    "customer": {"email": "ada@example.com", "name": "Ada Lovelace", "phone": "+49 30 1234567"},
+    "shipping_address": {
+        "name": "Ada Lovelace",
+        "line1": "Unter den Linden 1",
+        "city": "Berlin",
+        "postal_code": "10117",
+        "country": "DE",
+    },
+    "delivery": {"method": "ship", "service_level": "standard"},
+    "currency": "EUR",
+    "lines": [
+        {
+            "sku": "LAMP-001",
+            "name": "Desk lamp",
+            "quantity": 2,
+            "unit_price": "19.99",
+            "discount_amount": "2.00",
+            "tax_amount": "7.22",
+        }
+    ],
+    "shipping_amount": "4.90",
+    "payment": {"method": "card", "token": "tok_visa_4242", "amount": "50.10"},
+    "totals": {"grand_total": "50.10"},
+    "tags": ["gift"],
+    "metadata": {"campaign": "black-friday"},
+}
+
+
+class OrderCreate(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [ORDER_CREATE_EXAMPLE]}
+    )
+
     channel: Channel
-    channel_order_ref: str = Field(min_length=1, max_length=100, examples=["WEB-100234"])
-    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    channel_order_ref: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="The channel's own order id; unique per channel", examples=["WEB-100234"]
+    )
     customer: CustomerIn
-    lines: list[OrderLineCreate] = Field(min_length=1, max_length=500)
+    shipping_address: AddressIn
+    billing_address: AddressIn | None = None
+    delivery: DeliveryIn
+    currency: Currency
+    lines: list[OrderLineCreate] = Field(
+        min_length=1,
+        max_length=500,
+        description="One line per SKU: the same SKU on two lines is refused (422 duplicate_sku)",
+    )
+    shipping_amount: Money = Decimal("0")
+    payment: PaymentIn
+    totals: TotalsIn | None = None
+    requested_delivery_date: date | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Up to 50 keys of 40 characters, values up to 500 characters",
+    )
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
     def to_command(self, *, idempotency_key: str | None, fingerprint: str) -> commands.PlaceOrder:
         return commands.PlaceOrder(
-            channel=self.channel.value,
+            channel=self.channel,
             channel_order_ref=self.channel_order_ref,
             currency=self.currency,
-            customer_email=self.customer.email,
-            customer_name=self.customer.name,
-            lines=tuple(commands.NewLine(ln.sku, ln.quantity, ln.unit_price) for ln in self.lines),
+            customer=self.customer.to_value(),
+            shipping_address=self.shipping_address.to_value(),
+            billing_address=self.billing_address.to_value() if self.billing_address else None,
+            delivery=self.delivery.to_value(),
+            lines=tuple(
+                commands.NewLine(
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    unit_price=ln.unit_price,
+                    discount_amount=ln.discount_amount,
+                    tax_amount=ln.tax_amount,
+                    name=ln.name,
+                )
+                for ln in self.lines
+            ),
+            shipping_amount=self.shipping_amount,
+            payment=values.Payment(
+                method=self.payment.method,
+                amount=self.payment.amount,
+                token=self.payment.token,
+                authorization_ref=self.payment.authorization_ref,
+            ),
+            requested_delivery_date=self.requested_delivery_date,
+            tags=tuple(self.tags),
+            metadata=self.metadata,
+            notes=self.notes,
+            claimed_totals=self.totals.model_dump(exclude_none=True) if self.totals else {},
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
         )
 
 
-class OrderLineRead(BaseModel):
-    id: UUID
-    sku: str
-    quantity: int
-    unit_price: Decimal
-    line_total: Decimal
+class ContactPatch(Strict):
+    email: Email | None = None
+    name: Text200 | None = None
+    phone: Phone | None = None
 
 
-class CustomerRead(BaseModel):
-    email: str
-    name: str
+class OrderPatch(Strict):
+    """Only what may change before shipment; every part is optional, absent parts stay."""
 
-
-class OrderRead(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
-                    "id": "019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6b",
-                    "order_number": "OMS-00001000",
-                    "channel": "web",
-                    "channel_order_ref": "WEB-100234",
-                    "status": "pending",
-                    "currency": "EUR",
-                    "customer": {"email": "ada@example.com", "name": "Ada Lovelace"},
-                    "lines": [
-                        {
-                            "id": "019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6c",
-                            "sku": "LAMP-001",
-                            "quantity": 2,
-                            "unit_price": "19.99",
-                            "line_total": "39.98",
-                        }
-                    ],
-                    "total_amount": "39.98",
-                    "created_at": "2026-11-22T10:15:00Z",
-                    "updated_at": "2026-11-22T10:15:00Z",
+                    "shipping_address": {
+                        "name": "Ada Lovelace",
+                        "line1": "Friedrichstr. 100",
+                        "city": "Berlin",
+                        "postal_code": "10117",
+                        "country": "DE",
+                    },
+                    "delivery": {"method": "ship", "service_level": "express"},
+                    "notes": "Leave with the neighbour",
                 }
             ]
-        }
+        },
     )
+
+    shipping_address: AddressIn | None = None
+    delivery: DeliveryIn | None = None
+    customer: ContactPatch | None = None
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="An empty string clears the notes"
+    )
+
+    def to_changes(self) -> values.OrderChanges:
+        return values.OrderChanges(
+            shipping_address=self.shipping_address.to_value() if self.shipping_address else None,
+            delivery=self.delivery.to_value() if self.delivery else None,
+            contact=values.ContactChange(**self.customer.model_dump()) if self.customer else None,
+            notes=self.notes,
+        )
+
+
+class CancelLine(Strict):
+    line_id: UUID
+    quantity: int = Field(gt=0, le=10_000, examples=[1])
+
+
+class CancelRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"reason": "customer changed their mind"},
+                {
+                    "reason": "out of stock at the customer's request",
+                    "lines": [{"line_id": "019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6c", "quantity": 1}],
+                },
+            ]
+        },
+    )
+
+    reason: Reason
+    lines: list[CancelLine] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Absent: cancel every unit not yet shipped. Present: just these units.",
+    )
+
+
+class SelfServiceCancel(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "ada@example.com", "reason": "ordered twice"}]},
+    )
+
+    email: Email
+    reason: Reason = "cancelled by the customer"
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+class LineQuantitiesRead(BaseModel):
+    ordered: int
+    reserved: int = Field(description="Stock held, not yet in a fulfilment")
+    backordered: int = Field(description="Waiting for stock")
+    allocated: int = Field(description="In a fulfilment order at a location, not yet shipped")
+    shipped: int
+    delivered: int
+    cancelled: int
+    returned: int
+    refunded: int
+
+
+class OrderLineRead(BaseModel):
+    id: UUID
+    sku: str
+    name: str | None = None
+    quantity: int
+    unit_price: Decimal
+    discount_amount: Decimal
+    tax_amount: Decimal
+    line_total: Decimal
+    quantities: LineQuantitiesRead
+
+
+class CustomerRead(BaseModel):
+    id: str | None = None
+    email: str
+    name: str
+    phone: str | None = None
+
+
+class AddressRead(BaseModel):
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str
+    region: str | None = None
+    country: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+class DeliveryRead(BaseModel):
+    method: DeliveryMethod
+    service_level: ServiceLevel
+    pickup_location_code: str | None = None
+
+
+class PaymentRead(BaseModel):
+    """The payment without its token (a secret of the payment provider)."""
+
+    method: str
+    amount: Decimal
+    authorization_ref: str | None = None
+
+
+class TotalsRead(BaseModel):
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    shipping_amount: Decimal
+    grand_total: Decimal
+
+
+class ShipmentRead(BaseModel):
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str | None = None
+    shipped_at: datetime
+    delivered_at: datetime | None = None
+
+
+ORDER_READ_EXAMPLE: dict[str, Any] = {
+    "id": "019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6b",
+    "order_number": "OMS-00001000",
+    "channel": "web",
+    "channel_order_ref": "WEB-100234",
+    "status": "pending",
+    "currency": "EUR",
+    "customer": {
+        "id": None,
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+        "phone": "+49 30 1234567",
+    },
+    "shipping_address": {
+        "name": "Ada Lovelace",
+        "line1": "Unter den Linden 1",
+        "line2": None,
+        "city": "Berlin",
+        "postal_code": "10117",
+        "region": None,
+        "country": "DE",
+        "lat": None,
+        "lon": None,
+    },
+    "billing_address": None,
+    "delivery": {"method": "ship", "service_level": "standard", "pickup_location_code": None},
+    "payment": {"method": "card", "amount": "50.10", "authorization_ref": None},
+    "lines": [
+        {
+            "id": "019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6c",
+            "sku": "LAMP-001",
+            "name": "Desk lamp",
+            "quantity": 2,
+            "unit_price": "19.99",
+            "discount_amount": "2.00",
+            "tax_amount": "7.22",
+            "line_total": "45.20",
+            "quantities": {
+                "ordered": 2,
+                "reserved": 0,
+                "backordered": 0,
+                "allocated": 0,
+                "shipped": 0,
+                "delivered": 0,
+                "cancelled": 0,
+                "returned": 0,
+                "refunded": 0,
+            },
+        }
+    ],
+    "totals": {
+        "subtotal": "39.98",
+        "discount_total": "2.00",
+        "tax_total": "7.22",
+        "shipping_amount": "4.90",
+        "grand_total": "50.10",
+    },
+    "requested_delivery_date": None,
+    "tags": ["gift"],
+    "metadata": {"campaign": "black-friday"},
+    "notes": None,
+    "shipments": [],
+    "version": 1,
+    "created_at": "2026-11-22T10:15:00Z",
+    "updated_at": "2026-11-22T10:15:00Z",
+}
+
+
+class OrderRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ORDER_READ_EXAMPLE]})
 
     id: UUID
     order_number: str
     channel: Channel
     channel_order_ref: str
-    status: str = Field(description="pending, confirmed or backordered (more statuses follow)")
+    status: OrderStatus = Field(description="Derived from the lines' quantities (see README)")
     currency: str
     customer: CustomerRead
+    shipping_address: AddressRead
+    billing_address: AddressRead | None = None
+    delivery: DeliveryRead
+    payment: PaymentRead
     lines: list[OrderLineRead]
-    total_amount: Decimal
+    totals: TotalsRead
+    requested_delivery_date: date | None = None
+    tags: list[str]
+    metadata: dict[str, str]
+    notes: str | None = None
+    shipments: list[ShipmentRead]
+    version: int = Field(description="Also the ETag; send it in If-Match to PATCH")
     created_at: datetime
     updated_at: datetime
 
 
 OrderPage = Page[OrderRead]
+
+
+class TimelineEntryRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "at": "2026-11-22T10:15:02Z",
+                    "source": "inventory",
+                    "kind": "status_changed",
+                    "reason": "stock reserved for every line",
+                    "previous_status": "pending",
+                    "status": "confirmed",
+                    "event_sequence": 2,
+                    "details": {},
+                }
+            ]
+        }
+    )
+
+    at: datetime
+    source: str = Field(description="The service (or the customer) whose action this was")
+    kind: str = Field(
+        description="placed, updated, cancellation_requested, cancelled, status_changed, "
+        "stock_reserved, stock_shortage, allocated, shipped, delivered, returned, refunded, "
+        "held, hold_released, completed"
+    )
+    reason: str
+    previous_status: str | None = None
+    status: str | None = None
+    event_sequence: int | None = Field(
+        description="The `sequence` of the event published for this entry, if any"
+    )
+    details: dict[str, Any]
+
+
+TimelinePage = Page[TimelineEntryRead]
+
+
+class SelfServiceLine(BaseModel):
+    sku: str
+    name: str | None = None
+    quantity: int
+    shipped: int
+    delivered: int
+    cancelled: int
+    returned: int
+
+
+class SelfServiceTracking(BaseModel):
+    carrier: str
+    tracking_number: str
+    tracking_url: str | None = None
+    shipped_at: datetime
+    delivered_at: datetime | None = None
+
+
+class SelfServiceOrderRead(BaseModel):
+    """What a customer sees with order number and e-mail: status, lines, tracking."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_number": "OMS-00001000",
+                    "status": "shipped",
+                    "lines": [
+                        {
+                            "sku": "LAMP-001",
+                            "name": "Desk lamp",
+                            "quantity": 2,
+                            "shipped": 2,
+                            "delivered": 0,
+                            "cancelled": 0,
+                            "returned": 0,
+                        }
+                    ],
+                    "tracking": [
+                        {
+                            "carrier": "dhl",
+                            "tracking_number": "00340434161094042557",
+                            "tracking_url": None,
+                            "shipped_at": "2026-11-23T08:00:00Z",
+                            "delivered_at": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    order_number: str
+    status: OrderStatus
+    lines: list[SelfServiceLine]
+    tracking: list[SelfServiceTracking]

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from libs.errors import Conflict, NotFound, Unprocessable
+from libs.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 
 
 class OrderNotFound(NotFound):
     code = "order_not_found"
     title = "Order not found"
+
+
+# One answer for an unknown order number and for a wrong e-mail, so neither can be probed.
+SELF_SERVICE_NOT_FOUND = "no such order for this e-mail address"
 
 
 class DuplicateChannelOrder(Conflict):
@@ -16,3 +20,59 @@ class DuplicateChannelOrder(Conflict):
 class DuplicateSku(Unprocessable):
     code = "duplicate_sku"
     title = "The same SKU appears on more than one line"
+
+
+class TotalMismatch(Unprocessable):
+    code = "total_mismatch"
+    title = "A total sent by the client differs from the computed one"
+
+
+class PaymentAmountMismatch(Unprocessable):
+    code = "payment_amount_mismatch"
+    title = "The payment amount differs from the order's grand total"
+
+
+class DiscountExceedsLine(Unprocessable):
+    code = "discount_exceeds_line"
+    title = "A line's discount is larger than its price times quantity"
+
+
+class AmountPrecision(Unprocessable):
+    code = "amount_precision"
+    title = "An amount has more decimals than the currency allows"
+
+
+class PickupLocationRequired(Unprocessable):
+    code = "pickup_location_required"
+    title = "Pickup delivery needs a pickup_location_code (and shipping delivery must not have one)"
+
+
+class DeliveryDateInPast(Unprocessable):
+    code = "delivery_date_in_past"
+    title = "The requested delivery date has already passed"
+
+
+class UnknownLine(Unprocessable):
+    code = "unknown_line"
+    title = "A line id does not belong to this order"
+
+
+class OrderNotEditable(Conflict):
+    code = "order_not_editable"
+    title = "The order can no longer be edited (something has shipped, or it is cancelled)"
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+    title = "Nothing of the order can be cancelled any more"
+
+
+class CancelQuantityTooLarge(Conflict):
+    code = "cancel_quantity_too_large"
+    title = "More units were asked to be cancelled than are still unshipped"
+
+
+class VersionMismatch(PreconditionFailed):
+    """The client edited an older version than the current one."""
+
+    title = "The order changed since the ETag sent in If-Match"

@@ -1,29 +1,190 @@
-"""What order-capture consumes: (topic, event type) -> the command it becomes."""
+"""What order-capture consumes: (topic, event type) -> the report command it becomes.
+
+Each report carries a business key (`fact_key`) so that the same fact applies once even if a
+producer published it twice under different event ids; the inbox covers redelivery of one id.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
 from uuid import UUID
 
+from libs.contracts import orchestration as orch
 from libs.contracts.inventory import StockReservationRejected, StockReserved
+from libs.contracts.returns import ReturnReceived
 from libs.messaging.consumer import Subscriptions
 from libs.messaging.envelope import Envelope
-from libs.messaging.topics import INVENTORY_EVENTS
+from libs.messaging.topics import INVENTORY_EVENTS, ORCHESTRATION_EVENTS, RETURNS_EVENTS
 from services.order_capture.domain import commands
 
 
-def _stock_reserved(env: Envelope) -> commands.ConfirmStockReserved:
-    event = StockReserved.model_validate(env.data)
-    return commands.ConfirmStockReserved(order_id=UUID(event.order_id))
+def _source(env: Envelope) -> str:
+    """`/oms/inventory` -> `inventory`: the name the timeline shows."""
+    return env.source.rsplit("/", 1)[-1]
+
+
+class _LineQuantity(Protocol):
+    line_id: str
+    quantity: int
+
+
+def _per_line(lines: Sequence[_LineQuantity]) -> dict[UUID, int]:
+    """Units per order line; a line named twice in one report counts twice."""
+    total: dict[UUID, int] = {}
+    for line in lines:
+        total[UUID(line.line_id)] = total.get(UUID(line.line_id), 0) + line.quantity
+    return total
+
+
+def _stock_reserved(env: Envelope) -> commands.RecordStockReserved:
+    e = StockReserved.model_validate(env.data)
+    by_sku: dict[str, int] = {}
+    for line in e.lines:
+        by_sku[line.sku] = by_sku.get(line.sku, 0) + line.quantity
+    return commands.RecordStockReserved(
+        order_id=UUID(e.order_id),
+        fact_key=f"reservation:{e.reservation_id}",
+        source=_source(env),
+        at=env.time,
+        reason="stock reserved",
+        quantities_by_sku=by_sku,
+        details={
+            "reservation_id": e.reservation_id,
+            "lines": [ln.model_dump() for ln in e.lines],
+        },
+    )
 
 
 def _stock_rejected(env: Envelope) -> commands.RecordStockShortage:
-    event = StockReservationRejected.model_validate(env.data)
-    return commands.RecordStockShortage(order_id=UUID(event.order_id), reason=event.reason)
+    e = StockReservationRejected.model_validate(env.data)
+    return commands.RecordStockShortage(
+        order_id=UUID(e.order_id),
+        fact_key=f"reservation-rejected:{env.id}",
+        source=_source(env),
+        at=env.time,
+        reason=e.reason,
+        skus=tuple(s.sku for s in e.shortages),
+        details={"shortages": [s.model_dump() for s in e.shortages]},
+    )
+
+
+def _fulfillment_created(env: Envelope) -> commands.RecordAllocation:
+    e = orch.FulfillmentCreated.model_validate(env.data)
+    return commands.RecordAllocation(
+        order_id=UUID(e.order_id),
+        fact_key=f"fulfillment:{e.fulfillment_id}",
+        source=_source(env),
+        at=e.created_at,
+        reason=f"fulfilment {e.fulfillment_id} created at {e.location_code}",
+        quantities=_per_line(e.lines),
+        details={"fulfillment_id": e.fulfillment_id, "location_code": e.location_code},
+    )
+
+
+def _shipment_dispatched(env: Envelope) -> commands.RecordShipment:
+    e = orch.ShipmentDispatched.model_validate(env.data)
+    return commands.RecordShipment(
+        order_id=UUID(e.order_id),
+        fact_key=f"shipment:{e.shipment_id}",
+        source=_source(env),
+        at=e.shipped_at,
+        reason=f"shipped with {e.carrier} ({e.tracking_number})",
+        shipment_id=e.shipment_id,
+        carrier=e.carrier,
+        tracking_number=e.tracking_number,
+        tracking_url=e.tracking_url,
+        quantities=_per_line(e.lines),
+    )
+
+
+def _shipment_delivered(env: Envelope) -> commands.RecordDelivery:
+    e = orch.ShipmentDelivered.model_validate(env.data)
+    return commands.RecordDelivery(
+        order_id=UUID(e.order_id),
+        fact_key=f"delivery:{e.shipment_id}",
+        source=_source(env),
+        at=e.delivered_at,
+        reason=f"shipment {e.shipment_id} delivered",
+        shipment_id=e.shipment_id,
+        quantities=_per_line(e.lines),
+    )
+
+
+def _payment_refunded(env: Envelope) -> commands.RecordRefund:
+    e = orch.PaymentRefunded.model_validate(env.data)
+    return commands.RecordRefund(
+        order_id=UUID(e.order_id),
+        fact_key=f"refund:{e.refund_id}",
+        source=_source(env),
+        at=e.refunded_at,
+        reason=f"refunded {e.amount} {e.currency}",
+        quantities=_per_line(e.lines),
+        details={"refund_id": e.refund_id, "amount": str(e.amount), "currency": e.currency},
+    )
+
+
+def _order_held(env: Envelope) -> commands.RecordHold:
+    e = orch.OrderHeld.model_validate(env.data)
+    return commands.RecordHold(
+        order_id=UUID(e.order_id),
+        fact_key=f"hold:{e.hold_id}",
+        source=_source(env),
+        at=e.held_at,
+        reason=e.reason,
+        held=True,
+    )
+
+
+def _hold_released(env: Envelope) -> commands.RecordHold:
+    e = orch.OrderHoldReleased.model_validate(env.data)
+    return commands.RecordHold(
+        order_id=UUID(e.order_id),
+        fact_key=f"hold-released:{e.hold_id}",
+        source=_source(env),
+        at=e.released_at,
+        reason=e.reason,
+        held=False,
+    )
+
+
+def _order_completed(env: Envelope) -> commands.RecordCompletion:
+    e = orch.OrderCompleted.model_validate(env.data)
+    return commands.RecordCompletion(
+        order_id=UUID(e.order_id),
+        fact_key="completed",
+        source=_source(env),
+        at=e.completed_at,
+        reason="delivered and paid: nothing left to do",
+    )
+
+
+def _return_received(env: Envelope) -> commands.RecordReturn:
+    e = ReturnReceived.model_validate(env.data)
+    return commands.RecordReturn(
+        order_id=UUID(e.order_id),
+        fact_key=f"return-receipt:{e.receipt_id}",
+        source=_source(env),
+        at=e.received_at,
+        reason=f"return {e.return_id} received at {e.location_code}",
+        quantities=_per_line(e.lines),
+        details={"return_id": e.return_id, "receipt_id": e.receipt_id},
+    )
 
 
 SUBSCRIPTIONS: Subscriptions = {
     INVENTORY_EVENTS: {
         StockReserved.event_type: _stock_reserved,
         StockReservationRejected.event_type: _stock_rejected,
-    }
+    },
+    ORCHESTRATION_EVENTS: {
+        orch.FulfillmentCreated.event_type: _fulfillment_created,
+        orch.ShipmentDispatched.event_type: _shipment_dispatched,
+        orch.ShipmentDelivered.event_type: _shipment_delivered,
+        orch.PaymentRefunded.event_type: _payment_refunded,
+        orch.OrderHeld.event_type: _order_held,
+        orch.OrderHoldReleased.event_type: _hold_released,
+        orch.OrderCompleted.event_type: _order_completed,
+    },
+    RETURNS_EVENTS: {ReturnReceived.event_type: _return_received},
 }

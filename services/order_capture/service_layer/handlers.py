@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from libs.bus.message_bus import Handler
 from libs.ids import new_id
 from services.order_capture.domain import commands
-from services.order_capture.domain.errors import DuplicateChannelOrder
-from services.order_capture.domain.model import Order, OrderLine
+from services.order_capture.domain.errors import (
+    SELF_SERVICE_NOT_FOUND,
+    DuplicateChannelOrder,
+    OrderNotCancellable,
+    OrderNotFound,
+)
+from services.order_capture.domain.model import Order
+from services.order_capture.domain.values import email_matches
 from services.order_capture.service_layer.unit_of_work import OrderCaptureUnitOfWork
 
 IDEMPOTENCY_SCOPE_PLACE = "orders-create"
+IDEMPOTENCY_SCOPE_CANCEL = "orders-cancel"
+CUSTOMER = "customer"
 
 
 async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> UUID:
@@ -25,25 +34,18 @@ async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> 
         if prior is not None and prior.resource_id is not None:
             return UUID(prior.resource_id)
     existing = await uow.orders.find_id_by_channel_ref(
-        channel=cmd.channel, channel_order_ref=cmd.channel_order_ref
+        channel=cmd.channel.value, channel_order_ref=cmd.channel_order_ref
     )
     if existing is not None:
         raise DuplicateChannelOrder(
-            f"channel {cmd.channel!r} already placed order {cmd.channel_order_ref!r}",
+            f"channel {cmd.channel.value!r} already placed order {cmd.channel_order_ref!r}",
             existing_order_id=str(existing),
         )
     order = Order.place(
+        cmd,
         id=new_id(),
         order_number=await uow.orders.next_order_number(),
-        channel=cmd.channel,
-        channel_order_ref=cmd.channel_order_ref,
-        currency=cmd.currency,
-        customer_email=cmd.customer_email,
-        customer_name=cmd.customer_name,
-        lines=[
-            OrderLine(id=new_id(), sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
-            for ln in cmd.lines
-        ],
+        line_ids=[new_id() for _ in cmd.lines],
         now=uow.clock.now(),
     )
     await uow.orders.add(order)
@@ -51,30 +53,98 @@ async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> 
     return order.id
 
 
-async def confirm_stock_reserved(
-    cmd: commands.ConfirmStockReserved, uow: OrderCaptureUnitOfWork
-) -> None:
-    """Inventory holds stock for every line: the order is confirmed."""
-    order = await uow.orders.get_for_update(cmd.order_id)
-    if order is None:
-        return
-    order.confirm_stock_reserved(now=uow.clock.now())
-    await uow.orders.save_status(order)
+async def edit_order(cmd: commands.EditOrder, uow: OrderCaptureUnitOfWork) -> UUID:
+    order = await _locked(uow, cmd.order_id)
+    if order.edit(cmd.changes, expected_version=cmd.expected_version, now=uow.clock.now()):
+        await uow.orders.save(order)
+    return order.id
 
 
-async def record_stock_shortage(
-    cmd: commands.RecordStockShortage, uow: OrderCaptureUnitOfWork
-) -> None:
-    """Inventory could not hold stock for the whole order: the order waits as backordered."""
+async def cancel_order(cmd: commands.CancelOrder, uow: OrderCaptureUnitOfWork) -> UUID:
+    """Cancel unshipped units. With an Idempotency-Key a retried partial cancel applies once."""
+    if cmd.idempotency_key:
+        prior = await uow.idempotency.claim(
+            scope=IDEMPOTENCY_SCOPE_CANCEL,
+            key=cmd.idempotency_key,
+            fingerprint=cmd.request_fingerprint,
+        )
+        if prior is not None and prior.resource_id is not None:
+            return UUID(prior.resource_id)
+    order = await _locked(uow, cmd.order_id)
+    changed = order.cancel(
+        quantities=cmd.quantities,
+        reason=cmd.reason,
+        requested_by=cmd.requested_by,
+        cancellation_id=str(new_id()),
+        now=uow.clock.now(),
+    )
+    if changed:
+        await uow.orders.save(order)
+    await uow.idempotency.complete(resource_id=str(order.id), status=200)
+    return order.id
+
+
+async def cancel_own_order(cmd: commands.CancelOwnOrder, uow: OrderCaptureUnitOfWork) -> UUID:
+    """Self-service: the customer cancels the whole order while nothing has shipped."""
+    order_id = await uow.orders.find_id_by_number(cmd.order_number)
+    order = await uow.orders.get_for_update(order_id) if order_id else None
+    if order is None or not email_matches(order.customer.email, cmd.email):
+        raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
+    if order.has_shipped:
+        raise OrderNotCancellable(
+            f"part of order {order.order_number} has shipped; contact customer service"
+        )
+    if order.cancel(
+        quantities=None,
+        reason=cmd.reason,
+        requested_by=CUSTOMER,
+        cancellation_id=str(new_id()),
+        now=uow.clock.now(),
+    ):
+        await uow.orders.save(order)
+    return order.id
+
+
+async def _locked(uow: OrderCaptureUnitOfWork, order_id: UUID) -> Order:
+    order = await uow.orders.get_for_update(order_id)
+    if order is None:
+        raise OrderNotFound(f"no order {order_id}")
+    return order
+
+
+# --- reports from the other services ---------------------------------------------------------
+
+# Which Order method applies which report (each returns False when it changed nothing).
+_RECORDERS: dict[type[commands.Report], Callable[..., bool]] = {
+    commands.RecordStockReserved: Order.record_stock_reserved,
+    commands.RecordStockShortage: Order.record_stock_shortage,
+    commands.RecordAllocation: Order.record_allocation,
+    commands.RecordShipment: Order.record_shipment,
+    commands.RecordDelivery: Order.record_delivery,
+    commands.RecordReturn: Order.record_return,
+    commands.RecordRefund: Order.record_refund,
+    commands.RecordHold: Order.record_hold,
+    commands.RecordCompletion: Order.record_completion,
+}
+
+
+async def record_report(cmd: commands.Report, uow: OrderCaptureUnitOfWork) -> None:
+    """A consumed report: lock the order, apply the fact once, save if anything changed.
+
+    A report about an order this service never accepted (or a line it does not have) is a
+    producer bug: it fails, and after the consumer's retries lands in the dead-letter topic.
+    """
     order = await uow.orders.get_for_update(cmd.order_id)
     if order is None:
-        return
-    order.record_stock_shortage(reason=cmd.reason, now=uow.clock.now())
-    await uow.orders.save_status(order)
+        raise OrderNotFound(f"{type(cmd).__name__} for unknown order {cmd.order_id}")
+    if _RECORDERS[type(cmd)](order, cmd, now=uow.clock.now()):
+        await uow.orders.save(order)
 
 
 HANDLERS: dict[type, Handler] = {
     commands.PlaceOrder: place_order,
-    commands.ConfirmStockReserved: confirm_stock_reserved,
-    commands.RecordStockShortage: record_stock_shortage,
+    commands.EditOrder: edit_order,
+    commands.CancelOrder: cancel_order,
+    commands.CancelOwnOrder: cancel_own_order,
+    **dict.fromkeys(_RECORDERS, record_report),
 }

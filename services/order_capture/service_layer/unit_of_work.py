@@ -12,9 +12,17 @@ class OrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
     def start(self) -> None:
         self.orders = OrderRepository(self.session)
 
+    async def commit(self) -> None:
+        # The timeline is written from the same domain events the outbox gets, in the same
+        # transaction, so the two never disagree.
+        await self.orders.write_timeline()
+        await super().commit()
+
     def collect_events(self) -> list[IntegrationEvent]:
         collected = []
         for order in self.orders.seen:
             while order.events:
-                collected.append(published.translate(order, order.events.pop(0)))
+                event = published.translate(order, order.events.pop(0))
+                if event is not None:
+                    collected.append(event)
         return collected

@@ -20,6 +20,7 @@ class TestEnvelope:
         event = OrderStatusChanged(
             order_id="o-1",
             order_number="OMS-1",
+            sequence=2,
             previous_status="pending",
             status="confirmed",
             reason="stock reserved",

@@ -1,0 +1,30 @@
+"""Events published by returns on oms.returns.events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from libs.contracts.base import OrderEvent
+from libs.messaging.topics import RETURNS_EVENTS
+
+
+class ReturnedLine(BaseModel):
+    line_id: str
+    quantity: int = Field(gt=0)
+    condition: str = Field(description="resellable, damaged or defective")
+
+
+class ReturnReceived(OrderEvent):
+    """Returned units arrived at a location and were inspected (one receipt of an RMA)."""
+
+    event_type: ClassVar[str] = "oms.returns.return_received"
+    topic: ClassVar[str] = RETURNS_EVENTS
+
+    return_id: str
+    receipt_id: str
+    location_code: str
+    lines: list[ReturnedLine]
+    received_at: datetime
