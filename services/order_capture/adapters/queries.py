@@ -149,28 +149,8 @@ async def self_service_view(
     return SelfServiceOrderRead(
         order_number=order_number,
         status=row.status,
-        lines=[
-            SelfServiceLine(
-                sku=ln.sku,
-                name=ln.name,
-                quantity=ln.quantity,
-                shipped=ln.shipped,
-                delivered=ln.delivered,
-                cancelled=ln.cancelled,
-                returned=ln.returned,
-            )
-            for ln in lines
-        ],
-        tracking=[
-            SelfServiceTracking(
-                carrier=s.carrier,
-                tracking_number=s.tracking_number,
-                tracking_url=s.tracking_url,
-                shipped_at=s.shipped_at,
-                delivered_at=s.delivered_at,
-            )
-            for s in shipments
-        ],
+        lines=[SelfServiceLine.model_validate(ln, from_attributes=True) for ln in lines],
+        tracking=[SelfServiceTracking.model_validate(s, from_attributes=True) for s in shipments],
     )
 
 
@@ -277,17 +257,7 @@ def _to_read(row: Row[Any], lines: list[Row[Any]], shipments: list[Row[Any]]) ->
         tags=list(row.tags),
         metadata=dict(row.metadata),
         notes=row.notes,
-        shipments=[
-            ShipmentRead(
-                shipment_id=s.shipment_id,
-                carrier=s.carrier,
-                tracking_number=s.tracking_number,
-                tracking_url=s.tracking_url,
-                shipped_at=s.shipped_at,
-                delivered_at=s.delivered_at,
-            )
-            for s in shipments
-        ],
+        shipments=[ShipmentRead.model_validate(s, from_attributes=True) for s in shipments],
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,

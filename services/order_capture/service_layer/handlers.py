@@ -25,14 +25,11 @@ CUSTOMER = "customer"
 
 async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> UUID:
     """Accept a new order from a channel; a repeated Idempotency-Key returns the first order."""
-    if cmd.idempotency_key:
-        prior = await uow.idempotency.claim(
-            scope=IDEMPOTENCY_SCOPE_PLACE,
-            key=cmd.idempotency_key,
-            fingerprint=cmd.request_fingerprint,
-        )
-        if prior is not None and prior.resource_id is not None:
-            return UUID(prior.resource_id)
+    replayed = await _replayed(
+        uow, IDEMPOTENCY_SCOPE_PLACE, cmd.idempotency_key, cmd.request_fingerprint
+    )
+    if replayed is not None:
+        return replayed
     existing = await uow.orders.find_id_by_channel_ref(
         channel=cmd.channel.value, channel_order_ref=cmd.channel_order_ref
     )
@@ -62,14 +59,11 @@ async def edit_order(cmd: commands.EditOrder, uow: OrderCaptureUnitOfWork) -> UU
 
 async def cancel_order(cmd: commands.CancelOrder, uow: OrderCaptureUnitOfWork) -> UUID:
     """Cancel unshipped units. With an Idempotency-Key a retried partial cancel applies once."""
-    if cmd.idempotency_key:
-        prior = await uow.idempotency.claim(
-            scope=IDEMPOTENCY_SCOPE_CANCEL,
-            key=cmd.idempotency_key,
-            fingerprint=cmd.request_fingerprint,
-        )
-        if prior is not None and prior.resource_id is not None:
-            return UUID(prior.resource_id)
+    replayed = await _replayed(
+        uow, IDEMPOTENCY_SCOPE_CANCEL, cmd.idempotency_key, cmd.request_fingerprint
+    )
+    if replayed is not None:
+        return replayed
     order = await _locked(uow, cmd.order_id)
     changed = order.cancel(
         quantities=cmd.quantities,
@@ -103,6 +97,19 @@ async def cancel_own_order(cmd: commands.CancelOwnOrder, uow: OrderCaptureUnitOf
     ):
         await uow.orders.save(order)
     return order.id
+
+
+async def _replayed(
+    uow: OrderCaptureUnitOfWork,
+    scope: str,
+    key: str | None,
+    fingerprint: str,
+) -> UUID | None:
+    """The order a request with this Idempotency-Key already produced, if it ran before."""
+    if not key:
+        return None
+    prior = await uow.idempotency.claim(scope=scope, key=key, fingerprint=fingerprint)
+    return UUID(prior.resource_id) if prior is not None and prior.resource_id else None
 
 
 async def _locked(uow: OrderCaptureUnitOfWork, order_id: UUID) -> Order:
