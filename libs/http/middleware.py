@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.http.problems import problem_response
 from libs.observability.correlation import CORRELATION_HEADER, correlation_scope
 
 _HEADER = CORRELATION_HEADER.lower().encode()
@@ -50,7 +50,7 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         received = 0
         refused = False
@@ -63,7 +63,7 @@ class BodySizeLimitMiddleware:
                 if received > self.max_bytes:
                     # Answer now; whatever the app makes of the aborted body is dropped below.
                     refused = True
-                    await self._refuse(send)
+                    await self._refuse(scope, receive, send)
                     raise _BodyTooLarge
             return message
 
@@ -74,27 +74,14 @@ class BodySizeLimitMiddleware:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "urn:oms:problem:payload_too_large",
-                "title": "The request body is larger than the service accepts",
-                "status": 413,
-                "detail": f"bodies are limited to {self.max_bytes} bytes",
-                "code": "payload_too_large",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            status=413,
+            code="payload_too_large",
+            title="The request body is larger than the service accepts",
+            detail=f"bodies are limited to {self.max_bytes} bytes",
         )
-        await send({"type": "http.response.body", "body": body})
+        await response(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):

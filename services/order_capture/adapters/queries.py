@@ -37,7 +37,7 @@ from services.order_capture.api.schemas import (
     TimelinePage,
     TotalsRead,
 )
-from services.order_capture.domain.totals import minor_units
+from services.order_capture.domain.totals import line_total, minor_units
 from services.order_capture.domain.values import email_matches
 
 
@@ -239,7 +239,7 @@ def _to_read(row: Row[Any], lines: list[Row[Any]], shipments: list[Row[Any]]) ->
                 unit_price=money(ln.unit_price),
                 discount_amount=money(ln.discount_amount),
                 tax_amount=money(ln.tax_amount),
-                line_total=money(ln.unit_price * ln.quantity - ln.discount_amount + ln.tax_amount),
+                line_total=money(line_total(ln)),
                 quantities=LineQuantitiesRead(
                     ordered=ln.quantity, **{b: getattr(ln, b) for b in LINE_BUCKETS}
                 ),
