@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     CONSUMER_RETRY_BACKOFF_S: float = Field(default=0.2, ge=0)
     RUN_RELAY: bool = True
     RUN_CONSUMER: bool = True
+    RUN_JOBS: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> ServiceSettings:

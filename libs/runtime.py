@@ -1,7 +1,7 @@
 """What every service process is: an API, an outbox relay and an inbox consumer.
 
 `python -m services.<name>` runs all three in one process; `python -m services.<name> relay`
-(or `api`, `consumer`, or any combination) runs only those parts, e.g. to scale them apart.
+(or `api`, `consumer`, `jobs`, or any combination) runs only those parts, e.g. to scale them apart.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -28,7 +28,9 @@ from libs.outbox.relay import OutboxRelay
 
 log = get_logger(__name__)
 
-PARTS = ("api", "relay", "consumer")
+PARTS = ("api", "relay", "consumer", "jobs")
+
+Worker = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -41,13 +43,17 @@ class ServiceContainer:
     bus: MessageBus
     relay: OutboxRelay
     consumer: InboxConsumer | None
+    # Periodic background work of a service (expiring holds, applying imports); the "jobs" part.
+    jobs: list[Worker] = field(default_factory=list)
 
-    def workers(self, parts: Sequence[str]) -> list[Callable[[], Coroutine[Any, Any, None]]]:
-        chosen: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    def workers(self, parts: Sequence[str]) -> list[Worker]:
+        chosen: list[Worker] = []
         if "relay" in parts and self.settings.RUN_RELAY:
             chosen.append(self.relay.run)
         if "consumer" in parts and self.consumer is not None and self.settings.RUN_CONSUMER:
             chosen.append(self.consumer.run)
+        if "jobs" in parts and self.settings.RUN_JOBS:
+            chosen.extend(self.jobs)
         return chosen
 
 

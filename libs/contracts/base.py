@@ -44,6 +44,11 @@ class OrderEvent(IntegrationEvent):
         return self.order_id
 
 
+class OrderCommand(OrderEvent):
+    """A command addressed to one service about one order: same envelope, same key, but sent
+    to the receiver's commands topic and answered by the receiver's events."""
+
+
 def event_class(event_type: str) -> type[IntegrationEvent] | None:
     return _REGISTRY.get(event_type)
 

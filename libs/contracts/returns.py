@@ -15,6 +15,7 @@ class ReturnedLine(BaseModel):
     line_id: str
     quantity: int = Field(gt=0)
     condition: str = Field(description="resellable, damaged or defective")
+    sku: str | None = Field(None, description="The returned SKU; inventory restocks by it")
 
 
 class ReturnReceived(OrderEvent):

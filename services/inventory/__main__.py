@@ -1,4 +1,4 @@
-"""`python -m services.inventory [api] [relay] [consumer]` (all three by default)."""
+"""`python -m services.inventory [api] [relay] [consumer] [jobs]` (all parts by default)."""
 
 import sys
 

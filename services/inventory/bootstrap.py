@@ -5,20 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from libs.bootstrap import build_container
+from libs.clock import SystemClock
 from libs.runtime import ServiceContainer
 from services.inventory.adapters.tables import plumbing
 from services.inventory.config import InventorySettings
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
 from services.inventory.service_layer.handlers import HANDLERS
+from services.inventory.service_layer.jobs import expire_holds_job
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 
 def bootstrap(settings: InventorySettings | None = None, **overrides: Any) -> ServiceContainer:
-    return build_container(
-        settings=settings or InventorySettings(),
+    settings = settings or InventorySettings()
+    clock = overrides.pop("clock", None) or SystemClock()
+    container = build_container(
+        settings=settings,
         tables=plumbing,
         uow_class=InventoryUnitOfWork,
         handlers=HANDLERS,
         subscriptions=SUBSCRIPTIONS,
+        clock=clock,
         **overrides,
     )
+    container.jobs.append(
+        expire_holds_job(
+            bus=container.bus,
+            session_factory=container.session_factory,
+            clock=clock,
+            interval_s=settings.EXPIRY_INTERVAL_S,
+        ).run
+    )
+    return container

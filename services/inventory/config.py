@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
@@ -13,3 +14,7 @@ class InventorySettings(ServiceSettings):
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_inventory:oms_inventory@127.0.0.1:5432/oms_inventory"
     )
+    # How often temporary holds past their expires_at are looked for (when none were due).
+    EXPIRY_INTERVAL_S: float = Field(default=5.0, gt=0)
+    # How often queued stock imports are looked for (when none were waiting).
+    IMPORT_POLL_INTERVAL_S: float = Field(default=1.0, gt=0)

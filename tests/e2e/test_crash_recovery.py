@@ -94,7 +94,7 @@ class TestInventoryKilledMidFlow:
         distinct_answers = Counter(e.subject for e in {e.id: e for e in answers}.values())
         assert set(distinct_answers) == set(placed)
         assert set(distinct_answers.values()) == {1}, "an order was answered twice"
-        assert {e.type for e in answers} == {"oms.inventory.stock_reserved"}
+        assert {e.type for e in answers} == {"oms.inventory.reservation_confirmed"}
 
 
 class TestRelayDiesBetweenSendAndMark:

@@ -53,7 +53,7 @@ class TestWalkingSkeleton:
         assert placed[0].source == "/oms/order-capture" and answer[0].source == "/oms/inventory"
         assert placed[0].correlationid == answer[0].correlationid == correlation_id
         assert answer[0].causationid == placed[0].id
-        assert answer[0].type == "oms.inventory.stock_reserved"
+        assert answer[0].type == "oms.inventory.reservation_confirmed"
 
     async def test_a_short_order_is_backordered(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]

@@ -1,32 +1,117 @@
-"""Allocation outcomes -> integration events (inventory's published language)."""
+"""Domain outcomes -> integration events (inventory's published language)."""
 
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Sequence
 
-from libs.contracts.inventory import ReservedLine, Shortage, StockReservationRejected, StockReserved
-from services.inventory.domain.model import Allocation, Shortfall
+from libs.contracts import inventory as contract
+from libs.ids import new_id
+from services.inventory.adapters.repository import TouchedLevel
+from services.inventory.domain.alerts import Alert
+from services.inventory.domain.reservation import LineChange, Reservation
 
 
-def stock_reserved(
-    order_id: UUID, reservation_id: UUID, allocations: list[Allocation]
-) -> StockReserved:
-    return StockReserved(
-        order_id=str(order_id),
-        reservation_id=str(reservation_id),
+def reservation_confirmed(res: Reservation) -> contract.ReservationConfirmed:
+    return contract.ReservationConfirmed(
+        order_id=str(res.order_id),
+        reservation_id=str(res.id),
+        expires_at=res.expires_at,
         lines=[
-            ReservedLine(sku=a.sku, location_code=a.location_code, quantity=a.quantity)
-            for a in allocations
+            contract.ReservedLine(
+                sku=ln.sku,
+                location_code=ln.location_code or "",
+                quantity=ln.quantity,
+                held=ln.held,
+                backordered=ln.backordered,
+                expected_at=ln.expected_at,
+                line_id=ln.order_line_id,
+            )
+            for ln in res.lines
         ],
     )
 
 
-def reservation_rejected(order_id: UUID, shortfalls: list[Shortfall]) -> StockReservationRejected:
-    skus = ", ".join(s.sku for s in shortfalls)
-    return StockReservationRejected(
-        order_id=str(order_id),
-        reason=f"insufficient stock for {skus}",
-        shortages=[
-            Shortage(sku=s.sku, requested=s.requested, available=s.available) for s in shortfalls
+def reservation_rejected(res: Reservation) -> contract.ReservationRejected:
+    short = [ln for ln in res.lines if ln.available_at_request is not None]
+    return contract.ReservationRejected(
+        order_id=str(res.order_id),
+        reservation_id=str(res.id),
+        reason="insufficient stock for " + ", ".join(ln.sku for ln in short),
+        lines=[
+            contract.ShortLine(
+                sku=ln.sku,
+                requested=ln.quantity,
+                available=ln.available_at_request or 0,
+                location_code=ln.location_code,
+            )
+            for ln in short
         ],
     )
+
+
+def reservation_released(
+    res: Reservation, changes: Sequence[LineChange], *, reason: str
+) -> contract.ReservationReleased:
+    return contract.ReservationReleased(
+        order_id=str(res.order_id),
+        reservation_id=str(res.id),
+        reason=reason,
+        remaining_open=res.open_units,
+        lines=[
+            contract.ReleasedLine(
+                sku=c.sku, location_code=c.location_code, held=c.held, backordered=c.backordered
+            )
+            for c in changes
+        ],
+    )
+
+
+def stock_committed(
+    res: Reservation, changes: Sequence[LineChange], *, shipment_id: str | None
+) -> contract.StockCommitted:
+    return contract.StockCommitted(
+        order_id=str(res.order_id),
+        reservation_id=str(res.id),
+        shipment_id=shipment_id,
+        lines=[
+            contract.StockLine(sku=c.sku, location_code=c.location_code, quantity=c.held)
+            for c in changes
+        ],
+    )
+
+
+def backorder_allocated(
+    res: Reservation, lines: Sequence[tuple[str, str, int]]
+) -> contract.BackorderAllocated:
+    return contract.BackorderAllocated(
+        order_id=str(res.order_id),
+        reservation_id=str(res.id),
+        allocation_id=str(new_id()),
+        still_backordered=res.backordered_units,
+        lines=[
+            contract.StockLine(sku=sku, location_code=code, quantity=quantity)
+            for code, sku, quantity in lines
+        ],
+    )
+
+
+def stock_changed(touched: TouchedLevel, *, network_available: int) -> contract.StockChanged:
+    level = touched.level
+    return contract.StockChanged(
+        sku=level.sku,
+        location_code=level.location_code,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        safety_stock=level.safety_stock,
+        available=level.available,
+        network_available=network_available,
+        reasons=sorted(set(touched.reasons)),
+    )
+
+
+def stock_alert(
+    alert: Alert, *, sku: str, available: int, threshold: int | None
+) -> contract.LowStock | contract.BackInStock:
+    if alert is Alert.LOW_STOCK:
+        return contract.LowStock(sku=sku, available=available, threshold=threshold or 0)
+    return contract.BackInStock(sku=sku, available=available)

@@ -1,19 +1,107 @@
-"""Read-side SQL for inventory's GET endpoints."""
+"""Read-side SQL for inventory's GET endpoints: rows straight into response models."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.inventory.adapters.tables import reservation, reservation_line, stock_level
-from services.inventory.api.schemas import (
-    LocationStock,
+from libs.http.pagination import decode_cursor, encode_cursor
+from services.inventory.adapters.tables import (
+    inbound,
+    location,
+    reservation,
+    reservation_line,
+    sku_policy,
+    stock_level,
+    stock_movement,
+)
+from services.inventory.api.schemas.availability import (
+    AvailabilityRead,
+    Drift,
+    IncomingStock,
+    InvariantsRead,
+    LocationAvailability,
+    SkuAvailability,
+)
+from services.inventory.api.schemas.inbound import InboundPage, InboundRead
+from services.inventory.api.schemas.locations import LocationPage, LocationRead
+from services.inventory.api.schemas.reservations import (
     ReservationLineRead,
+    ReservationPage,
     ReservationRead,
+)
+from services.inventory.api.schemas.stock import (
+    LocationStock,
+    MovementPage,
+    MovementRead,
+    SkuPolicyRead,
     StockRead,
 )
+from services.inventory.domain.locations import LocationType
+
+# --- locations ----------------------------------------------------------------------------
+
+
+def _location_read(r: Any) -> LocationRead:
+    return LocationRead(
+        code=r.code,
+        name=r.name,
+        type=LocationType(r.type),
+        address={k: v for k, v in r.address.items() if v is not None}
+        | {"latitude": r.latitude, "longitude": r.longitude},
+        capabilities=sorted(r.capabilities),
+        priority=r.priority,
+        daily_order_capacity=r.daily_order_capacity,
+        processing_days=r.processing_days,
+        cutoff_time=r.cutoff_time,
+        timezone=r.timezone,
+        active=r.active,
+        version=r.version,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+async def get_location(session: AsyncSession, code: str) -> LocationRead | None:
+    row = (await session.execute(select(location).where(location.c.code == code))).first()
+    return _location_read(row) if row else None
+
+
+async def list_locations(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    type: str | None = None,
+    country: str | None = None,
+    active: bool | None = None,
+) -> LocationPage:
+    query = select(location).order_by(location.c.code)
+    if type:
+        query = query.where(location.c.type == type)
+    if country:
+        query = query.where(location.c.country == country)
+    if active is not None:
+        query = query.where(location.c.active == active)
+    if cursor:
+        (after,) = decode_cursor(cursor, arity=1)
+        query = query.where(location.c.code > after)
+    rows, next_cursor = await _page(session, query, limit, lambda r: [r.code])
+    return LocationPage(items=[_location_read(r) for r in rows], next_cursor=next_cursor)
+
+
+async def existing_locations(session: AsyncSession, codes: Iterable[str]) -> set[str]:
+    rows = await session.execute(select(location.c.code).where(location.c.code.in_(set(codes))))
+    return set(rows.scalars())
+
+
+# --- stock --------------------------------------------------------------------------------
 
 
 async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
@@ -31,42 +119,392 @@ async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
             location_code=r.location_code,
             on_hand=r.on_hand,
             reserved=r.reserved,
-            available=r.on_hand - r.reserved,
+            safety_stock=r.safety_stock,
+            available=r.available,
         )
         for r in rows
     ]
     return StockRead(
         sku=sku,
-        on_hand=sum(loc.on_hand for loc in locations),
-        reserved=sum(loc.reserved for loc in locations),
-        available=sum(loc.available for loc in locations),
+        on_hand=sum(x.on_hand for x in locations),
+        reserved=sum(x.reserved for x in locations),
+        safety_stock=sum(x.safety_stock for x in locations),
+        available=sum(x.available for x in locations),
         locations=locations,
     )
 
 
-async def reservations_of_order(session: AsyncSession, order_id: UUID) -> list[ReservationRead]:
-    rows = (
-        await session.execute(select(reservation).where(reservation.c.order_id == order_id))
-    ).all()
-    result = []
-    for r in rows:
-        lines = await session.execute(
-            select(reservation_line)
-            .where(reservation_line.c.reservation_id == r.id)
-            .order_by(reservation_line.c.sku, reservation_line.c.location_code)
+async def known_skus(session: AsyncSession, skus: Iterable[str]) -> set[str]:
+    rows = await session.execute(
+        select(stock_level.c.sku).where(stock_level.c.sku.in_(set(skus))).distinct()
+    )
+    return set(rows.scalars())
+
+
+async def movements(
+    session: AsyncSession,
+    sku: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    location_code: str | None = None,
+) -> MovementPage:
+    """The ledger of a SKU, newest first."""
+    query = (
+        select(stock_movement)
+        .where(stock_movement.c.sku == sku)
+        .order_by(stock_movement.c.id.desc())
+    )
+    if location_code:
+        query = query.where(stock_movement.c.location_code == location_code)
+    if cursor:
+        (before,) = decode_cursor(cursor, arity=1)
+        query = query.where(stock_movement.c.id < int(before))
+    rows, next_cursor = await _page(session, query, limit, lambda r: [r.id])
+    return MovementPage(
+        items=[MovementRead.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
+    )
+
+
+async def movement(session: AsyncSession, movement_id: int) -> MovementRead | None:
+    row = (
+        await session.execute(select(stock_movement).where(stock_movement.c.id == movement_id))
+    ).first()
+    return MovementRead.model_validate(row, from_attributes=True) if row else None
+
+
+async def sku_policy_of(session: AsyncSession, sku: str) -> SkuPolicyRead:
+    threshold = await session.scalar(
+        select(sku_policy.c.low_stock_threshold).where(sku_policy.c.sku == sku)
+    )
+    return SkuPolicyRead(sku=sku, low_stock_threshold=threshold)
+
+
+# --- inbound ------------------------------------------------------------------------------
+
+
+def _inbound_read(r: Any) -> InboundRead:
+    return InboundRead(
+        id=r.id,
+        location_code=r.location_code,
+        sku=r.sku,
+        quantity=r.quantity,
+        received_quantity=r.received_quantity,
+        cancelled_quantity=r.cancelled_quantity,
+        remaining=r.quantity - r.received_quantity - r.cancelled_quantity,
+        expected_at=r.expected_at,
+        reference=r.reference,
+        status=r.status,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+async def get_inbound(session: AsyncSession, inbound_id: UUID) -> InboundRead | None:
+    row = (await session.execute(select(inbound).where(inbound.c.id == inbound_id))).first()
+    return _inbound_read(row) if row else None
+
+
+async def list_inbound(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    sku: str | None = None,
+    location_code: str | None = None,
+    status: str | None = None,
+) -> InboundPage:
+    """Deliveries by expected date, soonest first."""
+    query = select(inbound).order_by(inbound.c.expected_at, inbound.c.id)
+    if sku:
+        query = query.where(inbound.c.sku == sku)
+    if location_code:
+        query = query.where(inbound.c.location_code == location_code)
+    if status:
+        query = query.where(inbound.c.status == status)
+    if cursor:
+        expected_at, after = decode_cursor(cursor, arity=2)
+        query = query.where(
+            tuple_(inbound.c.expected_at, inbound.c.id)
+            > (datetime.fromisoformat(expected_at), UUID(after))
         )
-        result.append(
-            ReservationRead(
-                id=r.id,
-                order_id=r.order_id,
-                status=r.status,
-                created_at=r.created_at,
-                lines=[
-                    ReservationLineRead(
-                        sku=ln.sku, location_code=ln.location_code, quantity=ln.quantity
-                    )
-                    for ln in lines
-                ],
+    rows, next_cursor = await _page(
+        session, query, limit, lambda r: [r.expected_at.isoformat(), str(r.id)]
+    )
+    return InboundPage(items=[_inbound_read(r) for r in rows], next_cursor=next_cursor)
+
+
+# --- reservations -------------------------------------------------------------------------
+
+
+async def get_reservation(session: AsyncSession, reservation_id: UUID) -> ReservationRead | None:
+    row = (
+        await session.execute(select(reservation).where(reservation.c.id == reservation_id))
+    ).first()
+    if row is None:
+        return None
+    return (await _with_lines(session, [row]))[0]
+
+
+async def list_reservations(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    order_id: UUID | None = None,
+    status: str | None = None,
+) -> ReservationPage:
+    """Newest first."""
+    query = select(reservation).order_by(reservation.c.created_at.desc(), reservation.c.id.desc())
+    if order_id:
+        query = query.where(reservation.c.order_id == order_id)
+    if status:
+        query = query.where(reservation.c.status == status)
+    if cursor:
+        created_at, before = decode_cursor(cursor, arity=2)
+        query = query.where(
+            tuple_(reservation.c.created_at, reservation.c.id)
+            < (datetime.fromisoformat(created_at), UUID(before))
+        )
+    rows, next_cursor = await _page(
+        session, query, limit, lambda r: [r.created_at.isoformat(), str(r.id)]
+    )
+    return ReservationPage(items=await _with_lines(session, rows), next_cursor=next_cursor)
+
+
+async def _with_lines(session: AsyncSession, rows: list[Any]) -> list[ReservationRead]:
+    lines: dict[UUID, list[ReservationLineRead]] = defaultdict(list)
+    for ln in await session.execute(
+        select(reservation_line)
+        .where(reservation_line.c.reservation_id.in_([r.id for r in rows]))
+        .order_by(reservation_line.c.reservation_id, reservation_line.c.line_no)
+    ):
+        lines[ln.reservation_id].append(
+            ReservationLineRead.model_validate({**ln._mapping, "line_id": ln.order_line_id})
+        )
+    return [
+        ReservationRead.model_validate({**r._mapping, "lines": lines[r.id]}, from_attributes=False)
+        for r in rows
+    ]
+
+
+async def expired_holds(session: AsyncSession, now: datetime, *, limit: int) -> list[UUID]:
+    rows = await session.execute(
+        select(reservation.c.id)
+        .where(reservation.c.status == "held", reservation.c.expires_at <= now)
+        .order_by(reservation.c.expires_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+# --- availability -------------------------------------------------------------------------
+
+
+async def availability(
+    session: AsyncSession,
+    skus: list[str],
+    *,
+    country: str | None = None,
+    location_type: str | None = None,
+) -> AvailabilityRead:
+    """Per SKU: available now at each matching active location, and what is on its way."""
+    matching: ColumnElement[bool] = location.c.active.is_(True)
+    if country:
+        matching = matching & (location.c.country == country)
+    if location_type:
+        matching = matching & (location.c.type == location_type)
+    levels = await session.execute(
+        select(stock_level, location.c.type, location.c.country)
+        .join(location, location.c.code == stock_level.c.location_code)
+        .where(stock_level.c.sku.in_(skus), matching)
+        .order_by(stock_level.c.sku, stock_level.c.available.desc(), stock_level.c.location_code)
+    )
+    per_sku: dict[str, list[LocationAvailability]] = defaultdict(list)
+    for r in levels:
+        per_sku[r.sku].append(
+            LocationAvailability(
+                location_code=r.location_code,
+                location_type=r.type,
+                country=r.country,
+                on_hand=r.on_hand,
+                reserved=r.reserved,
+                available=r.available,
             )
         )
-    return result
+    remaining = inbound.c.quantity - inbound.c.received_quantity - inbound.c.cancelled_quantity
+    incoming: dict[str, list[IncomingStock]] = defaultdict(list)
+    for r in await session.execute(
+        select(inbound.c.id, inbound.c.sku, inbound.c.location_code, inbound.c.expected_at)
+        .add_columns(remaining.label("remaining"))
+        .join(location, location.c.code == inbound.c.location_code)
+        .where(inbound.c.sku.in_(skus), inbound.c.status == "open", matching)
+        .order_by(inbound.c.expected_at)
+    ):
+        incoming[r.sku].append(
+            IncomingStock(
+                inbound_id=str(r.id),
+                location_code=r.location_code,
+                quantity=r.remaining,
+                expected_at=r.expected_at,
+            )
+        )
+    backordered = await session.execute(
+        select(reservation_line.c.sku, func.sum(reservation_line.c.backordered))
+        .join(location, location.c.code == reservation_line.c.location_code)
+        .where(reservation_line.c.sku.in_(skus), reservation_line.c.backordered > 0, matching)
+        .group_by(reservation_line.c.sku)
+    )
+    waiting = {sku: int(units) for sku, units in backordered.tuples()}
+    return AvailabilityRead(
+        items=[
+            SkuAvailability(
+                sku=sku,
+                available=sum(x.available for x in per_sku[sku]),
+                locations=per_sku[sku],
+                incoming=incoming[sku],
+                backordered=waiting.get(sku, 0),
+            )
+            for sku in dict.fromkeys(skus)
+        ]
+    )
+
+
+# --- invariants ---------------------------------------------------------------------------
+
+
+async def invariants(session: AsyncSession, now: datetime) -> InvariantsRead:
+    """Every counter against its ledger and its open reservation lines; nothing negative."""
+    ledger = (
+        select(
+            stock_movement.c.location_code,
+            stock_movement.c.sku,
+            func.sum(stock_movement.c.on_hand_delta).label("on_hand"),
+            func.sum(stock_movement.c.reserved_delta).label("reserved"),
+        )
+        .group_by(stock_movement.c.location_code, stock_movement.c.sku)
+        .subquery()
+    )
+    held = (
+        select(
+            reservation_line.c.location_code,
+            reservation_line.c.sku,
+            func.sum(reservation_line.c.held).label("held"),
+        )
+        .where(reservation_line.c.held > 0)
+        .group_by(reservation_line.c.location_code, reservation_line.c.sku)
+        .subquery()
+    )
+    ledger_on_hand = func.coalesce(ledger.c.on_hand, 0)
+    ledger_reserved = func.coalesce(ledger.c.reserved, 0)
+    held_units = func.coalesce(held.c.held, 0)
+    rows = (
+        await session.execute(
+            select(
+                stock_level.c.location_code,
+                stock_level.c.sku,
+                stock_level.c.on_hand,
+                stock_level.c.reserved,
+                ledger_on_hand.label("ledger_on_hand"),
+                ledger_reserved.label("ledger_reserved"),
+                held_units.label("held"),
+                func.count().over().label("rows_total"),
+            )
+            .outerjoin(
+                ledger,
+                (ledger.c.location_code == stock_level.c.location_code)
+                & (ledger.c.sku == stock_level.c.sku),
+            )
+            .outerjoin(
+                held,
+                (held.c.location_code == stock_level.c.location_code)
+                & (held.c.sku == stock_level.c.sku),
+            )
+        )
+    ).all()
+    drift = [d for r in rows for d in _drift_of(r)]
+    drift += await _orphan_ledger(session)
+    drift += await _broken_lines(session)
+    return InvariantsRead(ok=not drift, checked_at=now, stock_rows=len(rows), drift=drift)
+
+
+def _drift_of(r: Any) -> list[Drift]:
+    checks = [
+        ("on_hand_equals_ledger", int(r.ledger_on_hand), r.on_hand),
+        ("reserved_equals_ledger", int(r.ledger_reserved), r.reserved),
+        ("reserved_equals_held_reservation_lines", int(r.held), r.reserved),
+        ("on_hand_not_negative", max(r.on_hand, 0), r.on_hand),
+        ("reserved_within_on_hand", min(r.reserved, r.on_hand), r.reserved),
+    ]
+    return [
+        Drift(location_code=r.location_code, sku=r.sku, check=name, expected=exp, actual=act)
+        for name, exp, act in checks
+        if exp != act
+    ]
+
+
+async def _orphan_ledger(session: AsyncSession) -> list[Drift]:
+    """Ledger rows of a (location, SKU) that has no stock row at all."""
+    rows = await session.execute(
+        select(stock_movement.c.location_code, stock_movement.c.sku, func.count())
+        .outerjoin(
+            stock_level,
+            (stock_level.c.location_code == stock_movement.c.location_code)
+            & (stock_level.c.sku == stock_movement.c.sku),
+        )
+        .where(stock_level.c.sku.is_(None))
+        .group_by(stock_movement.c.location_code, stock_movement.c.sku)
+    )
+    return [
+        Drift(location_code=code, sku=sku, check="ledger_without_stock_row", expected=0, actual=n)
+        for code, sku, n in rows.tuples()
+    ]
+
+
+async def _broken_lines(session: AsyncSession) -> list[Drift]:
+    """Reservation lines whose buckets do not add up to their quantity."""
+    total = (
+        reservation_line.c.held
+        + reservation_line.c.backordered
+        + reservation_line.c.committed
+        + reservation_line.c.released
+    )
+    rows = await session.execute(
+        select(
+            reservation_line.c.location_code,
+            reservation_line.c.sku,
+            reservation_line.c.quantity,
+            total.label("total"),
+        )
+        .join(reservation, reservation.c.id == reservation_line.c.reservation_id)
+        .where(
+            reservation.c.status != "rejected",
+            or_(
+                total != reservation_line.c.quantity,
+                reservation_line.c.held < literal(0),
+                reservation_line.c.backordered < literal(0),
+            ),
+        )
+    )
+    return [
+        Drift(
+            location_code=r.location_code or "",
+            sku=r.sku,
+            check="reservation_line_buckets_add_up",
+            expected=r.quantity,
+            actual=r.total,
+        )
+        for r in rows
+    ]
+
+
+# --- paging -------------------------------------------------------------------------------
+
+
+async def _page(
+    session: AsyncSession, query: Select[Any], limit: int, key: Any
+) -> tuple[list[Any], str | None]:
+    rows = (await session.execute(query.limit(limit + 1))).all()
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(key(page[-1])) if more and page else None

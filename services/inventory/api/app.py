@@ -5,17 +5,23 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from libs.http.app import create_service_app
-from libs.runtime import ServiceContainer
-from services.inventory.api.routes import reservations, stock
+from libs.runtime import PARTS, ServiceContainer
+from services.inventory.api.routes import availability, inbound, locations, reservations, stock
 
 
-def create_app(
-    container: ServiceContainer, parts: Sequence[str] = ("api", "relay", "consumer")
-) -> FastAPI:
+def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> FastAPI:
     return create_service_app(
         container=container,
         parts=parts,
         title="OMS inventory",
-        description="Stock per location, available-to-promise, reservations that never oversell.",
-        routers=[stock, reservations],
+        description="Locations, stock per location with its ledger, available-to-promise, "
+        "incoming stock, backorders and reservations that never oversell.",
+        routers=[
+            locations.router,
+            stock.router,
+            inbound.router,
+            availability.router,
+            reservations.router,
+            availability.checks,
+        ],
     )

@@ -1,23 +1,147 @@
+"""What inventory can be asked to do: one frozen dataclass per use case."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-
-@dataclass(frozen=True)
-class RequestedLine:
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class ReserveForOrder:
-    order_id: UUID
-    lines: tuple[RequestedLine, ...]
+from services.inventory.domain.allocation import Request
+from services.inventory.domain.locations import Location
+from services.inventory.domain.reservation import LinePick, ReleaseReason
+from services.inventory.domain.stock import Reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Idempotent:
+    """A creating HTTP request: its Idempotency-Key (if sent) and a hash of its body."""
+
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+
+
+# --- locations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateLocation(Idempotent):
+    location: Location
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateLocation:
+    code: str
+    changes: dict[str, Any]
+    expected_version: int
+
+
+# --- stock --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetStockLevel:
     location_code: str
     sku: str
     on_hand: int
+    safety_stock: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdjustStock(Idempotent):
+    location_code: str
+    sku: str
+    delta: int
+    reason: Reason
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetSkuPolicy:
+    sku: str
+    low_stock_threshold: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestockReturn:
+    order_id: UUID
+    receipt_id: str
+    location_code: str
+    lines: tuple[tuple[str, int], ...]  # (sku, resellable units)
+
+
+# --- inbound ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateInbound(Idempotent):
+    location_code: str
+    sku: str
+    quantity: int
+    expected_at: datetime
+    reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveInbound(Idempotent):
+    inbound_id: UUID
+    quantity: int | None = None  # None: everything still expected
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelInbound:
+    inbound_id: UUID
+
+
+# --- reservations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveStock(Idempotent):
+    order_id: UUID
+    requests: tuple[Request, ...]
+    reservation_id: UUID | None = None
+    allow_backorder: bool = False
+    expires_at: datetime | None = None
+    priority: int = 0
+    ordered_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmReservation:
+    reservation_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseReservation(Idempotent):
+    reservation_id: UUID
+    picks: tuple[LinePick, ...] | None = None
+    reason: ReleaseReason = ReleaseReason.RELEASED
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseOrder:
+    """An order (or some of its units) was cancelled: give back what its reservations hold."""
+
+    order_id: UUID
+    picks: tuple[LinePick, ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitReservation(Idempotent):
+    reservation_id: UUID
+    picks: tuple[LinePick, ...] | None = None
+    shipment_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireReservation:
+    reservation_id: UUID
+
+
+# --- imports ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyImport:
+    import_id: UUID

@@ -1,13 +1,29 @@
 from __future__ import annotations
 
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
-from services.inventory.adapters.repository import ReservationRepository, StockRepository
+from services.inventory.adapters.repository import (
+    InboundRepository,
+    LocationRepository,
+    ReservationRepository,
+    StockRepository,
+)
+from services.inventory.service_layer.stock_effects import settle_stock_changes
 
 
 class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
+    locations: LocationRepository
     stock: StockRepository
+    inbound: InboundRepository
     reservations: ReservationRepository
 
     def start(self) -> None:
+        self.locations = LocationRepository(self.session)
         self.stock = StockRepository(self.session)
+        self.inbound = InboundRepository(self.session)
         self.reservations = ReservationRepository(self.session)
+
+    async def commit(self) -> None:
+        # Every use case that moves stock ends here, so none can forget to serve waiting
+        # backorders or to announce the change.
+        await settle_stock_changes(self)
+        await super().commit()

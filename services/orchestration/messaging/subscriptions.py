@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from libs.contracts.inventory import StockReservationRejected, StockReserved
+from libs.contracts.inventory import ReservationConfirmed, ReservationRejected
 from libs.contracts.order import OrderPlaced
 from libs.messaging.consumer import Subscriptions
 from libs.messaging.envelope import Envelope
@@ -18,7 +18,7 @@ def _order_placed(env: Envelope) -> commands.StartOrderSaga:
 
 
 def _stock_reserved(env: Envelope) -> commands.RecordReservationOutcome:
-    event = StockReserved.model_validate(env.data)
+    event = ReservationConfirmed.model_validate(env.data)
     detail = ", ".join(f"{ln.quantity} x {ln.sku} at {ln.location_code}" for ln in event.lines)
     return commands.RecordReservationOutcome(
         order_id=UUID(event.order_id), reserved=True, detail=detail
@@ -26,7 +26,7 @@ def _stock_reserved(env: Envelope) -> commands.RecordReservationOutcome:
 
 
 def _stock_rejected(env: Envelope) -> commands.RecordReservationOutcome:
-    event = StockReservationRejected.model_validate(env.data)
+    event = ReservationRejected.model_validate(env.data)
     return commands.RecordReservationOutcome(
         order_id=UUID(event.order_id), reserved=False, detail=event.reason
     )
@@ -35,7 +35,7 @@ def _stock_rejected(env: Envelope) -> commands.RecordReservationOutcome:
 SUBSCRIPTIONS: Subscriptions = {
     ORDER_EVENTS: {OrderPlaced.event_type: _order_placed},
     INVENTORY_EVENTS: {
-        StockReserved.event_type: _stock_reserved,
-        StockReservationRejected.event_type: _stock_rejected,
+        ReservationConfirmed.event_type: _stock_reserved,
+        ReservationRejected.event_type: _stock_rejected,
     },
 }

@@ -21,16 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from libs.http.fields import Country
 from libs.http.pagination import Page
 from services.order_capture.domain import commands, values
 from services.order_capture.domain.status import OrderStatus
 from services.order_capture.domain.values import Channel, DeliveryMethod, ServiceLevel
-
-
-def _known_country(code: str) -> str:
-    if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
-    return code
 
 
 def _known_currency(code: str) -> str:
@@ -45,12 +40,6 @@ Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=4, examples=["19.99"]),
-]
-Country = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Z]{2}$"),
-    AfterValidator(_known_country),
-    Field(description="ISO 3166-1 alpha-2", examples=["DE"]),
 ]
 Currency = Annotated[
     str,

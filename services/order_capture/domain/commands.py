@@ -95,6 +95,8 @@ class Report:
 @dataclass(frozen=True)
 class RecordStockReserved(Report):
     quantities_by_sku: Mapping[str, int] = field(default_factory=dict)
+    # Units promised from incoming stock rather than held: they wait as backordered.
+    backordered_by_sku: Mapping[str, int] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -273,6 +273,9 @@ class Order:
             for sku, quantity in cmd.quantities_by_sku.items():
                 if sku in by_sku:
                     by_sku[sku].quantities.reserve(quantity)
+            for sku, quantity in cmd.backordered_by_sku.items():
+                if sku in by_sku:
+                    by_sku[sku].quantities.backorder(quantity)
 
         return self._apply_fact(cmd, "stock_reserved", apply, now=now, details=cmd.details)
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
+from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
-from libs.contracts.inventory import StockReservationRejected, StockReserved
 from libs.contracts.returns import ReturnReceived
 from libs.messaging.consumer import Subscriptions
 from libs.messaging.envelope import Envelope
@@ -37,35 +37,57 @@ def _per_line(lines: Sequence[_LineQuantity]) -> dict[UUID, int]:
     return total
 
 
-def _stock_reserved(env: Envelope) -> commands.RecordStockReserved:
-    e = StockReserved.model_validate(env.data)
-    by_sku: dict[str, int] = {}
-    for line in e.lines:
-        by_sku[line.sku] = by_sku.get(line.sku, 0) + line.quantity
+def _sum_by_sku(pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for sku, quantity in pairs:
+        if quantity:
+            total[sku] = total.get(sku, 0) + quantity
+    return total
+
+
+def _reservation_confirmed(env: Envelope) -> commands.RecordStockReserved:
+    e = inv.ReservationConfirmed.model_validate(env.data)
     return commands.RecordStockReserved(
         order_id=UUID(e.order_id),
         fact_key=f"reservation:{e.reservation_id}",
         source=_source(env),
         at=env.time,
         reason="stock reserved",
-        quantities_by_sku=by_sku,
+        quantities_by_sku=_sum_by_sku([(ln.sku, ln.held) for ln in e.lines]),
+        backordered_by_sku=_sum_by_sku([(ln.sku, ln.backordered) for ln in e.lines]),
         details={
             "reservation_id": e.reservation_id,
-            "lines": [ln.model_dump() for ln in e.lines],
+            "lines": [ln.model_dump(mode="json") for ln in e.lines],
         },
     )
 
 
-def _stock_rejected(env: Envelope) -> commands.RecordStockShortage:
-    e = StockReservationRejected.model_validate(env.data)
+def _backorder_allocated(env: Envelope) -> commands.RecordStockReserved:
+    e = inv.BackorderAllocated.model_validate(env.data)
+    return commands.RecordStockReserved(
+        order_id=UUID(e.order_id),
+        fact_key=f"backorder-allocation:{e.allocation_id}",
+        source=_source(env),
+        at=env.time,
+        reason="backordered stock arrived and is held",
+        quantities_by_sku=_sum_by_sku([(ln.sku, ln.quantity) for ln in e.lines]),
+        details={
+            "reservation_id": e.reservation_id,
+            "lines": [ln.model_dump(mode="json") for ln in e.lines],
+        },
+    )
+
+
+def _reservation_rejected(env: Envelope) -> commands.RecordStockShortage:
+    e = inv.ReservationRejected.model_validate(env.data)
     return commands.RecordStockShortage(
         order_id=UUID(e.order_id),
-        fact_key=f"reservation-rejected:{env.id}",
+        fact_key=f"reservation-rejected:{e.reservation_id}",
         source=_source(env),
         at=env.time,
         reason=e.reason,
-        skus=tuple(s.sku for s in e.shortages),
-        details={"shortages": [s.model_dump() for s in e.shortages]},
+        skus=tuple(s.sku for s in e.lines),
+        details={"shortages": [s.model_dump(mode="json") for s in e.lines]},
     )
 
 
@@ -174,8 +196,9 @@ def _return_received(env: Envelope) -> commands.RecordReturn:
 
 SUBSCRIPTIONS: Subscriptions = {
     INVENTORY_EVENTS: {
-        StockReserved.event_type: _stock_reserved,
-        StockReservationRejected.event_type: _stock_rejected,
+        inv.ReservationConfirmed.event_type: _reservation_confirmed,
+        inv.ReservationRejected.event_type: _reservation_rejected,
+        inv.BackorderAllocated.event_type: _backorder_allocated,
     },
     ORCHESTRATION_EVENTS: {
         orch.FulfillmentCreated.event_type: _fulfillment_created,

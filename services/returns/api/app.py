@@ -5,12 +5,10 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from libs.http.app import create_service_app
-from libs.runtime import ServiceContainer
+from libs.runtime import PARTS, ServiceContainer
 
 
-def create_app(
-    container: ServiceContainer, parts: Sequence[str] = ("api", "relay", "consumer")
-) -> FastAPI:
+def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> FastAPI:
     # The returns API (policy, RMAs, receiving, refunds) arrives with its issue; until then the
     # service runs its consumer, building its own projection of placed orders.
     return create_service_app(

@@ -1,0 +1,1 @@
+"""Inventory's HTTP endpoints, one module per resource."""

@@ -1,0 +1,77 @@
+"""Available-to-promise, and the self-check of every counter."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from libs.clock import SystemClock
+from libs.http.deps import ReadSessionDep
+from libs.http.fields import Country
+from libs.http.problems import problem_responses
+from services.inventory.adapters import queries
+from services.inventory.api.schemas.availability import (
+    AvailabilityRead,
+    AvailabilityRequest,
+    InvariantsRead,
+)
+from services.inventory.domain.locations import LocationType
+
+router = APIRouter(tags=["availability"])
+checks = APIRouter(tags=["invariants"])
+
+MAX_QUERY_SKUS = 100
+
+
+@router.get(
+    "/availability",
+    summary="Available-to-promise of a few SKUs",
+    responses=problem_responses(422, 503),
+)
+async def get(
+    session: ReadSessionDep,
+    skus: Annotated[
+        str, Query(min_length=1, max_length=6500, description="Comma-separated, at most 100")
+    ],
+    country: Country | None = None,
+    location_type: LocationType | None = None,
+) -> AvailabilityRead:
+    """Per SKU: the network's available total, each location's available units and the
+    incoming deliveries with their dates. POST /availability takes up to 1,000 SKUs."""
+    request = AvailabilityRequest(
+        skus=[s.strip() for s in skus.split(",") if s.strip()][: MAX_QUERY_SKUS + 1],
+        country=country,
+        location_type=location_type,
+    )
+    return await _answer(session, request)
+
+
+@router.post(
+    "/availability",
+    summary="Available-to-promise of many SKUs",
+    responses=problem_responses(413, 422, 503),
+)
+async def query(body: AvailabilityRequest, session: ReadSessionDep) -> AvailabilityRead:
+    """The same answer as GET /availability, for up to 1,000 SKUs in one request."""
+    return await _answer(session, body)
+
+
+async def _answer(session: ReadSessionDep, request: AvailabilityRequest) -> AvailabilityRead:
+    return await queries.availability(
+        session,
+        request.skus,
+        country=request.country,
+        location_type=request.location_type.value if request.location_type else None,
+    )
+
+
+@checks.get(
+    "/invariants",
+    summary="Check every stock counter against the ledger",
+    responses=problem_responses(503),
+)
+async def invariants(session: ReadSessionDep) -> InvariantsRead:
+    """Each on-hand and reserved counter must equal the sum of its ledger rows, reserved must
+    equal the open reservation lines, and nothing may be negative; any drift is listed."""
+    return await queries.invariants(session, SystemClock().now())

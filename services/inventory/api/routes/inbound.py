@@ -1,0 +1,128 @@
+"""Incoming stock: deliveries expected at a location, received or cancelled."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
+from libs.http.pagination import DEFAULT_LIMIT
+from libs.http.problems import problem_responses
+from services.inventory.adapters import queries
+from services.inventory.api.routes.common import Limit
+from services.inventory.api.schemas.inbound import (
+    InboundCreate,
+    InboundPage,
+    InboundRead,
+    InboundReceive,
+)
+from services.inventory.domain import commands
+from services.inventory.domain.errors import InboundNotFound
+from services.inventory.domain.inbound import InboundStatus
+
+router = APIRouter(tags=["inbound"])
+
+
+async def _render(session: ReadSessionDep, inbound_id: UUID) -> InboundRead:
+    found = await queries.get_inbound(session, inbound_id)
+    if found is None:
+        raise InboundNotFound(f"no inbound delivery {inbound_id}")
+    return found
+
+
+@router.post(
+    "/inbound",
+    status_code=201,
+    summary="Announce incoming stock",
+    responses=problem_responses(404, 413, 422, 503),
+)
+async def create(
+    body: InboundCreate,
+    response: Response,
+    bus: BusDep,
+    session: ReadSessionDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> InboundRead:
+    """Units expected at a location on a date (a purchase order or transfer). They show in
+    availability as incoming, and backorders may be promised against them."""
+    inbound_id = await bus.handle(
+        commands.CreateInbound(
+            location_code=body.location_code,
+            sku=body.sku,
+            quantity=body.quantity,
+            expected_at=body.expected_at,
+            reference=body.reference,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint(body.model_dump(mode="json")),
+        )
+    )
+    response.headers["Location"] = f"/v1/inbound/{inbound_id}"
+    return await _render(session, inbound_id)
+
+
+@router.get("/inbound", summary="List incoming stock", responses=problem_responses(422, 503))
+async def list_(
+    session: ReadSessionDep,
+    sku: str | None = None,
+    location_code: str | None = None,
+    status: InboundStatus | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> InboundPage:
+    """Deliveries soonest first, cursor-paginated."""
+    return await queries.list_inbound(
+        session,
+        limit=limit,
+        cursor=cursor,
+        sku=sku,
+        location_code=location_code,
+        status=status.value if status else None,
+    )
+
+
+@router.get(
+    "/inbound/{inbound_id}",
+    summary="Get an inbound delivery",
+    responses=problem_responses(404, 422, 503),
+)
+async def get(inbound_id: UUID, session: ReadSessionDep) -> InboundRead:
+    """The delivery with what is received, cancelled and still expected."""
+    return await _render(session, inbound_id)
+
+
+@router.post(
+    "/inbound/{inbound_id}/receive",
+    summary="Receive incoming stock (all or part)",
+    responses=problem_responses(404, 409, 413, 422, 503),
+)
+async def receive(
+    inbound_id: UUID,
+    body: InboundReceive,
+    bus: BusDep,
+    session: ReadSessionDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> InboundRead:
+    """The units go on hand through the ledger, to waiting backorders first (oldest order
+    first). 409 `receive_exceeds_expected` for more than is still expected. Send an
+    Idempotency-Key to make a partial receipt safe to retry."""
+    await bus.handle(
+        commands.ReceiveInbound(
+            inbound_id=inbound_id,
+            quantity=body.quantity,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint([str(inbound_id), body.model_dump(mode="json")]),
+        )
+    )
+    return await _render(session, inbound_id)
+
+
+@router.post(
+    "/inbound/{inbound_id}/cancel",
+    summary="Cancel what is still expected",
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def cancel(inbound_id: UUID, bus: BusDep, session: ReadSessionDep) -> InboundRead:
+    """The rest of the delivery will not come; repeating it changes nothing."""
+    await bus.handle(commands.CancelInbound(inbound_id=inbound_id))
+    return await _render(session, inbound_id)

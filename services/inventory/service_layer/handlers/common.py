@@ -1,0 +1,25 @@
+"""Steps several inventory use cases share."""
+
+from __future__ import annotations
+
+from services.inventory.domain.commands import Idempotent
+from services.inventory.domain.errors import LocationNotFound
+from services.inventory.domain.locations import Location
+from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+
+
+async def replayed(uow: InventoryUnitOfWork, scope: str, cmd: Idempotent) -> str | None:
+    """The resource id a request with this Idempotency-Key already produced, if it ran."""
+    if not cmd.idempotency_key:
+        return None
+    prior = await uow.idempotency.claim(
+        scope=scope, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
+    )
+    return prior.resource_id if prior is not None else None
+
+
+async def existing_location(uow: InventoryUnitOfWork, code: str) -> Location:
+    found = await uow.locations.get(code)
+    if found is None:
+        raise LocationNotFound(f"no location {code!r}")
+    return found

@@ -1,0 +1,72 @@
+"""Incoming stock: announce a delivery, receive it (in parts), or cancel what will not come."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from libs.ids import new_id
+from services.inventory.domain import commands
+from services.inventory.domain.errors import InboundNotFound
+from services.inventory.domain.inbound import Inbound
+from services.inventory.domain.stock import Movement, Reason
+from services.inventory.service_layer.handlers.common import existing_location, replayed
+from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+
+SCOPE_CREATE = "inbound-create"
+SCOPE_RECEIVE = "inbound-receive"
+
+
+async def create_inbound(cmd: commands.CreateInbound, uow: InventoryUnitOfWork) -> UUID:
+    """Expect units at a location on a date; backorders may be promised against them."""
+    if (prior := await replayed(uow, SCOPE_CREATE, cmd)) is not None:
+        return UUID(prior)
+    await existing_location(uow, cmd.location_code)
+    now = uow.clock.now()
+    # The stock row exists from now on: backorders against this delivery lock it.
+    await uow.stock.lock_or_create([(cmd.location_code, cmd.sku)], now=now)
+    item = Inbound(
+        id=new_id(),
+        location_code=cmd.location_code,
+        sku=cmd.sku,
+        quantity=cmd.quantity,
+        expected_at=cmd.expected_at,
+        reference=cmd.reference,
+        created_at=now,
+        updated_at=now,
+    )
+    await uow.inbound.add(item)
+    await uow.idempotency.complete(resource_id=str(item.id), status=201)
+    return item.id
+
+
+async def receive_inbound(cmd: commands.ReceiveInbound, uow: InventoryUnitOfWork) -> UUID:
+    """Units arrived: they go on hand (and to waiting backorders first) through the ledger."""
+    if (prior := await replayed(uow, SCOPE_RECEIVE, cmd)) is not None:
+        return UUID(prior)
+    item = await _locked(uow, cmd.inbound_id)
+    now = uow.clock.now()
+    arrived = item.receive(cmd.quantity, now=now)
+    key = (item.location_code, item.sku)
+    level = (await uow.stock.lock_or_create([key], now=now))[key]
+    movement = Movement(
+        Reason.INBOUND_RECEIVED, on_hand_delta=arrived, reference=f"inbound:{item.id}"
+    )
+    await uow.stock.apply(level, movement, now=now)
+    await uow.inbound.save(item)
+    await uow.idempotency.complete(resource_id=str(item.id), status=200)
+    return item.id
+
+
+async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) -> UUID:
+    """What is still expected will not come. Backorders promised against it keep waiting."""
+    item = await _locked(uow, cmd.inbound_id)
+    if item.cancel(now=uow.clock.now()):
+        await uow.inbound.save(item)
+    return item.id
+
+
+async def _locked(uow: InventoryUnitOfWork, inbound_id: UUID) -> Inbound:
+    item = await uow.inbound.get_for_update(inbound_id)
+    if item is None:
+        raise InboundNotFound(f"no inbound delivery {inbound_id}")
+    return item

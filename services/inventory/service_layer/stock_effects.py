@@ -1,0 +1,79 @@
+"""What follows any stock change, just before its transaction commits: freed units go to the
+orders waiting for them, then every changed row and any crossed alert is announced."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from services.inventory.adapters import published
+from services.inventory.domain import backorders
+from services.inventory.domain.alerts import crossed
+from services.inventory.domain.stock import Movement, Reason
+
+if TYPE_CHECKING:
+    from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+
+
+async def settle_stock_changes(uow: InventoryUnitOfWork) -> None:
+    await serve_backorders(uow)
+    await announce_stock_changes(uow)
+    uow.stock.touched.clear()
+
+
+async def serve_backorders(uow: InventoryUnitOfWork) -> None:
+    """Hand available units of every changed row to its waiting lines, queue order first.
+
+    The row is locked already (it was changed in this transaction), and anyone changing a
+    waiting line locks its row first, so the queue cannot move under us.
+    """
+    now = uow.clock.now()
+    for key, touched in sorted(uow.stock.touched.items()):
+        level = touched.level
+        if level.available <= 0:
+            continue
+        queue = await uow.reservations.queue(key)
+        allocations = backorders.allocate(queue, level.available)
+        if not allocations:
+            continue
+        waiting = await uow.reservations.get_many_for_update(
+            [a.reservation_id for a in allocations]
+        )
+        by_id = {res.id: res for res in waiting}
+        served: dict[UUID, list[tuple[str, str, int]]] = defaultdict(list)
+        for a in allocations:
+            res = by_id[a.reservation_id]
+            step = res.allocate_backorder(a.line_no, a.quantity)
+            movement = Movement(
+                Reason.BACKORDER_ALLOCATED, reserved_delta=step, reference=f"reservation:{res.id}"
+            )
+            await uow.stock.apply(level, movement, now=now)
+            served[res.id].append((*key, step))
+        for res_id, lines in served.items():
+            await uow.reservations.save(by_id[res_id], now=now)
+            uow.publish(published.backorder_allocated(by_id[res_id], lines))
+
+
+async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
+    touched = uow.stock.touched
+    if not touched:
+        return
+    skus = {sku for _, sku in touched}
+    after = await uow.stock.network_available(skus)
+    thresholds = await uow.stock.thresholds(skus)
+    change: dict[str, int] = defaultdict(int)
+    for (_, sku), t in sorted(touched.items()):
+        change[sku] += t.level.available - t.available_before
+        uow.publish(published.stock_changed(t, network_available=after.get(sku, 0)))
+    for sku in sorted(skus):
+        now_available = after.get(sku, 0)
+        threshold = thresholds.get(sku)
+        for alert in crossed(
+            before=max(now_available - change[sku], 0),
+            after=now_available,
+            low_stock_threshold=threshold,
+        ):
+            uow.publish(
+                published.stock_alert(alert, sku=sku, available=now_available, threshold=threshold)
+            )
