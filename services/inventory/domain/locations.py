@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
@@ -51,7 +51,6 @@ class Location:
     timezone: str = "UTC"
     active: bool = True
     version: int = 1
-    changed: set[str] = field(default_factory=set)
 
     @property
     def ships(self) -> bool:
@@ -69,7 +68,6 @@ class Location:
             return False
         for name, value in differing.items():
             setattr(self, name, value)
-        self.changed = set(differing)
         self.version += 1
         self.updated_at = now
         return True

@@ -6,7 +6,14 @@ from datetime import datetime, time
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from libs.http.fields import Country
 from libs.http.pagination import Page
@@ -108,8 +115,13 @@ class LocationCreate(LocationFields):
         )
 
 
+_REQUIRED = frozenset(
+    {"name", "type", "address", "capabilities", "priority", "processing_days", "timezone", "active"}
+)
+
+
 class LocationPatch(BaseModel):
-    """Only the fields sent change; `null` clears an optional field."""
+    """Only the fields sent change; `null` clears an optional field (capacity, cut-off)."""
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"active": False, "priority": 5}]}
@@ -126,15 +138,17 @@ class LocationPatch(BaseModel):
     timezone: TimeZone | None = None
     active: bool | None = None
 
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> LocationPatch:
+        cleared = sorted(n for n in self.model_fields_set & _REQUIRED if getattr(self, n) is None)
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be cleared (null)")
+        return self
+
     def changes(self) -> dict[str, Any]:
         """Domain values of the fields the client sent."""
-        sent = self.model_dump(exclude_unset=True)
-        required = {"name", "type", "address", "capabilities", "priority", "processing_days"}
-        required |= {"timezone", "active"}
         out: dict[str, Any] = {}
-        for name, value in sent.items():
-            if value is None and name in required:
-                continue  # a required field cannot be cleared; null means "leave it"
+        for name, value in self.model_dump(exclude_unset=True).items():
             if name == "address":
                 value = self.address.to_domain() if self.address else None
             elif name == "capabilities":
