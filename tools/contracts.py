@@ -58,7 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
     stale = []
-    for path, doc in {**openapi_documents(), **event_schemas()}.items():
+    documents = {**openapi_documents(), **event_schemas()}
+    # A schema file no event class produces any more is a contract nobody honours: report it,
+    # or remove it when writing.
+    for orphan in sorted(set((ROOT / "contracts").rglob("*.json")) - set(documents)):
+        if args.check:
+            stale.append(orphan.relative_to(ROOT))
+        else:
+            orphan.unlink()
+    for path, doc in documents.items():
         text = render(doc)
         if args.check:
             if not path.exists() or path.read_text() != text:
