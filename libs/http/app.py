@@ -42,7 +42,10 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     status_table: Mapping[type[DomainError], int] | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """The service's app. `body_limits` maps path prefixes to a body size limit other than
+    the default 1 MiB (e.g. an upload endpoint); everything else keeps the default."""
     app = FastAPI(
         title=title,
         description=description,
@@ -51,7 +54,7 @@ def create_service_app(
         generate_unique_id_function=operation_id,
         openapi_tags=[{"name": "health", "description": "Liveness and readiness probes"}],
     )
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, limits=body_limits)
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app, status_table or {})
     app.include_router(health_router())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,19 +39,34 @@ MAX_BODY_BYTES = 1024 * 1024
 
 class BodySizeLimitMiddleware:
     """413 for bodies over the limit, judged by Content-Length and, for chunked bodies, by
-    counting as they stream in: a large body is never read into memory to be refused."""
+    counting as they stream in: a large body is never read into memory to be refused.
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    `limits` raises (or lowers) the limit under given path prefixes, for the few endpoints
+    that stream large files (a bulk import); every other path keeps `max_bytes`.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Longest prefix first, so a more specific prefix wins.
+        self.limits = sorted((limits or {}).items(), key=lambda item: -len(item[0]))
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.limits:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(scope, receive, send, max_bytes)
             return
         received = 0
         refused = False
@@ -60,10 +76,10 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request" and not refused:
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # Answer now; whatever the app makes of the aborted body is dropped below.
                     refused = True
-                    await self._refuse(scope, receive, send)
+                    await self._refuse(scope, receive, send, max_bytes)
                     raise _BodyTooLarge
             return message
 
@@ -74,12 +90,12 @@ class BodySizeLimitMiddleware:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = problem_response(
             status=413,
             code="payload_too_large",
             title="The request body is larger than the service accepts",
-            detail=f"bodies are limited to {self.max_bytes} bytes",
+            detail=f"bodies are limited to {max_bytes} bytes",
         )
         await response(scope, receive, send)
 

@@ -6,11 +6,14 @@ from typing import Any
 
 from libs.bootstrap import build_container
 from libs.clock import SystemClock
+from libs.outbox.writer import OutboxWriter
 from libs.runtime import ServiceContainer
 from services.inventory.adapters.tables import plumbing
 from services.inventory.config import InventorySettings
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
 from services.inventory.service_layer.handlers import HANDLERS
+from services.inventory.service_layer.import_apply import apply_imports_job
+from services.inventory.service_layer.imports import import_handlers
 from services.inventory.service_layer.jobs import expire_holds_job
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
@@ -18,11 +21,13 @@ from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 def bootstrap(settings: InventorySettings | None = None, **overrides: Any) -> ServiceContainer:
     settings = settings or InventorySettings()
     clock = overrides.pop("clock", None) or SystemClock()
+    # Applying an import writes its events in pages with a writer of its own (same table).
+    outbox = OutboxWriter(table=plumbing.outbox, service=settings.deploy_name, clock=clock)
     container = build_container(
         settings=settings,
         tables=plumbing,
         uow_class=InventoryUnitOfWork,
-        handlers=HANDLERS,
+        handlers={**HANDLERS, **import_handlers(outbox=outbox)},
         subscriptions=SUBSCRIPTIONS,
         clock=clock,
         **overrides,
@@ -33,6 +38,13 @@ def bootstrap(settings: InventorySettings | None = None, **overrides: Any) -> Se
             session_factory=container.session_factory,
             clock=clock,
             interval_s=settings.EXPIRY_INTERVAL_S,
+        ).run
+    )
+    container.jobs.append(
+        apply_imports_job(
+            bus=container.bus,
+            session_factory=container.session_factory,
+            interval_s=settings.IMPORT_POLL_INTERVAL_S,
         ).run
     )
     return container

@@ -6,7 +6,14 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
-from services.inventory.api.routes import availability, inbound, locations, reservations, stock
+from services.inventory.api.routes import (
+    availability,
+    imports,
+    inbound,
+    locations,
+    reservations,
+    stock,
+)
 
 
 def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> FastAPI:
@@ -16,12 +23,15 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         title="OMS inventory",
         description="Locations, stock per location with its ledger, available-to-promise, "
         "incoming stock, backorders and reservations that never oversell.",
+        # Before stock: GET /stock/imports must not be taken for GET /stock/{sku}.
         routers=[
             locations.router,
+            imports.router,
             stock.router,
             inbound.router,
             availability.router,
             reservations.router,
             availability.checks,
         ],
+        body_limits={imports.IMPORTS_PATH: imports.MAX_IMPORT_BYTES},
     )

@@ -139,10 +139,11 @@ class Reservation:
 
         Clamped to what is open, so a repeated or late release changes nothing more.
         """
+        taken, _ = self._spread(picks, ("backordered", "held"))
         changes: list[LineChange] = []
-        for line, wanted in self._select(picks, bucket="open"):
-            from_backorder = min(line.backordered, wanted)
-            from_held = min(line.held, wanted - from_backorder)
+        for line in self._live():
+            from_backorder = taken.get((line.line_no, "backordered"), 0)
+            from_held = taken.get((line.line_no, "held"), 0)
             if from_backorder + from_held == 0:
                 continue
             line.backordered -= from_backorder
@@ -168,23 +169,15 @@ class Reservation:
         reserved for this order cannot leave under its name."""
         if self.status in (ReservationStatus.REJECTED, ReservationStatus.RELEASED):
             raise ReservationClosed(f"reservation {self.id} is {self.status.value}")
-        selected = self._select(picks, bucket="held")
-        if picks is not None:
-            for pick in picks:
-                held = sum(
-                    line.held
-                    for line, _ in selected
-                    if line.sku == pick.sku and pick.location_code in (None, line.location_code)
-                )
-                if pick.quantity > held:
-                    raise CommitExceedsHeld(
-                        f"{pick.quantity} x {pick.sku} named, {held} held",
-                        sku=pick.sku,
-                        held=held,
-                    )
+        taken, missing = self._spread(picks, ("held",))
+        if missing:
+            sku = sorted(missing)[0]
+            named = sum(p.quantity for p in picks or () if p.sku == sku)
+            held = sum(ln.held for ln in self._live() if ln.sku == sku)
+            raise CommitExceedsHeld(f"{named} x {sku} named, {held} held", sku=sku, held=held)
         changes: list[LineChange] = []
-        for line, wanted in selected:
-            step = min(line.held, wanted)
+        for line in self._live():
+            step = taken.get((line.line_no, "held"), 0)
             if step == 0:
                 continue
             line.held -= step
@@ -203,24 +196,36 @@ class Reservation:
         self.version += 1
         return step
 
-    def _select(
-        self, picks: Sequence[LinePick] | None, *, bucket: str
-    ) -> list[tuple[ReservationLine, int]]:
-        """(line, units wanted from it): all of `bucket`, or the picks spread over lines."""
-        live = [line for line in self.lines if not self.rejected and getattr(line, bucket)]
+    def _live(self) -> list[ReservationLine]:
+        return [line for line in self.lines if not self.rejected and line.open]
+
+    def _spread(
+        self, picks: Sequence[LinePick] | None, buckets: tuple[str, ...]
+    ) -> tuple[dict[tuple[int, str], int], dict[str, int]]:
+        """Units to take per (line, bucket), bucket by bucket across every matching line, and
+        how many named units of each SKU could not be found. No picks: all of the buckets."""
+        live = self._live()
         if picks is None:
-            return [(line, getattr(line, bucket)) for line in live]
-        chosen: dict[int, int] = {}
+            picks = [
+                LinePick(ln.sku, sum(getattr(ln, b) for b in buckets), ln.location_code)
+                for ln in live
+            ]
+        taken: dict[tuple[int, str], int] = {}
+        missing: dict[str, int] = {}
         for pick in picks:
             left = pick.quantity
-            for line in live:
-                if line.sku != pick.sku or pick.location_code not in (None, line.location_code):
-                    continue
-                take = min(getattr(line, bucket) - chosen.get(line.line_no, 0), left)
-                if take > 0:
-                    chosen[line.line_no] = chosen.get(line.line_no, 0) + take
-                    left -= take
-        return [(line, chosen[line.line_no]) for line in live if line.line_no in chosen]
+            for bucket in buckets:
+                for line in live:
+                    if line.sku != pick.sku or pick.location_code not in (None, line.location_code):
+                        continue
+                    key = (line.line_no, bucket)
+                    step = min(getattr(line, bucket) - taken.get(key, 0), left)
+                    if step > 0:
+                        taken[key] = taken.get(key, 0) + step
+                        left -= step
+            if left:
+                missing[pick.sku] = missing.get(pick.sku, 0) + left
+        return taken, missing
 
 
 def from_plan(

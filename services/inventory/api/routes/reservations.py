@@ -54,6 +54,9 @@ async def create(
     available; nothing is held then. The outcome is also announced on oms.inventory.events."""
     await require_locations(session, {ln.location_code for ln in body.lines if ln.location_code})
     await require_skus(session, {ln.sku for ln in body.lines})
+    # The checks' connection goes back to the pool before the bus takes one: a request holding
+    # one while it waits for a second deadlocks the pool once every connection is held so.
+    await session.close()
     reservation_id = await bus.handle(
         commands.ReserveStock(
             order_id=body.order_id,

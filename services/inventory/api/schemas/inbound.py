@@ -68,7 +68,7 @@ class InboundRead(BaseModel):
     cancelled_quantity: int
     remaining: int
     expected_at: datetime
-    reference: str | None
+    reference: str | None = None
     status: InboundStatus
     created_at: datetime
     updated_at: datetime

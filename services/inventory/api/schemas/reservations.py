@@ -105,16 +105,16 @@ class CommitRequest(BaseModel):
 class ReservationLineRead(BaseModel):
     line_no: int
     sku: str
-    location_code: str | None
-    line_id: str | None
+    location_code: str | None = None
+    line_id: str | None = None
     quantity: int
     held: int
     backordered: int
     committed: int
     released: int
-    expected_at: datetime | None = Field(description="When backordered units are expected")
+    expected_at: datetime | None = Field(None, description="When backordered units are expected")
     available_at_request: int | None = Field(
-        description="On a rejected reservation's short line: what could have been reserved"
+        None, description="On a rejected reservation's short line: what could have been reserved"
     )
 
 
@@ -155,7 +155,7 @@ class ReservationRead(BaseModel):
     allow_backorder: bool
     priority: int
     ordered_at: datetime
-    expires_at: datetime | None
+    expires_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     lines: list[ReservationLineRead]

@@ -131,8 +131,8 @@ class MovementRead(BaseModel):
     on_hand_after: int
     reserved_after: int
     reason: str
-    reference: str | None
-    note: str | None
+    reference: str | None = None
+    note: str | None = None
     occurred_at: datetime
 
 

@@ -1,0 +1,183 @@
+"""Bulk stock import, the apply: a queued import is applied in one transaction, set-wise,
+one chunk of rows after another in the global lock order, with its progress reported from a
+second connection. all_or_nothing applies every row or none; partial skips rows that cannot
+be applied and reports them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.message_bus import MessageBus
+from libs.contracts.base import IntegrationEvent
+from libs.jobs import PeriodicJob
+from libs.outbox.writer import OutboxWriter
+from services.inventory.adapters import published
+from services.inventory.adapters.import_apply import ChangedRow, ImportBatch, SkuChange
+from services.inventory.adapters.imports import ImportProgress, ImportRepository, ImportState
+from services.inventory.adapters.repository import TouchedLevel
+from services.inventory.domain.alerts import crossed
+from services.inventory.domain.commands import ApplyImport
+from services.inventory.domain.import_rows import RowError
+from services.inventory.domain.imports import (
+    CRASHED,
+    PENDING,
+    FailImport,
+    ImportMode,
+    ImportStatus,
+    below_reserved,
+)
+from services.inventory.domain.stock import Reason, StockLevel
+from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+
+APPLY_CHUNK_ROWS = 5_000
+EVENT_PAGE_ROWS = 5_000
+CANDIDATES = 10
+
+
+@dataclass
+class _Run:
+    """One import being applied: where it stands, and how to report it."""
+
+    state: ImportState
+    batch: ImportBatch
+    progress: ImportProgress
+    now: datetime
+
+    @property
+    def reference(self) -> str:
+        return f"import:{self.state.id}"
+
+
+async def apply_import(cmd: ApplyImport, uow: InventoryUnitOfWork, *, outbox: OutboxWriter) -> bool:
+    """Apply a queued import; False if it is not there to take (done, or another worker's)."""
+    imports = ImportRepository(uow.session)
+    if not await imports.try_lock(cmd.import_id):
+        return False
+    state = await imports.get(cmd.import_id)
+    if state is None or state.status not in PENDING:
+        return False
+    run = _Run(state, ImportBatch(uow.session), ImportProgress.beside(uow.session), uow.clock.now())
+    await run.progress.report(
+        state.id, now=run.now, status=ImportStatus.APPLYING.value, rows_applied=0
+    )
+    chunks = await run.batch.prepare(state.id, chunk_rows=APPLY_CHUNK_ROWS)
+    # The savepoint lets all_or_nothing undo its work and still record why, in this
+    # transaction and under the claim it holds.
+    savepoint = await uow.session.begin_nested()
+    applied, short = await _apply_chunks(run, chunks)
+    if short and state.mode is ImportMode.ALL_OR_NOTHING:
+        await savepoint.rollback()
+        reason = f"{len(short)} row(s) would take on_hand below reserved; nothing was applied"
+        await imports.fail(state.id, reason=reason, now=run.now, errors=short)
+        return True
+    await savepoint.commit()
+    await _announce(uow, run.batch, outbox)
+    await imports.complete(state.id, rows_applied=applied, errors=short, now=run.now)
+    return True
+
+
+async def _apply_chunks(run: _Run, chunks: int) -> tuple[int, list[RowError]]:
+    applied, short = 0, []
+    all_or_nothing = run.state.mode is ImportMode.ALL_OR_NOTHING
+    for chunk in range(chunks):
+        locked = await run.batch.lock_chunk(chunk, now=run.now)
+        found = [
+            below_reserved(r.line_number, on_hand=r.on_hand, reserved=r.reserved)
+            for r in await run.batch.below_reserved(chunk)
+        ]
+        short += found
+        if all_or_nothing and short:
+            # Nothing will be applied; the remaining chunks are only checked, so the report
+            # names every row that stood in the way, not just the first.
+            continue
+        await run.batch.drop_lines([e.line_number for e in found])
+        await run.batch.apply_chunk(chunk, reference=run.reference, now=run.now)
+        applied += locked - len(found)
+        await run.progress.report(run.state.id, now=run.now, rows_applied=applied)
+    return applied, short
+
+
+async def _announce(uow: InventoryUnitOfWork, batch: ImportBatch, outbox: OutboxWriter) -> None:
+    """A stock_changed event per changed row and any crossed alert, written page by page.
+
+    SKUs with an order waiting at one of their changed rows go the ordinary way instead: into
+    the unit of work's touched rows, which serves the waiting lines at commit and then
+    announces those rows (and the SKU's alerts) with the units it handed out.
+    """
+    skus = {s.sku: s for s in await batch.changed_skus()}
+    async for page in batch.changed_rows(page_size=EVENT_PAGE_ROWS):
+        events: list[IntegrationEvent] = []
+        for row in page:
+            touched = _touched(row)
+            sku = skus[row.sku]
+            if sku.waiting:
+                uow.stock.touched[touched.level.key] = touched
+            else:
+                events.append(
+                    published.stock_changed(touched, network_available=sku.network_available)
+                )
+        await outbox.write(uow.session, events)
+    await outbox.write(uow.session, _alerts(s for s in skus.values() if not s.waiting))
+
+
+def _touched(row: ChangedRow) -> TouchedLevel:
+    level = StockLevel(row.location_code, row.sku, row.on_hand, row.reserved, row.safety_stock)
+    reasons = [Reason.IMPORTED.value] if row.on_hand_changed else []
+    if row.safety_stock_changed:
+        reasons.append("safety_stock")
+    return TouchedLevel(level, row.available_before, reasons)
+
+
+def _alerts(skus: Iterable[SkuChange]) -> list[IntegrationEvent]:
+    """Alerts as stock_effects computes them: the network before = after - the SKU's change."""
+    alerts: list[IntegrationEvent] = []
+    for s in skus:
+        for alert in crossed(
+            before=max(s.network_available - s.change, 0),
+            after=s.network_available,
+            low_stock_threshold=s.threshold,
+        ):
+            alerts.append(
+                published.stock_alert(
+                    alert, sku=s.sku, available=s.network_available, threshold=s.threshold
+                )
+            )
+    return alerts
+
+
+async def apply_next_import(
+    *, bus: MessageBus, session_factory: async_sessionmaker[AsyncSession]
+) -> int:
+    """One pass of the job: apply the oldest import no worker holds; 1 if one was applied."""
+    async with session_factory() as session:
+        due = await ImportRepository(session).pending(limit=CANDIDATES)
+    for import_id in due:
+        if await _apply(bus, import_id):
+            return 1
+    return 0
+
+
+async def _apply(bus: MessageBus, import_id: UUID) -> bool:
+    try:
+        return bool(await bus.handle(ApplyImport(import_id=import_id)))
+    except Exception:
+        # An error that would recur on every attempt must not hold the import (and the job)
+        # for ever: the import fails with nothing applied, and the job logs the error.
+        await bus.handle(FailImport(import_id=import_id, reason=CRASHED))
+        raise
+
+
+def apply_imports_job(
+    *, bus: MessageBus, session_factory: async_sessionmaker[AsyncSession], interval_s: float
+) -> PeriodicJob:
+    return PeriodicJob(
+        name="apply-stock-imports",
+        interval_s=interval_s,
+        run_once=partial(apply_next_import, bus=bus, session_factory=session_factory),
+    )
