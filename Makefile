@@ -10,12 +10,13 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
-        contracts migrate topics infra deps kafka-reset
+        contracts migrate topics infra deps kafka-reset bench
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
+	@echo "make bench  - benchmarks (now: a 100,000-row stock import) against the development database"
 	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
 
 $(UV):
@@ -68,6 +69,10 @@ endef
 
 test: check infra
 	$(call pytest,-ra --durations=8)
+
+# Benchmarks report figures; they assert nothing about speed (the suite never times anything).
+bench: migrate
+	$(PY) -m bench.inventory_import
 
 test-unit: deps
 	$(call pytest,-m unit)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.errors import (
@@ -161,6 +162,16 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             headers={"Retry-After": "2"},
         )
 
+    async def on_pool_exhausted(_: Request, exc: Exception) -> JSONResponse:
+        # Every database connection stayed busy for the pool timeout: overload, not a bug.
+        log.warning("http.database_busy", error=repr(exc))
+        return problem_response(
+            status=503,
+            code="database_busy",
+            title="The service is at capacity; retry later",
+            headers={"Retry-After": "2"},
+        )
+
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         # Logged with its stack for us; the client sees no trace and no SQL.
         log.exception("http.unhandled_error", error_type=type(exc).__name__)
@@ -175,6 +186,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
     app.add_exception_handler(InterfaceError, on_database_unavailable)
     app.add_exception_handler(ConnectionError, on_database_unavailable)
     app.add_exception_handler(OSError, on_database_unavailable)
+    app.add_exception_handler(PoolTimeout, on_pool_exhausted)
     app.add_exception_handler(Exception, on_unexpected)
 
 

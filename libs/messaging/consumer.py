@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.bus.message_bus import MessageBus
 from libs.messaging.envelope import Envelope
@@ -38,7 +39,8 @@ MAX_ERROR_HEADER = 2000
 def is_transient(exc: BaseException) -> bool:
     """Infrastructure failures that retrying will cure, as opposed to a poison message."""
     if isinstance(
-        exc, OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError
+        exc,
+        OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError | PoolTimeout,
     ):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
