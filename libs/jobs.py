@@ -16,14 +16,14 @@ class PeriodicJob:
     ) -> None:
         self.name = name
         self._interval_s = interval_s
-        self._run_once = run_once
+        self.run_once = run_once
 
     async def run(self) -> None:
         """Forever: a batch at a time. A failing batch is logged and tried again later, so a
         bad row never stops the job (the work it left undone is still in the database)."""
         while True:
             try:
-                done = await self._run_once()
+                done = await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -356,7 +356,7 @@ async def availability(
         .where(reservation_line.c.sku.in_(skus), reservation_line.c.backordered > 0, matching)
         .group_by(reservation_line.c.sku)
     )
-    waiting = {sku: int(units) for sku, units in backordered.tuples()}
+    waiting = {sku: int(units) for sku, units in backordered}
     return AvailabilityRead(
         items=[
             SkuAvailability(
@@ -458,7 +458,7 @@ async def _orphan_ledger(session: AsyncSession) -> list[Drift]:
     )
     return [
         Drift(location_code=code, sku=sku, check="ledger_without_stock_row", expected=0, actual=n)
-        for code, sku, n in rows.tuples()
+        for code, sku, n in rows
     ]
 
 

@@ -53,6 +53,12 @@ class LocationRepository:
             update(location).where(location.c.code == loc.code).values(**_location_values(loc))
         )
 
+    async def active(self, codes: Iterable[str]) -> set[str]:
+        rows = await self._session.execute(
+            select(location.c.code).where(location.c.code.in_(set(codes)), location.c.active)
+        )
+        return set(rows.scalars())
+
     async def existing(self, codes: Iterable[str]) -> set[str]:
         rows = await self._session.execute(
             select(location.c.code).where(location.c.code.in_(set(codes)))
@@ -229,7 +235,7 @@ class StockRepository:
             .where(stock_level.c.sku.in_(set(skus)), location.c.active)
             .group_by(stock_level.c.sku)
         )
-        return {sku: int(total or 0) for sku, total in rows.tuples()}
+        return {sku: int(total or 0) for sku, total in rows}
 
     async def thresholds(self, skus: Iterable[str]) -> dict[str, int]:
         rows = await self._session.execute(
@@ -237,7 +243,7 @@ class StockRepository:
                 sku_policy.c.sku.in_(set(skus)), sku_policy.c.low_stock_threshold.is_not(None)
             )
         )
-        return {sku: int(t) for sku, t in rows.tuples()}
+        return {sku: int(t) for sku, t in rows}
 
     async def set_threshold(self, sku: str, threshold: int | None, *, now: datetime) -> None:
         statement = pg_insert(sku_policy).values(
@@ -284,7 +290,7 @@ class InboundRepository:
             .order_by(inbound.c.expected_at)
         )
         found: dict[Key, list[Incoming]] = defaultdict(list)
-        for code, sku, expected_at, quantity in rows.tuples():
+        for code, sku, expected_at, quantity in rows:
             found[(code, sku)].append(Incoming(expected_at, int(quantity)))
         return found
 
@@ -309,7 +315,7 @@ class ReservationRepository:
             )
             .distinct()
         )
-        return sorted((code, sku) for code, sku in rows.tuples())
+        return sorted((code, sku) for code, sku in rows)
 
     async def ids_of_order(self, order_id: UUID) -> list[UUID]:
         rows = await self._session.execute(
@@ -361,7 +367,7 @@ class ReservationRepository:
             )
             .group_by(reservation_line.c.location_code, reservation_line.c.sku)
         )
-        return {(code, sku): int(total) for code, sku, total in rows.tuples()}
+        return {(code, sku): int(total) for code, sku, total in rows}
 
     async def queue(self, key: Key) -> list[WaitingLine]:
         """The lines waiting for stock at one row, with what orders the queue."""
@@ -381,7 +387,7 @@ class ReservationRepository:
                 reservation_line.c.sku == key[1],
             )
         )
-        return [WaitingLine(*row) for row in rows.tuples()]
+        return [WaitingLine(*row) for row in rows]
 
     async def expiring(self, now: datetime, *, limit: int) -> list[UUID]:
         rows = await self._session.execute(

@@ -62,9 +62,12 @@ async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
     skus = {sku for _, sku in touched}
     after = await uow.stock.network_available(skus)
     thresholds = await uow.stock.thresholds(skus)
+    # The network total counts active locations only, and so must the change that led to it.
+    active = await uow.locations.active(code for code, _ in touched)
     change: dict[str, int] = defaultdict(int)
-    for (_, sku), t in sorted(touched.items()):
-        change[sku] += t.level.available - t.available_before
+    for (code, sku), t in sorted(touched.items()):
+        if code in active:
+            change[sku] += t.level.available - t.available_before
         uow.publish(published.stock_changed(t, network_available=after.get(sku, 0)))
     for sku in sorted(skus):
         now_available = after.get(sku, 0)
