@@ -30,9 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: _ORDER[_kind(item)])
 
 
-@pytest.fixture(scope="session")
-def migrated_databases() -> None:
-    """Every service's test database, emptied and migrated to head (exercises the migrations)."""
+def migrate_from_scratch() -> None:
+    """Every service's test database, emptied and migrated to head (exercises the downgrades)."""
     import subprocess
     import sys
 
@@ -42,6 +41,11 @@ def migrated_databases() -> None:
         capture_output=True,
         text=True,
     )
+
+
+@pytest.fixture(scope="session")
+def migrated_databases() -> None:
+    migrate_from_scratch()
 
 
 @pytest.fixture(scope="session")
