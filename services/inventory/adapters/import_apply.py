@@ -91,13 +91,16 @@ _APPLY = text(
     FROM changed
     """
 )
-# Per changed SKU: how much its availability moved, the network's availability now (active
-# locations, as StockRepository.network_available), its alert threshold, and whether an
-# order waits for stock at one of its changed rows.
+# Per changed SKU: how much its availability moved and the network's availability now (both
+# over active locations, as StockRepository.network_available), its alert threshold, and
+# whether an order waits for stock at one of its changed rows.
 _CHANGED_SKUS = text(
     """
     WITH skus AS (
-        SELECT sku, sum(available - available_before) AS change FROM import_changed GROUP BY sku
+        SELECT c.sku,
+               sum(CASE WHEN l.active THEN c.available - c.available_before ELSE 0 END) AS change
+        FROM import_changed c JOIN location l ON l.code = c.location_code
+        GROUP BY c.sku
     ), network AS (
         SELECT s.sku, sum(s.available) AS available
         FROM stock_level s JOIN location l ON l.code = s.location_code

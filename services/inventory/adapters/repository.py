@@ -221,12 +221,6 @@ class StockRepository:
         entry.level = level
         entry.reasons.append(reason)
 
-    async def known_skus(self, skus: Iterable[str]) -> set[str]:
-        rows = await self._session.execute(
-            select(stock_level.c.sku).where(stock_level.c.sku.in_(set(skus))).distinct()
-        )
-        return set(rows.scalars())
-
     async def network_available(self, skus: Iterable[str]) -> dict[str, int]:
         """Available units per SKU over every active location."""
         rows = await self._session.execute(
@@ -388,15 +382,6 @@ class ReservationRepository:
             )
         )
         return [WaitingLine(*row) for row in rows]
-
-    async def expiring(self, now: datetime, *, limit: int) -> list[UUID]:
-        rows = await self._session.execute(
-            select(reservation.c.id)
-            .where(reservation.c.status == "held", reservation.c.expires_at <= now)
-            .order_by(reservation.c.expires_at)
-            .limit(limit)
-        )
-        return list(rows.scalars())
 
     async def add(self, res: Reservation, *, now: datetime) -> None:
         await self._session.execute(

@@ -21,7 +21,6 @@ from services.inventory.adapters import published
 from services.inventory.adapters.import_apply import ChangedRow, ImportBatch, SkuChange
 from services.inventory.adapters.imports import ImportProgress, ImportRepository, ImportState
 from services.inventory.adapters.repository import TouchedLevel
-from services.inventory.domain.alerts import crossed
 from services.inventory.domain.commands import ApplyImport
 from services.inventory.domain.import_rows import RowError
 from services.inventory.domain.imports import (
@@ -33,6 +32,7 @@ from services.inventory.domain.imports import (
     below_reserved,
 )
 from services.inventory.domain.stock import Reason, StockLevel
+from services.inventory.service_layer.stock_effects import stock_alerts
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 APPLY_CHUNK_ROWS = 5_000
@@ -135,20 +135,13 @@ def _touched(row: ChangedRow) -> TouchedLevel:
 
 
 def _alerts(skus: Iterable[SkuChange]) -> list[IntegrationEvent]:
-    """Alerts as stock_effects computes them: the network before = after - the SKU's change."""
-    alerts: list[IntegrationEvent] = []
-    for s in skus:
-        for alert in crossed(
-            before=max(s.network_available - s.change, 0),
-            after=s.network_available,
-            low_stock_threshold=s.threshold,
-        ):
-            alerts.append(
-                published.stock_alert(
-                    alert, sku=s.sku, available=s.network_available, threshold=s.threshold
-                )
-            )
-    return alerts
+    return [
+        alert
+        for s in skus
+        for alert in stock_alerts(
+            s.sku, network_available=s.network_available, change=s.change, threshold=s.threshold
+        )
+    ]
 
 
 async def apply_next_import(

@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from libs.contracts.inventory import BackInStock, LowStock
 from services.inventory.adapters import published
 from services.inventory.domain import backorders
 from services.inventory.domain.alerts import crossed
@@ -70,13 +71,26 @@ async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
             change[sku] += t.level.available - t.available_before
         uow.publish(published.stock_changed(t, network_available=after.get(sku, 0)))
     for sku in sorted(skus):
-        now_available = after.get(sku, 0)
-        threshold = thresholds.get(sku)
-        for alert in crossed(
-            before=max(now_available - change[sku], 0),
-            after=now_available,
-            low_stock_threshold=threshold,
-        ):
-            uow.publish(
-                published.stock_alert(alert, sku=sku, available=now_available, threshold=threshold)
+        uow.publish(
+            *stock_alerts(
+                sku,
+                network_available=after.get(sku, 0),
+                change=change[sku],
+                threshold=thresholds.get(sku),
             )
+        )
+
+
+def stock_alerts(
+    sku: str, *, network_available: int, change: int, threshold: int | None
+) -> list[LowStock | BackInStock]:
+    """The alerts a SKU crossed: the network before is the network now minus the change that
+    led to it (both over active locations only)."""
+    return [
+        published.stock_alert(alert, sku=sku, available=network_available, threshold=threshold)
+        for alert in crossed(
+            before=max(network_available - change, 0),
+            after=network_available,
+            low_stock_threshold=threshold,
+        )
+    ]
