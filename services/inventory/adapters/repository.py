@@ -10,13 +10,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, and_, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inventory.adapters import mappers
 from services.inventory.adapters.tables import (
     inbound,
     location,
@@ -29,7 +29,7 @@ from services.inventory.adapters.tables import (
 from services.inventory.domain.allocation import Incoming, Key
 from services.inventory.domain.backorders import WaitingLine
 from services.inventory.domain.inbound import Inbound
-from services.inventory.domain.locations import Address, Capability, Location, LocationType
+from services.inventory.domain.locations import Capability, Location
 from services.inventory.domain.reservation import Reservation, ReservationLine
 from services.inventory.domain.stock import Movement, StockLevel
 
@@ -43,14 +43,16 @@ class LocationRepository:
         row = (
             await self._session.execute(query.with_for_update() if for_update else query)
         ).first()
-        return _location(row) if row else None
+        return mappers.location(row) if row else None
 
     async def add(self, loc: Location) -> None:
-        await self._session.execute(insert(location).values(**_location_values(loc)))
+        await self._session.execute(insert(location).values(**mappers.location_values(loc)))
 
     async def save(self, loc: Location) -> None:
         await self._session.execute(
-            update(location).where(location.c.code == loc.code).values(**_location_values(loc))
+            update(location)
+            .where(location.c.code == loc.code)
+            .values(**mappers.location_values(loc))
         )
 
     async def active(self, codes: Iterable[str]) -> set[str]:
@@ -108,7 +110,7 @@ class StockRepository:
             .order_by(stock_level.c.location_code, stock_level.c.sku)
             .with_for_update(of=stock_level)
         )
-        return {(r.location_code, r.sku): _level(r) for r in rows}
+        return {(r.location_code, r.sku): mappers.level(r) for r in rows}
 
     async def lock_or_create(self, keys: Iterable[Key], *, now: datetime) -> dict[Key, StockLevel]:
         """Lock these rows, creating empty ones for pairs never stocked before."""
@@ -261,14 +263,14 @@ class InboundRepository:
                 select(inbound).where(inbound.c.id == inbound_id).with_for_update()
             )
         ).first()
-        return _inbound(row) if row else None
+        return mappers.inbound(row) if row else None
 
     async def add(self, item: Inbound) -> None:
-        await self._session.execute(insert(inbound).values(**_inbound_values(item)))
+        await self._session.execute(insert(inbound).values(**mappers.inbound_values(item)))
 
     async def save(self, item: Inbound) -> None:
         await self._session.execute(
-            update(inbound).where(inbound.c.id == item.id).values(**_inbound_values(item))
+            update(inbound).where(inbound.c.id == item.id).values(**mappers.inbound_values(item))
         )
 
     async def incoming(self, keys: Iterable[Key]) -> dict[Key, list[Incoming]]:
@@ -341,8 +343,8 @@ class ReservationRepository:
             .where(reservation_line.c.reservation_id.in_([r.id for r in rows]))
             .order_by(reservation_line.c.reservation_id, reservation_line.c.line_no)
         ):
-            lines[ln.reservation_id].append(_line(ln))
-        return [_reservation(r, lines[r.id]) for r in rows]
+            lines[ln.reservation_id].append(mappers.line(ln))
+        return [mappers.reservation(r, lines[r.id]) for r in rows]
 
     async def waiting(self, keys: Iterable[Key]) -> dict[Key, int]:
         """Backordered units per stock row: their first claim on its incoming stock."""
@@ -386,18 +388,18 @@ class ReservationRepository:
     async def add(self, res: Reservation, *, now: datetime) -> None:
         await self._session.execute(
             insert(reservation).values(
-                **_reservation_values(res), created_at=res.created_at, updated_at=now
+                **mappers.reservation_values(res), created_at=res.created_at, updated_at=now
             )
         )
         await self._session.execute(
-            insert(reservation_line), [_line_values(res.id, ln) for ln in res.lines]
+            insert(reservation_line), [mappers.line_values(res.id, ln) for ln in res.lines]
         )
 
     async def save(self, res: Reservation, *, now: datetime) -> None:
         await self._session.execute(
             update(reservation)
             .where(reservation.c.id == res.id)
-            .values(**_reservation_values(res), updated_at=now)
+            .values(**mappers.reservation_values(res), updated_at=now)
         )
         for ln in res.lines:
             await self._session.execute(
@@ -413,156 +415,3 @@ class ReservationRepository:
                     released=ln.released,
                 )
             )
-
-
-# --- rows <-> domain objects -------------------------------------------------------------
-
-
-def _level(r: Row[Any]) -> StockLevel:
-    return StockLevel(r.location_code, r.sku, r.on_hand, r.reserved, r.safety_stock)
-
-
-def _location(r: Row[Any]) -> Location:
-    return Location(
-        code=r.code,
-        name=r.name,
-        type=LocationType(r.type),
-        address=Address(**r.address, latitude=r.latitude, longitude=r.longitude),
-        capabilities=frozenset(Capability(c) for c in r.capabilities),
-        priority=r.priority,
-        daily_order_capacity=r.daily_order_capacity,
-        processing_days=r.processing_days,
-        cutoff_time=r.cutoff_time,
-        timezone=r.timezone,
-        active=r.active,
-        version=r.version,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
-
-
-def _location_values(loc: Location) -> dict[str, Any]:
-    a = loc.address
-    return {
-        "code": loc.code,
-        "name": loc.name,
-        "type": loc.type.value,
-        "address": {
-            "line1": a.line1,
-            "line2": a.line2,
-            "city": a.city,
-            "region": a.region,
-            "postal_code": a.postal_code,
-            "country": a.country,
-        },
-        "country": a.country,
-        "latitude": a.latitude,
-        "longitude": a.longitude,
-        "capabilities": sorted(c.value for c in loc.capabilities),
-        "priority": loc.priority,
-        "daily_order_capacity": loc.daily_order_capacity,
-        "processing_days": loc.processing_days,
-        "cutoff_time": loc.cutoff_time,
-        "timezone": loc.timezone,
-        "active": loc.active,
-        "version": loc.version,
-        "created_at": loc.created_at,
-        "updated_at": loc.updated_at,
-    }
-
-
-def _inbound(r: Row[Any]) -> Inbound:
-    return Inbound(
-        id=r.id,
-        location_code=r.location_code,
-        sku=r.sku,
-        quantity=r.quantity,
-        received_quantity=r.received_quantity,
-        cancelled_quantity=r.cancelled_quantity,
-        expected_at=r.expected_at,
-        reference=r.reference,
-        version=r.version,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
-
-
-def _inbound_values(item: Inbound) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "location_code": item.location_code,
-        "sku": item.sku,
-        "quantity": item.quantity,
-        "received_quantity": item.received_quantity,
-        "cancelled_quantity": item.cancelled_quantity,
-        "expected_at": item.expected_at,
-        "reference": item.reference,
-        "status": item.status.value,
-        "version": item.version,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-    }
-
-
-def _line(r: Row[Any]) -> ReservationLine:
-    return ReservationLine(
-        line_no=r.line_no,
-        sku=r.sku,
-        location_code=r.location_code,
-        quantity=r.quantity,
-        held=r.held,
-        backordered=r.backordered,
-        committed=r.committed,
-        released=r.released,
-        expected_at=r.expected_at,
-        order_line_id=r.order_line_id,
-        available_at_request=r.available_at_request,
-    )
-
-
-def _line_values(reservation_id: UUID, ln: ReservationLine) -> dict[str, Any]:
-    return {
-        "reservation_id": reservation_id,
-        "line_no": ln.line_no,
-        "sku": ln.sku,
-        "location_code": ln.location_code,
-        "order_line_id": ln.order_line_id,
-        "quantity": ln.quantity,
-        "held": ln.held,
-        "backordered": ln.backordered,
-        "committed": ln.committed,
-        "released": ln.released,
-        "expected_at": ln.expected_at,
-        "available_at_request": ln.available_at_request,
-    }
-
-
-def _reservation(r: Row[Any], lines: list[ReservationLine]) -> Reservation:
-    return Reservation(
-        id=r.id,
-        order_id=r.order_id,
-        lines=lines,
-        allow_backorder=r.allow_backorder,
-        ordered_at=r.ordered_at,
-        created_at=r.created_at,
-        priority=r.priority,
-        expires_at=r.expires_at,
-        rejected=r.status == "rejected",
-        expired=r.status == "expired",
-        reason=r.reason,
-        version=r.version,
-    )
-
-
-def _reservation_values(res: Reservation) -> dict[str, Any]:
-    return {
-        "id": res.id,
-        "order_id": res.order_id,
-        "status": res.status.value,
-        "allow_backorder": res.allow_backorder,
-        "priority": res.priority,
-        "ordered_at": res.ordered_at,
-        "expires_at": res.expires_at,
-        "reason": res.reason,
-        "version": res.version,
-    }

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from libs.errors import DomainError
 from libs.ids import new_id
 from libs.runtime import ServiceContainer
-from services.inventory.adapters import queries
+from services.inventory.adapters import invariant_queries
 from services.inventory.adapters.tables import (
     inbound,
     reservation,
@@ -474,4 +474,4 @@ class TestInventoryStateMachine:
 
 async def _invariants(harness: Harness) -> InvariantsRead:
     async with harness.container.session_factory() as s:
-        return await queries.invariants(s, harness.clock.now())
+        return await invariant_queries.invariants(s, harness.clock.now())

@@ -10,7 +10,7 @@ from libs.clock import SystemClock
 from libs.http.deps import ReadSessionDep
 from libs.http.fields import Country
 from libs.http.problems import problem_responses
-from services.inventory.adapters import queries
+from services.inventory.adapters import invariant_queries, queries
 from services.inventory.api.schemas.availability import (
     AvailabilityRead,
     AvailabilityRequest,
@@ -74,4 +74,4 @@ async def _answer(session: ReadSessionDep, request: AvailabilityRequest) -> Avai
 async def invariants(session: ReadSessionDep) -> InvariantsRead:
     """Each on-hand and reserved counter must equal the sum of its ledger rows, reserved must
     equal the open reservation lines, and nothing may be negative; any drift is listed."""
-    return await queries.invariants(session, SystemClock().now())
+    return await invariant_queries.invariants(session, SystemClock().now())
