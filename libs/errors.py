@@ -32,6 +32,13 @@ class Unprocessable(DomainError):
     title = "The request is well-formed but cannot be carried out"
 
 
+class DependencyUnavailable(DomainError):
+    """Another service this request needs did not answer in time (HTTP 503, retry later)."""
+
+    code = "dependency_unavailable"
+    title = "A service this request depends on is unreachable; retry later"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "Idempotency-Key already used with a different request"

@@ -1,8 +1,9 @@
 """Events published by orchestration on oms.orchestration.events.
 
-Order-capture turns them into line quantities and status. Lines are named by the `line_id`
-that oms.order.placed carried. Each report has its own id (fulfilment, shipment, refund...)
-so that a report repeated under another event id still applies only once.
+Order-capture turns them into line quantities and status; returns builds its view of what
+was delivered from them. Lines are named by the `line_id` that oms.order.placed carried. Each
+report has its own id (fulfilment, shipment, payment operation...) so that a report repeated
+under another event id still applies only once.
 """
 
 from __future__ import annotations
@@ -22,14 +23,75 @@ class LineQuantity(BaseModel):
     quantity: int = Field(gt=0)
 
 
+class SkuLineQuantity(LineQuantity):
+    sku: str
+
+
 class _OrchestrationEvent(OrderEvent):
     topic: ClassVar[str] = ORCHESTRATION_EVENTS
 
 
-class OrderHeld(_OrchestrationEvent):
-    """The order stopped before fulfilment (payment declined, fraud review...)."""
+# --- routing --------------------------------------------------------------------------------
 
-    event_type: ClassVar[str] = "oms.orchestration.order_held"
+
+class RoutedPart(BaseModel):
+    location_code: str
+    lines: list[SkuLineQuantity]
+    backordered: int = Field(0, description="Units of this part promised from incoming stock")
+    carrier: str | None = None
+    service: str | None = None
+
+
+class CandidateVerdict(BaseModel):
+    location_code: str
+    eligible: bool
+    failed_filter: str | None = Field(None, description="The first hard filter it failed")
+    reason: str
+    total: float | None = Field(None, description="Weighted score, for eligible locations")
+
+
+class RoutingDecided(_OrchestrationEvent):
+    """The routing engine decided where the order (or its remainder) should come from, and
+    why. The full decision is at GET /v1/orders/{order_id}/routing-decisions."""
+
+    event_type: ClassVar[str] = "oms.orchestration.routing_decided"
+
+    decision_id: str
+    round: int = Field(description="1 for the first plan, +1 for every re-plan")
+    outcome: str = Field(description="routed, backordered or unroutable")
+    strategy_version: int
+    parts: list[RoutedPart]
+    candidates: list[CandidateVerdict]
+    explanation: str
+    decided_at: datetime
+
+
+class OrderRouted(_OrchestrationEvent):
+    """The plan holds: inventory reserved its units where the routing decided."""
+
+    event_type: ClassVar[str] = "oms.orchestration.order_routed"
+
+    decision_id: str
+    reservation_id: str
+    parts: list[RoutedPart]
+    routed_at: datetime
+
+
+class OrderBackordered(_OrchestrationEvent):
+    """Part of the order waits for incoming stock; it moves on when the stock arrives."""
+
+    event_type: ClassVar[str] = "oms.orchestration.order_backordered"
+
+    reservation_id: str
+    lines: list[SkuLineQuantity]
+    expected_at: datetime | None = None
+    backordered_at: datetime
+
+
+class OrderOnHold(_OrchestrationEvent):
+    """The order stopped before fulfilment (payment declined, no location can serve it...)."""
+
+    event_type: ClassVar[str] = "oms.orchestration.order_on_hold"
 
     hold_id: str
     reason: str
@@ -44,57 +106,171 @@ class OrderHoldReleased(_OrchestrationEvent):
     released_at: datetime
 
 
-class FulfillmentCreated(_OrchestrationEvent):
+class OrderCompleted(_OrchestrationEvent):
+    """Everything was delivered (or cancelled) and the payment settled: nothing is left."""
+
+    event_type: ClassVar[str] = "oms.orchestration.order_completed"
+
+    completed_at: datetime
+
+
+# --- fulfilment orders ----------------------------------------------------------------------
+
+
+class _FulfillmentEvent(_OrchestrationEvent):
+    fulfillment_id: str
+    location_code: str
+
+
+class FulfillmentCreated(_FulfillmentEvent):
     """Units were handed to a location as a fulfilment order (ship from warehouse or store,
     or click & collect)."""
 
     event_type: ClassVar[str] = "oms.orchestration.fulfillment_created"
 
-    fulfillment_id: str
-    location_code: str
+    method: str = Field("ship", description="ship or pickup")
     lines: list[LineQuantity]
     created_at: datetime
 
 
-class ShipmentDispatched(_OrchestrationEvent):
-    """A parcel left a location with these units."""
+class FulfillmentAccepted(_FulfillmentEvent):
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_accepted"
 
-    event_type: ClassVar[str] = "oms.orchestration.shipment_dispatched"
+    accepted_at: datetime
+
+
+class FulfillmentRejected(_FulfillmentEvent):
+    """The location cannot serve it; its units are re-routed elsewhere."""
+
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_rejected"
+
+    reason: str
+    lines: list[LineQuantity]
+    rejected_at: datetime
+
+
+class FulfillmentPicked(_FulfillmentEvent):
+    """Picked units; `short` units could not be found and are re-routed."""
+
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_picked"
+
+    lines: list[LineQuantity]
+    short: list[LineQuantity] = Field(default_factory=list)
+    picked_at: datetime
+
+
+class FulfillmentPacked(_FulfillmentEvent):
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_packed"
+
+    packed_at: datetime
+
+
+class FulfillmentCancelled(_FulfillmentEvent):
+    """Units of the fulfilment order were withdrawn (cancelled, or re-planned elsewhere)."""
+
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_cancelled"
+
+    reason: str
+    lines: list[LineQuantity]
+    cancelled_at: datetime
+
+
+class FulfillmentShipped(_FulfillmentEvent):
+    """A parcel left the location with these units."""
+
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_shipped"
 
     shipment_id: str
-    fulfillment_id: str
     carrier: str
+    service: str | None = None
     tracking_number: str
     tracking_url: str | None = None
     lines: list[LineQuantity]
     shipped_at: datetime
 
 
-class ShipmentDelivered(_OrchestrationEvent):
-    """The carrier (or the store, for a collection) handed the parcel to the customer."""
+class FulfillmentReadyForPickup(_FulfillmentEvent):
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_ready_for_pickup"
 
-    event_type: ClassVar[str] = "oms.orchestration.shipment_delivered"
+    ready_at: datetime
+
+
+class FulfillmentCollected(_FulfillmentEvent):
+    """The customer collected the units at the store: shipped and delivered in one step."""
+
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_collected"
+
+    shipment_id: str
+    lines: list[LineQuantity]
+    collected_at: datetime
+
+
+class FulfillmentDelivered(_FulfillmentEvent):
+    """The carrier handed the parcel to the customer."""
+
+    event_type: ClassVar[str] = "oms.orchestration.fulfillment_delivered"
 
     shipment_id: str
     lines: list[LineQuantity]
     delivered_at: datetime
 
 
-class PaymentRefunded(_OrchestrationEvent):
+# --- payments -------------------------------------------------------------------------------
+
+
+class _PaymentEvent(_OrchestrationEvent):
+    payment_id: str = Field(description="The payment operation; applies once")
+    amount: Decimal
+    currency: str
+
+
+class PaymentAuthorized(_PaymentEvent):
+    event_type: ClassVar[str] = "oms.orchestration.payment_authorized"
+
+    provider_reference: str
+    authorized_at: datetime
+
+
+class PaymentDeclined(_PaymentEvent):
+    """The provider refused the authorisation; the reservation is released."""
+
+    event_type: ClassVar[str] = "oms.orchestration.payment_declined"
+
+    code: str = Field(description="declined, insufficient_funds, ...")
+    reason: str
+    resolution: str = Field(description="on_hold or cancel: what the declined-payment policy did")
+    declined_at: datetime
+
+
+class PaymentCaptured(_PaymentEvent):
+    event_type: ClassVar[str] = "oms.orchestration.payment_captured"
+
+    provider_reference: str
+    shipment_id: str | None = None
+    captured_at: datetime
+
+
+class PaymentVoided(_PaymentEvent):
+    """The part of the authorisation that will never be captured was given back."""
+
+    event_type: ClassVar[str] = "oms.orchestration.payment_voided"
+
+    voided_at: datetime
+
+
+class PaymentRefunded(_PaymentEvent):
     """Money went back to the customer for these units (the payment provider confirmed it)."""
 
     event_type: ClassVar[str] = "oms.orchestration.payment_refunded"
 
-    refund_id: str
-    amount: Decimal
-    currency: str
+    refund_id: str = Field(description="The refund request this answers")
     lines: list[LineQuantity]
     refunded_at: datetime
 
 
-class OrderCompleted(_OrchestrationEvent):
-    """Everything was delivered and the payment captured: nothing is left to do."""
+class PaymentRefundFailed(_PaymentEvent):
+    event_type: ClassVar[str] = "oms.orchestration.payment_refund_failed"
 
-    event_type: ClassVar[str] = "oms.orchestration.order_completed"
-
-    completed_at: datetime
+    refund_id: str
+    reason: str
+    failed_at: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
@@ -29,3 +30,23 @@ class ReturnReceived(OrderEvent):
     location_code: str
     lines: list[ReturnedLine]
     received_at: datetime
+
+
+class RefundLine(BaseModel):
+    line_id: str
+    quantity: int = Field(gt=0)
+
+
+class RefundRequested(OrderEvent):
+    """Returns asks orchestration to pay money back; answered by oms.orchestration's
+    payment_refunded or payment_refund_failed with the same refund_id."""
+
+    event_type: ClassVar[str] = "oms.returns.refund_requested"
+    topic: ClassVar[str] = RETURNS_EVENTS
+
+    return_id: str
+    refund_id: str = Field(description="Names the refund; a repeated request pays once")
+    amount: Decimal = Field(gt=0)
+    currency: str
+    lines: list[RefundLine]
+    requested_at: datetime

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.errors import (
     Conflict,
+    DependencyUnavailable,
     DomainError,
     NotFound,
     PreconditionFailed,
@@ -97,6 +98,7 @@ DEFAULT_STATUS: dict[type[DomainError], int] = {
     Unprocessable: 422,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
+    DependencyUnavailable: 503,
     DomainError: 422,
 }
 

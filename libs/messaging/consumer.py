@@ -29,8 +29,9 @@ from libs.outbox.inbox import InboxEntry
 
 log = get_logger(__name__)
 
-# (logical topic) -> (event type) -> translator from the envelope to a command for the bus.
-Translator = Callable[[Envelope], object]
+# (logical topic) -> (event type) -> translator from the envelope to a command for the bus;
+# a translator that returns None says this particular event does not concern the consumer.
+Translator = Callable[[Envelope], object | None]
 Subscriptions = Mapping[str, Mapping[str, Translator]]
 
 MAX_ERROR_HEADER = 2000
@@ -173,7 +174,9 @@ class InboxConsumer:
         while True:
             attempt += 1
             try:
-                await self._bus.handle(translator(envelope), inbox=entry)
+                command = translator(envelope)
+                if command is not None:
+                    await self._bus.handle(command, inbox=entry)
                 return
             except asyncio.CancelledError:
                 raise

@@ -5,20 +5,42 @@ from __future__ import annotations
 from typing import Any
 
 from libs.bootstrap import build_container
+from libs.clock import SystemClock
 from libs.runtime import ServiceContainer
+from services.orchestration.adapters.inventory_client import InventoryClient
+from services.orchestration.adapters.simulated_payments import SimulatedPaymentProvider
 from services.orchestration.adapters.tables import plumbing
 from services.orchestration.config import OrchestrationSettings
+from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
-from services.orchestration.service_layer.handlers import HANDLERS
+from services.orchestration.service_layer.handlers import build_handlers
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+from services.orchestration.service_layer.worker import SagaWorker
 
 
 def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -> ServiceContainer:
-    return build_container(
-        settings=settings or OrchestrationSettings(),
+    settings = settings or OrchestrationSettings()
+    clock = overrides.pop("clock", None) or SystemClock()
+    policy = SagaPolicy(
+        on_decline=settings.PAYMENT_DECLINED_POLICY,
+        max_replans=settings.MAX_REPLANS,
+        payment_attempts=settings.PAYMENT_ATTEMPTS,
+    )
+    container = build_container(
+        settings=settings,
         tables=plumbing,
         uow_class=OrchestrationUnitOfWork,
-        handlers=HANDLERS,
+        handlers=build_handlers(policy),
         subscriptions=SUBSCRIPTIONS,
+        clock=clock,
         **overrides,
     )
+    worker = SagaWorker(
+        bus=container.bus,
+        session_factory=container.session_factory,
+        inventory=InventoryClient(settings.INVENTORY_URL, timeout_s=settings.INVENTORY_TIMEOUT_S),
+        provider=SimulatedPaymentProvider(container.session_factory, clock),
+        clock=clock,
+    )
+    container.jobs.extend(job.run for job in worker.jobs(settings.WORKER_INTERVAL_S))
+    return container

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
+from services.orchestration.domain.saga import DeclinePolicy
 
 
 class OrchestrationSettings(ServiceSettings):
@@ -13,3 +15,12 @@ class OrchestrationSettings(ServiceSettings):
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_orchestration:oms_orchestration@127.0.0.1:5432/oms_orchestration"
     )
+    # Inventory's read-only HTTP API: locations and available-to-promise.
+    INVENTORY_URL: str = "http://127.0.0.1:8002"
+    INVENTORY_TIMEOUT_S: float = Field(default=2.0, gt=0)
+    # What a declined payment does to the order: hold it for a person, or cancel it.
+    PAYMENT_DECLINED_POLICY: DeclinePolicy = DeclinePolicy.ON_HOLD
+    MAX_REPLANS: int = Field(default=3, ge=0)
+    PAYMENT_ATTEMPTS: int = Field(default=8, ge=1)
+    # How often the worker looks for sagas to route and payment calls to make when idle.
+    WORKER_INTERVAL_S: float = Field(default=0.5, gt=0)

@@ -37,6 +37,11 @@ def apply() -> None:
         os.environ.setdefault(f"{prefix}_RELAY_POLL_INTERVAL_S", "0.5")
         os.environ.setdefault(f"{prefix}_CONSUMER_RETRY_BACKOFF_S", "0.05")
         os.environ.setdefault(f"{prefix}_DATABASE_POOL_SIZE", "5")
+    # Orchestration asks the test stack's inventory, and its worker looks for work often.
+    os.environ.setdefault(
+        "ORCHESTRATION_INVENTORY_URL", f"http://127.0.0.1:{SERVICES['inventory'][1]}"
+    )
+    os.environ.setdefault("ORCHESTRATION_WORKER_INTERVAL_S", "0.1")
 
 
 def base_url(service: str) -> str:

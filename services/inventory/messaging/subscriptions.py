@@ -1,45 +1,22 @@
-"""What inventory consumes: (topic, event type) -> the command it becomes."""
+"""What inventory consumes: (topic, event type) -> the command it becomes.
+
+Orders reach inventory only as orchestration's commands (reserve, release, commit): the saga
+owns an order's reservations, so stock is never released twice for one cancellation."""
 
 from __future__ import annotations
 
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from libs.contracts import inventory as inv
-from libs.contracts.order import OrderCancellationRequested, OrderPlaced
 from libs.contracts.returns import ReturnReceived
 from libs.messaging.consumer import Subscriptions
 from libs.messaging.envelope import Envelope
-from libs.messaging.topics import INVENTORY_COMMANDS, ORDER_EVENTS, RETURNS_EVENTS
+from libs.messaging.topics import INVENTORY_COMMANDS, RETURNS_EVENTS
 from services.inventory.domain import commands
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.reservation import LinePick, ReleaseReason
 
-# Names the reservation an order's placement asks for, so a re-published placement finds it.
-PLACED_ORDER_RESERVATION = UUID("6f1c1b0e-3c1a-4c77-9a51-0d8a3f0c6a01")
 RESELLABLE = "resellable"
-
-
-def _order_placed(env: Envelope) -> commands.ReserveStock:
-    # Until orchestration's routing sends reserve_stock commands (issue 5), inventory answers
-    # placed orders itself, picking each line's location.
-    event = OrderPlaced.model_validate(env.data)
-    return commands.ReserveStock(
-        order_id=UUID(event.order_id),
-        reservation_id=uuid5(PLACED_ORDER_RESERVATION, event.order_id),
-        requests=tuple(
-            Request(sku=ln.sku, quantity=ln.quantity, order_line_id=ln.line_id)
-            for ln in event.lines
-        ),
-        ordered_at=event.placed_at,
-    )
-
-
-def _cancellation_requested(env: Envelope) -> commands.ReleaseOrder:
-    event = OrderCancellationRequested.model_validate(env.data)
-    picks = (
-        None if event.whole_order else tuple(LinePick(ln.sku, ln.quantity) for ln in event.lines)
-    )
-    return commands.ReleaseOrder(order_id=UUID(event.order_id), picks=picks)
 
 
 def _reserve_stock(env: Envelope) -> commands.ReserveStock:
@@ -95,10 +72,6 @@ def _return_received(env: Envelope) -> commands.RestockReturn:
 
 
 SUBSCRIPTIONS: Subscriptions = {
-    ORDER_EVENTS: {
-        OrderPlaced.event_type: _order_placed,
-        OrderCancellationRequested.event_type: _cancellation_requested,
-    },
     INVENTORY_COMMANDS: {
         inv.ReserveStock.event_type: _reserve_stock,
         inv.ReleaseReservation.event_type: _release_reservation,

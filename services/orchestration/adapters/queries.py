@@ -2,16 +2,83 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orchestration.adapters.tables import order_saga, saga_step
-from services.orchestration.api.schemas import SagaRead, SagaStepRead
+from libs.http.pagination import decode_cursor, encode_cursor
+from libs.money import display_amount, minor_units
+from services.orchestration.adapters import mappers
+from services.orchestration.adapters.tables import (
+    fulfillment_order,
+    order_saga,
+    payment_operation,
+    routing_decision,
+    saga_step,
+)
+from services.orchestration.api.schemas.fulfillments import (
+    FulfillmentLineRead,
+    FulfillmentPage,
+    FulfillmentRead,
+    ShipmentRead,
+)
+from services.orchestration.api.schemas.sagas import (
+    CandidateRead,
+    PaymentOperationList,
+    PaymentOperationRead,
+    PaymentSummary,
+    RoutingDecisionList,
+    RoutingDecisionRead,
+    SagaPage,
+    SagaRead,
+    SagaStepRead,
+    SagaSummary,
+)
+from services.orchestration.domain.fulfillment import Fulfillment
+from services.orchestration.domain.saga import FINISHED
+
+# Routing that is overdue by more than this (inventory away, worker down) counts as stuck.
+ROUTING_GRACE = timedelta(seconds=30)
+_FINISHED = [s.value for s in FINISHED]
 
 
-async def saga_of(session: AsyncSession, order_id: UUID) -> SagaRead | None:
+def _money(amount: Decimal, currency: str) -> Decimal:
+    return display_amount(amount, minor_units(currency))
+
+
+def _stuck(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        order_saga.c.state.not_in(_FINISHED),
+        or_(order_saga.c.deadline_at < now, order_saga.c.due_at < now - ROUTING_GRACE),
+    )
+
+
+def _is_stuck(row: Any, now: datetime) -> bool:
+    if row.state in _FINISHED:
+        return False
+    overdue_wait = row.deadline_at is not None and row.deadline_at < now
+    overdue_step = row.due_at is not None and row.due_at < now - ROUTING_GRACE
+    return overdue_wait or overdue_step
+
+
+def _summary(row: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "order_id": row.order_id,
+        "order_number": row.order_number,
+        "state": row.state,
+        "stuck": _is_stuck(row, now),
+        "started_at": row.started_at,
+        "updated_at": row.updated_at,
+        "due_at": row.due_at,
+        "deadline_at": row.deadline_at,
+    }
+
+
+async def saga_of(session: AsyncSession, order_id: UUID, now: datetime) -> SagaRead | None:
     row = (
         await session.execute(select(order_saga).where(order_saga.c.order_id == order_id))
     ).one_or_none()
@@ -20,11 +87,216 @@ async def saga_of(session: AsyncSession, order_id: UUID) -> SagaRead | None:
     steps = await session.execute(
         select(saga_step).where(saga_step.c.order_id == order_id).order_by(saga_step.c.id)
     )
+    fids = await session.scalars(
+        select(fulfillment_order.c.id)
+        .where(fulfillment_order.c.order_id == order_id)
+        .order_by(fulfillment_order.c.created_at, fulfillment_order.c.id)
+    )
+    saga = mappers.saga_from(row, [])
+    p = saga.payment
     return SagaRead(
-        order_id=row.order_id,
-        order_number=row.order_number,
-        state=row.state,
-        started_at=row.started_at,
-        updated_at=row.updated_at,
+        **_summary(row, now),
+        round=saga.round,
+        unrouted={k: v for k, v in saga.unrouted.items() if v},
+        excluded_locations=saga.excluded,
+        hold_reason=saga.hold_reason,
+        payment=PaymentSummary(
+            status=p.status,
+            currency=saga.order.currency,
+            authorized=_money(p.authorized, saga.order.currency),
+            captured=_money(p.captured, saga.order.currency),
+            voided=_money(p.voided, saga.order.currency),
+            refunded=_money(p.refunded, saga.order.currency),
+        ),
+        fulfillment_ids=list(fids),
         steps=[SagaStepRead(name=s.name, at=s.at, detail=s.detail) for s in steps],
     )
+
+
+async def list_sagas(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    state: str | None,
+    stuck: bool | None,
+    limit: int,
+    cursor: str | None,
+) -> SagaPage:
+    """Newest first, keyset on (started_at, order_id)."""
+    query = select(order_saga)
+    if state is not None:
+        query = query.where(order_saga.c.state == state)
+    if stuck is True:
+        query = query.where(_stuck(now))
+    elif stuck is False:
+        query = query.where(~func.coalesce(_stuck(now), false()))
+    if cursor:
+        started, order_id = decode_cursor(cursor, arity=2)
+        query = query.where(
+            tuple_(order_saga.c.started_at, order_saga.c.order_id)
+            < (datetime.fromisoformat(started), UUID(order_id))
+        )
+    rows = (
+        await session.execute(
+            query.order_by(order_saga.c.started_at.desc(), order_saga.c.order_id.desc()).limit(
+                limit + 1
+            )
+        )
+    ).all()
+    items = [SagaSummary(**_summary(r, now)) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor([last.started_at.isoformat(), str(last.order_id)])
+    return SagaPage(items=items, next_cursor=next_cursor)
+
+
+def fulfillment_read(f: Fulfillment, order_number: str) -> FulfillmentRead:
+    s = f.shipment
+    return FulfillmentRead(
+        id=f.id,
+        order_id=f.order_id,
+        order_number=order_number,
+        location_code=f.location_code,
+        method=f.method,
+        status=f.status.value,
+        allowed_actions=[a.value for a in f.allowed],
+        lines=[
+            FulfillmentLineRead(
+                line_id=ln.line_id,
+                sku=ln.sku,
+                quantity=ln.quantity,
+                cancelled=ln.cancelled,
+                short=ln.short,
+            )
+            for ln in f.lines
+        ],
+        reason=f.reason,
+        shipment=ShipmentRead(
+            shipment_id=s.shipment_id,
+            carrier=s.carrier,
+            service=s.service,
+            tracking_number=s.tracking_number,
+            tracking_url=s.tracking_url,
+            shipped_at=s.shipped_at,
+        )
+        if s
+        else None,
+        history=f.history,
+        created_at=f.created_at,
+        updated_at=f.updated_at,
+    )
+
+
+_WITH_NUMBER = select(fulfillment_order, order_saga.c.order_number).join(
+    order_saga, order_saga.c.order_id == fulfillment_order.c.order_id
+)
+
+
+async def fulfillment(session: AsyncSession, fulfillment_id: UUID) -> FulfillmentRead | None:
+    row = (
+        await session.execute(_WITH_NUMBER.where(fulfillment_order.c.id == fulfillment_id))
+    ).one_or_none()
+    return fulfillment_read(mappers.fulfillment_from(row), row.order_number) if row else None
+
+
+async def fulfillments(
+    session: AsyncSession,
+    *,
+    location: str | None,
+    status: str | None,
+    order_id: UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> FulfillmentPage:
+    """Oldest first (a work queue), keyset on (created_at, id)."""
+    query = _WITH_NUMBER
+    if location is not None:
+        query = query.where(fulfillment_order.c.location_code == location)
+    if status is not None:
+        query = query.where(fulfillment_order.c.status == status)
+    if order_id is not None:
+        query = query.where(fulfillment_order.c.order_id == order_id)
+    if cursor:
+        created, fid = decode_cursor(cursor, arity=2)
+        query = query.where(
+            tuple_(fulfillment_order.c.created_at, fulfillment_order.c.id)
+            > (datetime.fromisoformat(created), UUID(fid))
+        )
+    rows = (
+        await session.execute(
+            query.order_by(fulfillment_order.c.created_at, fulfillment_order.c.id).limit(limit + 1)
+        )
+    ).all()
+    items = [fulfillment_read(mappers.fulfillment_from(r), r.order_number) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    return FulfillmentPage(items=items, next_cursor=next_cursor)
+
+
+async def routing_decisions(session: AsyncSession, order_id: UUID) -> RoutingDecisionList:
+    rows = await session.execute(
+        select(routing_decision)
+        .where(routing_decision.c.order_id == order_id)
+        .order_by(routing_decision.c.round)
+    )
+    items = []
+    for r in rows:
+        body = r.body
+        items.append(
+            RoutingDecisionRead(
+                id=r.id,
+                order_id=r.order_id,
+                round=r.round,
+                outcome=r.outcome,
+                strategy_version=r.strategy_version,
+                explanation=r.explanation,
+                reason=body.get("reason"),
+                decided_at=r.decided_at,
+                candidates=[
+                    CandidateRead(
+                        location_code=c["location_code"],
+                        eligible=c["eligible"],
+                        covers_all=c["covers_all"],
+                        filters=c["filters"],
+                        components=c["components"],
+                        total=c["total"],
+                    )
+                    for c in body["candidates"]
+                ],
+                parts=body["parts"],
+                request=body["request"],
+            )
+        )
+    return RoutingDecisionList(items=items)
+
+
+async def payment_operations(session: AsyncSession, order_id: UUID) -> PaymentOperationList:
+    rows = await session.execute(
+        select(payment_operation)
+        .where(payment_operation.c.order_id == order_id)
+        .order_by(payment_operation.c.created_at, payment_operation.c.id)
+    )
+    items = []
+    for r in rows:
+        op = mappers.operation_from(r)
+        items.append(
+            PaymentOperationRead(
+                id=op.id,
+                kind=op.kind.value,
+                status=op.status.value,
+                amount=_money(op.amount, op.currency),
+                currency=op.currency,
+                attempts=op.attempts,
+                code=op.code,
+                reason=op.reason,
+                reference=op.reference,
+                shipment_id=op.shipment_id,
+                refund_id=op.refund_id,
+                created_at=op.created_at,
+                completed_at=op.completed_at,
+            )
+        )
+    return PaymentOperationList(items=items)

@@ -1,37 +1,51 @@
-"""Loads and saves order sagas; all aggregate SQL of orchestration lives here."""
+"""Loads and saves order sagas with their fulfilment orders and payment calls.
+
+Every change to an order goes through its saga row, locked FOR UPDATE first, then its
+fulfilment orders: one lock order for every writer, so concurrent reports about one order
+queue instead of deadlocking.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import DateTime, Text, column, func, insert, select, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orchestration.adapters.tables import order_saga, saga_step
-from services.orchestration.domain.model import OrderSaga, SagaState
+from services.orchestration.adapters import mappers
+from services.orchestration.adapters.tables import (
+    fulfillment_order,
+    order_saga,
+    payment_operation,
+    routing_decision,
+    saga_step,
+)
+from services.orchestration.domain.fulfillment import Fulfillment
+from services.orchestration.domain.payments import PaymentOperation
+from services.orchestration.domain.saga import OrderSaga
 
 
 class SagaRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._loaded: dict[UUID, int] = {}  # fulfilment id -> version as loaded
+        self.seen: list[OrderSaga] = []  # their events go to the outbox at commit
 
-    async def add_if_new(self, saga: OrderSaga) -> bool:
+    async def add(self, saga: OrderSaga) -> bool:
+        """Insert a new saga; False when the order already has one (a redelivered start)."""
         inserted = await self._session.execute(
             pg_insert(order_saga)
-            .values(
-                order_id=saga.order_id,
-                order_number=saga.order_number,
-                state=saga.state.value,
-                started_at=saga.started_at,
-                updated_at=saga.updated_at,
-            )
+            .values(**self._columns(saga), started_at=saga.started_at, version=1)
             .on_conflict_do_nothing()
             .returning(order_saga.c.order_id)
         )
         if inserted.first() is None:
             return False
-        await self._write_steps(saga)
+        self.seen.append(saga)
+        await self._write_children(saga)
         return True
 
     async def get_for_update(self, order_id: UUID) -> OrderSaga | None:
@@ -42,26 +56,52 @@ class SagaRepository:
         ).one_or_none()
         if row is None:
             return None
-        return OrderSaga(
-            row.order_id, row.order_number, SagaState(row.state), row.started_at, row.updated_at
+        rows = await self._session.execute(
+            select(fulfillment_order)
+            .where(fulfillment_order.c.order_id == order_id)
+            .order_by(fulfillment_order.c.created_at, fulfillment_order.c.id)
+            .with_for_update()
         )
+        fulfillments = [mappers.fulfillment_from(r) for r in rows]
+        self._loaded.update({f.id: f.version for f in fulfillments})
+        saga = mappers.saga_from(row, fulfillments)
+        self.seen.append(saga)
+        return saga
 
-    async def fill_order_number(self, order_id: UUID, order_number: str) -> None:
-        await self._session.execute(
-            update(order_saga)
-            .where(order_saga.c.order_id == order_id, order_saga.c.order_number == "")
-            .values(order_number=order_number)
+    async def get(self, order_id: UUID) -> OrderSaga | None:
+        """Read without a lock, for the worker's planning outside any transaction."""
+        row = (
+            await self._session.execute(select(order_saga).where(order_saga.c.order_id == order_id))
+        ).one_or_none()
+        return mappers.saga_from(row, []) if row is not None else None
+
+    async def order_of_fulfillment(self, fulfillment_id: UUID) -> UUID | None:
+        found: UUID | None = await self._session.scalar(
+            select(fulfillment_order.c.order_id).where(fulfillment_order.c.id == fulfillment_id)
         )
+        return found
 
     async def save(self, saga: OrderSaga) -> None:
+        saga.version += 1
         await self._session.execute(
             update(order_saga)
             .where(order_saga.c.order_id == saga.order_id)
-            .values(state=saga.state.value, updated_at=saga.updated_at)
+            .values(**self._columns(saga), version=saga.version)
         )
-        await self._write_steps(saga)
+        await self._write_children(saga)
 
-    async def _write_steps(self, saga: OrderSaga) -> None:
+    def _columns(self, saga: OrderSaga) -> dict[str, Any]:
+        return {
+            "order_id": saga.order_id,
+            "order_number": saga.order.order_number,
+            "state": saga.state.value,
+            "updated_at": saga.updated_at,
+            "due_at": saga.due_at,
+            "deadline_at": saga.deadline_at,
+            "data": mappers.saga_data(saga),
+        }
+
+    async def _write_children(self, saga: OrderSaga) -> None:
         if saga.new_steps:
             await self._session.execute(
                 insert(saga_step),
@@ -71,3 +111,109 @@ class SagaRepository:
                 ],
             )
             saga.new_steps.clear()
+        for f in saga.fulfillments:
+            await self._write_fulfillment(f)
+        if saga.new_operations:
+            await self._session.execute(
+                pg_insert(payment_operation).on_conflict_do_nothing(),
+                [mappers.operation_row(op) for op in saga.new_operations],
+            )
+            saga.new_operations.clear()
+
+    async def _write_fulfillment(self, f: Fulfillment) -> None:
+        loaded = self._loaded.get(f.id)
+        if loaded == f.version:
+            return
+        values = {
+            "location_code": f.location_code,
+            "method": f.method,
+            "status": f.status.value,
+            "version": f.version,
+            "updated_at": f.updated_at,
+            "data": mappers.fulfillment_data(f),
+        }
+        if loaded is None:
+            await self._session.execute(
+                insert(fulfillment_order).values(
+                    id=f.id, order_id=f.order_id, created_at=f.created_at, **values
+                )
+            )
+        else:
+            await self._session.execute(
+                update(fulfillment_order).where(fulfillment_order.c.id == f.id).values(**values)
+            )
+        self._loaded[f.id] = f.version
+
+    # --- the worker's queues ---------------------------------------------------------------
+
+    async def due_for_routing(self, now: datetime, limit: int) -> list[UUID]:
+        rows = await self._session.scalars(
+            select(order_saga.c.order_id)
+            .where(order_saga.c.state == "routing", order_saga.c.due_at <= now)
+            .order_by(order_saga.c.due_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def due_operations(self, now: datetime, limit: int) -> list[PaymentOperation]:
+        rows = await self._session.execute(
+            select(payment_operation)
+            .where(payment_operation.c.status == "pending")
+            .where(payment_operation.c.next_attempt_at <= now)
+            .order_by(payment_operation.c.next_attempt_at)
+            .limit(limit)
+        )
+        return [mappers.operation_from(r) for r in rows]
+
+    async def peek_operation(self, op_id: UUID) -> PaymentOperation | None:
+        row = (
+            await self._session.execute(
+                select(payment_operation).where(payment_operation.c.id == op_id)
+            )
+        ).one_or_none()
+        return mappers.operation_from(row) if row is not None else None
+
+    async def operation_for_update(self, op_id: UUID) -> PaymentOperation | None:
+        row = (
+            await self._session.execute(
+                select(payment_operation).where(payment_operation.c.id == op_id).with_for_update()
+            )
+        ).one_or_none()
+        return mappers.operation_from(row) if row is not None else None
+
+    async def save_operation(self, op: PaymentOperation) -> None:
+        row = mappers.operation_row(op)
+        await self._session.execute(
+            update(payment_operation).where(payment_operation.c.id == op.id).values(**row)
+        )
+
+    async def fulfillments_created_since(self, since: dict[str, datetime]) -> dict[str, int]:
+        """Fulfilment orders each location was given since its own start of day."""
+        if not since:
+            return {}
+        days = values(
+            column("code", Text), column("since", DateTime(timezone=True)), name="days"
+        ).data(sorted(since.items()))
+        rows = await self._session.execute(
+            select(fulfillment_order.c.location_code, func.count())
+            .join(
+                days,
+                (days.c.code == fulfillment_order.c.location_code)
+                & (fulfillment_order.c.created_at >= days.c.since),
+            )
+            .group_by(fulfillment_order.c.location_code)
+        )
+        return {code: count for code, count in rows}
+
+    async def add_decision(self, values: dict[str, Any]) -> None:
+        await self._session.execute(
+            pg_insert(routing_decision).values(**values).on_conflict_do_nothing()
+        )
+
+    async def fulfillment(self, fulfillment_id: UUID) -> Fulfillment | None:
+        row = (
+            await self._session.execute(
+                select(fulfillment_order).where(fulfillment_order.c.id == fulfillment_id)
+            )
+        ).one_or_none()
+        return mappers.fulfillment_from(row) if row is not None else None

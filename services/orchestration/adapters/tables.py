@@ -1,6 +1,25 @@
+"""Orchestration's tables. Sagas and fulfilment orders keep their working detail as JSONB
+(read and written whole by their aggregate) and copy out the columns that queries filter on."""
+
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Table, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from libs.bootstrap import PlumbingTables
 from libs.db.metadata import make_metadata
@@ -16,6 +35,17 @@ order_saga = Table(
     Column("state", Text, nullable=False, index=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # When the worker should act on it (routing, with retries), and when its wait is overdue.
+    Column("due_at", DateTime(timezone=True), nullable=True),
+    Column("deadline_at", DateTime(timezone=True), nullable=True),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_order_saga_due_at", "due_at", postgresql_where=text("due_at IS NOT NULL")),
+    Index(
+        "ix_order_saga_deadline_at",
+        "deadline_at",
+        postgresql_where=text("deadline_at IS NOT NULL"),
+    ),
 )
 
 saga_step = Table(
@@ -32,6 +62,90 @@ saga_step = Table(
     Column("name", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("detail", Text, nullable=False),
+)
+
+fulfillment_order = Table(
+    "fulfillment_order",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "order_id",
+        Uuid,
+        ForeignKey("order_saga.order_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("location_code", Text, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSONB, nullable=False),
+    CheckConstraint("method IN ('ship', 'pickup')", name="method_known"),
+    Index("ix_fulfillment_order_location_status", "location_code", "status"),
+    Index("ix_fulfillment_order_status", "status"),
+)
+
+routing_decision = Table(
+    "routing_decision",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("strategy_version", Integer, nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("body", JSONB, nullable=False),
+)
+
+routing_strategy = Table(
+    "routing_strategy",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("body", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+payment_operation = Table(
+    "payment_operation",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False, index=True),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("amount", Numeric(18, 4), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("data", JSONB, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("kind IN ('authorize', 'capture', 'void', 'refund')", name="kind_known"),
+    Index(
+        "ix_payment_operation_pending",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+# The built-in simulated payment provider's own books (a real provider keeps these on its
+# side): one row per idempotency key, so a repeated call gets the first answer.
+simulated_payment = Table(
+    "simulated_payment",
+    metadata,
+    Column("idempotency_key", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("authorization", Text, nullable=True, index=True),
+    Column("amount", Numeric(18, 4), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("approved", Boolean, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 plumbing = PlumbingTables(

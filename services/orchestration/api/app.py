@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
-from services.orchestration.api.routes import router
+from services.orchestration.api.routes import fulfillments, routing, sagas
 
 
 def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> FastAPI:
@@ -14,6 +14,7 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS orchestration",
-        description="The order saga, routing, fulfilment, carriers and payments.",
-        routers=[router],
+        description="The order saga, the explainable routing engine, delivery promises, "
+        "fulfilment orders, carriers and payments.",
+        routers=[sagas.router, routing.router, fulfillments.router],
     )

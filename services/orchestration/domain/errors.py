@@ -1,8 +1,43 @@
 from __future__ import annotations
 
-from libs.errors import NotFound
+from libs.errors import Conflict, DependencyUnavailable, NotFound, Unprocessable
 
 
 class SagaNotFound(NotFound):
     code = "saga_not_found"
     title = "No saga for this order"
+
+
+class FulfillmentNotFound(NotFound):
+    code = "fulfillment_not_found"
+    title = "No such fulfilment order"
+
+
+class ActionNotAllowed(Conflict):
+    """An action out of turn (ship before pick); the problem lists the allowed actions."""
+
+    code = "action_not_allowed"
+    title = "This action is not allowed now"
+
+    def __init__(self, detail: str, *, allowed: list[str]) -> None:
+        super().__init__(detail, allowed_actions=allowed)
+
+
+class InvalidPick(Unprocessable):
+    code = "invalid_pick"
+    title = "The pick names lines or quantities this fulfilment does not have"
+
+
+class NoCarrierService(Unprocessable):
+    code = "no_carrier_service"
+    title = "No carrier service in the rate table matches"
+
+
+class LabelNotAvailable(Conflict):
+    code = "label_not_available"
+    title = "The fulfilment has no shipment yet, so it has no label"
+
+
+class InventoryUnreachable(DependencyUnavailable):
+    code = "inventory_unavailable"
+    title = "Inventory did not answer; retry later"

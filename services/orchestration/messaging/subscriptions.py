@@ -2,40 +2,143 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from uuid import UUID
 
-from libs.contracts.inventory import ReservationConfirmed, ReservationRejected
-from libs.contracts.order import OrderPlaced
+from libs.contracts import inventory as inv
+from libs.contracts.order import (
+    EventAddress,
+    EventDelivery,
+    OrderCancellationRequested,
+    OrderPlaced,
+    OrderUpdated,
+)
+from libs.contracts.returns import RefundRequested
 from libs.messaging.consumer import Subscriptions
 from libs.messaging.envelope import Envelope
-from libs.messaging.topics import INVENTORY_EVENTS, ORDER_EVENTS
+from libs.messaging.topics import INVENTORY_EVENTS, ORDER_EVENTS, RETURNS_EVENTS
 from services.orchestration.domain import commands
+from services.orchestration.domain.order import OrderLine, OrderSnapshot, ShipTo
+from services.orchestration.domain.routing.model import Method
 
 
-def _order_placed(env: Envelope) -> commands.StartOrderSaga:
-    event = OrderPlaced.model_validate(env.data)
-    return commands.StartOrderSaga(order_id=UUID(event.order_id), order_number=event.order_number)
-
-
-def _stock_reserved(env: Envelope) -> commands.RecordReservationOutcome:
-    event = ReservationConfirmed.model_validate(env.data)
-    detail = ", ".join(f"{ln.quantity} x {ln.sku} at {ln.location_code}" for ln in event.lines)
-    return commands.RecordReservationOutcome(
-        order_id=UUID(event.order_id), reserved=True, detail=detail
+def _ship_to(address: EventAddress | None, fallback_country: str = "") -> ShipTo:
+    if address is None:
+        return ShipTo(country=fallback_country)
+    return ShipTo(
+        country=address.country,
+        lat=address.lat,
+        lon=address.lon,
+        name=address.name,
+        line1=address.line1,
+        city=address.city,
+        postal_code=address.postal_code,
     )
 
 
-def _stock_rejected(env: Envelope) -> commands.RecordReservationOutcome:
-    event = ReservationRejected.model_validate(env.data)
-    return commands.RecordReservationOutcome(
-        order_id=UUID(event.order_id), reserved=False, detail=event.reason
+def _method(delivery: EventDelivery | None) -> Method:
+    return Method.PICKUP if delivery and delivery.method == "pickup" else Method.SHIP
+
+
+def _order_placed(env: Envelope) -> commands.StartSaga:
+    e = OrderPlaced.model_validate(env.data)
+    lines = tuple(
+        OrderLine(
+            ln.line_id,
+            ln.sku,
+            ln.quantity,
+            ln.line_total
+            if ln.line_total is not None
+            else ln.unit_price * ln.quantity - ln.discount_amount + ln.tax_amount,
+        )
+        for ln in e.lines
+    )
+    pickup = e.delivery.pickup_location_code if e.delivery else None
+    billing_country = e.billing_address.country if e.billing_address else ""
+    order = OrderSnapshot(
+        order_number=e.order_number,
+        channel=e.channel,
+        currency=e.currency,
+        placed_at=e.placed_at,
+        lines=lines,
+        ship_to=_ship_to(e.shipping_address, billing_country),
+        method=_method(e.delivery),
+        service_level=e.delivery.service_level if e.delivery else "standard",
+        pickup_location=pickup,
+        payment_token=e.payment.token if e.payment else None,
+        grand_total=e.totals.grand_total if e.totals else e.total_amount,
+        shipping_amount=e.totals.shipping_amount if e.totals else Decimal("0"),
+        customer_email=e.customer_email,
+    )
+    return commands.StartSaga(order_id=UUID(e.order_id), order=order)
+
+
+def _order_updated(env: Envelope) -> commands.ChangeDelivery | None:
+    e = OrderUpdated.model_validate(env.data)
+    if not e.replan_required:
+        return None
+    return commands.ChangeDelivery(
+        order_id=UUID(e.order_id),
+        ship_to=_ship_to(e.shipping_address),
+        method=_method(e.delivery),
+        service_level=e.delivery.service_level,
+        pickup_location=e.delivery.pickup_location_code,
+    )
+
+
+def _cancellation_requested(env: Envelope) -> commands.CancelUnits:
+    e = OrderCancellationRequested.model_validate(env.data)
+    quantities: dict[str, int] = {}
+    for ln in e.lines:
+        quantities[ln.line_id] = quantities.get(ln.line_id, 0) + ln.quantity
+    return commands.CancelUnits(order_id=UUID(e.order_id), quantities=quantities)
+
+
+def _reservation_confirmed(env: Envelope) -> commands.RecordReservation:
+    e = inv.ReservationConfirmed.model_validate(env.data)
+    return commands.RecordReservation(
+        order_id=UUID(e.order_id), reservation_id=e.reservation_id, confirmed=True, lines=e.lines
+    )
+
+
+def _reservation_rejected(env: Envelope) -> commands.RecordReservation:
+    e = inv.ReservationRejected.model_validate(env.data)
+    short = ", ".join(f"{s.sku} {s.available}/{s.requested}" for s in e.lines)
+    return commands.RecordReservation(
+        order_id=UUID(e.order_id),
+        reservation_id=e.reservation_id,
+        confirmed=False,
+        reason=f"{e.reason} ({short})" if short else e.reason,
+    )
+
+
+def _backorder_allocated(env: Envelope) -> commands.RecordBackorderAllocation:
+    e = inv.BackorderAllocated.model_validate(env.data)
+    return commands.RecordBackorderAllocation(
+        order_id=UUID(e.order_id), reservation_id=e.reservation_id, lines=e.lines
+    )
+
+
+def _refund_requested(env: Envelope) -> commands.RequestRefund:
+    e = RefundRequested.model_validate(env.data)
+    return commands.RequestRefund(
+        order_id=UUID(e.order_id),
+        refund_id=e.refund_id,
+        amount=e.amount,
+        lines=tuple((ln.line_id, ln.quantity) for ln in e.lines),
     )
 
 
 SUBSCRIPTIONS: Subscriptions = {
-    ORDER_EVENTS: {OrderPlaced.event_type: _order_placed},
-    INVENTORY_EVENTS: {
-        ReservationConfirmed.event_type: _stock_reserved,
-        ReservationRejected.event_type: _stock_rejected,
+    ORDER_EVENTS: {
+        OrderPlaced.event_type: _order_placed,
+        OrderUpdated.event_type: _order_updated,
+        OrderCancellationRequested.event_type: _cancellation_requested,
     },
+    INVENTORY_EVENTS: {
+        inv.ReservationConfirmed.event_type: _reservation_confirmed,
+        inv.ReservationRejected.event_type: _reservation_rejected,
+        inv.BackorderAllocated.event_type: _backorder_allocated,
+    },
+    RETURNS_EVENTS: {RefundRequested.event_type: _refund_requested},
 }

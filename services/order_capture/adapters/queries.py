@@ -12,7 +12,7 @@ from sqlalchemy import Row, Select, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import decode_cursor, encode_cursor
-from libs.money import display_amount
+from libs.money import display_amount, minor_units
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,
@@ -37,7 +37,7 @@ from services.order_capture.api.schemas import (
     TimelinePage,
     TotalsRead,
 )
-from services.order_capture.domain.totals import line_total, minor_units
+from services.order_capture.domain.totals import line_total
 from services.order_capture.domain.values import email_matches
 
 

@@ -122,6 +122,12 @@ class RecordShipment(Report):
 
 
 @dataclass(frozen=True)
+class RecordCollection(RecordShipment):
+    """Click & collect: the customer took the units at the store, shipped and delivered
+    at once."""
+
+
+@dataclass(frozen=True)
 class RecordDelivery(Report):
     shipment_id: str = ""
     quantities: Mapping[UUID, int] = field(default_factory=dict)

@@ -333,6 +333,19 @@ class Order:
         details = {"shipment_id": cmd.shipment_id, "lines": _line_details(cmd.quantities)}
         return self._apply_fact(cmd, "delivered", apply, now=now, details=details)
 
+    def record_collection(self, cmd: commands.RecordCollection, *, now: datetime) -> bool:
+        shipped = self.record_shipment(cmd, now=now)
+        delivery = commands.RecordDelivery(
+            order_id=cmd.order_id,
+            fact_key=f"{cmd.fact_key}:delivered",
+            source=cmd.source,
+            at=cmd.at,
+            reason=cmd.reason,
+            shipment_id=cmd.shipment_id,
+            quantities=cmd.quantities,
+        )
+        return self.record_delivery(delivery, now=now) or shipped
+
     def record_return(self, cmd: commands.RecordReturn, *, now: datetime) -> bool:
         return self._apply_per_line(
             cmd, "returned", cmd.quantities, LineQuantities.return_, now=now, details=cmd.details

@@ -7,21 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from libs.money import minor_units
+
 ZERO = Decimal("0")
-
-# ISO 4217 minor units that differ from the usual two decimals. The list is short and changes
-# about once a decade; pycountry (used for currency codes) does not carry minor units.
-_ZERO_DECIMALS = ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX")
-_ZERO_DECIMALS_MORE = ("UYI", "VND", "VUV", "XAF", "XOF", "XPF")
-_THREE_DECIMALS = ("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND")
-_MINOR_UNITS = {
-    **dict.fromkeys(_ZERO_DECIMALS + _ZERO_DECIMALS_MORE, 0),
-    **dict.fromkeys(_THREE_DECIMALS, 3),
-}
-
-
-def minor_units(currency: str) -> int:
-    return _MINOR_UNITS.get(currency, 2)
 
 
 def fits_currency(amount: Decimal, currency: str) -> bool:

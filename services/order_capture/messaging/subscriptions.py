@@ -104,8 +104,8 @@ def _fulfillment_created(env: Envelope) -> commands.RecordAllocation:
     )
 
 
-def _shipment_dispatched(env: Envelope) -> commands.RecordShipment:
-    e = orch.ShipmentDispatched.model_validate(env.data)
+def _fulfillment_shipped(env: Envelope) -> commands.RecordShipment:
+    e = orch.FulfillmentShipped.model_validate(env.data)
     return commands.RecordShipment(
         order_id=UUID(e.order_id),
         fact_key=f"shipment:{e.shipment_id}",
@@ -120,8 +120,8 @@ def _shipment_dispatched(env: Envelope) -> commands.RecordShipment:
     )
 
 
-def _shipment_delivered(env: Envelope) -> commands.RecordDelivery:
-    e = orch.ShipmentDelivered.model_validate(env.data)
+def _fulfillment_delivered(env: Envelope) -> commands.RecordDelivery:
+    e = orch.FulfillmentDelivered.model_validate(env.data)
     return commands.RecordDelivery(
         order_id=UUID(e.order_id),
         fact_key=f"delivery:{e.shipment_id}",
@@ -146,8 +146,35 @@ def _payment_refunded(env: Envelope) -> commands.RecordRefund:
     )
 
 
-def _order_held(env: Envelope) -> commands.RecordHold:
-    e = orch.OrderHeld.model_validate(env.data)
+def _fulfillment_collected(env: Envelope) -> commands.RecordCollection:
+    e = orch.FulfillmentCollected.model_validate(env.data)
+    return commands.RecordCollection(
+        order_id=UUID(e.order_id),
+        fact_key=f"collection:{e.shipment_id}",
+        source=_source(env),
+        at=e.collected_at,
+        reason=f"collected at {e.location_code}",
+        shipment_id=e.shipment_id,
+        carrier="pickup",
+        tracking_number=e.shipment_id,
+        quantities=_per_line(e.lines),
+    )
+
+
+def _payment_declined(env: Envelope) -> commands.CancelOrder | None:
+    # Only the "cancel" resolution concerns the order's units; on_hold arrives as its own event.
+    e = orch.PaymentDeclined.model_validate(env.data)
+    if e.resolution != "cancel":
+        return None
+    return commands.CancelOrder(
+        order_id=UUID(e.order_id),
+        reason=f"payment declined: {e.reason}",
+        requested_by="orchestration",
+    )
+
+
+def _order_on_hold(env: Envelope) -> commands.RecordHold:
+    e = orch.OrderOnHold.model_validate(env.data)
     return commands.RecordHold(
         order_id=UUID(e.order_id),
         fact_key=f"hold:{e.hold_id}",
@@ -202,10 +229,12 @@ SUBSCRIPTIONS: Subscriptions = {
     },
     ORCHESTRATION_EVENTS: {
         orch.FulfillmentCreated.event_type: _fulfillment_created,
-        orch.ShipmentDispatched.event_type: _shipment_dispatched,
-        orch.ShipmentDelivered.event_type: _shipment_delivered,
+        orch.FulfillmentShipped.event_type: _fulfillment_shipped,
+        orch.FulfillmentDelivered.event_type: _fulfillment_delivered,
+        orch.FulfillmentCollected.event_type: _fulfillment_collected,
+        orch.PaymentDeclined.event_type: _payment_declined,
         orch.PaymentRefunded.event_type: _payment_refunded,
-        orch.OrderHeld.event_type: _order_held,
+        orch.OrderOnHold.event_type: _order_on_hold,
         orch.OrderHoldReleased.event_type: _hold_released,
         orch.OrderCompleted.event_type: _order_completed,
     },

@@ -128,6 +128,7 @@ _RECORDERS: dict[type[commands.Report], Callable[..., bool]] = {
     commands.RecordAllocation: Order.record_allocation,
     commands.RecordShipment: Order.record_shipment,
     commands.RecordDelivery: Order.record_delivery,
+    commands.RecordCollection: Order.record_collection,
     commands.RecordReturn: Order.record_return,
     commands.RecordRefund: Order.record_refund,
     commands.RecordHold: Order.record_hold,

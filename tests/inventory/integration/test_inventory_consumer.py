@@ -1,6 +1,6 @@
 """What inventory consumes, through its translators and the bus with an inbox entry (as the
-consumer runs them): cancellations release, resellable returns restock, a redelivered event
-changes nothing; and the expiry job releases temporary holds that ran out."""
+consumer runs them): release and reserve commands apply once, resellable returns restock, a
+redelivered event changes nothing; and the expiry job releases temporary holds that ran out."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from libs.contracts import inventory as inv
 from libs.contracts.base import IntegrationEvent
-from libs.contracts.order import (
-    CancelledQuantity,
-    OrderCancellationRequested,
-    OrderPlaced,
-    PlacedOrderLine,
-)
 from libs.contracts.returns import ReturnedLine, ReturnReceived
 from libs.ids import new_id
 from libs.messaging.envelope import Envelope, dataschema_of
@@ -91,24 +85,6 @@ async def reserve(client: httpx.AsyncClient, order_id: str, *lines: tuple[str, i
     return str(r.json()["id"])
 
 
-def cancellation(
-    order_id: str, lines: list[tuple[str, int]], *, whole: bool
-) -> OrderCancellationRequested:
-    return OrderCancellationRequested(
-        order_id=order_id,
-        order_number="OMS-1",
-        sequence=2,
-        cancellation_id=str(uuid.uuid4()),
-        requested_by="customer",
-        reason="changed mind",
-        lines=[
-            CancelledQuantity(line_id=f"l{i}", sku=s, quantity=q) for i, (s, q) in enumerate(lines)
-        ],
-        whole_order=whole,
-        requested_at=NOW,
-    )
-
-
 def return_received(
     order_id: str, location: str, receipt_id: str, lines: list[tuple[str | None, int, str]]
 ) -> ReturnReceived:
@@ -125,65 +101,66 @@ def return_received(
     )
 
 
-class TestOrderCancellationRequested:
-    async def test_a_whole_order_cancellation_releases_every_hold_once(
+class TestReleaseReservationCommand:
+    """Orchestration owns an order's reservations and releases them by command (cancelled
+    units, re-routed units); inventory no longer reads order events for that."""
+
+    async def test_a_whole_release_gives_every_hold_back_once(
         self, client: httpx.AsyncClient, container: ServiceContainer
     ) -> None:
         _, (lamp, shade) = await shelf(client, 5, 5)
         order_id = str(uuid.uuid4())
-        await reserve(client, order_id, (lamp, 2), (shade, 1))
-        event = cancellation(order_id, [(lamp, 2), (shade, 1)], whole=True)
+        res_id = await reserve(client, order_id, (lamp, 2), (shade, 1))
+        command = inv.ReleaseReservation(
+            order_id=order_id, reservation_id=res_id, reason="cancelled"
+        )
         event_id = str(new_id())
-        await deliver(container, event, event_id=event_id)
-        await deliver(container, event, event_id=event_id)
+        await deliver(container, command, event_id=event_id)
+        await deliver(container, command, event_id=event_id)
         assert [await on_hand_and_reserved(client, s) for s in (lamp, shade)] == [(5, 0), (5, 0)]
         (released,) = await published(container, order_id, "reservation_released")
         assert (released["data"]["reason"], released["data"]["remaining_open"]) == ("cancelled", 0)
 
-    async def test_a_partial_cancellation_releases_only_the_cancelled_units(
+    async def test_a_partial_release_gives_back_only_the_named_units(
         self, client: httpx.AsyncClient, container: ServiceContainer
     ) -> None:
-        _, (lamp, shade) = await shelf(client, 5, 5)
+        code, (lamp, shade) = await shelf(client, 5, 5)
         order_id = str(uuid.uuid4())
         res_id = await reserve(client, order_id, (lamp, 3), (shade, 1))
-        event, event_id = cancellation(order_id, [(lamp, 1)], whole=False), str(new_id())
+        command = inv.ReleaseReservation(
+            order_id=order_id,
+            reservation_id=res_id,
+            lines=[inv.ReleaseLine(sku=lamp, quantity=1, location_code=code)],
+            reason="cancelled",
+        )
+        event_id = str(new_id())
         for _ in range(2):  # the redelivery must not release a second unit
-            await deliver(container, event, event_id=event_id)
+            await deliver(container, command, event_id=event_id)
         assert [await on_hand_and_reserved(client, s) for s in (lamp, shade)] == [(5, 2), (5, 1)]
         res = (await client.get(f"/v1/reservations/{res_id}")).json()
         assert [(x["held"], x["released"]) for x in res["lines"]] == [(2, 1), (1, 0)]
         assert res["status"] == "confirmed"
 
-    async def test_a_cancellation_of_an_order_inventory_never_saw_changes_nothing(
-        self, container: ServiceContainer
-    ) -> None:
-        event = cancellation(str(uuid.uuid4()), [("X", 1)], whole=True)
-        assert await deliver(container, event) is None
 
-
-class TestOrderPlaced:
-    async def test_a_placed_order_is_reserved_once_even_when_published_twice(
+class TestReserveStockCommand:
+    async def test_a_reserve_command_is_answered_once_even_when_sent_twice(
         self, client: httpx.AsyncClient, container: ServiceContainer
     ) -> None:
-        _, (lamp,) = await shelf(client, 5)
+        code, (lamp,) = await shelf(client, 5)
         order_id = str(uuid.uuid4())
-        placed = OrderPlaced(
+        command = inv.ReserveStock(
             order_id=order_id,
-            order_number="OMS-2",
-            channel="web",
-            channel_order_ref=unique("ref"),
-            currency="EUR",
-            customer_email="ada@example.com",
-            lines=[PlacedOrderLine(line_id="l1", sku=lamp, quantity=2, unit_price=Decimal("9"))],
-            total_amount=Decimal("18"),
-            placed_at=NOW,
+            reservation_id=str(uuid.uuid4()),
+            lines=[inv.RequestedLine(sku=lamp, quantity=2, location_code=code, line_id="l1")],
+            ordered_at=NOW,
         )
-        first = await deliver(container, placed)
-        again = await deliver(container, placed)  # re-published: a new event id
+        first = await deliver(container, command)
+        again = await deliver(container, command)  # re-sent: a new event id
         assert first == again
         assert await on_hand_and_reserved(client, lamp) == (5, 2)
         res = (await client.get(f"/v1/reservations/{first}")).json()
         assert (res["status"], res["lines"][0]["line_id"]) == ("confirmed", "l1")
+        assert len(await published(container, order_id, "reservation_confirmed")) == 1
 
 
 class TestReturnReceived:

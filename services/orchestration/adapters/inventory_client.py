@@ -1,0 +1,99 @@
+"""Read-only questions to inventory over HTTP: its locations and their available stock.
+
+Timeouts on every call and a few quick retries with backoff; when inventory stays away the
+caller gets InventoryUnavailable and the saga waits and asks again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import time
+from typing import Any
+
+import httpx
+
+from services.orchestration.domain.routing.model import GeoPoint, Site
+
+PAGE = 200
+
+
+class InventoryUnavailable(Exception):
+    """Inventory did not answer usefully (down, timing out, or answering 5xx)."""
+
+
+class InventoryClient:
+    def __init__(
+        self, base_url: str, *, timeout_s: float = 2.0, attempts: int = 3, backoff_s: float = 0.2
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._timeout = httpx.Timeout(timeout_s)
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+
+    async def sites(self, skus: Sequence[str]) -> list[Site]:
+        """Every location (inactive ones too, so routing can say why it skipped them) with
+        its available units of these SKUs."""
+        async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout) as http:
+            locations = await self._locations(http)
+            stock = await self._call(
+                http, "POST", "/v1/availability", json={"skus": sorted(set(skus))}
+            )
+        available: dict[str, dict[str, int]] = {}
+        for item in stock["items"]:
+            for loc in item["locations"]:
+                available.setdefault(loc["location_code"], {})[item["sku"]] = loc["available"]
+        return [_site(loc, available.get(loc["code"], {})) for loc in locations]
+
+    async def _locations(self, http: httpx.AsyncClient) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            page = await self._call(http, "GET", "/v1/locations", params=params)
+            found.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return found
+
+    async def _call(self, http: httpx.AsyncClient, method: str, path: str, **kw: Any) -> Any:
+        last = ""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                r = await http.request(method, path, **kw)
+                if r.status_code < 500:
+                    r.raise_for_status()
+                    return r.json()
+                last = f"{method} {path}: HTTP {r.status_code}"
+            except httpx.HTTPStatusError as exc:
+                # A 4xx is our bug, not an outage; retrying later will not cure it either,
+                # but failing the order for it would be worse: report it as unavailable.
+                last = f"{method} {path}: HTTP {exc.response.status_code}"
+                break
+            except httpx.HTTPError as exc:
+                last = f"{method} {path}: {type(exc).__name__}"
+            if attempt < self._attempts:
+                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
+        raise InventoryUnavailable(last)
+
+
+def _site(loc: dict[str, Any], available: dict[str, int]) -> Site:
+    address = loc["address"]
+    lat, lon = address.get("latitude"), address.get("longitude")
+    cutoff = loc.get("cutoff_time")
+    return Site(
+        code=loc["code"],
+        type=loc["type"],
+        active=loc["active"],
+        capabilities=frozenset(loc["capabilities"]),
+        country=address["country"],
+        point=GeoPoint(lat, lon) if lat is not None and lon is not None else None,
+        priority=loc.get("priority", 0),
+        daily_capacity=loc.get("daily_order_capacity"),
+        processing_days=loc.get("processing_days", 0),
+        cutoff=time.fromisoformat(cutoff) if cutoff else None,
+        timezone=loc.get("timezone", "UTC"),
+        available=available,
+    )

@@ -1,0 +1,164 @@
+"""Rows <-> aggregates: the JSONB working detail of sagas, fulfilments and payment calls."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row
+
+from services.orchestration.domain.fulfillment import (
+    Fulfillment,
+    FulfillmentLine,
+    Shipment,
+    Status,
+)
+from services.orchestration.domain.order import OrderSnapshot
+from services.orchestration.domain.payments import Kind, OpStatus, PaymentOperation
+from services.orchestration.domain.saga import Held, InFlight, OrderSaga, Payment, SagaState
+
+_MONEY = ("authorized", "capture_queued", "captured", "voided", "refund_queued", "refunded")
+
+
+def saga_data(saga: OrderSaga) -> dict[str, Any]:
+    payment = asdict(saga.payment)
+    for name in _MONEY:
+        payment[name] = str(payment[name])
+    return {
+        "order": saga.order.to_dict(),
+        "unrouted": saga.unrouted,
+        "held": [asdict(h) for h in saga.held],
+        "in_flight": asdict(saga.in_flight) if saga.in_flight else None,
+        "excluded": saga.excluded,
+        "round": saga.round,
+        "replans": saga.replans,
+        "routing_attempts": saga.routing_attempts,
+        "shipped": saga.shipped,
+        "cancelled": saga.cancelled,
+        "cancel_pending": saga.cancel_pending,
+        "replan_pending": saga.replan_pending,
+        "hold_reason": saga.hold_reason,
+        "payment": payment,
+    }
+
+
+def saga_from(row: Row[Any], fulfillments: list[Fulfillment]) -> OrderSaga:
+    d = row.data
+    payment = dict(d["payment"])
+    for name in _MONEY:
+        payment[name] = Decimal(payment[name])
+    flight = d["in_flight"]
+    return OrderSaga(
+        order_id=row.order_id,
+        order=OrderSnapshot.from_dict(d["order"]),
+        state=SagaState(row.state),
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+        due_at=row.due_at,
+        deadline_at=row.deadline_at,
+        unrouted=d["unrouted"],
+        held=[Held(**h) for h in d["held"]],
+        in_flight=InFlight(
+            flight["reservation_id"], flight["decision_id"], [Held(**h) for h in flight["lines"]]
+        )
+        if flight
+        else None,
+        excluded=d["excluded"],
+        round=d["round"],
+        replans=d["replans"],
+        routing_attempts=d["routing_attempts"],
+        shipped=d["shipped"],
+        cancelled=d["cancelled"],
+        cancel_pending=d["cancel_pending"],
+        replan_pending=d["replan_pending"],
+        hold_reason=d["hold_reason"],
+        payment=Payment(**payment),
+        version=row.version,
+        fulfillments=fulfillments,
+    )
+
+
+def fulfillment_data(f: Fulfillment) -> dict[str, Any]:
+    shipment = None
+    if f.shipment is not None:
+        shipment = {**asdict(f.shipment), "shipped_at": f.shipment.shipped_at.isoformat()}
+    return {
+        "lines": [asdict(ln) for ln in f.lines],
+        "reason": f.reason,
+        "shipment": shipment,
+        "history": f.history,
+        "distance_km": f.distance_km,
+        "domestic": f.domestic,
+    }
+
+
+def fulfillment_from(row: Row[Any]) -> Fulfillment:
+    d = row.data
+    shipment = d.get("shipment")
+    return Fulfillment(
+        id=row.id,
+        order_id=row.order_id,
+        location_code=row.location_code,
+        method=row.method,
+        status=Status(row.status),
+        lines=[FulfillmentLine(**ln) for ln in d["lines"]],
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        reason=d.get("reason"),
+        shipment=Shipment(
+            **{**shipment, "shipped_at": datetime.fromisoformat(shipment["shipped_at"])}
+        )
+        if shipment
+        else None,
+        history=d.get("history", []),
+        version=row.version,
+        distance_km=d.get("distance_km"),
+        domestic=d.get("domestic", True),
+    )
+
+
+def operation_row(op: PaymentOperation) -> dict[str, Any]:
+    return {
+        "id": op.id,
+        "order_id": op.order_id,
+        "kind": op.kind.value,
+        "status": op.status.value,
+        "amount": op.amount,
+        "currency": op.currency,
+        "attempts": op.attempts,
+        "next_attempt_at": op.next_attempt_at,
+        "created_at": op.created_at,
+        "completed_at": op.completed_at,
+        "data": {
+            "shipment_id": op.shipment_id,
+            "refund_id": op.refund_id,
+            "lines": [list(pair) for pair in op.lines],
+            "code": op.code,
+            "reason": op.reason,
+            "reference": op.reference,
+        },
+    }
+
+
+def operation_from(row: Row[Any]) -> PaymentOperation:
+    d = row.data
+    return PaymentOperation(
+        id=row.id,
+        order_id=row.order_id,
+        kind=Kind(row.kind),
+        amount=row.amount,
+        currency=row.currency,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        status=OpStatus(row.status),
+        attempts=row.attempts,
+        shipment_id=d.get("shipment_id"),
+        refund_id=d.get("refund_id"),
+        lines=tuple((line_id, n) for line_id, n in d.get("lines", [])),
+        code=d.get("code"),
+        reason=d.get("reason"),
+        reference=d.get("reference"),
+        completed_at=row.completed_at,
+    )

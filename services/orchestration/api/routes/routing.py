@@ -1,0 +1,142 @@
+"""The routing strategy (versioned) and delivery promises before checkout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from libs.clock import SystemClock
+from libs.errors import PreconditionFailed
+from libs.http.deps import BusDep, ReadSessionDep, get_container
+from libs.http.problems import problem_responses
+from services.orchestration.adapters import strategies
+from services.orchestration.adapters.inventory_client import InventoryClient, InventoryUnavailable
+from services.orchestration.api.schemas.routing import (
+    PromisedPartRead,
+    PromiseOptionRead,
+    PromiseRead,
+    PromiseRequest,
+    StrategyBody,
+    StrategyRead,
+)
+from services.orchestration.config import OrchestrationSettings
+from services.orchestration.domain import carriers
+from services.orchestration.domain.commands import PutStrategy
+from services.orchestration.domain.errors import InventoryUnreachable
+from services.orchestration.domain.promise import promise
+from services.orchestration.domain.routing.model import Demand, GeoPoint
+
+router = APIRouter(tags=["routing"])
+
+
+async def _strategy_read(session: ReadSessionDep, response: Response) -> StrategyRead:
+    strategy, created_at = await strategies.current(session)
+    response.headers["ETag"] = f'"{strategy.version}"'
+    return StrategyRead(
+        **strategies.to_dict(strategy), version=strategy.version, created_at=created_at
+    )
+
+
+@router.get(
+    "/routing/strategy", summary="The routing strategy in force", responses=problem_responses(503)
+)
+async def get_strategy(session: ReadSessionDep, response: Response) -> StrategyRead:
+    """Hard filters run first (active, capability, not excluded, destination country, daily
+    capacity, stock); eligible locations are then scored with these weights."""
+    return await _strategy_read(session, response)
+
+
+@router.put(
+    "/routing/strategy",
+    summary="Put a new version of the routing strategy",
+    responses=problem_responses(412, 422, 503),
+)
+async def put_strategy(
+    body: StrategyBody,
+    bus: BusDep,
+    session: ReadSessionDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description="The ETag (version) this change is based on"),
+    ] = None,
+) -> StrategyRead:
+    """Every PUT makes a new version; orders routed from then on name it. With If-Match, a
+    version that moved on meanwhile is 412."""
+    if if_match is not None:
+        current, _ = await strategies.current(session)
+        if if_match.strip('W/"') != str(current.version):
+            raise PreconditionFailed(f"the strategy is at version {current.version}")
+    await bus.handle(PutStrategy(body=body.model_dump(mode="json")))
+    await session.rollback()  # see the new version, not the snapshot this session began with
+    return await _strategy_read(session, response)
+
+
+def _inventory(request: Request) -> InventoryClient:
+    settings = get_container(request).settings
+    assert isinstance(settings, OrchestrationSettings)
+    return InventoryClient(settings.INVENTORY_URL, timeout_s=settings.INVENTORY_TIMEOUT_S)
+
+
+@router.post(
+    "/promises",
+    summary="Delivery options before checkout",
+    responses=problem_responses(422, 503),
+)
+async def promises(
+    body: PromiseRequest,
+    session: ReadSessionDep,
+    inventory: Annotated[InventoryClient, Depends(_inventory)],
+) -> PromiseRead:
+    """For each service level: where it would ship from, with which carrier service, the
+    earliest ship date and the delivery date. Computed by the same routing engine and
+    strategy version that route orders, from live availability."""
+    lines = tuple(
+        Demand(line_id=str(i), sku=ln.sku, quantity=ln.quantity)
+        for i, ln in enumerate(body.lines, start=1)
+    )
+    try:
+        sites = await inventory.sites([ln.sku for ln in body.lines])
+    except InventoryUnavailable as exc:
+        raise InventoryUnreachable(f"inventory did not answer: {exc}") from exc
+    strategy, _ = await strategies.current(session)
+    point = (
+        GeoPoint(body.ship_to.lat, body.ship_to.lon)
+        if body.ship_to.lat is not None and body.ship_to.lon is not None
+        else None
+    )
+    options = promise(
+        lines,
+        body.ship_to.country,
+        point,
+        sites,
+        strategy,
+        carriers.DEFAULT_RATE_TABLE,
+        SystemClock().now(),
+        body.service_level,
+    )
+    skus = {d.line_id: d.sku for d in lines}
+    return PromiseRead(
+        strategy_version=strategy.version,
+        options=[
+            PromiseOptionRead(
+                service_level=o.service_level,
+                parts=[
+                    PromisedPartRead(
+                        location_code=p.location_code,
+                        carrier=p.carrier,
+                        service=p.service,
+                        ship_date=p.ship_date,
+                        delivery_date=p.delivery_date,
+                        skus=[skus[i] for i in p.line_ids],
+                    )
+                    for p in o.parts
+                ],
+                earliest_ship_date=o.earliest_ship_date,
+                delivery_date=o.delivery_date,
+                explanation=o.explanation,
+            )
+            for o in options
+        ],
+    )

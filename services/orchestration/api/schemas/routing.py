@@ -1,0 +1,148 @@
+"""The routing strategy and delivery promises."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.http.fields import Country, Sku
+from services.orchestration.domain.routing.model import NoRoutePolicy
+
+
+class WeightsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    distance: float = Field(1.0, ge=0, le=100)
+    shipping_cost: float = Field(1.0, ge=0, le=100)
+    priority: float = Field(0.5, ge=0, le=100)
+    parts: float = Field(2.0, ge=0, le=100)
+    stock_depth: float = Field(0.25, ge=0, le=100)
+
+
+STRATEGY_EXAMPLE: dict[str, Any] = {
+    "weights": {
+        "distance": 1.0,
+        "shipping_cost": 1.0,
+        "priority": 0.5,
+        "parts": 2.0,
+        "stock_depth": 0.25,
+    },
+    "max_parts": 3,
+    "allowed_destinations": {"STORE-MUC": ["DE", "AT"]},
+    "no_route_policy": "reject",
+    "channel_policies": {"marketplace": "backorder"},
+}
+
+
+class StrategyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [STRATEGY_EXAMPLE]})
+
+    weights: WeightsBody = WeightsBody()
+    max_parts: int = Field(3, ge=1, le=10, description="At most this many fulfilment orders")
+    allowed_destinations: dict[str, list[Country]] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="Location code -> countries it may ship to; a location not named ships "
+        "anywhere",
+    )
+    no_route_policy: NoRoutePolicy = Field(
+        NoRoutePolicy.REJECT, description="When nothing can serve from stock now"
+    )
+    channel_policies: dict[str, NoRoutePolicy] = Field(default_factory=dict, max_length=100)
+
+
+class StrategyRead(StrategyBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**STRATEGY_EXAMPLE, "version": 2, "created_at": "2026-11-22T10:15:00Z"}]
+        }
+    )
+
+    version: int
+    created_at: datetime
+
+
+class PromiseLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    quantity: int = Field(gt=0, le=100_000)
+
+
+class PromiseDestination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    country: Country
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class PromiseRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [{"sku": "LAMP-001", "quantity": 2}],
+                    "ship_to": {"country": "DE", "lat": 52.52, "lon": 13.405},
+                    "service_level": "standard",
+                }
+            ]
+        },
+    )
+
+    lines: list[PromiseLine] = Field(min_length=1, max_length=100)
+    ship_to: PromiseDestination
+    service_level: str | None = Field(None, max_length=40, description="Omitted: every level")
+
+
+class PromisedPartRead(BaseModel):
+    location_code: str
+    carrier: str
+    service: str
+    ship_date: date
+    delivery_date: date
+    skus: list[str]
+
+
+class PromiseOptionRead(BaseModel):
+    service_level: str
+    parts: list[PromisedPartRead]
+    earliest_ship_date: date
+    delivery_date: date
+    explanation: str
+
+
+class PromiseRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "strategy_version": 1,
+                    "options": [
+                        {
+                            "service_level": "standard",
+                            "parts": [
+                                {
+                                    "location_code": "WH-BER",
+                                    "carrier": "dhl",
+                                    "service": "paket",
+                                    "ship_date": "2026-11-23",
+                                    "delivery_date": "2026-11-25",
+                                    "skus": ["LAMP-001"],
+                                }
+                            ],
+                            "earliest_ship_date": "2026-11-23",
+                            "delivery_date": "2026-11-25",
+                            "explanation": "WH-BER: nearest location with all 1 lines in stock.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    strategy_version: int
+    options: list[PromiseOptionRead] = Field(description="Empty when nothing can be promised")

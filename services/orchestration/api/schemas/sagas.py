@@ -1,0 +1,148 @@
+"""Read models of sagas, routing decisions and payment operations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.http.pagination import Page
+
+
+class SagaStepRead(BaseModel):
+    name: str
+    at: datetime
+    detail: str
+
+
+class PaymentSummary(BaseModel):
+    status: str = Field(description="none, pending, authorized or declined")
+    currency: str
+    authorized: Decimal
+    captured: Decimal
+    voided: Decimal
+    refunded: Decimal
+
+
+class SagaSummary(BaseModel):
+    order_id: UUID
+    order_number: str
+    state: str = Field(
+        description="routing, reserving, backordered, authorizing, fulfilling, completed, "
+        "on_hold or cancelled"
+    )
+    stuck: bool = Field(description="Waiting longer than its step allows")
+    started_at: datetime
+    updated_at: datetime
+    due_at: datetime | None = Field(None, description="When the worker acts on it next")
+    deadline_at: datetime | None = Field(None, description="When its current wait is overdue")
+
+
+class SagaRead(SagaSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6b",
+                    "order_number": "OMS-00001000",
+                    "state": "fulfilling",
+                    "stuck": False,
+                    "started_at": "2026-11-22T10:15:00Z",
+                    "updated_at": "2026-11-22T10:15:02Z",
+                    "due_at": None,
+                    "deadline_at": "2026-11-23T10:15:02Z",
+                    "round": 1,
+                    "unrouted": {},
+                    "excluded_locations": [],
+                    "hold_reason": None,
+                    "payment": {
+                        "status": "authorized",
+                        "currency": "EUR",
+                        "authorized": "44.88",
+                        "captured": "0.00",
+                        "voided": "0.00",
+                        "refunded": "0.00",
+                    },
+                    "fulfillment_ids": ["019a4c1e-9e3b-7c6a-9f00-3b1d2e4f5a6c"],
+                    "steps": [
+                        {
+                            "name": "order_placed",
+                            "at": "2026-11-22T10:15:00Z",
+                            "detail": "1 lines to route",
+                        },
+                        {
+                            "name": "routed",
+                            "at": "2026-11-22T10:15:00Z",
+                            "detail": "WH-BER: nearest location with all 1 lines in stock.",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    round: int = Field(description="How many routing plans it made")
+    unrouted: dict[str, int] = Field(description="Line id -> units still to route")
+    excluded_locations: list[str] = Field(
+        description="Locations that rejected or short-picked it: never routed to again"
+    )
+    hold_reason: str | None
+    payment: PaymentSummary
+    fulfillment_ids: list[UUID]
+    steps: list[SagaStepRead]
+
+
+class SagaPage(Page[SagaSummary]):
+    pass
+
+
+class CandidateRead(BaseModel):
+    location_code: str
+    eligible: bool
+    covers_all: bool
+    filters: list[dict[str, Any]] = Field(description="Each hard filter: name, passed, reason")
+    components: list[dict[str, Any]] = Field(
+        description="Each score component: name, value, score, weight, contribution"
+    )
+    total: float | None
+
+
+class RoutingDecisionRead(BaseModel):
+    id: UUID
+    order_id: UUID
+    round: int
+    outcome: str = Field(description="routed, backordered or unroutable")
+    strategy_version: int
+    explanation: str = Field(description="One sentence a person can read")
+    reason: str | None
+    decided_at: datetime
+    candidates: list[CandidateRead]
+    parts: list[dict[str, Any]] = Field(description="The chosen plan: location, lines, quote")
+    request: dict[str, Any] = Field(description="What was routed: lines, destination, method")
+
+
+class RoutingDecisionList(BaseModel):
+    items: list[RoutingDecisionRead]
+
+
+class PaymentOperationRead(BaseModel):
+    id: UUID
+    kind: str = Field(description="authorize, capture, void or refund")
+    status: str = Field(description="pending, succeeded or failed")
+    amount: Decimal
+    currency: str
+    attempts: int
+    code: str | None
+    reason: str | None
+    reference: str | None
+    shipment_id: str | None
+    refund_id: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class PaymentOperationList(BaseModel):
+    items: list[PaymentOperationRead]

@@ -1,0 +1,21 @@
+"""Distances on the earth's surface, for ranking locations by how far they ship."""
+
+from __future__ import annotations
+
+from math import asin, cos, radians, sin, sqrt
+
+from services.orchestration.domain.routing.model import GeoPoint
+
+# The mean earth radius (IUGG): a sphere is accurate to well under 1% for ranking locations.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def great_circle_km(a: GeoPoint, b: GeoPoint) -> float:
+    """The great-circle distance between two points, by the haversine formula (stable for
+    short distances, where the spherical law of cosines loses precision)."""
+    lat_a, lat_b = radians(a.lat), radians(b.lat)
+    d_lat = lat_b - lat_a
+    d_lon = radians(b.lon - a.lon)
+    h = sin(d_lat / 2) ** 2 + cos(lat_a) * cos(lat_b) * sin(d_lon / 2) ** 2
+    # min() guards asin against rounding just above 1 for antipodal points.
+    return 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(h)))

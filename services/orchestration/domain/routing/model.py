@@ -1,0 +1,163 @@
+"""What the routing engine decides on, and the decision it gives back.
+
+Pure values: the engine reads them and never does I/O, so every decision can be replayed and
+explained from what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Method(StrEnum):
+    SHIP = "ship"
+    PICKUP = "pickup"
+
+
+class NoRoutePolicy(StrEnum):
+    """What happens when no plan within the strategy can serve the order from stock now."""
+
+    BACKORDER = "backorder"
+    REJECT = "reject"
+
+
+class Outcome(StrEnum):
+    ROUTED = "routed"
+    BACKORDERED = "backordered"
+    UNROUTABLE = "unroutable"
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Site:
+    """A location as routing sees it: inventory's master data plus its stock of the order's
+    SKUs and the fulfilment orders orchestration already gave it today."""
+
+    code: str
+    type: str  # warehouse | store | dropship | 3pl
+    active: bool
+    capabilities: frozenset[str]  # ship | pickup | ship_from_store
+    country: str
+    point: GeoPoint | None
+    priority: int = 0  # 0..1000, higher preferred
+    daily_capacity: int | None = None  # fulfilment orders per day; None = unlimited
+    used_today: int = 0
+    processing_days: int = 0
+    cutoff: time | None = None
+    timezone: str = "UTC"
+    available: Mapping[str, int] = field(default_factory=dict)  # sku -> units available now
+
+
+@dataclass(frozen=True)
+class Demand:
+    line_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class RoutingRequest:
+    lines: tuple[Demand, ...]
+    method: Method
+    ship_to_country: str
+    ship_to_point: GeoPoint | None = None
+    pickup_location: str | None = None
+    service_level: str = "standard"
+    channel: str = ""
+    # Locations that rejected or short-picked this order: never routed to again.
+    excluded: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Weights:
+    distance: float = 1.0
+    shipping_cost: float = 1.0
+    priority: float = 0.5
+    parts: float = 2.0
+    stock_depth: float = 0.25
+
+
+@dataclass(frozen=True)
+class Strategy:
+    version: int
+    weights: Weights = Weights()
+    max_parts: int = 3
+    # Location code -> destination countries it may ship to; a location not named ships anywhere.
+    allowed_destinations: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    no_route_policy: NoRoutePolicy = NoRoutePolicy.REJECT
+    channel_policies: Mapping[str, NoRoutePolicy] = field(default_factory=dict)
+
+    def policy_for(self, channel: str) -> NoRoutePolicy:
+        return self.channel_policies.get(channel, self.no_route_policy)
+
+
+@dataclass(frozen=True)
+class FilterVerdict:
+    name: str  # active | capability | not_excluded | country | capacity | stock
+    passed: bool
+    reason: str  # a few words a person reads, e.g. "no ship_from_store capability"
+
+
+@dataclass(frozen=True)
+class ScoreComponent:
+    name: str  # distance | shipping_cost | priority | parts | stock_depth
+    value: float  # the raw figure: km, price, priority, parts, units left after the pick
+    score: float  # normalised to 0..1, higher is better
+    weight: float
+    contribution: float  # score * weight
+
+
+@dataclass(frozen=True)
+class CandidateReport:
+    location_code: str
+    filters: tuple[FilterVerdict, ...]
+    eligible: bool  # every filter passed
+    covers_all: bool  # can serve every line in full on its own
+    components: tuple[ScoreComponent, ...] = ()
+    total: float | None = None  # None when not eligible
+
+
+@dataclass(frozen=True)
+class Allocation:
+    line_id: str
+    sku: str
+    quantity: int
+    backorder: bool = False  # promised from incoming stock, not held from stock on hand
+
+
+@dataclass(frozen=True)
+class Quote:
+    carrier: str
+    service: str
+    level: str
+    price: Decimal
+    currency: str
+    transit_days: int
+
+
+@dataclass(frozen=True)
+class Part:
+    """One location's share of the order: becomes one fulfilment order."""
+
+    location_code: str
+    allocations: tuple[Allocation, ...]
+    quote: Quote | None = None  # None for pickup
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    outcome: Outcome
+    strategy_version: int
+    candidates: tuple[CandidateReport, ...]
+    parts: tuple[Part, ...]
+    explanation: str  # one sentence a person can read
+    reason: str | None = None  # for UNROUTABLE: why nothing could serve

@@ -1,0 +1,182 @@
+"""What a warehouse or store system reports about its fulfilment orders.
+
+Each action locks the order's saga first (then its fulfilment orders), checks the action is
+allowed now, applies it, and announces it; the saga reacts (re-routing short or rejected
+units, committing stock and capturing money at shipment, completing the order at the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from uuid import uuid5
+
+from libs.contracts import orchestration as orch
+from services.orchestration.domain import carriers
+from services.orchestration.domain import commands as c
+from services.orchestration.domain.errors import (
+    FulfillmentNotFound,
+    InvalidPick,
+    NoCarrierService,
+)
+from services.orchestration.domain.fulfillment import Action, Fulfillment, Shipment, Status
+from services.orchestration.domain.saga import OrderSaga
+from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+
+
+async def act(cmd: c.ActOnFulfillment, uow: OrchestrationUnitOfWork) -> Fulfillment:
+    order_id = await uow.sagas.order_of_fulfillment(cmd.fulfillment_id)
+    saga = await uow.sagas.get_for_update(order_id) if order_id else None
+    f = next((f for f in saga.fulfillments if f.id == cmd.fulfillment_id), None) if saga else None
+    if saga is None or f is None:
+        raise FulfillmentNotFound(f"no fulfilment order {cmd.fulfillment_id}")
+    if cmd.action is Action.PICK:
+        _check_pick(f, cmd.picked)
+    if not f.check(cmd.action):
+        return f  # the same action again: it already took effect
+    _ACTIONS[cmd.action](saga, f, cmd, uow.clock.now())
+    await uow.sagas.save(saga)
+    return f
+
+
+def _check_pick(f: Fulfillment, picked: Mapping[str, int] | None) -> None:
+    if picked is None:
+        return
+    owed = {ln.line_id: ln.quantity for ln in f.lines}
+    wrong = [
+        f"{line_id}: {n}"
+        for line_id, n in picked.items()
+        if line_id not in owed or n > owed[line_id]
+    ]
+    if wrong:
+        raise InvalidPick(f"lines not in this fulfilment or more than it owes: {', '.join(wrong)}")
+
+
+def _base(saga: OrderSaga, f: Fulfillment) -> dict[str, str]:
+    return {"order_id": saga.key, "fulfillment_id": str(f.id), "location_code": f.location_code}
+
+
+def _lines(f: Fulfillment) -> list[orch.LineQuantity]:
+    return [
+        orch.LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in f.lines if ln.quantity
+    ]
+
+
+def _accept(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    f.move(Action.ACCEPT, now)
+    saga.deadline_at = None
+    saga.events.append(orch.FulfillmentAccepted(**_base(saga, f), accepted_at=now))
+
+
+def _reject(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    reason = cmd.reason or "rejected by the location"
+    units = f.reject(reason, now)
+    saga.events.append(
+        orch.FulfillmentRejected(
+            **_base(saga, f),
+            reason=reason,
+            lines=[orch.LineQuantity(line_id=u.line_id, quantity=u.quantity) for u in units],
+            rejected_at=now,
+        )
+    )
+    saga.fulfillment_gave_back(f, units, reason, now)
+
+
+def _pick(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    shorts = f.pick(dict(cmd.picked or {ln.line_id: ln.quantity for ln in f.lines}), now)
+    saga.events.append(
+        orch.FulfillmentPicked(
+            **_base(saga, f),
+            lines=_lines(f),
+            short=[orch.LineQuantity(line_id=s.line_id, quantity=s.quantity) for s in shorts],
+            picked_at=now,
+        )
+    )
+    if f.units == 0:
+        f.status = Status.CANCELLED  # nothing found: nothing left to pack
+        f.reason = "nothing could be picked"
+    if shorts:
+        saga.fulfillment_gave_back(f, shorts, "short pick", now)
+
+
+def _pack(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    f.move(Action.PACK, now)
+    saga.events.append(orch.FulfillmentPacked(**_base(saga, f), packed_at=now))
+
+
+def _ship(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    carrier, service, tracking = cmd.carrier, cmd.service, cmd.tracking_number
+    if carrier is None:
+        quote = carriers.select_service(
+            carriers.DEFAULT_RATE_TABLE,
+            distance_km=f.distance_km,
+            domestic=f.domestic,
+            level=saga.order.service_level,
+        ) or carriers.select_service(
+            carriers.DEFAULT_RATE_TABLE, distance_km=f.distance_km, domestic=f.domestic, level=None
+        )
+        if quote is None:
+            raise NoCarrierService("the rate table has no service to choose from")
+        carrier, service = quote.carrier, quote.service
+    if tracking is None:
+        tracking = carriers.tracking_number(carrier, str(f.id))
+    shipment_id = str(uuid5(f.id, "shipment"))
+    f.shipment = Shipment(shipment_id, carrier, service, tracking, cmd.tracking_url, now)
+    f.move(Action.SHIP, now, f"{carrier} {tracking}")
+    saga.events.append(
+        orch.FulfillmentShipped(
+            **_base(saga, f),
+            shipment_id=shipment_id,
+            carrier=carrier,
+            service=service,
+            tracking_number=tracking,
+            tracking_url=cmd.tracking_url,
+            lines=_lines(f),
+            shipped_at=now,
+        )
+    )
+    saga.fulfillment_left(f, shipment_id, now)
+
+
+def _ready(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    f.move(Action.READY_FOR_PICKUP, now)
+    saga.events.append(orch.FulfillmentReadyForPickup(**_base(saga, f), ready_at=now))
+
+
+def _collect(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    shipment_id = str(uuid5(f.id, "collection"))
+    f.shipment = Shipment(shipment_id, "pickup", None, shipment_id, None, now)
+    f.move(Action.COLLECT, now)
+    saga.events.append(
+        orch.FulfillmentCollected(
+            **_base(saga, f), shipment_id=shipment_id, lines=_lines(f), collected_at=now
+        )
+    )
+    saga.fulfillment_left(f, shipment_id, now)
+    saga.check_completion(now)
+
+
+def _deliver(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+    f.move(Action.DELIVER, now)
+    assert f.shipment is not None
+    saga.events.append(
+        orch.FulfillmentDelivered(
+            **_base(saga, f),
+            shipment_id=f.shipment.shipment_id,
+            lines=_lines(f),
+            delivered_at=now,
+        )
+    )
+    saga.check_completion(now)
+
+
+_ACTIONS: dict[Action, Callable[[OrderSaga, Fulfillment, c.ActOnFulfillment, datetime], None]] = {
+    Action.ACCEPT: _accept,
+    Action.REJECT: _reject,
+    Action.PICK: _pick,
+    Action.PACK: _pack,
+    Action.SHIP: _ship,
+    Action.READY_FOR_PICKUP: _ready,
+    Action.COLLECT: _collect,
+    Action.DELIVER: _deliver,
+}

@@ -1,0 +1,161 @@
+"""The saga's use cases: start, routing, inventory's answers, payments, cancels, edits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from services.orchestration.adapters import strategies
+from services.orchestration.domain import commands
+from services.orchestration.domain.errors import SagaNotFound
+from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
+from services.orchestration.domain.saga import OrderSaga, SagaPolicy, SagaState
+from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+
+
+async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> None:
+    """A placed order starts its saga, once whatever the redeliveries; the worker routes it."""
+    await uow.sagas.add(OrderSaga.start(cmd.order_id, cmd.order, uow.clock.now()))
+
+
+async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
+    saga = await uow.sagas.get_for_update(order_id)
+    if saga is None:
+        raise SagaNotFound(f"no saga for order {order_id}")
+    return saga
+
+
+async def apply_routing(cmd: commands.ApplyRouting, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _locked(uow, cmd.order_id)
+    if saga.state is not SagaState.ROUTING or saga.round != cmd.expected_round:
+        return  # another worker planned it meanwhile, or the order moved on
+    now = uow.clock.now()
+    decision = cmd.decision
+    decision_id = saga.apply_routing(decision, now, geo=cmd.geo)
+    if decision_id is None:
+        return
+    await uow.sagas.add_decision(
+        {
+            "id": UUID(decision_id),
+            "order_id": saga.order_id,
+            "round": saga.round,
+            "outcome": decision.outcome.value,
+            "strategy_version": decision.strategy_version,
+            "explanation": decision.explanation,
+            "decided_at": now,
+            "body": _decision_body(cmd),
+        }
+    )
+    await uow.sagas.save(saga)
+
+
+def _decision_body(cmd: commands.ApplyRouting) -> dict[str, Any]:
+    body: dict[str, Any] = asdict(cmd.decision)
+    request = asdict(cmd.request)
+    request["excluded"] = sorted(cmd.request.excluded)
+    body["request"] = request
+    jsonable: dict[str, Any] = _jsonable(body)
+    return jsonable
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v) for v in value]
+        return sorted(items) if isinstance(value, set | frozenset) else items
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # Decimal, enums, dates
+
+
+async def postpone_routing(cmd: commands.PostponeRouting, uow: OrchestrationUnitOfWork) -> None:
+    """Inventory could not be asked: the saga waits and tries again, with growing pauses."""
+    saga = await _locked(uow, cmd.order_id)
+    if saga.state is not SagaState.ROUTING or saga.round != cmd.expected_round:
+        return
+    now = uow.clock.now()
+    delay = timedelta(seconds=retry_delay_s(saga.routing_attempts + 1, cap_s=30))
+    saga.routing_unavailable(cmd.error, now + delay, now)
+    await uow.sagas.save(saga)
+
+
+async def record_reservation(
+    cmd: commands.RecordReservation, uow: OrchestrationUnitOfWork, *, policy: SagaPolicy
+) -> None:
+    saga = await uow.sagas.get_for_update(cmd.order_id)
+    if saga is None:
+        return  # a reservation orchestration never asked for (made over inventory's API)
+    now = uow.clock.now()
+    if cmd.confirmed:
+        saga.reservation_confirmed(cmd.reservation_id, cmd.lines, now)
+    else:
+        saga.reservation_rejected(
+            cmd.reservation_id, cmd.reason, now, max_replans=policy.max_replans
+        )
+    await uow.sagas.save(saga)
+
+
+async def record_backorder_allocation(
+    cmd: commands.RecordBackorderAllocation, uow: OrchestrationUnitOfWork
+) -> None:
+    saga = await uow.sagas.get_for_update(cmd.order_id)
+    if saga is None:
+        return
+    saga.backorder_allocated(cmd.reservation_id, cmd.lines, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
+async def cancel_units(cmd: commands.CancelUnits, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _locked(uow, cmd.order_id)
+    saga.cancel(dict(cmd.quantities) if cmd.quantities is not None else None, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
+async def change_delivery(cmd: commands.ChangeDelivery, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _locked(uow, cmd.order_id)
+    saga.replan(cmd.ship_to, cmd.method, cmd.service_level, cmd.pickup_location, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
+async def request_refund(cmd: commands.RequestRefund, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _locked(uow, cmd.order_id)
+    saga.request_refund(cmd.refund_id, cmd.amount, cmd.lines, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
+async def record_payment_answer(
+    cmd: commands.RecordPaymentAnswer, uow: OrchestrationUnitOfWork, *, policy: SagaPolicy
+) -> None:
+    """The provider answered (or timed out): settle the operation and move the saga on."""
+    op = await uow.sagas.peek_operation(cmd.operation_id)
+    if op is None or op.status is not OpStatus.PENDING:
+        return
+    saga = await _locked(uow, op.order_id)  # saga first, then the operation: one lock order
+    op = await uow.sagas.operation_for_update(cmd.operation_id)
+    if op is None or op.status is not OpStatus.PENDING:
+        return
+    now = uow.clock.now()
+    op.attempts += 1
+    result = cmd.result
+    if result is None and op.attempts >= policy.payment_attempts:
+        result = ProviderResult(
+            False, code="provider_unavailable", reason=f"no answer after {op.attempts} tries"
+        )
+    if result is None:
+        op.next_attempt_at = now + timedelta(seconds=retry_delay_s(op.attempts))
+        op.reason = "provider timed out; retrying with the same idempotency key"
+        await uow.sagas.save_operation(op)
+        return
+    op.status = OpStatus.SUCCEEDED if result.approved else OpStatus.FAILED
+    op.code, op.reason, op.reference = result.code, result.reason, result.reference
+    op.completed_at = now
+    await uow.sagas.save_operation(op)
+    saga.payment_answered(op, result, now, policy=policy.on_decline)
+    await uow.sagas.save(saga)
+
+
+async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:
+    return await strategies.add(uow.session, cmd.body, uow.clock.now())

@@ -1,0 +1,164 @@
+"""The saga worker: the steps that call out (inventory's HTTP API, the payment provider).
+
+Calls to the outside happen outside any transaction; their answers are applied by the bus in
+a transaction of their own that re-checks the saga first. A crash between the call and the
+commit leaves the step due, so it is simply done again: routing re-plans with fresh stock,
+and the payment call is repeated with the same idempotency key, which the provider answers
+with its first outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.message_bus import MessageBus
+from libs.clock import Clock
+from libs.jobs import PeriodicJob
+from libs.observability.logging import get_logger
+from services.orchestration.adapters import strategies
+from services.orchestration.adapters.inventory_client import InventoryClient, InventoryUnavailable
+from services.orchestration.adapters.repository import SagaRepository
+from services.orchestration.domain import carriers
+from services.orchestration.domain import commands as c
+from services.orchestration.domain.payments import (
+    Kind,
+    PaymentOperation,
+    PaymentProvider,
+    ProviderTimeout,
+)
+from services.orchestration.domain.routing.engine import route
+from services.orchestration.domain.routing.geo import great_circle_km
+from services.orchestration.domain.routing.model import RoutingRequest, Site
+from services.orchestration.domain.saga import OrderSaga
+
+log = get_logger(__name__)
+BATCH = 20
+
+
+class SagaWorker:
+    def __init__(
+        self,
+        *,
+        bus: MessageBus,
+        session_factory: async_sessionmaker[AsyncSession],
+        inventory: InventoryClient,
+        provider: PaymentProvider,
+        clock: Clock,
+    ) -> None:
+        self._bus = bus
+        self._sessions = session_factory
+        self._inventory = inventory
+        self._provider = provider
+        self._clock = clock
+
+    def jobs(self, interval_s: float) -> list[PeriodicJob]:
+        return [
+            PeriodicJob(name="route-due-sagas", interval_s=interval_s, run_once=self.route_due),
+            PeriodicJob(name="run-payments", interval_s=interval_s, run_once=self.run_payments),
+        ]
+
+    # --- routing ---------------------------------------------------------------------------
+
+    async def route_due(self) -> int:
+        async with self._sessions() as s:
+            ids = await SagaRepository(s).due_for_routing(self._clock.now(), BATCH)
+        for order_id in ids:
+            async with self._sessions() as s:
+                saga = await SagaRepository(s).get(order_id)
+            if saga is not None:
+                await self._route(saga)
+        return len(ids)
+
+    async def _route(self, saga: OrderSaga) -> None:
+        request = routing_request(saga)
+        try:
+            sites = await self._inventory.sites([d.sku for d in request.lines])
+        except InventoryUnavailable as exc:
+            log.warning("routing.inventory_unavailable", order_id=saga.key, error=str(exc))
+            await self._bus.handle(c.PostponeRouting(saga.order_id, saga.round, str(exc)))
+            return
+        now = self._clock.now()
+        async with self._sessions() as s:
+            strategy, _ = await strategies.current(s)
+            used = await SagaRepository(s).fulfillments_created_since(
+                {site.code: local_day_start(site, now) for site in sites}
+            )
+        sites = [replace(site, used_today=used.get(site.code, 0)) for site in sites]
+        decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
+        await self._bus.handle(
+            c.ApplyRouting(
+                saga.order_id, saga.round, request, decision, geo=geography(request, sites)
+            )
+        )
+
+    # --- payments --------------------------------------------------------------------------
+
+    async def run_payments(self) -> int:
+        async with self._sessions() as s:
+            repo = SagaRepository(s)
+            due = await repo.due_operations(self._clock.now(), BATCH)
+            sagas = {op.order_id: await repo.get(op.order_id) for op in due}
+        for op in due:
+            saga = sagas[op.order_id]
+            if saga is not None:
+                await self._pay(op, saga)
+        return len(due)
+
+    async def _pay(self, op: PaymentOperation, saga: OrderSaga) -> None:
+        key = op.idempotency_key
+        money: dict[str, Any] = {"key": key, "amount": op.amount, "currency": op.currency}
+        try:
+            if op.kind is Kind.AUTHORIZE:
+                result = await self._provider.authorize(
+                    token=saga.order.payment_token or "", **money
+                )
+            else:
+                call = {
+                    Kind.CAPTURE: self._provider.capture,
+                    Kind.VOID: self._provider.void,
+                    Kind.REFUND: self._provider.refund,
+                }[op.kind]
+                result = await call(authorization=saga.payment.authorization or "", **money)
+        except (ProviderTimeout, TimeoutError, OSError) as exc:
+            log.warning("payment.timeout", order_id=saga.key, operation=key, error=repr(exc))
+            await self._bus.handle(c.RecordPaymentAnswer(op.id, None))
+            return
+        await self._bus.handle(c.RecordPaymentAnswer(op.id, result))
+
+
+def routing_request(saga: OrderSaga) -> RoutingRequest:
+    order = saga.order
+    return RoutingRequest(
+        lines=order.demands(saga.unrouted),
+        method=order.method,
+        ship_to_country=order.ship_to.country,
+        ship_to_point=order.ship_to.point,
+        pickup_location=order.pickup_location,
+        service_level=order.service_level,
+        channel=order.channel,
+        excluded=frozenset(saga.excluded),
+    )
+
+
+def geography(
+    request: RoutingRequest, sites: Sequence[Site]
+) -> dict[str, tuple[float | None, bool]]:
+    found: dict[str, tuple[float | None, bool]] = {}
+    for site in sites:
+        km = None
+        if site.point is not None and request.ship_to_point is not None:
+            km = round(great_circle_km(site.point, request.ship_to_point), 1)
+        found[site.code] = (km, site.country == request.ship_to_country)
+    return found
+
+
+def local_day_start(site: Site, now: datetime) -> datetime:
+    """Midnight of the location's own calendar day: daily capacity counts from there."""
+    zone = ZoneInfo(site.timezone)
+    return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)

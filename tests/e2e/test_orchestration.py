@@ -1,0 +1,238 @@
+"""The order saga end to end, through all four services and the real broker: routing with
+its explanation, fulfilment actions, payments, and every compensation. Each test checks the
+outcome in every service's API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+
+from tests.e2e.conftest import Stack
+from tests.e2e.orchestration_flows import (
+    BERLIN,
+    HAMBURG,
+    MUNICH,
+    POTSDAM,
+    World,
+)
+
+
+class TestShipToHome:
+    async def test_the_nearest_warehouse_ships_and_the_order_completes(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp, shade = w.sku("LAMP"), w.sku("SHADE")
+        near = await w.location("WH-BER", BERLIN, stock={lamp: 5, shade: 5})
+        far = await w.location("WH-MUC", MUNICH, stock={lamp: 5, shade: 5})
+        order = await w.place([(lamp, 2), (shade, 1)])
+
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == near
+        (decision,) = await w.decisions(order["id"])
+        assert decision["outcome"] == "routed"
+        assert decision["explanation"].startswith(f"{near}: ")
+        assert f"{far} scored lower" in decision["explanation"]
+        verdicts = {c["location_code"]: c for c in decision["candidates"]}
+        assert verdicts[near]["total"] > verdicts[far]["total"]
+        assert {x["name"] for x in verdicts[near]["components"]} >= {"distance", "priority"}
+        assert await w.stock_at(near, lamp) == (5, 2)
+        await w.order_reaches(order["id"], "confirmed")
+
+        shipped = await w.ship_all_the_way(f["id"])
+        assert shipped["status"] == "delivered" and shipped["shipment"]["tracking_number"]
+        label = await http.get(f"{urls['orchestration']}/v1/fulfillments/{f['id']}/label")
+        assert label.status_code == 200 and label.content.startswith(b"%PDF")
+
+        saga = await w.saga_reaches(order["id"], "completed")
+        assert Decimal(saga["payment"]["captured"]) == Decimal(order["totals"]["grand_total"])
+        assert [(k, s) for k, s, _ in await w.payments(order["id"])] == [
+            ("authorize", "succeeded"),
+            ("capture", "succeeded"),
+        ]
+        await w.stock_settles(near, lamp, (3, 0))
+        await w.stock_settles(near, shade, (4, 0))
+        assert await w.stock_at(far, lamp) == (5, 0)
+        final = await w.order_reaches(order["id"], "completed")
+        assert [ln["quantities"]["delivered"] for ln in final["lines"]] == [2, 1]
+
+    async def test_out_of_turn_actions_are_409_with_what_is_allowed(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        await w.location("WH-BER", BERLIN, stock={lamp: 5})
+        order = await w.place([(lamp, 1)])
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        r = await w.act(f["id"], "ship")
+        assert r.status_code == 409
+        assert r.json()["code"] == "action_not_allowed"
+        assert r.json()["extensions"]["allowed_actions"] == ["accept", "reject"]
+        assert (await w.act(f["id"], "accept")).status_code == 200
+        again = await w.act(f["id"], "accept")  # repeated: harmless
+        assert again.status_code == 200 and again.json()["status"] == "accepted"
+        missing = await w.act("019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6b", "accept")
+        assert missing.status_code == 404
+
+
+class TestSplit:
+    async def test_two_warehouses_each_ship_their_part(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp, shade = w.sku("LAMP"), w.sku("SHADE")
+        a = await w.location("WH-HAM", HAMBURG, stock={lamp: 4})
+        b = await w.location("WH-MUC", MUNICH, stock={shade: 4})
+        order = await w.place([(lamp, 2), (shade, 3)])
+
+        fs = await w.open_fulfillments(order["id"], 2)
+        assert sorted(f["location_code"] for f in fs) == sorted([a, b])
+        (decision,) = await w.decisions(order["id"])
+        assert len(decision["parts"]) == 2
+        assert decision["explanation"].startswith("Split into 2 parts")
+        for f in fs:
+            await w.ship_all_the_way(f["id"])
+        await w.saga_reaches(order["id"], "completed")
+        await w.stock_settles(a, lamp, (2, 0))
+        await w.stock_settles(b, shade, (1, 0))
+        await w.order_reaches(order["id"], "completed")
+
+
+class TestClickAndCollect:
+    async def test_the_chosen_store_hands_the_order_over(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        await w.location("WH-BER", BERLIN, stock={lamp: 9})
+        store = await w.location(
+            "STORE-POT", POTSDAM, type="store", capabilities=("pickup",), stock={lamp: 2}
+        )
+        order = await w.place(
+            [(lamp, 2)],
+            delivery={
+                "method": "pickup",
+                "service_level": "standard",
+                "pickup_location_code": store,
+            },
+        )
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert (f["location_code"], f["method"]) == (store, "pickup")
+        (decision,) = await w.decisions(order["id"])
+        assert decision["explanation"].startswith(store)
+        for action in ("accept", "pick", "ready_for_pickup", "collect"):
+            r = await w.act(f["id"], action)
+            assert r.status_code == 200, r.text
+        await w.saga_reaches(order["id"], "completed")
+        await w.stock_settles(store, lamp, (0, 0))
+        final = await w.order_reaches(order["id"], "completed")
+        assert final["lines"][0]["quantities"]["delivered"] == 2
+
+
+class TestRerouting:
+    async def test_a_store_that_rejects_is_replaced_and_never_chosen_again(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        store = await w.location(
+            "STORE-BER",
+            BERLIN,
+            type="store",
+            capabilities=("ship_from_store",),
+            stock={lamp: 3},
+        )
+        warehouse = await w.location("WH-HAM", HAMBURG, stock={lamp: 3})
+        order = await w.place([(lamp, 2)])
+        (first,) = await w.open_fulfillments(order["id"], 1)
+        assert first["location_code"] == store
+        r = await w.act(first["id"], "reject", {"reason": "shelf empty after a break-in"})
+        assert r.status_code == 200 and r.json()["status"] == "rejected"
+
+        (second,) = await w.open_fulfillments(order["id"], 1)
+        assert second["location_code"] == warehouse
+        decisions = await w.decisions(order["id"])
+        assert [d["round"] for d in decisions] == [1, 2]
+        assert store in decisions[1]["request"]["excluded"]
+        assert f"{store} rejected" in decisions[1]["explanation"]
+        await w.stock_settles(store, lamp, (3, 0))  # released where it was rejected
+        await w.ship_all_the_way(second["id"])
+        await w.saga_reaches(order["id"], "completed")
+        await w.stock_settles(warehouse, lamp, (1, 0))
+        await w.order_reaches(order["id"], "completed")
+
+    async def test_a_short_pick_sends_the_remainder_elsewhere(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        near = await w.location("WH-BER", BERLIN, stock={lamp: 3})
+        far = await w.location("WH-MUC", MUNICH, stock={lamp: 3})
+        order = await w.place([(lamp, 3)])
+        line_id = order["lines"][0]["id"]
+        (first,) = await w.open_fulfillments(order["id"], 1)
+        assert first["location_code"] == near
+        assert (await w.act(first["id"], "accept")).status_code == 200
+        picked = await w.act(first["id"], "pick", {"lines": [{"line_id": line_id, "quantity": 1}]})
+        assert picked.status_code == 200, picked.text
+        assert picked.json()["lines"][0]["short"] == 2
+
+        (second,) = await w.open_fulfillments(order["id"], 1)
+        assert second["location_code"] == far
+        assert second["lines"][0]["quantity"] == 2
+        for action in ("pack", "ship", "deliver"):
+            assert (await w.act(first["id"], action)).status_code == 200
+        await w.ship_all_the_way(second["id"])
+        await w.saga_reaches(order["id"], "completed")
+        await w.stock_settles(near, lamp, (2, 0))
+        await w.stock_settles(far, lamp, (1, 0))
+        final = await w.order_reaches(order["id"], "completed")
+        assert final["lines"][0]["quantities"]["delivered"] == 3
+
+
+class TestCompensation:
+    async def test_a_declined_payment_releases_the_reservation(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        near = await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        order = await w.place([(lamp, 2)], token="tok_decline")
+        saga = await w.saga_reaches(order["id"], "on_hold")
+        assert "payment declined" in saga["hold_reason"]
+        assert [s["name"] for s in saga["steps"]].count("payment_declined") == 1
+        await w.stock_settles(near, lamp, (4, 0))
+        assert await w.fulfillments(order["id"]) == []
+        assert await w.payments(order["id"]) == [("authorize", "failed", "24.90")]
+        await w.order_reaches(order["id"], "on_hold")
+        (decision,) = await w.decisions(order["id"])
+        assert decision["explanation"].startswith(near)
+
+    async def test_a_cancel_after_routing_releases_stock_and_voids_the_money(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        near = await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        order = await w.place([(lamp, 2)])
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert (await w.act(f["id"], "accept")).status_code == 200
+        r = await http.post(
+            f"{urls['order_capture']}/v1/orders/{order['id']}/cancel",
+            json={"reason": "customer changed their mind"},
+        )
+        assert r.status_code == 200, r.text
+
+        saga = await w.saga_reaches(order["id"], "cancelled")
+        assert Decimal(saga["payment"]["voided"]) == Decimal("24.90")
+        await w.stock_settles(near, lamp, (4, 0))
+        (cancelled,) = await w.fulfillments(order["id"])
+        assert cancelled["status"] == "cancelled"
+        assert [(k, s) for k, s, _ in await w.payments(order["id"])] == [
+            ("authorize", "succeeded"),
+            ("void", "succeeded"),
+        ]
+        await w.order_reaches(order["id"], "cancelled")
+        (decision,) = await w.decisions(order["id"])
+        assert decision["explanation"].startswith(near)
