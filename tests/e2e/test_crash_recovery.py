@@ -138,10 +138,11 @@ class TestRelayDiesBetweenSendAndMark:
         ]
         assert len(placed) == 2 and placed[0].id == placed[1].id, "the event went out twice"
         inbox_sql = "SELECT count(*) FROM inbox WHERE event_id = :id"
-        assert await scalar("inventory", inbox_sql, id=placed[0].id) == 1
+        # Orchestration consumes the placed event and starts the saga once.
+        assert await scalar("orchestration", inbox_sql, id=placed[0].id) == 1
         skipped = [
             json.loads(line)
-            for line in stack["inventory"].log_path.read_text().splitlines()
+            for line in stack["orchestration"].log_path.read_text().splitlines()
             if '"inbox.duplicate_skipped"' in line
         ]
         assert placed[0].id in {entry["event_id"] for entry in skipped}, (

@@ -37,10 +37,11 @@ class TestWalkingSkeleton:
         assert (stock["on_hand"], stock["reserved"], stock["available"]) == (5, 2, 3)
         saga = await eventually(
             lambda: http.get(f"{urls['orchestration']}/v1/sagas/{order['id']}"),
-            until=lambda r: r.status_code == 200 and r.json()["state"] == "stock_reserved",
-            what="saga sees the reservation",
+            until=lambda r: r.status_code == 200 and r.json()["state"] == "fulfilling",
+            what="saga hands the order to a location",
         )
-        assert [s["name"] for s in saga.json()["steps"]] == ["order_placed", "stock_reserved"]
+        steps = [s["name"] for s in saga.json()["steps"]]
+        assert steps[:4] == ["order_placed", "routed", "reserving", "stock_reserved"]
 
         # The story can be followed across services by its correlation id.
         placed = [
@@ -48,22 +49,30 @@ class TestWalkingSkeleton:
             for e in await events_about("oms.order.events", {order["id"]})
             if e.type == "oms.order.placed"
         ]
+        (command,) = await events_about("oms.inventory.commands", {order["id"]})
         answer = await events_about("oms.inventory.events", {order["id"]})
         assert len(placed) == 1 and len(answer) == 1
         assert placed[0].source == "/oms/order-capture" and answer[0].source == "/oms/inventory"
-        assert placed[0].correlationid == answer[0].correlationid == correlation_id
-        assert answer[0].causationid == placed[0].id
+        assert command.source == "/oms/orchestration"
+        assert placed[0].correlationid == command.correlationid == correlation_id
+        assert answer[0].correlationid == correlation_id
+        assert (command.causationid, answer[0].causationid) == (placed[0].id, command.id)
         assert answer[0].type == "oms.inventory.reservation_confirmed"
 
-    async def test_a_short_order_is_backordered(
+    async def test_an_order_no_location_can_serve_goes_on_hold(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
     ) -> None:
         sku = random_sku("RARE")
         await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
         order = await place_order(http, urls, lines=[(sku, 3)])
-        await wait_for_status(http, urls, order["id"], "backordered")
+        await wait_for_status(http, urls, order["id"], "on_hold")
         stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
-        assert stock["reserved"] == 0  # all or nothing
+        assert stock["reserved"] == 0  # nothing reserved for an order that cannot be served
+        decisions = await http.get(
+            f"{urls['orchestration']}/v1/orders/{order['id']}/routing-decisions"
+        )
+        (decision,) = decisions.json()["items"]
+        assert decision["outcome"] == "unroutable" and "WH-BER" in decision["explanation"]
 
     async def test_returns_projects_placed_orders_from_events(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]

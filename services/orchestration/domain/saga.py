@@ -220,8 +220,8 @@ class OrderSaga:
                 ordered_at=self.order.placed_at,
             )
         )
-        self._move(SagaState.RESERVING, now, deadline=now + Timeouts().reservation)
         self._step("routed", decision.explanation, now)
+        self._move(SagaState.RESERVING, now, deadline=now + Timeouts().reservation)
         return decision_id
 
     def _decided_event(

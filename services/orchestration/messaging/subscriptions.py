@@ -69,6 +69,9 @@ def _order_placed(env: Envelope) -> commands.StartSaga:
         grand_total=e.totals.grand_total if e.totals else e.total_amount,
         shipping_amount=e.totals.shipping_amount if e.totals else Decimal("0"),
         customer_email=e.customer_email,
+        # The worker's later steps continue this story: their events carry its correlation id
+        # and name the placed event as their cause.
+        extra={"correlation_id": env.correlationid, "causation_id": env.id},
     )
     return commands.StartSaga(order_id=UUID(e.order_id), order=order)
 

@@ -10,6 +10,7 @@ with its first outcome.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, time
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.bus.message_bus import MessageBus
 from libs.clock import Clock
 from libs.jobs import PeriodicJob
+from libs.observability.correlation import correlation_scope
 from libs.observability.logging import get_logger
 from services.orchestration.adapters import strategies
 from services.orchestration.adapters.inventory_client import InventoryClient, InventoryUnavailable
@@ -72,7 +74,8 @@ class SagaWorker:
             async with self._sessions() as s:
                 saga = await SagaRepository(s).get(order_id)
             if saga is not None:
-                await self._route(saga)
+                with _story_of(saga):
+                    await self._route(saga)
         return len(ids)
 
     async def _route(self, saga: OrderSaga) -> None:
@@ -107,7 +110,8 @@ class SagaWorker:
         for op in due:
             saga = sagas[op.order_id]
             if saga is not None:
-                await self._pay(op, saga)
+                with _story_of(saga):
+                    await self._pay(op, saga)
         return len(due)
 
     async def _pay(self, op: PaymentOperation, saga: OrderSaga) -> None:
@@ -130,6 +134,11 @@ class SagaWorker:
             await self._bus.handle(c.RecordPaymentAnswer(op.id, None))
             return
         await self._bus.handle(c.RecordPaymentAnswer(op.id, result))
+
+
+def _story_of(saga: OrderSaga) -> AbstractContextManager[str]:
+    extra = saga.order.extra
+    return correlation_scope(extra.get("correlation_id"), extra.get("causation_id"))
 
 
 def routing_request(saga: OrderSaga) -> RoutingRequest:

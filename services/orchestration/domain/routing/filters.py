@@ -1,0 +1,135 @@
+"""The hard filters every site goes through, and the stock arithmetic they share.
+
+A site that fails any filter is not scored; every filter runs for every site all the same,
+so a report always shows the whole picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from services.orchestration.domain.routing.model import (
+    Demand,
+    FilterVerdict,
+    Method,
+    RoutingRequest,
+    Site,
+    Strategy,
+)
+
+NOT_THE_PICKUP_STORE = "not the chosen pickup store"
+
+
+def run_filters(
+    site: Site, request: RoutingRequest, strategy: Strategy
+) -> tuple[FilterVerdict, ...]:
+    """Every filter for every site, so a report always shows the whole picture (a site can
+    be both inactive and out of stock, and both are worth knowing)."""
+    return (
+        _active(site),
+        _capability(site, request),
+        _not_excluded(site, request),
+        _country(site, request, strategy),
+        _capacity(site),
+        _stock(site, request.lines),
+    )
+
+
+def passes(verdicts: Iterable[FilterVerdict], *, ignore: str | None = None) -> bool:
+    return all(v.passed for v in verdicts if v.name != ignore)
+
+
+def first_failure(
+    verdicts: Iterable[FilterVerdict], *, ignore: str | None = None
+) -> FilterVerdict | None:
+    return next((v for v in verdicts if not v.passed and v.name != ignore), None)
+
+
+def _active(site: Site) -> FilterVerdict:
+    return FilterVerdict("active", site.active, "active" if site.active else "inactive")
+
+
+def _capability(site: Site, request: RoutingRequest) -> FilterVerdict:
+    if request.method is Method.PICKUP:
+        if site.code != request.pickup_location:
+            return FilterVerdict("capability", False, NOT_THE_PICKUP_STORE)
+        if "pickup" not in site.capabilities:
+            return FilterVerdict("capability", False, "no pickup capability")
+        return FilterVerdict("capability", True, "the chosen pickup store")
+    # A store's stock is for its shop floor unless it is set up to ship from store.
+    needed = "ship_from_store" if site.type == "store" else "ship"
+    if needed not in site.capabilities:
+        return FilterVerdict("capability", False, f"no {needed} capability")
+    return FilterVerdict("capability", True, f"{needed} capability")
+
+
+def _not_excluded(site: Site, request: RoutingRequest) -> FilterVerdict:
+    if site.code in request.excluded:
+        return FilterVerdict("not_excluded", False, "rejected or short-picked this order before")
+    return FilterVerdict("not_excluded", True, "not excluded")
+
+
+def _country(site: Site, request: RoutingRequest, strategy: Strategy) -> FilterVerdict:
+    if request.method is Method.PICKUP:
+        # Nothing crosses a border: the customer collects in the store.
+        return FilterVerdict("country", True, "pickup, nothing shipped")
+    allowed = strategy.allowed_destinations.get(site.code)
+    if allowed is None:
+        return FilterVerdict("country", True, "ships anywhere")
+    if request.ship_to_country not in allowed:
+        return FilterVerdict("country", False, f"does not ship to {request.ship_to_country}")
+    return FilterVerdict("country", True, f"ships to {request.ship_to_country}")
+
+
+def _capacity(site: Site) -> FilterVerdict:
+    if site.daily_capacity is None:
+        return FilterVerdict("capacity", True, "no daily capacity limit")
+    if site.used_today >= site.daily_capacity:
+        return FilterVerdict("capacity", False, f"daily capacity {site.daily_capacity} reached")
+    return FilterVerdict("capacity", True, f"{site.used_today} of {site.daily_capacity} used today")
+
+
+def _stock(site: Site, lines: Sequence[Demand]) -> FilterVerdict:
+    has_some = any(site.available.get(line.sku, 0) > 0 for line in lines)
+    in_full = lines_in_full(lines, site.available)
+    count = len(lines)
+    if count == 1:
+        reason = (
+            "the line is in stock"
+            if in_full
+            else ("only part of the line in stock" if has_some else "the line is not in stock")
+        )
+    elif in_full == count:
+        reason = f"all {count} lines in stock"
+    elif in_full:
+        reason = f"{in_full} of {count} lines in stock"
+    else:
+        reason = (
+            f"some stock, but none of the {count} lines in full"
+            if has_some
+            else f"none of the {count} lines in stock"
+        )
+    return FilterVerdict("stock", has_some, reason)
+
+
+def lines_in_full(lines: Sequence[Demand], available: Mapping[str, int]) -> int:
+    """Lines the stock serves in full, taken in order (two lines of one SKU share its stock)."""
+    left = dict(available)
+    served = 0
+    for line in lines:
+        if left.get(line.sku, 0) >= line.quantity:
+            left[line.sku] -= line.quantity
+            served += 1
+    return served
+
+
+def covers_all(lines: Sequence[Demand], available: Mapping[str, int]) -> bool:
+    return all(available.get(sku, 0) >= qty for sku, qty in needed(lines).items())
+
+
+def needed(lines: Iterable[Demand]) -> dict[str, int]:
+    """Units demanded per SKU, in SKU order (lines of one SKU add up)."""
+    total: dict[str, int] = {}
+    for line in lines:
+        total[line.sku] = total.get(line.sku, 0) + line.quantity
+    return dict(sorted(total.items()))
