@@ -81,6 +81,7 @@ def build_container(
                 bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
                 group_id=name,
                 client_id=name,
+                group_instance_id=settings.KAFKA_GROUP_INSTANCE_ID or None,
             ),
             producer_factory=producer_factory,
             max_attempts=settings.CONSUMER_MAX_ATTEMPTS,

@@ -23,6 +23,8 @@ class ServiceSettings(BaseSettings):
     KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
     # Lets a test run use its own topics on a shared broker; empty in every real deployment.
     KAFKA_TOPIC_PREFIX: str = ""
+    # Static consumer-group membership: set a stable id per instance so a restart is quick.
+    KAFKA_GROUP_INSTANCE_ID: str = ""
     RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
     RELAY_POLL_INTERVAL_S: float = Field(default=1.0, gt=0)
     CONSUMER_MAX_ATTEMPTS: int = Field(default=5, ge=1)

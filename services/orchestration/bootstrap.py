@@ -13,6 +13,7 @@ from services.orchestration.adapters.tables import plumbing
 from services.orchestration.config import OrchestrationSettings
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
+from services.orchestration.service_layer.faults import CrashPoints
 from services.orchestration.service_layer.handlers import build_handlers
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 from services.orchestration.service_layer.worker import SagaWorker
@@ -26,10 +27,19 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         max_replans=settings.MAX_REPLANS,
         payment_attempts=settings.PAYMENT_ATTEMPTS,
     )
+    uow_class: type[OrchestrationUnitOfWork] = OrchestrationUnitOfWork
+    crash_points = CrashPoints.parse(settings.CRASH_POINTS, settings.CRASH_MARKER_DIR)
+    if crash_points is not None:
+
+        class CrashingUnitOfWork(OrchestrationUnitOfWork):
+            pass
+
+        CrashingUnitOfWork.crash_points = crash_points
+        uow_class = CrashingUnitOfWork
     container = build_container(
         settings=settings,
         tables=plumbing,
-        uow_class=OrchestrationUnitOfWork,
+        uow_class=uow_class,
         handlers=build_handlers(policy),
         subscriptions=SUBSCRIPTIONS,
         clock=clock,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
@@ -24,3 +24,12 @@ class OrchestrationSettings(ServiceSettings):
     PAYMENT_ATTEMPTS: int = Field(default=8, ge=1)
     # How often the worker looks for sagas to route and payment calls to make when idle.
     WORKER_INTERVAL_S: float = Field(default=0.5, gt=0)
+    # Crash tests only: "step:before,step:after,..." kills the process at those commits once.
+    CRASH_POINTS: str = ""
+    CRASH_MARKER_DIR: str = ""
+
+    @model_validator(mode="after")
+    def _no_crash_points_in_production(self) -> OrchestrationSettings:
+        if self.ENV == "production" and self.CRASH_POINTS:
+            raise ValueError("CRASH_POINTS is a test fault injector; never set it in production")
+        return self

@@ -33,6 +33,7 @@ class SagaRepository:
         self._session = session
         self._loaded: dict[UUID, int] = {}  # fulfilment id -> version as loaded
         self.seen: list[OrderSaga] = []  # their events go to the outbox at commit
+        self.written_steps: list[str] = []  # step names this unit of work recorded
 
     async def add(self, saga: OrderSaga) -> bool:
         """Insert a new saga; False when the order already has one (a redelivered start)."""
@@ -103,6 +104,7 @@ class SagaRepository:
 
     async def _write_children(self, saga: OrderSaga) -> None:
         if saga.new_steps:
+            self.written_steps.extend(s.name for s in saga.new_steps)
             await self._session.execute(
                 insert(saga_step),
                 [

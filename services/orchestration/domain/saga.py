@@ -297,7 +297,9 @@ class OrderSaga:
         self._step("stock_reserved", _describe(flight.lines), now)
         if self.cancel_pending:
             wanted, self.cancel_pending = self.cancel_pending, {}
+            before = dict(wanted)
             self._cancel_held(wanted, now)
+            self._count_cancelled(before, wanted)
         if self.replan_pending:
             self.replan_pending = False
             self._release_held(lambda h: True, "released", now, back_to_routing=True)
@@ -316,7 +318,9 @@ class OrderSaga:
         flight, self.in_flight = self.in_flight, None
         for h in flight.lines:
             self.unrouted[h.line_id] += h.quantity
+        before = dict(self.cancel_pending)
         self._take_from_unrouted(self.cancel_pending)
+        self._count_cancelled(before, self.cancel_pending)
         self.cancel_pending = {}
         self.replans += 1
         self._step("reservation_rejected", reason, now)
@@ -366,7 +370,8 @@ class OrderSaga:
 
     def _advance(self, now: datetime) -> None:
         """Reserved: authorise the money once, then hand held units to their locations."""
-        if self.payment.status == "none" and self.order.grand_total > 0:
+        left = bool(self.held) or self._units(self.unrouted) > 0
+        if self.payment.status == "none" and self.order.grand_total > 0 and left:
             self.payment.status = "pending"
             self._queue(Kind.AUTHORIZE, self.order.grand_total, now)
             self._move(SagaState.AUTHORIZING, now)
@@ -503,7 +508,10 @@ class OrderSaga:
         )
         self._step("payment_declined", f"{result.code}: {result.reason}", now)
         self._release_held(lambda h: True, "released", now)
-        if policy is DeclinePolicy.CANCEL:
+        nothing_left = all(
+            self.cancelled.get(ln.line_id, 0) >= ln.quantity for ln in self.order.lines
+        )
+        if policy is DeclinePolicy.CANCEL or nothing_left:
             self.unrouted = {}
             self._move(SagaState.CANCELLED, now)
         else:
@@ -627,10 +635,7 @@ class OrderSaga:
             for line_id, n in wanted.items():
                 if n:
                     self.cancel_pending[line_id] = self.cancel_pending.get(line_id, 0) + n
-        for line_id, n in before.items():
-            stopped = n - wanted.get(line_id, 0)
-            if stopped:
-                self.cancelled[line_id] = self.cancelled.get(line_id, 0) + stopped
+        self._count_cancelled(before, wanted)
         self._step("cancellation", f"{_units_of(before) - _units_of(wanted)} units stopped", now)
         self._next(now)
 
@@ -683,7 +688,9 @@ class OrderSaga:
             return
         self.check_completion(now)
         if not self.is_finished and self.state is not SagaState.FULFILLING:
-            self._move(SagaState.FULFILLING, now)
+            # Keep the acceptance deadline only while a fulfilment still waits to be accepted.
+            waiting = any(f.status is Status.CREATED for f in self.fulfillments)
+            self._move(SagaState.FULFILLING, now, deadline=self.deadline_at if waiting else None)
 
     def check_completion(self, now: datetime) -> None:
         """Finished when no unit is waiting or moving and every payment call is answered."""
@@ -721,6 +728,12 @@ class OrderSaga:
             self.shipped.get(ln.line_id, 0) + self.cancelled.get(ln.line_id, 0) >= ln.quantity
             for ln in self.order.lines
         )
+
+    def _count_cancelled(self, before: dict[str, int], left: dict[str, int]) -> None:
+        for line_id, n in before.items():
+            stopped = n - left.get(line_id, 0)
+            if stopped:
+                self.cancelled[line_id] = self.cancelled.get(line_id, 0) + stopped
 
     def _take_from_unrouted(self, wanted: dict[str, int]) -> None:
         for line_id, n in wanted.items():

@@ -3,10 +3,20 @@ from __future__ import annotations
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from services.orchestration.adapters.repository import SagaRepository
+from services.orchestration.service_layer.faults import CrashPoints
 
 
 class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
     sagas: SagaRepository
+    crash_points: CrashPoints | None = None  # armed only by the crash tests
+
+    async def commit(self) -> None:
+        steps = list(self.sagas.written_steps)
+        if self.crash_points is not None:
+            self.crash_points.at(steps, "before")
+        await super().commit()
+        if self.crash_points is not None:
+            self.crash_points.at(steps, "after")
 
     def start(self) -> None:
         self.sagas = SagaRepository(self.session)
