@@ -21,9 +21,9 @@ class FulfillmentLineRead(BaseModel):
 class ShipmentRead(BaseModel):
     shipment_id: str
     carrier: str
-    service: str | None
+    service: str | None = None
     tracking_number: str
-    tracking_url: str | None
+    tracking_url: str | None = None
     shipped_at: datetime
 
 
@@ -66,8 +66,8 @@ class FulfillmentRead(BaseModel):
     status: str
     allowed_actions: list[str] = Field(description="What may be reported next")
     lines: list[FulfillmentLineRead]
-    reason: str | None = Field(description="Why it was rejected or cancelled")
-    shipment: ShipmentRead | None
+    reason: str | None = Field(None, description="Why it was rejected or cancelled")
+    shipment: ShipmentRead | None = None
     history: list[dict[str, str]]
     created_at: datetime
     updated_at: datetime

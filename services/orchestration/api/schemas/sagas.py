@@ -89,7 +89,7 @@ class SagaRead(SagaSummary):
     excluded_locations: list[str] = Field(
         description="Locations that rejected or short-picked it: never routed to again"
     )
-    hold_reason: str | None
+    hold_reason: str | None = None
     payment: PaymentSummary
     fulfillment_ids: list[UUID]
     steps: list[SagaStepRead]
@@ -107,7 +107,7 @@ class CandidateRead(BaseModel):
     components: list[dict[str, Any]] = Field(
         description="Each score component: name, value, score, weight, contribution"
     )
-    total: float | None
+    total: float | None = None
 
 
 class RoutingDecisionRead(BaseModel):
@@ -117,7 +117,7 @@ class RoutingDecisionRead(BaseModel):
     outcome: str = Field(description="routed, backordered or unroutable")
     strategy_version: int
     explanation: str = Field(description="One sentence a person can read")
-    reason: str | None
+    reason: str | None = None
     decided_at: datetime
     candidates: list[CandidateRead]
     parts: list[dict[str, Any]] = Field(description="The chosen plan: location, lines, quote")
@@ -135,13 +135,13 @@ class PaymentOperationRead(BaseModel):
     amount: Decimal
     currency: str
     attempts: int
-    code: str | None
-    reason: str | None
-    reference: str | None
-    shipment_id: str | None
-    refund_id: str | None
+    code: str | None = None
+    reason: str | None = None
+    reference: str | None = None
+    shipment_id: str | None = None
+    refund_id: str | None = None
     created_at: datetime
-    completed_at: datetime | None
+    completed_at: datetime | None = None
 
 
 class PaymentOperationList(BaseModel):
