@@ -106,10 +106,9 @@ class Payment:
     refund_ids: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Timeouts:
-    reservation: timedelta = timedelta(minutes=5)
-    acceptance: timedelta = timedelta(hours=24)
+# How long a wait may last before the saga counts as stuck.
+RESERVATION_TIMEOUT = timedelta(minutes=5)
+ACCEPTANCE_TIMEOUT = timedelta(hours=24)
 
 
 @dataclass
@@ -221,7 +220,7 @@ class OrderSaga:
             )
         )
         self._step("routed", decision.explanation, now)
-        self._move(SagaState.RESERVING, now, deadline=now + Timeouts().reservation)
+        self._move(SagaState.RESERVING, now, deadline=now + RESERVATION_TIMEOUT)
         return decision_id
 
     def _decided_event(
@@ -409,13 +408,13 @@ class OrderSaga:
                     fulfillment_id=str(f.id),
                     location_code=code,
                     method=f.method,
-                    lines=_line_quantities(f.lines),
+                    lines=line_quantities(f.lines),
                     created_at=now,
                 )
             )
             self._step("fulfillment_created", f"{f.units} units at {code}", now)
         self.held = [h for h in self.held if h not in ready]
-        self.deadline_at = now + Timeouts().acceptance if ready else self.deadline_at
+        self.deadline_at = now + ACCEPTANCE_TIMEOUT if ready else self.deadline_at
 
     # --- payments ------------------------------------------------------------------------
 
@@ -618,25 +617,16 @@ class OrderSaga:
         for f in sorted(
             (f for f in self.fulfillments if f.status in order), key=lambda f: order[f.status]
         ):
-            taken = f.withdraw(wanted, now, "cancelled")
-            if taken:
-                self._release(taken, f.location_code, "cancelled", now)
-                self.events.append(
-                    orch.FulfillmentCancelled(
-                        order_id=self.key,
-                        fulfillment_id=str(f.id),
-                        location_code=f.location_code,
-                        reason="cancelled",
-                        lines=_line_quantities(taken),
-                        cancelled_at=now,
-                    )
-                )
+            self._withdraw(
+                f, wanted, now, note="cancelled", why="cancelled", release_reason="cancelled"
+            )
         if self.in_flight is not None:
             for line_id, n in wanted.items():
                 if n:
                     self.cancel_pending[line_id] = self.cancel_pending.get(line_id, 0) + n
         self._count_cancelled(before, wanted)
-        self._step("cancellation", f"{_units_of(before) - _units_of(wanted)} units stopped", now)
+        stopped = self._units(before) - self._units(wanted)
+        self._step("cancellation", f"{stopped} units stopped", now)
         self._next(now)
 
     def replan(
@@ -653,20 +643,16 @@ class OrderSaga:
             return
         for f in self.fulfillments:
             if f.status in UNPICKED:
-                taken = f.withdraw({ln.line_id: ln.quantity for ln in f.lines}, now, "re-planned")
-                self._release(taken, f.location_code, "released", now)
+                taken = self._withdraw(
+                    f,
+                    {ln.line_id: ln.quantity for ln in f.lines},
+                    now,
+                    note="re-planned",
+                    why="re-planned after an address change",
+                    release_reason="released",
+                )
                 for u in taken:
                     self.unrouted[u.line_id] = self.unrouted.get(u.line_id, 0) + u.quantity
-                self.events.append(
-                    orch.FulfillmentCancelled(
-                        order_id=self.key,
-                        fulfillment_id=str(f.id),
-                        location_code=f.location_code,
-                        reason="re-planned after an address change",
-                        lines=_line_quantities(taken),
-                        cancelled_at=now,
-                    )
-                )
         if self.in_flight is not None:
             self.replan_pending = True
         self._release_held(lambda h: True, "released", now, back_to_routing=True)
@@ -728,6 +714,33 @@ class OrderSaga:
             self.shipped.get(ln.line_id, 0) + self.cancelled.get(ln.line_id, 0) >= ln.quantity
             for ln in self.order.lines
         )
+
+    def _withdraw(
+        self,
+        f: Fulfillment,
+        wanted: dict[str, int],
+        now: datetime,
+        *,
+        note: str,
+        why: str,
+        release_reason: str,
+    ) -> list[FulfillmentLine]:
+        """Take units off an unshipped fulfilment order (`note` is kept on it), release their
+        stock there and announce it with `why`; `wanted` shrinks by what was taken."""
+        taken = f.withdraw(wanted, now, note)
+        if taken:
+            self._release(taken, f.location_code, release_reason, now)
+            self.events.append(
+                orch.FulfillmentCancelled(
+                    order_id=self.key,
+                    fulfillment_id=str(f.id),
+                    location_code=f.location_code,
+                    reason=why,
+                    lines=line_quantities(taken),
+                    cancelled_at=now,
+                )
+            )
+        return taken
 
     def _count_cancelled(self, before: dict[str, int], left: dict[str, int]) -> None:
         for line_id, n in before.items():
@@ -866,7 +879,8 @@ def _parts_of(held: Sequence[Held], reservation_id: str) -> list[orch.RoutedPart
     ]
 
 
-def _line_quantities(lines: Sequence[FulfillmentLine]) -> list[orch.LineQuantity]:
+def line_quantities(lines: Sequence[FulfillmentLine]) -> list[orch.LineQuantity]:
+    """The lines that still have units, as events name them."""
     return [
         orch.LineQuantity(line_id=ln.line_id, quantity=ln.quantity)
         for ln in lines
@@ -884,7 +898,3 @@ def _describe_stock(lines: Sequence[inv.StockLine]) -> str:
 
 def _units(units: Sequence[FulfillmentLine]) -> int:
     return sum(u.quantity for u in units)
-
-
-def _units_of(units: dict[str, int]) -> int:
-    return sum(units.values())

@@ -20,7 +20,7 @@ from services.orchestration.domain.errors import (
     NoCarrierService,
 )
 from services.orchestration.domain.fulfillment import Action, Fulfillment, Shipment, Status
-from services.orchestration.domain.saga import OrderSaga
+from services.orchestration.domain.saga import OrderSaga, line_quantities
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 
 
@@ -56,12 +56,6 @@ def _base(saga: OrderSaga, f: Fulfillment) -> dict[str, str]:
     return {"order_id": saga.key, "fulfillment_id": str(f.id), "location_code": f.location_code}
 
 
-def _lines(f: Fulfillment) -> list[orch.LineQuantity]:
-    return [
-        orch.LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in f.lines if ln.quantity
-    ]
-
-
 def _accept(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
     f.move(Action.ACCEPT, now)
     saga.deadline_at = None
@@ -87,7 +81,7 @@ def _pick(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetim
     saga.events.append(
         orch.FulfillmentPicked(
             **_base(saga, f),
-            lines=_lines(f),
+            lines=line_quantities(f.lines),
             short=[orch.LineQuantity(line_id=s.line_id, quantity=s.quantity) for s in shorts],
             picked_at=now,
         )
@@ -131,7 +125,7 @@ def _ship(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetim
             service=service,
             tracking_number=tracking,
             tracking_url=cmd.tracking_url,
-            lines=_lines(f),
+            lines=line_quantities(f.lines),
             shipped_at=now,
         )
     )
@@ -149,7 +143,10 @@ def _collect(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: date
     f.move(Action.COLLECT, now)
     saga.events.append(
         orch.FulfillmentCollected(
-            **_base(saga, f), shipment_id=shipment_id, lines=_lines(f), collected_at=now
+            **_base(saga, f),
+            shipment_id=shipment_id,
+            lines=line_quantities(f.lines),
+            collected_at=now,
         )
     )
     saga.fulfillment_left(f, shipment_id, now)
@@ -163,7 +160,7 @@ def _deliver(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: date
         orch.FulfillmentDelivered(
             **_base(saga, f),
             shipment_id=f.shipment.shipment_id,
-            lines=_lines(f),
+            lines=line_quantities(f.lines),
             delivered_at=now,
         )
     )
