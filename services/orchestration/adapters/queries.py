@@ -78,6 +78,13 @@ def _summary(row: Any, now: datetime) -> dict[str, Any]:
     }
 
 
+async def saga_exists(session: AsyncSession, order_id: UUID) -> bool:
+    found = await session.scalar(
+        select(order_saga.c.order_id).where(order_saga.c.order_id == order_id)
+    )
+    return found is not None
+
+
 async def saga_of(session: AsyncSession, order_id: UUID, now: datetime) -> SagaRead | None:
     row = (
         await session.execute(select(order_saga).where(order_saga.c.order_id == order_id))
@@ -255,17 +262,7 @@ async def routing_decisions(session: AsyncSession, order_id: UUID) -> RoutingDec
                 explanation=r.explanation,
                 reason=body.get("reason"),
                 decided_at=r.decided_at,
-                candidates=[
-                    CandidateRead(
-                        location_code=c["location_code"],
-                        eligible=c["eligible"],
-                        covers_all=c["covers_all"],
-                        filters=c["filters"],
-                        components=c["components"],
-                        total=c["total"],
-                    )
-                    for c in body["candidates"]
-                ],
+                candidates=[CandidateRead.model_validate(c) for c in body["candidates"]],
                 parts=body["parts"],
                 request=body["request"],
             )

@@ -168,18 +168,16 @@ class SagaRepository:
         return [mappers.operation_from(r) for r in rows]
 
     async def peek_operation(self, op_id: UUID) -> PaymentOperation | None:
-        row = (
-            await self._session.execute(
-                select(payment_operation).where(payment_operation.c.id == op_id)
-            )
-        ).one_or_none()
-        return mappers.operation_from(row) if row is not None else None
+        """Read without a lock: which saga to lock first."""
+        return await self._operation(op_id, lock=False)
 
     async def operation_for_update(self, op_id: UUID) -> PaymentOperation | None:
+        return await self._operation(op_id, lock=True)
+
+    async def _operation(self, op_id: UUID, *, lock: bool) -> PaymentOperation | None:
+        query = select(payment_operation).where(payment_operation.c.id == op_id)
         row = (
-            await self._session.execute(
-                select(payment_operation).where(payment_operation.c.id == op_id).with_for_update()
-            )
+            await self._session.execute(query.with_for_update() if lock else query)
         ).one_or_none()
         return mappers.operation_from(row) if row is not None else None
 

@@ -65,7 +65,7 @@ async def routing_decisions(order_id: UUID, session: ReadSessionDep) -> RoutingD
     """Every routing decision for the order, first plan first: each candidate location with
     each filter's verdict and each score component (value, weight, contribution, total), the
     chosen plan, the strategy version and a one-sentence explanation."""
-    if await queries.saga_of(session, order_id, SystemClock().now()) is None:
+    if not await queries.saga_exists(session, order_id):
         raise SagaNotFound(f"no saga for order {order_id}")
     return await queries.routing_decisions(session, order_id)
 
@@ -77,6 +77,6 @@ async def routing_decisions(order_id: UUID, session: ReadSessionDep) -> RoutingD
 )
 async def payments(order_id: UUID, session: ReadSessionDep) -> PaymentOperationList:
     """Authorisation, captures, voids and refunds with their outcome and attempts."""
-    if await queries.saga_of(session, order_id, SystemClock().now()) is None:
+    if not await queries.saga_exists(session, order_id):
         raise SagaNotFound(f"no saga for order {order_id}")
     return await queries.payment_operations(session, order_id)
