@@ -236,3 +236,21 @@ class TestCompensation:
         await w.order_reaches(order["id"], "cancelled")
         (decision,) = await w.decisions(order["id"])
         assert decision["explanation"].startswith(near)
+
+
+class TestStrategy:
+    async def test_every_put_is_a_new_version_and_a_stale_if_match_is_412(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        url = f"{urls['orchestration']}/v1/routing/strategy"
+        current = await http.get(url)
+        version = current.json()["version"]
+        body = {k: v for k, v in current.json().items() if k not in ("version", "created_at")}
+        put = await http.put(url, json=body, headers={"If-Match": f'"{version}"'})
+        assert put.status_code == 200, put.text
+        assert put.json()["version"] == version + 1
+        assert put.headers["ETag"] == f'"{version + 1}"'
+        stale = await http.put(url, json=body, headers={"If-Match": f'"{version}"'})
+        assert stale.status_code == 412
+        assert stale.json()["code"] == "precondition_failed"
+        assert (await http.get(url)).json()["version"] == version + 1

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.errors import PreconditionFailed
 from services.orchestration.adapters.tables import routing_strategy
 from services.orchestration.domain.routing.model import NoRoutePolicy, Strategy, Weights
 
@@ -60,11 +61,16 @@ async def current(session: AsyncSession) -> tuple[Strategy, datetime]:
     return from_dict(row.version, row.body), row.created_at
 
 
-async def add(session: AsyncSession, body: Mapping[str, Any], now: datetime) -> int:
-    """Store the next version; the table lock makes concurrent PUTs take turns."""
+async def add(
+    session: AsyncSession, body: Mapping[str, Any], now: datetime, expected_version: int | None
+) -> int:
+    """Store the next version; the table lock makes concurrent PUTs take turns, so the
+    If-Match check and the insert see the same latest version."""
     await session.execute(text("LOCK TABLE routing_strategy IN SHARE ROW EXCLUSIVE MODE"))
-    latest = await session.scalar(select(func.max(routing_strategy.c.version)))
-    version = (latest or DEFAULT.version) + 1
+    latest = (await session.scalar(select(func.max(routing_strategy.c.version)))) or DEFAULT.version
+    if expected_version is not None and expected_version != latest:
+        raise PreconditionFailed(f"the strategy is at version {latest}")
+    version = latest + 1
     await session.execute(
         insert(routing_strategy).values(version=version, body=dict(body), created_at=now)
     )

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from libs.clock import SystemClock
-from libs.errors import PreconditionFailed
 from libs.http.deps import BusDep, ReadSessionDep, get_container
 from libs.http.problems import problem_responses
 from services.orchestration.adapters import strategies
@@ -28,6 +27,7 @@ from services.orchestration.domain.promise import promise
 from services.orchestration.domain.routing.model import Demand, GeoPoint
 
 router = APIRouter(tags=["routing"])
+NO_VERSION = -1  # an If-Match that names no version matches none
 
 
 async def _strategy_read(session: ReadSessionDep, response: Response) -> StrategyRead:
@@ -64,12 +64,11 @@ async def put_strategy(
 ) -> StrategyRead:
     """Every PUT makes a new version; orders routed from then on name it. With If-Match, a
     version that moved on meanwhile is 412."""
+    expected = None
     if if_match is not None:
-        current, _ = await strategies.current(session)
-        if if_match.strip('W/"') != str(current.version):
-            raise PreconditionFailed(f"the strategy is at version {current.version}")
-    await bus.handle(PutStrategy(body=body.model_dump(mode="json")))
-    await session.rollback()  # see the new version, not the snapshot this session began with
+        tag = if_match.strip('W/"')
+        expected = int(tag) if tag.isdigit() else NO_VERSION
+    await bus.handle(PutStrategy(body=body.model_dump(mode="json"), expected_version=expected))
     return await _strategy_read(session, response)
 
 

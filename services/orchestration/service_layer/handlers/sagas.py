@@ -158,4 +158,4 @@ async def record_payment_answer(
 
 
 async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:
-    return await strategies.add(uow.session, cmd.body, uow.clock.now())
+    return await strategies.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
