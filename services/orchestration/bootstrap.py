@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from libs.bootstrap import build_container
@@ -22,25 +23,25 @@ from services.orchestration.service_layer.worker import SagaWorker
 def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -> ServiceContainer:
     settings = settings or OrchestrationSettings()
     clock = overrides.pop("clock", None) or SystemClock()
-    policy = SagaPolicy(
+
+    saga_policy = SagaPolicy(
         on_decline=settings.PAYMENT_DECLINED_POLICY,
         max_replans=settings.MAX_REPLANS,
         payment_attempts=settings.PAYMENT_ATTEMPTS,
+        reservation_timeout=timedelta(seconds=settings.RESERVATION_TIMEOUT_S),
+        acceptance_timeout=timedelta(seconds=settings.ACCEPTANCE_TIMEOUT_S),
     )
-    uow_class: type[OrchestrationUnitOfWork] = OrchestrationUnitOfWork
-    crash_points = CrashPoints.parse(settings.CRASH_POINTS, settings.CRASH_MARKER_DIR)
-    if crash_points is not None:
+    armed = CrashPoints.parse(settings.CRASH_POINTS, settings.CRASH_MARKER_DIR)
 
-        class CrashingUnitOfWork(OrchestrationUnitOfWork):
-            pass
+    class ConfiguredUnitOfWork(OrchestrationUnitOfWork):
+        policy = saga_policy
+        crash_points = armed
 
-        CrashingUnitOfWork.crash_points = crash_points
-        uow_class = CrashingUnitOfWork
     container = build_container(
         settings=settings,
         tables=plumbing,
-        uow_class=uow_class,
-        handlers=build_handlers(policy),
+        uow_class=ConfiguredUnitOfWork,
+        handlers=build_handlers(),
         subscriptions=SUBSCRIPTIONS,
         clock=clock,
         **overrides,

@@ -22,6 +22,10 @@ class OrchestrationSettings(ServiceSettings):
     PAYMENT_DECLINED_POLICY: DeclinePolicy = DeclinePolicy.ON_HOLD
     MAX_REPLANS: int = Field(default=3, ge=0)
     PAYMENT_ATTEMPTS: int = Field(default=8, ge=1)
+    # How long the saga waits for inventory's answer to a reservation, and for a location
+    # to accept its fulfilment order, before it compensates (release and plan again).
+    RESERVATION_TIMEOUT_S: float = Field(default=300, gt=0)
+    ACCEPTANCE_TIMEOUT_S: float = Field(default=86_400, gt=0)
     # How often the worker looks for sagas to route and payment calls to make when idle.
     WORKER_INTERVAL_S: float = Field(default=0.5, gt=0)
     # Crash tests only: "step:before,step:after,..." kills the process at those commits once.

@@ -117,6 +117,9 @@ class ReleaseReservation(Idempotent):
     reservation_id: UUID
     picks: tuple[LinePick, ...] | None = None
     reason: ReleaseReason = ReleaseReason.RELEASED
+    # From the saga, a release may name a reservation inventory refused (so never made):
+    # there is nothing to give back, which is not an error.
+    missing_ok: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

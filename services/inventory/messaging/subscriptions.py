@@ -44,7 +44,10 @@ def _release_reservation(env: Envelope) -> commands.ReleaseReservation:
     cmd = inv.ReleaseReservation.model_validate(env.data)
     reason = ReleaseReason.CANCELLED if cmd.reason == "cancelled" else ReleaseReason.RELEASED
     return commands.ReleaseReservation(
-        reservation_id=UUID(cmd.reservation_id), picks=_picks(cmd.lines), reason=reason
+        reservation_id=UUID(cmd.reservation_id),
+        picks=_picks(cmd.lines),
+        reason=reason,
+        missing_ok=True,
     )
 
 

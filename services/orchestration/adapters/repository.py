@@ -25,12 +25,13 @@ from services.orchestration.adapters.tables import (
 )
 from services.orchestration.domain.fulfillment import Fulfillment
 from services.orchestration.domain.payments import PaymentOperation
-from services.orchestration.domain.saga import OrderSaga
+from services.orchestration.domain.saga import OrderSaga, SagaPolicy
 
 
 class SagaRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, policy: SagaPolicy | None = None) -> None:
         self._session = session
+        self.policy = policy or SagaPolicy()  # given to every saga it loads
         self._loaded: dict[UUID, int] = {}  # fulfilment id -> version as loaded
         self.seen: list[OrderSaga] = []  # their events go to the outbox at commit
         self.written_steps: list[str] = []  # step names this unit of work recorded
@@ -66,6 +67,7 @@ class SagaRepository:
         fulfillments = [mappers.fulfillment_from(r) for r in rows]
         self._loaded.update({f.id: f.version for f in fulfillments})
         saga = mappers.saga_from(row, fulfillments)
+        saga.policy = self.policy
         self.seen.append(saga)
         return saga
 
@@ -153,6 +155,16 @@ class SagaRepository:
             select(order_saga.c.order_id)
             .where(order_saga.c.state == "routing", order_saga.c.due_at <= now)
             .order_by(order_saga.c.due_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def overdue(self, now: datetime, limit: int) -> list[UUID]:
+        """Sagas whose wait ran past its deadline (the partial index serves this)."""
+        rows = await self._session.scalars(
+            select(order_saga.c.order_id)
+            .where(order_saga.c.deadline_at.is_not(None), order_saga.c.deadline_at <= now)
+            .order_by(order_saga.c.deadline_at)
             .limit(limit)
         )
         return list(rows)

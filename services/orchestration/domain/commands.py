@@ -78,6 +78,11 @@ class PostponeRouting:
 
 
 @dataclass(frozen=True)
+class SweepOverdue:
+    order_id: UUID
+
+
+@dataclass(frozen=True)
 class RecordPaymentAnswer:
     operation_id: UUID
     result: ProviderResult | None  # None: the provider timed out, try again later

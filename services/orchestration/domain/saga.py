@@ -23,6 +23,7 @@ from libs.money import round_to_currency
 from services.orchestration.domain.fulfillment import (
     STOPPABLE,
     UNPICKED,
+    Action,
     Fulfillment,
     FulfillmentLine,
     Status,
@@ -58,6 +59,9 @@ class SagaPolicy:
     on_decline: DeclinePolicy = DeclinePolicy.ON_HOLD
     max_replans: int = 3  # rejected reservations in a row before the order goes on hold
     payment_attempts: int = 8  # provider timeouts before an operation counts as failed
+    # How long a wait may last before the saga stops waiting and compensates.
+    reservation_timeout: timedelta = timedelta(minutes=5)  # for inventory's answer
+    acceptance_timeout: timedelta = timedelta(hours=24)  # for a location to accept
 
 
 @dataclass(frozen=True)
@@ -106,11 +110,6 @@ class Payment:
     refund_ids: list[str] = field(default_factory=list)
 
 
-# How long a wait may last before the saga counts as stuck.
-RESERVATION_TIMEOUT = timedelta(minutes=5)
-ACCEPTANCE_TIMEOUT = timedelta(hours=24)
-
-
 @dataclass
 class OrderSaga:
     order_id: UUID
@@ -140,12 +139,21 @@ class OrderSaga:
     new_operations: list[PaymentOperation] = field(default_factory=list)
     # Every fulfilment order of the order, loaded and locked with the saga.
     fulfillments: list[Fulfillment] = field(default_factory=list)
+    # The service's configured policy; set when the saga is loaded, never stored with it.
+    policy: SagaPolicy = field(default_factory=SagaPolicy, repr=False, compare=False)
 
     # --- start and routing ---------------------------------------------------------------
 
     @classmethod
-    def start(cls, order_id: UUID, order: OrderSnapshot, now: datetime) -> OrderSaga:
+    def start(
+        cls,
+        order_id: UUID,
+        order: OrderSnapshot,
+        now: datetime,
+        policy: SagaPolicy | None = None,
+    ) -> OrderSaga:
         saga = cls(order_id, order, SagaState.ROUTING, now, now, due_at=now)
+        saga.policy = policy or SagaPolicy()
         saga.unrouted = {ln.line_id: ln.quantity for ln in order.lines}
         saga._step("order_placed", f"{len(order.lines)} lines to route", now)
         return saga
@@ -220,7 +228,7 @@ class OrderSaga:
             )
         )
         self._step("routed", decision.explanation, now)
-        self._move(SagaState.RESERVING, now, deadline=now + RESERVATION_TIMEOUT)
+        self._move(SagaState.RESERVING, now, deadline=now + self.policy.reservation_timeout)
         return decision_id
 
     def _decided_event(
@@ -304,14 +312,7 @@ class OrderSaga:
             self._release_held(lambda h: True, "released", now, back_to_routing=True)
         self._after_reservation(now)
 
-    def reservation_rejected(
-        self,
-        reservation_id: str,
-        reason: str,
-        now: datetime,
-        *,
-        max_replans: int,
-    ) -> None:
+    def reservation_rejected(self, reservation_id: str, reason: str, now: datetime) -> None:
         if self.in_flight is None or self.in_flight.reservation_id != reservation_id:
             return
         flight, self.in_flight = self.in_flight, None
@@ -325,7 +326,7 @@ class OrderSaga:
         self._step("reservation_rejected", reason, now)
         if not self._units(self.unrouted):
             self._after_reservation(now)
-        elif self.replans > max_replans:
+        elif self.replans > self.policy.max_replans:
             self._hold(f"stock could not be reserved after {self.replans} plans: {reason}", now)
         else:
             self._move(SagaState.ROUTING, now, due=now)
@@ -414,18 +415,11 @@ class OrderSaga:
             )
             self._step("fulfillment_created", f"{f.units} units at {code}", now)
         self.held = [h for h in self.held if h not in ready]
-        self.deadline_at = now + ACCEPTANCE_TIMEOUT if ready else self.deadline_at
+        self.deadline_at = self.acceptance_deadline()
 
     # --- payments ------------------------------------------------------------------------
 
-    def payment_answered(
-        self,
-        op: PaymentOperation,
-        result: ProviderResult,
-        now: datetime,
-        *,
-        policy: DeclinePolicy,
-    ) -> None:
+    def payment_answered(self, op: PaymentOperation, result: ProviderResult, now: datetime) -> None:
         self.payment.pending -= 1
         money = {
             "order_id": self.key,
@@ -434,7 +428,7 @@ class OrderSaga:
             "currency": op.currency,
         }
         if op.kind is Kind.AUTHORIZE:
-            self._authorized(op, result, money, now, policy)
+            self._authorized(op, result, money, now)
         elif op.kind is Kind.CAPTURE:
             if result.approved:
                 self.payment.captured += op.amount
@@ -480,8 +474,8 @@ class OrderSaga:
         result: ProviderResult,
         money: dict[str, Any],
         now: datetime,
-        policy: DeclinePolicy,
     ) -> None:
+        policy = self.policy.on_decline
         if result.approved:
             self.payment.status = "authorized"
             self.payment.authorized = op.amount
@@ -557,6 +551,24 @@ class OrderSaga:
         )
 
     # --- fulfilment reports --------------------------------------------------------------
+
+    def fulfillment_accepted(self, f: Fulfillment, now: datetime) -> None:
+        f.move(Action.ACCEPT, now)
+        self.events.append(orch.FulfillmentAccepted(**_fulfillment_ref(self, f), accepted_at=now))
+        if self.state is SagaState.FULFILLING:
+            self.deadline_at = self.acceptance_deadline()
+
+    def fulfillment_rejected(self, f: Fulfillment, reason: str, now: datetime) -> None:
+        units = f.reject(reason, now)
+        self.events.append(
+            orch.FulfillmentRejected(
+                **_fulfillment_ref(self, f),
+                reason=reason,
+                lines=[orch.LineQuantity(line_id=u.line_id, quantity=u.quantity) for u in units],
+                rejected_at=now,
+            )
+        )
+        self.fulfillment_gave_back(f, units, reason, now)
 
     def fulfillment_gave_back(
         self, f: Fulfillment, units: Sequence[FulfillmentLine], why: str, now: datetime
@@ -659,6 +671,42 @@ class OrderSaga:
         self._step("replan", f"ship to {ship_to.city or ship_to.country}", now)
         self._next(now)
 
+    # --- waits that ran too long ----------------------------------------------------------
+
+    def overdue(self, now: datetime) -> None:
+        """The worker found the saga past its deadline: stop waiting and compensate.
+
+        Inventory silent on a reservation: the reservation is released (the command follows
+        the reserve on the same partition, so it also frees stock that is reserved late) and
+        the units are planned again, as after a rejection. A location that does not accept its
+        fulfilment order in time: the order is rejected for it and re-routed elsewhere.
+        """
+        if self.deadline_at is None or self.deadline_at > now or self.is_finished:
+            return
+        if self.state is SagaState.RESERVING and self.in_flight is not None:
+            flight = self.in_flight
+            self._step("reservation_timed_out", f"no answer to {flight.reservation_id}", now)
+            self._send_releases(flight.lines, "released")
+            self.reservation_rejected(
+                flight.reservation_id, "inventory did not answer in time", now
+            )
+            return
+        late = [
+            f
+            for f in self.fulfillments
+            if f.status is Status.CREATED and f.created_at + self.policy.acceptance_timeout <= now
+        ]
+        for f in late:
+            self.fulfillment_rejected(f, "not accepted in time", now)
+        if not late:
+            # Nothing waits any more (say, accepted meanwhile): the deadline moves on or goes.
+            self.deadline_at = self.acceptance_deadline()
+
+    def acceptance_deadline(self) -> datetime | None:
+        """When the oldest fulfilment order still waiting to be accepted is overdue."""
+        waiting = [f.created_at for f in self.fulfillments if f.status is Status.CREATED]
+        return min(waiting) + self.policy.acceptance_timeout if waiting else None
+
     # --- completion ----------------------------------------------------------------------
 
     def _next(self, now: datetime) -> None:
@@ -674,9 +722,8 @@ class OrderSaga:
             return
         self.check_completion(now)
         if not self.is_finished and self.state is not SagaState.FULFILLING:
-            # Keep the acceptance deadline only while a fulfilment still waits to be accepted.
-            waiting = any(f.status is Status.CREATED for f in self.fulfillments)
-            self._move(SagaState.FULFILLING, now, deadline=self.deadline_at if waiting else None)
+            # The deadline holds only while a fulfilment still waits to be accepted.
+            self._move(SagaState.FULFILLING, now, deadline=self.acceptance_deadline())
 
     def check_completion(self, now: datetime) -> None:
         """Finished when no unit is waiting or moving and every payment call is answered."""
@@ -877,6 +924,10 @@ def _parts_of(held: Sequence[Held], reservation_id: str) -> list[orch.RoutedPart
         )
         for code, hs in sorted(by_location.items())
     ]
+
+
+def _fulfillment_ref(saga: OrderSaga, f: Fulfillment) -> dict[str, str]:
+    return {"order_id": saga.key, "fulfillment_id": str(f.id), "location_code": f.location_code}
 
 
 def line_quantities(lines: Sequence[FulfillmentLine]) -> list[orch.LineQuantity]:

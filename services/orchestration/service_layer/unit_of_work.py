@@ -3,12 +3,14 @@ from __future__ import annotations
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from services.orchestration.adapters.repository import SagaRepository
+from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.service_layer.faults import CrashPoints
 
 
 class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
     sagas: SagaRepository
     crash_points: CrashPoints | None = None  # armed only by the crash tests
+    policy: SagaPolicy = SagaPolicy()  # the service's, set by the composition root
 
     async def commit(self) -> None:
         steps = list(self.sagas.written_steps)
@@ -19,7 +21,7 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
             self.crash_points.at(steps, "after")
 
     def start(self) -> None:
-        self.sagas = SagaRepository(self.session)
+        self.sagas = SagaRepository(self.session, self.policy)
 
     def collect_events(self) -> list[IntegrationEvent]:
         """What the sagas of this unit of work announced, in order, to the outbox."""

@@ -63,6 +63,7 @@ class SagaWorker:
         return [
             PeriodicJob(name="route-due-sagas", interval_s=interval_s, run_once=self.route_due),
             PeriodicJob(name="run-payments", interval_s=interval_s, run_once=self.run_payments),
+            PeriodicJob(name="sweep-overdue", interval_s=interval_s, run_once=self.sweep_overdue),
         ]
 
     # --- routing ---------------------------------------------------------------------------
@@ -99,6 +100,17 @@ class SagaWorker:
                 saga.order_id, saga.round, request, decision, geo=geography(request, sites)
             )
         )
+
+    # --- waits that ran too long -------------------------------------------------------------
+
+    async def sweep_overdue(self) -> int:
+        """Sagas past their deadline stop waiting: each is compensated in its own transaction."""
+        async with self._sessions() as s:
+            ids = await SagaRepository(s).overdue(self._clock.now(), BATCH)
+        for order_id in ids:
+            log.warning("saga.overdue", order_id=str(order_id))
+            await self._bus.handle(c.SweepOverdue(order_id))
+        return len(ids)
 
     # --- payments --------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ from services.orchestration.domain.routing.model import (
     Part,
     RoutingDecision,
 )
-from services.orchestration.domain.saga import DeclinePolicy, OrderSaga, SagaState
+from services.orchestration.domain.saga import DeclinePolicy, OrderSaga, SagaPolicy, SagaState
 
 NOW = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 PLACED = NOW - timedelta(minutes=3)
@@ -179,10 +179,10 @@ def confirm(saga: OrderSaga, backordered: Mapping[str, int] | None = None) -> st
     return rid
 
 
-def reject_reservation(saga: OrderSaga, *, max_replans: int = 3) -> str:
+def reject_reservation(saga: OrderSaga) -> str:
     assert saga.in_flight is not None
     rid = saga.in_flight.reservation_id
-    saga.reservation_rejected(rid, "insufficient stock", NOW, max_replans=max_replans)
+    saga.reservation_rejected(rid, "insufficient stock", NOW)
     return rid
 
 
@@ -199,7 +199,6 @@ def answer(
     kind: Kind,
     *,
     approved: bool = True,
-    policy: DeclinePolicy = DeclinePolicy.ON_HOLD,
 ) -> PaymentOperation:
     """The provider answered the oldest pending operation of that kind (as the worker
     records it: the operation settled first, then the saga told)."""
@@ -213,7 +212,7 @@ def answer(
     )
     op.status = OpStatus.SUCCEEDED if approved else OpStatus.FAILED
     op.code, op.reason, op.reference = result.code, result.reason, result.reference
-    saga.payment_answered(op, result, NOW, policy=policy)
+    saga.payment_answered(op, result, NOW)
     return op
 
 
@@ -244,11 +243,9 @@ def act(
     if not f.check(action):
         return
     if action is Action.ACCEPT:
-        f.move(Action.ACCEPT, NOW)
-        saga.deadline_at = None
+        saga.fulfillment_accepted(f, NOW)
     elif action is Action.REJECT:
-        why = reason or "rejected by the location"
-        saga.fulfillment_gave_back(f, f.reject(why, NOW), why, NOW)
+        saga.fulfillment_rejected(f, reason or "rejected by the location", NOW)
     elif action is Action.PICK:
         shorts = f.pick(dict(picked or {ln.line_id: ln.quantity for ln in f.lines}), NOW)
         if f.units == 0:
@@ -470,6 +467,141 @@ def test_created_fulfilments_wait_for_acceptance_under_a_deadline() -> None:
     assert saga.deadline_at == NOW + timedelta(hours=24)
 
 
+def test_accepting_one_of_two_fulfilments_keeps_the_deadline_for_the_other() -> None:
+    saga = started()
+    route(saga, part("WH-BER", alloc(saga, "L1", 2)), part("WH-HAM", alloc(saga, "L2", 1)))
+    confirm(saga)
+    answer(saga, Kind.AUTHORIZE)
+
+    act(saga, at(saga, "WH-BER"), Action.ACCEPT)
+    assert saga.deadline_at == NOW + timedelta(hours=24)
+    act(saga, at(saga, "WH-HAM"), Action.ACCEPT)
+    assert saga.deadline_at is None
+
+
+# --- waits that ran too long --------------------------------------------------------------
+
+LATER = NOW + timedelta(minutes=5)
+
+
+def test_a_reservation_unanswered_past_its_deadline_is_released_and_planned_again() -> None:
+    saga = started()
+    rid = route(saga, whole_at(saga))
+    saga.events.clear()
+
+    saga.overdue(LATER)
+
+    # Released (inventory may still act on the reserve command; the release comes after it)
+    # and back to routing at once, as after a rejection.
+    assert releases(saga) == [(rid, "released", [(LAMP, 2, "WH-BER"), (MUG, 1, "WH-BER")])]
+    assert state(saga) is SagaState.ROUTING
+    assert saga.due_at == LATER
+    assert saga.deadline_at is None
+    assert saga.in_flight is None
+    assert saga.unrouted == {"L1": 2, "L2": 1}
+    assert [s.name for s in saga.new_steps][-3:] == [
+        "reservation_timed_out",
+        "reservation_rejected",
+        "routing",
+    ]
+
+
+def test_a_late_confirmation_after_the_timeout_changes_nothing() -> None:
+    saga = started()
+    rid = route(saga, whole_at(saga))
+    lines = reserved_lines(saga)
+    saga.overdue(LATER)
+    before = copy.deepcopy(saga)
+
+    saga.reservation_confirmed(rid, lines, LATER)
+
+    assert saga == before
+
+
+def test_a_reservation_before_its_deadline_is_left_waiting() -> None:
+    saga = started()
+    route(saga, whole_at(saga))
+    before = copy.deepcopy(saga)
+
+    saga.overdue(LATER - timedelta(seconds=1))
+
+    assert saga == before
+
+
+def test_the_reservation_timeout_comes_from_the_policy() -> None:
+    saga = started()
+    saga.policy = SagaPolicy(reservation_timeout=timedelta(seconds=30))
+
+    route(saga, whole_at(saga))
+
+    assert saga.deadline_at == NOW + timedelta(seconds=30)
+
+
+def test_reservations_that_keep_timing_out_put_the_order_on_hold() -> None:
+    saga = started()
+    for _ in range(4):
+        route(saga, whole_at(saga))
+        saga.overdue(LATER)
+
+    assert state(saga) is SagaState.ON_HOLD
+    assert "inventory did not answer in time" in (saga.hold_reason or "")
+
+
+def test_a_fulfilment_not_accepted_in_time_is_rejected_and_its_units_routed_elsewhere() -> None:
+    saga = fulfilling()
+    saga.events.clear()
+    f = at(saga, "WH-BER")
+    day_later = NOW + timedelta(hours=24)
+
+    saga.overdue(day_later)
+
+    assert f.status is Status.REJECTED
+    (rejected,) = events(saga, orch.FulfillmentRejected)
+    assert rejected.reason == "not accepted in time"
+    assert [(ln.line_id, ln.quantity) for ln in rejected.lines] == [("L1", 2), ("L2", 1)]
+    rid = f.lines[0].reservation_id
+    assert releases(saga) == [(rid, "released", [(LAMP, 2, "WH-BER"), (MUG, 1, "WH-BER")])]
+    assert saga.excluded == ["WH-BER"]
+    assert state(saga) is SagaState.ROUTING
+    assert saga.unrouted == {"L1": 2, "L2": 1}
+
+
+def test_only_the_fulfilments_past_their_deadline_are_rejected() -> None:
+    saga = fulfilling(
+        part("WH-BER", Allocation("L1", LAMP, 2, False)),
+        part("WH-HAM", Allocation("L2", MUG, 1, False)),
+    )
+    act(saga, at(saga, "WH-HAM"), Action.ACCEPT)
+
+    saga.overdue(NOW + timedelta(hours=25))
+
+    assert at(saga, "WH-BER").status is Status.REJECTED
+    assert at(saga, "WH-HAM").status is Status.ACCEPTED
+    assert saga.excluded == ["WH-BER"]
+
+
+def test_an_overdue_sweep_finding_nothing_late_clears_the_deadline() -> None:
+    saga = fulfilling()
+    f = at(saga, "WH-BER")
+    f.move(Action.ACCEPT, NOW)  # accepted, but the deadline was not updated (an old row)
+
+    saga.overdue(NOW + timedelta(hours=24))
+
+    assert f.status is Status.ACCEPTED
+    assert saga.deadline_at is None
+    assert events(saga, orch.FulfillmentRejected) == []
+
+
+def test_a_finished_saga_is_never_swept() -> None:
+    saga = started()
+    saga.cancel(None, NOW)
+    before = copy.deepcopy(saga)
+
+    saga.overdue(NOW + timedelta(days=2))
+
+    assert saga == before
+
+
 def test_a_capture_answered_before_delivery_completes_the_order_at_delivery() -> None:
     saga = fulfilling()
     (f,) = saga.fulfillments
@@ -585,7 +717,7 @@ def test_a_confirmation_of_another_reservation_changes_nothing() -> None:
     before = copy.deepcopy(saga)
 
     saga.reservation_confirmed("someone-elses", reserved_lines(saga), NOW)
-    saga.reservation_rejected("someone-elses", "no stock", NOW, max_replans=3)
+    saga.reservation_rejected("someone-elses", "no stock", NOW)
 
     assert saga == before
 
@@ -598,7 +730,7 @@ def test_a_second_confirmation_changes_nothing() -> None:
     before = copy.deepcopy(saga)
 
     saga.reservation_confirmed(rid, lines, NOW)
-    saga.reservation_rejected(rid, "late rejection", NOW, max_replans=3)
+    saga.reservation_rejected(rid, "late rejection", NOW)
 
     assert saga == before
     assert len(pending(saga, Kind.AUTHORIZE)) == 1
@@ -637,13 +769,14 @@ def test_a_rejected_reservation_sends_the_units_back_to_routing() -> None:
 
 def test_after_max_replans_rejections_the_order_goes_on_hold() -> None:
     saga = started()
+    saga.policy = SagaPolicy(max_replans=2)
     for _ in range(2):
         route(saga, whole_at(saga))
-        reject_reservation(saga, max_replans=2)
+        reject_reservation(saga)
         assert state(saga) is SagaState.ROUTING
 
     route(saga, whole_at(saga))
-    reject_reservation(saga, max_replans=2)
+    reject_reservation(saga)
 
     assert state(saga) is SagaState.ON_HOLD
     (hold,) = events(saga, orch.OrderOnHold)
@@ -680,8 +813,9 @@ def test_a_confirmation_without_line_ids_is_matched_by_sku() -> None:
 def declined(policy: DeclinePolicy) -> tuple[OrderSaga, str]:
     saga = started()
     rid = route(saga, part("WH-BER", alloc(saga, "L1", 2)), part("WH-HAM", alloc(saga, "L2", 1)))
+    saga.policy = SagaPolicy(on_decline=policy)
     confirm(saga)
-    answer(saga, Kind.AUTHORIZE, approved=False, policy=policy)
+    answer(saga, Kind.AUTHORIZE, approved=False)
     return saga, rid
 
 
@@ -855,7 +989,7 @@ def test_a_payment_declined_after_everything_was_cancelled_leaves_the_order_canc
     confirm(saga)
     saga.cancel(None, NOW)
 
-    answer(saga, Kind.AUTHORIZE, approved=False, policy=DeclinePolicy.ON_HOLD)
+    answer(saga, Kind.AUTHORIZE, approved=False)
 
     # Nothing is left to hold: every unit was cancelled and its stock already released.
     assert state(saga) is SagaState.CANCELLED

@@ -97,6 +97,8 @@ async def release_reservation(cmd: commands.ReleaseReservation, uow: InventoryUn
     """Give back all of a reservation's open units, or the named ones (backordered first)."""
     if (prior := await replayed(uow, SCOPE_RELEASE, cmd)) is not None:
         return UUID(prior)
+    if cmd.missing_ok and not await uow.reservations.exists(cmd.reservation_id):
+        return cmd.reservation_id
     levels = await _lock_stock_of(uow, [cmd.reservation_id])
     res = await _get(uow, cmd.reservation_id)
     await _give_back(uow, res, res.release(cmd.picks, reason=cmd.reason), levels, cmd.reason)

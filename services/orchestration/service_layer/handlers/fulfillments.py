@@ -57,23 +57,11 @@ def _base(saga: OrderSaga, f: Fulfillment) -> dict[str, str]:
 
 
 def _accept(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
-    f.move(Action.ACCEPT, now)
-    saga.deadline_at = None
-    saga.events.append(orch.FulfillmentAccepted(**_base(saga, f), accepted_at=now))
+    saga.fulfillment_accepted(f, now)
 
 
 def _reject(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
-    reason = cmd.reason or "rejected by the location"
-    units = f.reject(reason, now)
-    saga.events.append(
-        orch.FulfillmentRejected(
-            **_base(saga, f),
-            reason=reason,
-            lines=[orch.LineQuantity(line_id=u.line_id, quantity=u.quantity) for u in units],
-            rejected_at=now,
-        )
-    )
-    saga.fulfillment_gave_back(f, units, reason, now)
+    saga.fulfillment_rejected(f, cmd.reason or "rejected by the location", now)
 
 
 def _pick(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:

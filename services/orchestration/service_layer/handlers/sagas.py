@@ -11,13 +11,14 @@ from services.orchestration.adapters import strategies
 from services.orchestration.domain import commands
 from services.orchestration.domain.errors import SagaNotFound
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
-from services.orchestration.domain.saga import OrderSaga, SagaPolicy, SagaState
+from services.orchestration.domain.saga import OrderSaga, SagaState
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 
 
 async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> None:
     """A placed order starts its saga, once whatever the redeliveries; the worker routes it."""
-    await uow.sagas.add(OrderSaga.start(cmd.order_id, cmd.order, uow.clock.now()))
+    saga = OrderSaga.start(cmd.order_id, cmd.order, uow.clock.now(), uow.sagas.policy)
+    await uow.sagas.add(saga)
 
 
 async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
@@ -82,9 +83,7 @@ async def postpone_routing(cmd: commands.PostponeRouting, uow: OrchestrationUnit
     await uow.sagas.save(saga)
 
 
-async def record_reservation(
-    cmd: commands.RecordReservation, uow: OrchestrationUnitOfWork, *, policy: SagaPolicy
-) -> None:
+async def record_reservation(cmd: commands.RecordReservation, uow: OrchestrationUnitOfWork) -> None:
     saga = await uow.sagas.get_for_update(cmd.order_id)
     if saga is None:
         return  # a reservation orchestration never asked for (made over inventory's API)
@@ -92,9 +91,7 @@ async def record_reservation(
     if cmd.confirmed:
         saga.reservation_confirmed(cmd.reservation_id, cmd.lines, now)
     else:
-        saga.reservation_rejected(
-            cmd.reservation_id, cmd.reason, now, max_replans=policy.max_replans
-        )
+        saga.reservation_rejected(cmd.reservation_id, cmd.reason, now)
     await uow.sagas.save(saga)
 
 
@@ -127,7 +124,7 @@ async def request_refund(cmd: commands.RequestRefund, uow: OrchestrationUnitOfWo
 
 
 async def record_payment_answer(
-    cmd: commands.RecordPaymentAnswer, uow: OrchestrationUnitOfWork, *, policy: SagaPolicy
+    cmd: commands.RecordPaymentAnswer, uow: OrchestrationUnitOfWork
 ) -> None:
     """The provider answered (or timed out): settle the operation and move the saga on."""
     op = await uow.sagas.peek_operation(cmd.operation_id)
@@ -140,7 +137,7 @@ async def record_payment_answer(
     now = uow.clock.now()
     op.attempts += 1
     result = cmd.result
-    if result is None and op.attempts >= policy.payment_attempts:
+    if result is None and op.attempts >= saga.policy.payment_attempts:
         result = ProviderResult(
             False, code="provider_unavailable", reason=f"no answer after {op.attempts} tries"
         )
@@ -153,7 +150,14 @@ async def record_payment_answer(
     op.code, op.reason, op.reference = result.code, result.reason, result.reference
     op.completed_at = now
     await uow.sagas.save_operation(op)
-    saga.payment_answered(op, result, now, policy=policy.on_decline)
+    saga.payment_answered(op, result, now)
+    await uow.sagas.save(saga)
+
+
+async def sweep_overdue(cmd: commands.SweepOverdue, uow: OrchestrationUnitOfWork) -> None:
+    """A wait ran past its deadline: the saga stops waiting and compensates."""
+    saga = await _locked(uow, cmd.order_id)
+    saga.overdue(uow.clock.now())
     await uow.sagas.save(saga)
 
 
