@@ -7,8 +7,15 @@ import uuid
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import MetaData
 
+from libs.clock import SystemClock
+from libs.contracts.base import IntegrationEvent
+from libs.outbox.tables import outbox_table
+from libs.outbox.writer import OutboxWriter
 from tests.e2e.flows import random_sku
+from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.orders import order_body
 from tests.support.polling import eventually
 
@@ -17,6 +24,7 @@ POTSDAM = (52.39, 13.06)
 HAMBURG = (53.55, 9.99)
 MUNICH = (48.14, 11.58)
 CUSTOMER_IN_BERLIN = (52.517, 13.3889)
+OUTBOX = outbox_table(MetaData())  # only to build envelopes the way every relay does
 
 
 class World:
@@ -185,3 +193,19 @@ class World:
             timeout=20,
             what=f"{sku} at {code} = {expected}",
         )
+
+
+async def publish_as(service: str, *events: IntegrationEvent) -> None:
+    """Put events on the broker exactly as that service's outbox relay would."""
+    writer = OutboxWriter(table=OUTBOX, service=service, clock=SystemClock())
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(
+                TOPIC_PREFIX + event.topic,
+                key=event.partition_key.encode(),
+                value=writer.envelope(event).to_bytes(),
+            )
+    finally:
+        await producer.stop()

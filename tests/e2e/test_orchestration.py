@@ -4,18 +4,25 @@ outcome in every service's API."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 
+from libs.contracts import orchestration as orch
+from libs.contracts.returns import RefundLine, RefundRequested
 from tests.e2e.conftest import Stack
+from tests.e2e.flows import events_about
 from tests.e2e.orchestration_flows import (
     BERLIN,
     HAMBURG,
     MUNICH,
     POTSDAM,
     World,
+    publish_as,
 )
+from tests.support.polling import eventually
 
 
 class TestShipToHome:
@@ -236,6 +243,167 @@ class TestCompensation:
         await w.order_reaches(order["id"], "cancelled")
         (decision,) = await w.decisions(order["id"])
         assert decision["explanation"].startswith(near)
+
+
+class TestAddressChange:
+    async def test_a_new_address_before_picking_sends_the_order_from_nearer_it(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        berlin = await w.location("WH-BER", BERLIN, stock={lamp: 5})
+        munich = await w.location("WH-MUC", MUNICH, stock={lamp: 5})
+        order = await w.place([(lamp, 2)])
+        (first,) = await w.open_fulfillments(order["id"], 1)
+        assert first["location_code"] == berlin
+        assert (await w.act(first["id"], "accept")).status_code == 200
+
+        url = f"{urls['order_capture']}/v1/orders/{order['id']}"
+        etag = (await http.get(url)).headers["ETag"]
+        moved = await http.patch(
+            url,
+            json={
+                "shipping_address": {
+                    "name": "Grace Hopper",
+                    "line1": "Marienplatz 1",
+                    "city": "München",
+                    "postal_code": "80331",
+                    "country": "DE",
+                    "lat": MUNICH[0],
+                    "lon": MUNICH[1],
+                }
+            },
+            headers={"If-Match": etag},
+        )
+        assert moved.status_code == 200, moved.text
+
+        (second,) = await w.open_fulfillments(order["id"], 1)
+        assert second["location_code"] == munich
+        withdrawn = next(f for f in await w.fulfillments(order["id"]) if f["id"] == first["id"])
+        assert withdrawn["status"] == "cancelled"
+        await w.stock_settles(berlin, lamp, (5, 0))
+        await w.stock_settles(munich, lamp, (5, 2))
+        saga = await w.saga(order["id"])
+        assert saga["excluded_locations"] == []  # a new plan, not a rejection
+        assert [d["round"] for d in await w.decisions(order["id"])] == [1, 2]
+
+        shipped = await w.ship_all_the_way(second["id"])
+        assert shipped["status"] == "delivered"
+        saga = await w.saga_reaches(order["id"], "completed")
+        assert Decimal(saga["payment"]["captured"]) == Decimal(order["totals"]["grand_total"])
+        await w.stock_settles(munich, lamp, (3, 0))
+
+
+class TestRefunds:
+    async def test_returns_asks_for_refunds_and_each_is_paid_once_up_to_what_was_captured(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        await w.location("WH-BER", BERLIN, stock={lamp: 5})
+        order = await w.place([(lamp, 2)])  # 2 x 10.00 + 4.90 shipping
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        await w.ship_all_the_way(f["id"])
+        await w.saga_reaches(order["id"], "completed")
+        line_id = order["lines"][0]["id"]
+
+        def refund(refund_id: str, amount: str) -> RefundRequested:
+            return RefundRequested(
+                order_id=order["id"],
+                return_id=f"RET-{refund_id}",
+                refund_id=refund_id,
+                amount=Decimal(amount),
+                currency="EUR",
+                lines=[RefundLine(line_id=line_id, quantity=1)],
+                requested_at=datetime.now(UTC),
+            )
+
+        paid, too_much = f"R-{uuid.uuid4().hex[:8]}", f"R-{uuid.uuid4().hex[:8]}"
+        # The first asked twice (a redelivery), then one for more than is left to refund.
+        await publish_as("returns", refund(paid, "10.00"), refund(paid, "10.00"))
+        await publish_as("returns", refund(too_much, "20.00"))
+
+        async def answers() -> list[str]:
+            events = await events_about(orch.PaymentRefunded.topic, {order["id"]})
+            return sorted(
+                e.type for e in events if e.type.startswith("oms.orchestration.payment_refund")
+            )
+
+        found = await eventually(
+            answers, until=lambda a: len(a) >= 2, timeout=30, what="both refunds answered"
+        )
+        assert found == [
+            "oms.orchestration.payment_refund_failed",
+            "oms.orchestration.payment_refunded",
+        ]
+        saga = await w.saga(order["id"])
+        assert Decimal(saga["payment"]["refunded"]) == Decimal("10.00")
+        assert await w.payments(order["id"]) == [
+            ("authorize", "succeeded", "24.90"),
+            ("capture", "succeeded", "24.90"),
+            ("refund", "succeeded", "10.00"),
+        ]
+        final = await eventually(
+            lambda: w.order(order["id"]),
+            until=lambda o: o["lines"][0]["quantities"]["refunded"] == 1,
+            timeout=20,
+            what="the refund on the order",
+        )
+        assert final["lines"][0]["quantities"]["refunded"] == 1
+
+
+class TestBackorders:
+    async def test_a_channel_that_backorders_waits_for_incoming_stock_then_ships(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+    ) -> None:
+        w = World(http, urls)
+        lamp = w.sku("LAMP")
+        code = await w.location("WH-BER", BERLIN, stock={lamp: 1})
+        inbound = await http.post(
+            f"{urls['inventory']}/v1/inbound",
+            json={
+                "location_code": code,
+                "sku": lamp,
+                "quantity": 5,
+                "expected_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+            },
+        )
+        assert inbound.status_code == 201, inbound.text
+
+        url = f"{urls['orchestration']}/v1/routing/strategy"
+        current = (await http.get(url)).json()
+        body = {k: v for k, v in current.items() if k not in ("version", "created_at")}
+        backordering = body | {"channel_policies": body["channel_policies"] | {"web": "backorder"}}
+        put = await http.put(
+            url, json=backordering, headers={"If-Match": f'"{current["version"]}"'}
+        )
+        assert put.status_code == 200, put.text
+        try:
+            order = await w.place([(lamp, 3)])
+            saga = await w.saga_reaches(order["id"], "backordered")
+        finally:
+            latest = (await http.get(url)).json()["version"]
+            restored = await http.put(url, json=body, headers={"If-Match": f'"{latest}"'})
+            assert restored.status_code == 200, restored.text
+
+        (decision,) = await w.decisions(order["id"])
+        assert decision["outcome"] == "backordered"
+        assert await w.fulfillments(order["id"]) == []
+        await w.stock_settles(code, lamp, (1, 1))  # the one on hand is held; 2 wait
+        await w.order_reaches(order["id"], "backordered")
+
+        received = await http.post(
+            f"{urls['inventory']}/v1/inbound/{inbound.json()['id']}/receive", json={}
+        )
+        assert received.status_code == 200, received.text
+
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == code
+        assert sum(ln["quantity"] for ln in f["lines"]) == 3
+        await w.stock_settles(code, lamp, (6, 3))
+        steps = [s["name"] for s in (await w.saga(order["id"]))["steps"]]
+        assert steps.index("backorder_allocated") < steps.index("fulfillment_created")
+        assert saga["state"] == "backordered"
 
 
 class TestStrategy:
