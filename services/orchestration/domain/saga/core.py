@@ -1,0 +1,310 @@
+"""The saga's data and the machinery its flows share: moving on, completion, releases."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+from libs.contracts import inventory as inv
+from libs.contracts import orchestration as orch
+from libs.contracts.base import IntegrationEvent
+from libs.money import round_to_currency
+from services.orchestration.domain.fulfillment import Fulfillment, FulfillmentLine, Status
+from services.orchestration.domain.order import OrderSnapshot
+from services.orchestration.domain.payments import Kind, PaymentOperation
+from services.orchestration.domain.saga.events import line_quantities
+from services.orchestration.domain.saga.state import (
+    FINISHED,
+    Held,
+    InFlight,
+    Payment,
+    SagaPolicy,
+    SagaState,
+    SagaStep,
+)
+
+
+@dataclass
+class SagaCore(ABC):
+    """What an order saga holds, and the steps every flow takes (OrderSaga puts them together)."""
+
+    order_id: UUID
+    order: OrderSnapshot
+    state: SagaState
+    started_at: datetime
+    updated_at: datetime
+    due_at: datetime | None = None
+    deadline_at: datetime | None = None
+    unrouted: dict[str, int] = field(default_factory=dict)
+    held: list[Held] = field(default_factory=list)
+    in_flight: InFlight | None = None
+    excluded: list[str] = field(default_factory=list)
+    round: int = 0
+    replans: int = 0
+    routing_attempts: int = 0
+    shipped: dict[str, int] = field(default_factory=dict)
+    cancelled: dict[str, int] = field(default_factory=dict)
+    cancel_pending: dict[str, int] = field(default_factory=dict)
+    replan_pending: bool = False
+    hold_reason: str | None = None
+    payment: Payment = field(default_factory=Payment)
+    version: int = 0
+    # Produced by this unit of work, written by the repository at commit.
+    new_steps: list[SagaStep] = field(default_factory=list)
+    events: list[IntegrationEvent] = field(default_factory=list)
+    new_operations: list[PaymentOperation] = field(default_factory=list)
+    # Every fulfilment order of the order, loaded and locked with the saga.
+    fulfillments: list[Fulfillment] = field(default_factory=list)
+    # The service's configured policy; set when the saga is loaded, never stored with it.
+    policy: SagaPolicy = field(default_factory=SagaPolicy, repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        return str(self.order_id)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED
+
+    # --- answered by another flow --------------------------------------------------------
+
+    @abstractmethod
+    def reservation_rejected(self, reservation_id: str, reason: str, now: datetime) -> None:
+        """Inventory refused the reservation in flight (ReservationFlow answers it; overdue()
+        in CompensationFlow gives the same answer when inventory stays silent)."""
+
+    # --- moving on -----------------------------------------------------------------------
+
+    def _advance(self, now: datetime) -> None:
+        """Reserved: authorise the money once, then hand held units to their locations."""
+        left = bool(self.held) or self._units(self.unrouted) > 0
+        if self.payment.status == "none" and self.order.grand_total > 0 and left:
+            self.payment.status = "pending"
+            self._queue(Kind.AUTHORIZE, self.order.grand_total, now)
+            self._move(SagaState.AUTHORIZING, now)
+            return
+        if self.payment.status == "pending":
+            return
+        self._create_fulfillments(now)
+        self._next(now)
+
+    def _create_fulfillments(self, now: datetime) -> None:
+        ready = [h for h in self.held if h.quantity > 0 and not h.backordered]
+        by_location: dict[str, list[Held]] = {}
+        for h in ready:
+            by_location.setdefault(h.location_code, []).append(h)
+        for code, held in sorted(by_location.items()):
+            f = Fulfillment(
+                id=uuid5(self.order_id, f"fulfillment-{self.round}-{code}"),
+                order_id=self.order_id,
+                location_code=code,
+                method=self.order.method.value,
+                status=Status.CREATED,
+                lines=[
+                    FulfillmentLine(h.line_id, h.sku, h.quantity, h.reservation_id) for h in held
+                ],
+                created_at=now,
+                updated_at=now,
+                history=[{"status": "created", "at": now.isoformat(), "note": ""}],
+                distance_km=held[0].distance_km,
+                domestic=held[0].domestic,
+            )
+            self.fulfillments.append(f)
+            self.events.append(
+                orch.FulfillmentCreated(
+                    order_id=self.key,
+                    fulfillment_id=str(f.id),
+                    location_code=code,
+                    method=f.method,
+                    lines=line_quantities(f.lines),
+                    created_at=now,
+                )
+            )
+            self._step("fulfillment_created", f"{f.units} units at {code}", now)
+        self.held = [h for h in self.held if h not in ready]
+        self.deadline_at = self.acceptance_deadline()
+
+    def _queue(self, kind: Kind, amount: Decimal, now: datetime, **extra: Any) -> None:
+        self.payment.operations += 1
+        self.payment.pending += 1
+        self.new_operations.append(
+            PaymentOperation(
+                id=uuid5(self.order_id, f"payment-{self.payment.operations}"),
+                order_id=self.order_id,
+                kind=kind,
+                amount=amount,
+                currency=self.order.currency,
+                created_at=now,
+                next_attempt_at=now,
+                **extra,
+            )
+        )
+
+    def acceptance_deadline(self) -> datetime | None:
+        """When the oldest fulfilment order still waiting to be accepted is overdue."""
+        waiting = [f.created_at for f in self.fulfillments if f.status is Status.CREATED]
+        return min(waiting) + self.policy.acceptance_timeout if waiting else None
+
+    # --- completion ----------------------------------------------------------------------
+
+    def _next(self, now: datetime) -> None:
+        """After any change: route what is unrouted, or follow the fulfilments to the end."""
+        if self.is_finished or self.in_flight is not None:
+            return
+        if self.state is SagaState.AUTHORIZING and self.payment.status == "pending":
+            return  # the authorisation's answer moves it on
+        if self.state is SagaState.BACKORDERED and any(h.backordered for h in self.held):
+            return  # the backorder allocation moves it on
+        if self._units(self.unrouted):
+            self._move(SagaState.ROUTING, now, due=now)
+            return
+        self.check_completion(now)
+        if not self.is_finished and self.state is not SagaState.FULFILLING:
+            # The deadline holds only while a fulfilment still waits to be accepted.
+            self._move(SagaState.FULFILLING, now, deadline=self.acceptance_deadline())
+
+    def check_completion(self, now: datetime) -> None:
+        """Finished when no unit is waiting or moving and every payment call is answered."""
+        if self.is_finished or self.in_flight is not None or self.payment.pending:
+            return
+        if self._units(self.unrouted) or self.held:
+            return
+        if any(not f.is_final for f in self.fulfillments):
+            return
+        unspent = self.payment.authorized - self.payment.captured - self.payment.voided
+        if self.payment.status == "authorized" and unspent > 0:
+            self._queue(Kind.VOID, unspent, now)
+            return
+        if self._units(self.shipped):
+            self._move(SagaState.COMPLETED, now)
+            self.events.append(orch.OrderCompleted(order_id=self.key, completed_at=now))
+        else:
+            self._move(SagaState.CANCELLED, now)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _payable(self) -> Decimal:
+        """What the customer owes for the units not cancelled (all of it when none were)."""
+        if not self._units(self.cancelled):
+            return self.order.grand_total
+        kept = {
+            ln.line_id: ln.quantity - self.cancelled.get(ln.line_id, 0) for ln in self.order.lines
+        }
+        return round_to_currency(
+            self.order.value_of(kept) + self.order.shipping_amount, self.order.currency
+        )
+
+    def _all_accounted(self) -> bool:
+        return all(
+            self.shipped.get(ln.line_id, 0) + self.cancelled.get(ln.line_id, 0) >= ln.quantity
+            for ln in self.order.lines
+        )
+
+    def _count_cancelled(self, before: dict[str, int], left: dict[str, int]) -> None:
+        for line_id, n in before.items():
+            stopped = n - left.get(line_id, 0)
+            if stopped:
+                self.cancelled[line_id] = self.cancelled.get(line_id, 0) + stopped
+
+    def _take_from_unrouted(self, wanted: dict[str, int]) -> None:
+        for line_id, n in wanted.items():
+            take = min(n, self.unrouted.get(line_id, 0))
+            if take:
+                self.unrouted[line_id] -= take
+                wanted[line_id] -= take
+
+    def _cancel_held(self, wanted: dict[str, int], now: datetime) -> None:
+        released: list[Held] = []
+        for h in self.held:
+            n = min(wanted.get(h.line_id, 0), h.quantity)
+            if n:
+                wanted[h.line_id] -= n
+                released.append(
+                    Held(
+                        h.reservation_id,
+                        h.location_code,
+                        h.line_id,
+                        h.sku,
+                        n,
+                        min(n, h.backordered),
+                    )
+                )
+                h.quantity -= n
+                h.backordered = max(0, h.backordered - n)
+        self.held = [h for h in self.held if h.quantity > 0]
+        self._send_releases(released, "cancelled")
+
+    def _release_held(
+        self, which: Any, reason: str, now: datetime, back_to_routing: bool = False
+    ) -> None:
+        chosen = [h for h in self.held if which(h)]
+        self.held = [h for h in self.held if not which(h)]
+        if back_to_routing:
+            for h in chosen:
+                self.unrouted[h.line_id] = self.unrouted.get(h.line_id, 0) + h.quantity
+        self._send_releases(chosen, reason)
+
+    def _release(
+        self, units: Sequence[FulfillmentLine], location: str, reason: str, now: datetime
+    ) -> None:
+        self._send_releases(
+            [Held(u.reservation_id, location, u.line_id, u.sku, u.quantity) for u in units], reason
+        )
+
+    def _send_releases(self, units: Sequence[Held], reason: str) -> None:
+        for rid in sorted({u.reservation_id for u in units}):
+            self.events.append(
+                inv.ReleaseReservation(
+                    order_id=self.key,
+                    reservation_id=rid,
+                    reason=reason,
+                    lines=[
+                        inv.ReleaseLine(
+                            sku=u.sku, quantity=u.quantity, location_code=u.location_code
+                        )
+                        for u in units
+                        if u.reservation_id == rid and u.quantity
+                    ],
+                )
+            )
+
+    def _hold(self, reason: str, now: datetime) -> None:
+        self.hold_reason = reason
+        self._release_held(lambda h: True, "released", now)
+        self.events.append(
+            orch.OrderOnHold(
+                order_id=self.key,
+                hold_id=str(uuid5(self.order_id, f"hold-{self.round}")),
+                reason=reason,
+                held_at=now,
+            )
+        )
+        self._move(SagaState.ON_HOLD, now)
+
+    def _move(
+        self,
+        state: SagaState,
+        now: datetime,
+        *,
+        due: datetime | None = None,
+        deadline: datetime | None = None,
+    ) -> None:
+        if state is not self.state:
+            self._step(state.value, f"from {self.state.value}", now)
+        self.state = state
+        self.due_at = due
+        self.deadline_at = deadline
+        self.updated_at = now
+
+    def _step(self, name: str, detail: str, now: datetime) -> None:
+        self.new_steps.append(SagaStep(name, now, detail))
+        self.updated_at = now
+
+    @staticmethod
+    def _units(units: dict[str, int]) -> int:
+        return sum(units.values())

@@ -1,0 +1,135 @@
+"""The payment provider's answers and refund requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid5
+
+from libs.contracts import orchestration as orch
+from services.orchestration.domain.payments import Kind, PaymentOperation, ProviderResult
+from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.state import DeclinePolicy, SagaState
+
+
+class PaymentFlow(SagaCore):
+    """The money: authorisation, captures, voids and refunds as the provider answers them."""
+
+    # --- payments ------------------------------------------------------------------------
+
+    def payment_answered(self, op: PaymentOperation, result: ProviderResult, now: datetime) -> None:
+        self.payment.pending -= 1
+        money = {
+            "order_id": self.key,
+            "payment_id": str(op.id),
+            "amount": op.amount,
+            "currency": op.currency,
+        }
+        if op.kind is Kind.AUTHORIZE:
+            self._authorized(op, result, money, now)
+        elif op.kind is Kind.CAPTURE:
+            if result.approved:
+                self.payment.captured += op.amount
+                self.events.append(
+                    orch.PaymentCaptured(
+                        **money,
+                        provider_reference=result.reference,
+                        shipment_id=op.shipment_id,
+                        captured_at=now,
+                    )
+                )
+                self._step("payment_captured", f"{op.amount} {op.currency}", now)
+            else:
+                self._step("capture_failed", result.reason, now)
+        elif op.kind is Kind.VOID:
+            self.payment.voided += op.amount
+            self.events.append(orch.PaymentVoided(**money, voided_at=now))
+            self._step("payment_voided", f"{op.amount} {op.currency}", now)
+        elif result.approved:
+            self.payment.refunded += op.amount
+            self.events.append(
+                orch.PaymentRefunded(
+                    **money,
+                    refund_id=op.refund_id or "",
+                    lines=[orch.LineQuantity(line_id=i, quantity=n) for i, n in op.lines],
+                    refunded_at=now,
+                )
+            )
+            self._step("payment_refunded", f"{op.amount} {op.currency}", now)
+        else:
+            self.payment.refund_queued -= op.amount
+            self.events.append(
+                orch.PaymentRefundFailed(
+                    **money, refund_id=op.refund_id or "", reason=result.reason, failed_at=now
+                )
+            )
+            self._step("refund_failed", result.reason, now)
+        self.check_completion(now)
+
+    def _authorized(
+        self,
+        op: PaymentOperation,
+        result: ProviderResult,
+        money: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        policy = self.policy.on_decline
+        if result.approved:
+            self.payment.status = "authorized"
+            self.payment.authorized = op.amount
+            self.payment.authorization = result.reference
+            self.events.append(
+                orch.PaymentAuthorized(
+                    **money, provider_reference=result.reference, authorized_at=now
+                )
+            )
+            self._step("payment_authorized", f"{op.amount} {op.currency}", now)
+            if self.state is SagaState.AUTHORIZING:
+                self._advance(now)
+            return
+        self.payment.status = "declined"
+        self.events.append(
+            orch.PaymentDeclined(
+                **money,
+                code=result.code,
+                reason=result.reason,
+                resolution=policy.value,
+                declined_at=now,
+            )
+        )
+        self._step("payment_declined", f"{result.code}: {result.reason}", now)
+        self._release_held(lambda h: True, "released", now)
+        nothing_left = all(
+            self.cancelled.get(ln.line_id, 0) >= ln.quantity for ln in self.order.lines
+        )
+        if policy is DeclinePolicy.CANCEL or nothing_left:
+            self.unrouted = {}
+            self._move(SagaState.CANCELLED, now)
+        else:
+            self._hold(f"payment declined ({result.code})", now)
+
+    def request_refund(
+        self, refund_id: str, amount: Decimal, lines: Sequence[tuple[str, int]], now: datetime
+    ) -> None:
+        if refund_id in self.payment.refund_ids:
+            return  # the same request again: paid (or refused) once
+        self.payment.refund_ids.append(refund_id)
+        refundable = self.payment.captured - self.payment.refund_queued
+        if amount > refundable:
+            self.events.append(
+                orch.PaymentRefundFailed(
+                    order_id=self.key,
+                    payment_id=str(uuid5(self.order_id, f"refund-{refund_id}")),
+                    amount=amount,
+                    currency=self.order.currency,
+                    refund_id=refund_id,
+                    reason=f"exceeds the refundable {refundable} {self.order.currency}",
+                    failed_at=now,
+                )
+            )
+            self._step("refund_refused", f"{amount} > refundable {refundable}", now)
+            return
+        self.payment.refund_queued += amount
+        self._queue(Kind.REFUND, amount, now, refund_id=refund_id, lines=tuple(lines))

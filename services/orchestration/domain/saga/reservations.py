@@ -1,0 +1,248 @@
+"""The saga's routing and inventory's answers to its reservations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Self
+from uuid import UUID, uuid5
+
+from libs.contracts import inventory as inv
+from libs.contracts import orchestration as orch
+from services.orchestration.domain.order import OrderSnapshot
+from services.orchestration.domain.routing.model import Outcome, RoutingDecision
+from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.events import (
+    _describe,
+    _describe_stock,
+    _parts_of,
+    _routed_part,
+)
+from services.orchestration.domain.saga.state import Held, InFlight, SagaPolicy, SagaState
+
+
+class ReservationFlow(SagaCore):
+    """Routing the unrouted units and reserving them, with inventory's answers."""
+
+    # --- start and routing ---------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        order_id: UUID,
+        order: OrderSnapshot,
+        now: datetime,
+        policy: SagaPolicy | None = None,
+    ) -> Self:
+        saga = cls(order_id, order, SagaState.ROUTING, now, now, due_at=now)
+        saga.policy = policy or SagaPolicy()
+        saga.unrouted = {ln.line_id: ln.quantity for ln in order.lines}
+        saga._step("order_placed", f"{len(order.lines)} lines to route", now)
+        return saga
+
+    def routing_unavailable(self, error: str, retry_at: datetime, now: datetime) -> None:
+        """Inventory could not be asked: wait and try again; the order is not failed for it."""
+        self.routing_attempts += 1
+        self.due_at = retry_at
+        self.updated_at = now
+        if self.routing_attempts <= 3 or self.routing_attempts % 10 == 0:
+            self._step("routing_retry", f"attempt {self.routing_attempts}: {error}", now)
+
+    def apply_routing(
+        self,
+        decision: RoutingDecision,
+        now: datetime,
+        geo: Mapping[str, tuple[float | None, bool]] | None = None,
+    ) -> str | None:
+        """The worker's plan for the unrouted units; returns the decision id it stored."""
+        if self.state is not SagaState.ROUTING:
+            return None
+        self.round += 1
+        self.routing_attempts = 0
+        self.due_at = None
+        decision_id = str(uuid5(self.order_id, f"decision-{self.round}"))
+        self.events.append(self._decided_event(decision, decision_id, now))
+        if decision.outcome is Outcome.UNROUTABLE:
+            self._step("routing_failed", decision.reason or decision.explanation, now)
+            self._hold(f"no location can serve it: {decision.reason}", now)
+            return decision_id
+        reservation_id = str(uuid5(self.order_id, f"reservation-{self.round}"))
+        geo = geo or {}
+        asked = [
+            Held(
+                reservation_id,
+                part.location_code,
+                a.line_id,
+                a.sku,
+                a.quantity,
+                distance_km=geo.get(part.location_code, (None, True))[0],
+                domestic=geo.get(part.location_code, (None, True))[1],
+            )
+            for part in decision.parts
+            for a in part.allocations
+        ]
+        for h in asked:
+            self.unrouted[h.line_id] -= h.quantity
+        self.in_flight = InFlight(reservation_id, decision_id, asked)
+        self.events.append(
+            inv.ReserveStock(
+                order_id=self.key,
+                reservation_id=reservation_id,
+                lines=[
+                    inv.RequestedLine(
+                        sku=h.sku,
+                        quantity=h.quantity,
+                        location_code=h.location_code,
+                        line_id=h.line_id,
+                    )
+                    for h in asked
+                ],
+                allow_backorder=decision.outcome is Outcome.BACKORDERED,
+                ordered_at=self.order.placed_at,
+            )
+        )
+        self._step("routed", decision.explanation, now)
+        self._move(SagaState.RESERVING, now, deadline=now + self.policy.reservation_timeout)
+        return decision_id
+
+    def _decided_event(
+        self, decision: RoutingDecision, decision_id: str, now: datetime
+    ) -> orch.RoutingDecided:
+        return orch.RoutingDecided(
+            order_id=self.key,
+            decision_id=decision_id,
+            round=self.round,
+            outcome=decision.outcome.value,
+            strategy_version=decision.strategy_version,
+            parts=[
+                _routed_part(
+                    p.location_code,
+                    [
+                        orch.SkuLineQuantity(line_id=a.line_id, sku=a.sku, quantity=a.quantity)
+                        for a in p.allocations
+                    ],
+                    sum(a.quantity for a in p.allocations if a.backorder),
+                    p.quote.carrier if p.quote else None,
+                    p.quote.service if p.quote else None,
+                )
+                for p in decision.parts
+            ],
+            candidates=[
+                orch.CandidateVerdict(
+                    location_code=c.location_code,
+                    eligible=c.eligible,
+                    failed_filter=next((f.name for f in c.filters if not f.passed), None),
+                    reason="; ".join(f.reason for f in c.filters if not f.passed)
+                    or (c.filters[-1].reason if c.filters else ""),
+                    total=c.total,
+                )
+                for c in decision.candidates
+            ],
+            explanation=decision.explanation,
+            decided_at=now,
+        )
+
+    # --- inventory's answers -------------------------------------------------------------
+
+    def reservation_confirmed(
+        self, reservation_id: str, lines: Sequence[inv.ReservedLine], now: datetime
+    ) -> None:
+        if self.in_flight is None or self.in_flight.reservation_id != reservation_id:
+            return  # stale or repeated
+        flight, self.in_flight = self.in_flight, None
+        self.replans = 0
+        geo = {h.location_code: (h.distance_km, h.domestic) for h in flight.lines}
+        for ln in lines:
+            distance, domestic = geo.get(ln.location_code, (None, True))
+            self.held.append(
+                Held(
+                    reservation_id,
+                    ln.location_code,
+                    ln.line_id or self._line_of(ln.sku),
+                    ln.sku,
+                    ln.quantity,
+                    ln.backordered,
+                    distance,
+                    domestic,
+                )
+            )
+        self.events.append(
+            orch.OrderRouted(
+                order_id=self.key,
+                decision_id=flight.decision_id,
+                reservation_id=reservation_id,
+                parts=_parts_of(self.held, reservation_id),
+                routed_at=now,
+            )
+        )
+        self._step("stock_reserved", _describe(flight.lines), now)
+        if self.cancel_pending:
+            wanted, self.cancel_pending = self.cancel_pending, {}
+            before = dict(wanted)
+            self._cancel_held(wanted, now)
+            self._count_cancelled(before, wanted)
+        if self.replan_pending:
+            self.replan_pending = False
+            self._release_held(lambda h: True, "released", now, back_to_routing=True)
+        self._after_reservation(now)
+
+    def reservation_rejected(self, reservation_id: str, reason: str, now: datetime) -> None:
+        if self.in_flight is None or self.in_flight.reservation_id != reservation_id:
+            return
+        flight, self.in_flight = self.in_flight, None
+        for h in flight.lines:
+            self.unrouted[h.line_id] += h.quantity
+        before = dict(self.cancel_pending)
+        self._take_from_unrouted(self.cancel_pending)
+        self._count_cancelled(before, self.cancel_pending)
+        self.cancel_pending = {}
+        self.replans += 1
+        self._step("reservation_rejected", reason, now)
+        if not self._units(self.unrouted):
+            self._after_reservation(now)
+        elif self.replans > self.policy.max_replans:
+            self._hold(f"stock could not be reserved after {self.replans} plans: {reason}", now)
+        else:
+            self._move(SagaState.ROUTING, now, due=now)
+
+    def backorder_allocated(
+        self, reservation_id: str, lines: Sequence[inv.StockLine], now: datetime
+    ) -> None:
+        for ln in lines:
+            left = ln.quantity
+            for h in self.held:
+                if (
+                    left
+                    and h.reservation_id == reservation_id
+                    and h.sku == ln.sku
+                    and (h.location_code == ln.location_code and h.backordered)
+                ):
+                    n = min(left, h.backordered)
+                    h.backordered -= n
+                    left -= n
+        self._step("backorder_allocated", _describe_stock(lines), now)
+        if self.state is SagaState.BACKORDERED and not any(h.backordered for h in self.held):
+            self._advance(now)
+
+    def _after_reservation(self, now: datetime) -> None:
+        waiting = [h for h in self.held if h.backordered]
+        if waiting:
+            self.events.append(
+                orch.OrderBackordered(
+                    order_id=self.key,
+                    reservation_id=waiting[0].reservation_id,
+                    lines=[
+                        orch.SkuLineQuantity(line_id=h.line_id, sku=h.sku, quantity=h.backordered)
+                        for h in waiting
+                    ],
+                    backordered_at=now,
+                )
+            )
+            self._move(SagaState.BACKORDERED, now)
+            return
+        self._advance(now)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _line_of(self, sku: str) -> str:
+        return next(ln.line_id for ln in self.order.lines if ln.sku == sku)

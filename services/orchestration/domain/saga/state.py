@@ -1,0 +1,85 @@
+"""The saga's states and policy, and what it keeps: held units, the reservation, the payment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+ZERO = Decimal("0")
+
+
+class SagaState(StrEnum):
+    ROUTING = "routing"  # the worker plans (again) at due_at, with fresh availability
+    RESERVING = "reserving"  # a reserve command is out; inventory's answer is awaited
+    BACKORDERED = "backordered"  # reserved, but some units wait for incoming stock
+    AUTHORIZING = "authorizing"  # the payment authorisation is queued
+    FULFILLING = "fulfilling"  # fulfilment orders are out; following them to delivery
+    COMPLETED = "completed"
+    ON_HOLD = "on_hold"  # compensated: stopped before fulfilment, its stock released
+    CANCELLED = "cancelled"  # compensated: every unit cancelled, stock released, money voided
+
+
+FINISHED = frozenset({SagaState.COMPLETED, SagaState.ON_HOLD, SagaState.CANCELLED})
+
+
+class DeclinePolicy(StrEnum):
+    ON_HOLD = "on_hold"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class SagaPolicy:
+    on_decline: DeclinePolicy = DeclinePolicy.ON_HOLD
+    max_replans: int = 3  # rejected reservations in a row before the order goes on hold
+    payment_attempts: int = 8  # provider timeouts before an operation counts as failed
+    # How long a wait may last before the saga stops waiting and compensates.
+    reservation_timeout: timedelta = timedelta(minutes=5)  # for inventory's answer
+    acceptance_timeout: timedelta = timedelta(hours=24)  # for a location to accept
+
+
+@dataclass(frozen=True)
+class SagaStep:
+    name: str
+    at: datetime
+    detail: str
+
+
+@dataclass
+class Held:
+    """Units a confirmed reservation holds for the order, not yet given to a fulfilment."""
+
+    reservation_id: str
+    location_code: str
+    line_id: str
+    sku: str
+    quantity: int
+    backordered: int = 0
+    # How far the location is from the customer: the carrier selector prices the parcel by it.
+    distance_km: float | None = None
+    domestic: bool = True
+
+
+@dataclass
+class InFlight:
+    """The reservation asked of inventory and not yet answered."""
+
+    reservation_id: str
+    decision_id: str
+    lines: list[Held]  # what was asked for, by location
+
+
+@dataclass
+class Payment:
+    authorized: Decimal = ZERO
+    authorization: str | None = None
+    status: str = "none"  # none | pending | authorized | declined
+    capture_queued: Decimal = ZERO
+    captured: Decimal = ZERO
+    voided: Decimal = ZERO
+    refund_queued: Decimal = ZERO
+    refunded: Decimal = ZERO
+    operations: int = 0  # queued so far; names the next one
+    pending: int = 0  # queued and not answered yet
+    refund_ids: list[str] = field(default_factory=list)
