@@ -40,10 +40,18 @@ class InventoryClient:
                 http, "POST", "/v1/availability", json={"skus": sorted(set(skus))}
             )
         available: dict[str, dict[str, int]] = {}
+        incoming: dict[str, dict[str, int]] = {}
         for item in stock["items"]:
+            sku = item["sku"]
             for loc in item["locations"]:
-                available.setdefault(loc["location_code"], {})[item["sku"]] = loc["available"]
-        return [_site(loc, available.get(loc["code"], {})) for loc in locations]
+                available.setdefault(loc["location_code"], {})[sku] = loc["available"]
+            for delivery in item.get("incoming", []):
+                expected = incoming.setdefault(delivery["location_code"], {})
+                expected[sku] = expected.get(sku, 0) + delivery["quantity"]
+        return [
+            _site(loc, available.get(loc["code"], {}), incoming.get(loc["code"], {}))
+            for loc in locations
+        ]
 
     async def _locations(self, http: httpx.AsyncClient) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -79,7 +87,7 @@ class InventoryClient:
         raise InventoryUnavailable(last)
 
 
-def _site(loc: dict[str, Any], available: dict[str, int]) -> Site:
+def _site(loc: dict[str, Any], available: dict[str, int], incoming: dict[str, int]) -> Site:
     address = loc["address"]
     lat, lon = address.get("latitude"), address.get("longitude")
     cutoff = loc.get("cutoff_time")
@@ -96,4 +104,5 @@ def _site(loc: dict[str, Any], available: dict[str, int]) -> Site:
         cutoff=time.fromisoformat(cutoff) if cutoff else None,
         timezone=loc.get("timezone", "UTC"),
         available=available,
+        incoming=incoming,
     )

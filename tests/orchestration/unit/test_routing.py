@@ -50,6 +50,7 @@ def warehouse(code: str, point: GeoPoint | None, **changes: object) -> Site:
         point=point,
         priority=500,
         available=dict(ALL_STOCK),
+        incoming=dict(ALL_STOCK),  # a purchase order on its way: a backorder can wait for it
     )
     return replace(site, **changes)  # type: ignore[arg-type]
 
@@ -338,6 +339,26 @@ SCENARIOS = {
         strategy=Strategy(version=7, channel_policies={"marketplace": NoRoutePolicy.BACKORDER}),
         outcome=Outcome.BACKORDERED,
         plan={"WH-MUNICH": (("L1", 1, False), ("L2", 2, True), ("L3", 1, True))},
+        reason="no location can ship all 3 lines within 3 parts",
+    ),
+    "backordered_only_where_stock_is_expected": Scenario(
+        sites=(
+            warehouse("WH-BERLIN", BERLIN, available={}, incoming={}),
+            warehouse("WH-MUNICH", MUNICH, available={}, incoming={LAMP: 1, MUG: 5, RUG: 1}),
+        ),
+        request=ship(),
+        strategy=BACKORDER,
+        outcome=Outcome.BACKORDERED,
+        plan={"WH-MUNICH": (("L1", 1, True), ("L2", 2, True), ("L3", 1, True))},
+        reason="no location can ship all 3 lines within 3 parts",
+        explained=("Backordered at WH-MUNICH",),
+    ),
+    "nothing_expected_anywhere_cannot_be_backordered": Scenario(
+        sites=(warehouse("WH-BERLIN", BERLIN, available={LAMP: 1}, incoming={MUG: 1}),),
+        request=ship(),
+        strategy=BACKORDER,
+        outcome=Outcome.UNROUTABLE,
+        plan={},
         reason="no location can ship all 3 lines within 3 parts",
     ),
     "channel_policy_rejects_where_the_default_backorders": Scenario(

@@ -55,6 +55,7 @@ class Site:
     cutoff: time | None = None
     timezone: str = "UTC"
     available: Mapping[str, int] = field(default_factory=dict)  # sku -> units available now
+    incoming: Mapping[str, int] = field(default_factory=dict)  # sku -> units still expected
 
 
 @dataclass(frozen=True)

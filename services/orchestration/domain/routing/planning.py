@@ -45,6 +45,15 @@ def fewest_parts(
     return None
 
 
+def _incoming_covers(site: Site, lines: Sequence[Demand]) -> bool:
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    return all(
+        site.available.get(sku, 0) + site.incoming.get(sku, 0) >= qty for sku, qty in wanted.items()
+    )
+
+
 def _covers(sites: Sequence[Site], demand: Mapping[str, int]) -> bool:
     return all(sum(s.available.get(sku, 0) for s in sites) >= qty for sku, qty in demand.items())
 
@@ -56,8 +65,13 @@ def backorder_site(
     ordered: Sequence[Site],
     verdicts: Mapping[str, tuple[FilterVerdict, ...]],
 ) -> Site | None:
-    """The best site that passes every filter but stock; None when there is none."""
-    waiting = [s for s in ordered if passes(verdicts[s.code], ignore="stock")]
+    """The best site that passes every filter but stock and expects enough incoming stock
+    to serve the rest; None when there is none (inventory would refuse the backorder)."""
+    waiting = [
+        s
+        for s in ordered
+        if passes(verdicts[s.code], ignore="stock") and _incoming_covers(s, request.lines)
+    ]
     if not waiting:
         return None
     # Ranked among themselves: the eligible sites' report scores were normalised over a
