@@ -67,7 +67,7 @@ class RestockReturn:
     order_id: UUID
     receipt_id: str
     location_code: str
-    lines: tuple[tuple[str, int], ...]  # (sku, resellable units)
+    lines: tuple[tuple[str, int], ...]  # (sku, units whose disposition is restock)
 
 
 # --- inbound ------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from services.inventory.domain import commands
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.reservation import LinePick, ReleaseReason
 
-RESELLABLE = "resellable"
+# Only units the returns policy sends back to stock go on sale; a resellable unit it sends to
+# quarantine (or writes off) is not restocked.
+RESTOCK = "restock"
 
 
 def _reserve_stock(env: Envelope) -> commands.ReserveStock:
@@ -62,15 +64,15 @@ def _commit_reservation(env: Envelope) -> commands.CommitReservation:
 
 def _return_received(env: Envelope) -> commands.RestockReturn:
     event = ReturnReceived.model_validate(env.data)
-    resellable: dict[str, int] = {}
+    restocked: dict[str, int] = {}
     for ln in event.lines:
-        if ln.sku and ln.condition == RESELLABLE:
-            resellable[ln.sku] = resellable.get(ln.sku, 0) + ln.quantity
+        if ln.sku and ln.disposition == RESTOCK:
+            restocked[ln.sku] = restocked.get(ln.sku, 0) + ln.quantity
     return commands.RestockReturn(
         order_id=UUID(event.order_id),
         receipt_id=event.receipt_id,
         location_code=event.location_code,
-        lines=tuple(sorted(resellable.items())),
+        lines=tuple(sorted(restocked.items())),
     )
 
 

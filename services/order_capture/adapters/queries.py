@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount, minor_units
+from libs.self_service import email_matches
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,
@@ -38,7 +39,6 @@ from services.order_capture.api.schemas import (
     TotalsRead,
 )
 from services.order_capture.domain.totals import line_total
-from services.order_capture.domain.values import email_matches
 
 
 async def get_order(session: AsyncSession, order_id: UUID) -> OrderRead | None:
@@ -252,6 +252,7 @@ def _to_read(row: Row[Any], lines: list[Row[Any]], shipments: list[Row[Any]]) ->
             tax_total=money(row.tax_total),
             shipping_amount=money(row.shipping_amount),
             grand_total=money(row.grand_total),
+            refunded=money(row.refunded_amount),
         ),
         requested_delivery_date=row.requested_delivery_date,
         tags=list(row.tags),

@@ -228,6 +228,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "tax_total": totals.tax_total,
         "shipping_amount": totals.shipping_amount,
         "grand_total": totals.grand_total,
+        "refunded_amount": order.refunded_amount,
         "requested_delivery_date": order.requested_delivery_date,
         "tags": list(order.tags),
         "metadata": order.metadata,
@@ -307,6 +308,7 @@ def _order_from(row: Row[Any], lines: Sequence[Row[Any]], shipments: Sequence[Ro
             )
             for s in shipments
         ],
+        refunded_amount=row.refunded_amount,
         applied_facts=set(row.applied_facts),
         event_sequence=row.event_sequence,
         created_at=row.created_at,

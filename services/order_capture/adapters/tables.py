@@ -56,6 +56,8 @@ sales_order = Table(
     Column("tax_total", Numeric(14, 4), nullable=False),
     Column("shipping_amount", Numeric(14, 4), nullable=False),
     Column("grand_total", Numeric(14, 4), nullable=False),
+    # The sum of the refunds paid on the order (each refund counted once).
+    Column("refunded_amount", Numeric(14, 4), nullable=False),
     Column("requested_delivery_date", Date),
     Column("tags", ARRAY(Text), nullable=False),
     Column("metadata", JSONB, nullable=False),

@@ -424,6 +424,9 @@ class TotalsRead(BaseModel):
     tax_total: Decimal
     shipping_amount: Decimal
     grand_total: Decimal
+    refunded: Decimal = Field(
+        description="Money paid back so far: the sum of the refunds on the order"
+    )
 
 
 class ShipmentRead(BaseModel):
@@ -491,6 +494,7 @@ ORDER_READ_EXAMPLE: dict[str, Any] = {
         "tax_total": "7.22",
         "shipping_amount": "4.90",
         "grand_total": "50.10",
+        "refunded": "0.00",
     },
     "requested_delivery_date": None,
     "tags": ["gift"],

@@ -142,6 +142,7 @@ class RecordReturn(Report):
 @dataclass(frozen=True)
 class RecordRefund(Report):
     quantities: Mapping[UUID, int] = field(default_factory=dict)
+    amount: Decimal = Decimal("0")
     details: Mapping[str, Any] = field(default_factory=dict)
 
 

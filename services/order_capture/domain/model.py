@@ -91,6 +91,8 @@ class Order:
     on_hold: bool = False
     closed: bool = False
     shipments: list[Shipment] = field(default_factory=list)
+    # The money given back so far: the sum of the refunds' amounts, each refund counted once.
+    refunded_amount: Decimal = Decimal("0")
     applied_facts: set[str] = field(default_factory=set)
     event_sequence: int = 0
     version: int = 1
@@ -352,9 +354,13 @@ class Order:
         )
 
     def record_refund(self, cmd: commands.RecordRefund, *, now: datetime) -> bool:
-        return self._apply_per_line(
-            cmd, "refunded", cmd.quantities, LineQuantities.refund, now=now, details=cmd.details
-        )
+        def apply() -> None:
+            for line_id, quantity in cmd.quantities.items():
+                self.line(line_id).quantities.refund(quantity)
+            self.refunded_amount += cmd.amount
+
+        details = {**cmd.details, "lines": _line_details(cmd.quantities)}
+        return self._apply_fact(cmd, "refunded", apply, now=now, details=details)
 
     def record_hold(self, cmd: commands.RecordHold, *, now: datetime) -> bool:
         def apply() -> None:

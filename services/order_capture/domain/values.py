@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-
-
-def email_matches(on_order: str, given: str) -> bool:
-    """The proof a customer gives in self-service. Case-insensitive, as mail systems are, and
-    constant-time, so response timing does not tell how much of an address was right."""
-    return hmac.compare_digest(on_order.casefold().encode(), given.strip().casefold().encode())
 
 
 class Channel(StrEnum):

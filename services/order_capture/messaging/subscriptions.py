@@ -142,6 +142,7 @@ def _payment_refunded(env: Envelope) -> commands.RecordRefund:
         at=e.refunded_at,
         reason=f"refunded {e.amount} {e.currency}",
         quantities=_per_line(e.lines),
+        amount=e.amount,
         details={"refund_id": e.refund_id, "amount": str(e.amount), "currency": e.currency},
     )
 

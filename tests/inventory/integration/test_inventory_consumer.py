@@ -1,6 +1,7 @@
 """What inventory consumes, through its translators and the bus with an inbox entry (as the
-consumer runs them): release and reserve commands apply once, resellable returns restock, a
-redelivered event changes nothing; and the expiry job releases temporary holds that ran out."""
+consumer runs them): release and reserve commands apply once, returned units whose disposition
+is restock go back on hand, a redelivered event changes nothing; and the expiry job releases
+temporary holds that ran out."""
 
 from __future__ import annotations
 
@@ -86,16 +87,17 @@ async def reserve(client: httpx.AsyncClient, order_id: str, *lines: tuple[str, i
 
 
 def return_received(
-    order_id: str, location: str, receipt_id: str, lines: list[tuple[str | None, int, str]]
+    order_id: str, location: str, receipt_id: str, lines: list[tuple[str | None, int, str, str]]
 ) -> ReturnReceived:
+    """Lines as (sku, quantity, condition, disposition)."""
     return ReturnReceived(
         order_id=order_id,
         return_id="RMA-1",
         receipt_id=receipt_id,
         location_code=location,
         lines=[
-            ReturnedLine(line_id=f"l{i}", quantity=q, condition=c, sku=s)
-            for i, (s, q, c) in enumerate(lines)
+            ReturnedLine(line_id=f"l{i}", quantity=q, condition=c, sku=s, disposition=d)
+            for i, (s, q, c, d) in enumerate(lines)
         ],
         received_at=NOW,
     )
@@ -164,12 +166,14 @@ class TestReserveStockCommand:
 
 
 class TestReturnReceived:
-    async def test_resellable_units_go_back_on_hand_once_per_receipt(
+    async def test_units_to_restock_go_back_on_hand_once_per_receipt(
         self, client: httpx.AsyncClient, container: ServiceContainer
     ) -> None:
         code, (lamp,) = await shelf(client, 1)
         receipt = unique("RCPT")
-        event = return_received(str(uuid.uuid4()), code, receipt, [(lamp, 2, "resellable")])
+        event = return_received(
+            str(uuid.uuid4()), code, receipt, [(lamp, 2, "resellable", "restock")]
+        )
         await deliver(container, event)
         await deliver(container, event)  # delivered again under another event id
         assert await on_hand_and_reserved(client, lamp) == (3, 0)
@@ -180,12 +184,12 @@ class TestReturnReceived:
             f"return-receipt:{receipt}",
         )
         next_receipt = return_received(
-            event.order_id, code, unique("RCPT"), [(lamp, 1, "resellable")]
+            event.order_id, code, unique("RCPT"), [(lamp, 1, "resellable", "restock")]
         )
         await deliver(container, next_receipt)
         assert await on_hand_and_reserved(client, lamp) == (4, 0)
 
-    async def test_damaged_units_and_lines_without_a_sku_are_not_restocked(
+    async def test_units_not_sent_to_restock_and_lines_without_a_sku_are_not_restocked(
         self, client: httpx.AsyncClient, container: ServiceContainer
     ) -> None:
         code, (lamp, shade) = await shelf(client, 1, 1)
@@ -194,14 +198,24 @@ class TestReturnReceived:
             code,
             unique("RCPT"),
             [
-                (lamp, 2, "damaged"),
-                (shade, 1, "defective"),
-                (None, 4, "resellable"),
-                (lamp, 1, "resellable"),
+                (lamp, 2, "damaged", "write_off"),
+                (shade, 1, "defective", "quarantine"),
+                (None, 4, "resellable", "restock"),
+                (lamp, 1, "resellable", "restock"),
             ],
         )
         await deliver(container, event)
         assert [await on_hand_and_reserved(client, s) for s in (lamp, shade)] == [(2, 0), (1, 0)]
+
+    async def test_a_resellable_unit_the_policy_quarantines_is_not_put_on_sale(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        code, (lamp,) = await shelf(client, 1)
+        event = return_received(
+            str(uuid.uuid4()), code, unique("RCPT"), [(lamp, 2, "resellable", "quarantine")]
+        )
+        await deliver(container, event)
+        assert await on_hand_and_reserved(client, lamp) == (1, 0)
 
 
 @pytest.fixture

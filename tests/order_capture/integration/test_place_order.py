@@ -67,6 +67,7 @@ class TestPlaceOrder:
             "tax_total": "7.22",
             "shipping_amount": "4.90",
             "grand_total": "50.10",
+            "refunded": "0.00",
         }
         assert order["lines"][0]["line_total"] == "45.20"
         assert order["lines"][0]["quantities"] == {

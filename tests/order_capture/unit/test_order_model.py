@@ -473,6 +473,29 @@ class TestReports:
         assert order.record_return(back, now=LATER) is True
         assert order.status is OrderStatus.PARTIALLY_RETURNED
 
+    def test_refunds_add_up_to_the_refunded_amount_each_refund_once(self) -> None:
+        order = ship_everything(place())
+        a = line_id(order, "SKU-A")
+
+        def refund(key: str, amount: str) -> commands.RecordRefund:
+            return commands.RecordRefund(
+                **report(order, key, "orchestration"),
+                quantities={a: 1},
+                amount=Decimal(amount),
+                details={"refund_id": key, "amount": amount, "currency": "EUR"},
+            )
+
+        assert order.refunded_amount == Decimal("0")
+        assert order.record_refund(refund("refund:R-1", "18.32"), now=LATER) is True
+        assert order.record_refund(refund("refund:R-1", "18.32"), now=LATER) is False
+        assert order.refunded_amount == Decimal("18.32")
+        assert order.line(a).quantities.refunded == 1
+        assert order.record_refund(refund("refund:R-2", "5.00"), now=LATER) is True
+        assert order.refunded_amount == Decimal("23.32")
+        assert order.line(a).quantities.refunded == 2
+        fact = next(e for e in reversed(order.events) if isinstance(e, events.FactRecorded))
+        assert (fact.kind, fact.details["amount"]) == ("refunded", "5.00")
+
     def test_published_events_are_numbered_without_gaps_and_facts_are_not(self) -> None:
         order = place()
         order.edit(OrderChanges(notes="ring twice"), expected_version=1, now=LATER)
