@@ -9,16 +9,26 @@ from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import plumbing
 from services.returns.config import ReturnsSettings
 from services.returns.messaging.subscriptions import SUBSCRIPTIONS
+from services.returns.service_layer.exchanges import ExchangePlacer
 from services.returns.service_layer.handlers import HANDLERS
 from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
 
 
 def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> ServiceContainer:
-    return build_container(
-        settings=settings or ReturnsSettings(),
+    settings = settings or ReturnsSettings()
+    container = build_container(
+        settings=settings,
         tables=plumbing,
         uow_class=ReturnsUnitOfWork,
         handlers=HANDLERS,
         subscriptions=SUBSCRIPTIONS,
         **overrides,
     )
+    placer = ExchangePlacer(
+        bus=container.bus,
+        session_factory=container.session_factory,
+        order_capture_url=settings.ORDER_CAPTURE_URL,
+        timeout_s=settings.ORDER_CAPTURE_TIMEOUT_S,
+    )
+    container.jobs.extend(job.run for job in placer.jobs(settings.WORKER_INTERVAL_S))
+    return container

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
@@ -11,3 +12,7 @@ class ReturnsSettings(ServiceSettings):
     SERVICE_NAME: str = "returns"
     HTTP_PORT: int = 8004
     DATABASE_URL: str = "postgresql+asyncpg://oms_returns:oms_returns@127.0.0.1:5432/oms_returns"
+    # Exchanges place their replacement order through order-capture's public API.
+    ORDER_CAPTURE_URL: str = "http://127.0.0.1:8001"
+    ORDER_CAPTURE_TIMEOUT_S: float = Field(default=5.0, gt=0)
+    WORKER_INTERVAL_S: float = Field(default=1.0, gt=0)

@@ -350,6 +350,7 @@ class TestRefunds:
             what="the refund on the order",
         )
         assert final["lines"][0]["quantities"]["refunded"] == 1
+        assert final["totals"]["refunded"] == "10.00"  # the redelivered refund counted once
 
 
 class TestBackorders:

@@ -42,6 +42,10 @@ def apply() -> None:
         "ORCHESTRATION_INVENTORY_URL", f"http://127.0.0.1:{SERVICES['inventory'][1]}"
     )
     os.environ.setdefault("ORCHESTRATION_WORKER_INTERVAL_S", "0.1")
+    os.environ.setdefault(
+        "RETURNS_ORDER_CAPTURE_URL", f"http://127.0.0.1:{SERVICES['order_capture'][1]}"
+    )
+    os.environ.setdefault("RETURNS_WORKER_INTERVAL_S", "0.1")
 
 
 def base_url(service: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.support.polling import eventually
 
 
 async def read_topic(
@@ -34,3 +36,42 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
+
+
+async def consumed_to_end(
+    readers: dict[str, list[str]], *, timeout: float = 30, prefix: str = TOPIC_PREFIX
+) -> None:
+    """Wait until each consumer group (key) has committed every record now on its topics
+    (logical names): a barrier that says "everything sent so far has been handled"."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP_SERVERS)
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP_SERVERS, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        cluster = await consumer._client.fetch_all_metadata()
+        wanted = {
+            group: [
+                TopicPartition(prefix + t, p)
+                for t in topics
+                for p in sorted(cluster.partitions_for_topic(prefix + t) or [])
+            ]
+            for group, topics in readers.items()
+        }
+        ends = await consumer.end_offsets([tp for tps in wanted.values() for tp in tps])
+
+        async def behind() -> list[str]:
+            lagging = []
+            for group, tps in wanted.items():
+                committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+                for tp in tps:
+                    at = committed.get(tp)
+                    if ends[tp] > 0 and (at is None or at.offset < ends[tp]):
+                        lagging.append(f"{group} {tp.topic}[{tp.partition}]")
+            return lagging
+
+        await eventually(
+            behind, until=lambda lagging: not lagging, timeout=timeout, what="consumers at the end"
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()

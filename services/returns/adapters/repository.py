@@ -1,13 +1,36 @@
-"""Returns' projection of orders; all its SQL lives here."""
+"""Returns' SQL for its use cases: the order projection, returns and their ledger rows, and the
+versioned policy. Lock order, everywhere: the order first, then its returns."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.returns.adapters.tables import known_order, known_order_line
+from libs.errors import PreconditionFailed
+from services.returns.adapters import mappers
+from services.returns.adapters.tables import (
+    known_order,
+    known_order_line,
+    refund,
+    return_line,
+    return_policy,
+    return_request,
+    rma_number_seq,
+    seen_shipment,
+)
 from services.returns.domain.commands import ProjectPlacedOrder
+from services.returns.domain.money import OrderCredits
+from services.returns.domain.order import KnownOrder
+from services.returns.domain.policy import ReturnPolicy
+from services.returns.domain.rma import ReturnRequest
+
+DEFAULT_POLICY = ReturnPolicy(version=1)
 
 
 class OrderProjection:
@@ -21,8 +44,15 @@ class OrderProjection:
                 order_id=order.order_id,
                 order_number=order.order_number,
                 customer_email=order.customer_email,
+                customer_name=order.customer_name,
+                channel=order.channel,
                 currency=order.currency,
                 placed_at=order.placed_at,
+                shipping_amount=order.shipping_amount,
+                grand_total=order.grand_total,
+                tags=sorted(order.tags),
+                shipping_address=dict(order.shipping_address),
+                payment_token=order.payment_token,
             )
             .on_conflict_do_nothing()
             .returning(known_order.c.order_id)
@@ -38,7 +68,238 @@ class OrderProjection:
                     "sku": ln.sku,
                     "quantity": ln.quantity,
                     "unit_price": ln.unit_price,
+                    "discount_amount": ln.discount_amount,
+                    "tax_amount": ln.tax_amount,
+                    "name": ln.name,
                 }
                 for ln in order.lines
             ],
         )
+
+    async def get_for_update(self, order_id: UUID) -> tuple[KnownOrder, OrderCredits] | None:
+        return await self._load(order_id, lock=True)
+
+    async def get(self, order_id: UUID) -> KnownOrder | None:
+        """Without a lock, for the exchange worker's call out."""
+        found = await self._load(order_id, lock=False)
+        return found[0] if found is not None else None
+
+    async def _load(self, order_id: UUID, *, lock: bool) -> tuple[KnownOrder, OrderCredits] | None:
+        query = select(known_order).where(known_order.c.order_id == order_id)
+        row = (
+            await self._session.execute(query.with_for_update() if lock else query)
+        ).one_or_none()
+        if row is None:
+            return None
+        lines = (
+            await self._session.execute(
+                select(known_order_line)
+                .where(known_order_line.c.order_id == order_id)
+                .order_by(known_order_line.c.line_id)
+            )
+        ).all()
+        return mappers.order_from(row, list(lines)), mappers.credits_from(row.credits)
+
+    async def id_of_number(self, order_number: str) -> tuple[UUID, str] | None:
+        """The order's id and customer e-mail, for self-service's proof."""
+        row = (
+            await self._session.execute(
+                select(known_order.c.order_id, known_order.c.customer_email).where(
+                    known_order.c.order_number == order_number
+                )
+            )
+        ).one_or_none()
+        return (row.order_id, row.customer_email) if row is not None else None
+
+    async def save_lines(self, order: KnownOrder) -> None:
+        for ln in order.lines:
+            await self._session.execute(
+                update(known_order_line)
+                .where(known_order_line.c.line_id == ln.line_id)
+                .values(shipped=ln.shipped, delivered=ln.delivered, delivered_at=ln.delivered_at)
+            )
+
+    async def save_credits(self, order_id: UUID, credits: OrderCredits) -> None:
+        await self._session.execute(
+            update(known_order)
+            .where(known_order.c.order_id == order_id)
+            .values(credits=mappers.credits_data(credits))
+        )
+
+    async def first_sighting(
+        self, shipment_id: str, kind: str, order_id: UUID, now: datetime
+    ) -> bool:
+        """True the first time a shipment's shipping (or delivery) is seen."""
+        inserted = await self._session.execute(
+            pg_insert(seen_shipment)
+            .values(shipment_id=shipment_id, kind=kind, order_id=order_id, seen_at=now)
+            .on_conflict_do_nothing()
+            .returning(seen_shipment.c.shipment_id)
+        )
+        return inserted.first() is not None
+
+    async def update_contact(
+        self, order_id: UUID, address: Mapping[str, Any], email: str, name: str
+    ) -> None:
+        await self._session.execute(
+            update(known_order)
+            .where(known_order.c.order_id == order_id)
+            .values(shipping_address=dict(address), customer_email=email, customer_name=name)
+        )
+
+
+class ReturnRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self.seen: list[ReturnRequest] = []  # their events go to the outbox at commit
+
+    async def next_rma_number(self) -> str:
+        n = await self._session.scalar(select(rma_number_seq.next_value()))
+        return f"RMA-{n:08d}"
+
+    async def of_order(self, order_id: UUID) -> list[ReturnRequest]:
+        """Every return of an order, locked (call with the order locked first)."""
+        rows = await self._session.execute(
+            select(return_request)
+            .where(return_request.c.order_id == order_id)
+            .order_by(return_request.c.created_at)
+            .with_for_update()
+        )
+        found = [mappers.return_from(r) for r in rows]
+        self.seen.extend(found)
+        return found
+
+    async def order_of(self, return_id: UUID) -> UUID | None:
+        found: UUID | None = await self._session.scalar(
+            select(return_request.c.order_id).where(return_request.c.id == return_id)
+        )
+        return found
+
+    async def of_refund(self, refund_id: str) -> tuple[UUID, UUID] | None:
+        """(return id, order id) of a refund this service asked for."""
+        row = (
+            await self._session.execute(
+                select(refund.c.return_id, refund.c.order_id).where(refund.c.id == refund_id)
+            )
+        ).one_or_none()
+        return (row.return_id, row.order_id) if row is not None else None
+
+    async def pending_exchanges(self, limit: int) -> list[UUID]:
+        rows = await self._session.scalars(
+            select(return_request.c.id)
+            .where(return_request.c.exchange_status == "pending")
+            .order_by(return_request.c.updated_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def get(self, return_id: UUID) -> ReturnRequest | None:
+        row = (
+            await self._session.execute(
+                select(return_request).where(return_request.c.id == return_id)
+            )
+        ).one_or_none()
+        return mappers.return_from(row) if row is not None else None
+
+    async def add(self, r: ReturnRequest) -> None:
+        r.version = 1
+        await self._session.execute(
+            insert(return_request).values(
+                id=r.id,
+                rma_number=r.rma_number,
+                order_id=r.order_id,
+                created_at=r.created_at,
+                **self._columns(r),
+            )
+        )
+        self.seen.append(r)
+        await self._write_children(r)
+
+    async def save(self, r: ReturnRequest) -> None:
+        r.version += 1
+        await self._session.execute(
+            update(return_request).where(return_request.c.id == r.id).values(**self._columns(r))
+        )
+        await self._write_children(r)
+
+    def _columns(self, r: ReturnRequest) -> dict[str, Any]:
+        return {
+            "status": r.status.value,
+            "method": r.method.value,
+            "resolution": r.resolution.kind.value,
+            "exchange_status": r.exchange.status if r.exchange else None,
+            "refunded_amount": r.refunded_amount,
+            "updated_at": r.updated_at,
+            "version": r.version,
+            "data": mappers.return_data(r),
+        }
+
+    async def _write_children(self, r: ReturnRequest) -> None:
+        await self._session.execute(delete(return_line).where(return_line.c.return_id == r.id))
+        await self._session.execute(
+            insert(return_line),
+            [
+                {
+                    "return_id": r.id,
+                    "line_id": ln.line_id,
+                    "order_id": r.order_id,
+                    "sku": ln.sku,
+                    "reason": ln.reason.value,
+                    "quantity": ln.quantity,
+                    "received": ln.received_units,
+                }
+                for ln in r.lines
+            ],
+        )
+        for f in r.refunds:
+            values = {
+                "status": f.status.value,
+                "settled_at": f.settled_at,
+                "reason": f.reason,
+            }
+            await self._session.execute(
+                pg_insert(refund)
+                .values(
+                    id=f.id,
+                    return_id=r.id,
+                    order_id=r.order_id,
+                    method=f.method,
+                    amount=f.amount,
+                    currency=r.currency,
+                    requested_at=f.requested_at,
+                    **values,
+                )
+                .on_conflict_do_update(index_elements=[refund.c.id], set_=values)
+            )
+
+
+class PolicyStore:
+    """The return policy, versioned: every version is kept, each return names its own."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def current(self) -> tuple[ReturnPolicy, datetime | None]:
+        row = (
+            await self._session.execute(
+                select(return_policy).order_by(return_policy.c.version.desc()).limit(1)
+            )
+        ).one_or_none()
+        if row is None:
+            return DEFAULT_POLICY, None
+        return ReturnPolicy.from_dict(row.body, row.version), row.created_at
+
+    async def add(self, policy: ReturnPolicy, now: datetime, expected_version: int | None) -> int:
+        """The next version; the table lock makes concurrent PUTs take turns, so the If-Match
+        check and the insert see the same latest version."""
+        await self._session.execute(text("LOCK TABLE return_policy IN SHARE ROW EXCLUSIVE MODE"))
+        latest = (
+            await self._session.scalar(select(func.max(return_policy.c.version)))
+        ) or DEFAULT_POLICY.version
+        if expected_version is not None and expected_version != latest:
+            raise PreconditionFailed(f"the return policy is at version {latest}")
+        version = latest + 1
+        await self._session.execute(
+            insert(return_policy).values(version=version, body=policy.to_dict(), created_at=now)
+        )
+        return version

@@ -1,10 +1,30 @@
-"""Use cases of returns: each takes a command and an open unit of work."""
+"""Use cases of returns: each takes a command and an open unit of work. Every use case that
+touches a return locks its order's projection first: the order's credits (what its returns
+were paid back so far) are read and written under that lock, so two returns of one order
+never both spend the same money."""
 
 from __future__ import annotations
 
+from uuid import UUID, uuid4
+
 from libs.bus.message_bus import Handler
+from libs.self_service import email_matches
 from services.returns.domain import commands
+from services.returns.domain.errors import (
+    SELF_SERVICE_NOT_FOUND,
+    OrderNotFound,
+    ReturnNotFound,
+)
+from services.returns.domain.money import OrderCredits
+from services.returns.domain.opening import ReturnWish, open_return
+from services.returns.domain.order import KnownOrder
+from services.returns.domain.rma import ReturnRequest
 from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
+
+SCOPE_OPEN = "returns-create"
+SCOPE_RECEIVE = "returns-receive"
+
+# --- the order projection ------------------------------------------------------------------
 
 
 async def project_placed_order(cmd: commands.ProjectPlacedOrder, uow: ReturnsUnitOfWork) -> None:
@@ -12,4 +32,167 @@ async def project_placed_order(cmd: commands.ProjectPlacedOrder, uow: ReturnsUni
     await uow.orders.add_if_new(cmd)
 
 
-HANDLERS: dict[type, Handler] = {commands.ProjectPlacedOrder: project_placed_order}
+async def update_order_contact(cmd: commands.UpdateOrderContact, uow: ReturnsUnitOfWork) -> None:
+    """The address or contact changed: an exchange ships to the new one."""
+    await uow.orders.update_contact(
+        cmd.order_id, cmd.shipping_address, cmd.customer_email, cmd.customer_name
+    )
+
+
+async def record_shipment(cmd: commands.RecordShipment, uow: ReturnsUnitOfWork) -> None:
+    """Delivered units start the return window; a shipment is counted once, whatever the
+    redeliveries."""
+    found = await uow.orders.get_for_update(cmd.order_id)
+    if found is None:
+        return  # an order placed before returns listened: nothing to return against
+    order, _ = found
+    kind = "delivered" if cmd.delivered else "shipped"
+    if not await uow.orders.first_sighting(cmd.shipment_id, kind, cmd.order_id, uow.clock.now()):
+        return
+    if cmd.delivered:
+        order.record_delivery(cmd.quantities, cmd.at)
+    else:
+        order.record_shipment(cmd.quantities)
+    await uow.orders.save_lines(order)
+
+
+# --- opening and reviewing -----------------------------------------------------------------
+
+
+async def open_return_(cmd: commands.OpenReturn, uow: ReturnsUnitOfWork) -> UUID:
+    if cmd.idempotency_key:
+        prior = await uow.idempotency.claim(
+            scope=SCOPE_OPEN, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
+        )
+        if prior is not None:
+            return UUID(prior.resource_id)
+    order, credits = await _order(uow, cmd)
+    earlier = await uow.returns.of_order(order.order_id)
+    policy, _ = await uow.policies.current()
+    wish = ReturnWish(
+        return_id=uuid4(),
+        rma_number=await uow.returns.next_rma_number(),
+        lines=cmd.lines,
+        method=cmd.method,
+        resolution=cmd.resolution,
+        location_code=cmd.location_code,
+    )
+    rma = open_return(wish, order, earlier, policy, credits, uow.clock.now())
+    await uow.returns.add(rma)
+    await uow.orders.save_credits(order.order_id, credits)
+    await uow.idempotency.complete(resource_id=str(rma.id), status=201)
+    return rma.id
+
+
+async def _order(
+    uow: ReturnsUnitOfWork, cmd: commands.OpenReturn
+) -> tuple[KnownOrder, OrderCredits]:
+    """The order, locked: named by id (staff) or by number and proven by e-mail (customers);
+    a wrong e-mail is answered exactly like an unknown order."""
+    order_id = cmd.order_id
+    if order_id is None:
+        known = await uow.orders.id_of_number(cmd.order_number or "")
+        if known is None or not email_matches(known[1], cmd.email or ""):
+            raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
+        order_id = known[0]
+    found = await uow.orders.get_for_update(order_id)
+    if found is None:
+        raise OrderNotFound(f"no order {order_id}")
+    return found
+
+
+async def review_return(cmd: commands.ReviewReturn, uow: ReturnsUnitOfWork) -> None:
+    rma, order, credits = await _locked(uow, cmd.return_id)
+    now = uow.clock.now()
+    if cmd.approve:
+        rma.approve(order, credits, now)
+    else:
+        rma.reject(cmd.reason or "rejected on review", now)
+    await _save(uow, rma, order, credits)
+
+
+async def drop_off(cmd: commands.DropOffReturn, uow: ReturnsUnitOfWork) -> None:
+    rma, order, credits = await _locked(uow, cmd.return_id)
+    rma.drop_off(order, credits, uow.clock.now())
+    await _save(uow, rma, order, credits)
+
+
+async def receive(cmd: commands.ReceiveReturn, uow: ReturnsUnitOfWork) -> UUID:
+    """Inspected units arrived; the Idempotency-Key names the receipt, so a repeated request
+    records it once."""
+    if cmd.idempotency_key:
+        prior = await uow.idempotency.claim(
+            scope=SCOPE_RECEIVE, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
+        )
+        if prior is not None:
+            return UUID(prior.resource_id)
+    rma, order, credits = await _locked(uow, cmd.return_id)
+    receipt = rma.receive(uuid4(), cmd.location_code, cmd.lines, order, credits, uow.clock.now())
+    await _save(uow, rma, order, credits)
+    await uow.idempotency.complete(resource_id=str(receipt.id), status=200)
+    return receipt.id
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+async def record_refund_outcome(cmd: commands.RecordRefundOutcome, uow: ReturnsUnitOfWork) -> None:
+    """Orchestration paid (or could not pay) a refund this service asked for."""
+    ours = await uow.returns.of_refund(cmd.refund_id)
+    if ours is None:
+        return  # a refund someone else asked for
+    rma, order, credits = await _locked(uow, ours[0])
+    rma.refund_settled(cmd.refund_id, cmd.succeeded, cmd.reason, credits, uow.clock.now())
+    await _save(uow, rma, order, credits)
+
+
+async def record_exchange_order(cmd: commands.RecordExchangeOrder, uow: ReturnsUnitOfWork) -> None:
+    rma, order, credits = await _locked(uow, cmd.return_id)
+    now = uow.clock.now()
+    if cmd.order_id is not None:
+        rma.exchange_placed(cmd.order_id, now)
+    else:
+        rma.exchange_failed(cmd.error or "order-capture refused the replacement order", now)
+    await _save(uow, rma, order, credits)
+
+
+async def put_policy(cmd: commands.PutPolicy, uow: ReturnsUnitOfWork) -> int:
+    return await uow.policies.add(cmd.policy, uow.clock.now(), cmd.expected_version)
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+async def _locked(
+    uow: ReturnsUnitOfWork, return_id: UUID
+) -> tuple[ReturnRequest, KnownOrder, OrderCredits]:
+    order_id = await uow.returns.order_of(return_id)
+    found = await uow.orders.get_for_update(order_id) if order_id else None
+    if order_id is None or found is None:
+        raise ReturnNotFound(f"no return {return_id}")
+    order, credits = found
+    rma = next((r for r in await uow.returns.of_order(order_id) if r.id == return_id), None)
+    if rma is None:
+        raise ReturnNotFound(f"no return {return_id}")
+    return rma, order, credits
+
+
+async def _save(
+    uow: ReturnsUnitOfWork, rma: ReturnRequest, order: KnownOrder, credits: OrderCredits
+) -> None:
+    await uow.returns.save(rma)
+    await uow.orders.save_credits(order.order_id, credits)
+
+
+HANDLERS: dict[type, Handler] = {
+    commands.ProjectPlacedOrder: project_placed_order,
+    commands.UpdateOrderContact: update_order_contact,
+    commands.RecordShipment: record_shipment,
+    commands.OpenReturn: open_return_,
+    commands.ReviewReturn: review_return,
+    commands.DropOffReturn: drop_off,
+    commands.ReceiveReturn: receive,
+    commands.RecordRefundOutcome: record_refund_outcome,
+    commands.RecordExchangeOrder: record_exchange_order,
+    commands.PutPolicy: put_policy,
+}

@@ -1,0 +1,115 @@
+"""Exchanges: the replacement order is placed through order-capture's public API, as any
+sales channel would place it. The call happens outside any transaction; its answer is
+recorded in a transaction of its own. The Idempotency-Key is the return's, so a crash between
+the call and the record places the order once: the retry gets the first answer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.message_bus import MessageBus
+from libs.jobs import PeriodicJob
+from libs.observability.logging import get_logger
+from services.returns.adapters.repository import OrderProjection, ReturnRepository
+from services.returns.domain import commands
+from services.returns.domain.order import KnownOrder
+from services.returns.domain.rma import ReturnRequest
+
+log = get_logger(__name__)
+BATCH = 20
+
+
+class ExchangePlacer:
+    def __init__(
+        self,
+        *,
+        bus: MessageBus,
+        session_factory: async_sessionmaker[AsyncSession],
+        order_capture_url: str,
+        timeout_s: float,
+    ) -> None:
+        self._bus = bus
+        self._sessions = session_factory
+        self._url = order_capture_url.rstrip("/")
+        self._timeout_s = timeout_s
+
+    def jobs(self, interval_s: float) -> list[PeriodicJob]:
+        return [PeriodicJob(name="place-exchanges", interval_s=interval_s, run_once=self.run_once)]
+
+    async def run_once(self) -> int:
+        async with self._sessions() as s:
+            ids = await ReturnRepository(s).pending_exchanges(BATCH)
+        placed = 0
+        for return_id in ids:
+            async with self._sessions() as s:
+                rma = await ReturnRepository(s).get(return_id)
+                found = await OrderProjection(s).get(rma.order_id) if rma else None
+            if rma is None or found is None or rma.exchange is None:
+                continue
+            placed += await self._place(rma, found)
+        return placed
+
+    async def _place(self, rma: ReturnRequest, order: KnownOrder) -> int:
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout_s) as http:
+                r = await http.post(
+                    f"{self._url}/v1/orders",
+                    json=replacement_order(rma, order),
+                    headers={"Idempotency-Key": f"exchange-{rma.id}"},
+                )
+        except httpx.HTTPError as exc:
+            log.warning("exchange.unreachable", return_id=str(rma.id), error=repr(exc))
+            return 0  # still pending: tried again on the next round
+        if r.status_code >= 500:
+            log.warning("exchange.unavailable", return_id=str(rma.id), status=r.status_code)
+            return 0
+        if r.status_code in (200, 201):
+            await self._bus.handle(commands.RecordExchangeOrder(rma.id, UUID(r.json()["id"])))
+        else:
+            problem = r.json() if r.headers.get("content-type", "").endswith("json") else {}
+            error = f"{problem.get('code', r.status_code)}: {problem.get('detail', r.text[:200])}"
+            await self._bus.handle(commands.RecordExchangeOrder(rma.id, None, error))
+        return 1
+
+
+def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:
+    """The replacement as an order of the original channel: the returned units' value is a
+    discount on it, so only a price difference is charged (with the original payment)."""
+    x = rma.exchange
+    assert x is not None
+    subtotal = x.unit_price * x.units
+    credit = min(x.credit, subtotal)
+    total = subtotal - credit
+    return {
+        "channel": order.channel,
+        "channel_order_ref": f"{rma.rma_number}-X",
+        "customer": {"email": order.customer_email, "name": order.customer_name},
+        "shipping_address": dict(order.shipping_address),
+        "delivery": {"method": "ship", "service_level": "standard"},
+        "currency": order.currency,
+        "lines": [
+            {
+                "sku": x.sku,
+                "quantity": x.units,
+                "unit_price": _amount(x.unit_price),
+                "discount_amount": _amount(credit),
+            }
+        ],
+        "shipping_amount": "0",
+        "payment": {"method": "card", "token": order.payment_token, "amount": _amount(total)},
+        "tags": ["exchange"],
+        "metadata": {
+            "exchange_for_return": rma.rma_number,
+            "return_id": str(rma.id),
+            "original_order": order.order_number,
+        },
+    }
+
+
+def _amount(value: Decimal) -> str:
+    return format(value.normalize(), "f")
