@@ -219,7 +219,7 @@ async def analytics(session: AsyncSession) -> AnalyticsRead:
                     known_order_line.c.sku
                 )
             )
-        ).tuples()
+        ).all()
     )
     delivered_by_channel = dict(
         (
@@ -228,7 +228,7 @@ async def analytics(session: AsyncSession) -> AnalyticsRead:
                 .join(known_order_line, known_order_line.c.order_id == known_order.c.order_id)
                 .group_by(known_order.c.channel)
             )
-        ).tuples()
+        ).all()
     )
 
     async def rates(column: str, delivered: dict[str, int] | None) -> list[RateRead]:
@@ -237,7 +237,7 @@ async def analytics(session: AsyncSession) -> AnalyticsRead:
             select(col, func.sum(returned.c.quantity)).group_by(col).order_by(col)
         )
         out = []
-        for key, units in rows.tuples():
+        for key, units in rows:
             # By reason, every delivered unit could have been returned for it.
             base = delivered.get(key, 0) if delivered is not None else int(delivered_total)
             out.append(
