@@ -137,6 +137,7 @@ def return_data(r: ReturnRequest) -> dict[str, Any]:
                 "requested_at": f.requested_at.isoformat(),
                 "settled_at": f.settled_at.isoformat() if f.settled_at else None,
                 "reason": f.reason,
+                "retried": f.retried,
                 "quote": f.quote.as_dict(),
             }
             for f in r.refunds
@@ -246,6 +247,7 @@ def _refund_from(f: dict[str, Any]) -> Refund:
         requested_at=datetime.fromisoformat(f["requested_at"]),
         settled_at=datetime.fromisoformat(f["settled_at"]) if f["settled_at"] else None,
         reason=f["reason"],
+        retried=f.get("retried", False),
     )
 
 

@@ -210,6 +210,18 @@ async def receive(
     return await _read(session, return_id)
 
 
+@router.post(
+    "/returns/{return_id}/refunds/retry",
+    summary="Ask again for failed refunds",
+    responses=ACTION_ERRORS,
+)
+async def retry_refunds(return_id: UUID, bus: BusDep, session: ReadSessionDep) -> ReturnRead:
+    """After a refund failed (see `refunds[].reason`), ask for the money again under a new
+    refund id; 409 `action_not_allowed` when no refund failed."""
+    await bus.handle(commands.RetryRefunds(return_id))
+    return await _read(session, return_id)
+
+
 @router.get(
     "/returns/{return_id}/label",
     summary="The return label (PDF)",

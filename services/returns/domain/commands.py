@@ -112,6 +112,11 @@ class ReceiveReturn:
 
 
 @dataclass(frozen=True)
+class RetryRefunds:
+    return_id: UUID
+
+
+@dataclass(frozen=True)
 class RecordExchangeOrder:
     """The worker's answer from order-capture: the replacement order, or why there is none."""
 

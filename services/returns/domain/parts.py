@@ -95,10 +95,18 @@ class Refund:
     requested_at: datetime
     settled_at: datetime | None = None
     reason: str | None = None
+    retried: bool = False  # a failed refund asked for again (by a new refund)
 
     @property
     def amount(self) -> Decimal:
         return self.quote.amount
+
+    @property
+    def open(self) -> bool:
+        """Still waiting for an answer, or failed and not asked for again."""
+        return self.status is RefundStatus.REQUESTED or (
+            self.status is RefundStatus.FAILED and not self.retried
+        )
 
 
 @dataclass(frozen=True)

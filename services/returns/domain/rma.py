@@ -234,6 +234,33 @@ class ReturnRequest:
             self._note("refund_failed", f"{refund.amount}: {reason}", now)
         self._maybe_close(now)
 
+    def retry_refunds(self, order: KnownOrder, credits: OrderCredits, now: datetime) -> None:
+        """Ask again for what failed (a card expired, the provider said no): the units whose
+        money is due are settled afresh, an exchange's price difference is asked for again."""
+        failed = [r for r in self.refunds if r.status is RefundStatus.FAILED and not r.retried]
+        if not failed:
+            raise ActionNotAllowed(f"return {self.rma_number} has no failed refund to retry")
+        for r in failed:
+            r.retried = True
+        difference = sum((r.quote.adjustment for r in failed if not r.quote.lines), ZERO)
+        if difference > 0:
+            retry = Quote((), adjustment=difference)
+            credits.take(retry)
+            self._refund(retry, "payment", now)
+        self._note("refund_retried", f"{len(failed)} failed refund(s)", now)
+        self._settle(self._due(), order, credits, now)
+        self._maybe_close(now)
+
+    def _due(self) -> dict[UUID, int]:
+        """Unsettled units whose money is due now, by the policy's moment."""
+        if self.policy.refund_timing is RefundTiming.ON_RECEIPT:
+            return {
+                ln.line_id: min(ln.received_units, ln.quantity) - ln.settled for ln in self.lines
+            }
+        if self.status is Status.APPROVED and self.policy.refund_timing is RefundTiming.ON_DROP_OFF:
+            return {}
+        return self._unsettled()
+
     def exchange_placed(self, order_id: UUID, now: datetime) -> None:
         if self.exchange is None or self.exchange.status != "pending":
             return
@@ -369,7 +396,7 @@ class ReturnRequest:
             return
         if any(ln.settled < ln.quantity for ln in self.lines):
             return
-        if any(r.status is not RefundStatus.SUCCEEDED for r in self.refunds):
+        if any(r.open for r in self.refunds):
             return
         if self.exchange is not None and self.exchange.status != "placed":
             return

@@ -146,6 +146,12 @@ async def record_refund_outcome(cmd: commands.RecordRefundOutcome, uow: ReturnsU
     await _save(uow, rma, order, credits)
 
 
+async def retry_refunds(cmd: commands.RetryRefunds, uow: ReturnsUnitOfWork) -> None:
+    rma, order, credits = await _locked(uow, cmd.return_id)
+    rma.retry_refunds(order, credits, uow.clock.now())
+    await _save(uow, rma, order, credits)
+
+
 async def record_exchange_order(cmd: commands.RecordExchangeOrder, uow: ReturnsUnitOfWork) -> None:
     rma, order, credits = await _locked(uow, cmd.return_id)
     now = uow.clock.now()
@@ -194,5 +200,6 @@ HANDLERS: dict[type, Handler] = {
     commands.ReceiveReturn: receive,
     commands.RecordRefundOutcome: record_refund_outcome,
     commands.RecordExchangeOrder: record_exchange_order,
+    commands.RetryRefunds: retry_refunds,
     commands.PutPolicy: put_policy,
 }

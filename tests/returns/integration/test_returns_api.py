@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import return_request
+from services.returns.domain import commands
 from tests.returns.integration.conftest import delivered_order, return_body
 
 
@@ -211,3 +212,38 @@ class TestPolicyAndAnalytics:
         assert (mine["returned_units"], mine["delivered_units"], mine["rate"]) == (1, 4, 0.25)
         assert any(r["key"] == "size_fit" for r in found["by_reason"])
         assert found["returned_units"] >= 1 and found["delivered_units"] >= 4
+
+
+class TestRefundRetry:
+    async def test_a_failed_refund_is_retried_under_a_new_id_and_the_return_then_closes(
+        self, container: ServiceContainer, client: httpx.AsyncClient, policy: dict[str, Any]
+    ) -> None:
+        order = await delivered_order(container, units=1)
+        opened = (await open_(client, return_body(order, 1))).json()
+        problem(
+            await client.post(f"/v1/returns/{opened['id']}/refunds/retry"),
+            409,
+            "action_not_allowed",
+        )
+        receipt = {
+            "location_code": "WH-BER",
+            "lines": [{"line_id": order["line_id"], "quantity": 1, "condition": "resellable"}],
+        }
+        received = (await client.post(f"/v1/returns/{opened['id']}/receive", json=receipt)).json()
+        (asked,) = received["refunds"]
+        order_id = uuid.UUID(order["id"])
+        await container.bus.handle(
+            commands.RecordRefundOutcome(order_id, asked["id"], succeeded=False, reason="expired")
+        )
+
+        retried = await client.post(f"/v1/returns/{opened['id']}/refunds/retry")
+
+        assert retried.status_code == 200, retried.text
+        failed, again = retried.json()["refunds"]
+        assert (failed["status"], again["status"]) == ("failed", "requested")
+        assert again["amount"] == asked["amount"] and again["id"] != asked["id"]
+        await container.bus.handle(
+            commands.RecordRefundOutcome(order_id, again["id"], succeeded=True)
+        )
+        closed = (await client.get(f"/v1/returns/{opened['id']}")).json()
+        assert (closed["status"], closed["refunded_amount"]) == ("closed", asked["amount"])

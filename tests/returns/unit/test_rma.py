@@ -939,3 +939,38 @@ def test_an_exchange_received_in_parts_asks_for_one_replacement_once_all_is_back
 
     (asked,) = events(s.rma, ev.ExchangeOrderRequested)
     assert asked.quantity == 2
+
+
+def test_a_failed_refund_is_asked_for_again_and_then_the_return_closes() -> None:
+    s = scene()
+    s.receive()
+    failed = s.answer(ok=False, reason="card expired")
+    assert names(s.rma)[-1] == "refund_failed" and s.rma.is_open  # money is still owed
+
+    s.rma.retry_refunds(s.order, s.credits, NOW)
+
+    first, second = s.requested()
+    assert (second.amount, second.refund_id != failed) == (first.amount, True)
+    s.answer()
+    assert s.rma.status is Status.CLOSED
+    assert s.rma.refunded_amount == first.amount
+    assert s.credits.amount == first.amount
+
+
+def test_retrying_without_a_failed_refund_is_refused() -> None:
+    s = scene()
+    s.receive()
+
+    with pytest.raises(ActionNotAllowed):
+        s.rma.retry_refunds(s.order, s.credits, NOW)
+
+
+def test_a_failed_price_difference_of_an_exchange_is_asked_for_again() -> None:
+    s = scene(wish(resolution=exchange_for(MUG, Decimal("30.00"))))
+    s.receive()
+    (difference,) = s.requested()
+    s.answer(ok=False)
+
+    s.rma.retry_refunds(s.order, s.credits, NOW)
+
+    assert [e.amount for e in s.requested()] == [difference.amount, difference.amount]
