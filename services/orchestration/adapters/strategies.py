@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.errors import PreconditionFailed
+from libs.db import versioned
 from services.orchestration.adapters.tables import routing_strategy
 from services.orchestration.domain.routing.model import NoRoutePolicy, Strategy, Weights
 
@@ -51,11 +50,7 @@ def from_dict(version: int, body: Mapping[str, Any]) -> Strategy:
 
 
 async def current(session: AsyncSession) -> tuple[Strategy, datetime]:
-    row = (
-        await session.execute(
-            select(routing_strategy).order_by(routing_strategy.c.version.desc()).limit(1)
-        )
-    ).one_or_none()
+    row = await versioned.latest(session, routing_strategy)
     if row is None:
         return DEFAULT, DEFAULT_CREATED_AT
     return from_dict(row.version, row.body), row.created_at
@@ -64,14 +59,12 @@ async def current(session: AsyncSession) -> tuple[Strategy, datetime]:
 async def add(
     session: AsyncSession, body: Mapping[str, Any], now: datetime, expected_version: int | None
 ) -> int:
-    """Store the next version; the table lock makes concurrent PUTs take turns, so the
-    If-Match check and the insert see the same latest version."""
-    await session.execute(text("LOCK TABLE routing_strategy IN SHARE ROW EXCLUSIVE MODE"))
-    latest = (await session.scalar(select(func.max(routing_strategy.c.version)))) or DEFAULT.version
-    if expected_version is not None and expected_version != latest:
-        raise PreconditionFailed(f"the strategy is at version {latest}")
-    version = latest + 1
-    await session.execute(
-        insert(routing_strategy).values(version=version, body=dict(body), created_at=now)
+    return await versioned.add_version(
+        session,
+        routing_strategy,
+        body,
+        now,
+        expected_version=expected_version,
+        default_version=DEFAULT.version,
+        what="strategy",
     )
-    return version

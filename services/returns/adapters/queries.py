@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount, minor_units
-from libs.self_service import email_matches
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
     known_order,
@@ -163,21 +162,6 @@ async def list_returns(
         last = rows[limit - 1]
         next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
     return ReturnPage(items=items, next_cursor=next_cursor)
-
-
-async def customer_order(session: AsyncSession, order_number: str, email: str) -> UUID | None:
-    """The order, only when the e-mail proves the customer (compared in constant time)."""
-    row = (
-        await session.execute(
-            select(known_order.c.order_id, known_order.c.customer_email).where(
-                known_order.c.order_number == order_number
-            )
-        )
-    ).one_or_none()
-    if row is None or not email_matches(row.customer_email, email):
-        return None
-    found: UUID = row.order_id
-    return found
 
 
 async def sender_of(session: AsyncSession, order_id: UUID) -> tuple[str, ...]:

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.errors import PreconditionFailed
+from libs.db import versioned
+from libs.self_service import email_matches
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
     known_order,
@@ -100,8 +101,8 @@ class OrderProjection:
         ).all()
         return mappers.order_from(row, list(lines)), mappers.credits_from(row.credits)
 
-    async def id_of_number(self, order_number: str) -> tuple[UUID, str] | None:
-        """The order's id and customer e-mail, for self-service's proof."""
+    async def customer_order(self, order_number: str, email: str) -> UUID | None:
+        """The order, only when the e-mail proves the customer (compared in constant time)."""
         row = (
             await self._session.execute(
                 select(known_order.c.order_id, known_order.c.customer_email).where(
@@ -109,7 +110,10 @@ class OrderProjection:
                 )
             )
         ).one_or_none()
-        return (row.order_id, row.customer_email) if row is not None else None
+        if row is None or not email_matches(row.customer_email, email):
+            return None
+        found: UUID = row.order_id
+        return found
 
     async def save_lines(self, order: KnownOrder) -> None:
         for ln in order.lines:
@@ -280,26 +284,18 @@ class PolicyStore:
         self._session = session
 
     async def current(self) -> tuple[ReturnPolicy, datetime | None]:
-        row = (
-            await self._session.execute(
-                select(return_policy).order_by(return_policy.c.version.desc()).limit(1)
-            )
-        ).one_or_none()
+        row = await versioned.latest(self._session, return_policy)
         if row is None:
             return DEFAULT_POLICY, None
         return ReturnPolicy.from_dict(row.body, row.version), row.created_at
 
     async def add(self, policy: ReturnPolicy, now: datetime, expected_version: int | None) -> int:
-        """The next version; the table lock makes concurrent PUTs take turns, so the If-Match
-        check and the insert see the same latest version."""
-        await self._session.execute(text("LOCK TABLE return_policy IN SHARE ROW EXCLUSIVE MODE"))
-        latest = (
-            await self._session.scalar(select(func.max(return_policy.c.version)))
-        ) or DEFAULT_POLICY.version
-        if expected_version is not None and expected_version != latest:
-            raise PreconditionFailed(f"the return policy is at version {latest}")
-        version = latest + 1
-        await self._session.execute(
-            insert(return_policy).values(version=version, body=policy.to_dict(), created_at=now)
+        return await versioned.add_version(
+            self._session,
+            return_policy,
+            policy.to_dict(),
+            now,
+            expected_version=expected_version,
+            default_version=DEFAULT_POLICY.version,
+            what="return policy",
         )
-        return version

@@ -8,12 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
-from libs.http.etag import IfMatchDep, etag_of
+from libs.http.etag import IfMatchDep, etag_of, optional_version
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
 from libs.labels import LabelContent, render_label
 from services.returns.adapters import queries
-from services.returns.adapters.repository import PolicyStore
+from services.returns.adapters.repository import OrderProjection, PolicyStore
 from services.returns.api.schemas import (
     AnalyticsRead,
     PolicyBody,
@@ -76,12 +76,8 @@ async def put_policy(
 ) -> PolicyRead:
     """Every PUT makes a new version; returns opened from then on are judged by it (and
     keep its version). With If-Match, a version that moved on meanwhile is 412."""
-    expected = None
-    if if_match is not None:
-        tag = if_match.strip().removeprefix("W/").strip('"')
-        expected = int(tag) if tag.isdigit() else -1
     policy = ReturnPolicy.from_dict(body.model_dump(mode="json"), version=0)
-    await bus.handle(commands.PutPolicy(policy, expected))
+    await bus.handle(commands.PutPolicy(policy, optional_version(if_match)))
     return await _policy_read(session, response)
 
 
@@ -298,7 +294,7 @@ async def customer_list(
     order_number: Annotated[str, Query(min_length=1, max_length=40)],
     email: Annotated[str, Query(min_length=3, max_length=254)],
 ) -> ReturnPage:
-    order_id = await queries.customer_order(session, order_number, email)
+    order_id = await OrderProjection(session).customer_order(order_number, email)
     if order_id is None:
         raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
     return await queries.list_returns(
@@ -318,7 +314,7 @@ async def customer_label(
     order_number: Annotated[str, Query(min_length=1, max_length=40)],
     email: Annotated[str, Query(min_length=3, max_length=254)],
 ) -> Response:
-    order_id = await queries.customer_order(session, order_number, email)
+    order_id = await OrderProjection(session).customer_order(order_number, email)
     found = await queries.get_return(session, return_id) if order_id else None
     if found is None or found.order_id != order_id:
         raise OrderNotFound(SELF_SERVICE_NOT_FOUND)

@@ -63,6 +63,11 @@ class ReturnLine:
         """Units still expected back."""
         return self.quantity - self.received_units
 
+    @property
+    def unsettled(self) -> int:
+        """Units whose money (or replacement) is not decided yet."""
+        return self.quantity - self.settled
+
 
 @dataclass(frozen=True)
 class ReceiptLine:

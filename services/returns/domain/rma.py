@@ -295,10 +295,7 @@ class ReturnRequest:
     ) -> None:
         """Decide the money (or replacement) for these units, by the return's resolution."""
         wanted = {
-            line_id: (
-                min(n, self._line(line_id).quantity - self._line(line_id).settled),
-                self._line(line_id).reason,
-            )
+            line_id: (min(n, self._line(line_id).unsettled), self._line(line_id).reason)
             for line_id, n in units.items()
         }
         wanted = {k: v for k, v in wanted.items() if v[0] > 0}
@@ -394,7 +391,7 @@ class ReturnRequest:
     def _maybe_close(self, now: datetime) -> None:
         if self.status is not Status.RECEIVED:
             return
-        if any(ln.settled < ln.quantity for ln in self.lines):
+        if any(ln.unsettled for ln in self.lines):
             return
         if any(r.open for r in self.refunds):
             return
@@ -428,7 +425,7 @@ class ReturnRequest:
             )
 
     def _unsettled(self) -> dict[UUID, int]:
-        return {ln.line_id: ln.quantity - ln.settled for ln in self.lines}
+        return {ln.line_id: ln.unsettled for ln in self.lines}
 
     def _line(self, line_id: UUID) -> ReturnLine:
         return next(ln for ln in self.lines if ln.line_id == line_id)

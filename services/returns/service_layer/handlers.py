@@ -8,7 +8,6 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 from libs.bus.message_bus import Handler
-from libs.self_service import email_matches
 from services.returns.domain import commands
 from services.returns.domain.errors import (
     SELF_SERVICE_NOT_FOUND,
@@ -91,10 +90,9 @@ async def _order(
     a wrong e-mail is answered exactly like an unknown order."""
     order_id = cmd.order_id
     if order_id is None:
-        known = await uow.orders.id_of_number(cmd.order_number or "")
-        if known is None or not email_matches(known[1], cmd.email or ""):
+        order_id = await uow.orders.customer_order(cmd.order_number or "", cmd.email or "")
+        if order_id is None:
             raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
-        order_id = known[0]
     found = await uow.orders.get_for_update(order_id)
     if found is None:
         raise OrderNotFound(f"no order {order_id}")

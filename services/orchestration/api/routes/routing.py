@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from libs.clock import SystemClock
 from libs.http.deps import BusDep, ReadSessionDep, get_container
+from libs.http.etag import etag_of, optional_version
 from libs.http.problems import problem_responses
 from services.orchestration.adapters import strategies
 from services.orchestration.adapters.inventory_client import InventoryClient, InventoryUnavailable
@@ -27,12 +28,11 @@ from services.orchestration.domain.promise import promise
 from services.orchestration.domain.routing.model import Demand, GeoPoint
 
 router = APIRouter(tags=["routing"])
-NO_VERSION = -1  # an If-Match that names no version matches none
 
 
 async def _strategy_read(session: ReadSessionDep, response: Response) -> StrategyRead:
     strategy, created_at = await strategies.current(session)
-    response.headers["ETag"] = f'"{strategy.version}"'
+    response.headers["ETag"] = etag_of(strategy.version)
     return StrategyRead(
         **strategies.to_dict(strategy), version=strategy.version, created_at=created_at
     )
@@ -64,10 +64,7 @@ async def put_strategy(
 ) -> StrategyRead:
     """Every PUT makes a new version; orders routed from then on name it. With If-Match, a
     version that moved on meanwhile is 412."""
-    expected = None
-    if if_match is not None:
-        tag = if_match.strip('W/"')
-        expected = int(tag) if tag.isdigit() else NO_VERSION
+    expected = optional_version(if_match)
     await bus.handle(PutStrategy(body=body.model_dump(mode="json"), expected_version=expected))
     return await _strategy_read(session, response)
 
