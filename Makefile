@@ -10,13 +10,14 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
-        contracts migrate topics infra deps kafka-reset bench
+        contracts clients migrate topics infra deps kafka-reset bench
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
 	@echo "make bench  - benchmarks (now: a 100,000-row stock import) against the development database"
+	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
 	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
 
 $(UV):
@@ -51,12 +52,20 @@ kafka-reset:
 contracts: deps
 	$(PY) -m tools.contracts
 
+# Generated clients are build output (git ignores them): remade whenever a contract changes.
+CLIENT_STAMP := clients/.generated
+$(CLIENT_STAMP): $(wildcard contracts/openapi/*.json) tools/clients.py .venv/.synced
+	$(PY) -m tools.clients
+	@touch $@
+
+clients: $(CLIENT_STAMP)
+
 lint: deps
 	.venv/bin/ruff check libs services tools tests migrations
 	.venv/bin/ruff format --check libs services tools tests migrations
 	.venv/bin/lint-imports
 
-typecheck: deps
+typecheck: deps clients
 	.venv/bin/mypy libs services tools tests
 
 check: lint typecheck
@@ -74,11 +83,11 @@ test: check infra
 bench: migrate
 	$(PY) -m bench.inventory_import
 
-test-unit: deps
+test-unit: deps clients
 	$(call pytest,-m unit)
 
-test-integration: infra
+test-integration: infra clients
 	$(call pytest,-m integration)
 
-test-e2e: infra
+test-e2e: infra clients
 	$(call pytest,-m e2e)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import migrate_from_scratch
+from tests.support.api import Api, generated_clients
 from tests.support.environment import SERVICES, base_url
 from tests.support.polling import eventually
 
@@ -111,3 +112,10 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def urls() -> dict[str, str]:
     return {name: base_url(name) for name in SERVICES}
+
+
+@pytest.fixture
+async def api(urls: dict[str, str]) -> AsyncIterator[Api]:
+    """The generated clients (`make clients`), one per service."""
+    async with generated_clients(urls) as clients:
+        yield clients

@@ -5,16 +5,36 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from uuid import UUID
 
 import httpx
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import MetaData
 
+import clients.inventory.models as inv
+import clients.orchestration.models as orch
+import clients.order_capture.models as oc
+from clients.inventory.api.locations import locations_create
+from clients.inventory.api.stock import stock_get, stock_set_level
+from clients.orchestration.api.fulfillments import (
+    fulfillments_accept,
+    fulfillments_collect,
+    fulfillments_deliver,
+    fulfillments_list_fulfillments,
+    fulfillments_pack,
+    fulfillments_pick,
+    fulfillments_ready_for_pickup,
+    fulfillments_reject,
+    fulfillments_ship,
+)
+from clients.orchestration.api.sagas import sagas_get_saga, sagas_payments, sagas_routing_decisions
+from clients.order_capture.api.orders import orders_create, orders_get
 from libs.clock import SystemClock
 from libs.contracts.base import IntegrationEvent
 from libs.outbox.tables import outbox_table
 from libs.outbox.writer import OutboxWriter
 from tests.e2e.flows import random_sku
+from tests.support.api import Answer, Api, as_json, parsed
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.orders import order_body
 from tests.support.polling import eventually
@@ -28,11 +48,14 @@ OUTBOX = outbox_table(MetaData())  # only to build envelopes the way every relay
 
 
 class World:
-    """One test's locations, SKUs and orders on the running stack."""
+    """One test's locations, SKUs and orders on the running stack, driven through the generated
+    clients (`api`); `http` is left for what a test checks below the contract (raw bodies,
+    headers)."""
 
-    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str]) -> None:
+    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str], api: Api) -> None:
         self.http = http
         self.urls = urls
+        self.api = api
         self.tag = uuid.uuid4().hex[:6].upper()
 
     def code(self, name: str) -> str:
@@ -52,9 +75,8 @@ class World:
         stock: dict[str, int] | None = None,
     ) -> str:
         code = self.code(name)
-        r = await self.http.post(
-            f"{self.urls['inventory']}/v1/locations",
-            json={
+        body = inv.LocationCreate.from_dict(
+            {
                 "code": code,
                 "name": name,
                 "type": type,
@@ -68,14 +90,17 @@ class World:
                 },
                 "capabilities": list(capabilities),
                 "priority": priority,
-            },
+            }
         )
-        assert r.status_code == 201, r.text
+        created = await locations_create.asyncio_detailed(
+            client=self.api.inventory, body=body, idempotency_key=str(uuid.uuid4())
+        )
+        assert parsed(created, 201, inv.LocationRead).code == code
         for sku, n in (stock or {}).items():
-            r = await self.http.put(
-                f"{self.urls['inventory']}/v1/locations/{code}/stock/{sku}", json={"on_hand": n}
+            level = await stock_set_level.asyncio_detailed(
+                code, sku, client=self.api.inventory, body=inv.StockLevelUpdate(on_hand=n)
             )
-            assert r.status_code == 200, r.text
+            parsed(level, 200, inv.StockRead)
         return code
 
     async def place(
@@ -93,19 +118,18 @@ class World:
         body["payment"]["token"] = token
         if delivery:
             body["delivery"] = delivery
-        r = await self.http.post(
-            f"{self.urls['order_capture']}/v1/orders",
-            json=body,
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+        created = await orders_create.asyncio_detailed(
+            client=self.api.order_capture,
+            body=oc.OrderCreate.from_dict(body),
+            idempotency_key=str(uuid.uuid4()),
         )
-        assert r.status_code == 201, r.text
-        order: dict[str, Any] = r.json()
-        return order
+        return as_json(created, 201, oc.OrderRead)
 
     async def saga(self, order_id: str) -> dict[str, Any]:
-        r = await self.http.get(f"{self.urls['orchestration']}/v1/sagas/{order_id}")
-        assert r.status_code in (200, 404), r.text
-        return r.json() if r.status_code == 200 else {"state": None}
+        r = await sagas_get_saga.asyncio_detailed(UUID(order_id), client=self.api.orchestration)
+        if r.status_code == 404:
+            return {"state": None}
+        return as_json(r, 200, orch.SagaRead)
 
     async def saga_reaches(self, order_id: str, state: str, timeout: float = 20) -> dict[str, Any]:
         saga: dict[str, Any] = await eventually(
@@ -117,11 +141,10 @@ class World:
         return saga
 
     async def fulfillments(self, order_id: str) -> list[dict[str, Any]]:
-        r = await self.http.get(
-            f"{self.urls['orchestration']}/v1/fulfillments", params={"order_id": order_id}
+        r = await fulfillments_list_fulfillments.asyncio_detailed(
+            client=self.api.orchestration, order_id=UUID(order_id)
         )
-        assert r.status_code == 200, r.text
-        items: list[dict[str, Any]] = r.json()["items"]
+        items: list[dict[str, Any]] = as_json(r, 200, orch.FulfillmentPage)["items"]
         return items
 
     async def open_fulfillments(self, order_id: str, count: int) -> list[dict[str, Any]]:
@@ -136,46 +159,47 @@ class World:
 
     async def act(
         self, fulfillment_id: str, action: str, body: dict[str, Any] | None = None
-    ) -> httpx.Response:
-        return await self.http.post(
-            f"{self.urls['orchestration']}/v1/fulfillments/{fulfillment_id}/{action}",
-            json=body,
-        )
+    ) -> Answer:
+        """One fulfilment action (accept, pick, ..., deliver) through the generated client."""
+        call, body_model = FULFILLMENT_ACTIONS[action]
+        kwargs: dict[str, Any] = {"client": self.api.orchestration}
+        if body_model is not None:
+            # None, not the generator's UNSET, for "no body": openapi-python-client 0.29 would
+            # try to JSON-encode UNSET for an optional body.
+            kwargs["body"] = None if body is None else body_model.from_dict(body)
+        answer: Answer = await call.asyncio_detailed(UUID(fulfillment_id), **kwargs)
+        return answer
 
     async def ship_all_the_way(self, fulfillment_id: str) -> dict[str, Any]:
         for action in ("accept", "pick", "pack", "ship", "deliver"):
-            r = await self.act(fulfillment_id, action)
-            assert r.status_code == 200, r.text
-        result: dict[str, Any] = r.json()
-        return result
+            done = parsed(await self.act(fulfillment_id, action), 200, orch.FulfillmentRead)
+        body: dict[str, Any] = done.to_dict()
+        return body
 
     async def decisions(self, order_id: str) -> list[dict[str, Any]]:
-        r = await self.http.get(
-            f"{self.urls['orchestration']}/v1/orders/{order_id}/routing-decisions"
+        r = await sagas_routing_decisions.asyncio_detailed(
+            UUID(order_id), client=self.api.orchestration
         )
-        assert r.status_code == 200, r.text
-        items: list[dict[str, Any]] = r.json()["items"]
+        items: list[dict[str, Any]] = as_json(r, 200, orch.RoutingDecisionList)["items"]
         return items
 
     async def payments(self, order_id: str) -> list[tuple[str, str, str]]:
-        r = await self.http.get(f"{self.urls['orchestration']}/v1/orders/{order_id}/payments")
-        assert r.status_code == 200, r.text
-        return [(p["kind"], p["status"], p["amount"]) for p in r.json()["items"]]
+        r = await sagas_payments.asyncio_detailed(UUID(order_id), client=self.api.orchestration)
+        return [
+            (p.kind, p.status, p.amount) for p in parsed(r, 200, orch.PaymentOperationList).items
+        ]
 
     async def stock_at(self, code: str, sku: str) -> tuple[int, int]:
         """(on hand, reserved) of the SKU at one location."""
-        r = await self.http.get(f"{self.urls['inventory']}/v1/stock/{sku}")
-        assert r.status_code == 200, r.text
-        for loc in r.json()["locations"]:
-            if loc["location_code"] == code:
-                return loc["on_hand"], loc["reserved"]
+        r = await stock_get.asyncio_detailed(sku, client=self.api.inventory)
+        for loc in parsed(r, 200, inv.StockRead).locations:
+            if loc.location_code == code:
+                return loc.on_hand, loc.reserved
         raise AssertionError(f"no stock of {sku} at {code}")
 
     async def order(self, order_id: str) -> dict[str, Any]:
-        r = await self.http.get(f"{self.urls['order_capture']}/v1/orders/{order_id}")
-        assert r.status_code == 200, r.text
-        order: dict[str, Any] = r.json()
-        return order
+        r = await orders_get.asyncio_detailed(UUID(order_id), client=self.api.order_capture)
+        return as_json(r, 200, oc.OrderRead)
 
     async def order_reaches(self, order_id: str, status: str) -> dict[str, Any]:
         order: dict[str, Any] = await eventually(
@@ -193,6 +217,19 @@ class World:
             timeout=20,
             what=f"{sku} at {code} = {expected}",
         )
+
+
+# Each fulfilment action's generated operation and its request body model (None: no body).
+FULFILLMENT_ACTIONS: dict[str, tuple[Any, Any]] = {
+    "accept": (fulfillments_accept, None),
+    "reject": (fulfillments_reject, orch.RejectBody),
+    "pick": (fulfillments_pick, orch.PickBody),
+    "pack": (fulfillments_pack, None),
+    "ship": (fulfillments_ship, orch.ShipBody),
+    "ready_for_pickup": (fulfillments_ready_for_pickup, None),
+    "collect": (fulfillments_collect, None),
+    "deliver": (fulfillments_deliver, None),
+}
 
 
 async def publish_as(service: str, *events: IntegrationEvent) -> None:

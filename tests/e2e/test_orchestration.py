@@ -22,14 +22,15 @@ from tests.e2e.orchestration_flows import (
     World,
     publish_as,
 )
+from tests.support.api import Api
 from tests.support.polling import eventually
 
 
 class TestShipToHome:
     async def test_the_nearest_warehouse_ships_and_the_order_completes(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp, shade = w.sku("LAMP"), w.sku("SHADE")
         near = await w.location("WH-BER", BERLIN, stock={lamp: 5, shade: 5})
         far = await w.location("WH-MUC", MUNICH, stock={lamp: 5, shade: 5})
@@ -65,29 +66,29 @@ class TestShipToHome:
         assert [ln["quantities"]["delivered"] for ln in final["lines"]] == [2, 1]
 
     async def test_out_of_turn_actions_are_409_with_what_is_allowed(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         await w.location("WH-BER", BERLIN, stock={lamp: 5})
         order = await w.place([(lamp, 1)])
         (f,) = await w.open_fulfillments(order["id"], 1)
         r = await w.act(f["id"], "ship")
         assert r.status_code == 409
-        assert r.json()["code"] == "action_not_allowed"
-        assert r.json()["extensions"]["allowed_actions"] == ["accept", "reject"]
+        assert r.parsed.to_dict()["code"] == "action_not_allowed"
+        assert r.parsed.to_dict()["extensions"]["allowed_actions"] == ["accept", "reject"]
         assert (await w.act(f["id"], "accept")).status_code == 200
         again = await w.act(f["id"], "accept")  # repeated: harmless
-        assert again.status_code == 200 and again.json()["status"] == "accepted"
+        assert again.status_code == 200 and again.parsed.to_dict()["status"] == "accepted"
         missing = await w.act("019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6b", "accept")
         assert missing.status_code == 404
 
 
 class TestSplit:
     async def test_two_warehouses_each_ship_their_part(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp, shade = w.sku("LAMP"), w.sku("SHADE")
         a = await w.location("WH-HAM", HAMBURG, stock={lamp: 4})
         b = await w.location("WH-MUC", MUNICH, stock={shade: 4})
@@ -108,9 +109,9 @@ class TestSplit:
 
 class TestClickAndCollect:
     async def test_the_chosen_store_hands_the_order_over(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         await w.location("WH-BER", BERLIN, stock={lamp: 9})
         store = await w.location(
@@ -130,7 +131,7 @@ class TestClickAndCollect:
         assert decision["explanation"].startswith(store)
         for action in ("accept", "pick", "ready_for_pickup", "collect"):
             r = await w.act(f["id"], action)
-            assert r.status_code == 200, r.text
+            assert r.status_code == 200, r.content
         await w.saga_reaches(order["id"], "completed")
         await w.stock_settles(store, lamp, (0, 0))
         final = await w.order_reaches(order["id"], "completed")
@@ -139,9 +140,9 @@ class TestClickAndCollect:
 
 class TestRerouting:
     async def test_a_store_that_rejects_is_replaced_and_never_chosen_again(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         store = await w.location(
             "STORE-BER",
@@ -155,7 +156,7 @@ class TestRerouting:
         (first,) = await w.open_fulfillments(order["id"], 1)
         assert first["location_code"] == store
         r = await w.act(first["id"], "reject", {"reason": "shelf empty after a break-in"})
-        assert r.status_code == 200 and r.json()["status"] == "rejected"
+        assert r.status_code == 200 and r.parsed.to_dict()["status"] == "rejected"
 
         (second,) = await w.open_fulfillments(order["id"], 1)
         assert second["location_code"] == warehouse
@@ -170,9 +171,9 @@ class TestRerouting:
         await w.order_reaches(order["id"], "completed")
 
     async def test_a_short_pick_sends_the_remainder_elsewhere(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         near = await w.location("WH-BER", BERLIN, stock={lamp: 3})
         far = await w.location("WH-MUC", MUNICH, stock={lamp: 3})
@@ -182,8 +183,8 @@ class TestRerouting:
         assert first["location_code"] == near
         assert (await w.act(first["id"], "accept")).status_code == 200
         picked = await w.act(first["id"], "pick", {"lines": [{"line_id": line_id, "quantity": 1}]})
-        assert picked.status_code == 200, picked.text
-        assert picked.json()["lines"][0]["short"] == 2
+        assert picked.status_code == 200, picked.content
+        assert picked.parsed.to_dict()["lines"][0]["short"] == 2
 
         (second,) = await w.open_fulfillments(order["id"], 1)
         assert second["location_code"] == far
@@ -200,9 +201,9 @@ class TestRerouting:
 
 class TestCompensation:
     async def test_a_declined_payment_releases_the_reservation(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         near = await w.location("WH-BER", BERLIN, stock={lamp: 4})
         order = await w.place([(lamp, 2)], token="tok_decline")
@@ -217,9 +218,9 @@ class TestCompensation:
         assert decision["explanation"].startswith(near)
 
     async def test_a_cancel_after_routing_releases_stock_and_voids_the_money(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         near = await w.location("WH-BER", BERLIN, stock={lamp: 4})
         order = await w.place([(lamp, 2)])
@@ -247,9 +248,9 @@ class TestCompensation:
 
 class TestAddressChange:
     async def test_a_new_address_before_picking_sends_the_order_from_nearer_it(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         berlin = await w.location("WH-BER", BERLIN, stock={lamp: 5})
         munich = await w.location("WH-MUC", MUNICH, stock={lamp: 5})
@@ -296,9 +297,9 @@ class TestAddressChange:
 
 class TestRefunds:
     async def test_returns_asks_for_refunds_and_each_is_paid_once_up_to_what_was_captured(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         await w.location("WH-BER", BERLIN, stock={lamp: 5})
         order = await w.place([(lamp, 2)])  # 2 x 10.00 + 4.90 shipping
@@ -355,9 +356,9 @@ class TestRefunds:
 
 class TestBackorders:
     async def test_a_channel_that_backorders_waits_for_incoming_stock_then_ships(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         code = await w.location("WH-BER", BERLIN, stock={lamp: 1})
         inbound = await http.post(

@@ -9,13 +9,14 @@ import httpx
 from tests.e2e.conftest import Stack
 from tests.e2e.flows import events_about, wait_for_status
 from tests.e2e.orchestration_flows import BERLIN, World
+from tests.support.api import Api
 
 
 class TestOrderJourney:
     async def test_confirmed_shipped_delivered_with_a_timeline_of_sources(
-        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         sku = w.sku("CHAIR")
         await w.location("WH-BER", BERLIN, stock={sku: 10})
         order = await w.place([(sku, 2)])
@@ -26,7 +27,7 @@ class TestOrderJourney:
         shipped = await w.act(
             f["id"], "ship", {"carrier": "dhl", "tracking_number": "00340434161094042557"}
         )
-        assert shipped.status_code == 200, shipped.text
+        assert shipped.status_code == 200, shipped.content
         await wait_for_status(http, urls, order["id"], "shipped")
         view = await http.get(
             f"{urls['order_capture']}/v1/self-service/orders/{order['order_number']}",

@@ -9,15 +9,25 @@ import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+import clients.returns.models as rm
+from clients.returns.api.returns import (
+    returns_get_return,
+    returns_label,
+    returns_open_return,
+    returns_receive,
+)
+from clients.returns.types import File
 from libs.messaging.envelope import Envelope
 from tests.e2e.conftest import Stack
 from tests.e2e.flows import events_about
 from tests.e2e.orchestration_flows import BERLIN, World
+from tests.support.api import Answer, Api, as_json, parsed
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.kafka import consumed_to_end, read_topic
 from tests.support.polling import eventually
@@ -68,32 +78,41 @@ class Returns:
 
     async def open(self, order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Opened once returns' projection knows the delivery (it learns it from events)."""
+        request = rm.ReturnCreate.from_dict({"order_id": order["id"], **body})
 
-        async def attempt() -> httpx.Response:
-            return await self.w.http.post(
-                f"{self.url}/returns",
-                json={"order_id": order["id"], **body},
-                headers={"Idempotency-Key": str(uuid.uuid4())},
+        async def attempt() -> Answer:
+            answer: Answer = await returns_open_return.asyncio_detailed(
+                client=self.w.api.returns, body=request, idempotency_key=str(uuid.uuid4())
+            )
+            return answer
+
+        def known(r: Answer) -> bool:
+            return r.status_code == 201 or not (
+                isinstance(r.parsed, rm.Problem)
+                and r.parsed.code in ("order_not_found", "exceeds_returnable")
             )
 
         r = await eventually(
-            attempt,
-            until=lambda r: (
-                r.status_code == 201
-                or r.json().get("code") not in ("order_not_found", "exceeds_returnable")
-            ),
-            timeout=20,
-            what="returns to know the delivered order",
+            attempt, until=known, timeout=20, what="returns to know the delivered order"
         )
-        assert r.status_code == 201, r.text
-        created: dict[str, Any] = r.json()
-        return created
+        return as_json(r, 201, rm.ReturnRead)
+
+    async def receive(self, return_id: str, body: dict[str, Any]) -> Answer:
+        answer: Answer = await returns_receive.asyncio_detailed(
+            UUID(return_id),
+            client=self.w.api.returns,
+            body=rm.ReceiveBody.from_dict(body),
+            idempotency_key=str(uuid.uuid4()),
+        )
+        return answer
+
+    async def label(self, return_id: str) -> bytes:
+        r = await returns_label.asyncio_detailed(UUID(return_id), client=self.w.api.returns)
+        return parsed(r, 200, File).payload.read()
 
     async def get(self, return_id: str) -> dict[str, Any]:
-        r = await self.w.http.get(f"{self.url}/returns/{return_id}")
-        assert r.status_code == 200, r.text
-        found: dict[str, Any] = r.json()
-        return found
+        r = await returns_get_return.asyncio_detailed(UUID(return_id), client=self.w.api.returns)
+        return as_json(r, 200, rm.ReturnRead)
 
     async def reaches(self, return_id: str, status: str) -> dict[str, Any]:
         found: dict[str, Any] = await eventually(
@@ -107,9 +126,9 @@ class Returns:
 
 class TestPartialReturn:
     async def test_two_of_three_units_come_back_one_restocked_and_the_right_refund_paid(
-        self, policy: None, http: httpx.AsyncClient, urls: dict[str, str]
+        self, policy: None, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         rt = Returns(w)
         lamp = w.sku("LAMP")
         wh = await w.location("WH-RET", BERLIN, stock={lamp: 5})
@@ -126,29 +145,27 @@ class TestPartialReturn:
         )
         assert opened["status"] == "approved"
         assert opened["label"]["paid_by"] == "customer"
-        label = await http.get(f"{rt.url}/returns/{opened['id']}/label")
-        assert label.status_code == 200 and label.content.startswith(b"%PDF")
+        assert (await rt.label(opened["id"])).startswith(b"%PDF")
 
-        received = await http.post(
-            f"{rt.url}/returns/{opened['id']}/receive",
-            json={
+        received = await rt.receive(
+            opened["id"],
+            {
                 "location_code": wh,
                 "lines": [
                     {"line_id": line_id, "quantity": 1, "condition": "resellable"},
                     {"line_id": line_id, "quantity": 1, "condition": "damaged"},
                 ],
             },
-            headers={"Idempotency-Key": str(uuid.uuid4())},
         )
-        assert received.status_code == 200, received.text
-        again = await http.post(
-            f"{rt.url}/returns/{opened['id']}/receive",
-            json={
+        parsed(received, 200, rm.ReturnRead)
+        again = await rt.receive(
+            opened["id"],
+            {
                 "location_code": wh,
                 "lines": [{"line_id": line_id, "quantity": 1, "condition": "resellable"}],
             },
         )
-        assert again.status_code == 409 and again.json()["code"] == "exceeds_expected_units"
+        assert parsed(again, 409, rm.Problem).code == "exceeds_expected_units"
 
         # 2 x 10.00, less 10 % restocking for size_fit, less 4.95 for the parcel back.
         closed = await rt.reaches(opened["id"], "closed")
@@ -225,9 +242,9 @@ class TestPartialReturn:
 
 class TestExchange:
     async def test_an_exchange_places_a_linked_replacement_order_charging_the_difference(
-        self, policy: None, http: httpx.AsyncClient, urls: dict[str, str]
+        self, policy: None, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         rt = Returns(w)
         small, large = w.sku("SHIRT-S"), w.sku("SHIRT-L")
         wh = await w.location("WH-XCH", BERLIN, stock={small: 2, large: 2})
@@ -247,14 +264,14 @@ class TestExchange:
             },
         )
         assert opened["label"]["paid_by"] == "customer"
-        r = await http.post(
-            f"{rt.url}/returns/{opened['id']}/receive",
-            json={
+        received = await rt.receive(
+            opened["id"],
+            {
                 "location_code": wh,
                 "lines": [{"line_id": line_id, "quantity": 1, "condition": "resellable"}],
             },
         )
-        assert r.status_code == 200, r.text
+        parsed(received, 200, rm.ReturnRead)
 
         closed = await rt.reaches(opened["id"], "closed")
         exchange = closed["exchange"]

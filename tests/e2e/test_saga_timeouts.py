@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import ServiceProcess, Stack
 from tests.e2e.orchestration_flows import BERLIN, MUNICH, World
+from tests.support.api import Api
 from tests.support.polling import eventually
 
 RESERVATION_TIMEOUT_S = 1.5
@@ -46,8 +47,9 @@ class TestOverdueSweep:
         impatient: ServiceProcess,
         http: httpx.AsyncClient,
         urls: dict[str, str],
+        api: Api,
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         near = await w.location("WH-SLOW", BERLIN, stock={lamp: 3})
         far = await w.location("WH-KEEN", MUNICH, stock={lamp: 3})
@@ -66,7 +68,7 @@ class TestOverdueSweep:
         )
         second = next(f for f in fulfillments if f["location_code"] == far)
         accepted = await w.act(second["id"], "accept")  # before it times out in turn
-        assert accepted.status_code == 200, accepted.text
+        assert accepted.status_code == 200, accepted.content
 
         late = next(f for f in fulfillments if f["id"] == first["id"])
         assert late["status"] == "rejected"
@@ -83,8 +85,9 @@ class TestOverdueSweep:
         stack: Stack,
         http: httpx.AsyncClient,
         urls: dict[str, str],
+        api: Api,
     ) -> None:
-        w = World(http, urls)
+        w = World(http, urls, api)
         lamp = w.sku("LAMP")
         code = await w.location("WH-MUTE", BERLIN, stock={lamp: 10})
         inventory = stack["inventory"]
