@@ -10,13 +10,14 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
-        contracts clients migrate topics infra deps kafka-reset bench
+        contracts contracts-release compat clients migrate topics infra deps kafka-reset bench
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
 	@echo "make bench  - benchmarks (now: a 100,000-row stock import) against the development database"
+	@echo "make contracts-release - the current contracts become the released baseline (contracts/released)"
 	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
 	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
 
@@ -51,6 +52,14 @@ kafka-reset:
 
 contracts: deps
 	$(PY) -m tools.contracts
+
+# The breaking-change gate compares contracts/ with the released baseline (also a unit test).
+compat: deps
+	$(PY) -m tools.compat
+
+# Run only when cutting a release: after a major API bump, or a new event type version.
+contracts-release: deps
+	$(PY) -m tools.compat --release
 
 # Generated clients are build output (git ignores them): remade whenever a contract changes.
 CLIENT_STAMP := clients/.generated

@@ -61,7 +61,7 @@ def main() -> int:
                         f"{ruff} check . --fix-only --extend-select=I --quiet",
                         f"{ruff} format . --quiet",
                     ],
-                    # Stock imports take CSV or NDJSON files and labels are PDFs: raw bytes to a client.
+                    # Stock imports take CSV or NDJSON, labels are PDFs: raw bytes to a client.
                     "content_type_overrides": {
                         "text/csv": "application/octet-stream",
                         "application/x-ndjson": "application/octet-stream",
