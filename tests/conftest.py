@@ -23,11 +23,19 @@ def _kind(item: pytest.Item) -> str:
     return "unit"
 
 
+def _rank(item: pytest.Item) -> int:
+    """`@pytest.mark.after_the_rest(n)`: run after every unmarked test of its kind, in n order
+    (the API fuzzing, whose random writes must not disturb other tests, then the check of
+    every event the run put on Kafka)."""
+    marker = item.get_closest_marker("after_the_rest")
+    return int(marker.args[0]) if marker else 0
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         kind = _kind(item)
         item.add_marker(getattr(pytest.mark, "unit" if kind == "contract" else kind))
-    items.sort(key=lambda item: _ORDER[_kind(item)])
+    items.sort(key=lambda item: (_ORDER[_kind(item)], _rank(item)))
 
 
 def migrate_from_scratch() -> None:

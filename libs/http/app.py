@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from libs.errors import DomainError
 from libs.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
 from libs.http.openapi_examples import add_operation_examples
-from libs.http.problems import install_problem_handlers
+from libs.http.problems import install_problem_handlers, problem_responses
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
 
 API_VERSION = "1.0.0"
@@ -69,10 +69,26 @@ def _with_operation_examples(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_operation_examples(generate())
+            app.openapi_schema = declare_implied_problems(add_operation_examples(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def declare_implied_problems(doc: dict[str, Any]) -> dict[str, Any]:
+    """Declares the problems a shared part of the edge can answer, wherever that part is used,
+    so no route can forget one: an Idempotency-Key can be reused with another body (409)."""
+    conflict = problem_responses(409)[409]
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if "Idempotency-Key" in headers and "409" not in operation["responses"]:
+                operation["responses"]["409"] = {
+                    "description": conflict["description"],
+                    "content": conflict["content"],
+                }
+                operation["responses"] = dict(sorted(operation["responses"].items()))
+    return doc
 
 
 def health_router() -> APIRouter:

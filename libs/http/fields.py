@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, time
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 
 def _known_country(code: str) -> str:
@@ -25,4 +27,38 @@ Sku = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$"),
     Field(examples=["LAMP-001"]),
+]
+
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _rfc3339_text(value: object) -> object:
+    # Pydantic's lax mode reads a number, or a string of one, as Unix seconds; the contract
+    # says RFC 3339 text, so a client sending 1732406400 or "0.5" hears that, not a 1970 date.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an RFC 3339 date or date-time string, not a number")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_text)]
+Day = Annotated[date, BeforeValidator(_rfc3339_text)]
+
+
+_LOCAL_TIME = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+
+
+def _no_offset(value: object) -> object:
+    # A wall-clock time at a place (a cut-off) has no UTC offset: the place's time zone gives
+    # it one. Pydantic would take "15:00Z" and then lose the Z in the database.
+    if isinstance(value, str) and not re.fullmatch(_LOCAL_TIME, value):
+        raise ValueError("expected a local time HH:MM[:SS[.ffffff]] without an offset")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_no_offset),
+    # JSON Schema's format "time" requires an offset; this one has none, so it says so.
+    WithJsonSchema({"type": "string", "pattern": _LOCAL_TIME, "examples": ["15:00:00"]}),
 ]

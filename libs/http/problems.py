@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from libs.errors import (
     Conflict,
@@ -131,7 +133,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
         )
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
+        assert isinstance(exc, RequestValidationError | ValidationError)
         errors = [
             FieldError(field=_field_of(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
             for e in exc.errors()
@@ -145,14 +147,28 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             errors=errors,
         )
 
-    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # Starlette's "error parsing the body" (bytes that are not even text): the same
+            # answer as any other body that is not JSON.
+            return problem_response(
+                status=422,
+                code="malformed_json",
+                title="The request body is not valid JSON",
+                detail=str(exc.detail) if exc.detail else None,
+            )
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route whose path matched; RFC 9110
+            # wants every method the resource supports.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return problem_response(
             status=exc.status_code,
             code=codes.get(exc.status_code, f"http_{exc.status_code}"),
             title=str(exc.detail) if exc.detail else "HTTP error",
-            headers=exc.headers,
+            headers=headers,
         )
 
     async def on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -179,10 +195,20 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
         log.exception("http.unhandled_error", error_type=type(exc).__name__)
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             return await on_database_unavailable(_, exc)
+        if isinstance(exc, DBAPIError) and _sqlstate(exc) == UNTRANSLATABLE_CHARACTER:
+            # Text PostgreSQL cannot store (a NUL character): the client's input, not our bug.
+            # The transaction rolled back, so nothing was half-written.
+            return problem_response(
+                status=422,
+                code="invalid_text",
+                title="The request contains a character that cannot be stored (NUL)",
+            )
         return problem_response(status=500, code="internal_error", title="Internal server error")
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    # A model built inside a route from query parameters fails as pydantic's own error.
+    app.add_exception_handler(ValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(OperationalError, on_database_unavailable)
     app.add_exception_handler(InterfaceError, on_database_unavailable)
@@ -190,6 +216,38 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
     app.add_exception_handler(OSError, on_database_unavailable)
     app.add_exception_handler(PoolTimeout, on_pool_exhausted)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# PostgreSQL's "invalid byte sequence for encoding": text with a NUL byte.
+UNTRANSLATABLE_CHARACTER = "22021"
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    driver_error = getattr(exc.orig, "driver_exception", exc.orig)
+    state = getattr(driver_error, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the app serves at this request's path, from its OpenAPI paths (FastAPI
+    nests included routers, so its route list does not say it). As in OpenAPI, a literal path
+    (/stock/adjustments) wins over a template that also matches it (/stock/{sku})."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], bool, set[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
+    if table is None:
+        table = [
+            (compile_path(path)[0], "{" not in path, {method.upper() for method in operations})
+            for path, operations in app.openapi()["paths"].items()
+        ]
+        app.state.allow_table = table
+    matching = [
+        (literal, served) for pattern, literal, served in table if pattern.match(request.url.path)
+    ]
+    if any(literal for literal, _ in matching):
+        matching = [(literal, served) for literal, served in matching if literal]
+    return sorted({method for _, served in matching for method in served})
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

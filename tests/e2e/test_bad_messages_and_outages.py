@@ -38,11 +38,16 @@ class TestPoisonMessages:
         await producer.start()
         try:
             topic = TOPIC_PREFIX + "oms.order.events"
+            # Marked as forged, so the check of every event on Kafka knows they are not ours.
+            forged = [("test-poison", b"1")]
             await producer.send_and_wait(
-                topic, key=marker.encode(), value=f"not json {marker}".encode()
+                topic, key=marker.encode(), value=f"not json {marker}".encode(), headers=forged
             )
             await producer.send_and_wait(
-                topic, key=marker.encode(), value=json.dumps(broken_event).encode()
+                topic,
+                key=marker.encode(),
+                value=json.dumps(broken_event).encode(),
+                headers=forged,
             )
         finally:
             await producer.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from pydantic import Field
 
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.etag import IfMatchDep, etag_of, version_from_if_match
+from libs.http.fields import Timestamp
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
 from services.order_capture.adapters import queries
@@ -103,10 +103,10 @@ async def list_(
     customer_email: Annotated[str | None, Query(max_length=254)] = None,
     sku: Annotated[str | None, Query(max_length=64)] = None,
     created_from: Annotated[
-        datetime | None, Query(description="Inclusive, RFC 3339 with offset")
+        Timestamp | None, Query(description="Inclusive, RFC 3339 with offset")
     ] = None,
     created_to: Annotated[
-        datetime | None, Query(description="Exclusive, RFC 3339 with offset")
+        Timestamp | None, Query(description="Exclusive, RFC 3339 with offset")
     ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,

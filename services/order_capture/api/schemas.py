@@ -6,7 +6,7 @@ anything else the service computes; it gets a 422 naming the field instead.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from libs.http.fields import Country
+from libs.http.fields import Country, Day
 from libs.http.pagination import Page
 from services.order_capture.domain import commands, values
 from services.order_capture.domain.status import OrderStatus
@@ -117,8 +117,8 @@ class AddressIn(Strict):
     postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     region: Text100 | None = None
     country: Country
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, strict=True, ge=-90, le=90)
+    lon: float | None = Field(default=None, strict=True, ge=-180, le=180)
 
     def to_value(self) -> values.Address:
         return values.Address(**self.model_dump())
@@ -161,7 +161,7 @@ class PaymentIn(Strict):
 class OrderLineCreate(Strict):
     sku: Sku = Field(examples=["LAMP-001"])
     name: Text200 | None = Field(default=None, examples=["Desk lamp"])
-    quantity: int = Field(gt=0, le=10_000, examples=[2])
+    quantity: int = Field(strict=True, gt=0, le=10_000, examples=[2])
     unit_price: Money
     discount_amount: Money = Decimal("0")
     tax_amount: Money = Decimal("0")
@@ -230,7 +230,7 @@ class OrderCreate(Strict):
     shipping_amount: Money = Decimal("0")
     payment: PaymentIn
     totals: TotalsIn | None = None
-    requested_delivery_date: date | None = None
+    requested_delivery_date: Day | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     metadata: dict[MetadataKey, MetadataValue] = Field(
         default_factory=dict,
@@ -322,7 +322,7 @@ class OrderPatch(Strict):
 
 class CancelLine(Strict):
     line_id: UUID
-    quantity: int = Field(gt=0, le=10_000, examples=[1])
+    quantity: int = Field(strict=True, gt=0, le=10_000, examples=[1])
 
 
 class CancelRequest(Strict):
@@ -523,7 +523,7 @@ class OrderRead(BaseModel):
     payment: PaymentRead
     lines: list[OrderLineRead]
     totals: TotalsRead
-    requested_delivery_date: date | None = None
+    requested_delivery_date: Day | None = None
     tags: list[str]
     metadata: dict[str, str]
     notes: str | None = None

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from libs.bus.message_bus import Handler
 from libs.ids import new_id
+from libs.observability.logging import get_logger
 from libs.self_service import email_matches
 from services.order_capture.domain import commands
 from services.order_capture.domain.errors import (
@@ -21,6 +22,8 @@ from services.order_capture.service_layer.unit_of_work import OrderCaptureUnitOf
 IDEMPOTENCY_SCOPE_PLACE = "orders-create"
 IDEMPOTENCY_SCOPE_CANCEL = "orders-cancel"
 CUSTOMER = "customer"
+
+log = get_logger(__name__)
 
 
 async def place_order(cmd: commands.PlaceOrder, uow: OrderCaptureUnitOfWork) -> UUID:
@@ -136,13 +139,23 @@ _RECORDERS: dict[type[commands.Report], Callable[..., bool]] = {
 }
 
 
+# Inventory reserves for any caller of its API (a till, a marketplace connector holding stock
+# under its own order ids), not only for orders captured here: its reservation facts about an
+# order this service never saw are someone else's business, not a producer bug.
+_MAY_CONCERN_OTHER_ORDERS = (commands.RecordStockReserved, commands.RecordStockShortage)
+
+
 async def record_report(cmd: commands.Report, uow: OrderCaptureUnitOfWork) -> None:
     """A consumed report: lock the order, apply the fact once, save if anything changed.
 
-    A report about an order this service never accepted (or a line it does not have) is a
-    producer bug: it fails, and after the consumer's retries lands in the dead-letter topic.
+    Any other report about an order this service never accepted (or a line it does not have)
+    is a producer bug: it fails, and after the consumer's retries lands in the dead-letter
+    topic.
     """
     order = await uow.orders.get_for_update(cmd.order_id)
+    if order is None and isinstance(cmd, _MAY_CONCERN_OTHER_ORDERS):
+        log.info("report.not_our_order", report=type(cmd).__name__, order_id=str(cmd.order_id))
+        return
     if order is None:
         raise OrderNotFound(f"{type(cmd).__name__} for unknown order {cmd.order_id}")
     if _RECORDERS[type(cmd)](order, cmd, now=uow.clock.now()):

@@ -54,7 +54,7 @@ _POLICY: dict[str, Any] = {
 class PolicyBody(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_POLICY]})
 
-    window_days: int = Field(30, ge=0, le=3650, description="Days after delivery")
+    window_days: int = Field(30, strict=True, ge=0, le=3650, description="Days after delivery")
     non_returnable_skus: list[Sku] = Field(default_factory=list, max_length=1000)
     non_returnable_tags: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
         default_factory=list, max_length=100, description="Orders with such a tag are final"
@@ -70,7 +70,7 @@ class PolicyBody(Strict):
         default_factory=list, description="Reasons for which the order's shipping is paid back"
     )
     refund_timing: RefundTiming = RefundTiming.ON_RECEIPT
-    max_returns_per_order: int = Field(5, ge=1, le=100)
+    max_returns_per_order: int = Field(5, strict=True, ge=1, le=100)
     review_reasons: list[Reason] = Field(
         default_factory=list, description="Returns with these reasons wait for a person"
     )
@@ -94,7 +94,7 @@ class PolicyRead(PolicyBody):
 
 class ReturnLineIn(Strict):
     line_id: UUID
-    quantity: int = Field(gt=0, le=10_000)
+    quantity: int = Field(strict=True, gt=0, le=10_000)
     reason: Reason
     comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
@@ -174,7 +174,7 @@ class RejectBody(Strict):
 
 class ReceivedLineIn(Strict):
     line_id: UUID
-    quantity: int = Field(gt=0, le=10_000)
+    quantity: int = Field(strict=True, gt=0, le=10_000)
     condition: Condition
 
 

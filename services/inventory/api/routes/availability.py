@@ -32,7 +32,15 @@ MAX_QUERY_SKUS = 100
 async def get(
     session: ReadSessionDep,
     skus: Annotated[
-        str, Query(min_length=1, max_length=6500, description="Comma-separated, at most 100")
+        str,
+        Query(
+            min_length=1,
+            # 5,000 characters stay under the HTTP server's 64 KiB request line even when
+            # every one is percent-encoded UTF-8; POST /availability takes more.
+            max_length=5000,
+            pattern=r"^[A-Za-z0-9._\-/, ]+$",
+            description="Comma-separated SKUs, at most 100 and 5,000 characters",
+        ),
     ],
     country: Country | None = None,
     location_type: LocationType | None = None,

@@ -8,12 +8,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from libs.http.fields import Sku
+from libs.http.fields import Sku, Timestamp
 from libs.http.pagination import Page
 from services.inventory.api.schemas.locations import Code
 from services.inventory.domain.inbound import InboundStatus
 
-Quantity = Annotated[int, Field(gt=0, le=100_000_000)]
+Quantity = Annotated[int, Field(strict=True, gt=0, le=100_000_000)]
 
 _INBOUND: dict[str, Any] = {
     "location_code": "WH-BER",
@@ -30,7 +30,7 @@ class InboundCreate(BaseModel):
     location_code: Code
     sku: Sku
     quantity: Quantity
-    expected_at: datetime = Field(description="RFC 3339 with offset")
+    expected_at: Timestamp = Field(description="RFC 3339 with offset")
     reference: Annotated[str, StringConstraints(max_length=100)] | None = Field(
         None, description="The purchase order or ASN number"
     )

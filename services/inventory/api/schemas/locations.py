@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from libs.http.fields import Country
+from libs.http.fields import Country, LocalTime
 from libs.http.pagination import Page
 from services.inventory.domain.locations import Address, Capability, Location, LocationType
 
@@ -66,8 +66,8 @@ class AddressIn(BaseModel):
     region: Text200 | None = None
     postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     country: Country
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, strict=True, ge=-90, le=90)
+    longitude: float | None = Field(None, strict=True, ge=-180, le=180)
 
     def to_domain(self) -> Address:
         return Address(**self.model_dump())
@@ -82,10 +82,14 @@ class LocationFields(BaseModel):
     type: LocationType
     address: AddressIn
     capabilities: list[Capability] = Field(min_length=1, max_length=3)
-    priority: int = Field(0, ge=0, le=1000, description="Higher is preferred by routing")
-    daily_order_capacity: int | None = Field(None, ge=0, le=10_000_000)
-    processing_days: int = Field(0, ge=0, le=30, description="Days from order to dispatch")
-    cutoff_time: time | None = Field(
+    priority: int = Field(
+        0, strict=True, ge=0, le=1000, description="Higher is preferred by routing"
+    )
+    daily_order_capacity: int | None = Field(None, strict=True, ge=0, le=10_000_000)
+    processing_days: int = Field(
+        0, strict=True, ge=0, le=30, description="Days from order to dispatch"
+    )
+    cutoff_time: LocalTime | None = Field(
         None, description="Orders after this local time count from the next day"
     )
     timezone: TimeZone = "UTC"
@@ -131,10 +135,10 @@ class LocationPatch(BaseModel):
     type: LocationType | None = None
     address: AddressIn | None = None
     capabilities: list[Capability] | None = Field(None, min_length=1, max_length=3)
-    priority: int | None = Field(None, ge=0, le=1000)
-    daily_order_capacity: int | None = Field(None, ge=0, le=10_000_000)
-    processing_days: int | None = Field(None, ge=0, le=30)
-    cutoff_time: time | None = None
+    priority: int | None = Field(None, strict=True, ge=0, le=1000)
+    daily_order_capacity: int | None = Field(None, strict=True, ge=0, le=10_000_000)
+    processing_days: int | None = Field(None, strict=True, ge=0, le=30)
+    cutoff_time: LocalTime | None = None
     timezone: TimeZone | None = None
     active: bool | None = None
 

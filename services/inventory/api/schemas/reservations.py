@@ -8,13 +8,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from libs.http.fields import Sku
+from libs.http.fields import Sku, Timestamp
 from libs.http.pagination import Page
 from services.inventory.api.schemas.locations import Code
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.reservation import LinePick, ReservationStatus
 
-Quantity = Annotated[int, Field(gt=0, le=1_000_000)]
+Quantity = Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
 RESERVATION_ID = "0190f0f6-2b5c-7cc2-8a4e-5b6f0c1d2e3f"
 ORDER_ID = "0190f0f5-9a1b-7c3d-8e4f-5a6b7c8d9e0f"
 
@@ -57,11 +57,13 @@ class ReservationCreate(BaseModel):
     allow_backorder: bool = Field(
         False, description="Promise what is short from incoming stock at the same location"
     )
-    expires_at: datetime | None = Field(
+    expires_at: Timestamp | None = Field(
         None, description="A temporary hold: released then unless confirmed"
     )
-    priority: int = Field(0, ge=0, le=100, description="Backorder queue priority; higher first")
-    ordered_at: datetime | None = Field(
+    priority: int = Field(
+        0, strict=True, ge=0, le=100, description="Backorder queue priority; higher first"
+    )
+    ordered_at: Timestamp | None = Field(
         None, description="The order's time; backorders are served in this order"
     )
 

@@ -12,7 +12,7 @@ from libs.http.fields import Sku
 from libs.http.pagination import Page
 from services.inventory.api.schemas.locations import Code
 
-Count = Annotated[int, Field(ge=0, le=100_000_000)]
+Count = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
 
 
 class AdjustmentReason(StrEnum):
@@ -53,6 +53,7 @@ class AdjustmentCreate(BaseModel):
     location_code: Code
     sku: Sku
     delta: int = Field(
+        strict=True,
         ge=-100_000_000,
         le=100_000_000,
         description="Units added (positive) or removed (negative); received and found add, "

@@ -89,7 +89,9 @@ class PickedLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=0, le=1_000_000, description="Units found; fewer is a short pick")
+    quantity: int = Field(
+        strict=True, ge=0, le=1_000_000, description="Units found; fewer is a short pick"
+    )
 
 
 class PickBody(BaseModel):

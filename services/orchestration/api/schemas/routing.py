@@ -14,11 +14,11 @@ from services.orchestration.domain.routing.model import NoRoutePolicy
 class WeightsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    distance: float = Field(1.0, ge=0, le=100)
-    shipping_cost: float = Field(1.0, ge=0, le=100)
-    priority: float = Field(0.5, ge=0, le=100)
-    parts: float = Field(2.0, ge=0, le=100)
-    stock_depth: float = Field(0.25, ge=0, le=100)
+    distance: float = Field(1.0, strict=True, ge=0, le=100)
+    shipping_cost: float = Field(1.0, strict=True, ge=0, le=100)
+    priority: float = Field(0.5, strict=True, ge=0, le=100)
+    parts: float = Field(2.0, strict=True, ge=0, le=100)
+    stock_depth: float = Field(0.25, strict=True, ge=0, le=100)
 
 
 STRATEGY_EXAMPLE: dict[str, Any] = {
@@ -40,7 +40,9 @@ class StrategyBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [STRATEGY_EXAMPLE]})
 
     weights: WeightsBody = WeightsBody()
-    max_parts: int = Field(3, ge=1, le=10, description="At most this many fulfilment orders")
+    max_parts: int = Field(
+        3, strict=True, ge=1, le=10, description="At most this many fulfilment orders"
+    )
     allowed_destinations: dict[str, list[Country]] = Field(
         default_factory=dict,
         max_length=1000,
@@ -68,15 +70,15 @@ class PromiseLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    quantity: int = Field(gt=0, le=100_000)
+    quantity: int = Field(strict=True, gt=0, le=100_000)
 
 
 class PromiseDestination(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     country: Country
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, strict=True, ge=-90, le=90)
+    lon: float | None = Field(None, strict=True, ge=-180, le=180)
 
 
 class PromiseRequest(BaseModel):

@@ -1,0 +1,65 @@
+"""Schemathesis against each running service of the end-to-end stack.
+
+Every operation of each committed OpenAPI document, with schema-valid and schema-violating
+data: no 5xx, every status and header declared, every response body matching its schema,
+invalid input refused and valid input accepted (schemathesis.toml says which business
+refusals count as accepted). Bounded examples and a fixed seed keep CI time and results
+stable; OMS_FUZZ_EXAMPLES and OMS_FUZZ_SEED explore further.
+
+It runs after the other end-to-end tests: it writes random routing strategies and return
+policies, which would change what those tests expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import LOG_DIR, ROOT, Stack
+from tests.support.environment import SERVICES
+
+EXAMPLES = os.environ.get("OMS_FUZZ_EXAMPLES", "20")
+SEED = os.environ.get("OMS_FUZZ_SEED", "20261124")
+HOOKS = "tests.e2e.schemathesis_hooks"
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+
+
+@pytest.mark.after_the_rest(1)
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("service", sorted(SERVICES))
+async def test_schemathesis_finds_no_failure(stack: Stack, service: str) -> None:
+    url = stack[service].url
+    run = await asyncio.create_subprocess_exec(
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(ROOT / "schemathesis.toml"),
+        "run",
+        f"{url}/openapi.json",
+        "--max-examples",
+        EXAMPLES,
+        "--seed",
+        SEED,
+        "--workers",
+        "2",
+        "--no-color",
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
+            "PYTHONPATH": str(ROOT),
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output = (await run.communicate())[0].decode(errors="replace")
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / f"schemathesis-{service}.txt").write_text(output)
+    cases = re.search(r"Test cases:\s*\n\s*(\d+) generated", output)
+    assert run.returncode == 0, output[-6000:]
+    # A run that generated nothing would pass while testing nothing.
+    assert cases and int(cases.group(1)) > 100, output[-3000:]
