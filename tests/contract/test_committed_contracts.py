@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
+from openapi_spec_validator import validate
 
+from libs.http.problems import PROBLEM_JSON
 from tools.contracts import documents, event_schemas, openapi_documents, orphans, render
 
 OPENAPI = openapi_documents()
@@ -25,6 +28,30 @@ def test_openapi_document_matches_the_app(path: Path) -> None:
 def test_event_schema_matches_the_model(path: Path) -> None:
     committed = path.read_text() if path.exists() else ""
     assert committed == render(EVENTS[path]), f"{path} is stale: run `make contracts` and commit"
+
+
+@pytest.mark.parametrize("path", sorted(OPENAPI), ids=lambda p: p.name)
+def test_openapi_document_is_valid_openapi_3_1(path: Path) -> None:
+    assert OPENAPI[path]["openapi"].startswith("3.1")
+    validate(OPENAPI[path])  # raises on any violation of the OpenAPI 3.1 specification
+
+
+@pytest.mark.parametrize("path", sorted(OPENAPI), ids=lambda p: p.name)
+def test_every_operation_is_named_summarised_and_its_errors_are_problems(path: Path) -> None:
+    ids = []
+    for route, operations in OPENAPI[path]["paths"].items():
+        for method, op in operations.items():
+            name = f"{path.name} {method.upper()} {route}"
+            assert re.fullmatch(r"[a-z]+(-[a-z]+)+", op.get("operationId", "")), name
+            assert op.get("summary"), f"{name} has no summary"
+            ids.append(op["operationId"])
+            for status, response in op["responses"].items():
+                if route.startswith("/v1") and status.startswith(("4", "5")):
+                    media = response.get("content", {}).get(PROBLEM_JSON, {})
+                    assert media.get("schema") == {"$ref": "#/components/schemas/Problem"}, (
+                        f"{name} {status} is not problem+json"
+                    )
+    assert len(ids) == len(set(ids)), "operation ids must be unique"
 
 
 def test_every_route_declares_its_problem_responses() -> None:
