@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -133,7 +133,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
         )
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError | ValidationError)
+        assert isinstance(exc, RequestValidationError)
         errors = [
             FieldError(field=_field_of(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
             for e in exc.errors()
@@ -207,8 +207,6 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
-    # A model built inside a route from query parameters fails as pydantic's own error.
-    app.add_exception_handler(ValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(OperationalError, on_database_unavailable)
     app.add_exception_handler(InterfaceError, on_database_unavailable)

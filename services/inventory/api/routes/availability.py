@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from libs.clock import SystemClock
 from libs.http.deps import ReadSessionDep
@@ -47,11 +49,15 @@ async def get(
 ) -> AvailabilityRead:
     """Per SKU: the network's available total, each location's available units and the
     incoming deliveries with their dates. POST /availability takes up to 1,000 SKUs."""
-    request = AvailabilityRequest(
-        skus=[s.strip() for s in skus.split(",") if s.strip()][: MAX_QUERY_SKUS + 1],
-        country=country,
-        location_type=location_type,
-    )
+    try:
+        request = AvailabilityRequest(
+            skus=[s.strip() for s in skus.split(",") if s.strip()][: MAX_QUERY_SKUS + 1],
+            country=country,
+            location_type=location_type,
+        )
+    except ValidationError as invalid:
+        # The query's SKUs are checked here, one by one: a client error, answered as one.
+        raise RequestValidationError(invalid.errors()) from invalid
     return await _answer(session, request)
 
 
