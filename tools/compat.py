@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from libs.messaging.envelope import parse_dataschema
+
 ROOT = Path(__file__).resolve().parents[1]
 RELEASED = Path("contracts") / "released"
 # Written by another generator and not gated here (it describes the event schemas it refers to).
@@ -460,9 +462,11 @@ def _major(doc: Schema) -> str:
 
 
 def _event_name(schema: Schema) -> str:
-    # urn:oms:event-schema:<topic>:<event type>:v<N> -> <event type>.v<N>
-    parts = str(schema.get("$id", "")).split(":")
-    return f"{parts[-2]}.{parts[-1]}" if len(parts) >= 3 else str(schema.get("title", "event"))
+    parsed = parse_dataschema(str(schema.get("$id", "")))
+    if parsed is None:
+        return str(schema.get("title", "event"))
+    _, event_type, version = parsed
+    return f"{event_type}.v{version}"
 
 
 def _documents(base: Path) -> list[Path]:

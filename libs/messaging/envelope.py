@@ -48,3 +48,13 @@ def source_of(service: str) -> str:
 def dataschema_of(topic: str, event_type: str, version: int) -> str:
     """URN of the JSON Schema at contracts/events/<topic>/<event_type>.v<version>.json."""
     return f"urn:oms:event-schema:{topic}:{event_type}:v{version}"
+
+
+def parse_dataschema(urn: str) -> tuple[str, str, int] | None:
+    """(topic, event type, version) of a `dataschema_of` URN; None for any other string."""
+    prefix, _, rest = urn.partition("urn:oms:event-schema:")
+    topic, _, rest = rest.partition(":")
+    event_type, _, version = rest.partition(":v")
+    if prefix or not (topic and event_type and version.isdigit()):
+        return None
+    return topic, event_type, int(version)

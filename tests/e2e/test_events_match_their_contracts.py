@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
+from libs.messaging.envelope import parse_dataschema
 from libs.messaging.topics import TOPICS, dlq_of
 from tests.e2e.conftest import LOG_DIR, ROOT, Stack
 from tests.support.kafka import read_topic
@@ -56,7 +57,8 @@ def _problems(
     ]
     if schema_topic != topic:
         wrong.append(f"published to {topic}, its contract puts it on {schema_topic}")
-    if event["dataschema"].split(":")[-2] != event["type"]:
+    named = parse_dataschema(event["dataschema"])
+    if named is None or named[1] != event["type"]:
         wrong.append(f"type {event['type']} under the schema of {event['dataschema']}")
     return wrong
 

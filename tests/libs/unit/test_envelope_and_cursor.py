@@ -4,7 +4,7 @@ from libs.clock import SystemClock
 from libs.contracts.order import OrderStatusChanged
 from libs.db.metadata import make_metadata
 from libs.http.pagination import InvalidCursor, decode_cursor, encode_cursor
-from libs.messaging.envelope import Envelope
+from libs.messaging.envelope import Envelope, dataschema_of, parse_dataschema
 from libs.messaging.kafka import make_consumer, make_producer
 from libs.messaging.topics import TopicNamer, all_topic_names, partitions_of
 from libs.observability.correlation import correlation_scope
@@ -107,3 +107,10 @@ class TestSettings:
             )
         real = "postgresql+asyncpg://inv:s3cret@db:5432/inventory"
         assert real == InventorySettings(ENV="production", DATABASE_URL=real).DATABASE_URL
+
+
+def test_a_dataschema_urn_reads_back_as_what_made_it() -> None:
+    urn = dataschema_of("oms.order.events", "oms.order.placed", 2)
+    assert parse_dataschema(urn) == ("oms.order.events", "oms.order.placed", 2)
+    for other in ("urn:test", "", "urn:oms:event-schema:t:e:vx", "x" + urn):
+        assert parse_dataschema(other) is None
