@@ -10,12 +10,13 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
-        contracts contracts-release compat clients migrate topics infra deps kafka-reset bench
+        contracts contracts-release compat clients migrate topics infra deps kafka-reset bench token
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
+	@echo "make token SCOPES=... CHANNELS=... LOCATIONS=... - a development access token"
 	@echo "make bench  - benchmarks (now: a 100,000-row stock import) against the development database"
 	@echo "make contracts-release - the current contracts become the released baseline (contracts/released)"
 	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
@@ -46,6 +47,13 @@ run: migrate topics
 
 stop:
 	deploy/local/stop.sh
+
+# A development access token for the `make run` stack, e.g.
+#   make token SCOPES="orders:read orders:write" CHANNELS=web
+SCOPES ?= admin
+token: deps
+	@$(PY) -m tools.dev_auth token --scopes "$(SCOPES)" --channels "$(CHANNELS)" \
+		--locations "$(LOCATIONS)" --client-id "$(or $(CLIENT_ID),dev-client)"
 
 kafka-reset:
 	deploy/local/kafka.sh reset

@@ -8,11 +8,14 @@ from functools import partial
 
 from sqlalchemy import Table
 
+from libs.auth.settings import AuthSettings
 from libs.bus.message_bus import Handler, MessageBus
 from libs.clock import Clock, SystemClock
 from libs.config import ServiceSettings
 from libs.db.engine import asyncpg_dsn, make_engine, make_session_factory
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.http.auth import AccessControl
+from libs.http.rate_limit import RateLimiter
 from libs.messaging.consumer import InboxConsumer, Subscriptions
 from libs.messaging.kafka import make_consumer, make_producer
 from libs.messaging.topics import TopicNamer
@@ -26,6 +29,7 @@ class PlumbingTables:
     outbox: Table
     inbox: Table
     idempotency: Table
+    audit: Table
 
 
 def build_container(
@@ -37,14 +41,17 @@ def build_container(
     subscriptions: Subscriptions | None,
     clock: Clock | None = None,
     relay_class: type[OutboxRelay] = OutboxRelay,
+    auth: AuthSettings | None = None,
 ) -> ServiceContainer:
     clock = clock or SystemClock()
+    auth = auth or AuthSettings()
+    auth.refuse_defaults(settings.ENV)
     name = settings.deploy_name
     engine = make_engine(
         settings.DATABASE_URL, pool_size=settings.DATABASE_POOL_SIZE, application_name=name
     )
     session_factory = make_session_factory(engine)
-    outbox = OutboxWriter(table=tables.outbox, service=name, clock=clock)
+    outbox = OutboxWriter(table=tables.outbox, service=name, clock=clock, audit_table=tables.audit)
 
     def uow_factory() -> SqlAlchemyUnitOfWork:
         return uow_class(
@@ -89,9 +96,20 @@ def build_container(
         )
     return ServiceContainer(
         settings=settings,
+        access=access_control(settings, auth),
         engine=engine,
         session_factory=session_factory,
         bus=bus,
         relay=relay,
         consumer=consumer,
+    )
+
+
+def access_control(settings: ServiceSettings, auth: AuthSettings) -> AccessControl:
+    return AccessControl(
+        verifier=auth.verifier(),
+        write_limiter=RateLimiter(rate_per_s=settings.WRITE_RATE_PER_S, burst=settings.WRITE_BURST),
+        self_service_limiter=RateLimiter(
+            rate_per_s=settings.SELF_SERVICE_RATE_PER_MIN / 60, burst=settings.SELF_SERVICE_BURST
+        ),
     )

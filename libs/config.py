@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 class ServiceSettings(BaseSettings):
@@ -29,17 +30,27 @@ class ServiceSettings(BaseSettings):
     RELAY_POLL_INTERVAL_S: float = Field(default=1.0, gt=0)
     CONSUMER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     CONSUMER_RETRY_BACKOFF_S: float = Field(default=0.2, ge=0)
+    # Writes per second a client (a token's client id) may send to this instance, in bursts
+    # of up to WRITE_BURST; self-service requests per minute a client address may send.
+    WRITE_RATE_PER_S: float = Field(default=100, gt=0)
+    WRITE_BURST: int = Field(default=200, ge=1)
+    SELF_SERVICE_RATE_PER_MIN: float = Field(default=30, gt=0)
+    SELF_SERVICE_BURST: int = Field(default=10, ge=1)
     RUN_RELAY: bool = True
     RUN_CONSUMER: bool = True
     RUN_JOBS: bool = True
 
     @model_validator(mode="after")
-    def _refuse_default_secrets_in_production(self) -> ServiceSettings:
-        # The defaults carry the development password (role name = password); production must
-        # bring its own credentials through the environment.
-        default_url = type(self).model_fields["DATABASE_URL"].default
-        if self.ENV == "production" and default_url == self.DATABASE_URL:
-            raise ValueError("DATABASE_URL is the development default; set real credentials")
+    def _refuse_default_secrets_outside_development(self) -> ServiceSettings:
+        # The defaults carry the development password (the role's name); anywhere but
+        # development and test, real credentials must come through the environment.
+        if self.ENV in ("development", "test"):
+            return self
+        url = make_url(self.DATABASE_URL)
+        if url.password is None or url.password == url.username:
+            raise ValueError(
+                "DATABASE_URL carries no password or the development one; set real credentials"
+            )
         return self
 
     @property

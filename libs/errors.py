@@ -15,6 +15,8 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        # Response headers the error calls for (WWW-Authenticate, Retry-After).
+        self.headers: dict[str, str] = {}
 
 
 class NotFound(DomainError):
@@ -56,3 +58,43 @@ class PreconditionRequired(DomainError):
 
     code = "precondition_required"
     title = "This update needs an If-Match header with the resource's ETag"
+
+
+class Unauthenticated(DomainError):
+    """No bearer token, or one that cannot be trusted (HTTP 401). Why it was refused goes to the
+    log, not to the caller: the answer must not help anyone forge a better one."""
+
+    code = "unauthenticated"
+    title = "A valid bearer token is required"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class Forbidden(DomainError):
+    """The token is valid but does not allow this (HTTP 403)."""
+
+    code = "forbidden"
+    title = "The token does not allow this request"
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+    title = "The token lacks a scope this operation needs"
+
+    def __init__(self, detail: str, *, required: list[str]) -> None:
+        super().__init__(detail, required_scopes=required)
+        scope = " ".join(required)
+        self.headers = {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'}
+
+
+class TooManyRequests(DomainError):
+    """The caller sent more than its rate allows (HTTP 429); Retry-After says when to retry."""
+
+    code = "rate_limited"
+    title = "Too many requests; retry after the time in Retry-After"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after_s)}

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.message_bus import MessageBus
 from libs.config import ServiceSettings
+from libs.http.auth import AccessControl
 from libs.messaging.consumer import InboxConsumer
 from libs.observability.logging import configure_logging, get_logger
 from libs.outbox.relay import OutboxRelay
@@ -38,6 +39,7 @@ class ServiceContainer:
     """Everything a service process runs on, built once by the service's bootstrap."""
 
     settings: ServiceSettings
+    access: AccessControl
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     bus: MessageBus

@@ -19,6 +19,9 @@ Who writes a value decides what breaks it:
   dispatch on); a format that changed or was dropped (clients parse by it).
 - Policy: a new enum value in a response or an event is NOT breaking. Clients must tolerate enum
   values they do not know (treat them as "other"), just as they must ignore new fields.
+- Security (clients send credentials, the server checks them): breaking when a client that met
+  one of an operation's old security requirements meets none of the new ones (credentials newly
+  required, or a scope added).
 - Events: the type version is part of the file name, so a breaking change is a new
   `<type>.v<N+1>.json` published beside the old one. A released event schema that no longer
   exists is breaking.
@@ -128,6 +131,8 @@ def _operation_changes(
         if key not in old_params and param.get("required"):
             found.append(f"{name}: new required parameter '{param['name']}' ({key[0]})")
 
+    found += _security_changes(name, _security(old_op, old_doc), _security(new_op, new_doc))
+
     requests.root_label = "body"
     old_body = _resolved(old_op.get("requestBody"), old_doc)
     new_body = _resolved(new_op.get("requestBody"), new_doc)
@@ -152,6 +157,33 @@ def _operation_changes(
         old_response = _resolved(old_response, old_doc) or {}
         found += _media_changes(where, responses, old_response, new_response, "returns")
     return found
+
+
+def _security(op: Schema, doc: Schema) -> list[dict[str, set[str]]]:
+    """The operation's security alternatives (any one suffices); `{}` is anonymous access."""
+    requirements: list[Schema] = op.get("security", doc.get("security")) or []
+    return [{scheme: set(scopes) for scheme, scopes in r.items()} for r in requirements] or [{}]
+
+
+def _security_changes(
+    name: str, old: list[dict[str, set[str]]], new: list[dict[str, set[str]]]
+) -> list[str]:
+    """A client that met one of the old requirements must still meet one of the new."""
+
+    def meets(held: dict[str, set[str]], needed: dict[str, set[str]]) -> bool:
+        return all(scheme in held and scopes <= held[scheme] for scheme, scopes in needed.items())
+
+    return [
+        f"{name}: a client with {_credentials(held)} no longer meets its security requirement"
+        for held in old
+        if not any(meets(held, needed) for needed in new)
+    ]
+
+
+def _credentials(held: dict[str, set[str]]) -> str:
+    if not held:
+        return "no credentials"
+    return " and ".join(f"{scheme} {sorted(scopes)}" for scheme, scopes in held.items())
 
 
 def _media_changes(

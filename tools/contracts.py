@@ -15,6 +15,7 @@ import ast
 import importlib
 import inspect
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from libs.auth.keys import generate_signing_key, jwks_of
 from libs.contracts.base import IntegrationEvent
 from libs.contracts.catalog import all_events
 from libs.messaging.envelope import CONTENT_TYPE, Envelope, dataschema_of, source_of
@@ -32,6 +34,11 @@ SERVICES = ("order_capture", "inventory", "orchestration", "returns")
 
 
 def openapi_documents() -> dict[Path, dict[str, Any]]:
+    # The documents do not depend on keys, but a service will not build without keys to trust
+    # and to sign its calls with: a throwaway one, unless the environment names real ones.
+    key = generate_signing_key("contracts")
+    os.environ.setdefault("OMS_AUTH_SIGNING_KEY", json.dumps(key))
+    os.environ.setdefault("OMS_AUTH_JWKS", json.dumps(jwks_of(key)))
     docs = {}
     for service in SERVICES:
         bootstrap = importlib.import_module(f"services.{service}.bootstrap").bootstrap

@@ -205,6 +205,11 @@ main() {
     trap 'shutdown 0' INT TERM
     cd "$REPO"
     export PYTHONUNBUFFERED=1
+    # Tokens: the caller's identity provider keys if set, else this checkout's development key
+    # (made once in .local/auth/; `make token` mints tokens with it).
+    if [ -z "${OMS_AUTH_JWKS:-}${OMS_AUTH_JWKS_FILE:-}" ]; then
+        eval "$("$PY" -m tools.dev_auth env)"
+    fi
     local svc
     for svc in "${OMS_SERVICES[@]}"; do
         start_service "$svc"

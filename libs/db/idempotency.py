@@ -2,6 +2,9 @@
 
 A second request with the same key blocks on the first one's uncommitted row (the primary key),
 then sees the stored outcome; so concurrent retries cannot both act.
+
+Keys belong to the client that sent them (the token's client id), as an API account's keys do:
+another client sending the same key and body gets no replay of someone else's outcome.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.auth.actor import current_actor
 from libs.errors import IdempotencyKeyReused
 
 
@@ -29,6 +33,7 @@ class IdempotencyKeys:
 
     async def claim(self, *, scope: str, key: str, fingerprint: str) -> StoredOutcome | None:
         """Reserve the key for this transaction; returns the earlier outcome if it was used."""
+        scope = f"{scope}@{current_actor().client_id}"
         t = self._table
         inserted = await self._session.execute(
             insert(t)

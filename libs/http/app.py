@@ -9,14 +9,17 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from sqlalchemy import Table
 
 from libs.errors import DomainError
-from libs.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
+from libs.http.audit import audit_router
+from libs.http.auth import SAFE_METHODS, SECURITY_SCHEME
+from libs.http.middleware import ActorMiddleware, BodySizeLimitMiddleware, CorrelationMiddleware
 from libs.http.openapi_examples import add_operation_examples
 from libs.http.problems import install_problem_handlers, problem_responses
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
 
-API_VERSION = "1.0.0"
+API_VERSION = "2.0.0"
 
 
 class Health(BaseModel):
@@ -41,6 +44,7 @@ def create_service_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter],
+    audit_log: Table,
     status_table: Mapping[type[DomainError], int] | None = None,
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
@@ -55,12 +59,14 @@ def create_service_app(
         openapi_tags=[{"name": "health", "description": "Liveness and readiness probes"}],
     )
     app.add_middleware(BodySizeLimitMiddleware, limits=body_limits)
+    app.add_middleware(ActorMiddleware)
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app, status_table or {})
     app.include_router(health_router())
-    for router in routers:
+    for router in [*routers, audit_router(audit_log)]:
         app.include_router(router, prefix="/v1")
     _with_operation_examples(app)
+    refuse_unguarded_operations(app.openapi())
     return app
 
 
@@ -77,18 +83,48 @@ def _with_operation_examples(app: FastAPI) -> None:
 
 def declare_implied_problems(doc: dict[str, Any]) -> dict[str, Any]:
     """Declares the problems a shared part of the edge can answer, wherever that part is used,
-    so no route can forget one: an Idempotency-Key can be reused with another body (409)."""
-    conflict = problem_responses(409)[409]
-    for operations in doc.get("paths", {}).values():
-        for operation in operations.values():
+    so no route can forget one: an Idempotency-Key can be reused with another body (409); a
+    token can be missing or invalid (401) or lack the scope (403); writes and self-service
+    are rate limited (429). An operation without a token requirement says so (`security: []`).
+    """
+    for path, operations in doc.get("paths", {}).items():
+        for method, operation in operations.items():
             headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
-            if "Idempotency-Key" in headers and "409" not in operation["responses"]:
-                operation["responses"]["409"] = {
-                    "description": conflict["description"],
-                    "content": conflict["content"],
-                }
-                operation["responses"] = dict(sorted(operation["responses"].items()))
+            implied: list[int] = []
+            if "Idempotency-Key" in headers:
+                implied.append(409)
+            if operation.get("security"):
+                implied += [401, 403]
+                if method.upper() not in SAFE_METHODS:
+                    implied.append(429)
+            else:
+                operation["security"] = []
+                if path.startswith(SELF_SERVICE_PREFIX):
+                    implied.append(429)
+            for status, problem in problem_responses(*implied).items():
+                operation["responses"].setdefault(
+                    str(status),
+                    {"description": problem["description"], "content": problem["content"]},
+                )
+            operation["responses"] = dict(sorted(operation["responses"].items()))
     return doc
+
+
+SELF_SERVICE_PREFIX = "/v1/self-service/"
+
+
+def refuse_unguarded_operations(doc: dict[str, Any]) -> None:
+    """Fails closed: an API operation that names no scope (a route that forgot its token
+    check) stops the service from starting, rather than serving anyone."""
+    unguarded = [
+        f"{method.upper()} {path}"
+        for path, operations in doc.get("paths", {}).items()
+        if path.startswith("/v1/") and not path.startswith(SELF_SERVICE_PREFIX)
+        for method, operation in operations.items()
+        if not any(requirement.get(SECURITY_SCHEME) for requirement in operation["security"])
+    ]
+    if unguarded:
+        raise RuntimeError(f"operations without a token requirement: {unguarded}")
 
 
 def health_router() -> APIRouter:

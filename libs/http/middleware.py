@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.auth.actor import actor_scope
 from libs.http.problems import problem_response
 from libs.observability.correlation import CORRELATION_HEADER, correlation_scope
 
@@ -32,6 +33,21 @@ class CorrelationMiddleware:
                 await send(message)
 
             await self.app(scope, receive, send_with_header)
+
+
+class ActorMiddleware:
+    """Opens the request's actor scope (see libs.auth.actor); the token check names the client."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with actor_scope() as actor:
+            actor.operation = f"{scope['method']} {scope['path']}"
+            await self.app(scope, receive, send)
 
 
 MAX_BODY_BYTES = 1024 * 1024

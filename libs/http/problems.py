@@ -19,9 +19,12 @@ from libs.errors import (
     Conflict,
     DependencyUnavailable,
     DomainError,
+    Forbidden,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    TooManyRequests,
+    Unauthenticated,
     Unprocessable,
 )
 from libs.observability.logging import get_logger
@@ -95,8 +98,11 @@ def problem_response(
 
 # Kind of domain error -> HTTP status. The one table; services add their own subclasses' codes.
 DEFAULT_STATUS: dict[type[DomainError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyRequests: 429,
     Unprocessable: 422,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
@@ -130,6 +136,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             title=exc.title,
             detail=exc.detail,
             extensions=exc.extra or None,
+            headers=exc.headers or None,
         )
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 OUTBOX_CHANNEL = "oms_outbox"
 
@@ -96,3 +96,24 @@ NOTIFY_TRIGGER_DROP = (
     "DROP TRIGGER IF EXISTS outbox_notify ON outbox",
     "DROP FUNCTION IF EXISTS outbox_notify()",
 )
+
+
+def audit_table(metadata: MetaData) -> Table:
+    """Who changed what: one row per event a change raised, written in its transaction."""
+    return Table(
+        "audit_log",
+        metadata,
+        Column("seq", BigInteger, Identity(always=True), primary_key=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        # The token's client id, or "system" for work the service did on its own.
+        Column("actor", Text, nullable=False),
+        # The HTTP operation ("POST /v1/orders"), or none for consumed events and jobs.
+        Column("operation", Text, nullable=True),
+        Column("event_id", Uuid, nullable=False),
+        Column("event_type", Text, nullable=False),
+        # "order:<id>", "fulfillment:<id>", "sku:<sku>", ...: every resource the event names.
+        Column("resources", ARRAY(Text), nullable=False),
+        Column("correlation_id", Text, nullable=True),
+        Column("causation_id", Text, nullable=True),
+        Index("ix_audit_log_resources", "resources", postgresql_using="gin"),
+    )

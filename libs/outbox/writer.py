@@ -12,11 +12,15 @@ from libs.contracts.base import IntegrationEvent
 from libs.ids import new_id
 from libs.messaging.envelope import Envelope, dataschema_of, source_of
 from libs.observability.correlation import current_causation_id, current_correlation_id
+from libs.outbox.audit import audit_row
 
 
 class OutboxWriter:
-    def __init__(self, *, table: Table, service: str, clock: Clock) -> None:
+    def __init__(
+        self, *, table: Table, service: str, clock: Clock, audit_table: Table | None = None
+    ) -> None:
         self._table = table
+        self._audit_table = audit_table
         self._source = source_of(service)
         self._clock = clock
 
@@ -38,8 +42,10 @@ class OutboxWriter:
         if not events:
             return
         rows = []
+        audit_rows = []
         for event in events:
             env = self.envelope(event)
+            audit_rows.append(audit_row(event, env, env.time))
             rows.append(
                 {
                     "id": env.id,
@@ -53,3 +59,5 @@ class OutboxWriter:
                 }
             )
         await session.execute(insert(self._table), rows)
+        if self._audit_table is not None:
+            await session.execute(insert(self._audit_table), audit_rows)

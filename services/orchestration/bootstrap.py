@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from libs.auth.scopes import Scope
+from libs.auth.service_tokens import ServiceTokens
+from libs.auth.settings import AuthSettings
 from libs.bootstrap import build_container
 from libs.clock import SystemClock
 from libs.runtime import ServiceContainer
@@ -49,7 +52,13 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
     worker = SagaWorker(
         bus=container.bus,
         session_factory=container.session_factory,
-        inventory=InventoryClient(settings.INVENTORY_URL, timeout_s=settings.INVENTORY_TIMEOUT_S),
+        inventory=InventoryClient(
+            settings.INVENTORY_URL,
+            credentials=ServiceTokens(
+                AuthSettings(), client_id="orchestration", scopes=[Scope.INVENTORY_READ]
+            ).headers,
+            timeout_s=settings.INVENTORY_TIMEOUT_S,
+        ),
         provider=SimulatedPaymentProvider(container.session_factory, clock),
         clock=clock,
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from libs.auth.scopes import Scope
+from libs.auth.service_tokens import ServiceTokens
+from libs.auth.settings import AuthSettings
 from libs.bootstrap import build_container
 from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import plumbing
@@ -28,6 +31,9 @@ def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> Serv
         bus=container.bus,
         session_factory=container.session_factory,
         order_capture_url=settings.ORDER_CAPTURE_URL,
+        credentials=ServiceTokens(
+            AuthSettings(), client_id="returns", scopes=[Scope.ORDERS_WRITE]
+        ).headers,
         timeout_s=settings.ORDER_CAPTURE_TIMEOUT_S,
     )
     container.jobs.extend(job.run for job in placer.jobs(settings.WORKER_INTERVAL_S))

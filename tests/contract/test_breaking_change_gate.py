@@ -85,9 +85,10 @@ def test_a_new_major_api_version_may_break_and_a_minor_one_may_not(
 ) -> None:
     _remove_field(_schema(current, "OrderRead"), "status")
 
-    current["info"]["version"] = "1.1.0"
+    major = int(released["info"]["version"].split(".")[0])
+    current["info"]["version"] = f"{major}.1.0"
     assert breaking_changes(released, current) != []
-    current["info"]["version"] = "2.0.0"
+    current["info"]["version"] = f"{major + 1}.0.0"
     assert breaking_changes(released, current) == []
 
 
@@ -344,3 +345,34 @@ def test_the_command_prints_each_breaking_change_and_exits_1(
     assert capsys.readouterr().out.splitlines()[-1] == (
         "openapi/order-capture.json: PATCH /v1/orders/{order_id}: operation removed"
     )
+
+
+def _security(doc: dict[str, Any], requirements: list[dict[str, list[str]]]) -> None:
+    doc["paths"]["/v1/orders/{order_id}"]["get"]["security"] = requirements
+
+
+def test_credentials_newly_required_are_breaking(
+    released: dict[str, Any], current: dict[str, Any]
+) -> None:
+    _security(released, [])
+    _security(current, [{"bearerAuth": ["orders:read"]}])
+
+    assert breaking_changes(released, current) == [
+        "GET /v1/orders/{order_id}: a client with no credentials no longer meets its "
+        "security requirement"
+    ]
+
+
+def test_a_scope_added_to_a_requirement_is_breaking_and_one_taken_away_is_not(
+    released: dict[str, Any], current: dict[str, Any]
+) -> None:
+    _security(released, [{"bearerAuth": ["orders:read"]}])
+    _security(current, [{"bearerAuth": ["orders:read", "admin"]}])
+    assert breaking_changes(released, current) == [
+        "GET /v1/orders/{order_id}: a client with bearerAuth ['orders:read'] no longer meets "
+        "its security requirement"
+    ]
+
+    _security(released, [{"bearerAuth": ["orders:read", "admin"]}])
+    _security(current, [{"bearerAuth": ["orders:read"]}, {"apiKey": []}])
+    assert breaking_changes(released, current) == []

@@ -17,6 +17,7 @@ from tests.conftest import migrate_from_scratch
 from tests.support.api import Api, generated_clients
 from tests.support.environment import SERVICES, base_url
 from tests.support.polling import eventually
+from tests.support.tokens import admin_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / ".local" / "test-logs"
@@ -105,7 +106,7 @@ async def stack(migrated_databases: None, kafka_topics: str) -> AsyncIterator[St
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=15) as client:
+    async with httpx.AsyncClient(timeout=15, headers=admin_headers()) as client:
         yield client
 
 

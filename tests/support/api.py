@@ -20,6 +20,7 @@ import clients.inventory as inventory
 import clients.orchestration as orchestration
 import clients.order_capture as order_capture
 import clients.returns as returns
+from tests.support.tokens import token
 
 T = TypeVar("T")
 
@@ -38,20 +39,24 @@ class Answer(Protocol):
 
 @dataclass(frozen=True)
 class Api:
-    order_capture: order_capture.Client
-    inventory: inventory.Client
-    orchestration: orchestration.Client
-    returns: returns.Client
+    order_capture: order_capture.AuthenticatedClient
+    inventory: inventory.AuthenticatedClient
+    orchestration: orchestration.AuthenticatedClient
+    returns: returns.AuthenticatedClient
 
 
 @asynccontextmanager
 async def generated_clients(urls: dict[str, str]) -> AsyncIterator[Api]:
+    """Clients with a back-office token: every scope, narrowed to no channel or location."""
     async with AsyncExitStack() as stack:
 
         def client(package: Any, url: str) -> Any:
             # An undeclared status code raises (errors.UnexpectedStatus) instead of None.
-            made = package.Client(
-                base_url=url, timeout=httpx.Timeout(15), raise_on_unexpected_status=True
+            made = package.AuthenticatedClient(
+                base_url=url,
+                token=token(client_id="test-admin"),
+                timeout=httpx.Timeout(15),
+                raise_on_unexpected_status=True,
             )
             return made
 

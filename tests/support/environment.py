@@ -7,8 +7,11 @@ databases and topics of a `make run` stack.
 
 from __future__ import annotations
 
+import json
 import os
 import time
+
+from libs.auth.keys import generate_signing_key, jwks_of
 
 SERVICES: dict[str, tuple[str, int]] = {
     "order_capture": ("ORDER_CAPTURE", 18001),
@@ -28,6 +31,11 @@ def database_url_for(service: str) -> str:
 
 def apply() -> None:
     os.environ.setdefault("OMS_KAFKA_TOPIC_PREFIX", TOPIC_PREFIX)
+    # A signing key of the run's own, trusted by every service it starts; tests mint their
+    # tokens with it (tests.support.tokens). Never a key from the environment.
+    key = generate_signing_key(f"test-{RUN_ID}")
+    os.environ["OMS_AUTH_SIGNING_KEY"] = json.dumps(key)
+    os.environ["OMS_AUTH_JWKS"] = json.dumps(jwks_of(key))
     for service, (prefix, port) in SERVICES.items():
         os.environ.setdefault(f"{prefix}_DATABASE_URL", database_url_for(service))
         os.environ.setdefault(f"{prefix}_KAFKA_TOPIC_PREFIX", TOPIC_PREFIX)
@@ -37,6 +45,11 @@ def apply() -> None:
         os.environ.setdefault(f"{prefix}_RELAY_POLL_INTERVAL_S", "0.5")
         os.environ.setdefault(f"{prefix}_CONSUMER_RETRY_BACKOFF_S", "0.05")
         os.environ.setdefault(f"{prefix}_DATABASE_POOL_SIZE", "5")
+        # The suite writes fast from one client id; the rate limits have tests of their own.
+        os.environ.setdefault(f"{prefix}_WRITE_RATE_PER_S", "100000")
+        os.environ.setdefault(f"{prefix}_WRITE_BURST", "100000")
+        os.environ.setdefault(f"{prefix}_SELF_SERVICE_RATE_PER_MIN", "1000000")
+        os.environ.setdefault(f"{prefix}_SELF_SERVICE_BURST", "100000")
     # Orchestration asks the test stack's inventory, and its worker looks for work often.
     os.environ.setdefault(
         "ORCHESTRATION_INVENTORY_URL", f"http://127.0.0.1:{SERVICES['inventory'][1]}"

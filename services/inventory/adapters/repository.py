@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inventory.adapters import mappers
+from services.inventory.adapters.narrowing import at_locations
 from services.inventory.adapters.tables import (
     inbound,
     location,
@@ -38,8 +39,13 @@ class LocationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, code: str, *, for_update: bool = False) -> Location | None:
-        query = select(location).where(location.c.code == code)
+    async def get(
+        self, code: str, *, for_update: bool = False, within: frozenset[str] | None = None
+    ) -> Location | None:
+        """The location, if it exists and is `within` the caller's locations (None: any)."""
+        query = select(location).where(
+            location.c.code == code, at_locations(location.c.code, within)
+        )
         row = (
             await self._session.execute(query.with_for_update() if for_update else query)
         ).first()
@@ -257,10 +263,16 @@ class InboundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get_for_update(self, inbound_id: UUID) -> Inbound | None:
+    async def get_for_update(
+        self, inbound_id: UUID, *, within: frozenset[str] | None = None
+    ) -> Inbound | None:
+        """The delivery, locked, if it exists and is due at a location `within` the caller's
+        locations (None: any)."""
         row = (
             await self._session.execute(
-                select(inbound).where(inbound.c.id == inbound_id).with_for_update()
+                select(inbound)
+                .where(inbound.c.id == inbound_id, at_locations(inbound.c.location_code, within))
+                .with_for_update()
             )
         ).first()
         return mappers.inbound(row) if row else None

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
+from services.inventory.adapters.tables import plumbing
 from services.inventory.api.routes import (
     availability,
     imports,
@@ -24,6 +25,7 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         description="Locations, stock per location with its ledger, available-to-promise, "
         "incoming stock, backorders and reservations that never oversell.",
         # Before stock: GET /stock/imports must not be taken for GET /stock/{sku}.
+        audit_log=plumbing.audit,
         routers=[
             locations.router,
             imports.router,

@@ -21,6 +21,16 @@ class Idempotent:
     fingerprint: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class AtCallersLocations:
+    """A write at a location on behalf of an HTTP caller: the caller's `locations` claim.
+    None (no claim: a back office, the service itself) reaches every location; otherwise a
+    location or delivery outside the claim is not found, exactly like one that does not exist.
+    """
+
+    caller_locations: frozenset[str] | None = None
+
+
 # --- locations ----------------------------------------------------------------------------
 
 
@@ -40,7 +50,7 @@ class UpdateLocation:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SetStockLevel:
+class SetStockLevel(AtCallersLocations):
     location_code: str
     sku: str
     on_hand: int
@@ -48,7 +58,7 @@ class SetStockLevel:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AdjustStock(Idempotent):
+class AdjustStock(Idempotent, AtCallersLocations):
     location_code: str
     sku: str
     delta: int
@@ -74,7 +84,7 @@ class RestockReturn:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateInbound(Idempotent):
+class CreateInbound(Idempotent, AtCallersLocations):
     location_code: str
     sku: str
     quantity: int
@@ -83,13 +93,13 @@ class CreateInbound(Idempotent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReceiveInbound(Idempotent):
+class ReceiveInbound(Idempotent, AtCallersLocations):
     inbound_id: UUID
     quantity: int | None = None  # None: everything still expected
 
 
 @dataclass(frozen=True, kw_only=True)
-class CancelInbound:
+class CancelInbound(AtCallersLocations):
     inbound_id: UUID
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libs.errors import Conflict, NotFound, Unprocessable
+from libs.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class OnHandBelowReserved(Conflict):
@@ -98,3 +98,8 @@ class ImportTooLarge(Unprocessable):
 class UnsupportedImportFormat(Unprocessable):
     code = "unsupported_import_format"
     title = "Send text/csv or application/x-ndjson"
+
+
+class LocationNarrowedImport(Forbidden):
+    code = "location_narrowed_import"
+    title = "A token narrowed to some locations cannot import stock: an import spans locations"

@@ -7,7 +7,7 @@ caller gets InventoryUnavailable and the saga waits and asks again later.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import time
 from typing import Any
 
@@ -24,9 +24,17 @@ class InventoryUnavailable(Exception):
 
 class InventoryClient:
     def __init__(
-        self, base_url: str, *, timeout_s: float = 2.0, attempts: int = 3, backoff_s: float = 0.2
+        self,
+        base_url: str,
+        *,
+        credentials: Callable[[], Mapping[str, str]] = dict,
+        timeout_s: float = 2.0,
+        attempts: int = 3,
+        backoff_s: float = 0.2,
     ) -> None:
+        """`credentials` gives the headers that authenticate a call (a bearer token)."""
         self._base_url = base_url.rstrip("/")
+        self._credentials = credentials
         self._timeout = httpx.Timeout(timeout_s)
         self._attempts = attempts
         self._backoff_s = backoff_s
@@ -34,7 +42,9 @@ class InventoryClient:
     async def sites(self, skus: Sequence[str]) -> list[Site]:
         """Every location (inactive ones too, so routing can say why it skipped them) with
         its available units of these SKUs."""
-        async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout) as http:
+        async with httpx.AsyncClient(
+            base_url=self._base_url, timeout=self._timeout, headers=dict(self._credentials())
+        ) as http:
             locations = await self._locations(http)
             stock = await self._call(
                 http, "POST", "/v1/availability", json={"skus": sorted(set(skus))}

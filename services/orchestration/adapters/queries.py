@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount, minor_units
 from services.orchestration.adapters import mappers
+from services.orchestration.adapters.narrowing import Codes, fulfillment_visible, saga_visible
 from services.orchestration.adapters.tables import (
     fulfillment_order,
     order_saga,
@@ -78,16 +79,24 @@ def _summary(row: Any, now: datetime) -> dict[str, Any]:
     }
 
 
-async def saga_exists(session: AsyncSession, order_id: UUID) -> bool:
+async def saga_exists(session: AsyncSession, order_id: UUID, *, channels: Codes) -> bool:
+    """Whether the order has a saga in one of these channels (None: in any)."""
     found = await session.scalar(
-        select(order_saga.c.order_id).where(order_saga.c.order_id == order_id)
+        select(order_saga.c.order_id).where(
+            order_saga.c.order_id == order_id, saga_visible(channels)
+        )
     )
     return found is not None
 
 
-async def saga_of(session: AsyncSession, order_id: UUID, now: datetime) -> SagaRead | None:
+async def saga_of(
+    session: AsyncSession, order_id: UUID, now: datetime, *, channels: Codes
+) -> SagaRead | None:
+    """The saga, or None when there is none in these channels (None: in any)."""
     row = (
-        await session.execute(select(order_saga).where(order_saga.c.order_id == order_id))
+        await session.execute(
+            select(order_saga).where(order_saga.c.order_id == order_id, saga_visible(channels))
+        )
     ).one_or_none()
     if row is None:
         return None
@@ -128,9 +137,10 @@ async def list_sagas(
     stuck: bool | None,
     limit: int,
     cursor: str | None,
+    channels: Codes,
 ) -> SagaPage:
-    """Newest first, keyset on (started_at, order_id)."""
-    query = select(order_saga)
+    """Newest first, keyset on (started_at, order_id); only these channels' (None: all)."""
+    query = select(order_saga).where(saga_visible(channels))
     if state is not None:
         query = query.where(order_saga.c.state == state)
     if stuck is True:
@@ -200,9 +210,17 @@ _WITH_NUMBER = select(fulfillment_order, order_saga.c.order_number).join(
 )
 
 
-async def fulfillment(session: AsyncSession, fulfillment_id: UUID) -> FulfillmentRead | None:
+async def fulfillment(
+    session: AsyncSession, fulfillment_id: UUID, *, channels: Codes, locations: Codes
+) -> FulfillmentRead | None:
+    """The fulfilment order, or None when there is none of these channels at these
+    locations (None: any)."""
     row = (
-        await session.execute(_WITH_NUMBER.where(fulfillment_order.c.id == fulfillment_id))
+        await session.execute(
+            _WITH_NUMBER.where(
+                fulfillment_order.c.id == fulfillment_id, fulfillment_visible(channels, locations)
+            )
+        )
     ).one_or_none()
     return fulfillment_read(mappers.fulfillment_from(row), row.order_number) if row else None
 
@@ -215,9 +233,12 @@ async def fulfillments(
     order_id: UUID | None,
     limit: int,
     cursor: str | None,
+    channels: Codes,
+    locations: Codes,
 ) -> FulfillmentPage:
-    """Oldest first (a work queue), keyset on (created_at, id)."""
-    query = _WITH_NUMBER
+    """Oldest first (a work queue), keyset on (created_at, id); only those of these channels
+    at these locations (None: any)."""
+    query = _WITH_NUMBER.where(fulfillment_visible(channels, locations))
     if location is not None:
         query = query.where(fulfillment_order.c.location_code == location)
     if status is not None:
@@ -243,10 +264,14 @@ async def fulfillments(
     return FulfillmentPage(items=items, next_cursor=next_cursor)
 
 
-async def routing_decisions(session: AsyncSession, order_id: UUID) -> RoutingDecisionList:
+async def routing_decisions(
+    session: AsyncSession, order_id: UUID, *, channels: Codes
+) -> RoutingDecisionList:
+    """The order's decisions, if its saga is in these channels (None: any)."""
     rows = await session.execute(
         select(routing_decision)
-        .where(routing_decision.c.order_id == order_id)
+        .join(order_saga, order_saga.c.order_id == routing_decision.c.order_id)
+        .where(routing_decision.c.order_id == order_id, saga_visible(channels))
         .order_by(routing_decision.c.round)
     )
     items = []
@@ -270,10 +295,14 @@ async def routing_decisions(session: AsyncSession, order_id: UUID) -> RoutingDec
     return RoutingDecisionList(items=items)
 
 
-async def payment_operations(session: AsyncSession, order_id: UUID) -> PaymentOperationList:
+async def payment_operations(
+    session: AsyncSession, order_id: UUID, *, channels: Codes
+) -> PaymentOperationList:
+    """The order's payment calls, if its saga is in these channels (None: any)."""
     rows = await session.execute(
         select(payment_operation)
-        .where(payment_operation.c.order_id == order_id)
+        .join(order_saga, order_saga.c.order_id == payment_operation.c.order_id)
+        .where(payment_operation.c.order_id == order_id, saga_visible(channels))
         .order_by(payment_operation.c.created_at, payment_operation.c.id)
     )
     items = []

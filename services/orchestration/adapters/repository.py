@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orchestration.adapters import mappers
+from services.orchestration.adapters.narrowing import Codes, fulfillment_visible
 from services.orchestration.adapters.tables import (
     fulfillment_order,
     order_saga,
@@ -78,9 +79,16 @@ class SagaRepository:
         ).one_or_none()
         return mappers.saga_from(row, []) if row is not None else None
 
-    async def order_of_fulfillment(self, fulfillment_id: UUID) -> UUID | None:
+    async def order_of_fulfillment(
+        self, fulfillment_id: UUID, *, channels: Codes, locations: Codes
+    ) -> UUID | None:
+        """The order of a fulfilment order of these channels at these locations (None: any);
+        None when there is no such fulfilment order, for the caller that asks."""
         found: UUID | None = await self._session.scalar(
-            select(fulfillment_order.c.order_id).where(fulfillment_order.c.id == fulfillment_id)
+            select(fulfillment_order.c.order_id)
+            .join(order_saga, order_saga.c.order_id == fulfillment_order.c.order_id)
+            .where(fulfillment_order.c.id == fulfillment_id)
+            .where(fulfillment_visible(channels, locations))
         )
         return found
 
@@ -97,6 +105,7 @@ class SagaRepository:
         return {
             "order_id": saga.order_id,
             "order_number": saga.order.order_number,
+            "channel": saga.order.channel,
             "state": saga.state.value,
             "updated_at": saga.updated_at,
             "due_at": saga.due_at,
@@ -222,10 +231,17 @@ class SagaRepository:
             pg_insert(routing_decision).values(**values).on_conflict_do_nothing()
         )
 
-    async def fulfillment(self, fulfillment_id: UUID) -> Fulfillment | None:
+    async def fulfillment(
+        self, fulfillment_id: UUID, *, channels: Codes, locations: Codes
+    ) -> Fulfillment | None:
+        """Read without a lock; None when there is none of these channels at these locations
+        (None: any)."""
         row = (
             await self._session.execute(
-                select(fulfillment_order).where(fulfillment_order.c.id == fulfillment_id)
+                select(fulfillment_order)
+                .join(order_saga, order_saga.c.order_id == fulfillment_order.c.order_id)
+                .where(fulfillment_order.c.id == fulfillment_id)
+                .where(fulfillment_visible(channels, locations))
             )
         ).one_or_none()
         return mappers.fulfillment_from(row) if row is not None else None

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from libs.bootstrap import PlumbingTables
 from libs.db.metadata import make_metadata
-from libs.outbox.tables import idempotency_table, inbox_table, outbox_table
+from libs.outbox.tables import audit_table, idempotency_table, inbox_table, outbox_table
 
 metadata = make_metadata()
 
@@ -32,6 +32,8 @@ order_saga = Table(
     metadata,
     Column("order_id", Uuid, primary_key=True),
     Column("order_number", Text, nullable=False),
+    # The order's sales channel (from oms.order.placed): what a narrowed caller may see.
+    Column("channel", Text, nullable=False, server_default=""),
     Column("state", Text, nullable=False, index=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -40,6 +42,7 @@ order_saga = Table(
     Column("deadline_at", DateTime(timezone=True), nullable=True),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_order_saga_channel_started_at", "channel", "started_at"),
     Index("ix_order_saga_due_at", "due_at", postgresql_where=text("due_at IS NOT NULL")),
     Index(
         "ix_order_saga_deadline_at",
@@ -152,4 +155,5 @@ plumbing = PlumbingTables(
     outbox=outbox_table(metadata),
     inbox=inbox_table(metadata),
     idempotency=idempotency_table(metadata),
+    audit=audit_table(metadata),
 )

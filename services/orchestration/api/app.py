@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
+from services.orchestration.adapters.tables import plumbing
 from services.orchestration.api.routes import fulfillments, routing, sagas
 
 
@@ -16,5 +17,6 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         title="OMS orchestration",
         description="The order saga, the explainable routing engine, delivery promises, "
         "fulfilment orders, carriers and payments.",
+        audit_log=plumbing.audit,
         routers=[sagas.router, routing.router, fulfillments.router],
     )

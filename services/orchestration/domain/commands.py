@@ -98,6 +98,10 @@ class ActOnFulfillment:
     service: str | None = None
     tracking_number: str | None = None
     tracking_url: str | None = None
+    # Whose report it is: the channels and locations it may act on (None: any). A fulfilment
+    # order outside them is not found, exactly like one that does not exist.
+    channels: frozenset[str] | None = None
+    locations: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Read-side SQL for the GET endpoints: rows in, response models out, no aggregates."""
+"""Read-side SQL for the GET endpoints: rows in, response models out, no aggregates.
+
+Every query of an order takes the caller's `channels` claim and narrows by it in the SQL
+itself, so an order of another channel is exactly as absent as one that never existed.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, exists, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount, minor_units
-from libs.self_service import email_matches
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,
@@ -38,22 +41,42 @@ from services.order_capture.api.schemas import (
     TimelinePage,
     TotalsRead,
 )
+from services.order_capture.domain.self_service import email_proves_order
 from services.order_capture.domain.totals import line_total
 
+Channels = frozenset[str] | None
+"""A caller's channels claim: `None` is not narrowed (back office, another service)."""
 
-async def get_order(session: AsyncSession, order_id: UUID) -> OrderRead | None:
-    return await _one(session, select(sales_order).where(sales_order.c.id == order_id))
+
+def visible_to(channels: Channels) -> ColumnElement[bool]:
+    """The WHERE clause that keeps the orders of the caller's channels. An empty claim sees
+    nothing (`IN ()` is false); no claim at all sees every order."""
+    if channels is None:
+        return true()
+    return sales_order.c.channel.in_(sorted(channels))
 
 
-async def get_order_by_number(session: AsyncSession, order_number: str) -> OrderRead | None:
+async def get_order(
+    session: AsyncSession, order_id: UUID, *, channels: Channels
+) -> OrderRead | None:
     return await _one(
-        session, select(sales_order).where(sales_order.c.order_number == order_number)
+        session, select(sales_order).where(sales_order.c.id == order_id, visible_to(channels))
+    )
+
+
+async def get_order_by_number(
+    session: AsyncSession, order_number: str, *, channels: Channels
+) -> OrderRead | None:
+    return await _one(
+        session,
+        select(sales_order).where(sales_order.c.order_number == order_number, visible_to(channels)),
     )
 
 
 async def list_orders(
     session: AsyncSession,
     *,
+    channels: Channels,
     limit: int,
     cursor: str | None,
     status: str | None = None,
@@ -63,7 +86,11 @@ async def list_orders(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> OrderPage:
-    query = select(sales_order).order_by(sales_order.c.created_at.desc(), sales_order.c.id.desc())
+    query = (
+        select(sales_order)
+        .where(visible_to(channels))
+        .order_by(sales_order.c.created_at.desc(), sales_order.c.id.desc())
+    )
     if status:
         query = query.where(sales_order.c.status == status)
     if channel:
@@ -98,16 +125,27 @@ async def list_orders(
     )
 
 
-async def order_exists(session: AsyncSession, order_id: UUID) -> bool:
-    return bool(await session.scalar(select(exists().where(sales_order.c.id == order_id))))
+async def order_exists(session: AsyncSession, order_id: UUID, *, channels: Channels) -> bool:
+    """Whether the order exists and the caller sees it: the check before a change (an order's
+    channel never changes, so what this says holds until the change commits)."""
+    return bool(
+        await session.scalar(
+            select(exists().where(sales_order.c.id == order_id, visible_to(channels)))
+        )
+    )
 
 
 async def timeline(
-    session: AsyncSession, order_id: UUID, *, limit: int, cursor: str | None
+    session: AsyncSession, order_id: UUID, *, channels: Channels, limit: int, cursor: str | None
 ) -> TimelinePage:
     """Oldest first: the order's story in the order it was recorded."""
     t = timeline_entry
-    query = select(t).where(t.c.order_id == order_id).order_by(t.c.seq)
+    query = (
+        select(t)
+        .join(sales_order, sales_order.c.id == t.c.order_id)
+        .where(t.c.order_id == order_id, visible_to(channels))
+        .order_by(t.c.seq)
+    )
     if cursor:
         (after,) = decode_cursor(cursor, arity=1)
         query = query.where(t.c.seq > int(after))
@@ -134,7 +172,9 @@ async def timeline(
 async def self_service_view(
     session: AsyncSession, order_number: str, email: str
 ) -> SelfServiceOrderRead | None:
-    """None both for an unknown number and for a wrong e-mail, so neither can be told apart."""
+    """None both for an unknown number and for a wrong e-mail, so neither can be told apart:
+    the e-mail is compared (in constant time) in both cases. Self-service is the customer's,
+    not a channel's: it is not narrowed."""
     row = (
         await session.execute(
             select(sales_order.c.id, sales_order.c.status, sales_order.c.customer_email).where(
@@ -142,7 +182,8 @@ async def self_service_view(
             )
         )
     ).one_or_none()
-    if row is None or not email_matches(row.customer_email, email):
+    proven = email_proves_order(None if row is None else row.customer_email, email)
+    if row is None or not proven:
         return None
     lines = (await _lines_of(session, [row.id]))[row.id]
     shipments = (await _shipments_of(session, [row.id]))[row.id]

@@ -54,10 +54,17 @@ class OrderRepository:
             )
         )
 
-    async def find_id_by_number(self, order_number: str) -> UUID | None:
-        return await self._session.scalar(
-            select(sales_order.c.id).where(sales_order.c.order_number == order_number)
-        )
+    async def find_customer_email_by_number(self, order_number: str) -> tuple[UUID, str] | None:
+        """The order's id and customer e-mail, for self-service to check its proof against
+        before it loads (and locks) anything."""
+        row = (
+            await self._session.execute(
+                select(sales_order.c.id, sales_order.c.customer_email).where(
+                    sales_order.c.order_number == order_number
+                )
+            )
+        ).one_or_none()
+        return None if row is None else (row.id, row.customer_email)
 
     async def add(self, order: Order) -> None:
         inserted = await self._session.scalar(

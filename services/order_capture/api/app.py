@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
+from services.order_capture.adapters.tables import plumbing
 from services.order_capture.api.routes import router, self_service
 
 
@@ -15,5 +16,6 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         parts=parts,
         title="OMS order-capture",
         description="Multi-channel order intake: the order's system of record and status hub.",
+        audit_log=plumbing.audit,
         routers=[router, self_service],
     )

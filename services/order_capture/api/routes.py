@@ -1,4 +1,9 @@
-"""Thin HTTP endpoints of order-capture: validate, build a command, call the bus, render."""
+"""Thin HTTP endpoints of order-capture: validate, build a command, call the bus, render.
+
+Every /v1 route names its scope; every order route also narrows by the caller's channels
+claim in its query, so an order of another channel answers exactly like a missing one (404).
+Self-service has no token: the order number and the customer's e-mail prove who asks.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
+from libs.auth.principal import Principal
+from libs.auth.scopes import Scope
+from libs.http.auth import SelfServiceLimit, requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.etag import IfMatchDep, etag_of, version_from_if_match
 from libs.http.fields import Timestamp
@@ -26,7 +34,11 @@ from services.order_capture.api.schemas import (
     TimelinePage,
 )
 from services.order_capture.domain import commands
-from services.order_capture.domain.errors import SELF_SERVICE_NOT_FOUND, OrderNotFound
+from services.order_capture.domain.errors import (
+    SELF_SERVICE_NOT_FOUND,
+    ChannelNotAllowed,
+    OrderNotFound,
+)
 from services.order_capture.domain.status import OrderStatus
 from services.order_capture.domain.values import Channel
 
@@ -37,13 +49,25 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 OrderNumber = Annotated[str, Field(min_length=1, max_length=40, examples=["OMS-00001000"])]
 CHANNEL_ACTOR = "channel"
 
+Reader = Annotated[Principal, requires(Scope.ORDERS_READ)]
+Writer = Annotated[Principal, requires(Scope.ORDERS_WRITE)]
 
-async def _render(session: ReadSessionDep, order_id: UUID, response: Response) -> OrderRead:
-    order = await queries.get_order(session, order_id)
+
+async def _render(
+    session: ReadSessionDep, order_id: UUID, response: Response, caller: Principal
+) -> OrderRead:
+    order = await queries.get_order(session, order_id, channels=caller.channels)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
     response.headers["ETag"] = etag_of(order.version)
     return order
+
+
+async def _visible(session: ReadSessionDep, order_id: UUID, caller: Principal) -> None:
+    """404, as for a missing order, unless the caller sees the order: checked before a change
+    is attempted. The order's channel never changes, so the check cannot go stale."""
+    if not await queries.order_exists(session, order_id, channels=caller.channels):
+        raise OrderNotFound(f"no order {order_id}")
 
 
 @router.post(
@@ -57,26 +81,33 @@ async def create(
     response: Response,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Writer,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> OrderRead:
     """Accept an order from a sales channel. Every total is computed here; totals the client
     sends must match them. The order starts `pending` and moves as the other services answer.
-    """
+    A client narrowed to some channels places orders of those only (403
+    `channel_not_allowed`)."""
+    # Before the Idempotency-Key is looked at: another channel's client cannot replay a key.
+    if not caller.sees_channel(body.channel.value):
+        raise ChannelNotAllowed(f"this client may not place orders of channel {body.channel}")
     command = body.to_command(
         idempotency_key=idempotency_key, fingerprint=fingerprint(body.model_dump(mode="json"))
     )
     order_id = await bus.handle(command)
     response.headers["Location"] = f"/v1/orders/{order_id}"
-    return await _render(session, order_id, response)
+    return await _render(session, order_id, response, caller)
 
 
 @router.get(
     "/orders/{order_id}", summary="Get an order", responses=problem_responses(404, 422, 503)
 )
-async def get(order_id: UUID, response: Response, session: ReadSessionDep) -> OrderRead:
+async def get(
+    order_id: UUID, response: Response, session: ReadSessionDep, caller: Reader
+) -> OrderRead:
     """The order with its lines, their quantity buckets, totals, shipments and status. The
     ETag header carries its version for a later PATCH."""
-    return await _render(session, order_id, response)
+    return await _render(session, order_id, response, caller)
 
 
 @router.get(
@@ -85,10 +116,10 @@ async def get(order_id: UUID, response: Response, session: ReadSessionDep) -> Or
     responses=problem_responses(404, 422, 503),
 )
 async def get_by_number(
-    order_number: OrderNumber, response: Response, session: ReadSessionDep
+    order_number: OrderNumber, response: Response, session: ReadSessionDep, caller: Reader
 ) -> OrderRead:
     """The same as GET /orders/{id}, found by the human order number (e.g. OMS-00001000)."""
-    order = await queries.get_order_by_number(session, order_number)
+    order = await queries.get_order_by_number(session, order_number, channels=caller.channels)
     if order is None:
         raise OrderNotFound(f"no order {order_number}")
     response.headers["ETag"] = etag_of(order.version)
@@ -98,6 +129,7 @@ async def get_by_number(
 @router.get("/orders", summary="List orders, newest first", responses=problem_responses(422, 503))
 async def list_(
     session: ReadSessionDep,
+    caller: Reader,
     status: OrderStatus | None = None,
     channel: Channel | None = None,
     customer_email: Annotated[str | None, Query(max_length=254)] = None,
@@ -112,9 +144,11 @@ async def list_(
     cursor: str | None = None,
 ) -> OrderPage:
     """Cursor-paginated orders, newest first. Filters combine (AND); the e-mail matches
-    case-insensitively, `sku` finds orders with a line of that SKU."""
+    case-insensitively, `sku` finds orders with a line of that SKU. Only orders of the
+    caller's channels are listed (a `channel` filter on another channel finds none)."""
     return await queries.list_orders(
         session,
+        channels=caller.channels,
         limit=limit,
         cursor=cursor,
         status=status.value if status else None,
@@ -134,14 +168,16 @@ async def list_(
 async def timeline(
     order_id: UUID,
     session: ReadSessionDep,
+    caller: Reader,
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> TimelinePage:
     """Every status change and business event of the order, oldest first, each with its time,
     the service it came from and the reason."""
-    if not await queries.order_exists(session, order_id):
-        raise OrderNotFound(f"no order {order_id}")
-    return await queries.timeline(session, order_id, limit=limit, cursor=cursor)
+    await _visible(session, order_id, caller)
+    return await queries.timeline(
+        session, order_id, channels=caller.channels, limit=limit, cursor=cursor
+    )
 
 
 @router.patch(
@@ -155,12 +191,14 @@ async def update(
     response: Response,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Writer,
     if_match: IfMatchDep = None,
 ) -> OrderRead:
     """Change the shipping address, delivery, customer contact or notes. Needs If-Match with
     the ETag of the version being edited (412 if the order changed since, 428 without it);
     409 `order_not_editable` once anything has shipped. An address or delivery change is
     published (oms.order.updated, replan_required) so unshipped work is planned again."""
+    await _visible(session, order_id, caller)
     await bus.handle(
         commands.EditOrder(
             order_id=order_id,
@@ -168,7 +206,7 @@ async def update(
             changes=body.to_changes(),
         )
     )
-    return await _render(session, order_id, response)
+    return await _render(session, order_id, response, caller)
 
 
 @router.post(
@@ -182,11 +220,13 @@ async def cancel(
     response: Response,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Writer,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> OrderRead:
     """Without `lines`, every unit not yet shipped; with `lines`, just those units. Shipped
     units cannot be cancelled (return them instead). Cancelling a cancelled order again
     changes nothing; send an Idempotency-Key to make a partial cancellation safe to retry."""
+    await _visible(session, order_id, caller)
     await bus.handle(
         commands.CancelOrder(
             order_id=order_id,
@@ -199,7 +239,7 @@ async def cancel(
             ),
         )
     )
-    return await _render(session, order_id, response)
+    return await _render(session, order_id, response, caller)
 
 
 def _units_per_line(body: CancelRequest) -> dict[UUID, int]:
@@ -214,6 +254,7 @@ def _units_per_line(body: CancelRequest) -> dict[UUID, int]:
     "/self-service/orders/{order_number}",
     summary="Customer: look up an order",
     responses=problem_responses(404, 422, 503),
+    dependencies=[SelfServiceLimit],
 )
 async def get_order(
     order_number: OrderNumber, email: Annotated[Email, Query()], session: ReadSessionDep
@@ -230,6 +271,7 @@ async def get_order(
     "/self-service/orders/{order_number}/cancel",
     summary="Customer: cancel an order that has not shipped",
     responses=problem_responses(404, 409, 413, 422, 503),
+    dependencies=[SelfServiceLimit],
 )
 async def cancel_order(
     order_number: OrderNumber, body: SelfServiceCancel, bus: BusDep, session: ReadSessionDep

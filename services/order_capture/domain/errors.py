@@ -1,11 +1,18 @@
 from __future__ import annotations
 
-from libs.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from libs.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 
 
 class OrderNotFound(NotFound):
     code = "order_not_found"
     title = "Order not found"
+
+
+class ChannelNotAllowed(Forbidden):
+    """A client narrowed to some channels places an order for another one (HTTP 403)."""
+
+    code = "channel_not_allowed"
+    title = "The token does not allow orders of this channel"
 
 
 # One answer for an unknown order number and for a wrong e-mail, so neither can be probed.

@@ -17,6 +17,7 @@ from services.order_capture.domain.errors import (
     OrderNotFound,
 )
 from services.order_capture.domain.model import Order
+from services.order_capture.domain.self_service import email_proves_order
 from services.order_capture.service_layer.unit_of_work import OrderCaptureUnitOfWork
 
 IDEMPOTENCY_SCOPE_PLACE = "orders-create"
@@ -83,8 +84,14 @@ async def cancel_order(cmd: commands.CancelOrder, uow: OrderCaptureUnitOfWork) -
 
 async def cancel_own_order(cmd: commands.CancelOwnOrder, uow: OrderCaptureUnitOfWork) -> UUID:
     """Self-service: the customer cancels the whole order while nothing has shipped."""
-    order_id = await uow.orders.find_id_by_number(cmd.order_number)
-    order = await uow.orders.get_for_update(order_id) if order_id else None
+    found = await uow.orders.find_customer_email_by_number(cmd.order_number)
+    # An unknown number and a wrong e-mail take the same path (one lookup, one constant-time
+    # comparison) and get the same answer; only a proven customer gets the order loaded.
+    proven = email_proves_order(None if found is None else found[1], cmd.email)
+    if found is None or not proven:
+        raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
+    order = await uow.orders.get_for_update(found[0])
+    # The e-mail can be edited between the lookup and the lock: the proof must still hold.
     if order is None or not email_matches(order.customer.email, cmd.email):
         raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
     if order.has_shipped:

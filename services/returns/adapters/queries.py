@@ -1,12 +1,17 @@
-"""Read-side SQL for the returns API: one return, lists, self-service and analytics."""
+"""Read-side SQL for the returns API: one return, lists, self-service and analytics.
+
+A return belongs to its order's channel. Every query a caller's request runs takes the
+caller's `channels` claim and filters by it in SQL (`None`: not narrowed), so a return of
+another channel is never read: the edge answers it exactly like a missing one."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import decode_cursor, encode_cursor
@@ -32,6 +37,35 @@ from services.returns.api.schemas import (
     TimelineRead,
 )
 from services.returns.domain.rma import ReturnRequest
+
+Channels = frozenset[str] | None
+
+
+def channel_visible(channels: Channels) -> ColumnElement[bool]:
+    """The WHERE clause on `known_order` for a caller's channels claim (None: every order)."""
+    if channels is None:
+        return true()
+    return known_order.c.channel.in_(sorted(channels))
+
+
+def order_visible(order_id: ColumnElement[Any], channels: Channels) -> ColumnElement[bool]:
+    """The WHERE clause for anything that names its order (a return, a line, a refund): its
+    order is of one of the caller's channels (None: every order)."""
+    if channels is None:
+        return true()
+    # Never correlated, so it stays right in a query that reads `known_order` itself.
+    visible = select(known_order.c.order_id).where(channel_visible(channels)).correlate(None)
+    return order_id.in_(visible)
+
+
+async def order_is_visible(session: AsyncSession, order_id: UUID, channels: Channels) -> bool:
+    """Whether the order exists and is of one of the caller's channels."""
+    found = await session.scalar(
+        select(known_order.c.order_id).where(
+            known_order.c.order_id == order_id, channel_visible(channels)
+        )
+    )
+    return found is not None
 
 
 def _money(amount: Decimal, currency: str) -> Decimal:
@@ -122,9 +156,17 @@ def return_read(r: ReturnRequest) -> ReturnRead:
     )
 
 
-async def get_return(session: AsyncSession, return_id: UUID) -> ReturnRequest | None:
+async def get_return(
+    session: AsyncSession, return_id: UUID, *, channels: Channels
+) -> ReturnRequest | None:
+    """The return, if it exists and its order is of one of `channels`."""
     row = (
-        await session.execute(select(return_request).where(return_request.c.id == return_id))
+        await session.execute(
+            select(return_request).where(
+                return_request.c.id == return_id,
+                order_visible(return_request.c.order_id, channels),
+            )
+        )
     ).one_or_none()
     return mappers.return_from(row) if row is not None else None
 
@@ -136,9 +178,10 @@ async def list_returns(
     status: str | None,
     limit: int,
     cursor: str | None,
+    channels: Channels,
 ) -> ReturnPage:
-    """Newest first, keyset on (created_at, id)."""
-    query = select(return_request)
+    """Newest first, keyset on (created_at, id); only the returns of `channels`' orders."""
+    query = select(return_request).where(order_visible(return_request.c.order_id, channels))
     if order_id is not None:
         query = query.where(return_request.c.order_id == order_id)
     if status is not None:
@@ -184,24 +227,28 @@ async def sender_of(session: AsyncSession, order_id: UUID) -> tuple[str, ...]:
     return tuple(x for x in lines if x)
 
 
-async def analytics(session: AsyncSession) -> AnalyticsRead:
+async def analytics(session: AsyncSession, *, channels: Channels) -> AnalyticsRead:
     """Return rates: units returned (in returns not rejected) per unit delivered, by reason,
-    SKU and channel; and the average time from the request to the first refund paid."""
+    SKU and channel; and the average time from the request to the first refund paid. Over
+    the orders of `channels` only, deliveries and returns alike."""
     counted = return_request.c.status != "rejected"
-    delivered_total = (await session.scalar(select(func.sum(known_order_line.c.delivered)))) or 0
+    delivered_line = order_visible(known_order_line.c.order_id, channels)
+    delivered_total = (
+        await session.scalar(select(func.sum(known_order_line.c.delivered)).where(delivered_line))
+    ) or 0
     returned = (
         select(return_line, known_order.c.channel)
         .join(return_request, return_request.c.id == return_line.c.return_id)
         .join(known_order, known_order.c.order_id == return_line.c.order_id)
-        .where(counted)
+        .where(counted, channel_visible(channels))
         .subquery()
     )
     delivered_by_sku = dict(
         (
             await session.execute(
-                select(known_order_line.c.sku, func.sum(known_order_line.c.delivered)).group_by(
-                    known_order_line.c.sku
-                )
+                select(known_order_line.c.sku, func.sum(known_order_line.c.delivered))
+                .where(delivered_line)
+                .group_by(known_order_line.c.sku)
             )
         ).all()
     )
@@ -210,6 +257,7 @@ async def analytics(session: AsyncSession) -> AnalyticsRead:
             await session.execute(
                 select(known_order.c.channel, func.sum(known_order_line.c.delivered))
                 .join(known_order_line, known_order_line.c.order_id == known_order.c.order_id)
+                .where(channel_visible(channels))
                 .group_by(known_order.c.channel)
             )
         ).all()
@@ -243,7 +291,9 @@ async def analytics(session: AsyncSession) -> AnalyticsRead:
     avg_seconds = await session.scalar(
         select(
             func.avg(func.extract("epoch", first_refund.c.paid_at - return_request.c.created_at))
-        ).join(first_refund, first_refund.c.return_id == return_request.c.id)
+        )
+        .join(first_refund, first_refund.c.return_id == return_request.c.id)
+        .where(order_visible(return_request.c.order_id, channels))
     )
     totals = (
         await session.execute(

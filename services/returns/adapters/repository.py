@@ -32,6 +32,8 @@ from services.returns.domain.policy import ReturnPolicy
 from services.returns.domain.rma import ReturnRequest
 
 DEFAULT_POLICY = ReturnPolicy(version=1)
+# What self-service compares a given e-mail with when the order number is unknown.
+NO_ORDER_EMAIL = "no-such-order@self-service.invalid"
 
 
 class OrderProjection:
@@ -102,7 +104,9 @@ class OrderProjection:
         return mappers.order_from(row, list(lines)), mappers.credits_from(row.credits)
 
     async def customer_order(self, order_number: str, email: str) -> UUID | None:
-        """The order, only when the e-mail proves the customer (compared in constant time)."""
+        """The order, only when the e-mail proves the customer (compared in constant time).
+        An unknown order number is compared too, against a stand-in address, so neither the
+        answer nor its timing tells an unknown order from a wrong e-mail."""
         row = (
             await self._session.execute(
                 select(known_order.c.order_id, known_order.c.customer_email).where(
@@ -110,7 +114,9 @@ class OrderProjection:
                 )
             )
         ).one_or_none()
-        if row is None or not email_matches(row.customer_email, email):
+        on_order = row.customer_email if row is not None else NO_ORDER_EMAIL
+        matches = email_matches(on_order, email)
+        if row is None or not matches:
             return None
         found: UUID = row.order_id
         return found

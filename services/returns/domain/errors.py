@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from libs.errors import Conflict, NotFound, Unprocessable
+from uuid import UUID
+
+from libs.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class ReturnNotFound(NotFound):
@@ -15,8 +17,18 @@ class OrderNotFound(NotFound):
     title = "No such order"
 
 
+def unknown_order(order_id: UUID) -> OrderNotFound:
+    """The one answer for an order that does not exist or that the caller may not see."""
+    return OrderNotFound(f"no order {order_id}")
+
+
 # Self-service answers an unknown order number and a wrong e-mail alike, so neither is probed.
 SELF_SERVICE_NOT_FOUND = "no such order for this e-mail address"
+
+
+class LocationNotAllowed(Forbidden):
+    code = "location_not_allowed"
+    title = "The token does not allow this location"
 
 
 class UnknownLine(Unprocessable):

@@ -5,6 +5,7 @@ the call and the record places the order once: the retry gets the first answer."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,9 +32,12 @@ class ExchangePlacer:
         bus: MessageBus,
         session_factory: async_sessionmaker[AsyncSession],
         order_capture_url: str,
+        credentials: Callable[[], Mapping[str, str]],
         timeout_s: float,
     ) -> None:
+        """`credentials` gives the headers that authenticate a call (a bearer token)."""
         self._bus = bus
+        self._credentials = credentials
         self._sessions = session_factory
         self._url = order_capture_url.rstrip("/")
         self._timeout_s = timeout_s
@@ -60,7 +64,7 @@ class ExchangePlacer:
                 r = await http.post(
                     f"{self._url}/v1/orders",
                     json=replacement_order(rma, order),
-                    headers={"Idempotency-Key": f"exchange-{rma.id}"},
+                    headers={**self._credentials(), "Idempotency-Key": f"exchange-{rma.id}"},
                 )
         except httpx.HTTPError as exc:
             log.warning("exchange.unreachable", return_id=str(rma.id), error=repr(exc))

@@ -13,6 +13,7 @@ from services.returns.domain.errors import (
     SELF_SERVICE_NOT_FOUND,
     OrderNotFound,
     ReturnNotFound,
+    unknown_order,
 )
 from services.returns.domain.money import OrderCredits
 from services.returns.domain.opening import ReturnWish, open_return
@@ -95,7 +96,7 @@ async def _order(
             raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
     found = await uow.orders.get_for_update(order_id)
     if found is None:
-        raise OrderNotFound(f"no order {order_id}")
+        raise unknown_order(order_id)
     return found
 
 

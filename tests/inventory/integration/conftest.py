@@ -16,6 +16,7 @@ from libs.runtime import ServiceContainer
 from services.inventory.adapters.tables import plumbing
 from services.inventory.api.app import create_app
 from services.inventory.bootstrap import bootstrap
+from tests.support.tokens import admin_headers
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,9 @@ async def container(migrated_databases: None) -> AsyncIterator[ServiceContainer]
 def client_for(container: ServiceContainer) -> httpx.AsyncClient:
     app = create_app(container, parts=("api",))
     app.state.container = container
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=admin_headers()
+    )
 
 
 @pytest.fixture

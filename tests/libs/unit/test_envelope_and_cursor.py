@@ -100,7 +100,7 @@ class TestSettings:
 
         from services.inventory.config import InventorySettings
 
-        with pytest.raises(ValidationError, match="development default"):
+        with pytest.raises(ValidationError, match="the development one"):
             InventorySettings(
                 ENV="production",
                 DATABASE_URL=InventorySettings.model_fields["DATABASE_URL"].default,

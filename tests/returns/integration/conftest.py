@@ -16,6 +16,7 @@ from libs.runtime import ServiceContainer
 from services.returns.api.app import create_app
 from services.returns.bootstrap import bootstrap
 from services.returns.domain import commands
+from tests.support.tokens import admin_headers
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,18 @@ async def container(migrated_databases: None) -> AsyncIterator[ServiceContainer]
 
 @pytest.fixture
 async def client(container: ServiceContainer) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container, parts=("api",))
+    app.state.container = container
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=admin_headers()
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def anonymous(container: ServiceContainer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client without a token, as a customer's browser is."""
     app = create_app(container, parts=("api",))
     app.state.container = container
     transport = httpx.ASGITransport(app=app)
@@ -51,6 +64,7 @@ async def delivered_order(
     sku: str | None = None,
     email: str = "ada@example.com",
     delivered_days_ago: int = 1,
+    channel: str = "web",
 ) -> dict[str, Any]:
     """An order of one line of `units` at 10.00 (4.90 shipping), all of it delivered."""
     order_id, line_id = uuid.uuid4(), uuid.uuid4()
@@ -65,7 +79,7 @@ async def delivered_order(
             currency="EUR",
             placed_at=now - timedelta(days=delivered_days_ago + 2),
             lines=(commands.KnownLine(line_id, sku, units, Decimal("10.00")),),
-            channel="web",
+            channel=channel,
             customer_name="Ada Lovelace",
             shipping_amount=Decimal("4.90"),
             grand_total=Decimal("10.00") * units + Decimal("4.90"),
@@ -93,6 +107,7 @@ async def delivered_order(
         "line_id": str(line_id),
         "sku": sku,
         "email": email,
+        "channel": channel,
     }
 
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from libs.auth.scopes import Scope
 from libs.clock import SystemClock
+from libs.http.auth import requires
 from libs.http.deps import ReadSessionDep
 from libs.http.fields import Country
 from libs.http.problems import problem_responses
@@ -30,6 +32,7 @@ MAX_QUERY_SKUS = 100
     "/availability",
     summary="Available-to-promise of a few SKUs",
     responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def get(
     session: ReadSessionDep,
@@ -65,6 +68,7 @@ async def get(
     "/availability",
     summary="Available-to-promise of many SKUs",
     responses=problem_responses(413, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def query(body: AvailabilityRequest, session: ReadSessionDep) -> AvailabilityRead:
     """The same answer as GET /availability, for up to 1,000 SKUs in one request."""
@@ -84,6 +88,7 @@ async def _answer(session: ReadSessionDep, request: AvailabilityRequest) -> Avai
     "/invariants",
     summary="Check every stock counter against the ledger",
     responses=problem_responses(503),
+    dependencies=[requires(Scope.ADMIN)],
 )
 async def invariants(session: ReadSessionDep) -> InvariantsRead:
     """Each on-hand and reserved counter must equal the sum of its ledger rows, reserved must

@@ -8,6 +8,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
+from libs.auth.principal import Principal
+from libs.auth.scopes import Scope
+from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep
 from libs.http.pagination import DEFAULT_LIMIT
 from libs.http.problems import problem_responses
@@ -18,7 +21,7 @@ from services.inventory.api.schemas.imports import (
     StockImportPage,
     StockImportRead,
 )
-from services.inventory.domain.errors import ImportNotFound
+from services.inventory.domain.errors import ImportNotFound, LocationNarrowedImport
 from services.inventory.domain.imports import ImportMode, format_of
 from services.inventory.service_layer.imports import receive_import
 
@@ -74,13 +77,20 @@ async def create(
     response: Response,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.INVENTORY_ADJUST)],
     mode: Mode = ImportMode.ALL_OR_NOTHING,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> StockImportRead:
     """Each row sets a location's counted on-hand (and safety stock) of a SKU, as PUT
     /locations/{code}/stock/{sku} does. The file streams in; 202 once it is read, then poll
     the Location. 422 `import_too_large` over 100,000 rows, `unsupported_import_format` for
-    another Content-Type than text/csv or application/x-ndjson."""
+    another Content-Type than text/csv or application/x-ndjson. 403
+    `location_narrowed_import` for a token narrowed to some locations: a file spans them."""
+    if caller.locations is not None:
+        raise LocationNarrowedImport(
+            "a token with a locations claim sets stock per location with PUT "
+            "/v1/locations/{code}/stock/{sku}"
+        )
     import_id = await receive_import(
         request.stream(),
         bus=bus,
@@ -96,6 +106,7 @@ async def create(
     "/stock/imports",
     summary="List stock imports, newest first",
     responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def list_(
     session: ReadSessionDep, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
@@ -108,6 +119,7 @@ async def list_(
     "/stock/imports/{import_id}",
     summary="Get a stock import and its progress",
     responses=problem_responses(404, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def get(import_id: UUID, session: ReadSessionDep) -> StockImportRead:
     """Status and counts (received, invalid, applied), updated while the file arrives and
@@ -119,6 +131,7 @@ async def get(import_id: UUID, session: ReadSessionDep) -> StockImportRead:
     "/stock/imports/{import_id}/errors",
     summary="The bad rows of a stock import",
     responses=problem_responses(404, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def errors(
     import_id: UUID,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from libs.auth.principal import Principal
+from libs.auth.scopes import Scope
+from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.pagination import DEFAULT_LIMIT
 from libs.http.problems import problem_responses
@@ -42,10 +46,12 @@ async def create(
     response: Response,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.INVENTORY_ADJUST)],
     idempotency_key: IdempotencyKeyDep = None,
 ) -> InboundRead:
     """Units expected at a location on a date (a purchase order or transfer). They show in
-    availability as incoming, and backorders may be promised against them."""
+    availability as incoming, and backorders may be promised against them. 404 for a
+    location that does not exist or that the token's `locations` claim leaves out."""
     inbound_id = await bus.handle(
         commands.CreateInbound(
             location_code=body.location_code,
@@ -53,6 +59,7 @@ async def create(
             quantity=body.quantity,
             expected_at=body.expected_at,
             reference=body.reference,
+            caller_locations=caller.locations,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint(body.model_dump(mode="json")),
         )
@@ -61,7 +68,12 @@ async def create(
     return await _render(session, inbound_id)
 
 
-@router.get("/inbound", summary="List incoming stock", responses=problem_responses(422, 503))
+@router.get(
+    "/inbound",
+    summary="List incoming stock",
+    responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
+)
 async def list_(
     session: ReadSessionDep,
     sku: str | None = None,
@@ -85,6 +97,7 @@ async def list_(
     "/inbound/{inbound_id}",
     summary="Get an inbound delivery",
     responses=problem_responses(404, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def get(inbound_id: UUID, session: ReadSessionDep) -> InboundRead:
     """The delivery with what is received, cancelled and still expected."""
@@ -101,15 +114,18 @@ async def receive(
     body: InboundReceive,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.INVENTORY_ADJUST)],
     idempotency_key: IdempotencyKeyDep = None,
 ) -> InboundRead:
     """The units go on hand through the ledger, to waiting backorders first (oldest order
     first). 409 `receive_exceeds_expected` for more than is still expected. Send an
-    Idempotency-Key to make a partial receipt safe to retry."""
+    Idempotency-Key to make a partial receipt safe to retry. 404 for a delivery to a location
+    the token's `locations` claim leaves out."""
     await bus.handle(
         commands.ReceiveInbound(
             inbound_id=inbound_id,
             quantity=body.quantity,
+            caller_locations=caller.locations,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint([str(inbound_id), body.model_dump(mode="json")]),
         )
@@ -122,7 +138,15 @@ async def receive(
     summary="Cancel what is still expected",
     responses=problem_responses(404, 409, 422, 503),
 )
-async def cancel(inbound_id: UUID, bus: BusDep, session: ReadSessionDep) -> InboundRead:
-    """The rest of the delivery will not come; repeating it changes nothing."""
-    await bus.handle(commands.CancelInbound(inbound_id=inbound_id))
+async def cancel(
+    inbound_id: UUID,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.INVENTORY_ADJUST)],
+) -> InboundRead:
+    """The rest of the delivery will not come; repeating it changes nothing. 404 for a
+    delivery to a location the token's `locations` claim leaves out."""
+    await bus.handle(
+        commands.CancelInbound(inbound_id=inbound_id, caller_locations=caller.locations)
+    )
     return await _render(session, inbound_id)

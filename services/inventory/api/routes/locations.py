@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from libs.auth.scopes import Scope
 from libs.clock import SystemClock
+from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.etag import IfMatchDep, etag_of, version_from_if_match
 from libs.http.pagination import DEFAULT_LIMIT
@@ -37,6 +39,7 @@ async def _render(session: ReadSessionDep, code: str, response: Response) -> Loc
     status_code=201,
     summary="Create a location",
     responses=problem_responses(409, 413, 422, 503),
+    dependencies=[requires(Scope.ADMIN)],
 )
 async def create(
     body: LocationCreate,
@@ -57,7 +60,12 @@ async def create(
     return await _render(session, code, response)
 
 
-@router.get("/locations", summary="List locations", responses=problem_responses(422, 503))
+@router.get(
+    "/locations",
+    summary="List locations",
+    responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
+)
 async def list_(
     session: ReadSessionDep,
     type: LocationType | None = None,
@@ -78,7 +86,10 @@ async def list_(
 
 
 @router.get(
-    "/locations/{code}", summary="Get a location", responses=problem_responses(404, 422, 503)
+    "/locations/{code}",
+    summary="Get a location",
+    responses=problem_responses(404, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def get(code: LocationCodePath, response: Response, session: ReadSessionDep) -> LocationRead:
     """The location; its ETag is the version a PATCH must name in If-Match."""
@@ -89,6 +100,7 @@ async def get(code: LocationCodePath, response: Response, session: ReadSessionDe
     "/locations/{code}",
     summary="Change a location",
     responses=problem_responses(404, 412, 413, 422, 428, 503),
+    dependencies=[requires(Scope.ADMIN)],
 )
 async def update(
     code: LocationCodePath,

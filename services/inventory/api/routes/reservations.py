@@ -7,6 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from libs.auth.scopes import Scope
+from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.pagination import DEFAULT_LIMIT
 from libs.http.problems import problem_responses
@@ -42,6 +44,7 @@ def _body_hash(reservation_id: UUID | None, body: Any) -> str:
     status_code=201,
     summary="Reserve stock for an order",
     responses=problem_responses(409, 413, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_RESERVE)],
 )
 async def create(
     body: ReservationCreate,
@@ -89,7 +92,12 @@ async def create(
     return found
 
 
-@router.get("/reservations", summary="List reservations", responses=problem_responses(422, 503))
+@router.get(
+    "/reservations",
+    summary="List reservations",
+    responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
+)
 async def list_(
     session: ReadSessionDep,
     order_id: UUID | None = None,
@@ -111,6 +119,7 @@ async def list_(
     "/reservations/{reservation_id}",
     summary="Get a reservation",
     responses=problem_responses(404, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def get(reservation_id: UUID, session: ReadSessionDep) -> ReservationRead:
     """The reservation with each line's held, backordered, committed and released units."""
@@ -121,6 +130,7 @@ async def get(reservation_id: UUID, session: ReadSessionDep) -> ReservationRead:
     "/reservations/{reservation_id}/confirm",
     summary="Make a temporary hold firm",
     responses=problem_responses(404, 409, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_RESERVE)],
 )
 async def confirm(reservation_id: UUID, bus: BusDep, session: ReadSessionDep) -> ReservationRead:
     """A hold made with `expires_at` no longer expires. 409 `reservation_not_temporary` if it
@@ -133,6 +143,7 @@ async def confirm(reservation_id: UUID, bus: BusDep, session: ReadSessionDep) ->
     "/reservations/{reservation_id}/release",
     summary="Release a reservation, whole or in part",
     responses=problem_responses(404, 413, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_RESERVE)],
 )
 async def release(
     reservation_id: UUID,
@@ -158,6 +169,7 @@ async def release(
     "/reservations/{reservation_id}/commit",
     summary="Commit reserved stock on shipment",
     responses=problem_responses(404, 409, 413, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_RESERVE)],
 )
 async def commit(
     reservation_id: UUID,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response
 
+from libs.auth.principal import Principal
+from libs.auth.scopes import Scope
+from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.pagination import DEFAULT_LIMIT
 from libs.http.problems import problem_responses
@@ -36,15 +41,18 @@ async def set_level(
     body: StockLevelUpdate,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.INVENTORY_ADJUST)],
 ) -> StockRead:
     """Record a counted on-hand quantity from a WMS or ERP sync (and, if sent, the safety
-    stock). Reserved units stay reserved: 409 `on_hand_below_reserved` if the count is lower."""
+    stock). Reserved units stay reserved: 409 `on_hand_below_reserved` if the count is lower.
+    404 for a location that does not exist or that the token's `locations` claim leaves out."""
     await bus.handle(
         commands.SetStockLevel(
             location_code=location_code,
             sku=sku,
             on_hand=body.on_hand,
             safety_stock=body.safety_stock,
+            caller_locations=caller.locations,
         )
     )
     return await _stock(session, sku)
@@ -61,10 +69,12 @@ async def adjust(
     response: Response,
     bus: BusDep,
     session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.INVENTORY_ADJUST)],
     idempotency_key: IdempotencyKeyDep = None,
 ) -> MovementRead:
     """Add or remove on-hand units (received, damaged, lost, found, count_correction); the
-    answer is the ledger entry written."""
+    answer is the ledger entry written. 404 for a location that does not exist or that the
+    token's `locations` claim leaves out."""
     movement_id = await bus.handle(
         commands.AdjustStock(
             location_code=body.location_code,
@@ -72,6 +82,7 @@ async def adjust(
             delta=body.delta,
             reason=Reason(body.reason.value),
             note=body.note,
+            caller_locations=caller.locations,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint(body.model_dump(mode="json")),
         )
@@ -86,6 +97,7 @@ async def adjust(
     "/stock/{sku}",
     summary="Stock of a SKU per location and in total",
     responses=problem_responses(404, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def get(sku: SkuPath, session: ReadSessionDep) -> StockRead:
     """On hand, reserved, safety stock and available units of one SKU at every location."""
@@ -96,6 +108,7 @@ async def get(sku: SkuPath, session: ReadSessionDep) -> StockRead:
     "/stock/{sku}/movements",
     summary="The ledger of a SKU",
     responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def movements(
     sku: SkuPath,
@@ -114,6 +127,7 @@ async def movements(
     "/skus/{sku}/policy",
     summary="Set a SKU's low-stock threshold",
     responses=problem_responses(413, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_ADJUST)],
 )
 async def set_policy(
     sku: SkuPath, body: SkuPolicyUpdate, bus: BusDep, session: ReadSessionDep

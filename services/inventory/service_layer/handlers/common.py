@@ -18,8 +18,11 @@ async def replayed(uow: InventoryUnitOfWork, scope: str, cmd: Idempotent) -> str
     return prior.resource_id if prior is not None else None
 
 
-async def existing_location(uow: InventoryUnitOfWork, code: str) -> Location:
-    found = await uow.locations.get(code)
+async def existing_location(
+    uow: InventoryUnitOfWork, code: str, *, within: frozenset[str] | None = None
+) -> Location:
+    """The location; 404 when there is none, or none `within` the caller's locations claim."""
+    found = await uow.locations.get(code, within=within)
     if found is None:
         raise LocationNotFound(f"no location {code!r}")
     return found

@@ -18,9 +18,10 @@ SCOPE_RECEIVE = "inbound-receive"
 
 async def create_inbound(cmd: commands.CreateInbound, uow: InventoryUnitOfWork) -> UUID:
     """Expect units at a location on a date; backorders may be promised against them."""
+    # The location first: a replay must not show a caller a delivery outside its claim.
+    await existing_location(uow, cmd.location_code, within=cmd.caller_locations)
     if (prior := await replayed(uow, SCOPE_CREATE, cmd)) is not None:
         return UUID(prior)
-    await existing_location(uow, cmd.location_code)
     now = uow.clock.now()
     # The stock row exists from now on: backorders against this delivery lock it.
     await uow.stock.lock_or_create([(cmd.location_code, cmd.sku)], now=now)
@@ -41,9 +42,10 @@ async def create_inbound(cmd: commands.CreateInbound, uow: InventoryUnitOfWork) 
 
 async def receive_inbound(cmd: commands.ReceiveInbound, uow: InventoryUnitOfWork) -> UUID:
     """Units arrived: they go on hand (and to waiting backorders first) through the ledger."""
+    # The delivery first: one outside the caller's claim is not found, replayed or not.
+    item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
     if (prior := await replayed(uow, SCOPE_RECEIVE, cmd)) is not None:
         return UUID(prior)
-    item = await _locked(uow, cmd.inbound_id)
     now = uow.clock.now()
     arrived = item.receive(cmd.quantity, now=now)
     key = (item.location_code, item.sku)
@@ -59,14 +61,18 @@ async def receive_inbound(cmd: commands.ReceiveInbound, uow: InventoryUnitOfWork
 
 async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) -> UUID:
     """What is still expected will not come. Backorders promised against it keep waiting."""
-    item = await _locked(uow, cmd.inbound_id)
+    item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
     if item.cancel(now=uow.clock.now()):
         await uow.inbound.save(item)
     return item.id
 
 
-async def _locked(uow: InventoryUnitOfWork, inbound_id: UUID) -> Inbound:
-    item = await uow.inbound.get_for_update(inbound_id)
+async def _locked(
+    uow: InventoryUnitOfWork, inbound_id: UUID, within: frozenset[str] | None
+) -> Inbound:
+    """The delivery, locked; 404 when there is none, or none at a location `within` the
+    caller's locations claim."""
+    item = await uow.inbound.get_for_update(inbound_id, within=within)
     if item is None:
         raise InboundNotFound(f"no inbound delivery {inbound_id}")
     return item

@@ -12,7 +12,7 @@ SCOPE_ADJUST = "stock-adjust"
 
 async def set_stock_level(cmd: commands.SetStockLevel, uow: InventoryUnitOfWork) -> None:
     """Record a counted on-hand quantity (and optionally the safety stock) from a WMS or ERP."""
-    await existing_location(uow, cmd.location_code)
+    await existing_location(uow, cmd.location_code, within=cmd.caller_locations)
     now = uow.clock.now()
     key = (cmd.location_code, cmd.sku)
     level = (await uow.stock.lock_or_create([key], now=now))[key]
@@ -25,10 +25,11 @@ async def set_stock_level(cmd: commands.SetStockLevel, uow: InventoryUnitOfWork)
 
 async def adjust_stock(cmd: commands.AdjustStock, uow: InventoryUnitOfWork) -> int:
     """Add or remove on-hand units for a stated reason; returns the ledger entry's id."""
+    # The location first: a replay must not show a caller a movement outside its claim.
+    await existing_location(uow, cmd.location_code, within=cmd.caller_locations)
     if (prior := await replayed(uow, SCOPE_ADJUST, cmd)) is not None:
         return int(prior)
     movement = adjustment(cmd.reason, cmd.delta, note=cmd.note)
-    await existing_location(uow, cmd.location_code)
     now = uow.clock.now()
     key = (cmd.location_code, cmd.sku)
     level = (await uow.stock.lock_or_create([key], now=now))[key]

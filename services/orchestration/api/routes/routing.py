@@ -1,12 +1,21 @@
-"""The routing strategy (versioned) and delivery promises before checkout."""
+"""The routing strategy (versioned) and delivery promises before checkout.
+
+Reading the strategy needs orders:read and changing it admin; a promise is a query about
+stock (inventory:read) that belongs to no order, so it is not narrowed.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from libs.auth.scopes import Scope
+from libs.auth.service_tokens import ServiceTokens
+from libs.auth.settings import AuthSettings
 from libs.clock import SystemClock
+from libs.http.auth import requires
 from libs.http.deps import BusDep, ReadSessionDep, get_container
 from libs.http.etag import etag_of, optional_version
 from libs.http.problems import problem_responses
@@ -39,7 +48,10 @@ async def _strategy_read(session: ReadSessionDep, response: Response) -> Strateg
 
 
 @router.get(
-    "/routing/strategy", summary="The routing strategy in force", responses=problem_responses(503)
+    "/routing/strategy",
+    summary="The routing strategy in force",
+    responses=problem_responses(503),
+    dependencies=[requires(Scope.ORDERS_READ)],
 )
 async def get_strategy(session: ReadSessionDep, response: Response) -> StrategyRead:
     """Hard filters run first (active, capability, not excluded, destination country, daily
@@ -51,6 +63,7 @@ async def get_strategy(session: ReadSessionDep, response: Response) -> StrategyR
     "/routing/strategy",
     summary="Put a new version of the routing strategy",
     responses=problem_responses(412, 422, 503),
+    dependencies=[requires(Scope.ADMIN)],
 )
 async def put_strategy(
     body: StrategyBody,
@@ -69,16 +82,27 @@ async def put_strategy(
     return await _strategy_read(session, response)
 
 
+@cache
+def _service_tokens() -> ServiceTokens:
+    """Orchestration's own token for inventory's API (made once, renewed as it expires)."""
+    return ServiceTokens(AuthSettings(), client_id="orchestration", scopes=[Scope.INVENTORY_READ])
+
+
 def _inventory(request: Request) -> InventoryClient:
     settings = get_container(request).settings
     assert isinstance(settings, OrchestrationSettings)
-    return InventoryClient(settings.INVENTORY_URL, timeout_s=settings.INVENTORY_TIMEOUT_S)
+    return InventoryClient(
+        settings.INVENTORY_URL,
+        credentials=_service_tokens().headers,
+        timeout_s=settings.INVENTORY_TIMEOUT_S,
+    )
 
 
 @router.post(
     "/promises",
     summary="Delivery options before checkout",
     responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
 )
 async def promises(
     body: PromiseRequest,

@@ -1,4 +1,8 @@
-"""Sagas, their routing decisions and their payment calls: read-only views."""
+"""Sagas, their routing decisions and their payment calls: read-only views.
+
+All need orders:read; a caller narrowed to channels sees only those channels' orders (another
+channel's order is 404, exactly like a missing one).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from libs.auth.principal import Principal
+from libs.auth.scopes import Scope
 from libs.clock import SystemClock
+from libs.http.auth import requires
 from libs.http.deps import ReadSessionDep
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
@@ -27,6 +34,7 @@ router = APIRouter(tags=["sagas"])
 @router.get("/sagas", summary="List sagas", responses=problem_responses(422, 503))
 async def list_sagas(
     session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.ORDERS_READ)],
     state: SagaState | None = None,
     stuck: Annotated[
         bool | None, Query(description="true: only those waiting longer than allowed")
@@ -42,15 +50,20 @@ async def list_sagas(
         stuck=stuck,
         limit=limit,
         cursor=cursor,
+        channels=caller.channels,
     )
 
 
 @router.get(
     "/sagas/{order_id}", summary="The saga of one order", responses=problem_responses(404, 422, 503)
 )
-async def get_saga(order_id: UUID, session: ReadSessionDep) -> SagaRead:
+async def get_saga(
+    order_id: UUID,
+    session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.ORDERS_READ)],
+) -> SagaRead:
     """The order's saga state, its money, and every step it took with times."""
-    saga = await queries.saga_of(session, order_id, SystemClock().now())
+    saga = await queries.saga_of(session, order_id, SystemClock().now(), channels=caller.channels)
     if saga is None:
         raise SagaNotFound(f"no saga for order {order_id}")
     return saga
@@ -61,13 +74,17 @@ async def get_saga(order_id: UUID, session: ReadSessionDep) -> SagaRead:
     summary="Why the order goes where it goes",
     responses=problem_responses(404, 422, 503),
 )
-async def routing_decisions(order_id: UUID, session: ReadSessionDep) -> RoutingDecisionList:
+async def routing_decisions(
+    order_id: UUID,
+    session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.ORDERS_READ)],
+) -> RoutingDecisionList:
     """Every routing decision for the order, first plan first: each candidate location with
     each filter's verdict and each score component (value, weight, contribution, total), the
     chosen plan, the strategy version and a one-sentence explanation."""
-    if not await queries.saga_exists(session, order_id):
+    if not await queries.saga_exists(session, order_id, channels=caller.channels):
         raise SagaNotFound(f"no saga for order {order_id}")
-    return await queries.routing_decisions(session, order_id)
+    return await queries.routing_decisions(session, order_id, channels=caller.channels)
 
 
 @router.get(
@@ -75,8 +92,12 @@ async def routing_decisions(order_id: UUID, session: ReadSessionDep) -> RoutingD
     summary="The payment calls made for the order",
     responses=problem_responses(404, 422, 503),
 )
-async def payments(order_id: UUID, session: ReadSessionDep) -> PaymentOperationList:
+async def payments(
+    order_id: UUID,
+    session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.ORDERS_READ)],
+) -> PaymentOperationList:
     """Authorisation, captures, voids and refunds with their outcome and attempts."""
-    if not await queries.saga_exists(session, order_id):
+    if not await queries.saga_exists(session, order_id, channels=caller.channels):
         raise SagaNotFound(f"no saga for order {order_id}")
-    return await queries.payment_operations(session, order_id)
+    return await queries.payment_operations(session, order_id, channels=caller.channels)

@@ -25,7 +25,9 @@ from services.orchestration.service_layer.unit_of_work import OrchestrationUnitO
 
 
 async def act(cmd: c.ActOnFulfillment, uow: OrchestrationUnitOfWork) -> Fulfillment:
-    order_id = await uow.sagas.order_of_fulfillment(cmd.fulfillment_id)
+    order_id = await uow.sagas.order_of_fulfillment(
+        cmd.fulfillment_id, channels=cmd.channels, locations=cmd.locations
+    )
     saga = await uow.sagas.get_for_update(order_id) if order_id else None
     f = next((f for f in saga.fulfillments if f.id == cmd.fulfillment_id), None) if saga else None
     if saga is None or f is None:

@@ -1,0 +1,117 @@
+"""Rate limits, the refusal of development secrets outside development, service tokens and
+the resources an audit row names."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import SecretStr
+
+from libs.auth.keys import DEV_KID_PREFIX, generate_signing_key, jwks_of
+from libs.auth.service_tokens import ServiceTokens
+from libs.auth.settings import DEV_ISSUER, AuthSettings
+from libs.contracts.inventory import LowStock
+from libs.contracts.orchestration import FulfillmentAccepted
+from libs.http.rate_limit import RateLimiter
+from libs.outbox.audit import resources_of
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_bucket_allows_its_burst_then_says_how_long_to_wait() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate_per_s=2, burst=3, clock=clock)
+    assert [limiter.take("a") for _ in range(3)] == [0, 0, 0]
+    assert limiter.take("a") == 1  # half a second to the next token: Retry-After rounds up
+    assert limiter.take("b") == 0  # each client has its own bucket
+    clock.now += 0.5
+    assert limiter.take("a") == 0
+    assert limiter.take("a") >= 1
+
+
+def test_a_slow_rate_asks_for_a_longer_wait() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate_per_s=1 / 60, burst=1, clock=clock)
+    assert limiter.take("10.0.0.1") == 0
+    assert 59 <= limiter.take("10.0.0.1") <= 60
+
+
+def test_the_limiter_forgets_the_least_recent_clients_beyond_its_size() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate_per_s=1, burst=1, clock=clock, max_keys=2)
+    limiter.take("a")
+    limiter.take("b")
+    limiter.take("c")  # "a" is forgotten: it starts again with a full bucket
+    assert limiter.take("a") == 0
+    assert limiter.take("c") == 1
+
+
+def _auth(
+    key: dict[str, object], *, issuer: str = DEV_ISSUER, token_ttl_s: int = 300
+) -> AuthSettings:
+    return AuthSettings(
+        ISSUER=issuer,
+        JWKS=json.dumps(jwks_of(key)),
+        SIGNING_KEY=SecretStr(json.dumps(key)),
+        SERVICE_TOKEN_TTL_S=token_ttl_s,
+    )
+
+
+def test_development_keys_and_issuer_are_refused_outside_development() -> None:
+    dev = generate_signing_key(f"{DEV_KID_PREFIX}abc")
+    _auth(dev).refuse_defaults("development")
+    _auth(dev).refuse_defaults("test")
+    with pytest.raises(ValueError, match="development issuer"):
+        _auth(generate_signing_key("prod-1")).refuse_defaults("production")
+    with pytest.raises(ValueError, match="development keys"):
+        _auth(dev, issuer="https://idp.example.com").refuse_defaults("production")
+    _auth(generate_signing_key("prod-1"), issuer="https://idp.example.com").refuse_defaults(
+        "production"
+    )
+
+
+def test_no_jwks_means_no_service_start() -> None:
+    with pytest.raises(ValueError, match="OMS_AUTH_JWKS"):
+        AuthSettings(JWKS="", JWKS_FILE="", SIGNING_KEY=SecretStr("")).verifier()
+
+
+def test_service_tokens_are_reused_until_a_minute_before_they_expire() -> None:
+    key = generate_signing_key("svc")
+    clock = FakeClock()
+    settings = _auth(key, token_ttl_s=300)
+    tokens = ServiceTokens(
+        settings, client_id="orchestration", scopes=["inventory:read"], clock=clock
+    )
+    first = tokens.headers()
+    clock.now += 200
+    assert tokens.headers() == first
+    clock.now += 50
+    renewed = tokens.headers()
+    assert renewed != first
+    principal = settings.verifier().verify(first["Authorization"].removeprefix("Bearer "))
+    assert principal.client_id == "orchestration"
+    assert principal.scopes == frozenset({"inventory:read"})
+
+
+def test_a_service_that_calls_others_needs_a_signing_key() -> None:
+    with pytest.raises(ValueError, match="OMS_AUTH_SIGNING_KEY"):
+        ServiceTokens(AuthSettings(SIGNING_KEY=SecretStr("")), client_id="x", scopes=[])
+
+
+def test_audit_rows_name_every_resource_an_event_is_about() -> None:
+    now = datetime.now(UTC)
+    accepted = FulfillmentAccepted(
+        order_id="o-1", fulfillment_id="f-1", location_code="store-1", accepted_at=now
+    )
+    assert resources_of(accepted) == ["order:o-1", "fulfillment:f-1", "location:store-1"]
+    low = LowStock(sku="LAMP-1", available=1, threshold=5)
+    assert resources_of(low) == ["sku:LAMP-1"]
