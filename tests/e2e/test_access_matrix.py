@@ -34,7 +34,8 @@ from libs.auth.settings import AuthSettings
 from libs.auth.tokens import mint
 from tests.e2e.conftest import ROOT, Stack
 from tests.e2e.orchestration_flows import BERLIN, POTSDAM, World
-from tests.support.api import Api
+from tests.support.api import generated_clients
+from tests.support.environment import SERVICES, base_url
 from tests.support.orders import order_body
 from tests.support.polling import eventually
 from tests.support.tokens import bearer, token
@@ -49,6 +50,8 @@ CHANNEL = "web"
 OTHER_CHANNEL = "marketplace"
 OTHER_LOCATION = "NOWHERE"
 UNKNOWN_LOCATION = "NO-SUCH-LOCATION"
+# Fields the server sets on a strategy or policy, left out when one is put back.
+SERVER_SET = ("version", "created_at", "updated_at")
 PUBLIC_PREFIXES = ("/healthz", "/readyz", "/v1/self-service/")
 
 
@@ -175,8 +178,12 @@ async def _open_return(o: Objects, reason: str) -> str:
 
 
 @pytest.fixture(scope="module")
-async def objects(stack: Stack, urls: dict[str, str], api: Api) -> AsyncIterator[Objects]:
-    async with httpx.AsyncClient(timeout=15, headers=bearer(token())) as http:
+async def objects(stack: Stack) -> AsyncIterator[Objects]:
+    urls = {name: base_url(name) for name in SERVICES}
+    async with (
+        generated_clients(urls) as api,
+        httpx.AsyncClient(timeout=15, headers=bearer(token())) as http,
+    ):
         w = World(http, urls, api)
         o = Objects(world=w, http=http, urls=urls)
         o.sku, o.pickup_sku = w.sku("MTX"), w.sku("MTXP")
@@ -246,9 +253,9 @@ async def objects(stack: Stack, urls: dict[str, str], api: Api) -> AsyncIterator
             http.post(o.url("inventory", f"/v1/reservations/{o.reservations['commit']}/confirm"))
         )
         yield o
-        restore = {k: v for k, v in o.policy.items() if k not in ("version", "created_at")}
+        restore = {k: v for k, v in o.policy.items() if k not in SERVER_SET}
         await _ok(http.put(o.url("returns", "/v1/return-policy"), json=restore))
-        strategy = {k: v for k, v in o.strategy.items() if k not in ("version", "updated_at")}
+        strategy = {k: v for k, v in o.strategy.items() if k not in SERVER_SET}
         await _ok(http.put(o.url("orchestration", "/v1/routing/strategy"), json=strategy))
 
 
@@ -304,6 +311,13 @@ async def _update(o: Objects) -> Call:
     )
 
 
+async def _update_location(o: Objects) -> Call:
+    r = await o.http.get(o.url("inventory", f"/v1/locations/{o.spare}"))
+    return Call(
+        f"/v1/locations/{o.spare}", json={"priority": 3}, headers={"If-Match": r.headers["ETag"]}
+    )
+
+
 async def _retry_refunds(o: Objects) -> Call:
     await _refund_failed(o)
     return _return(o, "/refunds/retry")
@@ -312,7 +326,13 @@ async def _retry_refunds(o: Objects) -> Call:
 def _new_location(o: Objects) -> Call:
     code = f"MTX-NEW-{uuid.uuid4().hex[:6].upper()}"
     address = {"line1": "Weg 2", "city": "Berlin", "postal_code": "10115", "country": "DE"}
-    body = {"code": code, "name": code, "type": "warehouse", "address": address}
+    body = {
+        "code": code,
+        "name": code,
+        "type": "warehouse",
+        "address": address,
+        "capabilities": ["ship"],
+    }
     return Call("/v1/locations", json=body, headers=_key())
 
 
@@ -345,7 +365,7 @@ REQUESTS: dict[str, Builder] = {
     "locations-create": call(_new_location),
     "locations-list": call(lambda o: Call("/v1/locations")),
     "locations-get": call(lambda o: Call(f"/v1/locations/{o.warehouse}")),
-    "locations-update": call(lambda o: Call(f"/v1/locations/{o.spare}", json={"priority": 3})),
+    "locations-update": _update_location,
     "stock-imports-create": call(
         lambda o: Call(
             "/v1/stock/imports",
@@ -456,7 +476,7 @@ REQUESTS: dict[str, Builder] = {
     "routing-put-strategy": call(
         lambda o: Call(
             "/v1/routing/strategy",
-            json={k: v for k, v in o.strategy.items() if k not in ("version", "updated_at")},
+            json={k: v for k, v in o.strategy.items() if k not in SERVER_SET},
         )
     ),
     "routing-promises": call(
@@ -485,7 +505,9 @@ REQUESTS: dict[str, Builder] = {
     "fulfillments-pack": call(lambda o: _fulfilment(o, "pack")),
     "fulfillments-ship": call(
         lambda o: _fulfilment(
-            o, "ship", json={"carrier": "dhl", "service": "paket", "tracking_number": "0034"}
+            o,
+            "ship",
+            json={"carrier": "dhl", "service": "paket", "tracking_number": "00340434161094042557"},
         )
     ),
     "fulfillments-label": call(lambda o: _fulfilment(o, "label")),

@@ -213,7 +213,9 @@ class TestCountsAndAdjustments:
         self, client: httpx.AsyncClient, store: Store
     ) -> None:
         """The back office adjusted `here` with a key; a device of `there` sending the same
-        key and body gets the 404 of an unknown location, not the back office's movement."""
+        key and body gets the 404 of an unknown location, not the back office's movement.
+        Keys belong to the client that sent them: the same key from a device of `here` is that
+        device's own adjustment, and only the back office's retry replays the first one."""
         body = {"location_code": store.here, "sku": store.sku, "delta": 1, "reason": "found"}
         key = {"Idempotency-Key": unique("key")}
         first = await client.post("/v1/stock/adjustments", json=body, headers=key)
@@ -225,8 +227,11 @@ class TestCountsAndAdjustments:
         again = await client.post(
             "/v1/stock/adjustments", json=body, headers=key | device([store.here])
         )
-        assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
-        assert (await stock_at(client, store.sku, store.here))["on_hand"] == 11
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] != first.json()["id"]
+        retry = await client.post("/v1/stock/adjustments", json=body, headers=key)
+        assert (retry.status_code, retry.json()["id"]) == (201, first.json()["id"])
+        assert (await stock_at(client, store.sku, store.here))["on_hand"] == 12
 
 
 class TestInbound:
