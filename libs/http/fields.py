@@ -16,6 +16,18 @@ def _known_country(code: str) -> str:
     return code
 
 
+def _trimmed(text: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
+# Surrounding whitespace is dropped AFTER the length limits are checked, so the limits hold on
+# what the client sent, exactly as the JSON Schema says (stripping first would accept text one
+# character over maxLength when it starts with a space). Blank text is refused.
+Trimmed = AfterValidator(_trimmed)
+
 Country = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z]{2}$"),

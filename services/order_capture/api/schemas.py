@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from libs.http.fields import Country, Day
+from libs.http.fields import Country, Day, Trimmed
 from libs.http.pagination import Page
 from services.order_capture.domain import commands, values
 from services.order_capture.domain.status import OrderStatus
@@ -34,8 +34,8 @@ def _known_currency(code: str) -> str:
     return code
 
 
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100), Trimmed]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), Trimmed]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
 Money = Annotated[
     Decimal,
@@ -62,7 +62,8 @@ LocationCode = Annotated[
 ]
 Reason = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=500, strip_whitespace=True),
+    StringConstraints(min_length=1, max_length=500),
+    Trimmed,
     Field(examples=["customer changed their mind"]),
 ]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[^\s].*$")]

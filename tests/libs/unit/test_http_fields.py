@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from libs.http.fields import Day, LocalTime, Timestamp
+from libs.http.fields import Day, LocalTime, Timestamp, Trimmed
 
 TIMESTAMP = TypeAdapter(Timestamp)
 DAY = TypeAdapter(Day)
@@ -41,3 +42,12 @@ def test_a_local_time_is_described_as_what_it_accepts() -> None:
     schema = LOCAL_TIME.json_schema()
     assert schema["type"] == "string" and "format" not in schema
     assert schema["pattern"].startswith("^")
+
+
+def test_trimmed_text_keeps_its_limits_on_what_the_client_sent() -> None:
+    text = TypeAdapter(Annotated[str, StringConstraints(min_length=1, max_length=5), Trimmed])
+    assert text.validate_python("  ab ") == "ab"
+    with pytest.raises(ValidationError):
+        text.validate_python(" abcde")  # six characters sent: over the schema's maxLength
+    with pytest.raises(ValidationError, match="blank"):
+        text.validate_python("   ")

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from libs.http.fields import Country, LocalTime
+from libs.http.fields import Country, LocalTime, Trimmed
 from libs.http.pagination import Page
 from services.inventory.domain.locations import Address, Capability, Location, LocationType
 
@@ -24,7 +24,7 @@ Code = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$"),
     Field(examples=["WH-BER"]),
 ]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), Trimmed]
 
 
 def _known_timezone(name: str) -> str:
