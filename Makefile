@@ -17,7 +17,7 @@ help:
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
 	@echo "make token SCOPES=... CHANNELS=... LOCATIONS=... - a development access token"
-	@echo "make bench  - benchmarks (now: a 100,000-row stock import) against the development database"
+	@echo "make bench  - benchmarks beside the same-run pgbench ceiling: BENCHMARKS.md and a plot"
 	@echo "make contracts-release - the current contracts become the released baseline (contracts/released)"
 	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
 	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
@@ -97,8 +97,10 @@ test: check infra
 	$(call pytest,-ra --durations=8)
 
 # Benchmarks report figures; they assert nothing about speed (the suite never times anything).
-bench: migrate
-	$(PY) -m bench.inventory_import
+# Benchmarks (not part of `make test`): starts its own four services on the test databases,
+# measures the pgbench ceiling and every scenario, writes BENCHMARKS.md and the plot.
+bench: infra
+	$(PY) -m bench
 
 test-unit: deps clients
 	$(call pytest,-m unit)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import resource
 import sys
@@ -23,6 +25,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+
+from libs.auth.scopes import Scope
+from libs.auth.settings import AuthSettings
+from libs.auth.tokens import mint
+from tools import dev_auth
 
 LOCATIONS = [f"BENCH-{n:02d}" for n in range(10)]
 PIECE_BYTES = 64 * 1024
@@ -98,6 +105,22 @@ async def run(client: httpx.AsyncClient, *, rows: int, sku_prefix: str, apply: A
     )
 
 
+def admin_headers() -> dict[str, str]:
+    """A back-office token signed with the development key (`make token`'s). In-process, the
+    service is told to trust that key, unless the environment already names keys."""
+    key = dev_auth.signing_key()
+    os.environ.setdefault("OMS_AUTH_SIGNING_KEY", json.dumps(key))
+    settings = AuthSettings()
+    token = mint(
+        key,
+        issuer=settings.ISSUER,
+        audience=settings.AUDIENCE,
+        client_id="bench",
+        scopes=[Scope.ADMIN],
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def in_process(rows: int, sku_prefix: str) -> None:
     from libs.db.migrate import upgrade
     from services.inventory.api.app import create_app
@@ -105,6 +128,7 @@ async def in_process(rows: int, sku_prefix: str) -> None:
     from services.inventory.service_layer.import_apply import apply_next_import
 
     await asyncio.to_thread(upgrade, "inventory")
+    headers = admin_headers()
     container = bootstrap()
     app = create_app(container, parts=("api",))
     app.state.container = container
@@ -113,7 +137,9 @@ async def in_process(rows: int, sku_prefix: str) -> None:
         await apply_next_import(bus=container.bus, session_factory=container.session_factory)
 
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://bench", headers=headers
+    ) as client:
         await run(client, rows=rows, sku_prefix=sku_prefix, apply=apply)
     await container.engine.dispose()
 
@@ -122,7 +148,7 @@ async def remote(url: str, rows: int, sku_prefix: str) -> None:
     async def apply() -> None:
         await asyncio.sleep(0.2)  # the service's own job applies it
 
-    async with httpx.AsyncClient(base_url=url) as client:
+    async with httpx.AsyncClient(base_url=url, headers=admin_headers()) as client:
         await run(client, rows=rows, sku_prefix=sku_prefix, apply=apply)
 
 

@@ -1,0 +1,116 @@
+"""`make bench`: the stack's figures beside the machine's own ceiling, measured in one run.
+
+    python -m bench                       # every scenario; writes BENCHMARKS.md and the plot
+    python -m bench --only capture,hot_sku --quick   # try the harness (figures not meaningful)
+
+It starts the four services (bench.stack), measures the pgbench ceiling on the same PostgreSQL,
+seeds 100 locations with 200 SKUs, then runs the scenarios and samples each service's memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import report, scenarios
+from bench.ceiling import measure_ceiling
+from bench.stack import ROOT, Stack, running_stack, settle, watch_memory
+from tests.support.environment import database_url_for
+
+SCENARIOS = ("ceiling", "capture", "availability", "hot_sku")
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = ""
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo").read().splitlines():  # noqa: SIM115
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gb": round(pages / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgres": _run(["psql", "--version"]),
+        "kafka": "3.9.1",
+    }
+
+
+def _run(command: list[str]) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def libpq_url(service: str) -> str:
+    return database_url_for(service).replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def measure(stack: Stack, only: set[str], timing: scenarios.Timing) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "machine": machine(),
+    }
+    if "ceiling" in only:
+        # First, while the stack idles: the same PostgreSQL, the shape of an order write.
+        seconds = 15 if timing == scenarios.Timing() else 5
+        ceiling = await asyncio.to_thread(
+            measure_ceiling, libpq_url("order_capture"), seconds=seconds
+        )
+        results["ceiling"] = ceiling.to_dict()
+        print(f"ceiling: {ceiling.tps:,.0f} transactions/s", flush=True)
+    await scenarios.seed_network(stack)
+    memory = asyncio.create_task(watch_memory(stack))
+    try:
+        if "capture" in only:
+            results["capture"] = await scenarios.capture(stack, timing)
+            print(f"capture: {results['capture']['max_rate']:,.0f} orders/s", flush=True)
+        if "availability" in only:
+            await settle(stack)
+            results["availability"] = await scenarios.availability(stack, timing)
+            print(f"availability: {json.dumps(results['availability'])}", flush=True)
+        if "hot_sku" in only:
+            await settle(stack)
+            results["hot_sku"] = await scenarios.hot_sku(stack)
+            print(f"hot SKU: {json.dumps(results['hot_sku'])}", flush=True)
+    finally:
+        memory.cancel()
+    results["memory"] = {name: round(mb, 1) for name, mb in stack.peak_rss_mb.items()}
+    return results
+
+
+async def main_async(only: set[str], timing: scenarios.Timing) -> dict[str, Any]:
+    async with running_stack() as stack:
+        return await measure(stack, only, timing)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument("--quick", action="store_true", help="short runs, to try the harness")
+    args = parser.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {SCENARIOS}")
+    timing = scenarios.Timing.quick() if args.quick else scenarios.Timing()
+    results = asyncio.run(main_async(only, timing))
+    markdown, image = report.write(results, ROOT)
+    print(f"wrote {markdown.relative_to(ROOT)} and {image.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
