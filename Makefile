@@ -78,12 +78,12 @@ $(CLIENT_STAMP): $(wildcard contracts/openapi/*.json) tools/clients.py .venv/.sy
 clients: $(CLIENT_STAMP)
 
 lint: deps
-	.venv/bin/ruff check libs services tools tests migrations
-	.venv/bin/ruff format --check libs services tools tests migrations
+	.venv/bin/ruff check libs services tools tests migrations bench
+	.venv/bin/ruff format --check libs services tools tests migrations bench
 	.venv/bin/lint-imports
 
 typecheck: deps clients
-	.venv/bin/mypy libs services tools tests
+	.venv/bin/mypy libs services tools tests bench
 
 check: lint typecheck
 

@@ -529,27 +529,46 @@ def _memory_section(results: Results) -> list[str]:
 
 
 def _profile_section(results: Results) -> list[str]:
-    profile = _get(results, "profile")
-    if not isinstance(profile, Mapping):
-        return [NOT_MEASURED.capitalize() + "."]
-    lines = [
-        f"{profile.get('tool', 'A profiler')} sampling {profile.get('service', 'a service')} "
-        "under load; the functions with the largest share of samples:",
-        "",
-    ]
-    top = profile.get("top")
+    profiles = _get(results, "profiles")
+    if not isinstance(profiles, Sequence) or isinstance(profiles, str):
+        single = _get(results, "profile")
+        profiles = [single] if isinstance(single, Mapping) else []
+    lines: list[str] = []
+    notes = _get(results, "profile_notes")
+    if notes:
+        lines += [str(notes), ""]
+    if not profiles:
+        return [*lines, NOT_MEASURED.capitalize() + "."]
+    for profile in profiles:
+        if not isinstance(profile, Mapping):
+            continue
+        lines += [
+            f"### {profile.get('service', 'a service')}",
+            "",
+            f"{profile.get('tool', 'A profiler')}, {profile.get('samples', '?')} busy samples "
+            "during the capture saturation run. Our functions by inclusive share:",
+            "",
+            *_table(("Function", "Share of samples"), _shares(profile.get("top"))),
+            "",
+            "Where the interpreter was (leaf frames):",
+            "",
+            *_table(("Function", "Share of samples"), _shares(profile.get("leaves"))),
+            "",
+        ]
+        if profile.get("notes"):
+            lines += [str(profile["notes"]), ""]
+    return lines
+
+
+def _shares(entries: object) -> list[tuple[str, str]]:
     rows = []
-    if isinstance(top, Sequence) and not isinstance(top, str):
-        for entry in top:
+    if isinstance(entries, Sequence) and not isinstance(entries, str):
+        for entry in entries:
             if isinstance(entry, Sequence) and not isinstance(entry, str) and len(entry) >= 2:
                 share = entry[1]
                 shown = f"{share:.1f} %" if isinstance(share, int | float) else str(share)
                 rows.append((f"`{entry[0]}`", shown))
-    lines += _table(("Function", "Share of samples"), rows)
-    notes = profile.get("notes")
-    if notes:
-        lines += ["", str(notes)]
-    return lines
+    return rows
 
 
 REPRODUCE = [

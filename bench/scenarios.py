@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 
 from bench.load import closed_loop, open_loop
-from bench.stack import Stack, settle
+from bench.profile import reduce, start_recording
+from bench.stack import LOG_DIR, Stack, settle
 from tests.support.orders import order_body
 
 LOCATIONS = [f"BENCH-L{n:03d}" for n in range(100)]
+PROFILE_DIR = LOG_DIR / "profiles"
 SKUS = [f"BENCH-SKU-{n:04d}" for n in range(200)]
 
 
@@ -99,9 +101,25 @@ async def capture(stack: Stack, timing: Timing) -> dict[str, Any]:
             )
             return r.status_code
 
+        # Every service is profiled while capture runs flat out (py-spy samples from outside
+        # the process; --nonblocking, so the profiled service is never paused).
+        recordings = {
+            name: (
+                PROFILE_DIR / f"{name}.txt",
+                start_recording(
+                    process.pid, PROFILE_DIR / f"{name}.txt", int(timing.saturate_s) - 1
+                ),
+            )
+            for name, process in stack.processes.items()
+        }
         saturated = await closed_loop(
             place, concurrency=timing.concurrency, seconds=timing.saturate_s
         )
+        profiles = []
+        for name, (path, recording) in recordings.items():
+            await asyncio.to_thread(recording.wait)
+            if path.exists():
+                profiles.append(reduce(name, path.read_text()).to_dict())
         max_rate = saturated.achieved
         points = [saturated.summary("max (closed loop)")]
         for share in (0.25, 0.5, 0.75):
@@ -111,7 +129,7 @@ async def capture(stack: Stack, timing: Timing) -> dict[str, Any]:
         await settle(stack)
         run = await open_loop(place, rate=500, seconds=timing.point_s)
         points.append(run.summary("500/s"))
-    return {"max_rate": round(max_rate, 1), "points": points}
+    return {"max_rate": round(max_rate, 1), "points": points, "profiles": profiles}
 
 
 async def availability(stack: Stack, timing: Timing, rate: float = 20) -> dict[str, Any]:

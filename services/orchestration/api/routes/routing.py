@@ -91,11 +91,13 @@ def _service_tokens() -> ServiceTokens:
 def _inventory(request: Request) -> InventoryClient:
     settings = get_container(request).settings
     assert isinstance(settings, OrchestrationSettings)
-    return InventoryClient(
-        settings.INVENTORY_URL,
-        credentials=_service_tokens().headers,
-        timeout_s=settings.INVENTORY_TIMEOUT_S,
-    )
+    return _inventory_client(settings.INVENTORY_URL, settings.INVENTORY_TIMEOUT_S)
+
+
+@cache
+def _inventory_client(url: str, timeout_s: float) -> InventoryClient:
+    """One per process: it keeps its HTTP connections (and TLS context) between requests."""
+    return InventoryClient(url, credentials=_service_tokens().headers, timeout_s=timeout_s)
 
 
 @router.post(
