@@ -98,7 +98,7 @@ class LocationFields(BaseModel):
         None, description="Orders after this local time count from the next day"
     )
     timezone: TimeZone = "UTC"
-    active: bool = True
+    active: bool = Field(True, strict=True)
 
 
 class LocationCreate(LocationFields):
@@ -145,7 +145,7 @@ class LocationPatch(BaseModel):
     processing_days: int | None = Field(None, strict=True, ge=0, le=30)
     cutoff_time: LocalTime | None = None
     timezone: TimeZone | None = None
-    active: bool | None = None
+    active: bool | None = Field(None, strict=True)
 
     @model_validator(mode="after")
     def _required_fields_stay_set(self) -> LocationPatch:

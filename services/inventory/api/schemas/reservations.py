@@ -55,7 +55,9 @@ class ReservationCreate(BaseModel):
     order_id: UUID
     lines: list[ReservationLineIn] = Field(min_length=1, max_length=500)
     allow_backorder: bool = Field(
-        False, description="Promise what is short from incoming stock at the same location"
+        False,
+        strict=True,
+        description="Promise what is short from incoming stock at the same location",
     )
     expires_at: Timestamp | None = Field(
         None, description="A temporary hold: released then unless confirmed"
