@@ -337,7 +337,7 @@ async def availability_json(
         .where(stock_level.c.sku.in_(skus), matching)
         .group_by(stock_level.c.sku)
     )
-    per_sku = {sku: (int(total), listed) for sku, total, listed in levels.tuples()}
+    per_sku = {sku: (int(total), listed) for sku, total, listed in levels}
     remaining = inbound.c.quantity - inbound.c.received_quantity - inbound.c.cancelled_quantity
     incoming: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in await session.execute(
