@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db import narrowing
 from services.inventory.adapters import mappers
-from services.inventory.adapters.narrowing import at_locations
 from services.inventory.adapters.tables import (
     inbound,
     location,
@@ -44,7 +44,7 @@ class LocationRepository:
     ) -> Location | None:
         """The location, if it exists and is `within` the caller's locations (None: any)."""
         query = select(location).where(
-            location.c.code == code, at_locations(location.c.code, within)
+            location.c.code == code, narrowing.within(location.c.code, within)
         )
         row = (
             await self._session.execute(query.with_for_update() if for_update else query)
@@ -271,7 +271,9 @@ class InboundRepository:
         row = (
             await self._session.execute(
                 select(inbound)
-                .where(inbound.c.id == inbound_id, at_locations(inbound.c.location_code, within))
+                .where(
+                    inbound.c.id == inbound_id, narrowing.within(inbound.c.location_code, within)
+                )
                 .with_for_update()
             )
         ).first()

@@ -8,26 +8,19 @@ like one that does not exist. Queries on fulfilment orders join `order_saga` for
 
 from __future__ import annotations
 
-from collections.abc import Set
+from sqlalchemy import ColumnElement, and_
 
-from sqlalchemy import ColumnElement, and_, true
-
+from libs.db.narrowing import Codes, within
 from services.orchestration.adapters.tables import fulfillment_order, order_saga
-
-Codes = Set[str] | None
 
 
 def saga_visible(channels: Codes) -> ColumnElement[bool]:
     """Sagas (and everything else of an order) of the caller's channels."""
-    if channels is None:
-        return true()
-    return order_saga.c.channel.in_(sorted(channels))
+    return within(order_saga.c.channel, channels)
 
 
 def location_visible(locations: Codes) -> ColumnElement[bool]:
-    if locations is None:
-        return true()
-    return fulfillment_order.c.location_code.in_(sorted(locations))
+    return within(fulfillment_order.c.location_code, locations)
 
 
 def fulfillment_visible(channels: Codes, locations: Codes) -> ColumnElement[bool]:

@@ -10,10 +10,11 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.narrowing import Codes
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount, minor_units
 from services.orchestration.adapters import mappers
-from services.orchestration.adapters.narrowing import Codes, fulfillment_visible, saga_visible
+from services.orchestration.adapters.narrowing import fulfillment_visible, saga_visible
 from services.orchestration.adapters.tables import (
     fulfillment_order,
     order_saga,

@@ -15,8 +15,9 @@ from sqlalchemy import DateTime, Text, column, func, insert, select, update, val
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.narrowing import Codes
 from services.orchestration.adapters import mappers
-from services.orchestration.adapters.narrowing import Codes, fulfillment_visible
+from services.orchestration.adapters.narrowing import fulfillment_visible
 from services.orchestration.adapters.tables import (
     fulfillment_order,
     order_saga,

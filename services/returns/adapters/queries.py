@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.narrowing import within
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount, minor_units
 from services.returns.adapters import mappers
@@ -43,9 +44,7 @@ Channels = frozenset[str] | None
 
 def channel_visible(channels: Channels) -> ColumnElement[bool]:
     """The WHERE clause on `known_order` for a caller's channels claim (None: every order)."""
-    if channels is None:
-        return true()
-    return known_order.c.channel.in_(sorted(channels))
+    return within(known_order.c.channel, channels)
 
 
 def order_visible(order_id: ColumnElement[Any], channels: Channels) -> ColumnElement[bool]:

@@ -1,11 +1,11 @@
-"""The `locations` claim as a WHERE clause: no claim reaches everything, a claim only its codes,
-an empty claim nothing. Run against an in-memory SQLite table of location codes."""
+"""A narrowing claim as a WHERE clause: no claim reaches everything, a claim only its codes, an
+empty claim nothing. Run against an in-memory SQLite table of location codes."""
 
 from __future__ import annotations
 
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
 
-from services.inventory.adapters.narrowing import at_locations
+from libs.db.narrowing import within
 
 codes = Table("codes", MetaData(), Column("code", String, primary_key=True))
 ALL = ["ST-1", "ST-2", "WH-BER"]
@@ -16,7 +16,7 @@ def visible(locations: frozenset[str] | None) -> list[str]:
     with engine.begin() as conn:
         codes.create(conn)
         conn.execute(insert(codes), [{"code": c} for c in ALL])
-        query = select(codes.c.code).where(at_locations(codes.c.code, locations))
+        query = select(codes.c.code).where(within(codes.c.code, locations))
         return sorted(conn.execute(query).scalars())
 
 
