@@ -28,7 +28,7 @@ import httpx
 
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
-from libs.auth.tokens import mint
+from libs.auth.tokens import bearer
 from tools import dev_auth
 
 LOCATIONS = [f"BENCH-{n:02d}" for n in range(10)]
@@ -110,15 +110,7 @@ def admin_headers() -> dict[str, str]:
     service is told to trust that key, unless the environment already names keys."""
     key = dev_auth.signing_key()
     os.environ.setdefault("OMS_AUTH_SIGNING_KEY", json.dumps(key))
-    settings = AuthSettings()
-    token = mint(
-        key,
-        issuer=settings.ISSUER,
-        audience=settings.AUDIENCE,
-        client_id="bench",
-        scopes=[Scope.ADMIN],
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return bearer(AuthSettings().mint(client_id="bench", scopes=[Scope.ADMIN], key=key))
 
 
 async def in_process(rows: int, sku_prefix: str) -> None:

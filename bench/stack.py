@@ -22,7 +22,7 @@ import httpx
 
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
-from libs.auth.tokens import mint
+from libs.auth.tokens import bearer
 from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
 from tests.support import environment
 
@@ -44,18 +44,7 @@ class Stack:
 
     def headers(self) -> dict[str, str]:
         """A back-office token: every scope, no narrowing."""
-        settings = AuthSettings()
-        key = settings.signing_key()
-        assert key is not None
-        token = mint(
-            key,
-            issuer=settings.ISSUER,
-            audience=settings.AUDIENCE,
-            client_id="bench",
-            scopes=[Scope.ADMIN],
-            ttl_s=6 * 3600,
-        )
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(AuthSettings().mint(client_id="bench", scopes=[Scope.ADMIN], ttl_s=6 * 3600))
 
     def sample_memory(self) -> None:
         for name, process in self.processes.items():

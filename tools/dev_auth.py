@@ -23,7 +23,6 @@ from typing import Any
 from libs.auth.keys import DEV_KID_PREFIX, generate_signing_key, jwks_of
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
-from libs.auth.tokens import mint
 
 KEY_FILE = Path(__file__).resolve().parents[1] / ".local" / "auth" / "dev-signing-key.json"
 
@@ -81,17 +80,14 @@ def main(argv: list[str] | None = None) -> int:
             f"unknown scope(s) {unknown}; choose from {[s.value for s in Scope]}", file=sys.stderr
         )
         return 2
-    settings = AuthSettings()
     print(
-        mint(
-            signing_key(),
-            issuer=settings.ISSUER,
-            audience=settings.AUDIENCE,
+        AuthSettings().mint(
             client_id=args.client_id,
             scopes=scopes,
             channels=_codes(args.channels),
             locations=_codes(args.locations),
             ttl_s=args.ttl,
+            key=signing_key(),
         )
     )
     return 0

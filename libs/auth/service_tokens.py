@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from libs.auth.settings import AuthSettings
-from libs.auth.tokens import mint
+from libs.auth.tokens import bearer
 
 RENEW_BEFORE_S = 60
 
@@ -25,10 +25,8 @@ class ServiceTokens:
         scopes: Iterable[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        key = settings.signing_key()
-        if key is None:
+        if settings.signing_key() is None:
             raise ValueError(f"{client_id} calls other services: set OMS_AUTH_SIGNING_KEY")
-        self._key = key
         self._settings = settings
         self._client_id = client_id
         self._scopes = sorted(set(scopes))
@@ -40,14 +38,8 @@ class ServiceTokens:
         now = self._clock()
         if now >= self._expires_at - RENEW_BEFORE_S:
             ttl = self._settings.SERVICE_TOKEN_TTL_S
-            self._token = mint(
-                self._key,
-                issuer=self._settings.ISSUER,
-                audience=self._settings.AUDIENCE,
-                client_id=self._client_id,
-                scopes=self._scopes,
-                ttl_s=ttl,
-                now=now,
+            self._token = self._settings.mint(
+                client_id=self._client_id, scopes=self._scopes, ttl_s=ttl, now=now
             )
             self._expires_at = now + ttl
-        return {"Authorization": f"Bearer {self._token}"}
+        return bearer(self._token)

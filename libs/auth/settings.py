@@ -4,6 +4,7 @@ variables (`OMS_AUTH_*`), read from the environment only."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from libs.auth.keys import DEV_KID_PREFIX, jwks_of
-from libs.auth.tokens import TokenVerifier
+from libs.auth.tokens import TokenVerifier, mint
 
 DEV_ISSUER = "urn:oms:dev-issuer"
 DEFAULT_AUDIENCE = "urn:oms:api"
@@ -51,6 +52,34 @@ class AuthSettings(BaseSettings):
         key: dict[str, Any] = json.loads(secret)
         return key
 
+    def mint(
+        self,
+        *,
+        client_id: str,
+        scopes: Iterable[str],
+        channels: Iterable[str] | None = None,
+        locations: Iterable[str] | None = None,
+        ttl_s: int = 3600,
+        now: float | None = None,
+        key: Mapping[str, Any] | None = None,
+    ) -> str:
+        """A token for this deployment's issuer and audience, signed with `key` or, without
+        one, with this service's own signing key."""
+        signing = key if key is not None else self.signing_key()
+        if signing is None:
+            raise ValueError(f"{client_id}: no key to sign with; set OMS_AUTH_SIGNING_KEY")
+        return mint(
+            signing,
+            issuer=self.ISSUER,
+            audience=self.AUDIENCE,
+            client_id=client_id,
+            scopes=scopes,
+            channels=channels,
+            locations=locations,
+            ttl_s=ttl_s,
+            now=now,
+        )
+
     def verifier(self) -> TokenVerifier:
         return TokenVerifier(
             self.jwks(), issuer=self.ISSUER, audience=self.AUDIENCE, leeway_s=self.LEEWAY_S
@@ -63,11 +92,9 @@ class AuthSettings(BaseSettings):
             return
         if self.ISSUER == DEV_ISSUER:
             raise ValueError("OMS_AUTH_ISSUER is the development issuer; name the real one")
-        verifier = self.verifier()
-        dev_keys = [kid for kid in verifier.key_ids if kid.startswith(DEV_KID_PREFIX)]
         key = self.signing_key()
-        if key is not None and str(key.get("kid", "")).startswith(DEV_KID_PREFIX):
-            dev_keys.append(str(key["kid"]))
+        kids = [str(jwk.get("kid", "")) for jwk in [*self.jwks().get("keys", []), key or {}]]
+        dev_keys = [kid for kid in kids if kid.startswith(DEV_KID_PREFIX)]
         if dev_keys:
             raise ValueError(
                 f"development keys {sorted(dev_keys)} are configured outside development"

@@ -107,6 +107,11 @@ def _codes(claims: Mapping[str, Any], name: str) -> frozenset[str] | None:
     return frozenset(value)
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The header that sends `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def mint(
     signing_key: Mapping[str, Any],
     *,

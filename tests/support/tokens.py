@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
-from libs.auth.tokens import mint
+from libs.auth.tokens import bearer
+
+__all__ = ["admin_headers", "bearer", "token"]
 
 
 def token(
@@ -18,13 +20,7 @@ def token(
     ttl_s: int = 3600,
     now: float | None = None,
 ) -> str:
-    settings = AuthSettings()
-    key = settings.signing_key()
-    assert key is not None, "tests.support.environment.apply() sets the run's signing key"
-    return mint(
-        key,
-        issuer=settings.ISSUER,
-        audience=settings.AUDIENCE,
+    return AuthSettings().mint(
         client_id=client_id,
         scopes=scopes,
         channels=channels,
@@ -32,10 +28,6 @@ def token(
         ttl_s=ttl_s,
         now=now,
     )
-
-
-def bearer(token_text: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_text}"}
 
 
 def admin_headers() -> dict[str, str]:
