@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from libs.auth.scopes import Scope
@@ -27,10 +26,3 @@ class Principal:
 
     def sees_location(self, location: str) -> bool:
         return self.locations is None or location in self.locations
-
-    def sees_locations(self, locations: Iterable[str]) -> bool:
-        return all(self.sees_location(code) for code in locations)
-
-
-# Work a service does on its own (a consumer, a job) rather than for a caller.
-SYSTEM = Principal(client_id="system", scopes=frozenset({Scope.ADMIN}))
