@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.db.narrowing import within
 from libs.http.pagination import decode_cursor, encode_cursor
 from libs.money import display_amount, minor_units
+from libs.self_service import email_proves_order
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,
@@ -42,7 +43,6 @@ from services.order_capture.api.schemas import (
     TimelinePage,
     TotalsRead,
 )
-from services.order_capture.domain.self_service import email_proves_order
 from services.order_capture.domain.totals import line_total
 
 Channels = frozenset[str] | None

@@ -8,7 +8,7 @@ from uuid import UUID
 from libs.bus.message_bus import Handler
 from libs.ids import new_id
 from libs.observability.logging import get_logger
-from libs.self_service import email_matches
+from libs.self_service import email_matches, email_proves_order
 from services.order_capture.domain import commands
 from services.order_capture.domain.errors import (
     SELF_SERVICE_NOT_FOUND,
@@ -17,7 +17,6 @@ from services.order_capture.domain.errors import (
     OrderNotFound,
 )
 from services.order_capture.domain.model import Order
-from services.order_capture.domain.self_service import email_proves_order
 from services.order_capture.service_layer.unit_of_work import OrderCaptureUnitOfWork
 
 IDEMPOTENCY_SCOPE_PLACE = "orders-create"

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import versioned
-from libs.self_service import email_matches
+from libs.self_service import email_proves_order
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
     known_order,
@@ -32,8 +32,6 @@ from services.returns.domain.policy import ReturnPolicy
 from services.returns.domain.rma import ReturnRequest
 
 DEFAULT_POLICY = ReturnPolicy(version=1)
-# What self-service compares a given e-mail with when the order number is unknown.
-NO_ORDER_EMAIL = "no-such-order@self-service.invalid"
 
 
 class OrderProjection:
@@ -114,10 +112,9 @@ class OrderProjection:
                 )
             )
         ).one_or_none()
-        on_order = row.customer_email if row is not None else NO_ORDER_EMAIL
-        matches = email_matches(on_order, email)
-        if row is None or not matches:
+        if not email_proves_order(None if row is None else row.customer_email, email):
             return None
+        assert row is not None  # proven by an order's own address
         found: UUID = row.order_id
         return found
 

@@ -18,7 +18,6 @@ from libs.auth.scopes import Scope
 from libs.http.rate_limit import RateLimiter
 from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import sales_order
-from services.order_capture.domain import self_service
 from tests.order_capture.integration.conftest import client_for, count, published
 from tests.support.orders import order_body
 from tests.support.tokens import bearer, token
@@ -306,7 +305,7 @@ class TestSelfServiceAccess:
             compared.append((on_order, given))
             return real(on_order, given)
 
-        monkeypatch.setattr(self_service, "email_matches", spy)
+        monkeypatch.setattr(libs.self_service, "email_matches", spy)
         given = "eve@example.com"
         answers = [
             await client.get(f"/v1/self-service/orders/{number}", params={"email": given})
@@ -323,7 +322,7 @@ class TestSelfServiceAccess:
             compared
             == [
                 (order["customer"]["email"], given),
-                (self_service.NO_ORDER_EMAIL, given),
+                (libs.self_service.NO_ORDER_EMAIL, given),
             ]
             * 2
         )

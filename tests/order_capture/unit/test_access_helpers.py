@@ -9,10 +9,10 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import ColumnElement
 
+from libs import self_service
+from libs.self_service import NO_ORDER_EMAIL, email_proves_order
 from services.order_capture.adapters.queries import visible_to
 from services.order_capture.api import schemas
-from services.order_capture.domain import self_service
-from services.order_capture.domain.self_service import NO_ORDER_EMAIL, email_proves_order
 from tests.support.orders import order_body
 
 

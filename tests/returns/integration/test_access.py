@@ -18,7 +18,6 @@ from libs import self_service
 from libs.auth.scopes import Scope
 from libs.http.rate_limit import RateLimiter
 from libs.runtime import ServiceContainer
-from services.returns.adapters import repository
 from services.returns.adapters.tables import return_request
 from services.returns.domain import commands
 from tests.returns.integration.conftest import delivered_order, return_body
@@ -428,7 +427,7 @@ class TestSelfService:
             compared.append((on_order, given))
             return real(on_order, given)
 
-        monkeypatch.setattr("services.returns.adapters.repository.email_matches", spy)
+        monkeypatch.setattr(self_service, "email_matches", spy)
         order = await delivered_order(container, email="grace@example.com")
         unknown = {"order_number": "OMS-NOT-AN-ORDER", "email": "grace@example.com"}
         wrong = {"order_number": order["number"], "email": "eve@example.com"}
@@ -441,10 +440,10 @@ class TestSelfService:
         )
 
         assert compared == [
-            (repository.NO_ORDER_EMAIL, "grace@example.com"),
+            (self_service.NO_ORDER_EMAIL, "grace@example.com"),
             ("grace@example.com", "eve@example.com"),
         ]
-        assert not real(repository.NO_ORDER_EMAIL, "grace@example.com")
+        assert not real(self_service.NO_ORDER_EMAIL, "grace@example.com")
 
     @pytest.mark.parametrize(
         ("method", "path"),
