@@ -115,14 +115,19 @@ class InboxConsumer:
             log.info("consumer.started", consumer=self._name, topics=topics)
             while True:
                 batches = await consumer.getmany(timeout_ms=1000)
-                for tp, records in batches.items():
-                    await self._process_partition_batch(consumer, producer, tp, records)
+                # Partitions at once, each in its own order: records of one key (one order)
+                # share a partition, so their order holds; different orders do not wait on
+                # each other's commits.
+                async with asyncio.TaskGroup() as group:
+                    for tp, records in batches.items():
+                        group.create_task(self._process_in_order(consumer, producer, tp, records))
+                await self.commit_processed(list(batches))
         finally:
             self._consumer = None
             await consumer.stop()
             await producer.stop()
 
-    async def _process_partition_batch(
+    async def _process_in_order(
         self,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
@@ -134,7 +139,6 @@ class InboxConsumer:
                 break  # revoked mid-batch: its new owner replays from the committed offset
             await self.process(record, producer)
             self._processed[tp] = record.offset + 1
-        await self.commit_processed([tp])
 
     async def commit_processed(self, partitions: list[TopicPartition]) -> None:
         offsets = {tp: self._processed.pop(tp) for tp in partitions if tp in self._processed}

@@ -10,6 +10,7 @@ from libs.auth.service_tokens import ServiceTokens
 from libs.auth.settings import AuthSettings
 from libs.bootstrap import build_container
 from libs.clock import SystemClock
+from libs.jobs import Wakeup
 from libs.runtime import ServiceContainer
 from services.orchestration.adapters.inventory_client import InventoryClient
 from services.orchestration.adapters.simulated_payments import SimulatedPaymentProvider
@@ -35,10 +36,12 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         acceptance_timeout=timedelta(seconds=settings.ACCEPTANCE_TIMEOUT_S),
     )
     armed = CrashPoints.parse(settings.CRASH_POINTS, settings.CRASH_MARKER_DIR)
+    wakeup = Wakeup()
 
     class ConfiguredUnitOfWork(OrchestrationUnitOfWork):
         policy = saga_policy
         crash_points = armed
+        worker_wakeup = wakeup
 
     container = build_container(
         settings=settings,
@@ -61,6 +64,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         ),
         provider=SimulatedPaymentProvider(container.session_factory, clock),
         clock=clock,
+        wakeup=wakeup,
     )
     container.jobs.extend(job.run for job in worker.jobs(settings.WORKER_INTERVAL_S))
     return container

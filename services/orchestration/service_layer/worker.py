@@ -9,18 +9,20 @@ with its first outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Coroutine, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, time
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.message_bus import MessageBus
 from libs.clock import Clock
-from libs.jobs import PeriodicJob
+from libs.jobs import PeriodicJob, Wakeup
 from libs.observability.correlation import correlation_scope
 from libs.observability.logging import get_logger
 from services.orchestration.adapters import strategies
@@ -41,6 +43,10 @@ from services.orchestration.domain.saga import OrderSaga
 
 log = get_logger(__name__)
 BATCH = 20
+# Sagas of a batch worked on at once. Each step waits on inventory or the payment provider
+# and then on its own commit; one at a time, a busy worker mostly waits. Sagas are
+# independent (each step re-checks its saga in its own transaction), so they overlap.
+CONCURRENCY = 8
 
 
 class SagaWorker:
@@ -52,17 +58,32 @@ class SagaWorker:
         inventory: InventoryClient,
         provider: PaymentProvider,
         clock: Clock,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self._bus = bus
+        self._wakeup = wakeup
         self._sessions = session_factory
         self._inventory = inventory
         self._provider = provider
         self._clock = clock
 
     def jobs(self, interval_s: float) -> list[PeriodicJob]:
+        # Routing and payments are woken when a saga commits (a new order is due for routing
+        # the moment it is placed, a payment the moment stock is reserved): without it, each
+        # waits half an interval on average. Overdue sweeps are about time, so they just poll.
         return [
-            PeriodicJob(name="route-due-sagas", interval_s=interval_s, run_once=self.route_due),
-            PeriodicJob(name="run-payments", interval_s=interval_s, run_once=self.run_payments),
+            PeriodicJob(
+                name="route-due-sagas",
+                interval_s=interval_s,
+                run_once=self.route_due,
+                wakeup=self._wakeup,
+            ),
+            PeriodicJob(
+                name="run-payments",
+                interval_s=interval_s,
+                run_once=self.run_payments,
+                wakeup=self._wakeup,
+            ),
             PeriodicJob(name="sweep-overdue", interval_s=interval_s, run_once=self.sweep_overdue),
         ]
 
@@ -71,13 +92,15 @@ class SagaWorker:
     async def route_due(self) -> int:
         async with self._sessions() as s:
             ids = await SagaRepository(s).due_for_routing(self._clock.now(), BATCH)
-        for order_id in ids:
-            async with self._sessions() as s:
-                saga = await SagaRepository(s).get(order_id)
-            if saga is not None:
-                with _story_of(saga):
-                    await self._route(saga)
+        await at_most(CONCURRENCY, [self._route_one(order_id) for order_id in ids])
         return len(ids)
+
+    async def _route_one(self, order_id: UUID) -> None:
+        async with self._sessions() as s:
+            saga = await SagaRepository(s).get(order_id)
+        if saga is not None:
+            with _story_of(saga):
+                await self._route(saga)
 
     async def _route(self, saga: OrderSaga) -> None:
         request = routing_request(saga)
@@ -119,12 +142,22 @@ class SagaWorker:
             repo = SagaRepository(s)
             due = await repo.due_operations(self._clock.now(), BATCH)
             sagas = {op.order_id: await repo.get(op.order_id) for op in due}
+        by_order: dict[UUID, list[PaymentOperation]] = {}
         for op in due:
-            saga = sagas[op.order_id]
-            if saga is not None:
-                with _story_of(saga):
-                    await self._pay(op, saga)
+            by_order.setdefault(op.order_id, []).append(op)
+        # One order's operations in turn (each answer moves its saga on); orders at once.
+        await at_most(
+            CONCURRENCY,
+            [self._pay_in_turn(ops, sagas[order_id]) for order_id, ops in by_order.items()],
+        )
         return len(due)
+
+    async def _pay_in_turn(self, ops: list[PaymentOperation], saga: OrderSaga | None) -> None:
+        if saga is None:
+            return
+        with _story_of(saga):
+            for op in ops:
+                await self._pay(op, saga)
 
     async def _pay(self, op: PaymentOperation, saga: OrderSaga) -> None:
         key = op.idempotency_key
@@ -146,6 +179,23 @@ class SagaWorker:
             await self._bus.handle(c.RecordPaymentAnswer(op.id, None))
             return
         await self._bus.handle(c.RecordPaymentAnswer(op.id, result))
+
+
+async def at_most(limit: int, steps: Sequence[Coroutine[Any, Any, None]]) -> None:
+    """Runs `steps` with at most `limit` at a time; the first failure cancels the rest (the
+    batch is logged as failed and its sagas stay due, as when run one by one)."""
+    gate = asyncio.Semaphore(limit)
+
+    async def gated(step: Coroutine[Any, Any, None]) -> None:
+        try:
+            async with gate:
+                await step
+        finally:
+            step.close()  # one cancelled before it began is closed, not left never awaited
+
+    async with asyncio.TaskGroup() as group:
+        for step in steps:
+            group.create_task(gated(step))
 
 
 def _story_of(saga: OrderSaga) -> AbstractContextManager[str]:
