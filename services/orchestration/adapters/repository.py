@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, Text, column, func, insert, select, update, values
+from sqlalchemy import ARRAY, DateTime, Text, bindparam, column, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -213,9 +213,17 @@ class SagaRepository:
         """Fulfilment orders each location was given since its own start of day."""
         if not since:
             return {}
-        days = values(
-            column("code", Text), column("since", DateTime(timezone=True)), name="days"
-        ).data(sorted(since.items()))
+        # Arrays bound as parameters, not a VALUES list of literals: the statement is then
+        # the same every time, and SQLAlchemy compiles it once instead of per routing.
+        codes, starts = zip(*sorted(since.items()), strict=True)
+        days = (
+            func.unnest(
+                bindparam("codes", list(codes), type_=ARRAY(Text)),
+                bindparam("starts", list(starts), type_=ARRAY(DateTime(timezone=True))),
+            )
+            .table_valued(column("code", Text), column("since", DateTime(timezone=True)))
+            .render_derived(name="days", with_types=False)
+        )
         rows = await self._session.execute(
             select(fulfillment_order.c.location_code, func.count())
             .join(

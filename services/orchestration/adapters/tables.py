@@ -88,6 +88,8 @@ fulfillment_order = Table(
     CheckConstraint("method IN ('ship', 'pickup')", name="method_known"),
     Index("ix_fulfillment_order_location_status", "location_code", "status"),
     Index("ix_fulfillment_order_status", "status"),
+    # Daily capacity: each routing counts a location's fulfilment orders since its midnight.
+    Index("ix_fulfillment_order_location_created_at", "location_code", "created_at"),
 )
 
 routing_decision = Table(
