@@ -414,8 +414,12 @@ def _e2e(results: Results, tps: float | None) -> list[str]:
     if _get(results, "e2e") is None:
         return [NOT_MEASURED.capitalize() + "."]
     lines = [
-        "Orders placed at a fixed rate, timed until the rest of the stack has acted on them; "
-        "the backlog is flat when the consumers keep up with the rate.",
+        "Orders placed at a fixed rate; each is timed from its POST's planned send until a "
+        "subscriber sees its first `fulfillment_created` event (stock reserved, payment "
+        "authorised, fulfilment order created). The rate doubles until the backlog (orders "
+        "offered but not yet routed) grows, then is tried once between the last flat and the "
+        "first growing rate. The backlog is flat when its slope over the second half of the "
+        "window is under 5 % of the rate. Achieved is orders routed a second.",
         "",
         "Highest rate with a flat backlog: "
         f"**{_rate(_number(results, 'e2e', 'max_flat_rate'), tps)}**.",
@@ -427,14 +431,27 @@ def _e2e(results: Results, tps: float | None) -> list[str]:
         rows.append(
             (
                 point.get("label", ""),
-                _rate(_number(point, "offered"), tps),
                 _rate(_number(point, "achieved"), tps),
+                _count(_number(point, "placed")),
+                _count(_number(point, "unrouted")),
                 _ms(_number(point, "p50_ms")),
                 _ms(_number(point, "p99_ms")),
+                _count(_number(point, "max_backlog")),
+                _fmt(_number(point, "backlog_slope")),
                 "—" if flat is None else ("yes" if flat else "no"),
             )
         )
-    header = ("Load", "Offered", "Achieved", "p50", "p99", "Backlog flat")
+    header = (
+        "Offered",
+        "Routed/s",
+        "Placed",
+        "Not routed",
+        "p50",
+        "p99",
+        "Max backlog",
+        "Backlog slope (/s)",
+        "Flat",
+    )
     return lines + _table(header, rows)
 
 
@@ -500,14 +517,28 @@ def _growth_section(results: Results, tps: float | None) -> list[str]:
             _count(_number(data, "orders")),
             _count(_number(data, "skus")),
             _rate(_number(data, "capture_max_rate"), tps),
+            _ms(_number(data, "availability", "10", "p99_ms")),
             _ms(_number(data, "availability_50_p99_ms")),
         )
         for name, data in growth.items()
         if isinstance(data, Mapping)
     ]
-    header = ("Dataset", "Orders", "SKUs", "Capture max rate", "Availability (50 SKUs) p99")
+    header = (
+        "Dataset",
+        "Orders",
+        "SKUs",
+        "Capture max rate",
+        "Availability p99, 10 SKUs",
+        "Availability p99, 50 SKUs",
+    )
     return [
-        "The same capture and availability measurements on a small and on a large dataset.",
+        "The capture saturation run and the availability run again, with the databases "
+        "grown first to the small and then to the large number of orders, and 100,000 more "
+        "SKUs in stock (each at 10 locations). The orders are copies of orders the benchmark "
+        "placed through the API, with every row each service keeps for them (order, lines, "
+        "timeline; saga, steps, routing decision, fulfilment, payment; reservation; returns' "
+        "copy), written in SQL (bench/growth.py); the inbox, audit log and idempotency keys "
+        "are not grown.",
         "",
         *_table(header, rows),
     ]
@@ -580,11 +611,12 @@ REPRODUCE = [
     "local PostgreSQL and Kafka (`make infra`). They use the **test databases, migrated from "
     "scratch**, and a **topic prefix of their own** (deleted afterwards), so a benchmark never "
     "touches a `make run` stack's data. It measures the pgbench ceiling first, seeds 100 "
-    "locations holding 200 SKUs, runs the scenarios, samples each service's memory, and "
-    "writes this file, `bench/latency-vs-throughput.png` and the raw figures in "
-    "`bench/results.json`.",
+    "locations holding 200 SKUs, runs the scenarios (growth last: it grows the databases for "
+    "good), samples each service's memory, and writes this file, "
+    "`bench/latency-vs-throughput.png` and the raw figures in `bench/results.json`.",
     "",
-    "It is **not part of `make test`**: it takes minutes and its figures depend on the machine. "
+    "It is **not part of `make test`**: it takes about 35 minutes (a third of it copying a "
+    "million orders) and its figures depend on the machine. "
     "To run one scenario, or short runs to try the harness, see `python -m bench --help` "
     "(e.g. `.venv/bin/python -m bench --only capture`); `python -m bench.ceiling <libpq URL>` "
     "measures the ceiling alone.",

@@ -52,6 +52,11 @@ class Stack:
             self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0.0), rss)
 
 
+def libpq_url(service: str) -> str:
+    """The service's benchmark database, as libpq and asyncpg spell it."""
+    return environment.database_url_for(service).replace("postgresql+asyncpg://", "postgresql://")
+
+
 def _rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
