@@ -61,6 +61,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
                 AuthSettings(), client_id="orchestration", scopes=[Scope.INVENTORY_READ]
             ).headers,
             timeout_s=settings.INVENTORY_TIMEOUT_S,
+            locations_ttl_s=settings.LOCATIONS_CACHE_S,
         ),
         provider=SimulatedPaymentProvider(container.session_factory, clock),
         clock=clock,

@@ -18,6 +18,10 @@ class OrchestrationSettings(ServiceSettings):
     # Inventory's read-only HTTP API: locations and available-to-promise.
     INVENTORY_URL: str = "http://127.0.0.1:8002"
     INVENTORY_TIMEOUT_S: float = Field(default=2.0, gt=0)
+    # How long routing reuses inventory's list of locations (stock is asked afresh for every
+    # order): a new, changed or closed location is routed by within this long. 0 asks every
+    # time (the tests do, as they create locations and route to them at once).
+    LOCATIONS_CACHE_S: float = Field(default=2.0, ge=0)
     # What a declined payment does to the order: hold it for a person, or cancel it.
     PAYMENT_DECLINED_POLICY: DeclinePolicy = DeclinePolicy.ON_HOLD
     MAX_REPLANS: int = Field(default=3, ge=0)
