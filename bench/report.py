@@ -681,6 +681,7 @@ def _series(points: Sequence[Mapping[str, Any]], field: str) -> tuple[list[float
         for point in points
         if (x := _number(point, "achieved")) is not None
         and (y := _number(point, field)) is not None
+        and x > 0
         and y > 0
     )
     return [x for x, _ in pairs], [y for _, y in pairs]
@@ -707,7 +708,11 @@ def plot(results: Results, path: Path) -> None:
     tps = _ceiling(results)
     if tps is not None:
         axes.axvline(tps, color="grey", linestyle="--", label=f"pgbench ceiling ({_fmt(tps)}/s)")
+    # Both axes logarithmic: the services' rates sit two orders of magnitude below the
+    # ceiling, and on a linear axis every point would crowd against zero.
+    axes.set_xscale("log")
     axes.set_yscale("log")
+    axes.xaxis.set_major_formatter(ScalarFormatter())
     axes.yaxis.set_major_formatter(ScalarFormatter())
     if not drawn:
         axes.set_ylim(1, 1000)
@@ -720,8 +725,9 @@ def plot(results: Results, path: Path) -> None:
             va="center",
             color="grey",
         )
-    axes.set_xlim(left=0)
-    axes.set_xlabel("achieved throughput (requests/s)")
+    if not drawn and tps is None:
+        axes.set_xlim(1, 1000)
+    axes.set_xlabel("achieved throughput (requests/s, log scale)")
     axes.set_ylabel("latency (ms, log scale)")
     axes.set_title(f"Latency against throughput, {_when(results.get('date'))}")
     axes.grid(True, which="both", alpha=0.3)
