@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fpdf import FPDF
-
 INCH_MM = 25.4
 
 
@@ -27,6 +25,11 @@ class LabelContent:
 
 def render_label(content: LabelContent, *, compress: bool = True) -> bytes:
     """The label as PDF bytes. `compress=False` leaves the page streams readable (tests)."""
+    # Imported on the first label, not at start-up: fpdf2 and what it pulls in (Pillow,
+    # fontTools) add 40 MB to every process that could print one, most of which never do
+    # (the benchmark's memory target is 150 MB a service).
+    from fpdf import FPDF
+
     pdf = FPDF(unit="mm", format=(4 * INCH_MM, 6 * INCH_MM))
     pdf.set_compression(compress)
     pdf.set_auto_page_break(False)

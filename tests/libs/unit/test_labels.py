@@ -1,4 +1,12 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from libs.labels import LabelContent, render_label
+
+ROOT = Path(__file__).resolve().parents[3]
 
 CONTENT = LabelContent(
     carrier="dhl",
@@ -29,3 +37,13 @@ class TestRenderLabel:
         )
         pdf = render_label(content, compress=False)
         assert b"RETURN" in pdf and b"1Z999" in pdf
+
+
+@pytest.mark.parametrize("service", ["orchestration", "returns"])
+def test_a_service_starts_without_the_pdf_library(service: str) -> None:
+    """fpdf2 and what it pulls in add 40 MB to a process; it loads on the first label."""
+    probe = f"import sys, services.{service}.api.app; print('fpdf' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert found.stdout.strip() == "False"
