@@ -615,7 +615,7 @@ REPRODUCE = [
     "good), samples each service's memory, and writes this file, "
     "`bench/latency-vs-throughput.png` and the raw figures in `bench/results.json`.",
     "",
-    "It is **not part of `make test`**: it takes about 35 minutes (a third of it copying a "
+    "It is **not part of `make test`**: it takes about 25 minutes (6 of them copying a "
     "million orders) and its figures depend on the machine. "
     "To run one scenario, or short runs to try the harness, see `python -m bench --help` "
     "(e.g. `.venv/bin/python -m bench --only capture`); `python -m bench.ceiling <libpq URL>` "
