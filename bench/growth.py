@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -132,35 +133,35 @@ def statements_for(service: str, columns: dict[str, list[Column]]) -> list[str]:
     return found
 
 
-async def count_orders(url: str) -> int:
+@asynccontextmanager
+async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(url)
     try:
-        return int(await conn.fetchval("SELECT count(*) FROM sales_order"))
+        yield conn
     finally:
         await conn.close()
+
+
+async def count_orders(url: str) -> int:
+    async with connected(url) as conn:
+        return int(await conn.fetchval("SELECT count(*) FROM sales_order"))
 
 
 async def count_skus(url: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         return int(await conn.fetchval("SELECT count(DISTINCT sku) FROM stock_level"))
-    finally:
-        await conn.close()
 
 
 async def templates(orchestration_url: str, limit: int = 200) -> list[str]:
     """Orders to copy: ones the benchmark placed whose sagas are at rest (fulfilment orders
     out, payment authorised), so no copy is due for any of the services' workers."""
-    conn = await asyncpg.connect(orchestration_url)
-    try:
+    async with connected(orchestration_url) as conn:
         rows = await conn.fetch(
             "SELECT order_id FROM order_saga s WHERE state = 'fulfilling' AND due_at IS NULL "
             "AND NOT EXISTS (SELECT 1 FROM payment_operation p WHERE p.order_id = s.order_id "
             "AND p.completed_at IS NULL) ORDER BY random() LIMIT $1",
             limit,
         )
-    finally:
-        await conn.close()
     found = [str(row["order_id"]) for row in rows]
     assert found, "no routed order to copy: run the growth scenario after capture"
     return found
@@ -179,8 +180,7 @@ async def grow_orders(
 
 
 async def _grow(service: str, url: str, templates: Sequence[str], first: int, last: int) -> None:
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         tables = [ROOTS[service][0]] if service in ROOTS else []
         tables += OWNED_BY_ORDER_ID[service]
         tables += [t for t, *_ in OWNED_BY_PARENT.get(service, ())]
@@ -204,8 +204,6 @@ async def _grow(service: str, url: str, templates: Sequence[str], first: int, la
         await conn.execute("DROP TABLE growth_map")
         for table in tables:
             await conn.execute(f"VACUUM ANALYZE {table}")
-    finally:
-        await conn.close()
 
 
 async def grow_skus(
@@ -213,8 +211,7 @@ async def grow_skus(
 ) -> float:
     """`sku_count` more SKUs in inventory, each stocked at `locations_per_sku` locations."""
     started = time.perf_counter()
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         await conn.execute(
             """
             INSERT INTO stock_level (location_code, sku, on_hand, updated_at)
@@ -228,6 +225,4 @@ async def grow_skus(
             locations_per_sku,
         )
         await conn.execute("VACUUM ANALYZE stock_level")
-    finally:
-        await conn.close()
     return time.perf_counter() - started
