@@ -138,13 +138,13 @@ class SagaWorker:
     # --- payments --------------------------------------------------------------------------
 
     async def run_payments(self) -> int:
+        by_order: dict[UUID, list[PaymentOperation]] = {}
         async with self._sessions() as s:
             repo = SagaRepository(s)
             due = await repo.due_operations(self._clock.now(), BATCH)
-            sagas = {op.order_id: await repo.get(op.order_id) for op in due}
-        by_order: dict[UUID, list[PaymentOperation]] = {}
-        for op in due:
-            by_order.setdefault(op.order_id, []).append(op)
+            for op in due:
+                by_order.setdefault(op.order_id, []).append(op)
+            sagas = {order_id: await repo.get(order_id) for order_id in by_order}
         # One order's operations in turn (each answer moves its saga on); orders at once.
         await at_most(
             CONCURRENCY,
