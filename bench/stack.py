@@ -96,15 +96,6 @@ async def watch_memory(stack: Stack, interval_s: float = 0.5) -> None:
         await asyncio.sleep(interval_s)
 
 
-def _migrate_from_scratch() -> None:
-    subprocess.run(
-        [sys.executable, "-m", "libs.db.migrate", "--from-scratch"],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-    )
-
-
 @asynccontextmanager
 async def running_stack() -> AsyncIterator[Stack]:
     environment.apply()
@@ -114,7 +105,7 @@ async def running_stack() -> AsyncIterator[Stack]:
         # benchmark measures what `make run` runs: the services' own defaults.
         for knob in TEST_ONLY_KNOBS:
             os.environ.pop(f"{prefix}_{knob}", None)
-    await asyncio.to_thread(_migrate_from_scratch)
+    await asyncio.to_thread(environment.migrate_from_scratch)
     await ensure_topics(
         bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
     )

@@ -38,22 +38,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: (_ORDER[_kind(item)], _rank(item)))
 
 
-def migrate_from_scratch() -> None:
-    """Every service's test database, emptied and migrated to head (exercises the downgrades)."""
-    import subprocess
-    import sys
-
-    subprocess.run(
-        [sys.executable, "-m", "libs.db.migrate", "--from-scratch"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
 @pytest.fixture(scope="session")
 def migrated_databases() -> None:
-    migrate_from_scratch()
+    environment.migrate_from_scratch()
 
 
 @pytest.fixture(scope="session")

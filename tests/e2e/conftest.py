@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import migrate_from_scratch
 from tests.support.api import Api, generated_clients
-from tests.support.environment import SERVICES, base_url
+from tests.support.environment import SERVICES, base_url, migrate_from_scratch
 from tests.support.polling import eventually
 from tests.support.tokens import admin_headers
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from libs.auth.keys import generate_signing_key, jwks_of
 
@@ -60,6 +63,17 @@ def apply() -> None:
         "RETURNS_ORDER_CAPTURE_URL", f"http://127.0.0.1:{SERVICES['order_capture'][1]}"
     )
     os.environ.setdefault("RETURNS_WORKER_INTERVAL_S", "0.1")
+
+
+def migrate_from_scratch() -> None:
+    """Every service's test database, emptied and migrated to head (exercises the downgrades)."""
+    subprocess.run(
+        [sys.executable, "-m", "libs.db.migrate", "--from-scratch"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def base_url(service: str) -> str:
