@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from bench.load import percentile
 from libs.messaging.topics import ORCHESTRATION_EVENTS
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.support.kafka import assign_whole_topic
 
 ROUTED = "oms.orchestration.fulfillment_created"
 # Orders that end here were not routed: the benchmark counts them, it does not wait for them.
@@ -58,10 +59,7 @@ async def watching(topic: str = TOPIC_PREFIX + ORCHESTRATION_EVENTS) -> AsyncIte
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP_SERVERS, enable_auto_commit=False)
     await consumer.start()
     try:
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or []]
-        assert partitions, f"topic {topic} not found"
-        consumer.assign(partitions)
+        partitions = await assign_whole_topic(consumer, topic)
         await consumer.seek_to_end(*partitions)
         for tp in partitions:  # resolves the end offsets now, before any order is placed
             await consumer.position(tp)

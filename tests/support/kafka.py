@@ -9,6 +9,18 @@ from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.polling import eventually
 
 
+async def assign_whole_topic(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Assigns every partition of `topic` (its physical name) to a started consumer that
+    joins no group; returns them."""
+    cluster = await consumer._client.fetch_all_metadata()  # fresh, so new topics are known
+    partitions = [
+        TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])
+    ]
+    assert partitions, f"topic {topic} not found on the broker"
+    consumer.assign(partitions)
+    return partitions
+
+
 async def read_topic(
     logical_topic: str, *, prefix: str = TOPIC_PREFIX
 ) -> list[ConsumerRecord[bytes, bytes]]:
@@ -17,12 +29,7 @@ async def read_topic(
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP_SERVERS, enable_auto_commit=False)
     await consumer.start()
     try:
-        cluster = await consumer._client.fetch_all_metadata()  # fresh, so new topics are known
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])
-        ]
-        assert partitions, f"topic {topic} not found on the broker"
-        consumer.assign(partitions)
+        partitions = await assign_whole_topic(consumer, topic)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord[bytes, bytes]] = []
