@@ -7,6 +7,9 @@
 #   deploy/local/postgres.sh stop     stop the cluster, only if `ensure` started it
 #                                     (marker <repo>/.local/postgres.started)
 #   deploy/local/postgres.sh status   exit 0 when 127.0.0.1:5432 accepts connections, else 3
+#   deploy/local/postgres.sh database SUFFIX
+#                                     databases oms_<svc>SUFFIX owned by oms_<svc> (e.g. _test_b,
+#                                     for a second test run beside the first: OMS_TEST_DATABASE_SUFFIX)
 #
 # Services: order_capture inventory orchestration returns; role = password = oms_<svc>.
 # URL:      postgresql://oms_<svc>:oms_<svc>@127.0.0.1:5432/oms_<svc>[_test]
@@ -158,6 +161,17 @@ cmd_stop() {
     rm -f "$MARKER"
 }
 
+cmd_database() {
+    local suffix=${1:-} svc
+    [[ "$suffix" =~ ^_[a-z0-9_]+$ ]] || die "usage: $0 database _<suffix> (lower case, digits, _)"
+    for svc in "${OMS_SERVICES[@]}"; do
+        if [ -z "$(admin_psql -At -c "SELECT 1 FROM pg_database WHERE datname = 'oms_$svc$suffix'")" ]; then
+            admin_psql -c "CREATE DATABASE oms_$svc$suffix OWNER oms_$svc"
+        fi
+    done
+    log "databases oms_{order_capture,inventory,orchestration,returns}$suffix ready"
+}
+
 cmd_status() {
     if pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
         echo "postgres: accepting connections on 127.0.0.1:$PG_PORT (cluster $PG_VERSION/$PG_CLUSTER $(cluster_status))"
@@ -172,8 +186,9 @@ case "${1:-}" in
 ensure) cmd_ensure ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
+database) cmd_database "${2:-}" ;;
 *)
-    echo "usage: $0 {ensure|stop|status}" >&2
+    echo "usage: $0 {ensure|stop|status|database SUFFIX}" >&2
     exit 2
     ;;
 esac

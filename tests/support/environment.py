@@ -16,11 +16,16 @@ from pathlib import Path
 
 from libs.auth.keys import generate_signing_key, jwks_of
 
+# Two runs at once (a second working copy, a helper session) each set their own database
+# suffix and port base, so neither empties the other's databases nor takes its ports. The
+# databases must exist: `deploy/local/postgres.sh database <suffix>` makes them.
+DATABASE_SUFFIX = os.environ.get("OMS_TEST_DATABASE_SUFFIX", "_test")
+PORT_BASE = int(os.environ.get("OMS_TEST_PORT_BASE", "18000"))
 SERVICES: dict[str, tuple[str, int]] = {
-    "order_capture": ("ORDER_CAPTURE", 18001),
-    "inventory": ("INVENTORY", 18002),
-    "orchestration": ("ORCHESTRATION", 18003),
-    "returns": ("RETURNS", 18004),
+    "order_capture": ("ORDER_CAPTURE", PORT_BASE + 1),
+    "inventory": ("INVENTORY", PORT_BASE + 2),
+    "orchestration": ("ORCHESTRATION", PORT_BASE + 3),
+    "returns": ("RETURNS", PORT_BASE + 4),
 }
 
 RUN_ID = os.environ.setdefault("OMS_TEST_RUN_ID", str(int(time.time())))
@@ -29,7 +34,10 @@ BOOTSTRAP_SERVERS = os.environ.get("OMS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:909
 
 
 def database_url_for(service: str) -> str:
-    return f"postgresql+asyncpg://oms_{service}:oms_{service}@127.0.0.1:5432/oms_{service}_test"
+    return (
+        f"postgresql+asyncpg://oms_{service}:oms_{service}@127.0.0.1:5432/"
+        f"oms_{service}{DATABASE_SUFFIX}"
+    )
 
 
 def apply() -> None:
