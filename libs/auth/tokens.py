@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jwt
@@ -24,6 +24,10 @@ ASYMMETRIC = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+# Verified tokens kept, each until it expires: a client sends the same token for its whole
+# life, and an RSA verification per request was a tenth of order capture's CPU. A token is a
+# few hundred bytes, so this is a few megabytes at most.
+VERIFIED_CACHE_SIZE = 4096
 
 
 class InvalidToken(Exception):
@@ -32,8 +36,15 @@ class InvalidToken(Exception):
 
 class TokenVerifier:
     def __init__(
-        self, jwks: Mapping[str, Any], *, issuer: str, audience: str, leeway_s: float = 30
+        self,
+        jwks: Mapping[str, Any],
+        *,
+        issuer: str,
+        audience: str,
+        leeway_s: float = 30,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         self._issuer = issuer
         self._audience = audience
         self._leeway_s = leeway_s
@@ -51,12 +62,31 @@ class TokenVerifier:
             self._keys[kid] = (alg, jwt.PyJWK(dict(jwk), algorithm=alg).key)
         if not self._keys:
             raise ValueError("the JWKS has no signing key")
+        # token -> (its principal, the moment it stops being accepted: exp + leeway)
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     @property
     def key_ids(self) -> frozenset[str]:
         return frozenset(self._keys)
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; InvalidToken if it cannot be trusted. A token verified
+        before is trusted again without its signature being checked until it expires: the
+        same bytes were verified against the same keys, and only time can change the answer.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            principal, valid_until = known
+            if self._clock() <= valid_until:
+                return principal
+            del self._verified[token]
+        principal, expires_at = self._verify_signed(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest first
+        self._verified[token] = (principal, expires_at + self._leeway_s)
+        return principal
+
+    def _verify_signed(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -80,7 +110,7 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc)) from exc
-        return principal_from(claims)
+        return principal_from(claims), float(claims["exp"])
 
 
 def principal_from(claims: Mapping[str, Any]) -> Principal:

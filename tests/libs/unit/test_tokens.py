@@ -168,3 +168,38 @@ def test_key_rotation_trusts_every_key_in_the_jwks() -> None:
     new_key = generate_signing_key("key-2")
     both = verifier(KEY, new_key)
     assert both.verify(token(KEY)).client_id == both.verify(token(new_key)).client_id
+
+
+class CountingVerifier(TokenVerifier):
+    """Counts the signature checks it makes."""
+
+    checked = 0
+
+    def _verify_signed(self, text: str) -> tuple[Principal, float]:
+        self.checked += 1
+        return super()._verify_signed(text)
+
+
+def test_a_verified_token_is_trusted_again_without_a_signature_check_until_it_expires() -> None:
+    now = [time.time()]
+    checking = CountingVerifier(
+        jwks_of(KEY), issuer=ISSUER, audience=AUDIENCE, leeway_s=5, clock=lambda: now[0]
+    )
+    text = token(ttl_s=60)
+    assert checking.verify(text) == checking.verify(text) == verifier().verify(text)
+    assert checking.checked == 1
+    now[0] += 60 + 4  # within the leeway: still trusted from memory
+    checking.verify(text)
+    assert checking.checked == 1
+    now[0] += 2  # past expiry and leeway: checked in full again, never trusted from memory
+    checking.verify(text)
+    assert checking.checked == 2
+
+
+def test_a_refused_token_is_refused_every_time() -> None:
+    checking = CountingVerifier(jwks_of(KEY), issuer=ISSUER, audience=AUDIENCE)
+    forged = token(OTHER_KEY)
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            checking.verify(forged)
+    assert checking.checked == 2
