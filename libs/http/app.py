@@ -14,7 +14,12 @@ from sqlalchemy import Table
 from libs.errors import DomainError
 from libs.http.audit import audit_router
 from libs.http.auth import SAFE_METHODS, SECURITY_SCHEME
-from libs.http.middleware import ActorMiddleware, BodySizeLimitMiddleware, CorrelationMiddleware
+from libs.http.middleware import (
+    ActorMiddleware,
+    AdmissionControl,
+    BodySizeLimitMiddleware,
+    CorrelationMiddleware,
+)
 from libs.http.openapi_examples import add_operation_examples
 from libs.http.problems import install_problem_handlers, problem_responses
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
@@ -60,6 +65,8 @@ def create_service_app(
     )
     app.add_middleware(BodySizeLimitMiddleware, limits=body_limits)
     app.add_middleware(ActorMiddleware)
+    # Inside the correlation id (a refused request still gets one), before any other work.
+    app.add_middleware(AdmissionControl, max_in_flight=container.settings.HTTP_MAX_IN_FLIGHT)
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app, status_table or {})
     app.include_router(health_router())
@@ -83,7 +90,8 @@ def _with_operation_examples(app: FastAPI) -> None:
 
 def declare_implied_problems(doc: dict[str, Any]) -> dict[str, Any]:
     """Declares the problems a shared part of the edge can answer, wherever that part is used,
-    so no route can forget one: an Idempotency-Key can be reused with another body (409); a
+    so no route can forget one: any API operation can be refused when the process is at
+    capacity (503 `overloaded`); an Idempotency-Key can be reused with another body (409); a
     token can be missing or invalid (401) or lack the scope (403); writes and self-service
     are rate limited (429). An operation without a token requirement says so (`security: []`).
     """
@@ -93,6 +101,8 @@ def declare_implied_problems(doc: dict[str, Any]) -> dict[str, Any]:
             implied: list[int] = []
             if "Idempotency-Key" in headers:
                 implied.append(409)
+            if path.startswith("/v1/"):
+                implied.append(503)  # AdmissionControl refuses any of them when at capacity
             if operation.get("security"):
                 implied += [401, 403]
                 if method.upper() not in SAFE_METHODS:

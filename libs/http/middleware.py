@@ -6,10 +6,11 @@ import contextlib
 from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.auth.actor import actor_scope
-from libs.http.problems import problem_response
+from libs.http.problems import PROBLEM_JSON, problem_response
 from libs.observability.correlation import CORRELATION_HEADER, correlation_scope
 
 _HEADER = CORRELATION_HEADER.lower().encode()
@@ -48,6 +49,59 @@ class ActorMiddleware:
         with actor_scope() as actor:
             actor.operation = f"{scope['method']} {scope['path']}"
             await self.app(scope, receive, send)
+
+
+class AdmissionControl:
+    """Sheds load instead of queueing it: with `max_in_flight` requests already being served
+    by this process, the next one is answered at once with 503 `overloaded` and Retry-After.
+
+    Without it a process takes every request it is sent and serves them all slower, until
+    clients time out having been served by nobody; with it, the requests it accepts keep
+    the latency of a busy but not drowning process, and the others learn to come back in a
+    moment (cheaply: the body is never read). Liveness and readiness probes are never shed.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_in_flight: int,
+        retry_after_s: int = 1,
+        exempt: frozenset[str] = frozenset({"/healthz", "/readyz"}),
+    ) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.retry_after_s = retry_after_s
+        self.exempt = exempt
+        self.in_flight = 0
+        self.shed = 0  # requests refused since start
+        # Rendered once: a process refusing hundreds of requests a second must do it cheaply.
+        refusal = problem_response(
+            status=503,
+            code="overloaded",
+            title="The service is at capacity; retry after the time in Retry-After",
+        )
+        self._refusal_body = bytes(refusal.body)
+        self._refusal_headers = {"Retry-After": str(retry_after_s)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            self.shed += 1
+            response = Response(
+                self._refusal_body,
+                status_code=503,
+                headers=self._refusal_headers,
+                media_type=PROBLEM_JSON,
+            )
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 MAX_BODY_BYTES = 1024 * 1024

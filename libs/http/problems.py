@@ -268,7 +268,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         428: "The update needs an If-Match header",
         422: "Invalid request",
         429: "Too many requests",
-        503: "A dependency is unreachable",
+        503: "A dependency is unreachable, or the service is at capacity (`overloaded`); "
+        "retry after the seconds in Retry-After",
     }
     return {
         s: {

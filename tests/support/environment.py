@@ -61,6 +61,9 @@ def apply() -> None:
         os.environ.setdefault(f"{prefix}_WRITE_BURST", "100000")
         os.environ.setdefault(f"{prefix}_SELF_SERVICE_RATE_PER_MIN", "1000000")
         os.environ.setdefault(f"{prefix}_SELF_SERVICE_BURST", "100000")
+        # The races fire hundreds of requests at once on purpose; admission control (which
+        # would refuse most of them with 503) has tests of its own.
+        os.environ.setdefault(f"{prefix}_HTTP_MAX_IN_FLIGHT", "100000")
     # Orchestration asks the test stack's inventory, and its worker looks for work often.
     os.environ.setdefault(
         "ORCHESTRATION_INVENTORY_URL", f"http://127.0.0.1:{SERVICES['inventory'][1]}"
