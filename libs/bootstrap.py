@@ -13,6 +13,7 @@ from libs.bus.message_bus import Handler, MessageBus
 from libs.clock import Clock, SystemClock
 from libs.config import ServiceSettings
 from libs.db.engine import asyncpg_dsn, make_engine, make_session_factory
+from libs.db.pool import RawPool
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from libs.http.auth import AccessControl
 from libs.http.rate_limit import RateLimiter
@@ -102,6 +103,11 @@ def build_container(
         bus=bus,
         relay=relay,
         consumer=consumer,
+        clock=clock,
+        outbox=outbox,
+        raw_pool=RawPool(
+            settings.DATABASE_URL, size=settings.DATABASE_POOL_SIZE, application_name=name
+        ),
     )
 
 

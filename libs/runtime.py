@@ -21,11 +21,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.message_bus import MessageBus
+from libs.clock import Clock
 from libs.config import ServiceSettings
+from libs.db.pool import RawPool
 from libs.http.auth import AccessControl
 from libs.messaging.consumer import InboxConsumer
 from libs.observability.logging import configure_logging, get_logger
 from libs.outbox.relay import OutboxRelay
+from libs.outbox.writer import OutboxWriter
 
 log = get_logger(__name__)
 
@@ -45,8 +48,17 @@ class ServiceContainer:
     bus: MessageBus
     relay: OutboxRelay
     consumer: InboxConsumer | None
+    clock: Clock
+    outbox: OutboxWriter
+    # For the few hot statements that need no session (libs.db.pool); opened on first use.
+    raw_pool: RawPool
     # Periodic background work of a service (expiring holds, applying imports); the "jobs" part.
     jobs: list[Worker] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Every database connection the process holds, closed."""
+        await self.raw_pool.close()
+        await self.engine.dispose()
 
     def workers(self, parts: Sequence[str]) -> list[Worker]:
         chosen: list[Worker] = []
@@ -94,7 +106,7 @@ async def running_workers(container: ServiceContainer, parts: Sequence[str]) -> 
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await container.engine.dispose()
+        await container.close()
 
 
 def lifespan_for(

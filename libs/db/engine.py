@@ -23,7 +23,7 @@ def make_engine(url: str, *, pool_size: int = 10, application_name: str = "oms")
         # compiling for a 2 ms query (the growth benchmark found it).
         "server_settings": {"application_name": application_name, "jit": "off"},
     }
-    if _loopback_without_ssl_choice(url):
+    if loopback_without_ssl_choice(url):
         # asyncpg's default ("prefer") negotiates TLS whenever the server offers it. On a
         # loopback connection that protects nothing and costs CPU on every query (the
         # benchmark's profile showed it); a URL that names `ssl` keeps its own choice.
@@ -37,7 +37,7 @@ def make_engine(url: str, *, pool_size: int = 10, application_name: str = "oms")
     )
 
 
-def _loopback_without_ssl_choice(url: str) -> bool:
+def loopback_without_ssl_choice(url: str) -> bool:
     parsed = make_url(url)
     chosen = {"ssl", "sslmode"} & set(parsed.query)
     return not chosen and parsed.host in ("127.0.0.1", "localhost", "::1")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
+from libs.db.bulk import TableRows
 from libs.ids import new_id
 from libs.messaging.envelope import Envelope, dataschema_of, source_of
 from libs.observability.correlation import current_causation_id, current_correlation_id
@@ -38,14 +40,16 @@ class OutboxWriter:
             data=event.model_dump(mode="json"),
         )
 
-    async def write(self, session: AsyncSession, events: Sequence[IntegrationEvent]) -> None:
-        if not events:
-            return
+    def rows(
+        self, events: Sequence[IntegrationEvent]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The outbox rows of `events` and, when this writer audits, their audit rows."""
         rows = []
         audit_rows = []
         for event in events:
             env = self.envelope(event)
-            audit_rows.append(audit_row(event, env, env.time))
+            if self._audit_table is not None:
+                audit_rows.append(audit_row(event, env, env.time))
             rows.append(
                 {
                     "id": env.id,
@@ -58,6 +62,29 @@ class OutboxWriter:
                     | ({"causation-id": env.causationid} if env.causationid else {}),
                 }
             )
-        await session.execute(insert(self._table), rows)
+        return rows, audit_rows
+
+    def tables_and_rows(self, events: Sequence[IntegrationEvent]) -> list[TableRows]:
+        """The rows `events` add, by table, for a caller that writes them itself (in one
+        statement with its own rows: libs.db.bulk)."""
+        rows, audit_rows = self.rows(events)
+        parts: list[TableRows] = [(self._table, rows)]
         if self._audit_table is not None:
+            parts.append((self._audit_table, audit_rows))
+        return parts
+
+    async def write(self, session: AsyncSession, events: Sequence[IntegrationEvent]) -> None:
+        if events:
+            await self.insert(session, *self.rows(events))
+
+    async def insert(
+        self,
+        session: AsyncSession,
+        rows: Sequence[dict[str, Any]],
+        audit_rows: Sequence[dict[str, Any]],
+    ) -> None:
+        """Rows made by `rows()`, each table's in one multi-row statement."""
+        if rows:
+            await session.execute(insert(self._table), rows)
+        if audit_rows and self._audit_table is not None:
             await session.execute(insert(self._audit_table), audit_rows)

@@ -7,8 +7,10 @@ itself, so an order of another channel is exactly as absent as one that never ex
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -237,7 +239,13 @@ def _address(data: dict[str, Any] | None) -> AddressRead | None:
     return AddressRead(**{field: data.get(field) for field in AddressRead.model_fields})
 
 
-def _to_read(row: Row[Any], lines: list[Row[Any]], shipments: list[Row[Any]]) -> OrderRead:
+def read_of_written(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> OrderRead:
+    """The response for rows just written, rendered as a read of them would be (a new order
+    has no shipments)."""
+    return _to_read(SimpleNamespace(**order), [SimpleNamespace(**line) for line in lines], [])
+
+
+def _to_read(row: Any, lines: Sequence[Any], shipments: Sequence[Any]) -> OrderRead:
     units = minor_units(row.currency)
 
     def money(amount: Decimal) -> Decimal:

@@ -69,7 +69,7 @@ class OrderRepository:
     async def add(self, order: Order) -> None:
         inserted = await self._session.scalar(
             pg_insert(sales_order)
-            .values(**_order_row(order))
+            .values(**order_row(order))
             .on_conflict_do_nothing(index_elements=["channel", "channel_order_ref"])
             .returning(sales_order.c.id)
         )
@@ -83,24 +83,7 @@ class OrderRepository:
                 f"channel {order.channel.value!r} already placed order {order.channel_order_ref!r}",
                 existing_order_id=str(existing),
             )
-        await self._session.execute(
-            insert(order_line),
-            [
-                {
-                    "id": line.id,
-                    "order_id": order.id,
-                    "position": position,
-                    "sku": line.sku,
-                    "name": line.name,
-                    "quantity": line.quantity,
-                    "unit_price": line.unit_price,
-                    "discount_amount": line.discount_amount,
-                    "tax_amount": line.tax_amount,
-                    **{b: getattr(line.quantities, b) for b in LINE_BUCKETS},
-                }
-                for position, line in enumerate(order.lines, start=1)
-            ],
-        )
+        await self._session.execute(insert(order_line), line_rows(order))
         self.seen.append(order)
 
     async def get_for_update(self, order_id: UUID) -> Order | None:
@@ -131,7 +114,7 @@ class OrderRepository:
         return order
 
     async def save(self, order: Order) -> None:
-        row = _order_row(order)
+        row = order_row(order)
         for fixed in ("id", "order_number", "channel", "channel_order_ref", "created_at"):
             row.pop(fixed)
         await self._session.execute(
@@ -159,12 +142,12 @@ class OrderRepository:
 
     async def write_timeline(self) -> None:
         """One timeline entry per domain event of every order this unit of work touched."""
-        rows = [_timeline_row(order, event) for order in self.seen for event in order.events]
+        rows = [timeline_row(order, event) for order in self.seen for event in order.events]
         if rows:
             await self._session.execute(insert(timeline_entry), rows)
 
 
-def _timeline_row(order: Order, event: events.DomainEvent) -> dict[str, Any]:
+def timeline_row(order: Order, event: events.DomainEvent) -> dict[str, Any]:
     row: dict[str, Any] = {
         "order_id": order.id,
         "occurred_at": event.at,
@@ -202,11 +185,29 @@ def _timeline_row(order: Order, event: events.DomainEvent) -> dict[str, Any]:
     return row
 
 
+def line_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": line.id,
+            "order_id": order.id,
+            "position": position,
+            "sku": line.sku,
+            "name": line.name,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount_amount": line.discount_amount,
+            "tax_amount": line.tax_amount,
+            **{b: getattr(line.quantities, b) for b in LINE_BUCKETS},
+        }
+        for position, line in enumerate(order.lines, start=1)
+    ]
+
+
 def _address_dict(address: Address | None) -> dict[str, Any] | None:
     return None if address is None else asdict(address)
 
 
-def _order_row(order: Order) -> dict[str, Any]:
+def order_row(order: Order) -> dict[str, Any]:
     totals = order.totals
     return {
         "id": order.id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from libs.auth.principal import Principal
@@ -21,6 +21,7 @@ from libs.http.etag import IfMatchDep, etag_of, version_from_if_match
 from libs.http.fields import Timestamp
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
+from libs.http.responses import model_response
 from services.order_capture.adapters import queries
 from services.order_capture.api.schemas import (
     CancelRequest,
@@ -41,6 +42,7 @@ from services.order_capture.domain.errors import (
 )
 from services.order_capture.domain.status import OrderStatus
 from services.order_capture.domain.values import Channel
+from services.order_capture.service_layer.placing import Placing
 
 router = APIRouter(tags=["orders"])
 self_service = APIRouter(tags=["self-service"])
@@ -73,17 +75,16 @@ async def _visible(session: ReadSessionDep, order_id: UUID, caller: Principal) -
 @router.post(
     "/orders",
     status_code=201,
+    response_model=OrderRead,
     summary="Place an order",
     responses=problem_responses(409, 413, 422, 503),
 )
 async def create(
     body: OrderCreate,
-    response: Response,
-    bus: BusDep,
-    session: ReadSessionDep,
+    request: Request,
     caller: Writer,
     idempotency_key: IdempotencyKeyDep = None,
-) -> OrderRead:
+) -> Response:
     """Accept an order from a sales channel. Every total is computed here; totals the client
     sends must match them. The order starts `pending` and moves as the other services answer.
     A client narrowed to some channels places orders of those only (403
@@ -94,9 +95,21 @@ async def create(
     command = body.to_command(
         idempotency_key=idempotency_key, fingerprint=fingerprint(body.model_dump(mode="json"))
     )
-    order_id = await bus.handle(command)
-    response.headers["Location"] = f"/v1/orders/{order_id}"
-    return await _render(session, order_id, response, caller)
+    placing: Placing = request.app.state.placing
+    placed = await placing.place(command)
+    if isinstance(placed, UUID):
+        # Answered by the general path (a replayed key): the order as stored.
+        async with request.app.state.container.session_factory() as session:
+            order = await queries.get_order(session, placed, channels=caller.channels)
+        if order is None:
+            raise OrderNotFound(f"no order {placed}")
+    else:
+        order = queries.read_of_written(placed.order, placed.lines)
+    return model_response(
+        order,
+        status_code=201,
+        headers={"Location": f"/v1/orders/{order.id}", "ETag": etag_of(order.version)},
+    )
 
 
 @router.get(

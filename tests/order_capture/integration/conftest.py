@@ -20,7 +20,7 @@ from tests.support.tokens import admin_headers
 async def container(migrated_databases: None) -> AsyncIterator[ServiceContainer]:
     c = bootstrap()
     yield c
-    await c.engine.dispose()
+    await c.close()
 
 
 def client_for(container: ServiceContainer) -> httpx.AsyncClient:
