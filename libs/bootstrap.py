@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -40,6 +40,7 @@ def build_container(
     uow_class: type[SqlAlchemyUnitOfWork],
     handlers: Mapping[type, Handler],
     subscriptions: Subscriptions | None,
+    batchable: Collection[type] = (),
     clock: Clock | None = None,
     relay_class: type[OutboxRelay] = OutboxRelay,
     auth: AuthSettings | None = None,
@@ -62,7 +63,12 @@ def build_container(
             clock=clock,
         )
 
-    bus = MessageBus(uow_factory=uow_factory, handlers=handlers, inbox_table=tables.inbox)
+    bus = MessageBus(
+        uow_factory=uow_factory,
+        handlers=handlers,
+        inbox_table=tables.inbox,
+        batchable=batchable,
+    )
     namer = TopicNamer(settings.KAFKA_TOPIC_PREFIX)
     producer_factory = partial(
         make_producer, bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, client_id=name

@@ -3,13 +3,18 @@
 The transaction boundary sits at the edge (the message bus), as in eShop's TransactionBehavior:
 handlers receive an open unit of work and never commit themselves, so the inbox row of a
 consumed event, the handler's effects and the outbox rows of its events commit together.
+
+One unit of work may carry several commands (a consumer's batch of records): after each one
+the bus calls `stage()`, which turns what that command raised into outbox rows while its
+correlation scope is still open; `commit()` writes every staged row in one statement and
+commits once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,6 +45,8 @@ class SqlAlchemyUnitOfWork:
         await self.session.begin()
         self.idempotency = IdempotencyKeys(self.session, self._idempotency_table)
         self._pending = []
+        self._staged_outbox: list[dict[str, Any]] = []
+        self._staged_audit: list[dict[str, Any]] = []
         self.start()
         return self
 
@@ -66,10 +73,21 @@ class SqlAlchemyUnitOfWork:
         """Hook: events raised by aggregates this unit of work has seen, already translated."""
         return []
 
-    async def commit(self) -> None:
+    async def stage(self) -> None:
+        """The end of one command: the events it raised become outbox (and audit) rows, with
+        the correlation and actor of that command. A subclass adds the work every command of
+        the service ends with (its timeline, its stock announcements) and then calls this."""
         events = [*self.collect_events(), *self._pending]
         self._pending = []
-        await self._outbox.write(self.session, events)
+        if events:
+            rows, audit_rows = self._outbox.rows(events)
+            self._staged_outbox.extend(rows)
+            self._staged_audit.extend(audit_rows)
+
+    async def commit(self) -> None:
+        await self.stage()
+        await self._outbox.insert(self.session, self._staged_outbox, self._staged_audit)
+        self._staged_outbox, self._staged_audit = [], []
         await self.session.commit()
 
     async def rollback(self) -> None:

@@ -1,5 +1,10 @@
 """Idempotent consumer: inbox row + handler effects in one transaction, then the Kafka offset.
 
+- The records a fetch brings for one partition are handled together, in order, in ONE
+  transaction (their inbox rows, their handlers' effects, the outbox rows of what they
+  raised): a busy consumer pays one commit per batch, not per record. If anything in the
+  batch fails, it is rolled back whole and its records are handled one by one as below, so
+  a poison record still fails (and is dead-lettered) alone.
 - Offsets are committed only after the database commit (auto-commit is off), so a crash
   replays messages rather than losing them; the inbox makes the replay change nothing.
 - A message that fails for a business reason is retried a bounded number of times with backoff,
@@ -12,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -20,7 +27,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from libs.bus.message_bus import MessageBus
+from libs.bus.message_bus import Delivery, MessageBus
 from libs.messaging.envelope import Envelope
 from libs.messaging.topics import TopicNamer, dlq_of
 from libs.observability.correlation import correlation_scope
@@ -45,6 +52,17 @@ def is_transient(exc: BaseException) -> bool:
     ):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+@dataclass
+class _Work:
+    """A record this consumer handles, decoded, with its translator. `last_offset` also
+    covers the records after it that do not concern the consumer: they are done with it."""
+
+    record: ConsumerRecord[Any, Any]
+    envelope: Envelope
+    translator: Translator
+    last_offset: int
 
 
 class _CommitProcessedOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -134,11 +152,104 @@ class InboxConsumer:
         tp: TopicPartition,
         records: list[ConsumerRecord[Any, Any]],
     ) -> None:
+        run: list[_Work] = []
         for record in records:
             if tp not in consumer.assignment():
                 break  # revoked mid-batch: its new owner replays from the committed offset
-            await self.process(record, producer)
-            self._processed[tp] = record.offset + 1
+            work = self._work_of(record)
+            if isinstance(work, str):
+                # Undecodable: what came before it is handled first, in order.
+                await self._handle_run(producer, tp, run)
+                run = []
+                await self._dead_letter(producer, record, work)
+                self._processed[tp] = record.offset + 1
+            elif work is not None:
+                run.append(work)
+            elif not run:
+                self._processed[tp] = record.offset + 1  # not ours, and nothing before it
+            else:
+                run[-1].last_offset = record.offset  # not ours: done once the run is
+        await self._handle_run(producer, tp, run)
+
+    def _work_of(self, record: ConsumerRecord[Any, Any]) -> _Work | str | None:
+        """What to do with a record: its work, None when it does not concern this consumer,
+        or why it cannot be read."""
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except Exception as exc:
+            return f"undecodable CloudEvent: {exc!r}"
+        translator = self._subscriptions.get(self._namer.logical(record.topic), {}).get(
+            envelope.type
+        )
+        if translator is None:
+            return None
+        return _Work(record, envelope, translator, record.offset)
+
+    async def _handle_run(
+        self, producer: AIOKafkaProducer, tp: TopicPartition, run: list[_Work]
+    ) -> None:
+        """A partition's records in order: consecutive batchable ones together, the others
+        (and any batch that failed) one by one."""
+        batch: list[tuple[_Work, Delivery]] = []
+        for work in run:
+            try:
+                delivery, alone = self._delivery_of(work), False
+            except Exception:
+                delivery, alone = None, True  # its translation fails again alone, with retries
+            if delivery is not None and self._bus.batchable(delivery.message):
+                batch.append((work, delivery))
+                continue
+            await self._handle_batch(producer, tp, batch)
+            batch = []
+            if delivery is None and not alone:
+                self._processed[tp] = work.last_offset + 1  # does not concern this consumer
+            else:
+                await self._handle_alone(producer, tp, work)
+        await self._handle_batch(producer, tp, batch)
+
+    def _delivery_of(self, work: _Work) -> Delivery | None:
+        with correlation_scope(work.envelope.correlationid, work.envelope.id):
+            command = work.translator(work.envelope)
+        if command is None:
+            return None
+        envelope = work.envelope
+        return Delivery(
+            command,
+            InboxEntry(
+                self._name, envelope.id, envelope.type, self._namer.logical(work.record.topic)
+            ),
+            envelope.partitionkey or envelope.subject or envelope.id,
+            partial(correlation_scope, envelope.correlationid, envelope.id),
+        )
+
+    async def _handle_batch(
+        self, producer: AIOKafkaProducer, tp: TopicPartition, batch: list[tuple[_Work, Delivery]]
+    ) -> None:
+        if len(batch) > 1:
+            try:
+                await self._bus.handle_batch([delivery for _, delivery in batch])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info(
+                    "consumer.batch_failed",
+                    consumer=self._name,
+                    records=len(batch),
+                    transient=is_transient(exc),
+                    error=repr(exc),
+                )
+            else:
+                self._processed[tp] = batch[-1][0].last_offset + 1
+                return
+        for work, _ in batch:
+            await self._handle_alone(producer, tp, work)
+
+    async def _handle_alone(
+        self, producer: AIOKafkaProducer, tp: TopicPartition, work: _Work
+    ) -> None:
+        with correlation_scope(work.envelope.correlationid, work.envelope.id):
+            await self._handle_with_retries(producer, work.record, work.envelope, work.translator)
+        self._processed[tp] = work.last_offset + 1
 
     async def commit_processed(self, partitions: list[TopicPartition]) -> None:
         offsets = {tp: self._processed.pop(tp) for tp in partitions if tp in self._processed}
@@ -151,18 +262,13 @@ class InboxConsumer:
             log.warning("consumer.commit_failed", consumer=self._name, error=repr(exc))
 
     async def process(self, record: ConsumerRecord[Any, Any], producer: AIOKafkaProducer) -> None:
-        try:
-            envelope = Envelope.from_bytes(record.value)
-        except Exception as exc:
-            await self._dead_letter(producer, record, f"undecodable CloudEvent: {exc!r}")
-            return
-        translator = self._subscriptions.get(self._namer.logical(record.topic), {}).get(
-            envelope.type
-        )
-        if translator is None:
-            return
-        with correlation_scope(envelope.correlationid, envelope.id):
-            await self._handle_with_retries(producer, record, envelope, translator)
+        """One record on its own: handled with retries, or dead-lettered."""
+        work = self._work_of(record)
+        if isinstance(work, str):
+            await self._dead_letter(producer, record, work)
+        elif work is not None:
+            with correlation_scope(work.envelope.correlationid, work.envelope.id):
+                await self._handle_with_retries(producer, record, work.envelope, work.translator)
 
     async def _handle_with_retries(
         self,

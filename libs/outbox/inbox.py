@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Table
@@ -31,3 +32,28 @@ async def record_once(session: AsyncSession, table: Table, entry: InboxEntry) ->
         .returning(table.c.event_id)
     )
     return result.first() is not None
+
+
+async def record_new(
+    session: AsyncSession, table: Table, entries: Sequence[InboxEntry]
+) -> set[str]:
+    """Records every entry in one statement; returns the event ids seen here for the first
+    time (a redelivered one, or one twice in `entries`, is not new)."""
+    if not entries:
+        return set()
+    rows = {
+        (e.consumer, e.event_id): {
+            "consumer": e.consumer,
+            "event_id": e.event_id,
+            "event_type": e.event_type,
+            "topic": e.topic,
+        }
+        for e in entries
+    }
+    result = await session.execute(
+        insert(table)
+        .values(list(rows.values()))
+        .on_conflict_do_nothing()
+        .returning(table.c.event_id)
+    )
+    return set(result.scalars())

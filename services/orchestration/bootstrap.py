@@ -19,7 +19,7 @@ from services.orchestration.config import OrchestrationSettings
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
 from services.orchestration.service_layer.faults import CrashPoints
-from services.orchestration.service_layer.handlers import build_handlers
+from services.orchestration.service_layer.handlers import BATCHABLE, build_handlers
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 from services.orchestration.service_layer.worker import SagaWorker
 
@@ -49,6 +49,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         uow_class=ConfiguredUnitOfWork,
         handlers=build_handlers(),
         subscriptions=SUBSCRIPTIONS,
+        batchable=BATCHABLE,
         clock=clock,
         **overrides,
     )

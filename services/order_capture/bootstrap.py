@@ -9,7 +9,7 @@ from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import plumbing
 from services.order_capture.config import OrderCaptureSettings
 from services.order_capture.messaging.subscriptions import SUBSCRIPTIONS
-from services.order_capture.service_layer.handlers import HANDLERS
+from services.order_capture.service_layer.handlers import BATCHABLE, HANDLERS
 from services.order_capture.service_layer.unit_of_work import OrderCaptureUnitOfWork
 
 
@@ -20,5 +20,6 @@ def bootstrap(settings: OrderCaptureSettings | None = None, **overrides: Any) ->
         uow_class=OrderCaptureUnitOfWork,
         handlers=HANDLERS,
         subscriptions=SUBSCRIPTIONS,
+        batchable=BATCHABLE,
         **overrides,
     )

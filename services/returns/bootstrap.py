@@ -13,7 +13,7 @@ from services.returns.adapters.tables import plumbing
 from services.returns.config import ReturnsSettings
 from services.returns.messaging.subscriptions import SUBSCRIPTIONS
 from services.returns.service_layer.exchanges import ExchangePlacer
-from services.returns.service_layer.handlers import HANDLERS
+from services.returns.service_layer.handlers import BATCHABLE, HANDLERS
 from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
 
 
@@ -24,6 +24,7 @@ def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> Serv
         tables=plumbing,
         uow_class=ReturnsUnitOfWork,
         handlers=HANDLERS,
+        batchable=BATCHABLE,
         subscriptions=SUBSCRIPTIONS,
         **overrides,
     )

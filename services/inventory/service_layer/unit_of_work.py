@@ -22,8 +22,8 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
         self.inbound = InboundRepository(self.session)
         self.reservations = ReservationRepository(self.session)
 
-    async def commit(self) -> None:
+    async def stage(self) -> None:
         # Every use case that moves stock ends here, so none can forget to serve waiting
         # backorders or to announce the change.
         await settle_stock_changes(self)
-        await super().commit()
+        await super().stage()

@@ -168,6 +168,10 @@ async def record_report(cmd: commands.Report, uow: OrderCaptureUnitOfWork) -> No
         await uow.orders.save(order)
 
 
+# The consumed reports: each locks its own order (and then its lines) and nothing else, so a
+# consumer's batch of them may share a transaction (libs.bus.message_bus.MessageBus).
+BATCHABLE = frozenset(_RECORDERS)
+
 HANDLERS: dict[type, Handler] = {
     commands.PlaceOrder: place_order,
     commands.EditOrder: edit_order,

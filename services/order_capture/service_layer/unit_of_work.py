@@ -12,11 +12,11 @@ class OrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
     def start(self) -> None:
         self.orders = OrderRepository(self.session)
 
-    async def commit(self) -> None:
+    async def stage(self) -> None:
         # The timeline is written from the same domain events the outbox gets, in the same
         # transaction, so the two never disagree.
         await self.orders.write_timeline()
-        await super().commit()
+        await super().stage()
 
     def collect_events(self) -> list[IntegrationEvent]:
         collected = []

@@ -189,6 +189,11 @@ async def _save(
     await uow.orders.save_credits(order.order_id, credits)
 
 
+# The order projection's updates: each writes its own order's row and nothing else, so a
+# consumer's batch of them may share a transaction (libs.bus.message_bus.MessageBus). The
+# others lock returns too, in an order the API's writers do not share.
+BATCHABLE = frozenset({commands.ProjectPlacedOrder, commands.UpdateOrderContact})
+
 HANDLERS: dict[type, Handler] = {
     commands.ProjectPlacedOrder: project_placed_order,
     commands.UpdateOrderContact: update_order_contact,

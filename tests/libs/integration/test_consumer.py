@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from functools import partial
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal_column, select
 
 from libs.bus.message_bus import MessageBus
 from libs.clock import SystemClock
+from libs.contracts.inventory import LowStock
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from libs.messaging.consumer import InboxConsumer
 from libs.messaging.envelope import Envelope
@@ -58,7 +59,9 @@ async def effects(db: LibDb, texts: list[str]) -> list[str]:
         return sorted(r.message for r in rows)
 
 
-def cloudevent(text: str, *, poison: bool = False, event_id: str | None = None) -> bytes:
+def cloudevent(
+    text: str, *, poison: bool = False, event_id: str | None = None, correlation: str = "c"
+) -> bytes:
     return Envelope(
         id=event_id or str(uuid.uuid4()),
         source="/test",
@@ -66,7 +69,7 @@ def cloudevent(text: str, *, poison: bool = False, event_id: str | None = None) 
         subject=text,
         time=datetime.now(UTC),
         dataschema="urn:test",
-        correlationid="c",
+        correlationid=correlation,
         partitionkey=text,
         data={"text": text, "poison": poison},
     ).to_bytes()
@@ -145,3 +148,94 @@ class TestInboxConsumer:
                 select(func.count()).where(lib_db.inbox.c.consumer == group)
             )
         assert inbox_rows == 2  # good1 and good2; the poison message's row rolled back with it
+
+
+def publishing_bus(db: LibDb) -> MessageBus:
+    """Each message has an effect and announces it (an event through the outbox)."""
+
+    async def count(msg: Count, uow: SqlAlchemyUnitOfWork) -> None:
+        await uow.session.execute(insert(db.effect).values(message=msg.text))
+        uow.publish(LowStock(sku=msg.text, available=0, threshold=1))
+
+    def uow_factory() -> SqlAlchemyUnitOfWork:
+        clock = SystemClock()
+        return SqlAlchemyUnitOfWork(
+            session_factory=db.sessions,
+            outbox=OutboxWriter(table=db.outbox, service="libtest", clock=clock),
+            idempotency_table=db.idempotency,
+            clock=clock,
+        )
+
+    return MessageBus(
+        uow_factory=uow_factory, handlers={Count: count}, inbox_table=db.inbox, batchable={Count}
+    )
+
+
+class TestBatches:
+    async def test_a_fetch_is_handled_in_few_transactions_each_record_in_its_own_story(
+        self, lib_db: LibDb, kafka_topics: str
+    ) -> None:
+        topic = await create_topic(partitions=1)
+        tag = uuid.uuid4().hex[:6]
+        texts = [f"batch-{tag}-{n:02d}" for n in range(20)]
+        ids = [str(uuid.uuid4()) for _ in texts]
+        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
+        await producer.start()
+        try:
+            # All sent before the consumer starts, so its fetches bring many at once.
+            for text, event_id in zip(texts, ids, strict=True):
+                await producer.send_and_wait(
+                    TOPIC_PREFIX + topic,
+                    value=cloudevent(text, event_id=event_id, correlation=f"story-{text}"),
+                    key=b"k",
+                )
+            # A redelivery inside the same fetch.
+            await producer.send_and_wait(
+                TOPIC_PREFIX + topic,
+                value=cloudevent(texts[3], event_id=ids[3], correlation=f"story-{texts[3]}"),
+                key=b"k",
+            )
+        finally:
+            await producer.stop()
+        group = f"libtest-{tag}"
+        consumer = InboxConsumer(
+            name=group,
+            subscriptions={topic: {"libtest.count": lambda env: Count(env.data["text"])}},
+            bus=publishing_bus(lib_db),
+            namer=TopicNamer(TOPIC_PREFIX),
+            consumer_factory=partial(
+                make_consumer, bootstrap_servers=BOOTSTRAP_SERVERS, group_id=group, client_id=group
+            ),
+            producer_factory=partial(
+                make_producer, bootstrap_servers=BOOTSTRAP_SERVERS, client_id=group
+            ),
+        )
+        task = asyncio.create_task(consumer.run())
+        try:
+            await eventually(
+                lambda: effects(lib_db, texts),
+                until=lambda seen: seen == texts,
+                timeout=30,
+                what="every message handled once",
+            )
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        async with lib_db.sessions() as s:
+            # Rows written by one transaction share its id (xmin).
+            transactions = await s.scalar(
+                select(func.count(literal_column("xmin::text").distinct())).where(
+                    lib_db.effect.c.message.in_(texts)
+                )
+            )
+            stories = (
+                await s.execute(
+                    select(lib_db.outbox.c.payload).where(lib_db.outbox.c.key.in_(texts))
+                )
+            ).scalars()
+            announced = {p["data"]["sku"]: (p["correlationid"], p["causationid"]) for p in stories}
+        assert transactions is not None and transactions < len(texts) // 2
+        # Each announcement carries the story of the record that caused it, not the batch's.
+        assert announced == {
+            text: (f"story-{text}", event_id) for text, event_id in zip(texts, ids, strict=True)
+        }

@@ -22,3 +22,18 @@ def build_handlers() -> dict[type, Handler]:
         commands.ActOnFulfillment: fulfillments.act,
         commands.PutStrategy: sagas.put_strategy,
     }
+
+
+# What the consumer hands over: each locks its own order's saga (and then its fulfilment
+# orders) and nothing else, so a consumer's batch of them may share a transaction
+# (libs.bus.message_bus.MessageBus).
+BATCHABLE = frozenset(
+    {
+        commands.StartSaga,
+        commands.RecordReservation,
+        commands.RecordBackorderAllocation,
+        commands.CancelUnits,
+        commands.ChangeDelivery,
+        commands.RequestRefund,
+    }
+)
