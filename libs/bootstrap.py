@@ -76,12 +76,12 @@ def build_container(
     relay = relay_class(
         service=name,
         dsn=asyncpg_dsn(settings.DATABASE_URL),
-        session_factory=session_factory,
         table=tables.outbox,
         producer_factory=producer_factory,
         namer=namer,
         batch_size=settings.RELAY_BATCH_SIZE,
         poll_interval_s=settings.RELAY_POLL_INTERVAL_S,
+        linger_s=settings.RELAY_LINGER_S,
     )
     consumer = None
     if subscriptions:

@@ -28,6 +28,9 @@ class ServiceSettings(BaseSettings):
     KAFKA_GROUP_INSTANCE_ID: str = ""
     RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
     RELAY_POLL_INTERVAL_S: float = Field(default=1.0, gt=0)
+    # After a wake-up the relay waits this long, so the commits of one busy moment go out as
+    # one batch (one claim, one produce round) rather than one small batch each.
+    RELAY_LINGER_S: float = Field(default=0.01, ge=0)
     CONSUMER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     CONSUMER_RETRY_BACKOFF_S: float = Field(default=0.2, ge=0)
     # Writes per second a client (a token's client id) may send to this instance, in bursts

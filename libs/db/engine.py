@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,13 +31,38 @@ def make_engine(url: str, *, pool_size: int = 10, application_name: str = "oms")
         # loopback connection that protects nothing and costs CPU on every query (the
         # benchmark's profile showed it); a URL that names `ssl` keeps its own choice.
         connect_args["ssl"] = False
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        connect_args=connect_args,
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
     )
+    ping_when_idle(engine)
+    return engine
+
+
+# A connection back in the pool for longer than this is pinged before it is used again.
+IDLE_PING_S = 5.0
+
+
+def ping_when_idle(engine: AsyncEngine) -> None:
+    """Checks a pooled connection before use only if it sat idle for IDLE_PING_S: a database
+    restarted while the pool slept must not fail the next request, but a connection in
+    constant use is alive, and pinging it on every checkout (SQLAlchemy's pool_pre_ping) was
+    a round trip before every transaction of every service."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _returned(_dbapi: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _borrowed(dbapi: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_PING_S:
+            return
+        try:
+            dbapi.ping()
+        except Exception as exc:
+            # The pool drops this connection and checks out another (a fresh one if need be).
+            raise DisconnectionError(f"idle connection failed its ping: {exc!r}") from exc
 
 
 def loopback_without_ssl_choice(url: str) -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.bus.message_bus import Delivery, MessageBus
-from libs.messaging.envelope import Envelope
+from libs.messaging.envelope import TYPE_HEADER, Envelope
 from libs.messaging.topics import TopicNamer, dlq_of
 from libs.observability.correlation import correlation_scope
 from libs.observability.logging import dependency_of, get_logger
@@ -63,6 +63,13 @@ class _Work:
     envelope: Envelope
     translator: Translator
     last_offset: int
+
+
+def _type_header(record: ConsumerRecord[Any, Any]) -> str | None:
+    for name, value in record.headers or ():
+        if name == TYPE_HEADER:
+            return bytes(value).decode(errors="replace")
+    return None
 
 
 class _CommitProcessedOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -174,13 +181,15 @@ class InboxConsumer:
     def _work_of(self, record: ConsumerRecord[Any, Any]) -> _Work | str | None:
         """What to do with a record: its work, None when it does not concern this consumer,
         or why it cannot be read."""
+        subscribed = self._subscriptions.get(self._namer.logical(record.topic), {})
+        named = _type_header(record)
+        if named is not None and named not in subscribed:
+            return None  # not ours, and its header says so: its JSON is never parsed
         try:
             envelope = Envelope.from_bytes(record.value)
         except Exception as exc:
             return f"undecodable CloudEvent: {exc!r}"
-        translator = self._subscriptions.get(self._namer.logical(record.topic), {}).get(
-            envelope.type
-        )
+        translator = subscribed.get(envelope.type)
         if translator is None:
             return None
         return _Work(record, envelope, translator, record.offset)

@@ -15,6 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json"
+# The event's type, also as a record header (CloudEvents' Kafka binding calls it ce_type): a
+# consumer passes over the types it does not subscribe to without parsing their JSON.
+TYPE_HEADER = "ce_type"
 
 
 class Envelope(BaseModel):

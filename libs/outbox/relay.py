@@ -8,6 +8,11 @@
 - Sends a batch through an idempotent producer (acks=all), waits for every acknowledgement, then
   marks the rows published in the same transaction. A crash between send and mark means the
   rows are sent again on restart; the consumers' inbox absorbs the duplicate.
+- Cheap per event: plain asyncpg on the leader's own connection, the CloudEvent sent as the
+  JSON text PostgreSQL stores (never decoded and encoded again here), and a short linger after
+  a wake-up so that the commits of a busy moment go out as one batch.
+- Each record carries its CloudEvent type in a `ce_type` header (as CloudEvents' Kafka binding
+  names it), so a consumer can pass over the types it does not subscribe to without parsing.
 """
 
 from __future__ import annotations
@@ -16,15 +21,15 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, delete, func, literal_column, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Table
 
-from libs.messaging.envelope import CONTENT_TYPE
+from libs.db.engine import loopback_without_ssl_choice
+from libs.messaging.envelope import CONTENT_TYPE, TYPE_HEADER
 from libs.messaging.topics import TopicNamer
 from libs.observability.logging import dependency_of, get_logger
 from libs.outbox.tables import OUTBOX_CHANNEL
@@ -46,22 +51,34 @@ class OutboxRelay:
         *,
         service: str,
         dsn: str,
-        session_factory: async_sessionmaker[AsyncSession],
         table: Table,
         producer_factory: Callable[[], AIOKafkaProducer],
         namer: TopicNamer,
         batch_size: int = 200,
         poll_interval_s: float = 1.0,
+        linger_s: float = 0.01,
     ) -> None:
         self._service = service
         self._dsn = dsn
-        self._session_factory = session_factory
-        self._table = table
+        self._table = table.fullname  # schema-qualified when the table has a schema
         self._producer_factory = producer_factory
         self._namer = namer
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._linger_s = linger_s
         self._wake = asyncio.Event()
+        self._leading: asyncpg.Connection | None = None
+        t = self._table
+        self._claim = (
+            "SELECT seq, topic, key, event_type, payload::text AS payload,"
+            f" headers::text AS headers FROM {t} WHERE published_at IS NULL"
+            " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+        )
+        self._mark = f"UPDATE {t} SET published_at = now() WHERE seq = ANY($1::bigint[])"
+        self._purge = (
+            f"DELETE FROM {t} WHERE published_at IS NOT NULL"
+            f" AND published_at < now() - {PUBLISHED_RETENTION}"
+        )
 
     async def run(self) -> None:
         """Relay until cancelled; an unreachable database or broker is retried, never fatal."""
@@ -84,7 +101,7 @@ class OutboxRelay:
                 backoff = 0.5
 
     async def _run_as_leader(self) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=5)
+        conn: asyncpg.Connection = await _connect(self._dsn)
         try:
             lock_key = advisory_lock_key(self._service)
             # Standby: another relay leads; poll for the lock (Postgres has no lock-released event).
@@ -94,9 +111,11 @@ class OutboxRelay:
             producer = self._producer_factory()
             await producer.start()
             log.info("outbox.relay.leading", service=self._service)
+            self._leading = conn
             try:
                 await self._relay_forever(producer, conn)
             finally:
+                self._leading = None
                 await producer.stop()
         finally:
             await conn.close(timeout=5)
@@ -119,24 +138,30 @@ class OutboxRelay:
             if sent < self._batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+                # The commits of the same moment go out together: one claim, one batch.
+                await asyncio.sleep(self._linger_s)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The leader's connection; one of its own for a caller that relays without leading
+        (the tests drain an outbox that way)."""
+        if self._leading is not None:
+            yield self._leading
+            return
+        conn = await _connect(self._dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close(timeout=5)
 
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
         """Publish one batch; returns how many rows it published."""
-        t = self._table
-        async with self._session_factory() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(t.c.seq, t.c.topic, t.c.key, t.c.payload, t.c.headers)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.seq)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+        async with self._connection() as conn, conn.transaction():
+            rows = await conn.fetch(self._claim, self._batch_size)
             if not rows:
                 return 0
             await self.send(producer, rows)
-            await self.mark_published(session, [row.seq for row in rows])
+            await self.mark_published(conn, [row["seq"] for row in rows])
         return len(rows)
 
     async def send(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
@@ -144,28 +169,38 @@ class OutboxRelay:
         # partition's records in the order they were enqueued.
         acks = []
         for row in rows:
-            headers = [("content-type", CONTENT_TYPE.encode())]
-            headers += [(k, str(v).encode()) for k, v in row.headers.items()]
+            headers = [
+                ("content-type", CONTENT_TYPE_BYTES),
+                (TYPE_HEADER, row["event_type"].encode()),
+            ]
+            headers += [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
             acks.append(
                 await producer.send(
-                    self._namer.physical(row.topic),
-                    value=json.dumps(row.payload, separators=(",", ":")).encode(),
-                    key=row.key.encode(),
+                    self._namer.physical(row["topic"]),
+                    value=row["payload"].encode(),
+                    key=row["key"].encode(),
                     headers=headers,
                 )
             )
         await asyncio.gather(*acks)
 
-    async def mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
-        t = self._table
-        await session.execute(update(t).where(t.c.seq.in_(seqs)).values(published_at=func.now()))
+    async def mark_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
+        await conn.execute(self._mark, seqs)
 
     async def purge_published(self) -> None:
-        t = self._table
-        async with self._session_factory() as session, session.begin():
-            await session.execute(
-                delete(t).where(
-                    t.c.published_at.is_not(None),
-                    t.c.published_at < func.now() - literal_column(PUBLISHED_RETENTION),
-                )
-            )
+        async with self._connection() as conn:
+            await conn.execute(self._purge)
+
+
+CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
+
+
+async def _connect(dsn: str) -> asyncpg.Connection:
+    connection: asyncpg.Connection = await asyncpg.connect(
+        dsn,
+        timeout=5,
+        # As the services' own connections: no TLS on loopback unless the DSN asks for it.
+        ssl=False if loopback_without_ssl_choice(dsn) else None,
+        server_settings={"application_name": "oms-outbox-relay", "jit": "off"},
+    )
+    return connection

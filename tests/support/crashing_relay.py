@@ -11,7 +11,7 @@ import asyncio
 import os
 import sys
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from libs.outbox.relay import OutboxRelay
 from services.order_capture.bootstrap import bootstrap
@@ -20,7 +20,7 @@ CRASH_EXIT_CODE = 137
 
 
 class DiesBeforeMarking(OutboxRelay):
-    async def mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
+    async def mark_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
         print(f"sent {len(seqs)} row(s); dying before marking them", file=sys.stderr, flush=True)
         os._exit(CRASH_EXIT_CODE)
 

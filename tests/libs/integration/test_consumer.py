@@ -100,9 +100,18 @@ class TestInboxConsumer:
                 cloudevent(poison, poison=True),
                 b"this is not a cloudevent",
                 cloudevent(good1, event_id=dup_id),  # the broker or a relay duplicated it
-                cloudevent(good2),
             ):
                 await producer.send_and_wait(TOPIC_PREFIX + topic, value=value, key=b"k")
+            # Another subscriber's type, named in its header: passed over unread (not even
+            # its broken JSON is looked at, so it is no dead letter). Before good2: by the
+            # time good2 is handled, a dead letter for it would be on the topic.
+            await producer.send_and_wait(
+                TOPIC_PREFIX + topic,
+                value=b"{not json",
+                key=b"k",
+                headers=[("ce_type", b"libtest.someone_elses")],
+            )
+            await producer.send_and_wait(TOPIC_PREFIX + topic, value=cloudevent(good2), key=b"k")
         finally:
             await producer.stop()
 

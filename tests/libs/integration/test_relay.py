@@ -8,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.engine import asyncpg_dsn
 from libs.messaging.kafka import make_producer
@@ -25,7 +25,6 @@ def relay_for(db: LibDb, cls: type[OutboxRelay] = OutboxRelay) -> OutboxRelay:
     return cls(
         service=f"libtest-{uuid.uuid4().hex[:6]}",
         dsn=asyncpg_dsn(db.url),
-        session_factory=db.sessions,
         table=db.outbox,
         producer_factory=lambda: make_producer(
             bootstrap_servers=BOOTSTRAP_SERVERS, client_id="libtest"
@@ -97,13 +96,14 @@ class TestRelay:
             by_key[payload["key"]].append(payload["n"])
         assert all(seq == list(range(12)) for seq in by_key.values()), by_key
         assert dict(records[0].headers)["content-type"] == b"application/cloudevents+json"
+        assert dict(records[0].headers)["ce_type"] == b"libtest.counted"
         assert await unpublished(lib_db, ids) == 0
 
     async def test_a_crash_between_send_and_mark_sends_again(
         self, lib_db: LibDb, kafka_topics: str
     ) -> None:
         class CrashesBeforeMarking(OutboxRelay):
-            async def mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
+            async def mark_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
                 raise RuntimeError("process died after send, before mark")
 
         topic = await create_topic()
