@@ -30,6 +30,7 @@ NOT_MEASURED = "not measured in this run"
 # The sign of "0.33 times the ceiling", by name: ruff (RUF001) flags the character itself.
 TIMES = "\N{MULTIPLICATION SIGN}"
 SERVICES = ("order_capture", "inventory", "orchestration", "returns")
+SERVICES_SUM = "services"  # bench.cpu's name for the sum over the four services
 
 
 class Status(StrEnum):
@@ -170,13 +171,17 @@ def _met(ok: bool) -> Status:
     return Status.MET if ok else Status.MISSED
 
 
-def _capture_vs_ceiling(results: Results, share: float) -> Outcome:
-    rate, tps = _number(results, "capture", "max_rate"), _ceiling(results)
-    if rate is None:
+CAPTURE_CEILING_SHARE = 0.10
+
+
+def _capture_rate(results: Results, rate: float) -> Outcome:
+    found, tps = _number(results, "capture", "max_rate"), _ceiling(results)
+    if found is None:
         return Outcome(Status.NOT_MEASURED)
     if tps is None:
-        return Outcome(Status.NOT_MEASURED, f"{_fmt(rate)}/s; the ceiling was not measured")
-    return Outcome(_met(rate >= share * tps), f"{_fmt(rate)}/s of {_fmt(tps)}/s", rate / tps)
+        return Outcome(Status.NOT_MEASURED, f"{_fmt(found)}/s; the ceiling was not measured")
+    ok = found >= rate and found >= CAPTURE_CEILING_SHARE * tps
+    return Outcome(_met(ok), f"{_fmt(found)}/s of {_fmt(tps)}/s", found / tps)
 
 
 def _latency_at(section: str, label: str, field: str = "p99_ms") -> Check:
@@ -199,6 +204,78 @@ def _e2e_flat(results: Results, rate: float) -> Outcome:
     if flat is None:
         return Outcome(Status.NOT_MEASURED)
     return Outcome(_met(flat >= rate), f"{_fmt(flat)}/s", _share(flat, _ceiling(results)))
+
+
+def _cpu_per_order(results: Results, limit_ms: float) -> Outcome:
+    summed = _number(results, "e2e", "cpu", "ms_per_order", SERVICES_SUM)
+    if summed is None:
+        return Outcome(Status.NOT_MEASURED)
+    rate, orders = _number(results, "e2e", "cpu", "rate"), _number(results, "e2e", "cpu", "orders")
+    measured = f"{summed:.1f} ms at {_fmt(rate)}/s ({_count(orders)} orders)"
+    return Outcome(_met(summed <= limit_ms), measured)
+
+
+def _overload(check: Callable[[Mapping[str, Any], float], Outcome]) -> Check:
+    def checked(results: Results, limit: float) -> Outcome:
+        found = _get(results, "overload")
+        if not isinstance(found, Mapping) or _number(found, "offered") is None:
+            return Outcome(Status.NOT_MEASURED)
+        return check(found, limit)
+
+    return checked
+
+
+def _overload_timeouts(found: Mapping[str, Any], limit: float) -> Outcome:
+    timeouts = _number(found, "timeouts") or 0.0
+    measured = f"{_count(timeouts)} of {_count(_number(found, 'offered'))}"
+    if no_answer := _number(found, "no_answer"):
+        measured += f"; {_count(no_answer)} connections lost"
+    return Outcome(_met(timeouts <= limit), measured)
+
+
+def _overload_slowest(found: Mapping[str, Any], limit_ms: float) -> Outcome:
+    slowest = _number(found, "slowest_ms")
+    if slowest is None:
+        return Outcome(Status.NOT_MEASURED)
+    # The time-outs have their own target: this one is about the answers that came.
+    timeouts = _number(found, "timeouts") or 0.0
+    measured = f"slowest {_ms(slowest)}" + (
+        f" ({_count(timeouts)} never answered)" if timeouts else ""
+    )
+    return Outcome(_met(slowest <= limit_ms), measured)
+
+
+def _overload_p99(found: Mapping[str, Any], limit_ms: float) -> Outcome:
+    accepted, p99 = _number(found, "accepted"), _number(found, "accepted_p99_ms")
+    if not accepted or p99 is None:
+        return Outcome(Status.NOT_MEASURED, "no order was accepted")
+    return Outcome(_met(p99 <= limit_ms), f"p99 {_ms(p99)} of {_count(accepted)} accepted")
+
+
+def _overload_refusals(found: Mapping[str, Any], limit: float) -> Outcome:
+    refused = _get(found, "refused")
+    counts = {str(k): v for k, v in refused.items()} if isinstance(refused, Mapping) else {}
+    lacking = _number(found, "shed_without_retry_after") or 0.0
+    other = _number(found, "refused_other_than_503") or 0.0
+    shed = _number(counts, "503") or 0.0
+    parts = [f"{_count(shed - lacking)} 503 with Retry-After"]
+    if lacking:
+        parts.append(f"{_count(lacking)} without")
+    parts += [f"{_count(n)} {status}" for status, n in counts.items() if status != "503"]
+    return Outcome(_met(lacking + other <= limit), ", ".join(parts))
+
+
+def _overload_routed_once(found: Mapping[str, Any], limit: float) -> Outcome:
+    accepted = _number(found, "accepted")
+    never = _number(found, "routed_never") or 0.0
+    more = _number(found, "routed_more_than_once") or 0.0
+    if not accepted:
+        return Outcome(Status.NOT_MEASURED, "no order was accepted")
+    measured = (
+        f"{_count(accepted)} accepted: {_count(never)} not routed, "
+        f"{_count(more)} routed twice or more"
+    )
+    return Outcome(_met(never + more <= limit), measured)
 
 
 def _availability_50(results: Results, limit_ms: float) -> Outcome:
@@ -249,34 +326,85 @@ def _memory(results: Results, limit_mb: float) -> Outcome:
     return Outcome(status, measured)
 
 
+OVERLOAD = "Overload at 1,000 orders/s"
 TARGETS: tuple[Target, ...] = (
     Target(
-        "capture_vs_ceiling",
+        "capture_rate",
         "capture",
-        f"Order capture sustains ≥ 0.60{TIMES} the pgbench ceiling",
-        0.60,
-        _capture_vs_ceiling,
+        f"Order capture sustains ≥ 400 orders/s and ≥ {CAPTURE_CEILING_SHARE:.2f}{TIMES} the "
+        "pgbench ceiling",
+        400.0,
+        _capture_rate,
     ),
     Target(
-        "capture_p99_at_500",
+        "capture_p99_at_half",
         "capture",
-        "Order capture p99 ≤ 50 ms at 500 orders/s",
-        50.0,
-        _latency_at("capture", "500/s"),
-    ),
-    Target(
-        "e2e_p99_at_200",
-        "e2e",
-        "End to end p99 ≤ 500 ms at 200 orders/s",
-        500.0,
-        _latency_at("e2e", "200/s"),
+        "Order capture p99 ≤ 100 ms at 50 % of its highest sustained rate",
+        100.0,
+        _latency_at("capture", "50%"),
     ),
     Target(
         "e2e_flat_backlog",
         "e2e",
-        "End to end backlog stays flat up to ≥ 300 orders/s",
-        300.0,
+        "End to end (placed → routed) backlog stays flat up to ≥ 100 orders/s",
+        100.0,
         _e2e_flat,
+    ),
+    Target(
+        "e2e_p99_at_100",
+        "e2e",
+        "End to end p99 ≤ 1 s at 100 orders/s",
+        1000.0,
+        _latency_at("e2e", "100/s"),
+    ),
+    Target(
+        "cpu_per_order",
+        "cpu",
+        "CPU per routed order ≤ 12 ms, summed over the four services",
+        12.0,
+        _cpu_per_order,
+    ),
+    Target(
+        "overload_timeouts",
+        "overload",
+        f"{OVERLOAD}: no client time-outs (10 s)",
+        0.0,
+        _overload(_overload_timeouts),
+    ),
+    Target(
+        "overload_slowest",
+        "overload",
+        f"{OVERLOAD}: every answer within 2 s",
+        2000.0,
+        _overload(_overload_slowest),
+    ),
+    Target(
+        "overload_p99",
+        "overload",
+        f"{OVERLOAD}: accepted orders' p99 ≤ 500 ms",
+        500.0,
+        _overload(_overload_p99),
+    ),
+    Target(
+        "overload_refusals",
+        "overload",
+        f"{OVERLOAD}: every refusal is 503 with Retry-After",
+        0.0,
+        _overload(_overload_refusals),
+    ),
+    Target(
+        "overload_routed_once",
+        "overload",
+        f"{OVERLOAD}: every accepted order routed exactly once",
+        0.0,
+        _overload(_overload_routed_once),
+    ),
+    Target(
+        "hot_sku",
+        "hot_sku",
+        "Hot SKU ≥ 300 reservations/s, none oversold",
+        300.0,
+        _hot_sku,
     ),
     Target(
         "availability_50_p99",
@@ -286,23 +414,16 @@ TARGETS: tuple[Target, ...] = (
         _availability_50,
     ),
     Target(
-        "hot_sku",
-        "hot_sku",
-        "Hot SKU ≥ 500 reservations/s, none oversold",
-        500.0,
-        _hot_sku,
-    ),
-    Target(
         "growth",
         "growth",
-        f"Capture on the large dataset ≥ 0.90{TIMES} the small one",
+        f"Capture with 1 million orders ≥ 0.90{TIMES} capture with 10 thousand",
         0.90,
         _growth,
     ),
     Target(
         "memory",
         "memory",
-        "Every service's peak RSS ≤ 150 MB under load",
+        "Every service process's peak RSS ≤ 150 MB under load",
         150.0,
         _memory,
     ),
@@ -385,9 +506,11 @@ def _capture(results: Results, tps: float | None) -> list[str]:
     if _get(results, "capture") is None:
         return [NOT_MEASURED.capitalize() + "."]
     lines = [
-        "`POST /v1/orders`, three lines and an Idempotency-Key each: the highest sustained rate "
-        "(closed loop), then latency at 25, 50 and 75 % of it and at 500 orders/s (open loop, "
-        "measured from each request's planned start).",
+        "`POST /v1/orders`, three lines and an Idempotency-Key each: the highest rate of "
+        "accepted orders (201) it sustains in a closed loop (wrk), then latency at 25, 50 and "
+        "75 % of it in an open loop (bench.pacer, measured from each request's planned send). "
+        "The closed loop's latency is wrk's (from the write, with wrk's own correction); read "
+        "the open-loop rows for latency.",
         "",
         f"Highest sustained rate: **{_rate(_number(results, 'capture', 'max_rate'), tps)}**.",
         "",
@@ -414,12 +537,14 @@ def _e2e(results: Results, tps: float | None) -> list[str]:
     if _get(results, "e2e") is None:
         return [NOT_MEASURED.capitalize() + "."]
     lines = [
-        "Orders placed at a fixed rate; each is timed from its POST's planned send until a "
-        "subscriber sees its first `fulfillment_created` event (stock reserved, payment "
-        "authorised, fulfilment order created). The rate doubles until the backlog (orders "
-        "offered but not yet routed) grows, then is tried once between the last flat and the "
-        "first growing rate. The backlog is flat when its slope over the second half of the "
-        "window is under 5 % of the rate. Achieved is orders routed a second.",
+        "Orders placed at a fixed rate (bench.pacer); each is timed from its POST's planned "
+        "send until a subscriber sees its first `fulfillment_created` event (stock reserved, "
+        "payment authorised, fulfilment order created). The rate doubles from 25/s until the "
+        "backlog (orders offered but not yet routed) grows, then is tried once between the "
+        "last flat and the first growing rate; 100/s is always measured. The backlog is flat "
+        "when its slope over the second half of the window is under 5 % of the rate and no "
+        "order was refused. Achieved is orders routed a second; CPU is the four services' "
+        "CPU per routed order (see below).",
         "",
         "Highest rate with a flat backlog: "
         f"**{_rate(_number(results, 'e2e', 'max_flat_rate'), tps)}**.",
@@ -439,6 +564,7 @@ def _e2e(results: Results, tps: float | None) -> list[str]:
                 _count(_number(point, "max_backlog")),
                 _fmt(_number(point, "backlog_slope")),
                 "—" if flat is None else ("yes" if flat else "no"),
+                _ms(_number(point, "cpu_ms_per_order")),
             )
         )
     header = (
@@ -451,8 +577,141 @@ def _e2e(results: Results, tps: float | None) -> list[str]:
         "Max backlog",
         "Backlog slope (/s)",
         "Flat",
+        "CPU/order",
     )
     return lines + _table(header, rows)
+
+
+GROUP_NAMES = {
+    "order_capture": "order-capture",
+    "inventory": "inventory",
+    "orchestration": "orchestration",
+    "returns": "returns",
+    SERVICES_SUM: "**the four services**",
+    "postgresql": "PostgreSQL (this run's backends and the shared processes)",
+    "kafka": "Kafka (the broker, shared)",
+    "load generator": "load generator (bench.pacer)",
+    "benchmark": "the benchmark's own process (routed watch)",
+}
+
+
+def _cpu_section(results: Results) -> list[str]:
+    per_order = _get(results, "e2e", "cpu", "ms_per_order")
+    if not isinstance(per_order, Mapping) or not per_order:
+        return [NOT_MEASURED.capitalize() + "."]
+    rate, orders = _number(results, "e2e", "cpu", "rate"), _number(results, "e2e", "cpu", "orders")
+    seconds = _number(results, "e2e", "cpu", "seconds")
+    order = [*SERVICES, SERVICES_SUM, "postgresql", "kafka", "load generator", "benchmark"]
+    names = [name for name in order if name in per_order]
+    names += [name for name in per_order if name not in names]
+    rows = [(GROUP_NAMES.get(name, name), _ms(_number(per_order, name))) for name in names]
+    return [
+        f"CPU time (user + system, from /proc) each process group used from the first planned "
+        f"send of the end-to-end run at {_fmt(rate)}/s until all its {_count(orders)} orders "
+        f"were routed and the services were idle again ({_seconds(seconds)}), divided by the "
+        "orders routed. A service counts with every process it started. PostgreSQL's "
+        "backends are this run's; its shared processes and the broker also serve anything "
+        "else on this machine at the time, so their figures are upper bounds.",
+        "",
+        *_table(("Process group", "CPU per routed order"), rows),
+    ]
+
+
+def _overload_section(results: Results) -> list[str]:
+    found = _get(results, "overload")
+    if not isinstance(found, Mapping) or _number(found, "offered") is None:
+        return [NOT_MEASURED.capitalize() + "."]
+    refused = _get(found, "refused")
+    refusals = (
+        ", ".join(f"{_count(_number(refused, k))} {TIMES} {k}" for k in refused)
+        if isinstance(refused, Mapping) and refused
+        else "none"
+    )
+    rows = [
+        ("Offered", f"{_count(_number(found, 'offered'))} at {_fmt(_number(found, 'rate'))}/s"),
+        ("Accepted (201)", _count(_number(found, "accepted"))),
+        (
+            "Accepted p50 / p95 / p99",
+            " / ".join(_ms(_number(found, f"accepted_{p}_ms")) for p in ("p50", "p95", "p99")),
+        ),
+        ("Refused, by status", refusals),
+        ("503 without Retry-After", _count(_number(found, "shed_without_retry_after"))),
+        ("Client time-outs (no answer within 10 s)", _count(_number(found, "timeouts"))),
+        ("Connections lost before an answer", _count(_number(found, "no_answer"))),
+        ("Slowest answer", _ms(_number(found, "slowest_ms"))),
+        ("Accepted orders routed once", _count(_number(found, "routed_once"))),
+        ("Accepted orders not routed", _count(_number(found, "routed_never"))),
+        ("Accepted orders routed more than once", _count(_number(found, "routed_more_than_once"))),
+        ("Waited for the accepted orders to be routed", _seconds(_number(found, "drain_seconds"))),
+    ]
+    after = (
+        " It runs last, after growth, on the grown databases: a stack that queues instead of "
+        "shedding is left with the orders of every request it read, and only stopping it "
+        "ends that."
+        if found.get("after_growth")
+        else ""
+    )
+    return [
+        "`POST /v1/orders` offered far beyond what capture sustains, at a fixed rate "
+        "(bench.pacer, open loop, 10 s client time-out, a new connection whenever every open "
+        "one is busy). A service that sheds load answers what it cannot take at once with 503 "
+        "and Retry-After, and keeps the latency of what it accepts; one that queues makes "
+        "every client wait until it gives up. Each accepted order must then be routed exactly "
+        "once (`order_routed` events on orchestration's topic, by distinct event id)." + after,
+        "",
+        *_table(("Measure", "Value"), rows),
+    ]
+
+
+def _generator_rows(results: Results) -> list[tuple[str, Mapping[str, Any]]]:
+    """(run, the generator's cost) of every run that reports one."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+
+    def add(name: str, data: Any) -> None:
+        cost = _get(data, "generator")
+        if isinstance(cost, Mapping):
+            found.append((name, cost))
+
+    for point in _points(results, "capture"):
+        add(f"capture {point.get('label', '')}", point)
+    for point in _points(results, "e2e"):
+        add(f"end to end {point.get('label', '')}", point)
+    add("overload", _get(results, "overload"))
+    availability = _get(results, "availability")
+    if isinstance(availability, Mapping):
+        for count, entry in availability.items():
+            add(f"availability, {count} SKUs", entry)
+    return found
+
+
+def _generators_section(results: Results) -> list[str]:
+    rows = [
+        (
+            name,
+            cost.get("tool", "?"),
+            _count(_number(cost, "requests")),
+            f"{_fmt(_number(cost, 'cpu_us_per_request'))} µs"
+            if _number(cost, "cpu_us_per_request") is not None
+            else "—",
+            "—" if (share := _number(cost, "core_share")) is None else f"{share * 100:.1f} %",
+            _ms(_number(cost, "p99_send_lag_ms")),
+        )
+        for name, cost in _generator_rows(results)
+    ]
+    if not rows:
+        return [NOT_MEASURED.capitalize() + "."]
+    return [
+        "The load generators run on the machine they measure, so what they cost is measured "
+        "too: user + system CPU of the generator's process (wrk's from `wait4`, bench.pacer's "
+        "from `getrusage` over the run), per request and as a share of one core over the "
+        "run. Send lag is how late bench.pacer wrote a request after its planned moment (its "
+        "latency still runs from the plan).",
+        "",
+        *_table(
+            ("Run", "Generator", "Requests", "CPU per request", "Share of a core", "p99 send lag"),
+            rows,
+        ),
+    ]
 
 
 def _availability(results: Results, tps: float | None) -> list[str]:
@@ -548,14 +807,24 @@ def _memory_section(results: Results) -> list[str]:
     memory = _get(results, "memory")
     if not isinstance(memory, Mapping) or not memory:
         return [NOT_MEASURED.capitalize() + "."]
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (name, "—" if (mb := _number(memory, name)) is None else f"{_fmt(mb)} MB")
         for name in memory
     ]
+    counts = _get(results, "processes")
+    if isinstance(counts, Mapping) and counts:
+        rows = [
+            (*row, _count(_number(counts, name))) for row, name in zip(rows, memory, strict=True)
+        ]
+        header: tuple[str, ...] = ("Service", "Peak RSS", "Processes")
+    else:
+        header = ("Service", "Peak RSS")
     return [
-        "Peak resident memory of each service process during the run.",
+        "Peak resident memory of the largest process of each service during the run (a "
+        "service's processes each hold their own memory; the target is per process), and the "
+        "most processes the service was seen running.",
         "",
-        *_table(("Service", "Peak RSS"), rows),
+        *_table(header, rows),
     ]
 
 
@@ -607,20 +876,39 @@ REPRODUCE = [
     "make bench",
     "```",
     "",
-    "`make bench` starts the four services as `make run` runs them (one process each) on the "
-    "local PostgreSQL and Kafka (`make infra`). They use the **test databases, migrated from "
-    "scratch**, and a **topic prefix of their own** (deleted afterwards), so a benchmark never "
-    "touches a `make run` stack's data. It measures the pgbench ceiling first, seeds 100 "
-    "locations holding 200 SKUs, runs the scenarios (growth last: it grows the databases for "
-    "good), samples each service's memory, and writes this file, "
+    "`make bench` installs what it needs (the Python packages, and Debian's `wrk` when it is "
+    "missing), then starts the four services as `make run` runs them on the local PostgreSQL "
+    "and Kafka (`make infra`). They use the **test databases, migrated from scratch**, and a "
+    "**topic prefix of their own** (deleted afterwards), so a benchmark never touches a `make "
+    "run` stack's data. It measures the pgbench ceiling first, seeds 100 locations holding "
+    "200 SKUs, runs the scenarios (growth and then overload last: growth grows the databases "
+    "for good, and a stack that queues under overload is left with work only stopping it "
+    "ends), samples each service's memory, and writes this file, "
     "`bench/latency-vs-throughput.png` and the raw figures in `bench/results.json`.",
     "",
-    "It is **not part of `make test`**: it takes about 25 minutes (6 of them copying a "
+    "It is **not part of `make test`**: it takes about 30 minutes (6 of them copying a "
     "million orders) and its figures depend on the machine. "
     "To run one scenario, or short runs to try the harness, see `python -m bench --help` "
     "(e.g. `.venv/bin/python -m bench --only capture`); `python -m bench.ceiling <libpq URL>` "
     "measures the ceiling alone.",
 ]
+
+
+def _limits(results: Results) -> list[str]:
+    limits = _get(results, "limits")
+    allowance = _get(limits, "allowance")
+    if not isinstance(allowance, Mapping):
+        return []
+    return [
+        "Every setting is the services' default, the write limits too (1,000 writes a second "
+        "per client and process, bursts of 2,000), with one exception: the benchmark's own "
+        f"client id `{_get(limits, 'client_id')}` has an explicit allowance of "
+        f"{_count(_number(allowance, 'rate_per_s'))} writes a second (bursts of "
+        f"{_count(_number(allowance, 'burst'))}) through `{_get(limits, 'setting')}`. The "
+        "benchmark is one client standing for every client of a peak, and it must measure "
+        "the services' own limit (503), not the per-client one (429).",
+        "",
+    ]
 
 
 def render_markdown(results: Results) -> str:
@@ -657,10 +945,13 @@ def render_markdown(results: Results) -> str:
     sections: list[tuple[str, str, list[str]]] = [
         ("Order capture", "capture", _capture(results, tps)),
         ("End to end", "e2e", _e2e(results, tps)),
+        ("CPU per routed order", "cpu", _cpu_section(results)),
+        ("Overload", "overload", _overload_section(results)),
         ("Availability", "availability", _availability(results, tps)),
         ("Hot SKU", "hot_sku", _hot_sku_section(results, tps)),
         ("Growth", "growth", _growth_section(results, tps)),
         ("Memory", "memory", _memory_section(results)),
+        ("Load generators", "generators", _generators_section(results)),
     ]
     for title, key, body in sections:
         lines += ["", f"## {title}", "", *body]
@@ -668,7 +959,7 @@ def render_markdown(results: Results) -> str:
         if targets:
             lines += ["", *targets]
     lines += ["", "## Profile", "", *_profile_section(results)]
-    lines += ["", "## How to reproduce", "", *REPRODUCE]
+    lines += ["", "## How to reproduce", "", *_limits(results), *REPRODUCE]
     return "\n".join(lines) + "\n"
 
 
