@@ -161,3 +161,15 @@ def per_order_ms(
 
 
 SERVICES_SUM = "services"
+
+
+def above_idle(
+    used_s: Mapping[str, float], idle_per_s: Mapping[str, float], seconds: float
+) -> dict[str, float]:
+    """What each group used beyond its idle housekeeping (relay polls, job timers, the
+    broker's heartbeats) over `seconds`: the work the orders caused. Never below zero: the
+    idle rate of a shared process is noisy."""
+    return {
+        group: max(0.0, used - idle_per_s.get(group, 0.0) * seconds)
+        for group, used in used_s.items()
+    }

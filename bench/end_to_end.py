@@ -206,11 +206,14 @@ async def at_rate(pacer: Pacer, watch: RoutedWatch, spec: Spec, *, drain_s: floa
 
 
 def cpu_point(points: list[dict[str, Any]], preferred: float) -> dict[str, Any] | None:
-    """The rate whose CPU per routed order the report shows: `preferred` if every order
-    placed there was routed, else the highest rate where every one was (a rate that left
-    orders unrouted has spent CPU on them without counting them)."""
+    """The rate whose CPU per routed order the report shows: `preferred` if every request
+    there was placed and every order routed, else the highest rate where they all were. A
+    rate that left orders unrouted, or requests timed out (the order may still have been
+    placed, unseen), has spent CPU on orders it does not count."""
     complete = [
-        p for p in points if p.get("cpu_ms_per_order") and p.get("placed") and not p["unrouted"]
+        p
+        for p in points
+        if p.get("cpu_ms_per_order") and p.get("placed") and not p["unrouted"] and not p["refused"]
     ]
     chosen = next((p for p in complete if p["rate"] == preferred), None)
     return chosen or max(complete, key=lambda p: p["rate"], default=None)

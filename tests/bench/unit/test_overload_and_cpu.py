@@ -70,8 +70,16 @@ def test_a_rate_point_counts_refusals_and_what_was_offered_by_when() -> None:
     assert point.offered_by(500.0) == 20
 
 
-def e2e_point(rate: float, *, unrouted: int = 0, cpu_ms: float | None = 9.0) -> dict[str, Any]:
-    return {"rate": rate, "placed": 100, "unrouted": unrouted, "cpu_ms_per_order": cpu_ms}
+def e2e_point(
+    rate: float, *, unrouted: int = 0, refused: int = 0, cpu_ms: float | None = 9.0
+) -> dict[str, Any]:
+    return {
+        "rate": rate,
+        "placed": 100,
+        "unrouted": unrouted,
+        "refused": refused,
+        "cpu_ms_per_order": cpu_ms,
+    }
 
 
 @pytest.mark.parametrize(
@@ -79,10 +87,17 @@ def e2e_point(rate: float, *, unrouted: int = 0, cpu_ms: float | None = 9.0) -> 
     [
         ([e2e_point(25), e2e_point(50), e2e_point(100), e2e_point(200)], 100),
         ([e2e_point(25), e2e_point(50), e2e_point(100, unrouted=3)], 50),
+        ([e2e_point(25), e2e_point(100, refused=2), e2e_point(200, refused=9)], 25),
         ([e2e_point(25), e2e_point(100, cpu_ms=None), e2e_point(200)], 200),
         ([e2e_point(25, unrouted=1)], None),
     ],
-    ids=["the-preferred-rate", "the-highest-complete", "one-without-cpu", "none-complete"],
+    ids=[
+        "the-preferred-rate",
+        "the-highest-complete",
+        "timed-out-requests",
+        "one-without-cpu",
+        "none-complete",
+    ],
 )
 def test_the_cpu_figure_comes_from_a_rate_that_routed_every_order(
     points: list[dict[str, Any]], chosen: float | None
@@ -116,3 +131,9 @@ def test_cpu_per_order_per_group_and_summed_over_the_services() -> None:
     found = cpu.per_order_ms(used, 100, services=("a", "b"))
     assert found == {"a": 7.5, "b": 5.0, "postgresql": 10.0, cpu.SERVICES_SUM: 12.5}
     assert cpu.per_order_ms(used, 0, services=("a",)) == {}
+
+
+def test_idle_housekeeping_is_not_charged_to_the_orders() -> None:
+    used = {"a": 3.0, "kafka": 0.1}
+    idle = {"a": 0.05, "kafka": 0.02}  # a twentieth of a core idle; a noisy shared broker
+    assert cpu.above_idle(used, idle, 10.0) == {"a": 2.5, "kafka": 0.0}
