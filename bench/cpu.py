@@ -49,8 +49,7 @@ def _all_pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
-def children_of(pid: int) -> list[int]:
-    """Every descendant of `pid` (a service's worker processes, wrk's threads are one pid)."""
+def _children_by_parent() -> dict[int, list[int]]:
     parents: dict[int, list[int]] = {}
     for child in _all_pids():
         try:
@@ -58,11 +57,20 @@ def children_of(pid: int) -> list[int]:
         except (OSError, IndexError):
             continue
         parents.setdefault(int(stat[1]), []).append(child)
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
+    return parents
+
+
+def descendants_of(pids: Iterable[int]) -> dict[int, list[int]]:
+    """Every descendant of each of `pids` (a service's worker processes; wrk's threads are
+    one pid), from one pass over /proc."""
+    parents = _children_by_parent()
+    found: dict[int, list[int]] = {}
+    for pid in pids:
+        found[pid], todo = [], [pid]
+        while todo:
+            for child in parents.get(todo.pop(), []):
+                found[pid].append(child)
+                todo.append(child)
     return found
 
 
@@ -139,7 +147,8 @@ def groups_of(
 ) -> dict[str, list[int]]:
     """The process groups to read: each service with its descendants, PostgreSQL (this
     run's `databases`), Kafka, the load generator's processes and this process."""
-    groups = {name: [pid, *children_of(pid)] for name, pid in services.items()}
+    descendants = descendants_of(services.values())
+    groups = {name: [pid, *descendants[pid]] for name, pid in services.items()}
     groups["postgresql"] = postgres_pids(databases)
     kafka = kafka_pid()
     groups["kafka"] = [kafka] if kafka is not None else []

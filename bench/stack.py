@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench import cpu
-from bench.cpu import children_of
+from bench.cpu import descendants_of
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
 from libs.auth.tokens import bearer
@@ -68,17 +68,17 @@ class Stack:
         token = AuthSettings().mint(client_id=CLIENT_ID, scopes=[Scope.ADMIN], ttl_s=6 * 3600)
         return bearer(token)
 
-    def pids(self, name: str) -> list[int]:
-        """A service's processes: the one the benchmark started and its descendants."""
-        pid = self.processes[name].pid
-        return [pid, *children_of(pid)]
+    def pids(self) -> dict[str, list[int]]:
+        """Each service's processes: the one the benchmark started and its descendants."""
+        started = self.service_pids()
+        descendants = descendants_of(started.values())
+        return {name: [pid, *descendants[pid]] for name, pid in started.items()}
 
     def service_pids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.processes.items()}
 
     def sample_memory(self) -> None:
-        for name in self.processes:
-            pids = self.pids(name)
+        for name, pids in self.pids().items():
             rss = max((_rss_mb(pid) for pid in pids), default=0.0)
             self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0.0), rss)
             self.process_counts[name] = max(self.process_counts.get(name, 0), len(pids))
@@ -105,7 +105,7 @@ async def settle(stack: Stack, *, idle_share: float = 0.05, timeout_s: float = 3
     measured in the next one. Returns the seconds it took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        groups = {name: stack.pids(name) for name in stack.processes}
+        groups = stack.pids()
         before = cpu.read(groups)
         await asyncio.sleep(1)
         if max(cpu.read(groups).minus(before).values()) < idle_share:

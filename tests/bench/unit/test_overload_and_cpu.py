@@ -4,6 +4,9 @@ which processes count as this run's PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -137,3 +140,17 @@ def test_idle_housekeeping_is_not_charged_to_the_orders() -> None:
     used = {"a": 3.0, "kafka": 0.1}
     idle = {"a": 0.05, "kafka": 0.02}  # a twentieth of a core idle; a noisy shared broker
     assert cpu.above_idle(used, idle, 10.0) == {"a": 2.5, "kafka": 0.0}
+
+
+def test_a_process_started_by_another_is_its_descendant() -> None:
+    # A child that waits on its stdin: it is alive until the test closes it, no sleeping.
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=-1)
+    try:
+        found = cpu.descendants_of([os.getpid(), child.pid])
+        assert child.pid in found[os.getpid()]
+        assert found[child.pid] == []
+        assert cpu.process_cpu_s(child.pid) is not None
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
