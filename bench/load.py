@@ -109,10 +109,16 @@ class Run:
             len(self.answers),
             self.seconds,
         )
-        for key in ("p99_send_lag_ms", "max_send_lag_ms", "connections_opened"):
+        for key in (
+            "p99_send_lag_ms",
+            "max_send_lag_ms",
+            "connections_opened",
+            "waited_for_connection",
+            "connect_failures",
+            "lost",
+        ):
             if key in self.generator:
                 found[key] = self.generator[key]
-        found["waited_for_connection"] = self.generator.get("waited_for_connection", 0)
         return found
 
 

@@ -102,10 +102,14 @@ class Summary:
     sent: int = 0
     answered: int = 0
     timeouts: int = 0
-    failures: int = 0
+    connect_failures: int = 0  # no connection could be opened for the request
+    lost: int = 0  # the server closed the connection before answering
     connections_opened: int = 0
     waited_for_connection: int = 0  # requests that found every allowed connection busy
-    max_send_lag_ms: float = 0.0  # how late the generator wrote a request (its own delay)
+    # How late the generator wrote a request that found an idle connection: its own delay.
+    # (A request that needed a new connection, or waited for one, is late by that too; its
+    # latency runs from its planned moment either way.)
+    max_send_lag_ms: float = 0.0
     cpu_s: float = 0.0  # this process's CPU from the first planned send to the last answer
     seconds: float = 0.0
     lags_ms: list[float] = field(default_factory=list, repr=False)
@@ -182,14 +186,19 @@ class Generator:
 
     # --- connections ----------------------------------------------------------------------
 
-    async def connect(self) -> Connection | None:
+    async def connect(self, deadline: float | None = None) -> Connection | None:
+        """A new connection, or None if it failed or was not made by `deadline` (a server
+        whose accept queue is full drops the handshake, and the kernel retries it for a
+        minute and more)."""
         self.open += 1
         self.summary.connections_opened += 1
+        made = self.loop.create_connection(lambda: Connection(self), self.spec.host, self.spec.port)
         try:
-            _, protocol = await self.loop.create_connection(
-                lambda: Connection(self), self.spec.host, self.spec.port
-            )
-        except OSError:
+            if deadline is None:
+                _, protocol = await made
+            else:
+                _, protocol = await asyncio.wait_for(made, max(0.0, deadline - time.monotonic()))
+        except (OSError, TimeoutError):
             self.open -= 1
             return None
         assert isinstance(protocol, Connection)
@@ -204,28 +213,36 @@ class Generator:
                 self.idle.append(conn)
 
     async def send_on_new(self, n: int, planned: float) -> None:
-        conn = await self.connect()
+        deadline = planned + self.spec.timeout_s
+        conn = await self.connect(deadline)
+        late = time.monotonic() >= deadline
         if conn is None:
-            self.end(n, planned, FAILED, retry_after=False)
+            # Not sent: a client that could not connect within its time-out has given up.
+            self.summary.connect_failures += not late
+            self.end(n, planned, TIMEOUT if late else FAILED, retry_after=False)
             self.next_waiting(None)
+        elif late:
+            self.end(n, planned, TIMEOUT, retry_after=False)
+            self.next_waiting(conn)
         else:
-            self.dispatch(conn, n, planned)
+            self.dispatch(conn, n, planned, own=False)
 
     def send(self, n: int, planned: float) -> None:
         if self.idle:
-            self.dispatch(self.idle.pop(), n, planned)
+            self.dispatch(self.idle.pop(), n, planned, own=True)
         elif self.open < self.spec.max_connections:
             self.loop.create_task(self.send_on_new(n, planned))
         else:
             self.summary.waited_for_connection += 1
             self.waiting.append((n, planned))
 
-    def dispatch(self, conn: Connection, n: int, planned: float) -> None:
+    def dispatch(self, conn: Connection, n: int, planned: float, *, own: bool) -> None:
         now = time.monotonic()
-        lag = now - planned
         self.summary.sent += 1
-        self.summary.lags_ms.append(lag * 1000)
-        self.summary.max_send_lag_ms = max(self.summary.max_send_lag_ms, lag * 1000)
+        if own:
+            lag_ms = (now - planned) * 1000
+            self.summary.lags_ms.append(lag_ms)
+            self.summary.max_send_lag_ms = max(self.summary.max_send_lag_ms, lag_ms)
         conn.send(n, planned, self.requests[n])
         conn.timer = self.loop.call_later(planned + self.spec.timeout_s - now, self.expire, conn, n)
 
@@ -238,7 +255,7 @@ class Generator:
                 self.end(n, planned, TIMEOUT, retry_after=False)
                 continue
             if conn is not None:
-                self.dispatch(conn, n, planned)
+                self.dispatch(conn, n, planned, own=False)
             else:
                 self.loop.create_task(self.send_on_new(n, planned))
             return
@@ -279,6 +296,7 @@ class Generator:
             (n, planned), conn.current = conn.current, None
             if conn.timer is not None:
                 conn.timer.cancel()
+            self.summary.lost += 1
             self.end(n, planned, FAILED, retry_after=False)
         if self.waiting and self.open < self.spec.max_connections:
             self.next_waiting(None)
@@ -295,9 +313,7 @@ class Generator:
     ) -> None:
         if status == TIMEOUT:
             self.summary.timeouts += 1
-        elif status == FAILED:
-            self.summary.failures += 1
-        else:
+        elif status != FAILED:
             self.summary.answered += 1
         self.lines.append(answer_line(n, planned, latency, status, retry_after, id))
         self.ended += 1

@@ -640,10 +640,13 @@ def _overload_section(results: Results) -> list[str]:
         ("Refused, by status", refusals),
         ("503 without Retry-After", _count(_number(found, "shed_without_retry_after"))),
         ("Client time-outs (no answer within 10 s)", _count(_number(found, "timeouts"))),
-        ("Connections lost before an answer", _count(_number(found, "no_answer"))),
+        ("No answer: no connection, or the server closed it", _count(_number(found, "no_answer"))),
         ("Slowest answer", _ms(_number(found, "slowest_ms"))),
         ("Accepted orders routed once", _count(_number(found, "routed_once"))),
-        ("Accepted orders not routed", _count(_number(found, "routed_never"))),
+        (
+            "Accepted orders not routed (within the wait below)",
+            _count(_number(found, "routed_never")),
+        ),
         ("Accepted orders routed more than once", _count(_number(found, "routed_more_than_once"))),
         ("Waited for the accepted orders to be routed", _seconds(_number(found, "drain_seconds"))),
     ]
