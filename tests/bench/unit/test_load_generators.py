@@ -3,12 +3,14 @@ requests and answer lines, and a run's figures."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import cast
 
 import pytest
 
 from bench import wrk
-from bench.load import ACCEPTED, Answer, Run, parse_answer, percentile, templates
+from bench.load import ACCEPTED, Answer, Pacer, Run, parse_answer, percentile, templates
 from bench.pacer import FAILED, TIMEOUT, Spec, Summary, answer_line, order_id_of, render
 
 # What the script's done() prints (wrk 4.1, one thread, a stack shedding some load).
@@ -163,3 +165,54 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([], 99) == 0.0
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([float(n) for n in range(1, 101)], 99) == 99.0
+
+
+class FakeStdin:
+    def __init__(self) -> None:
+        self.written = b""
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    async def drain(self) -> None:
+        return None
+
+
+class FakeProcess:
+    """bench.pacer's process as Pacer sees it: what it read, and what it will print."""
+
+    def __init__(self, output: str) -> None:
+        self.pid = 4242
+        self.stdin = FakeStdin()
+        self.stdout = asyncio.StreamReader()
+        self.stdout.feed_data(output.encode())
+        self.stdout.feed_eof()
+
+
+async def test_the_pacer_protocol_hears_the_start_each_answer_and_the_summary() -> None:
+    output = (
+        "start\t500.250000\n"
+        + answer_line(0, 500.25, 0.012, 201, retry_after=False, order_id="o0")
+        + answer_line(1, 500.26, 0.003, 503, retry_after=True, order_id="")
+        + 'done\t{"cpu_s": 0.01, "seconds": 1.5, "p99_send_lag_ms": 0.4}\n'
+    )
+    process = FakeProcess(output)
+    starts: list[float] = []
+    heard: list[Answer] = []
+    spec = Spec(port=1, rate=2, seconds=1, templates=[("GET / HTTP/1.1\r\n", "")], prefix="")
+
+    run = await Pacer(cast(asyncio.subprocess.Process, process)).run(
+        spec, heard.append, on_start=starts.append
+    )
+
+    assert Spec.from_json(process.stdin.written.decode()) == spec
+    assert starts == [500.25]
+    assert [a.status for a in heard] == [201, 503] and run.answers == heard
+    assert run.seconds == 1.5 and run.cost()["p99_send_lag_ms"] == 0.4
+
+
+async def test_a_pacer_that_ends_mid_run_is_an_error() -> None:
+    process = FakeProcess("start\t1.0\n")
+    spec = Spec(port=1, rate=2, seconds=1, templates=[("GET / HTTP/1.1\r\n", "")], prefix="")
+    with pytest.raises(RuntimeError, match="without finishing"):
+        await Pacer(cast(asyncio.subprocess.Process, process)).run(spec)
