@@ -189,7 +189,9 @@ async def at_rate(pacer: Pacer, watch: RoutedWatch, spec: Spec, *, drain_s: floa
         point.start = at
 
     async def sample() -> None:
-        while True:
+        # Over the placing window only: the answers may come long after it, while the
+        # backlog drains, and the slope is of the backlog building while orders arrive.
+        while not math.isfinite(point.start) or time.monotonic() <= point.start + spec.seconds:
             if math.isfinite(point.start):
                 point.sample(watch, time.monotonic())
             await asyncio.sleep(0.5)
