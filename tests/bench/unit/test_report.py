@@ -328,6 +328,20 @@ def test_a_queueing_stack_misses_the_overload_targets_it_should() -> None:
     assert missed == {"overload_timeouts", "overload_slowest", "overload_p99"}
     text = render_markdown(results)
     assert "| Client time-outs (no answer within 10 s) | 29,600 |" in text
+    assert "every refusal is 503 with Retry-After | none refused |" in text
+
+
+def test_refusals_are_told_by_status() -> None:
+    results = full_results()
+    results["overload"] |= {
+        "refused": {"429": 3, "503": 100},
+        "refused_other_than_503": 3,
+        "shed_without_retry_after": 10,
+    }
+    outcome = dict(evaluate(results))
+    found = next(o for t, o in outcome.items() if t.key == "overload_refusals")
+    assert found.status is Status.MISSED
+    assert found.measured == "90 503 with Retry-After, 10 without, 3 429"
 
 
 def test_memory_over_the_limit_misses_even_with_a_service_unmeasured() -> None:
