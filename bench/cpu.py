@@ -173,12 +173,18 @@ SERVICES_SUM = "services"
 
 
 def above_idle(
-    used_s: Mapping[str, float], idle_per_s: Mapping[str, float], seconds: float
+    used_s: Mapping[str, float],
+    idle_per_s: Mapping[str, float],
+    seconds: float,
+    *,
+    groups: Collection[str],
 ) -> dict[str, float]:
-    """What each group used beyond its idle housekeeping (relay polls, job timers, the
-    broker's heartbeats) over `seconds`: the work the orders caused. Never below zero: the
-    idle rate of a shared process is noisy."""
+    """What `groups` used beyond their idle housekeeping (relay polls, job timers) over
+    `seconds`: the work the orders caused; the other groups as they are. Only a group of
+    this run's own processes has an idle rate worth subtracting: PostgreSQL's shared
+    processes and the broker also work for whatever else runs on the machine, so theirs is
+    noise, and their figures stay upper bounds."""
     return {
-        group: max(0.0, used - idle_per_s.get(group, 0.0) * seconds)
+        group: max(0.0, used - idle_per_s.get(group, 0.0) * seconds) if group in groups else used
         for group, used in used_s.items()
     }

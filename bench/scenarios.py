@@ -330,7 +330,7 @@ async def _measured(
     point = await at_rate(generator, watch, spec, drain_s=timing.e2e_drain_s)
     await settle(stack)
     used, window = cpu.read(groups()).minus(before), time.monotonic() - started
-    worked = cpu.above_idle(used, idle, window)
+    worked = cpu.above_idle(used, idle, window, groups=SERVICES)
     found = point.summary(watch)
     found["cpu"] = {
         "seconds": round(window, 1),

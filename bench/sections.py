@@ -199,13 +199,13 @@ def cpu(results: Results) -> list[str]:
     return [
         f"CPU time (user + system, from /proc) each process group used from the first planned "
         f"send of the end-to-end run at {fmt(rate)}/s until all its {fmt_count(orders)} orders "
-        f"were routed and the services were idle again ({fmt_seconds(seconds)}), less what each "
-        "group uses idle (measured for 3 s just before, over the same time), divided by the "
-        "orders routed. It is taken at 100/s if every request there was accepted and every "
-        "order routed, else at the highest rate where they were. A service counts with every "
-        "process it started. PostgreSQL's backends are this run's; its shared processes and "
-        "the broker also serve anything else on this machine at the time, so their figures "
-        "are upper bounds.",
+        f"were routed and the services were idle again ({fmt_seconds(seconds)}), divided by "
+        "the orders routed. A service counts with every process it started, less what it uses "
+        "idle (relay polls, job timers: measured for 3 s just before, over the same time). "
+        "PostgreSQL (this run's backends and the server's shared processes) and Kafka count "
+        "all they used: they also serve anything else on this machine at the time, so their "
+        "figures are upper bounds. It is taken at 100/s if every request there was accepted "
+        "and every order routed, else at the highest rate where they were.",
         "",
         *table(("Process group", "CPU per routed order"), rows),
     ]
