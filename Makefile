@@ -10,7 +10,8 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
-        contracts contracts-release compat clients migrate topics infra deps kafka-reset bench token
+        contracts contracts-release compat clients migrate topics infra deps kafka-reset bench \
+        bench-tools token
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
@@ -99,7 +100,12 @@ test: check infra
 # Benchmarks report figures; they assert nothing about speed (the suite never times anything).
 # Benchmarks (not part of `make test`): starts its own four services on the test databases,
 # measures the pgbench ceiling and every scenario, writes BENCHMARKS.md and the plot.
-bench: infra
+# wrk (Debian's package) drives the closed-loop capture runs; installed when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+bench-tools:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+
+bench: infra bench-tools
 	$(PY) -m bench
 
 test-unit: deps clients

@@ -5,6 +5,8 @@
 
 It starts the four services (bench.stack), measures the pgbench ceiling on the same PostgreSQL,
 seeds 100 locations with 200 SKUs, then runs the scenarios and samples each service's memory.
+Growth grows the databases for good, and overload may leave a queueing stack with thousands of
+orders still to work through: they run last, overload after growth (the report says so).
 """
 
 from __future__ import annotations
@@ -21,9 +23,26 @@ from typing import Any
 
 from bench import report, scenarios
 from bench.ceiling import measure_ceiling
-from bench.stack import ROOT, Stack, libpq_url, running_stack, settle, watch_memory
+from bench.stack import (
+    CLIENT_ALLOWANCE,
+    CLIENT_ID,
+    ROOT,
+    Stack,
+    libpq_url,
+    running_stack,
+    settle,
+    watch_memory,
+)
 
-SCENARIOS = ("ceiling", "capture", "end_to_end", "availability", "hot_sku", "growth")
+SCENARIOS = (
+    "ceiling",
+    "capture",
+    "end_to_end",
+    "availability",
+    "hot_sku",
+    "growth",
+    "overload",
+)
 # What earlier profiles showed and what was done about it (the tables below are this run's).
 PROFILE_NOTES = (
     "Fixed from earlier profiles: inventory checked every location's time zone against "
@@ -116,13 +135,24 @@ async def measure(stack: Stack, only: set[str], timing: scenarios.Timing) -> dic
             results["hot_sku"] = await scenarios.hot_sku(stack)
             print(f"hot SKU: {json.dumps(results['hot_sku'])}", flush=True)
         if "growth" in only:
-            # Last: it grows the databases for good.
+            # Late: it grows the databases for good.
             await settle(stack)
             results["growth"] = await scenarios.growth(stack, timing)
             print(f"growth: capture drop {results['growth']['capture_drop']}", flush=True)
+        if "overload" in only:
+            # Last: what a stack that queues is left with is only ended by stopping it.
+            results["overload"] = await scenarios.overload(stack, timing)
+            results["overload"]["after_growth"] = "growth" in only
+            print(f"overload: {json.dumps(results['overload'])}", flush=True)
     finally:
         memory.cancel()
     results["memory"] = {name: round(mb, 1) for name, mb in stack.peak_rss_mb.items()}
+    results["processes"] = dict(stack.process_counts)
+    results["limits"] = {
+        "client_id": CLIENT_ID,
+        "allowance": CLIENT_ALLOWANCE,
+        "setting": "<PREFIX>_WRITE_RATE_PER_CLIENT",
+    }
     return results
 
 

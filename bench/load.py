@@ -1,4 +1,5 @@
-"""The load generator: open loop at a fixed rate, closed loop for the highest sustained rate.
+"""The load generators as the scenarios use them: open loop through bench.pacer's process,
+closed loop through wrk (bench.wrk); the figures of a run, and what generating it cost.
 
 Open loop sends request i at start + i/rate whether or not earlier ones have answered, and
 measures each latency from that planned moment, not from when it was actually sent: a server
@@ -8,51 +9,39 @@ that stalls cannot hide its stall by slowing the generator down (coordinated omi
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import math
-import time
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# One request: given its sequence number, send it and return the HTTP status.
-Send = Callable[[int], Awaitable[int]]
+from bench.pacer import FAILED, TIMEOUT, UNIQUE, Spec
+from bench.wrk import generator_cost
+
+ACCEPTED = (200, 201)
 
 
-@dataclass
-class Run:
-    # From the first planned request to the last answer: a run whose answers lag behind
-    # its offered rate shows a lower achieved rate, not the offered one.
-    seconds: float
-    offered: float | None  # requests/s asked for (None: closed loop)
-    latencies_s: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    failures: int = 0  # transport errors (no HTTP answer)
+@dataclass(frozen=True)
+class Answer:
+    """How one request ended: an HTTP status, TIMEOUT or FAILED (no answer)."""
 
-    @property
-    def achieved(self) -> float:
-        return len(self.latencies_s) / self.seconds if self.seconds else 0.0
-
-    @property
-    def errors(self) -> int:
-        return self.failures + sum(n for status, n in self.statuses.items() if status >= 400)
-
-    def percentile_ms(self, p: float) -> float:
-        return percentile(self.latencies_s, p) * 1000
-
-    def summary(self, label: str) -> dict[str, Any]:
-        return {
-            "label": label,
-            "offered": round(self.offered, 1) if self.offered is not None else None,
-            "achieved": round(self.achieved, 1),
-            "p50_ms": round(self.percentile_ms(50), 2),
-            "p95_ms": round(self.percentile_ms(95), 2),
-            "p99_ms": round(self.percentile_ms(99), 2),
-            "errors": self.errors,
-            "requests": len(self.latencies_s),
-        }
+    n: int
+    planned: float  # CLOCK_MONOTONIC seconds
+    latency_s: float
+    status: int
+    retry_after: bool
+    order_id: str
 
 
-def percentile(values: list[float], p: float) -> float:
+def parse_answer(line: str) -> Answer:
+    """One of bench.pacer's answer lines."""
+    n, planned, latency, status, flag, order_id = line.rstrip("\n").split("\t")
+    return Answer(int(n), float(planned), float(latency), int(status), flag == "r", order_id)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (what load tools report); 0 for no values."""
     if not values:
         return 0.0
@@ -61,44 +50,170 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-async def _timed(send: Send, n: int, planned: float, run: Run) -> None:
+@dataclass
+class Run:
+    """One open-loop run: every request's end, and the generator's own report."""
+
+    offered: float
+    planned_seconds: float
+    answers: list[Answer] = field(default_factory=list)
+    generator: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        """From the first planned send to the last answer: a run whose answers lag behind
+        its offered rate shows a lower achieved rate, not the offered one."""
+        return float(self.generator.get("seconds") or self.planned_seconds)
+
+    def statuses(self) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for answer in self.answers:
+            found[answer.status] = found.get(answer.status, 0) + 1
+        return found
+
+    def count(self, *statuses: int) -> int:
+        return sum(1 for a in self.answers if a.status in statuses)
+
+    def latencies(self, statuses: Iterable[int] | None = None) -> list[float]:
+        """Latencies of the answered requests (of `statuses` only, if given)."""
+        wanted = None if statuses is None else set(statuses)
+        return [
+            a.latency_s
+            for a in self.answers
+            if a.status > 0 and (wanted is None or a.status in wanted)
+        ]
+
+    def summary(self, label: str, *, latency_of: Iterable[int] | None = None) -> dict[str, Any]:
+        latencies = self.latencies(latency_of)
+        answered = self.latencies()
+        errors = sum(1 for a in self.answers if a.status not in ACCEPTED)
+        return {
+            "label": label,
+            "offered": round(self.offered, 1),
+            "achieved": round(self.count(*ACCEPTED) / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+            "p95_ms": round(percentile(latencies, 95) * 1000, 2),
+            "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+            "max_ms": round(max(answered, default=0.0) * 1000, 2),
+            "errors": errors,
+            "requests": len(self.answers),
+            "statuses": {_status_name(s): n for s, n in sorted(self.statuses().items())},
+            "timeouts": self.count(TIMEOUT),
+            "generator": self.cost(),
+        }
+
+    def cost(self) -> dict[str, Any]:
+        found = generator_cost(
+            "bench.pacer",
+            float(self.generator.get("cpu_s", 0.0)),
+            len(self.answers),
+            self.seconds,
+        )
+        for key in (
+            "p99_send_lag_ms",
+            "max_send_lag_ms",
+            "connections_opened",
+            "waited_for_connection",
+            "connect_failures",
+            "lost",
+        ):
+            if key in self.generator:
+                found[key] = self.generator[key]
+        return found
+
+
+def _status_name(status: int) -> str:
+    return {TIMEOUT: "timeout", FAILED: "no answer"}.get(status, str(status))
+
+
+def templates(
+    *,
+    method: str,
+    port: int,
+    headers: Mapping[str, str],
+    targets: Sequence[str],
+    bodies: Sequence[str] = ("",),
+    unique_key: bool = True,
+) -> list[tuple[str, str]]:
+    """bench.pacer's (head, body) templates: each target with each body, in turn. With
+    `unique_key`, every request carries an Idempotency-Key of its own (the UNIQUE string)."""
+    fields = {"host": f"127.0.0.1:{port}", **headers}
+    if unique_key:
+        fields["idempotency-key"] = UNIQUE
+    header_text = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+    count = max(len(targets), len(bodies))
+    return [
+        (f"{method} {targets[i % len(targets)]} HTTP/1.1\r\n{header_text}", bodies[i % len(bodies)])
+        for i in range(count)
+    ]
+
+
+class Pacer:
+    """One bench.pacer process: runs one spec after another; it stays up between runs (and
+    after the last one, until closed), so its CPU can be read from /proc like the others'."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def run(
+        self,
+        spec: Spec,
+        on_answer: Callable[[Answer], None] | None = None,
+        *,
+        on_start: Callable[[float], None] | None = None,
+    ) -> Run:
+        """One run; `on_start` hears the first planned send (CLOCK_MONOTONIC), `on_answer`
+        each request's end as it comes."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(spec.to_json().encode() + b"\n")
+        await stdin.drain()
+        run = Run(offered=spec.rate, planned_seconds=spec.seconds)
+        while True:
+            line = (await stdout.readline()).decode()
+            if not line:
+                raise RuntimeError("bench.pacer ended without finishing its run")
+            kind, _, rest = line.partition("\t")
+            if kind == "start":
+                if on_start is not None:
+                    on_start(float(rest))
+                continue
+            if kind == "done":
+                run.generator = json.loads(rest)
+                return run
+            answer = parse_answer(line)
+            run.answers.append(answer)
+            if on_answer is not None:
+                on_answer(answer)
+
+
+@contextlib.asynccontextmanager
+async def pacer() -> AsyncIterator[Pacer]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.pacer",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**20,
+    )
     try:
-        status = await send(n)
-    except Exception:
-        run.failures += 1
-        return
-    run.latencies_s.append(time.perf_counter() - planned)
-    run.statuses[status] = run.statuses.get(status, 0) + 1
+        yield Pacer(process)
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
-async def open_loop(send: Send, *, rate: float, seconds: float, first: int = 0) -> Run:
-    """`rate` requests a second for `seconds`; waits for the stragglers before returning."""
-    run = Run(seconds=seconds, offered=rate)
-    total = int(rate * seconds)
-    start = time.perf_counter() + 0.05
-    tasks = []
-    for i in range(total):
-        planned = start + i / rate
-        delay = planned - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(_timed(send, first + i, planned, run)))
-    await asyncio.gather(*tasks)
-    run.seconds = time.perf_counter() - start
-    return run
-
-
-async def closed_loop(send: Send, *, concurrency: int, seconds: float, first: int = 0) -> Run:
-    """`concurrency` workers, each sending its next request when the last one answered."""
-    run = Run(seconds=seconds, offered=None)
-    start = time.perf_counter()
-    deadline = start + seconds
-    counter = iter(range(first, first + 10**9))
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            await _timed(send, next(counter), time.perf_counter(), run)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    run.seconds = time.perf_counter() - start
-    return run
+async def open_loop(spec: Spec, on_answer: Callable[[Answer], None] | None = None) -> Run:
+    """One run in a process of its own."""
+    async with pacer() as generator:
+        return await generator.run(spec, on_answer)

@@ -45,6 +45,7 @@ def start_recording(pid: int, output: Path, seconds: int) -> subprocess.Popen[by
             "record",
             *("--pid", str(pid), "--duration", str(seconds), "--rate", "100"),
             *("--format", "raw", "--output", str(output), "--nonblocking"),
+            "--subprocesses",  # a service may run several worker processes
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -3,18 +3,15 @@
 The results are one JSON-able dict (bench/__main__.py assembles it); any section may be missing,
 and the report then says so instead of failing. Every throughput is also shown as a share of the
 pgbench ceiling measured in the same run (bench/ceiling.py), so the figures read the same on a
-laptop and on a server. The issue's targets are data (TARGETS), each with its checker, and each
-comes out met, missed or not measured.
+laptop and on a server. The issue's targets are data (bench.targets), each with its checker, and
+each comes out met, missed or not measured; bench.sections writes a section per scenario from
+the figures bench.figures reads.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,584 +19,25 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
+from bench import sections
+from bench.figures import (
+    NOT_MEASURED,
+    Results,
+    ceiling_tps,
+    fmt,
+    fmt_count,
+    fmt_ratio,
+    fmt_when,
+    lookup,
+    number_at,
+    points_of,
+    table,
+)
+from bench.targets import MARKS, evaluate
+
 MARKDOWN = Path("BENCHMARKS.md")
 IMAGE = Path("bench") / "latency-vs-throughput.png"
 RESULTS = Path("bench") / "results.json"
-
-NOT_MEASURED = "not measured in this run"
-# The sign of "0.33 times the ceiling", by name: ruff (RUF001) flags the character itself.
-TIMES = "\N{MULTIPLICATION SIGN}"
-SERVICES = ("order_capture", "inventory", "orchestration", "returns")
-
-
-class Status(StrEnum):
-    MET = "met"
-    MISSED = "missed"
-    NOT_MEASURED = "not measured"
-
-
-MARKS = {Status.MET: "✅ met", Status.MISSED: "❌ missed", Status.NOT_MEASURED: "not measured"}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: Status
-    measured: str = NOT_MEASURED
-    ratio: float | None = None  # the throughput as a share of the ceiling, where it is one
-
-
-Results = Mapping[str, Any]
-Check = Callable[[Results, float], Outcome]
-
-
-@dataclass(frozen=True)
-class Target:
-    key: str
-    section: str  # the results section it reads first
-    text: str
-    limit: float
-    check: Check
-
-    def evaluate(self, results: Results) -> Outcome:
-        return self.check(results, self.limit)
-
-
-# --- reading the results: missing, null or non-numeric is "not measured" ----------------------
-
-
-def _get(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, Mapping) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _number(data: Any, *path: str) -> float | None:
-    value = _get(data, *path)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _ceiling(results: Results) -> float | None:
-    tps = _number(results, "ceiling", "tps")
-    return tps if tps is not None and tps > 0 else None
-
-
-def _points(results: Results, section: str) -> list[Mapping[str, Any]]:
-    points = _get(results, section, "points")
-    if not isinstance(points, Sequence) or isinstance(points, str):
-        return []
-    return [point for point in points if isinstance(point, Mapping)]
-
-
-def _point(results: Results, section: str, label: str) -> Mapping[str, Any] | None:
-    return next((p for p in _points(results, section) if p.get("label") == label), None)
-
-
-# --- formatting --------------------------------------------------------------------------------
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if abs(value) >= 100 or value == int(value):
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.0f} ms" if abs(value) >= 100 else f"{value:.1f} ms"
-
-
-def _count(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f} s"
-
-
-def _ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}{TIMES}"
-
-
-def _rate(value: float | None, ceiling: float | None, unit: str = "/s") -> str:
-    """A throughput and its share of the ceiling when there is one: '900/s (0.33x ceiling)'."""
-    if value is None:
-        return "—"
-    if ceiling is None:
-        return f"{_fmt(value)}{unit}"
-    return f"{_fmt(value)}{unit} ({value / ceiling:.2f}{TIMES} ceiling)"
-
-
-def _share(value: float | None, ceiling: float | None) -> float | None:
-    return None if value is None or ceiling is None else value / ceiling
-
-
-def _when(date: Any) -> str:
-    if not isinstance(date, str) or not date:
-        return "an unrecorded date"
-    try:
-        parsed = datetime.fromisoformat(date)
-    except ValueError:
-        return date
-    offset = parsed.utcoffset()
-    if offset is None:
-        return parsed.strftime("%Y-%m-%d %H:%M")
-    return parsed.strftime("%Y-%m-%d %H:%M UTC" if not offset else "%Y-%m-%d %H:%M %z")
-
-
-def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return lines
-
-
-# --- the targets -------------------------------------------------------------------------------
-
-
-def _met(ok: bool) -> Status:
-    return Status.MET if ok else Status.MISSED
-
-
-def _capture_vs_ceiling(results: Results, share: float) -> Outcome:
-    rate, tps = _number(results, "capture", "max_rate"), _ceiling(results)
-    if rate is None:
-        return Outcome(Status.NOT_MEASURED)
-    if tps is None:
-        return Outcome(Status.NOT_MEASURED, f"{_fmt(rate)}/s; the ceiling was not measured")
-    return Outcome(_met(rate >= share * tps), f"{_fmt(rate)}/s of {_fmt(tps)}/s", rate / tps)
-
-
-def _latency_at(section: str, label: str, field: str = "p99_ms") -> Check:
-    def check(results: Results, limit_ms: float) -> Outcome:
-        point = _point(results, section, label)
-        latency = _number(point, field)
-        if point is None or latency is None:
-            return Outcome(Status.NOT_MEASURED)
-        achieved, errors = _number(point, "achieved"), _number(point, "errors")
-        measured = f"p99 {_ms(latency)} at {_fmt(achieved)}/s achieved"
-        if errors:
-            measured += f", {_fmt(errors)} errors"
-        return Outcome(_met(latency <= limit_ms), measured)
-
-    return check
-
-
-def _e2e_flat(results: Results, rate: float) -> Outcome:
-    flat = _number(results, "e2e", "max_flat_rate")
-    if flat is None:
-        return Outcome(Status.NOT_MEASURED)
-    return Outcome(_met(flat >= rate), f"{_fmt(flat)}/s", _share(flat, _ceiling(results)))
-
-
-def _availability_50(results: Results, limit_ms: float) -> Outcome:
-    p99 = _number(results, "availability", "50", "p99_ms")
-    if p99 is None:
-        return Outcome(Status.NOT_MEASURED)
-    rate = _number(results, "availability", "50", "rate")
-    return Outcome(_met(p99 <= limit_ms), f"p99 {_ms(p99)} at {_fmt(rate)}/s")
-
-
-def _hot_sku(results: Results, rate: float) -> Outcome:
-    per_second = _number(results, "hot_sku", "per_second")
-    oversold = _number(results, "hot_sku", "oversold")
-    if per_second is None or oversold is None:
-        return Outcome(Status.NOT_MEASURED)
-    return Outcome(
-        _met(per_second >= rate and oversold == 0),
-        f"{_fmt(per_second)}/s, {_fmt(oversold)} oversold",
-        _share(per_second, _ceiling(results)),
-    )
-
-
-def _growth(results: Results, share: float) -> Outcome:
-    small = _number(results, "growth", "small", "capture_max_rate")
-    large = _number(results, "growth", "large", "capture_max_rate")
-    if small is None or large is None or small <= 0:
-        return Outcome(Status.NOT_MEASURED)
-    return Outcome(
-        _met(large >= share * small),
-        f"{_fmt(large)}/s large vs {_fmt(small)}/s small ({large / small:.2f}{TIMES})",
-        _share(large, _ceiling(results)),
-    )
-
-
-def _memory(results: Results, limit_mb: float) -> Outcome:
-    peaks = {s: mb for s in SERVICES if (mb := _number(results, "memory", s)) and mb > 0}
-    if not peaks:
-        return Outcome(Status.NOT_MEASURED)
-    top = max(peaks, key=lambda s: peaks[s])
-    missing = [s for s in SERVICES if s not in peaks]
-    measured = f"peak {_fmt(peaks[top])} MB, {top}"
-    if any(mb > limit_mb for mb in peaks.values()):
-        status = Status.MISSED
-    elif missing:
-        status, measured = Status.NOT_MEASURED, f"{measured}; {', '.join(missing)} not measured"
-    else:
-        status = Status.MET
-    return Outcome(status, measured)
-
-
-TARGETS: tuple[Target, ...] = (
-    Target(
-        "capture_vs_ceiling",
-        "capture",
-        f"Order capture sustains ≥ 0.60{TIMES} the pgbench ceiling",
-        0.60,
-        _capture_vs_ceiling,
-    ),
-    Target(
-        "capture_p99_at_500",
-        "capture",
-        "Order capture p99 ≤ 50 ms at 500 orders/s",
-        50.0,
-        _latency_at("capture", "500/s"),
-    ),
-    Target(
-        "e2e_p99_at_200",
-        "e2e",
-        "End to end p99 ≤ 500 ms at 200 orders/s",
-        500.0,
-        _latency_at("e2e", "200/s"),
-    ),
-    Target(
-        "e2e_flat_backlog",
-        "e2e",
-        "End to end backlog stays flat up to ≥ 300 orders/s",
-        300.0,
-        _e2e_flat,
-    ),
-    Target(
-        "availability_50_p99",
-        "availability",
-        "Availability of 50 SKUs p99 ≤ 20 ms",
-        20.0,
-        _availability_50,
-    ),
-    Target(
-        "hot_sku",
-        "hot_sku",
-        "Hot SKU ≥ 500 reservations/s, none oversold",
-        500.0,
-        _hot_sku,
-    ),
-    Target(
-        "growth",
-        "growth",
-        f"Capture on the large dataset ≥ 0.90{TIMES} the small one",
-        0.90,
-        _growth,
-    ),
-    Target(
-        "memory",
-        "memory",
-        "Every service's peak RSS ≤ 150 MB under load",
-        150.0,
-        _memory,
-    ),
-)
-
-
-def evaluate(results: Results) -> list[tuple[Target, Outcome]]:
-    return [(target, target.evaluate(results)) for target in TARGETS]
-
-
-# --- BENCHMARKS.md -----------------------------------------------------------------------------
-
-
-def _targets_of(section: str, outcomes: Sequence[tuple[Target, Outcome]]) -> list[str]:
-    return [
-        f"- Target: {target.text}: **{MARKS[outcome.status]}**, {outcome.measured}"
-        for target, outcome in outcomes
-        if target.section == section
-    ]
-
-
-def _machine(results: Results) -> list[str]:
-    machine = _get(results, "machine")
-    if not isinstance(machine, Mapping) or not machine:
-        return [NOT_MEASURED.capitalize() + "."]
-    cpu = ", ".join(
-        str(part)
-        for part in (
-            machine.get("cpu_model") or None,
-            f"{machine['cpus']} CPUs" if machine.get("cpus") is not None else None,
-        )
-        if part
-    )
-    memory = _number(machine, "memory_gb")
-    rows = [
-        ("CPU", cpu or None),
-        ("Memory", f"{memory:.1f} GB" if memory is not None else None),
-        ("OS", machine.get("os")),
-        ("Python", machine.get("python")),
-        ("PostgreSQL", machine.get("postgres")),
-        ("Kafka", machine.get("kafka")),
-    ]
-    return _table(("Part", "Value"), [(name, value) for name, value in rows if value])
-
-
-def _ceiling_section(results: Results) -> list[str]:
-    ceiling = _get(results, "ceiling")
-    tps = _ceiling(results)
-    if not isinstance(ceiling, Mapping) or tps is None:
-        return [
-            f"{NOT_MEASURED.capitalize()}: the throughputs below are given without their "
-            "share of the ceiling."
-        ]
-    clients, seconds = _number(ceiling, "clients"), _number(ceiling, "seconds")
-    return [
-        "pgbench ran the shape of the transaction order-capture commits for one order (one "
-        "order row with a ~300-byte address document, three order lines, one outbox row with "
-        "a ~1.2 KB event) on the same PostgreSQL, with durable commits "
-        f"(`synchronous_commit = {ceiling.get('synchronous_commit', 'unknown')}`):",
-        "",
-        *_table(
-            ("Transactions/s", "Clients", "Duration", "Average latency"),
-            [
-                (
-                    _fmt(tps),
-                    _count(clients),
-                    _seconds(seconds),
-                    _ms(_number(ceiling, "latency_avg_ms")),
-                )
-            ],
-        ),
-        "",
-        "The services do more per order than this transaction (HTTP, validation, the "
-        "idempotency key, the timeline and the audit log), so the ceiling is an upper bound "
-        "on this machine, not a target. Every throughput below also shows its share of it.",
-    ]
-
-
-def _capture(results: Results, tps: float | None) -> list[str]:
-    if _get(results, "capture") is None:
-        return [NOT_MEASURED.capitalize() + "."]
-    lines = [
-        "`POST /v1/orders`, three lines and an Idempotency-Key each: the highest sustained rate "
-        "(closed loop), then latency at 25, 50 and 75 % of it and at 500 orders/s (open loop, "
-        "measured from each request's planned start).",
-        "",
-        f"Highest sustained rate: **{_rate(_number(results, 'capture', 'max_rate'), tps)}**.",
-        "",
-    ]
-    rows = [
-        (
-            point.get("label", ""),
-            "closed loop"
-            if point.get("offered") is None
-            else _rate(_number(point, "offered"), tps),
-            _rate(_number(point, "achieved"), tps),
-            _ms(_number(point, "p50_ms")),
-            _ms(_number(point, "p95_ms")),
-            _ms(_number(point, "p99_ms")),
-            _count(_number(point, "errors")),
-        )
-        for point in _points(results, "capture")
-    ]
-    header = ("Load", "Offered", "Achieved", "p50", "p95", "p99", "Errors")
-    return lines + _table(header, rows)
-
-
-def _e2e(results: Results, tps: float | None) -> list[str]:
-    if _get(results, "e2e") is None:
-        return [NOT_MEASURED.capitalize() + "."]
-    lines = [
-        "Orders placed at a fixed rate; each is timed from its POST's planned send until a "
-        "subscriber sees its first `fulfillment_created` event (stock reserved, payment "
-        "authorised, fulfilment order created). The rate doubles until the backlog (orders "
-        "offered but not yet routed) grows, then is tried once between the last flat and the "
-        "first growing rate. The backlog is flat when its slope over the second half of the "
-        "window is under 5 % of the rate. Achieved is orders routed a second.",
-        "",
-        "Highest rate with a flat backlog: "
-        f"**{_rate(_number(results, 'e2e', 'max_flat_rate'), tps)}**.",
-        "",
-    ]
-    rows = []
-    for point in _points(results, "e2e"):
-        flat = point.get("backlog_flat")
-        rows.append(
-            (
-                point.get("label", ""),
-                _rate(_number(point, "achieved"), tps),
-                _count(_number(point, "placed")),
-                _count(_number(point, "unrouted")),
-                _ms(_number(point, "p50_ms")),
-                _ms(_number(point, "p99_ms")),
-                _count(_number(point, "max_backlog")),
-                _fmt(_number(point, "backlog_slope")),
-                "—" if flat is None else ("yes" if flat else "no"),
-            )
-        )
-    header = (
-        "Offered",
-        "Routed/s",
-        "Placed",
-        "Not routed",
-        "p50",
-        "p99",
-        "Max backlog",
-        "Backlog slope (/s)",
-        "Flat",
-    )
-    return lines + _table(header, rows)
-
-
-def _availability(results: Results, tps: float | None) -> list[str]:
-    found = _get(results, "availability")
-    if not isinstance(found, Mapping) or not found:
-        return [NOT_MEASURED.capitalize() + "."]
-    rows = [
-        (
-            count,
-            _rate(_number(entry, "rate"), tps),
-            _ms(_number(entry, "p50_ms")),
-            _ms(_number(entry, "p95_ms")),
-            _ms(_number(entry, "p99_ms")),
-        )
-        for count, entry in sorted(found.items(), key=lambda item: _sort_key(item[0]))
-        if isinstance(entry, Mapping)
-    ]
-    return [
-        "`GET /v1/availability` for 10 and for 50 SKUs per request, each SKU held at 100 "
-        "locations, at a fixed rate.",
-        "",
-        *_table(("SKUs per request", "Rate", "p50", "p95", "p99"), rows),
-    ]
-
-
-def _sort_key(key: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(key), key)
-    except ValueError:
-        return (1, 0.0, key)
-
-
-def _hot_sku_section(results: Results, tps: float | None) -> list[str]:
-    hot = _get(results, "hot_sku")
-    if not isinstance(hot, Mapping):
-        return [NOT_MEASURED.capitalize() + "."]
-    rows = [
-        ("Reservations attempted", _count(_number(hot, "reservations"))),
-        ("Concurrency", _count(_number(hot, "concurrency"))),
-        ("Stock", _count(_number(hot, "stock"))),
-        ("Reserved", _count(_number(hot, "reserved"))),
-        ("Refused", _count(_number(hot, "refused"))),
-        ("Oversold", _count(_number(hot, "oversold"))),
-        ("Time for all of them", _seconds(_number(hot, "seconds"))),
-        ("Reservations/s", _rate(_number(hot, "per_second"), tps)),
-    ]
-    return [
-        "`POST /v1/reservations` of one unit of one SKU, every request sent at once, against "
-        "less stock than requests: none may reserve a unit that is not there.",
-        "",
-        *_table(("Measure", "Value"), rows),
-    ]
-
-
-def _growth_section(results: Results, tps: float | None) -> list[str]:
-    growth = _get(results, "growth")
-    if not isinstance(growth, Mapping) or not growth:
-        return [NOT_MEASURED.capitalize() + "."]
-    rows = [
-        (
-            name,
-            _count(_number(data, "orders")),
-            _count(_number(data, "skus")),
-            _rate(_number(data, "capture_max_rate"), tps),
-            _ms(_number(data, "availability", "10", "p99_ms")),
-            _ms(_number(data, "availability_50_p99_ms")),
-        )
-        for name, data in growth.items()
-        if isinstance(data, Mapping)
-    ]
-    header = (
-        "Dataset",
-        "Orders",
-        "SKUs",
-        "Capture max rate",
-        "Availability p99, 10 SKUs",
-        "Availability p99, 50 SKUs",
-    )
-    return [
-        "The capture saturation run and the availability run again, with the databases "
-        "grown first to the small and then to the large number of orders, and 100,000 more "
-        "SKUs in stock (each at 10 locations). The orders are copies of orders the benchmark "
-        "placed through the API, with every row each service keeps for them (order, lines, "
-        "timeline; saga, steps, routing decision, fulfilment, payment; reservation; returns' "
-        "copy), written in SQL (bench/growth.py); the inbox, audit log and idempotency keys "
-        "are not grown.",
-        "",
-        *_table(header, rows),
-    ]
-
-
-def _memory_section(results: Results) -> list[str]:
-    memory = _get(results, "memory")
-    if not isinstance(memory, Mapping) or not memory:
-        return [NOT_MEASURED.capitalize() + "."]
-    rows = [
-        (name, "—" if (mb := _number(memory, name)) is None else f"{_fmt(mb)} MB")
-        for name in memory
-    ]
-    return [
-        "Peak resident memory of each service process during the run.",
-        "",
-        *_table(("Service", "Peak RSS"), rows),
-    ]
-
-
-def _profile_section(results: Results) -> list[str]:
-    profiles = _get(results, "profiles")
-    if not isinstance(profiles, Sequence) or isinstance(profiles, str):
-        single = _get(results, "profile")
-        profiles = [single] if isinstance(single, Mapping) else []
-    lines: list[str] = []
-    notes = _get(results, "profile_notes")
-    if notes:
-        lines += [str(notes), ""]
-    if not profiles:
-        return [*lines, NOT_MEASURED.capitalize() + "."]
-    for profile in profiles:
-        if not isinstance(profile, Mapping):
-            continue
-        lines += [
-            f"### {profile.get('service', 'a service')}",
-            "",
-            f"{profile.get('tool', 'A profiler')}, {profile.get('samples', '?')} busy samples "
-            "during the capture saturation run. Our functions by inclusive share:",
-            "",
-            *_table(("Function", "Share of samples"), _shares(profile.get("top"))),
-            "",
-            "Where the interpreter was (leaf frames):",
-            "",
-            *_table(("Function", "Share of samples"), _shares(profile.get("leaves"))),
-            "",
-        ]
-        if profile.get("notes"):
-            lines += [str(profile["notes"]), ""]
-    return lines
-
-
-def _shares(entries: object) -> list[tuple[str, str]]:
-    rows = []
-    if isinstance(entries, Sequence) and not isinstance(entries, str):
-        for entry in entries:
-            if isinstance(entry, Sequence) and not isinstance(entry, str) and len(entry) >= 2:
-                share = entry[1]
-                shown = f"{share:.1f} %" if isinstance(share, int | float) else str(share)
-                rows.append((f"`{entry[0]}`", shown))
-    return rows
 
 
 REPRODUCE = [
@@ -607,15 +45,17 @@ REPRODUCE = [
     "make bench",
     "```",
     "",
-    "`make bench` starts the four services as `make run` runs them (one process each) on the "
-    "local PostgreSQL and Kafka (`make infra`). They use the **test databases, migrated from "
-    "scratch**, and a **topic prefix of their own** (deleted afterwards), so a benchmark never "
-    "touches a `make run` stack's data. It measures the pgbench ceiling first, seeds 100 "
-    "locations holding 200 SKUs, runs the scenarios (growth last: it grows the databases for "
-    "good), samples each service's memory, and writes this file, "
+    "`make bench` installs what it needs (the Python packages, and Debian's `wrk` when it is "
+    "missing), then starts the four services as `make run` runs them on the local PostgreSQL "
+    "and Kafka (`make infra`). They use the **test databases, migrated from scratch**, and a "
+    "**topic prefix of their own** (deleted afterwards), so a benchmark never touches a `make "
+    "run` stack's data. It measures the pgbench ceiling first, seeds 100 locations holding "
+    "200 SKUs, runs the scenarios (growth and then overload last: growth grows the databases "
+    "for good, and a stack that queues under overload is left with work only stopping it "
+    "ends), samples each service's memory, and writes this file, "
     "`bench/latency-vs-throughput.png` and the raw figures in `bench/results.json`.",
     "",
-    "It is **not part of `make test`**: it takes about 25 minutes (6 of them copying a "
+    "It is **not part of `make test`**: it takes about 30 minutes (6 of them copying a "
     "million orders) and its figures depend on the machine. "
     "To run one scenario, or short runs to try the harness, see `python -m bench --help` "
     "(e.g. `.venv/bin/python -m bench --only capture`); `python -m bench.ceiling <libpq URL>` "
@@ -623,27 +63,44 @@ REPRODUCE = [
 ]
 
 
+def _limits(results: Results) -> list[str]:
+    limits = lookup(results, "limits")
+    allowance = lookup(limits, "allowance")
+    if not isinstance(allowance, Mapping):
+        return []
+    return [
+        "Every setting is the services' default, the write limits too (1,000 writes a second "
+        "per client and process, bursts of 2,000), with one exception: the benchmark's own "
+        f"client id `{lookup(limits, 'client_id')}` has an explicit allowance of "
+        f"{fmt_count(number_at(allowance, 'rate_per_s'))} writes a second (bursts of "
+        f"{fmt_count(number_at(allowance, 'burst'))}) through `{lookup(limits, 'setting')}`. The "
+        "benchmark is one client standing for every client of a peak, and it must measure "
+        "the services' own limit (503), not the per-client one (429).",
+        "",
+    ]
+
+
 def render_markdown(results: Results) -> str:
-    tps = _ceiling(results)
+    tps = ceiling_tps(results)
     outcomes = evaluate(results)
     commit = results.get("commit")
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {_when(results.get('date'))}"
+        f"Measured {fmt_when(results.get('date'))}"
         + (f" at commit `{commit}`" if commit else "")
         + " by `make bench`. This file is generated (bench/report.py): edit the code, not it.",
         "",
         "## Machine",
         "",
-        *_machine(results),
+        *sections.machine(results),
         "",
         "## Targets",
         "",
-        *_table(
+        *table(
             ("Target", "Measured", "vs ceiling", "Result"),
             [
-                (target.text, outcome.measured, _ratio(outcome.ratio), MARKS[outcome.status])
+                (target.text, outcome.measured, fmt_ratio(outcome.ratio), MARKS[outcome.status])
                 for target, outcome in outcomes
             ],
         ),
@@ -652,23 +109,26 @@ def render_markdown(results: Results) -> str:
         "",
         "## Ceiling: pgbench",
         "",
-        *_ceiling_section(results),
+        *sections.ceiling(results),
     ]
-    sections: list[tuple[str, str, list[str]]] = [
-        ("Order capture", "capture", _capture(results, tps)),
-        ("End to end", "e2e", _e2e(results, tps)),
-        ("Availability", "availability", _availability(results, tps)),
-        ("Hot SKU", "hot_sku", _hot_sku_section(results, tps)),
-        ("Growth", "growth", _growth_section(results, tps)),
-        ("Memory", "memory", _memory_section(results)),
+    parts: list[tuple[str, str, list[str]]] = [
+        ("Order capture", "capture", sections.capture(results, tps)),
+        ("End to end", "e2e", sections.e2e(results, tps)),
+        ("CPU per routed order", "cpu", sections.cpu(results)),
+        ("Overload", "overload", sections.overload(results)),
+        ("Availability", "availability", sections.availability(results, tps)),
+        ("Hot SKU", "hot_sku", sections.hot_sku(results, tps)),
+        ("Growth", "growth", sections.growth(results, tps)),
+        ("Memory", "memory", sections.memory(results)),
+        ("Load generators", "generators", sections.generators(results)),
     ]
-    for title, key, body in sections:
+    for title, key, body in parts:
         lines += ["", f"## {title}", "", *body]
-        targets = _targets_of(key, outcomes)
+        targets = sections.targets_of(key, outcomes)
         if targets:
             lines += ["", *targets]
-    lines += ["", "## Profile", "", *_profile_section(results)]
-    lines += ["", "## How to reproduce", "", *REPRODUCE]
+    lines += ["", "## Profile", "", *sections.profile(results)]
+    lines += ["", "## How to reproduce", "", *_limits(results), *REPRODUCE]
     return "\n".join(lines) + "\n"
 
 
@@ -679,8 +139,8 @@ def _series(points: Sequence[Mapping[str, Any]], field: str) -> tuple[list[float
     pairs = sorted(
         (x, y)
         for point in points
-        if (x := _number(point, "achieved")) is not None
-        and (y := _number(point, field)) is not None
+        if (x := number_at(point, "achieved")) is not None
+        and (y := number_at(point, field)) is not None
         and x > 0
         and y > 0
     )
@@ -701,13 +161,13 @@ def plot(results: Results, path: Path) -> None:
         ("e2e", "p99_ms", "end to end p99", "^", "--"),
     ]
     for section, field, label, marker, style in lines:
-        xs, ys = _series(_points(results, section), field)
+        xs, ys = _series(points_of(results, section), field)
         if xs:
             axes.plot(xs, ys, marker=marker, linestyle=style, label=label)
             drawn += 1
-    tps = _ceiling(results)
+    tps = ceiling_tps(results)
     if tps is not None:
-        axes.axvline(tps, color="grey", linestyle="--", label=f"pgbench ceiling ({_fmt(tps)}/s)")
+        axes.axvline(tps, color="grey", linestyle="--", label=f"pgbench ceiling ({fmt(tps)}/s)")
     # Both axes logarithmic: the services' rates sit two orders of magnitude below the
     # ceiling, and on a linear axis every point would crowd against zero.
     axes.set_xscale("log")
@@ -729,7 +189,7 @@ def plot(results: Results, path: Path) -> None:
         axes.set_xlim(1, 1000)
     axes.set_xlabel("achieved throughput (requests/s, log scale)")
     axes.set_ylabel("latency (ms, log scale)")
-    axes.set_title(f"Latency against throughput, {_when(results.get('date'))}")
+    axes.set_title(f"Latency against throughput, {fmt_when(results.get('date'))}")
     axes.grid(True, which="both", alpha=0.3)
     if drawn or tps is not None:
         axes.legend(loc="best")

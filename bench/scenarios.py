@@ -1,9 +1,15 @@
 """The benchmark scenarios on a running stack: order capture, end to end, availability, the hot
-SKU and growth."""
+SKU, growth and overload.
+
+Closed loops (the highest rate capture sustains) run on wrk (bench.wrk); open loops at a fixed
+rate run on bench.pacer's process. Both are C or lean asyncio, so the generator takes little
+of the machine it shares with the stack; every run reports what it cost.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -12,16 +18,23 @@ from typing import Any
 
 import httpx
 
+from bench import cpu, wrk
 from bench import growth as grow
-from bench.end_to_end import at_rate, watching
-from bench.load import Run, closed_loop, open_loop
+from bench import overload as overloaded
+from bench.end_to_end import RoutedWatch, at_rate, cpu_point, watching
+from bench.load import Pacer, open_loop, pacer, templates
+from bench.pacer import UNIQUE, Spec
 from bench.profile import reduce, start_recording
 from bench.stack import LOG_DIR, Stack, libpq_url, settle
+from tests.support.environment import DATABASE_SUFFIX
 from tests.support.orders import order_body
 
 LOCATIONS = [f"BENCH-L{n:03d}" for n in range(100)]
 PROFILE_DIR = LOG_DIR / "profiles"
 SKUS = [f"BENCH-SKU-{n:04d}" for n in range(200)]
+SERVICES = ("order_capture", "inventory", "orchestration", "returns")
+CLIENT_TIMEOUT_S = 10.0
+IDLE_SAMPLE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -33,9 +46,15 @@ class Timing:
     concurrency: int = 32
     e2e_s: float = 20  # placing window of each end-to-end rate
     e2e_drain_s: float = 120  # how long the last orders of a rate may take to be routed
-    e2e_first_rate: float = 10
+    e2e_first_rate: float = 25
+    e2e_top_rate: float = 1600  # the ladder stops doubling here
     growth_orders: tuple[int, int] = (10_000, 1_000_000)
     growth_skus: int = 100_000
+    overload_rate: float = 1000
+    overload_s: float = 30
+    # A stack that queues instead of shedding holds thousands of orders after the run; the
+    # benchmark waits this long for the accepted ones, then reports what is left.
+    overload_drain_s: float = 180
 
     @classmethod
     def quick(cls) -> Timing:
@@ -45,8 +64,11 @@ class Timing:
             concurrency=16,
             e2e_s=3,
             e2e_drain_s=20,
+            e2e_top_rate=100,
             growth_orders=(1_000, 5_000),
             growth_skus=1_000,
+            overload_s=2,
+            overload_drain_s=60,
         )
 
 
@@ -96,84 +118,111 @@ async def seed_network(stack: Stack, *, on_hand: int = 100_000) -> None:
         assert status["status"] == "completed", status
 
 
-def three_line_order(n: int) -> dict[str, Any]:
+def three_line_order(ref: str | None = None) -> dict[str, Any]:
     picked = random.sample(SKUS, 3)
     return order_body(
         [(sku, random.randint(1, 3), f"{random.randint(5, 80)}.99") for sku in picked],
-        channel_order_ref=f"BENCH-{uuid.uuid4().hex[:16]}",
+        channel_order_ref=ref or f"BENCH-{uuid.uuid4().hex[:16]}",
     )
 
 
-def placing(http: httpx.AsyncClient) -> Any:
-    """A Send for bench.load: POST /v1/orders, 3 lines and a fresh Idempotency-Key."""
-
-    async def place(n: int) -> int:
-        r = await http.post(
-            "/v1/orders",
-            json=three_line_order(n),
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-        )
-        return r.status_code
-
-    return place
+def order_bodies(count: int = 64) -> list[str]:
+    """Pre-rendered orders for the generators, each with UNIQUE where its channel_order_ref
+    goes (and, sent as the Idempotency-Key, what makes every request its own)."""
+    return [
+        json.dumps(three_line_order(f"BENCH-{UNIQUE}"), separators=(",", ":")) for _ in range(count)
+    ]
 
 
-async def saturate(http: httpx.AsyncClient, timing: Timing) -> Run:
-    """Capture flat out: `timing.concurrency` clients, each placing its next order as soon as
-    the last one was answered."""
-    return await closed_loop(
-        placing(http), concurrency=timing.concurrency, seconds=timing.saturate_s
+def order_spec(stack: Stack, *, rate: float, seconds: float, want_ids: bool = False) -> Spec:
+    """bench.pacer's run of POST /v1/orders at `rate` for `seconds`."""
+    port = int(stack.urls["order_capture"].rsplit(":", 1)[1])
+    return Spec(
+        port=port,
+        rate=rate,
+        seconds=seconds,
+        templates=templates(
+            method="POST",
+            port=port,
+            headers={"content-type": "application/json", **stack.headers()},
+            targets=["/v1/orders"],
+            bodies=order_bodies(),
+        ),
+        prefix=f"{uuid.uuid4().hex[:8]}-",
+        timeout_s=CLIENT_TIMEOUT_S,
+        want_ids=want_ids,
+    )
+
+
+async def saturate(stack: Stack, timing: Timing) -> wrk.WrkRun:
+    """Capture flat out with wrk: `timing.concurrency` connections, each sending its next
+    order as soon as the last one was answered."""
+    lua = wrk.script(
+        order_bodies(),
+        path="/v1/orders",
+        headers={"Content-Type": "application/json", **stack.headers()},
+        prefix=f"{uuid.uuid4().hex[:8]}-",
+    )
+    return await asyncio.to_thread(
+        wrk.run,
+        stack.urls["order_capture"] + "/v1/orders",
+        lua,
+        connections=timing.concurrency,
+        seconds=timing.saturate_s,
+        timeout_s=CLIENT_TIMEOUT_S,
     )
 
 
 async def capture(stack: Stack, timing: Timing) -> dict[str, Any]:
-    """POST /v1/orders, 3 lines and an Idempotency-Key each: the highest sustained rate
-    (closed loop), then p50/p95/p99 at 25, 50 and 75 % of it and at 500 orders/s."""
-    async with client(stack, "order_capture", timing.concurrency * 4) as http:
-        place = placing(http)
-
-        # Every service is profiled while capture runs flat out (py-spy samples from outside
-        # the process; --nonblocking, so the profiled service is never paused).
-        recordings = {
-            name: (
-                PROFILE_DIR / f"{name}.txt",
-                start_recording(
-                    process.pid, PROFILE_DIR / f"{name}.txt", int(timing.saturate_s) - 1
-                ),
-            )
-            for name, process in stack.processes.items()
-        }
-        saturated = await saturate(http, timing)
-        profiles = []
-        for name, (path, recording) in recordings.items():
-            await asyncio.to_thread(recording.wait)
-            if path.exists():
-                profiles.append(reduce(name, path.read_text()).to_dict())
-        max_rate = saturated.achieved
-        points = [saturated.summary("max (closed loop)")]
+    """POST /v1/orders, 3 lines and an Idempotency-Key each: the highest sustained rate of
+    accepted orders (closed loop, wrk), then p50/p95/p99 at 25, 50 and 75 % of it (open loop,
+    bench.pacer)."""
+    # Every service is profiled while capture runs flat out (py-spy samples from outside
+    # the process; --nonblocking, so the profiled service is never paused).
+    recordings = {
+        name: (
+            PROFILE_DIR / f"{name}.txt",
+            start_recording(process.pid, PROFILE_DIR / f"{name}.txt", int(timing.saturate_s) - 1),
+        )
+        for name, process in stack.processes.items()
+    }
+    saturated = await saturate(stack, timing)
+    profiles = []
+    for name, (path, recording) in recordings.items():
+        await asyncio.to_thread(recording.wait)
+        if path.exists():
+            profiles.append(reduce(name, path.read_text()).to_dict())
+    max_rate = saturated.rate_of(201)
+    points = [saturated.summary("max (closed loop)")]
+    async with pacer() as generator:
         for share in (0.25, 0.5, 0.75):
             await settle(stack)
-            run = await open_loop(place, rate=max_rate * share, seconds=timing.point_s)
+            spec = order_spec(stack, rate=max(1.0, max_rate * share), seconds=timing.point_s)
+            run = await generator.run(spec)
             points.append(run.summary(f"{round(share * 100)}%"))
-        await settle(stack)
-        run = await open_loop(place, rate=500, seconds=timing.point_s)
-        points.append(run.summary("500/s"))
     return {"max_rate": round(max_rate, 1), "points": points, "profiles": profiles}
 
 
 async def availability(stack: Stack, timing: Timing, rate: float = 20) -> dict[str, Any]:
     """GET /v1/availability for 10 and for 50 SKUs, each held at all 100 locations."""
     found: dict[str, Any] = {}
-    async with client(stack, "inventory") as http:
-        for count in (10, 50):
-
-            async def ask(n: int, count: int = count) -> int:
-                skus = ",".join(random.sample(SKUS, count))
-                return (await http.get("/v1/availability", params={"skus": skus})).status_code
-
-            run = await open_loop(ask, rate=rate, seconds=timing.point_s)
-            summary = run.summary(f"{count} SKUs")
-            found[str(count)] = summary | {"rate": summary["achieved"]}
+    port = int(stack.urls["inventory"].rsplit(":", 1)[1])
+    for count in (10, 50):
+        targets = [
+            "/v1/availability?skus=" + ",".join(random.sample(SKUS, count)) for _ in range(100)
+        ]
+        spec = Spec(
+            port=port,
+            rate=rate,
+            seconds=timing.point_s,
+            templates=templates(
+                method="GET", port=port, headers=stack.headers(), targets=targets, unique_key=False
+            ),
+            prefix="",
+            timeout_s=CLIENT_TIMEOUT_S,
+        )
+        summary = (await open_loop(spec)).summary(f"{count} SKUs")
+        found[str(count)] = summary | {"rate": summary["achieved"]}
     return found
 
 
@@ -221,53 +270,113 @@ async def hot_sku(stack: Stack, *, attempts: int = 200, stock: int = 150) -> dic
     }
 
 
-async def end_to_end(stack: Stack, timing: Timing, target_rate: float = 200) -> dict[str, Any]:
+def _databases() -> list[str]:
+    return [f"oms_{name}{DATABASE_SUFFIX}" for name in SERVICES]
+
+
+async def end_to_end(stack: Stack, timing: Timing, target_rate: float = 100) -> dict[str, Any]:
     """Orders placed at fixed rates, doubling from `timing.e2e_first_rate` until the backlog
-    grows, then once between the last flat rate and the first growing one; and always at
-    `target_rate`. Placed -> routed latency at each, and the highest flat rate."""
+    grows, then once between the last flat rate (or none) and the first growing one; and
+    always at `target_rate`. Placed -> routed latency at each, the highest flat rate, and
+    the CPU each process group spent per routed order, from the first planned send until
+    the stack is idle again."""
     points: list[dict[str, Any]] = []
-    async with client(stack, "order_capture", 256) as http, watching() as watch:
+    async with pacer() as generator, watching() as watch:
 
         async def measure(rate: float, seconds: float) -> dict[str, Any]:
             await settle(stack)
-            point = await at_rate(
-                http,
-                watch,
-                lambda: three_line_order(0),
-                rate=rate,
-                seconds=seconds,
-                drain_s=timing.e2e_drain_s,
-            )
-            found = point.summary(watch)
+            found = await _measured(stack, generator, watch, rate, seconds, timing)
             points.append(found)
-            print(f"end to end at {rate:g}/s: {found}", flush=True)
+            print(f"end to end at {rate:g}/s: {_brief(found)}", flush=True)
             return found
 
         rate, flat, bent = timing.e2e_first_rate, 0.0, 0.0
-        while rate <= 2 * target_rate:
+        while rate <= timing.e2e_top_rate:
             if (await measure(rate, timing.e2e_s))["backlog_flat"]:
                 flat, rate = rate, rate * 2
             else:
                 bent = rate
                 break
-        if flat and bent:
-            middle = round((flat + bent) / 2)
-            if (await measure(middle, timing.e2e_s))["backlog_flat"]:
-                flat = middle
+        middle = round((flat + bent) / 2)
+        untried = bent and middle > 0 and all(p["rate"] != middle for p in points)
+        if untried and (await measure(middle, timing.e2e_s))["backlog_flat"]:
+            flat = middle
         if all(p["rate"] != target_rate for p in points):
             # Beyond what it can take: a shorter window, so the queue it builds drains in time.
             await measure(target_rate, min(timing.e2e_s, 10))
-    return {"max_flat_rate": flat, "points": sorted(points, key=lambda p: p["rate"])}
+    points.sort(key=lambda p: p["rate"])
+    chosen = cpu_point(points, target_rate)
+    cost = None
+    if chosen is not None:
+        cost = {"rate": chosen["rate"], "orders": chosen["routed"], **chosen["cpu"]}
+    return {"max_flat_rate": flat, "points": points, "cpu": cost}
+
+
+async def _measured(
+    stack: Stack, generator: Pacer, watch: RoutedWatch, rate: float, seconds: float, timing: Timing
+) -> dict[str, Any]:
+    def groups() -> dict[str, list[int]]:
+        return cpu.groups_of(
+            stack.service_pids(), databases=_databases(), load_generator=[generator.pid]
+        )
+
+    # The stack has just settled: what it uses now, doing nothing, is its idle rate.
+    before, started = cpu.read(groups()), time.monotonic()
+    await asyncio.sleep(IDLE_SAMPLE_S)
+    idle_s = time.monotonic() - started
+    idle = {g: s / idle_s for g, s in cpu.read(groups()).minus(before).items()}
+    before, started = cpu.read(groups()), time.monotonic()
+    spec = order_spec(stack, rate=rate, seconds=seconds, want_ids=True)
+    point = await at_rate(generator, watch, spec, drain_s=timing.e2e_drain_s)
+    await settle(stack)
+    used, window = cpu.read(groups()).minus(before), time.monotonic() - started
+    worked = cpu.above_idle(used, idle, window, groups=SERVICES)
+    found = point.summary(watch)
+    found["cpu"] = {
+        "seconds": round(window, 1),
+        "used_s": {group: round(s, 3) for group, s in used.items()},
+        "idle_share": {group: round(share, 4) for group, share in idle.items()},
+        "ms_per_order": cpu.per_order_ms(worked, found["routed"], services=SERVICES),
+    }
+    found["cpu_ms_per_order"] = found["cpu"]["ms_per_order"].get(cpu.SERVICES_SUM)
+    return found
+
+
+def _brief(point: dict[str, Any]) -> str:
+    keys = ("placed", "refused", "routed", "unrouted", "p50_ms", "p99_ms", "backlog_slope")
+    shown = {key: point[key] for key in keys}
+    return f"{shown}, flat {point['backlog_flat']}, {point['cpu_ms_per_order']} ms CPU/order"
+
+
+async def overload(stack: Stack, timing: Timing) -> dict[str, Any]:
+    """`timing.overload_rate` orders a second for `timing.overload_s` (far beyond capture's
+    rate): how the answers end, then whether every accepted order was routed exactly once."""
+    await settle(stack)
+    async with pacer() as generator, watching() as watch:
+        spec = order_spec(
+            stack, rate=timing.overload_rate, seconds=timing.overload_s, want_ids=True
+        )
+        run = await generator.run(spec)
+        accepted = {a.order_id for a in run.answers if a.status == 201 and a.order_id}
+        waited = await watch.drain(
+            accepted,
+            lambda o: o in watch.routings or o in watch.stopped,
+            timeout_s=timing.overload_drain_s,
+        )
+        if all(o in watch.routings or o in watch.stopped for o in accepted):
+            # A second routing of the same order would come later than the first: wait for
+            # the stack to be idle (at most as long again as the drain, and a minute) first.
+            await settle(stack, timeout_s=min(60.0, max(5.0, waited)))
+        counts = watch.routing_counts(accepted)
+    return overloaded.summarize(run, counts, drain_seconds=waited)
 
 
 async def growth(stack: Stack, timing: Timing) -> dict[str, Any]:
     """Capture flat out (figure 1) and availability (figure 3) with the databases grown to
     each of `timing.growth_orders` orders, with `timing.growth_skus` more SKUs in stock."""
     urls = {name: libpq_url(name) for name in stack.processes}
-    async with client(stack, "order_capture") as http:
-        # The orders to copy: placed and routed like any other (the stage measures nothing).
-        place = placing(http)
-        await asyncio.gather(*(place(n) for n in range(100)))
+    # The orders to copy: placed and routed like any other (the stage measures nothing).
+    await open_loop(order_spec(stack, rate=20, seconds=5))
     await settle(stack)
     templates = await grow.templates(urls["orchestration"])
     sku_seconds = await grow.grow_skus(urls["inventory"], LOCATIONS, sku_count=timing.growth_skus)
@@ -279,8 +388,7 @@ async def growth(stack: Stack, timing: Timing) -> dict[str, Any]:
         copies += more
         print(f"growth: {orders:,} orders ({more:,} copied in {seconds:.0f} s)", flush=True)
         await settle(stack)
-        async with client(stack, "order_capture", timing.concurrency * 4) as http:
-            saturated = await saturate(http, timing)
+        saturated = await saturate(stack, timing)
         await settle(stack)
         found = await availability(stack, timing)
         stages[name] = {
@@ -288,7 +396,7 @@ async def growth(stack: Stack, timing: Timing) -> dict[str, Any]:
             "orders_in_db": await grow.count_orders(urls["order_capture"]),
             "skus": await grow.count_skus(urls["inventory"]),
             "copy_seconds": round(seconds, 1),
-            "capture_max_rate": round(saturated.achieved, 1),
+            "capture_max_rate": round(saturated.rate_of(201), 1),
             "capture": saturated.summary("max (closed loop)"),
             "availability_50_p99_ms": found["50"]["p99_ms"],
             "availability": found,

@@ -120,7 +120,14 @@ def build_container(
 def access_control(settings: ServiceSettings, auth: AuthSettings) -> AccessControl:
     return AccessControl(
         verifier=auth.verifier(),
-        write_limiter=RateLimiter(rate_per_s=settings.WRITE_RATE_PER_S, burst=settings.WRITE_BURST),
+        write_limiter=RateLimiter(
+            rate_per_s=settings.WRITE_RATE_PER_S,
+            burst=settings.WRITE_BURST,
+            per_key={
+                client: (allowance.rate_per_s, allowance.burst)
+                for client, allowance in settings.WRITE_RATE_PER_CLIENT.items()
+            },
+        ),
         self_service_limiter=RateLimiter(
             rate_per_s=settings.SELF_SERVICE_RATE_PER_MIN / 60, burst=settings.SELF_SERVICE_BURST
         ),

@@ -17,6 +17,7 @@ from libs.contracts.inventory import LowStock
 from libs.contracts.orchestration import FulfillmentAccepted
 from libs.http.rate_limit import RateLimiter
 from libs.outbox.audit import resources_of
+from services.order_capture.config import OrderCaptureSettings
 
 
 class FakeClock:
@@ -53,6 +54,49 @@ def test_the_limiter_forgets_the_least_recent_clients_beyond_its_size() -> None:
     limiter.take("c")  # "a" is forgotten: it starts again with a full bucket
     assert limiter.take("a") == 0
     assert limiter.take("c") == 1
+
+
+def test_a_client_with_an_allowance_of_its_own_has_its_own_rate_and_burst() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate_per_s=1, burst=1, per_key={"connector": (10, 3)}, clock=clock)
+    assert [limiter.take("connector") for _ in range(4)] == [0, 0, 0, 1]
+    assert [limiter.take("anyone") for _ in range(2)] == [0, 1]
+    clock.now += 0.15  # a token at 10 a second, none yet at the default rate
+    assert limiter.take("connector") == 0
+    assert limiter.take("anyone") == 1
+
+
+@pytest.mark.parametrize("per_key", [{"c": (0.0, 5)}, {"c": (5.0, 0)}])
+def test_an_allowance_needs_a_positive_rate_and_burst(
+    per_key: dict[str, tuple[float, int]],
+) -> None:
+    with pytest.raises(ValueError, match="positive rate"):
+        RateLimiter(rate_per_s=1, burst=1, per_key=per_key)
+
+
+def test_the_default_write_rate_fits_one_client_at_a_peak(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for knob in ("WRITE_RATE_PER_S", "WRITE_BURST", "WRITE_RATE_PER_CLIENT"):
+        monkeypatch.delenv(f"ORDER_CAPTURE_{knob}", raising=False)  # the suite lifts them
+    settings = OrderCaptureSettings()
+    assert (settings.WRITE_RATE_PER_S, settings.WRITE_BURST) == (1000, 2000)
+    assert settings.WRITE_RATE_PER_CLIENT == {}
+
+
+def test_allowances_per_client_come_from_json_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "ORDER_CAPTURE_WRITE_RATE_PER_CLIENT",
+        '{"marketplace": {"rate_per_s": 2500, "burst": 5000}}',
+    )
+    allowance = OrderCaptureSettings().WRITE_RATE_PER_CLIENT["marketplace"]
+    assert (allowance.rate_per_s, allowance.burst) == (2500, 5000)
+    refused = '{"x": {"rate_per_s": 0, "burst": 1}}'
+    monkeypatch.setenv("ORDER_CAPTURE_WRITE_RATE_PER_CLIENT", refused)
+    with pytest.raises(ValueError, match="greater than 0"):
+        OrderCaptureSettings()
 
 
 def _auth(
