@@ -1,10 +1,11 @@
 """Idempotent consumer: inbox row + handler effects in one transaction, then the Kafka offset.
 
-- The records a fetch brings for one partition are handled together, in order, in ONE
+- The records a fetch brings are handled together, each partition's in order, in ONE
   transaction (their inbox rows, their handlers' effects, the outbox rows of what they
-  raised): a busy consumer pays one commit per batch, not per record. If anything in the
+  raised): a busy consumer pays one commit per fetch, not per record. If anything in the
   batch fails, it is rolled back whole and its records are handled one by one as below, so
-  a poison record still fails (and is dead-lettered) alone.
+  a poison record still fails (and is dead-lettered) alone. Only commands the bus calls
+  batchable share a transaction; the others run one by one, partitions at once.
 - Offsets are committed only after the database commit (auto-commit is off), so a crash
   replays messages rather than losing them; the inbox makes the replay change nothing.
 - A message that fails for a business reason is retried a bounded number of times with backoff,
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -70,6 +71,15 @@ def _type_header(record: ConsumerRecord[Any, Any]) -> str | None:
         if name == TYPE_HEADER:
             return bytes(value).decode(errors="replace")
     return None
+
+
+@dataclass
+class _Head:
+    """A partition's leading records that may share the fetch's transaction: the batchable
+    ones, and the offset up to which they (and records not ours among them) reach."""
+
+    batch: list[tuple[_Work, Delivery]] = field(default_factory=list)
+    covered: int | None = None
 
 
 class _CommitProcessedOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -140,17 +150,87 @@ class InboxConsumer:
             log.info("consumer.started", consumer=self._name, topics=topics)
             while True:
                 batches = await consumer.getmany(timeout_ms=1000)
-                # Partitions at once, each in its own order: records of one key (one order)
-                # share a partition, so their order holds; different orders do not wait on
-                # each other's commits.
-                async with asyncio.TaskGroup() as group:
-                    for tp, records in batches.items():
-                        group.create_task(self._process_in_order(consumer, producer, tp, records))
+                await self._handle_fetch(consumer, producer, batches)
                 await self.commit_processed(list(batches))
         finally:
             self._consumer = None
             await consumer.stop()
             await producer.stop()
+
+    async def _handle_fetch(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        batches: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+    ) -> None:
+        """Every partition's leading batchable records in ONE transaction, then the rest of
+        each partition in its own order, partitions at once. Records of one key (one order)
+        share a partition, so their order holds; a poison record or a record that must run
+        alone only ends its own partition's share of the shared transaction."""
+        heads: dict[TopicPartition, _Head] = {}
+        rest: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+        for tp, records in batches.items():
+            if tp in consumer.assignment():
+                heads[tp], rest[tp] = self._head_of(records)
+        together = [d for head in heads.values() for _, d in head.batch]
+        if len(together) > 1 and await self._handled_together(together):
+            for tp, head in heads.items():
+                if head.covered is not None:
+                    self._processed[tp] = head.covered + 1
+        else:
+            async with asyncio.TaskGroup() as group:
+                for tp, head in heads.items():
+                    group.create_task(self._handle_head(producer, tp, head))
+        async with asyncio.TaskGroup() as group:
+            for tp, records in rest.items():
+                if records:
+                    group.create_task(self._process_in_order(consumer, producer, tp, records))
+
+    def _head_of(
+        self, records: list[ConsumerRecord[Any, Any]]
+    ) -> tuple[_Head, list[ConsumerRecord[Any, Any]]]:
+        """The leading records a shared transaction may take (batchable, or not ours), and
+        the rest, from the first that is not."""
+        head = _Head()
+        for index, record in enumerate(records):
+            work = self._work_of(record)
+            if isinstance(work, _Work):
+                try:
+                    delivery = self._delivery_of(work)
+                except Exception:
+                    return head, records[index:]  # its translation fails again alone
+                if delivery is not None and not self._bus.batchable(delivery.message):
+                    return head, records[index:]
+                if delivery is not None:
+                    head.batch.append((work, delivery))
+            elif isinstance(work, str):
+                return head, records[index:]  # undecodable: dead-lettered in its turn
+            head.covered = record.offset
+        return head, []
+
+    async def _handled_together(self, deliveries: list[Delivery]) -> bool:
+        try:
+            await self._bus.handle_batch(deliveries)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info(
+                "consumer.batch_failed",
+                consumer=self._name,
+                records=len(deliveries),
+                transient=is_transient(exc),
+                error=repr(exc),
+            )
+            return False
+        return True
+
+    async def _handle_head(
+        self, producer: AIOKafkaProducer, tp: TopicPartition, head: _Head
+    ) -> None:
+        for work, _ in head.batch:
+            await self._handle_alone(producer, tp, work)
+        if head.covered is not None:
+            self._processed[tp] = head.covered + 1
 
     async def _process_in_order(
         self,
@@ -234,22 +314,9 @@ class InboxConsumer:
     async def _handle_batch(
         self, producer: AIOKafkaProducer, tp: TopicPartition, batch: list[tuple[_Work, Delivery]]
     ) -> None:
-        if len(batch) > 1:
-            try:
-                await self._bus.handle_batch([delivery for _, delivery in batch])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.info(
-                    "consumer.batch_failed",
-                    consumer=self._name,
-                    records=len(batch),
-                    transient=is_transient(exc),
-                    error=repr(exc),
-                )
-            else:
-                self._processed[tp] = batch[-1][0].last_offset + 1
-                return
+        if len(batch) > 1 and await self._handled_together([d for _, d in batch]):
+            self._processed[tp] = batch[-1][0].last_offset + 1
+            return
         for work, _ in batch:
             await self._handle_alone(producer, tp, work)
 

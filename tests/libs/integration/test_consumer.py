@@ -184,7 +184,7 @@ class TestBatches:
     async def test_a_fetch_is_handled_in_few_transactions_each_record_in_its_own_story(
         self, lib_db: LibDb, kafka_topics: str
     ) -> None:
-        topic = await create_topic(partitions=1)
+        topic = await create_topic(partitions=3)
         tag = uuid.uuid4().hex[:6]
         texts = [f"batch-{tag}-{n:02d}" for n in range(20)]
         ids = [str(uuid.uuid4()) for _ in texts]
@@ -196,13 +196,13 @@ class TestBatches:
                 await producer.send_and_wait(
                     TOPIC_PREFIX + topic,
                     value=cloudevent(text, event_id=event_id, correlation=f"story-{text}"),
-                    key=b"k",
+                    key=text.encode(),  # spread over the partitions
                 )
             # A redelivery inside the same fetch.
             await producer.send_and_wait(
                 TOPIC_PREFIX + topic,
                 value=cloudevent(texts[3], event_id=ids[3], correlation=f"story-{texts[3]}"),
-                key=b"k",
+                key=texts[3].encode(),
             )
         finally:
             await producer.stop()
