@@ -66,6 +66,8 @@ def apply() -> None:
         "ORCHESTRATION_INVENTORY_URL", f"http://127.0.0.1:{SERVICES['inventory'][1]}"
     )
     os.environ.setdefault("ORCHESTRATION_WORKER_INTERVAL_S", "0.1")
+    # A process the crash tests kill leaves its claims to the next one after this lease.
+    os.environ.setdefault("ORCHESTRATION_WORKER_LEASE_S", "3")
     os.environ.setdefault("ORCHESTRATION_LOCATIONS_CACHE_S", "0")
     os.environ.setdefault(
         "RETURNS_ORDER_CAPTURE_URL", f"http://127.0.0.1:{SERVICES['order_capture'][1]}"
