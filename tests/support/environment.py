@@ -73,6 +73,7 @@ def apply() -> None:
         "RETURNS_ORDER_CAPTURE_URL", f"http://127.0.0.1:{SERVICES['order_capture'][1]}"
     )
     os.environ.setdefault("RETURNS_WORKER_INTERVAL_S", "0.1")
+    os.environ.setdefault("RETURNS_WORKER_LEASE_S", "3")
 
 
 def migrate_from_scratch() -> None:
