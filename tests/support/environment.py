@@ -56,6 +56,9 @@ def apply() -> None:
         os.environ.setdefault(f"{prefix}_RELAY_POLL_INTERVAL_S", "0.5")
         os.environ.setdefault(f"{prefix}_CONSUMER_RETRY_BACKOFF_S", "0.05")
         os.environ.setdefault(f"{prefix}_DATABASE_POOL_SIZE", "5")
+        # One process per service (a test that kills a service kills that one process); the
+        # tests of several processes ask for them.
+        os.environ.setdefault(f"{prefix}_PROCESSES", "1")
         # The suite writes fast from one client id; the rate limits have tests of their own.
         os.environ.setdefault(f"{prefix}_WRITE_RATE_PER_S", "100000")
         os.environ.setdefault(f"{prefix}_WRITE_BURST", "100000")
