@@ -138,8 +138,8 @@ class SagaWorker:
         swept: list[UUID] = []
         while len(swept) < BATCH:
             order_id: UUID | None = await self._bus.handle(c.SweepOverdue())
-            if order_id is None:
-                break
+            if order_id is None or order_id in swept:
+                break  # none left; or one its compensation left overdue, back at once
             log.warning("saga.overdue", order_id=str(order_id))
             swept.append(order_id)
         return len(swept)
