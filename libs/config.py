@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+# Processes a service runs by default, at most: one more process is one more core's worth of
+# Python, but also ~130 MB and one more database pool (up to 2 x DATABASE_POOL_SIZE + 1
+# connections), and past a few processes a service waits on PostgreSQL, not on Python.
+MAX_DEFAULT_PROCESSES = 4
+
+
+def default_processes() -> int:
+    """One process per CPU this process may run on (a container's cpuset, not the host's
+    count), at most MAX_DEFAULT_PROCESSES: each is single-threaded Python, so more processes
+    than CPUs only add memory and connections."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, MAX_DEFAULT_PROCESSES))
 
 
 class WriteAllowance(BaseModel):
@@ -28,12 +42,16 @@ class ServiceSettings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     HTTP_HOST: str = "127.0.0.1"
     HTTP_PORT: int
+    # How many processes serve this instance (HTTP on one shared socket, consumers in one
+    # group, the relay elected, the jobs claiming their rows); 1 runs it in the process itself.
+    PROCESSES: int = Field(default_factory=default_processes, ge=1)
     DATABASE_URL: str
     DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
     KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
     # Lets a test run use its own topics on a shared broker; empty in every real deployment.
     KAFKA_TOPIC_PREFIX: str = ""
-    # Static consumer-group membership: set a stable id per instance so a restart is quick.
+    # Static consumer-group membership: set a stable id per instance so a restart is quick
+    # (each of an instance's PROCESSES is a member of its own: `<id>-<n>`).
     KAFKA_GROUP_INSTANCE_ID: str = ""
     RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
     RELAY_POLL_INTERVAL_S: float = Field(default=1.0, gt=0)

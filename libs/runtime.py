@@ -1,7 +1,8 @@
-"""What every service process is: an API, an outbox relay and an inbox consumer.
+"""What every service process is: an API, an outbox relay, an inbox consumer and jobs.
 
-`python -m services.<name>` runs all three in one process; `python -m services.<name> relay`
-(or `api`, `consumer`, `jobs`, or any combination) runs only those parts, e.g. to scale them apart.
+`python -m services.<name>` runs all four; `python -m services.<name> relay` (or `api`,
+`consumer`, `jobs`, or any combination) runs only those parts, e.g. to scale them apart.
+How many processes do so is libs.processes' business; this module is one of them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import asyncio
 import contextlib
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -29,10 +31,12 @@ from libs.messaging.consumer import InboxConsumer
 from libs.observability.logging import configure_logging, get_logger
 from libs.outbox.relay import OutboxRelay
 from libs.outbox.writer import OutboxWriter
+from libs.processes import PARTS as PARTS
 
 log = get_logger(__name__)
-
-PARTS = ("api", "relay", "consumer", "jobs")
+S = TypeVar("S", bound=ServiceSettings)
+# What uvicorn.run exits with when the server did not start (say, a failing lifespan).
+STARTUP_FAILURE = 3
 
 Worker = Callable[[], Coroutine[Any, Any, None]]
 
@@ -133,27 +137,32 @@ async def _run_without_api(container: ServiceContainer, parts: Sequence[str]) ->
 
 
 def run_service(
-    argv: Sequence[str],
+    parts: Sequence[str],
     *,
-    build_container: Callable[[], ServiceContainer],
+    settings: S,
+    build_container: Callable[[S], ServiceContainer],
     build_app: Callable[[ServiceContainer, Sequence[str]], FastAPI],
+    listen_fd: int | None = None,
 ) -> None:
-    parts = [p for p in argv if p in PARTS] or list(PARTS)
-    unknown = [p for p in argv if p not in PARTS]
-    if unknown:
-        raise SystemExit(f"unknown part(s) {unknown}; choose from {PARTS}")
-    container = build_container()
-    settings = container.settings
+    """Run `parts` of the service in this process; HTTP on `listen_fd` (a listening socket
+    inherited from a supervisor) if given, else on HTTP_HOST:HTTP_PORT."""
+    container = build_container(settings)
     configure_logging(service=settings.deploy_name, level=settings.LOG_LEVEL)
-    if "api" in parts:
-        app = build_app(container, parts)
-        uvicorn.run(
-            app,
+    if "api" not in parts:
+        asyncio.run(_run_without_api(container, parts))
+        return
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(container, parts),
             host=settings.HTTP_HOST,
             port=settings.HTTP_PORT,
             log_config=None,
             access_log=False,
             lifespan="on",
         )
-    else:
-        asyncio.run(_run_without_api(container, parts))
+    )
+    sockets = [socket.socket(fileno=listen_fd)] if listen_fd is not None else None
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=sockets)
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)

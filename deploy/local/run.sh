@@ -5,7 +5,9 @@
 #   deploy/local/run.sh
 #
 # Runs "$REPO/.venv/bin/python -m services.<svc>" for order_capture inventory orchestration
-# returns (ports 8001-8004) in the background with the caller's environment; logs in
+# returns (ports 8001-8004) in the background with the caller's environment, each as
+# <PREFIX>_PROCESSES processes (default: one per CPU, at most 4) with a database pool sized so
+# that the four fit PostgreSQL's connections (size_services); logs in
 # .local/logs/<svc>.log (previous run kept as <svc>.log.1), pids in .local/run/<svc>.pid.
 # Waits for GET /healthz on each (OMS_HEALTH_TIMEOUT seconds each, default 60), prints the /docs
 # URLs, then supervises: a service that dies is reported (log tail) and the others keep running.
@@ -26,6 +28,11 @@ LOG_DIR="$REPO/.local/logs"
 SUPERVISOR_PIDFILE="$RUN_DIR/run.pid"
 HEALTH_TIMEOUT=${OMS_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=15
+
+# Of postgres.sh's 200 connections, what each service's processes may open together; the rest
+# is left for migrations, psql and the like.
+CONNECTIONS_PER_SERVICE=45
+MAX_POOL_SIZE=10 # the services' own default
 
 declare -A PIDS=()
 SHUTTING_DOWN=0
@@ -64,6 +71,27 @@ refuse_duplicates() {
         if port_open "$port"; then
             die "port $port (for $svc) is already in use by a process not started by run.sh; free it first (ss -ltnp 'sport = :$port')"
         fi
+    done
+}
+
+# Processes and pool size per service, unless the caller set them: as many processes as a
+# service chooses by itself (one per CPU, at most 4), and a pool that keeps its processes
+# within CONNECTIONS_PER_SERVICE (each may open 2 x pool + 1: pool, overflow, relay lock).
+size_services() {
+    local svc prefix procs_var pool_var procs pool auto
+    auto=$("$PY" -c 'from libs.config import default_processes; print(default_processes())')
+    for svc in "${OMS_SERVICES[@]}"; do
+        prefix=${svc^^}
+        procs_var="${prefix}_PROCESSES"
+        pool_var="${prefix}_DATABASE_POOL_SIZE"
+        procs=${!procs_var:-$auto}
+        [[ "$procs" =~ ^[1-9][0-9]*$ ]] || die "$procs_var must be a positive number, not '$procs'"
+        pool=$(((CONNECTIONS_PER_SERVICE / procs - 1) / 2))
+        ((pool > MAX_POOL_SIZE)) && pool=$MAX_POOL_SIZE
+        ((pool < 1)) && pool=1
+        export "$procs_var=$procs"
+        [ -n "${!pool_var:-}" ] || export "$pool_var=$pool"
+        log "$svc: ${!procs_var} process(es), database pool ${!pool_var} each"
     done
 }
 
@@ -210,6 +238,7 @@ main() {
     if [ -z "${OMS_AUTH_JWKS:-}${OMS_AUTH_JWKS_FILE:-}" ]; then
         eval "$("$PY" -m tools.dev_auth env)"
     fi
+    size_services
     local svc
     for svc in "${OMS_SERVICES[@]}"; do
         start_service "$svc"
@@ -224,6 +253,7 @@ main() {
             printf '  %-14s http://127.0.0.1:%s/docs\n' "$svc" "$(service_port "$svc")"
         done
         echo "Logs: $LOG_DIR/<service>.log"
+        echo "Processes per service: <SERVICE>_PROCESSES (e.g. ORCHESTRATION_PROCESSES=3 make run)."
         echo "Ctrl-C to stop (services, then Kafka and PostgreSQL)."
     } >&2
     supervise

@@ -1,10 +1,27 @@
-"""`python -m services.orchestration [api] [relay] [consumer]` (all three by default)."""
+"""`python -m services.orchestration [api] [relay] [consumer] [jobs]` (all parts by default), in
+ORCHESTRATION_PROCESSES processes (see libs.processes)."""
 
 import sys
+from collections.abc import Sequence
 
-from libs.runtime import run_service
-from services.orchestration.api.app import create_app
-from services.orchestration.bootstrap import bootstrap
+from libs.processes import run
+from services.orchestration.config import OrchestrationSettings
+
+
+def serve(settings: OrchestrationSettings, parts: Sequence[str], listen_fd: int | None) -> None:
+    # Imported here: a supervisor of several processes never loads the app, and stays small.
+    from libs.runtime import run_service
+    from services.orchestration.api.app import create_app
+    from services.orchestration.bootstrap import bootstrap
+
+    run_service(
+        parts,
+        settings=settings,
+        build_container=bootstrap,
+        build_app=create_app,
+        listen_fd=listen_fd,
+    )
+
 
 if __name__ == "__main__":
-    run_service(sys.argv[1:], build_container=bootstrap, build_app=create_app)
+    run(sys.argv[1:], settings=OrchestrationSettings(), serve=serve)

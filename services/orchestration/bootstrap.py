@@ -66,6 +66,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         ),
         provider=SimulatedPaymentProvider(container.session_factory, clock),
         clock=clock,
+        lease=timedelta(seconds=settings.WORKER_LEASE_S),
         wakeup=wakeup,
     )
     container.jobs.extend(job.run for job in worker.jobs(settings.WORKER_INTERVAL_S))

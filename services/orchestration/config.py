@@ -32,6 +32,12 @@ class OrchestrationSettings(ServiceSettings):
     ACCEPTANCE_TIMEOUT_S: float = Field(default=86_400, gt=0)
     # How often the worker looks for sagas to route and payment calls to make when idle.
     WORKER_INTERVAL_S: float = Field(default=0.5, gt=0)
+    # How long a process's claim on a saga to route or a payment call to make keeps the other
+    # processes off it. Longer than the call can take (routing: 3 tries of INVENTORY_TIMEOUT_S
+    # with backoff): a claim that lapses mid-call lets a second process repeat the step, which
+    # is harmless (the answer is applied once) but wasted. A process that dies holding a claim
+    # leaves the work to another this much later.
+    WORKER_LEASE_S: float = Field(default=30.0, gt=0)
     # Crash tests only: "step:before,step:after,..." kills the process at those commits once.
     CRASH_POINTS: str = ""
     CRASH_MARKER_DIR: str = ""

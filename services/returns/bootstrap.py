@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from libs.auth.scopes import Scope
 from libs.auth.service_tokens import ServiceTokens
 from libs.auth.settings import AuthSettings
 from libs.bootstrap import build_container
+from libs.clock import SystemClock
 from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import plumbing
 from services.returns.config import ReturnsSettings
@@ -19,6 +21,7 @@ from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
 
 def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> ServiceContainer:
     settings = settings or ReturnsSettings()
+    clock = overrides.pop("clock", None) or SystemClock()
     container = build_container(
         settings=settings,
         tables=plumbing,
@@ -26,6 +29,7 @@ def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> Serv
         handlers=HANDLERS,
         batchable=BATCHABLE,
         subscriptions=SUBSCRIPTIONS,
+        clock=clock,
         **overrides,
     )
     placer = ExchangePlacer(
@@ -36,6 +40,8 @@ def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> Serv
             AuthSettings(), client_id="returns", scopes=[Scope.ORDERS_WRITE]
         ).headers,
         timeout_s=settings.ORDER_CAPTURE_TIMEOUT_S,
+        clock=clock,
+        lease=timedelta(seconds=settings.WORKER_LEASE_S),
     )
     container.jobs.extend(job.run for job in placer.jobs(settings.WORKER_INTERVAL_S))
     return container

@@ -16,3 +16,7 @@ class ReturnsSettings(ServiceSettings):
     ORDER_CAPTURE_URL: str = "http://127.0.0.1:8001"
     ORDER_CAPTURE_TIMEOUT_S: float = Field(default=5.0, gt=0)
     WORKER_INTERVAL_S: float = Field(default=1.0, gt=0)
+    # How long a process's claim on a pending exchange keeps the other processes off it:
+    # longer than the call to order-capture can take. A process that dies holding a claim
+    # leaves the exchange to another this much later.
+    WORKER_LEASE_S: float = Field(default=30.0, gt=0)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +33,7 @@ class ServiceProcess:
         self.env = {**os.environ, **(env or {})}
         self.log_path = LOG_DIR / f"{log_name or service}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     @property
     def url(self) -> str:
@@ -39,6 +43,7 @@ class ServiceProcess:
     def start(self, *parts: str) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        self._log_start = log.tell()  # the file keeps earlier runs' lines
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.service}", *parts],
             cwd=ROOT,
@@ -66,6 +71,31 @@ class ServiceProcess:
                 return False
 
         await eventually(probe, timeout=timeout, interval=0.2, what=f"{self.service} ready")
+
+    def children(self) -> list[int]:
+        """The pids of the processes the service's supervisor started (none with one process)."""
+        assert self.process is not None
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return sorted(found)
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The structured log lines of this start of the service so far (every process of it
+        writes there)."""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            text = log.read().decode(errors="replace")
+        lines = []
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError):
+                lines.append(json.loads(line))
+        return lines
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush, no commit; what a crash looks like."""

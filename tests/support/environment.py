@@ -56,6 +56,9 @@ def apply() -> None:
         os.environ.setdefault(f"{prefix}_RELAY_POLL_INTERVAL_S", "0.5")
         os.environ.setdefault(f"{prefix}_CONSUMER_RETRY_BACKOFF_S", "0.05")
         os.environ.setdefault(f"{prefix}_DATABASE_POOL_SIZE", "5")
+        # One process per service (a test that kills a service kills that one process); the
+        # tests of several processes ask for them.
+        os.environ.setdefault(f"{prefix}_PROCESSES", "1")
         # The suite writes fast from one client id; the rate limits have tests of their own.
         os.environ.setdefault(f"{prefix}_WRITE_RATE_PER_S", "100000")
         os.environ.setdefault(f"{prefix}_WRITE_BURST", "100000")
@@ -69,11 +72,14 @@ def apply() -> None:
         "ORCHESTRATION_INVENTORY_URL", f"http://127.0.0.1:{SERVICES['inventory'][1]}"
     )
     os.environ.setdefault("ORCHESTRATION_WORKER_INTERVAL_S", "0.1")
+    # A process the crash tests kill leaves its claims to the next one after this lease.
+    os.environ.setdefault("ORCHESTRATION_WORKER_LEASE_S", "3")
     os.environ.setdefault("ORCHESTRATION_LOCATIONS_CACHE_S", "0")
     os.environ.setdefault(
         "RETURNS_ORDER_CAPTURE_URL", f"http://127.0.0.1:{SERVICES['order_capture'][1]}"
     )
     os.environ.setdefault("RETURNS_WORKER_INTERVAL_S", "0.1")
+    os.environ.setdefault("RETURNS_WORKER_LEASE_S", "3")
 
 
 def migrate_from_scratch() -> None:

@@ -147,7 +147,13 @@ def _alerts(skus: Iterable[SkuChange]) -> list[IntegrationEvent]:
 async def apply_next_import(
     *, bus: MessageBus, session_factory: async_sessionmaker[AsyncSession]
 ) -> int:
-    """One pass of the job: apply the oldest import no worker holds; 1 if one was applied."""
+    """One pass of the job: apply the oldest import no worker holds; 1 if one was applied.
+
+    Already safe with several processes: an import is applied in one transaction that holds
+    its advisory lock (ImportRepository.try_lock) and re-checks its status under it, so a
+    second process skips an import being applied, and finds an applied one done. A process
+    that dies mid-apply rolls back and frees the lock with its connection: the import is
+    still pending, for any process to apply."""
     async with session_factory() as session:
         due = await ImportRepository(session).pending(limit=CANDIDATES)
     for import_id in due:

@@ -21,6 +21,12 @@ def expire_holds_job(
     clock: Clock,
     interval_s: float,
 ) -> PeriodicJob:
+    # Safe to run in every process of the service without a claim: it calls nothing outside,
+    # and each expiry re-reads its reservation under the stock rows' and its own row lock and
+    # does nothing if it is no longer a held, expired hold. Two processes that pick the same
+    # hold release it once; the second finds it released. A claim would save that re-read
+    # only, and would have to lock the reservation before its stock rows, against the one
+    # lock order every writer keeps.
     async def run_once() -> int:
         async with session_factory() as session:
             due = await queries.expired_holds(session, clock.now(), limit=EXPIRY_BATCH)

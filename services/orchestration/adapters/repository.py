@@ -7,11 +7,22 @@ queue instead of deadlocking.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, DateTime, Text, bindparam, column, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Row,
+    Text,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,11 +69,13 @@ class SagaRepository:
                 select(order_saga).where(order_saga.c.order_id == order_id).with_for_update()
             )
         ).one_or_none()
-        if row is None:
-            return None
+        return await self._with_fulfillments(row) if row is not None else None
+
+    async def _with_fulfillments(self, row: Row[Any]) -> OrderSaga:
+        """The saga of a row locked FOR UPDATE, with its fulfilment orders locked after it."""
         rows = await self._session.execute(
             select(fulfillment_order)
-            .where(fulfillment_order.c.order_id == order_id)
+            .where(fulfillment_order.c.order_id == row.order_id)
             .order_by(fulfillment_order.c.created_at, fulfillment_order.c.id)
             .with_for_update()
         )
@@ -159,35 +172,69 @@ class SagaRepository:
         self._loaded[f.id] = f.version
 
     # --- the worker's queues ---------------------------------------------------------------
+    # Several processes run the worker, so each takes its work with a claim: one statement
+    # picks due rows that no other transaction holds (SKIP LOCKED) and moves their due time a
+    # lease ahead, and the claim commits before the worker calls out (inventory, the payment
+    # provider). To every other process the rows are not due until the lease runs out. The
+    # answer is applied in a transaction of its own that re-checks the saga and sets the due
+    # time anew (or moves the saga on); a process that dies holding a claim leaves the work
+    # due again once its lease has lapsed.
 
-    async def due_for_routing(self, now: datetime, limit: int) -> list[UUID]:
-        rows = await self._session.scalars(
+    async def claim_due_for_routing(
+        self, now: datetime, limit: int, *, lease: timedelta
+    ) -> list[OrderSaga]:
+        """Up to `limit` sagas due for routing, oldest due first, now this caller's to route
+        until `now + lease` (read like `get`: without their fulfilment orders)."""
+        due = (
             select(order_saga.c.order_id)
             .where(order_saga.c.state == "routing", order_saga.c.due_at <= now)
             .order_by(order_saga.c.due_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        return list(rows)
-
-    async def overdue(self, now: datetime, limit: int) -> list[UUID]:
-        """Sagas whose wait ran past its deadline (the partial index serves this)."""
-        rows = await self._session.scalars(
-            select(order_saga.c.order_id)
-            .where(order_saga.c.deadline_at.is_not(None), order_saga.c.deadline_at <= now)
-            .order_by(order_saga.c.deadline_at)
-            .limit(limit)
-        )
-        return list(rows)
-
-    async def due_operations(self, now: datetime, limit: int) -> list[PaymentOperation]:
         rows = await self._session.execute(
-            select(payment_operation)
+            update(order_saga)
+            .where(order_saga.c.order_id.in_(due.scalar_subquery()))
+            .values(due_at=now + lease)
+            .returning(*order_saga.c)
+        )
+        return [mappers.saga_from(row, []) for row in rows]
+
+    async def next_overdue_for_update(self, now: datetime) -> OrderSaga | None:
+        """The saga longest past its deadline that no other transaction holds, locked like
+        `get_for_update`. The sweep calls nothing outside, so the row lock of its own
+        transaction is claim enough: a second process's sweep skips it and takes the next."""
+        row = (
+            await self._session.execute(
+                select(order_saga)
+                .where(order_saga.c.deadline_at.is_not(None), order_saga.c.deadline_at <= now)
+                .order_by(order_saga.c.deadline_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).one_or_none()
+        return await self._with_fulfillments(row) if row is not None else None
+
+    async def claim_due_operations(
+        self, now: datetime, limit: int, *, lease: timedelta
+    ) -> list[PaymentOperation]:
+        """Up to `limit` pending payment calls that are due, now this caller's to make until
+        `now + lease`, in the order they were queued."""
+        due = (
+            select(payment_operation.c.id)
             .where(payment_operation.c.status == "pending")
             .where(payment_operation.c.next_attempt_at <= now)
             .order_by(payment_operation.c.next_attempt_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        return [mappers.operation_from(r) for r in rows]
+        rows = await self._session.execute(
+            update(payment_operation)
+            .where(payment_operation.c.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=now + lease)
+            .returning(*payment_operation.c)
+        )
+        return sorted((mappers.operation_from(r) for r in rows), key=lambda op: op.created_at)
 
     async def peek_operation(self, op_id: UUID) -> PaymentOperation | None:
         """Read without a lock: which saga to lock first."""

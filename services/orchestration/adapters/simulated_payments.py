@@ -7,14 +7,15 @@ Deterministic test tokens choose the outcome:
   customer is charged once;
 - `tok_refund_fail` -> refunds are refused; anything else is approved.
 It keeps its books in its own table, like a real provider on its side: one row per
-idempotency key, and never more captured than authorised or refunded than captured.
+idempotency key, with how often the key was asked, and never more captured than authorised
+or refunded than captured.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +27,7 @@ DECLINE = "tok_decline"
 INSUFFICIENT_FUNDS = "tok_insufficient_funds"
 TIMEOUT = "tok_timeout"
 REFUND_FAIL = "tok_refund_fail"
+_ANSWER = (book.c.approved, book.c.reference, book.c.code, book.c.reason)
 
 
 class SimulatedPaymentProvider:
@@ -66,10 +68,11 @@ class SimulatedPaymentProvider:
         self, key: str, kind: Kind, authorization: str, amount: Decimal, currency: str
     ) -> ProviderResult:
         """Capture, void or refund against an authorisation, within what it still allows."""
+        async with self._sessions.begin() as s:
+            prior = await _asked_again(s, key)
+        if prior is not None:
+            return prior
         async with self._sessions() as s:
-            prior = await _answer(s, key)
-            if prior is not None:
-                return prior
             token = await s.scalar(
                 select(book.c.authorization).where(book.c.reference == authorization)
             )
@@ -117,9 +120,10 @@ class SimulatedPaymentProvider:
         currency: str,
         verdict: ProviderResult,
     ) -> tuple[ProviderResult, bool]:
-        """Record the verdict under its key; a key seen before keeps its first verdict."""
+        """Record the verdict under its key; a key seen before keeps its first verdict (and
+        counts one more request)."""
         async with self._sessions() as s, s.begin():
-            inserted = await s.execute(
+            booked = await s.execute(
                 pg_insert(book)
                 .values(
                     idempotency_key=key,
@@ -134,18 +138,28 @@ class SimulatedPaymentProvider:
                     reference=verdict.reference,
                     created_at=self._clock.now(),
                 )
-                .on_conflict_do_nothing()
-                .returning(book.c.idempotency_key)
+                .on_conflict_do_update(
+                    index_elements=[book.c.idempotency_key],
+                    set_={"requests": book.c.requests + 1},
+                )
+                .returning(book.c.requests, *_ANSWER)
             )
-            if inserted.first() is not None:
+            row = booked.one()
+            if row.requests == 1:
                 return verdict, True
-            prior = await _answer(s, key)
-            assert prior is not None
-            return prior, False
+            return ProviderResult(row.approved, row.reference, row.code, row.reason), False
 
 
-async def _answer(s: AsyncSession, key: str) -> ProviderResult | None:
-    row = (await s.execute(select(book).where(book.c.idempotency_key == key))).one_or_none()
+async def _asked_again(s: AsyncSession, key: str) -> ProviderResult | None:
+    """The first answer to a key asked before (counting this request); None if it is new."""
+    row = (
+        await s.execute(
+            update(book)
+            .where(book.c.idempotency_key == key)
+            .values(requests=book.c.requests + 1)
+            .returning(*_ANSWER)
+        )
+    ).one_or_none()
     if row is None:
         return None
     return ProviderResult(row.approved, row.reference, row.code, row.reason)

@@ -151,6 +151,8 @@ simulated_payment = Table(
     Column("reason", Text, nullable=False),
     Column("reference", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # How often the key was asked, the first time included (a repeat gets the first answer).
+    Column("requests", Integer, nullable=False, server_default="1"),
 )
 
 plumbing = PlumbingTables(

@@ -79,7 +79,7 @@ class PostponeRouting:
 
 @dataclass(frozen=True)
 class SweepOverdue:
-    order_id: UUID
+    """Compensate the saga longest past its deadline that no other transaction holds."""
 
 
 @dataclass(frozen=True)

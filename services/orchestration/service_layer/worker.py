@@ -5,6 +5,11 @@ a transaction of their own that re-checks the saga first. A crash between the ca
 commit leaves the step due, so it is simply done again: routing re-plans with fresh stock,
 and the payment call is repeated with the same idempotency key, which the provider answers
 with its first outcome.
+
+A service may run several processes, each with this worker. Each step is claimed first (see
+SagaRepository's queues): a saga to route or a payment call to make is one process's for a
+lease, so two processes never make the same call, and work whose process died is taken up by
+another once the lease has lapsed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 from collections.abc import Coroutine, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -58,9 +63,11 @@ class SagaWorker:
         inventory: InventoryClient,
         provider: PaymentProvider,
         clock: Clock,
+        lease: timedelta,
         wakeup: Wakeup | None = None,
     ) -> None:
         self._bus = bus
+        self._lease = lease
         self._wakeup = wakeup
         self._sessions = session_factory
         self._inventory = inventory
@@ -90,17 +97,16 @@ class SagaWorker:
     # --- routing ---------------------------------------------------------------------------
 
     async def route_due(self) -> int:
-        async with self._sessions() as s:
-            ids = await SagaRepository(s).due_for_routing(self._clock.now(), BATCH)
-        await at_most(CONCURRENCY, [self._route_one(order_id) for order_id in ids])
-        return len(ids)
+        async with self._sessions.begin() as s:
+            sagas = await SagaRepository(s).claim_due_for_routing(
+                self._clock.now(), BATCH, lease=self._lease
+            )
+        await at_most(CONCURRENCY, [self._route_one(saga) for saga in sagas])
+        return len(sagas)
 
-    async def _route_one(self, order_id: UUID) -> None:
-        async with self._sessions() as s:
-            saga = await SagaRepository(s).get(order_id)
-        if saga is not None:
-            with _story_of(saga):
-                await self._route(saga)
+    async def _route_one(self, saga: OrderSaga) -> None:
+        with _story_of(saga):
+            await self._route(saga)
 
     async def _route(self, saga: OrderSaga) -> None:
         request = routing_request(saga)
@@ -127,25 +133,30 @@ class SagaWorker:
     # --- waits that ran too long -------------------------------------------------------------
 
     async def sweep_overdue(self) -> int:
-        """Sagas past their deadline stop waiting: each is compensated in its own transaction."""
-        async with self._sessions() as s:
-            ids = await SagaRepository(s).overdue(self._clock.now(), BATCH)
-        for order_id in ids:
+        """Sagas past their deadline stop waiting: each is compensated in its own transaction,
+        which holds the saga's row while it does (processes sweeping at once take others)."""
+        swept: list[UUID] = []
+        while len(swept) < BATCH:
+            order_id: UUID | None = await self._bus.handle(c.SweepOverdue())
+            if order_id is None or order_id in swept:
+                break  # none left; or one its compensation left overdue, back at once
             log.warning("saga.overdue", order_id=str(order_id))
-            await self._bus.handle(c.SweepOverdue(order_id))
-        return len(ids)
+            swept.append(order_id)
+        return len(swept)
 
     # --- payments --------------------------------------------------------------------------
 
     async def run_payments(self) -> int:
         by_order: dict[UUID, list[PaymentOperation]] = {}
-        async with self._sessions() as s:
+        async with self._sessions.begin() as s:
             repo = SagaRepository(s)
-            due = await repo.due_operations(self._clock.now(), BATCH)
+            due = await repo.claim_due_operations(self._clock.now(), BATCH, lease=self._lease)
             for op in due:
                 by_order.setdefault(op.order_id, []).append(op)
             sagas = {order_id: await repo.get(order_id) for order_id in by_order}
-        # One order's operations in turn (each answer moves its saga on); orders at once.
+        # One order's operations in turn (each answer moves its saga on); orders at once. Two
+        # processes may each hold a call of one order (both due together): each call has its
+        # own amount and idempotency key, and the answers are applied under the saga's lock.
         await at_most(
             CONCURRENCY,
             [self._pay_in_turn(ops, sagas[order_id]) for order_id, ops in by_order.items()],

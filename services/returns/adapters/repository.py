@@ -4,11 +4,11 @@ versioned policy. Lock order, everywhere: the order first, then its returns."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,14 +191,40 @@ class ReturnRepository:
         ).one_or_none()
         return (row.return_id, row.order_id) if row is not None else None
 
-    async def pending_exchanges(self, limit: int) -> list[UUID]:
-        rows = await self._session.scalars(
+    async def claim_pending_exchanges(
+        self, now: datetime, limit: int, *, lease: timedelta
+    ) -> list[UUID]:
+        """Up to `limit` pending exchanges no process holds, oldest first, now this caller's
+        to place until `now + lease`. Several processes run the exchange worker: the claim
+        commits before the call to order-capture, so two never place one replacement at once
+        (the Idempotency-Key would make it one order, but the second call is work wasted on
+        both sides); one whose process died is taken again once its lease has lapsed."""
+        free = or_(
+            return_request.c.exchange_claimed_until.is_(None),
+            return_request.c.exchange_claimed_until <= now,
+        )
+        pending = (
             select(return_request.c.id)
-            .where(return_request.c.exchange_status == "pending")
+            .where(return_request.c.exchange_status == "pending", free)
             .order_by(return_request.c.updated_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = await self._session.scalars(
+            update(return_request)
+            .where(return_request.c.id.in_(pending.scalar_subquery()))
+            .values(exchange_claimed_until=now + lease)
+            .returning(return_request.c.id)
         )
         return list(rows)
+
+    async def release_exchange(self, return_id: UUID) -> None:
+        """Give up the claim on an exchange that is still pending, for any process to retry."""
+        await self._session.execute(
+            update(return_request)
+            .where(return_request.c.id == return_id)
+            .values(exchange_claimed_until=None)
+        )
 
     async def get(self, return_id: UUID) -> ReturnRequest | None:
         row = (

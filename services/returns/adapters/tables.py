@@ -98,6 +98,9 @@ return_request = Table(
     Column("method", Text, nullable=False),
     Column("resolution", Text, nullable=False),
     Column("exchange_status", Text, nullable=True),  # pending | placed | failed
+    # Until when one process's exchange worker holds the pending exchange (it is calling
+    # order-capture); NULL or past: any process may take it.
+    Column("exchange_claimed_until", DateTime(timezone=True), nullable=True),
     Column("refunded_amount", Numeric(14, 4), nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -1,11 +1,16 @@
 """Exchanges: the replacement order is placed through order-capture's public API, as any
 sales channel would place it. The call happens outside any transaction; its answer is
 recorded in a transaction of its own. The Idempotency-Key is the return's, so a crash between
-the call and the record places the order once: the retry gets the first answer."""
+the call and the record places the order once: the retry gets the first answer.
+
+Each process of the service runs this worker: it claims the exchanges it places (for a lease,
+see ReturnRepository.claim_pending_exchanges), so another process does not call for them too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -14,6 +19,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.message_bus import MessageBus
+from libs.clock import Clock
 from libs.jobs import PeriodicJob
 from libs.observability.logging import get_logger
 from services.returns.adapters.repository import OrderProjection, ReturnRepository
@@ -34,9 +40,14 @@ class ExchangePlacer:
         order_capture_url: str,
         credentials: Callable[[], Mapping[str, str]],
         timeout_s: float,
+        clock: Clock,
+        lease: timedelta,
     ) -> None:
-        """`credentials` gives the headers that authenticate a call (a bearer token)."""
+        """`credentials` gives the headers that authenticate a call (a bearer token); `lease`
+        how long this process's claim on an exchange keeps other processes off it."""
         self._bus = bus
+        self._clock = clock
+        self._lease = lease
         self._credentials = credentials
         self._sessions = session_factory
         self._url = order_capture_url.rstrip("/")
@@ -46,8 +57,10 @@ class ExchangePlacer:
         return [PeriodicJob(name="place-exchanges", interval_s=interval_s, run_once=self.run_once)]
 
     async def run_once(self) -> int:
-        async with self._sessions() as s:
-            ids = await ReturnRepository(s).pending_exchanges(BATCH)
+        async with self._sessions.begin() as s:
+            ids = await ReturnRepository(s).claim_pending_exchanges(
+                self._clock.now(), BATCH, lease=self._lease
+            )
         placed = 0
         for return_id in ids:
             async with self._sessions() as s:
@@ -68,10 +81,10 @@ class ExchangePlacer:
                 )
         except httpx.HTTPError as exc:
             log.warning("exchange.unreachable", return_id=str(rma.id), error=repr(exc))
-            return 0  # still pending: tried again on the next round
+            return await self._still_pending(rma)
         if r.status_code >= 500:
             log.warning("exchange.unavailable", return_id=str(rma.id), status=r.status_code)
-            return 0
+            return await self._still_pending(rma)
         if r.status_code in (200, 201):
             await self._bus.handle(commands.RecordExchangeOrder(rma.id, UUID(r.json()["id"])))
         else:
@@ -79,6 +92,12 @@ class ExchangePlacer:
             error = f"{problem.get('code', r.status_code)}: {problem.get('detail', r.text[:200])}"
             await self._bus.handle(commands.RecordExchangeOrder(rma.id, None, error))
         return 1
+
+    async def _still_pending(self, rma: ReturnRequest) -> int:
+        """Tried again on the next round, by whichever process is first to claim it."""
+        async with self._sessions.begin() as s:
+            await ReturnRepository(s).release_exchange(rma.id)
+        return 0
 
 
 def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:

@@ -8,12 +8,15 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
+from libs.observability.logging import get_logger
 from services.orchestration.adapters import strategies
 from services.orchestration.domain import commands
 from services.orchestration.domain.errors import SagaNotFound
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
 from services.orchestration.domain.saga import OrderSaga, SagaState
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+
+log = get_logger(__name__)
 
 
 async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> None:
@@ -31,8 +34,8 @@ async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
 
 async def apply_routing(cmd: commands.ApplyRouting, uow: OrchestrationUnitOfWork) -> None:
     saga = await _locked(uow, cmd.order_id)
-    if saga.state is not SagaState.ROUTING or saga.round != cmd.expected_round:
-        return  # another worker planned it meanwhile, or the order moved on
+    if _superseded(saga, cmd.expected_round, "plan"):
+        return
     now = uow.clock.now()
     decision = cmd.decision
     decision_id = saga.apply_routing(decision, now, geo=cmd.geo)
@@ -51,6 +54,22 @@ async def apply_routing(cmd: commands.ApplyRouting, uow: OrchestrationUnitOfWork
         }
     )
     await uow.sagas.save(saga)
+
+
+def _superseded(saga: OrderSaga, expected_round: int, what: str) -> bool:
+    """Whether the worker's routing step came too late: another process planned the saga
+    meanwhile (its claim had lapsed), or the order moved on. Logged, as it is work wasted."""
+    if saga.state is SagaState.ROUTING and saga.round == expected_round:
+        return False
+    log.info(
+        "saga.routing.superseded",
+        order_id=saga.key,
+        dropped=what,
+        planned_round=expected_round,
+        round=saga.round,
+        state=saga.state.value,
+    )
+    return True
 
 
 def _decision_body(cmd: commands.ApplyRouting) -> dict[str, Any]:
@@ -85,7 +104,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 async def postpone_routing(cmd: commands.PostponeRouting, uow: OrchestrationUnitOfWork) -> None:
     """Inventory could not be asked: the saga waits and tries again, with growing pauses."""
     saga = await _locked(uow, cmd.order_id)
-    if saga.state is not SagaState.ROUTING or saga.round != cmd.expected_round:
+    if _superseded(saga, cmd.expected_round, "postponement"):
         return
     now = uow.clock.now()
     delay = timedelta(seconds=retry_delay_s(saga.routing_attempts + 1, cap_s=30))
@@ -164,11 +183,16 @@ async def record_payment_answer(
     await uow.sagas.save(saga)
 
 
-async def sweep_overdue(cmd: commands.SweepOverdue, uow: OrchestrationUnitOfWork) -> None:
-    """A wait ran past its deadline: the saga stops waiting and compensates."""
-    saga = await _locked(uow, cmd.order_id)
-    saga.overdue(uow.clock.now())
+async def sweep_overdue(cmd: commands.SweepOverdue, uow: OrchestrationUnitOfWork) -> UUID | None:
+    """A wait ran past its deadline: the saga stops waiting and compensates. Returns its order
+    id, or None when no overdue saga is free (none is overdue, or others hold them)."""
+    now = uow.clock.now()
+    saga = await uow.sagas.next_overdue_for_update(now)
+    if saga is None:
+        return None
+    saga.overdue(now)
     await uow.sagas.save(saga)
+    return saga.order_id
 
 
 async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:

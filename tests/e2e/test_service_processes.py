@@ -1,0 +1,152 @@
+"""A service as several processes (`<PREFIX>_PROCESSES`): one port, one consumer group with
+the partitions split, one relay leading; stopped whole by SIGTERM, and down whole when one of
+its processes dies. Returns stands in for any service: it is the one the others need least
+while it is away."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ServiceProcess, Stack
+from tests.support.environment import RUN_ID
+from tests.support.polling import eventually
+
+MEMORY_LIMIT_MB = 150
+
+
+@pytest.fixture
+async def two(stack: Stack) -> AsyncIterator[ServiceProcess]:
+    """Returns as two processes under a supervisor, in place of the stack's one."""
+    normal = stack["returns"]
+    await normal.stop()
+    pair = ServiceProcess(
+        "returns",
+        env={
+            "RETURNS_PROCESSES": "2",
+            # Static members: each process must be a member of its own.
+            "RETURNS_KAFKA_GROUP_INSTANCE_ID": f"returns-{RUN_ID}",
+        },
+        log_name="returns-two-processes",
+    )
+    pair.start()
+    try:
+        await pair.wait_healthy()  # one process answers: the other may still be starting
+        await eventually(
+            lambda: asyncio.to_thread(lambda: started(pair)),
+            until=lambda found: found == {1, 2},
+            timeout=60,
+            what="both processes started",
+        )
+        yield pair
+    finally:
+        await pair.stop()
+        normal.start()
+        await normal.wait_healthy()
+
+
+def started(service: ServiceProcess) -> set[Any]:
+    return {ln.get("process") for ln in service.log_lines() if ln.get("event") == "service.started"}
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+def last_assignments(lines: list[dict[str, Any]]) -> dict[Any, set[str]]:
+    """Each process's partitions, as its consumer last logged them."""
+    found: dict[Any, set[str]] = {}
+    for line in lines:
+        if line.get("event") == "consumer.assigned":
+            found[line.get("process")] = set(line["partitions"])
+    return found
+
+
+async def exited(process: ServiceProcess) -> int:
+    assert process.process is not None
+    popen = process.process
+    code: int | None = await eventually(
+        lambda: asyncio.to_thread(popen.poll),
+        until=lambda c: c is not None,
+        timeout=30,
+        what="the supervisor exited",
+    )
+    assert code is not None
+    return code
+
+
+class TestSeveralProcesses:
+    async def test_two_processes_serve_one_port_split_the_partitions_and_elect_one_relay(
+        self, two: ServiceProcess, http: httpx.AsyncClient
+    ) -> None:
+        children = two.children()
+        assert len(children) == 2
+
+        answers = await asyncio.gather(
+            *(http.get(f"{two.url}/v1/returns", params={"limit": 1}) for _ in range(20))
+        )
+        assert {r.status_code for r in answers} == {200}
+
+        # Both consume, each its own share of every partition returns reads.
+        split = await eventually(
+            lambda: asyncio.to_thread(lambda: last_assignments(two.log_lines())),
+            until=lambda found: set(found) == {1, 2} and all(found.values()),
+            timeout=60,
+            what="both processes assigned partitions",
+        )
+        assert not split[1] & split[2]
+        leaders = [
+            ln["process"] for ln in two.log_lines() if ln.get("event") == "outbox.relay.leading"
+        ]
+        assert len(leaders) == 1, leaders
+
+        for pid in children:
+            assert peak_rss_mb(pid) <= MEMORY_LIMIT_MB, f"process {pid}"
+        assert peak_rss_mb(two.process.pid) <= MEMORY_LIMIT_MB  # type: ignore[union-attr]
+
+    async def test_sigterm_stops_every_process(self, two: ServiceProcess) -> None:
+        children = two.children()
+        assert two.process is not None
+
+        two.process.send_signal(signal.SIGTERM)
+
+        assert await exited(two) == 0
+        assert not [pid for pid in children if _alive(pid)]
+        finished = [
+            ln["process"]
+            for ln in two.log_lines()
+            if str(ln.get("event")).startswith("Finished server process")
+        ]
+        assert sorted(finished) == [1, 2], "each process shut down cleanly"
+
+    async def test_a_process_that_dies_takes_the_whole_service_down(
+        self, two: ServiceProcess
+    ) -> None:
+        first, second = two.children()
+
+        os.kill(first, signal.SIGKILL)
+
+        assert await exited(two) == 128 + signal.SIGKILL
+        assert not _alive(second)
+        (death,) = [
+            ln for ln in two.log_lines() if ln.get("event") == "service.supervisor.child_exited"
+        ]
+        assert death["pid"] == first
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

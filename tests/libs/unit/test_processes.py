@@ -1,0 +1,70 @@
+"""What `python -m services.<name>` makes of its command line, and what each child is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from libs.config import MAX_DEFAULT_PROCESSES, ServiceSettings, default_processes
+from libs.processes import PARTS, Child, child_settings, parse
+
+
+def settings(**values: Any) -> ServiceSettings:
+    url = "postgresql+asyncpg://returns:secret@db/returns"
+    return ServiceSettings(SERVICE_NAME="returns", HTTP_PORT=8004, DATABASE_URL=url, **values)
+
+
+class TestCommandLine:
+    def test_no_parts_means_every_part_in_this_process(self) -> None:
+        assert parse([]) == (list(PARTS), None)
+
+    def test_named_parts_run_alone(self) -> None:
+        assert parse(["relay", "consumer"]) == (["relay", "consumer"], None)
+
+    def test_an_unknown_part_or_option_is_refused(self) -> None:
+        with pytest.raises(SystemExit, match="unknown part"):
+            parse(["worker"])
+        with pytest.raises(SystemExit, match="unknown option"):
+            parse(["--workers=2"])
+
+    def test_a_child_is_told_its_number_its_supervisor_and_its_socket(self) -> None:
+        parts, child = parse(["api", "jobs", "--child=2/3", "--supervisor=41", "--listen-fd=5"])
+
+        assert parts == ["api", "jobs"]
+        assert child == Child(number=2, count=3, supervisor=41, listen_fd=5)
+
+    def test_a_child_without_the_api_has_no_socket(self) -> None:
+        _, child = parse(["relay", "--child=1/2", "--supervisor=41"])
+
+        assert child == Child(number=1, count=2, supervisor=41, listen_fd=None)
+
+
+class TestChildSettings:
+    def test_each_static_member_has_its_own_instance_id(self) -> None:
+        base = settings(KAFKA_GROUP_INSTANCE_ID="returns-a")
+
+        ids = [child_settings(base, Child(n, 2, 1, None)).KAFKA_GROUP_INSTANCE_ID for n in (1, 2)]
+
+        assert ids == ["returns-a-1", "returns-a-2"]
+
+    def test_dynamic_membership_stays_dynamic(self) -> None:
+        assert child_settings(settings(), Child(1, 2, 1, None)).KAFKA_GROUP_INSTANCE_ID == ""
+
+    def test_the_self_service_limit_is_shared_and_the_write_limit_is_not(self) -> None:
+        base = settings(SELF_SERVICE_RATE_PER_MIN=30, SELF_SERVICE_BURST=10, WRITE_RATE_PER_S=100)
+
+        one = child_settings(base, Child(1, 4, 1, None))
+
+        assert one.SELF_SERVICE_RATE_PER_MIN * 4 == 30
+        assert one.SELF_SERVICE_BURST == 3  # rounded up: a burst of 0 would refuse everyone
+        assert one.WRITE_RATE_PER_S == 100
+
+
+class TestDefaultProcesses:
+    def test_one_per_cpu_up_to_the_cap(self) -> None:
+        assert 1 <= default_processes() <= MAX_DEFAULT_PROCESSES
+        assert default_processes() == settings().PROCESSES
+
+    def test_set_it_and_it_is_what_is_set(self) -> None:
+        assert settings(PROCESSES=3).PROCESSES == 3
