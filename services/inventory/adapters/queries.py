@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    cast,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,11 +97,6 @@ async def list_locations(
     return LocationPage(items=[_location_read(r) for r in rows], next_cursor=next_cursor)
 
 
-async def existing_locations(session: AsyncSession, codes: Iterable[str]) -> set[str]:
-    rows = await session.execute(select(location.c.code).where(location.c.code.in_(set(codes))))
-    return set(rows.scalars())
-
-
 # --- stock --------------------------------------------------------------------------------
 
 
@@ -126,13 +128,6 @@ async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
         available=sum(x.available for x in locations),
         locations=locations,
     )
-
-
-async def known_skus(session: AsyncSession, skus: Iterable[str]) -> set[str]:
-    rows = await session.execute(
-        select(stock_level.c.sku).where(stock_level.c.sku.in_(set(skus))).distinct()
-    )
-    return set(rows.scalars())
 
 
 async def movements(
@@ -233,12 +228,27 @@ async def list_inbound(
 
 
 async def get_reservation(session: AsyncSession, reservation_id: UUID) -> ReservationRead | None:
-    row = (
-        await session.execute(select(reservation).where(reservation.c.id == reservation_id))
-    ).first()
-    if row is None:
+    """One statement: the reservation on each of its lines (every reservation has lines)."""
+    rows = (
+        await session.execute(
+            select(reservation, reservation_line)
+            .join(reservation_line, reservation_line.c.reservation_id == reservation.c.id)
+            .where(reservation.c.id == reservation_id)
+            .order_by(reservation_line.c.line_no)
+        )
+    ).all()
+    if not rows:
         return None
-    return (await _with_lines(session, [row]))[0]
+    return ReservationRead.model_validate(
+        {
+            **rows[0]._mapping,
+            "lines": [
+                ReservationLineRead.model_validate({**ln._mapping, "line_id": ln.order_line_id})
+                for ln in rows
+            ],
+        },
+        from_attributes=False,
+    )
 
 
 async def list_reservations(
