@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     DateTime,
+    Insert,
     Integer,
     Select,
     Text,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -521,6 +523,42 @@ class InboundRepository:
         return found
 
 
+_RESERVATION_COLUMNS = [c.name for c in reservation.columns]
+_LINE_COLUMNS = [c.name for c in reservation_line.columns if c.name != "reservation_id"]
+
+
+def _add_reservation_statement() -> Insert:
+    """INSERT the reservation unless its id exists, and its lines from one array per column
+    (unnest): one round trip, and one statement text whatever the number of lines."""
+    made = (
+        pg_insert(reservation)
+        .values({c: bindparam(f"r_{c}", type_=reservation.c[c].type) for c in _RESERVATION_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[reservation.c.id])
+        .returning(reservation.c.id)
+        .cte("made")
+    )
+    given = (
+        func.unnest(
+            *(bindparam(f"l_{c}", type_=ARRAY(reservation_line.c[c].type)) for c in _LINE_COLUMNS)
+        )
+        .table_valued(*_LINE_COLUMNS)
+        .render_derived(name="given")
+    )
+    return (
+        insert(reservation_line)
+        .from_select(
+            ["reservation_id", *_LINE_COLUMNS],
+            select(made.c.id, *(given.c[c] for c in _LINE_COLUMNS)).select_from(
+                made.join(given, true())
+            ),
+        )
+        .returning(reservation_line.c.line_no)
+    )
+
+
+_ADD_RESERVATION = _add_reservation_statement()
+
+
 class ReservationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -623,20 +661,14 @@ class ReservationRepository:
         return found
 
     async def add(self, res: Reservation, *, now: datetime) -> bool:
-        """Insert the reservation and its lines; False (and nothing written) if one with its
-        id exists already."""
-        inserted = await self._session.execute(
-            pg_insert(reservation)
-            .values(**mappers.reservation_values(res), created_at=res.created_at, updated_at=now)
-            .on_conflict_do_nothing(index_elements=[reservation.c.id])
-            .returning(reservation.c.id)
-        )
-        if inserted.first() is None:
-            return False
-        await self._session.execute(
-            insert(reservation_line), [mappers.line_values(res.id, ln) for ln in res.lines]
-        )
-        return True
+        """Insert the reservation and its lines, in one statement; False (and nothing
+        written) if one with its id exists already."""
+        lines = [mappers.line_values(res.id, ln) for ln in res.lines]
+        params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
+        params |= {"r_created_at": res.created_at, "r_updated_at": now}
+        params |= {f"l_{c}": [line[c] for line in lines] for c in _LINE_COLUMNS}
+        inserted = await self._session.execute(_ADD_RESERVATION, params)
+        return inserted.first() is not None
 
     async def remove(self, reservation_id: UUID) -> None:
         """Undo an `add` of this transaction (its lines go with it)."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from libs.db.idempotency import StoredOutcome
 from libs.ids import new_id
 from services.inventory.adapters import published
 from services.inventory.domain import commands
@@ -39,24 +40,33 @@ async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) ->
 
     Returns the reservation's id, or for the HTTP API (`from_api`) the reservation made now
     (an earlier request's is still named by its id)."""
-    if (prior := await replayed(uow, SCOPE_RESERVE, cmd)) is not None:
-        return UUID(prior)
     reservation_id = cmd.reservation_id or new_id()
+    late = _named_and_on_hand(cmd)
+    # Late, the answer is a 201 unless a row is short; the lock-first path stores its own.
+    expected = StoredOutcome(resource_id=str(reservation_id), status=201) if late else None
+    if (prior := await replayed(uow, SCOPE_RESERVE, cmd, expected=expected)) is not None:
+        return UUID(prior)
     made: Reservation | UUID | None = None
-    if _named_and_on_hand(cmd):
+    if late:
         made = await _reserve_locking_late(cmd, reservation_id, uow)
     elif cmd.reservation_id is not None and await uow.reservations.exists(cmd.reservation_id):
         return cmd.reservation_id  # answered already: a second answer would double the hold
     if made is None:
-        if cmd.from_api:
-            # Only now: a reservation whose every row took its units named known ones.
-            await _refuse_unknown(cmd, uow)
         made = await _reserve_locking_first(cmd, reservation_id, uow)
     return made if cmd.from_api or isinstance(made, UUID) else made.id
 
 
-async def _refuse_unknown(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) -> None:
-    codes = {r.location_code for r in cmd.requests if r.location_code is not None}
+async def _refuse_unknown(
+    cmd: commands.ReserveStock, network: Network, uow: InventoryUnitOfWork
+) -> None:
+    """For the HTTP API, a location or SKU inventory does not know is the client's error
+    (422), not a shortage. Asked only when a stock row the request needs is missing: rows
+    that exist name a known location and SKU."""
+    named = {(r.location_code, r.sku) for r in cmd.requests if r.location_code is not None}
+    anywhere = {r.sku for r in cmd.requests if r.location_code is None}
+    if named <= set(network.levels) and anywhere <= set(network.eligible):
+        return
+    codes = {code for code, _ in named}
     if missing := sorted(codes - await uow.locations.existing(codes)):
         raise UnknownLocation(f"no location {', '.join(missing)}", location_codes=missing)
     skus = {r.sku for r in cmd.requests}
@@ -88,7 +98,6 @@ async def _reserve_locking_late(
     res = _reservation(cmd, held_where_named(cmd.requests), reservation_id, now=now)
     if not await uow.reservations.add(res, now=now):
         return res.id  # answered already: a second answer would double the hold
-    await uow.idempotency.complete(resource_id=str(res.id), status=201)
     if await uow.stock.take(res.holds, reference=f"reservation:{res.id}", now=now):
         uow.publish(published.reservation_confirmed(res))
         return res
@@ -101,6 +110,8 @@ async def _reserve_locking_first(
 ) -> Reservation:
     """Lock every stock row the reservation may use, decide in plain Python, write."""
     network = await _network(uow, cmd)
+    if cmd.from_api:
+        await _refuse_unknown(cmd, network, uow)
     now = uow.clock.now()
     res = _reservation(
         cmd,
