@@ -477,6 +477,13 @@ def _change_params(key: Key, movement: Movement, now: datetime) -> dict[str, Any
     }
 
 
+@dataclass(frozen=True)
+class OpenDelivery:
+    inbound_id: UUID
+    quantity: int  # still expected
+    expected_at: datetime
+
+
 class InboundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -504,6 +511,20 @@ class InboundRepository:
         await self._session.execute(
             update(inbound).where(inbound.c.id == item.id).values(**mappers.inbound_values(item))
         )
+
+    async def open_deliveries(self, key: Key) -> list[OpenDelivery]:
+        """The deliveries still expected at one stock row, soonest first."""
+        remaining = inbound.c.quantity - inbound.c.received_quantity - inbound.c.cancelled_quantity
+        rows = await self._session.execute(
+            select(inbound.c.id, remaining, inbound.c.expected_at)
+            .where(
+                inbound.c.status == "open",
+                inbound.c.location_code == key[0],
+                inbound.c.sku == key[1],
+            )
+            .order_by(inbound.c.expected_at, inbound.c.id)
+        )
+        return [OpenDelivery(id_, int(quantity), at) for id_, quantity, at in rows]
 
     async def incoming(self, keys: Iterable[Key]) -> dict[Key, list[Incoming]]:
         keys = set(keys)
