@@ -3,7 +3,7 @@ on oms.inventory.commands."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
@@ -119,7 +119,12 @@ class SkuEvent(IntegrationEvent):
 
 
 class StockChanged(SkuEvent):
-    """A location's counters of a SKU changed; the values are the new ones."""
+    """A location's counters of a SKU changed; the values are the new ones.
+
+    Sent with every change of a row's available units (holds, releases, shipments, counts,
+    adjustments, imports, safety stock, receipts, returns, backorder allocations), in the
+    transaction that made it. A location's activation changes no row: location_changed says
+    it, once for all its SKUs."""
 
     event_type: ClassVar[str] = "oms.inventory.stock_changed"
     topic: ClassVar[str] = INVENTORY_EVENTS
@@ -128,9 +133,35 @@ class StockChanged(SkuEvent):
     on_hand: int
     reserved: int
     safety_stock: int
-    available: int
+    available: int = Field(
+        description="What a new reservation may take here now: on_hand - reserved - "
+        "safety_stock, never below 0 (whether or not the location is active)"
+    )
     network_available: int = Field(description="Available at every active location together")
     reasons: list[str] = Field(description="Why: the ledger reasons of the changes")
+
+
+class IncomingDelivery(BaseModel):
+    inbound_id: str
+    quantity: int = Field(gt=0, description="Units still expected")
+    expected_at: datetime
+
+
+class IncomingChanged(SkuEvent):
+    """The units expected at a location for a SKU changed: a delivery was announced,
+    received (in part or whole) or cancelled. The values are the new ones; backorders are
+    promised against them."""
+
+    event_type: ClassVar[str] = "oms.inventory.incoming_changed"
+    topic: ClassVar[str] = INVENTORY_EVENTS
+
+    location_code: str
+    incoming: int = Field(
+        ge=0, description="Units still expected here: every open delivery together"
+    )
+    deliveries: list[IncomingDelivery] = Field(description="The open deliveries, soonest first")
+    inbound_id: str = Field(description="The delivery whose change this is")
+    reason: str = Field(description="inbound_created, inbound_received or inbound_cancelled")
 
 
 class LowStock(SkuEvent):
@@ -150,6 +181,56 @@ class BackInStock(SkuEvent):
     topic: ClassVar[str] = INVENTORY_EVENTS
 
     available: int
+
+
+# --- Events about locations (key: location code) -----------------------------------------
+
+
+class LocationAddress(BaseModel):
+    line1: str
+    line2: str | None = None
+    city: str
+    region: str | None = None
+    postal_code: str
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class LocationChanged(IntegrationEvent):
+    """A location was created or changed, activation and deactivation included: the whole
+    location as it now is, with everything routing reads. Keyed by its code, so one
+    location's changes stay in order; `location_version` grows with every change."""
+
+    event_type: ClassVar[str] = "oms.inventory.location_changed"
+    topic: ClassVar[str] = INVENTORY_EVENTS
+
+    code: str
+    change: str = Field(description="created or updated")
+    changed_fields: list[str] = Field(
+        default_factory=list, description="On an update, the fields that changed"
+    )
+    name: str
+    type: str = Field(description="warehouse, store, dropship or 3pl")
+    active: bool = Field(description="Whether routing and availability may use it")
+    capabilities: list[str] = Field(description="ship, pickup, ship_from_store")
+    address: LocationAddress
+    priority: int = Field(description="Higher is preferred by routing")
+    daily_order_capacity: int | None = Field(
+        None, description="Fulfilment orders a day; null: no limit"
+    )
+    processing_days: int = Field(description="Days from order to dispatch")
+    cutoff_time: time | None = Field(
+        None, description="Local time (in `timezone`) after which orders count from the next day"
+    )
+    timezone: str = Field(description="IANA time zone")
+    location_version: int = Field(
+        description="The location's version (its ETag): higher is newer, one step a change"
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return self.code
 
 
 # --- Commands on oms.inventory.commands (key: order id) -------------------------------------

@@ -31,13 +31,31 @@ class IdempotencyKeys:
         self._table = table
         self._claimed: tuple[str, str] | None = None
 
-    async def claim(self, *, scope: str, key: str, fingerprint: str) -> StoredOutcome | None:
-        """Reserve the key for this transaction; returns the earlier outcome if it was used."""
+    async def claim(
+        self,
+        *,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        expected: StoredOutcome | None = None,
+    ) -> StoredOutcome | None:
+        """Reserve the key for this transaction; returns the earlier outcome if it was used.
+
+        `expected` stores the outcome the caller expects with the claim, saving the UPDATE
+        of `complete` when it comes true; a `complete` before the commit still overrides it
+        (nobody else sees the row before the commit)."""
         scope = f"{scope}@{current_actor().client_id}"
         t = self._table
+        outcome = expected or StoredOutcome(resource_id=None, status=None)
         inserted = await self._session.execute(
             insert(t)
-            .values(scope=scope, key=key, fingerprint=fingerprint)
+            .values(
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                resource_id=outcome.resource_id,
+                response_status=outcome.status,
+            )
             .on_conflict_do_nothing()
             .returning(t.c.key)
         )

@@ -439,6 +439,12 @@ REQUESTS: dict[str, Builder] = {
     ),
     "availability-get": call(lambda o: Call("/v1/availability", params={"skus": o.sku})),
     "availability-query": call(lambda o: Call("/v1/availability", json={"skus": [o.sku]})),
+    "availability-get-compact": call(
+        lambda o: Call("/v1/availability/compact", params={"skus": o.sku})
+    ),
+    "availability-query-compact": call(
+        lambda o: Call("/v1/availability/compact", json={"skus": [o.sku]})
+    ),
     "reservations-create": call(
         lambda o: Call(
             "/v1/reservations",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from libs.contracts import inventory as contract
 from libs.ids import new_id
-from services.inventory.adapters.repository import TouchedLevel
+from services.inventory.adapters.repository import OpenDelivery, TouchedLevel
 from services.inventory.domain.alerts import Alert
+from services.inventory.domain.locations import Location
 from services.inventory.domain.reservation import LineChange, Reservation
 
 
@@ -106,6 +108,56 @@ def stock_changed(touched: TouchedLevel, *, network_available: int) -> contract.
         available=level.available,
         network_available=network_available,
         reasons=sorted(set(touched.reasons)),
+    )
+
+
+def location_changed(
+    loc: Location, *, change: str, fields: Sequence[str] = ()
+) -> contract.LocationChanged:
+    a = loc.address
+    return contract.LocationChanged(
+        code=loc.code,
+        change=change,
+        changed_fields=list(fields),
+        name=loc.name,
+        type=loc.type.value,
+        active=loc.active,
+        capabilities=sorted(c.value for c in loc.capabilities),
+        address=contract.LocationAddress(
+            line1=a.line1,
+            line2=a.line2,
+            city=a.city,
+            region=a.region,
+            postal_code=a.postal_code,
+            country=a.country,
+            latitude=a.latitude,
+            longitude=a.longitude,
+        ),
+        priority=loc.priority,
+        daily_order_capacity=loc.daily_order_capacity,
+        processing_days=loc.processing_days,
+        cutoff_time=loc.cutoff_time,
+        timezone=loc.timezone,
+        location_version=loc.version,
+    )
+
+
+def incoming_changed(
+    key: tuple[str, str], deliveries: Sequence[OpenDelivery], *, inbound_id: UUID, reason: str
+) -> contract.IncomingChanged:
+    code, sku = key
+    return contract.IncomingChanged(
+        sku=sku,
+        location_code=code,
+        incoming=sum(d.quantity for d in deliveries),
+        deliveries=[
+            contract.IncomingDelivery(
+                inbound_id=str(d.inbound_id), quantity=d.quantity, expected_at=d.expected_at
+            )
+            for d in deliveries
+        ],
+        inbound_id=str(inbound_id),
+        reason=reason,
     )
 
 

@@ -7,12 +7,32 @@ inbound row -> stock rows (sorted by location code, then SKU) -> reservation row
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Insert,
+    Integer,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,12 +52,16 @@ from services.inventory.domain.backorders import WaitingLine
 from services.inventory.domain.inbound import Inbound
 from services.inventory.domain.locations import Capability, Location
 from services.inventory.domain.reservation import Reservation, ReservationLine
-from services.inventory.domain.stock import Movement, StockLevel
+from services.inventory.domain.stock import Movement, Reason, StockLevel
 
 
 class LocationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self, session: AsyncSession, *, on_save: Callable[[], None] = lambda: None
+    ) -> None:
+        """`on_save` hears of every changed location (a stock row's facts may depend on it)."""
         self._session = session
+        self._on_save = on_save
 
     async def get(
         self, code: str, *, for_update: bool = False, within: frozenset[str] | None = None
@@ -60,12 +84,7 @@ class LocationRepository:
             .where(location.c.code == loc.code)
             .values(**mappers.location_values(loc))
         )
-
-    async def active(self, codes: Iterable[str]) -> set[str]:
-        rows = await self._session.execute(
-            select(location.c.code).where(location.c.code.in_(set(codes)), location.c.active)
-        )
-        return set(rows.scalars())
+        self._on_save()
 
     async def existing(self, codes: Iterable[str]) -> set[str]:
         rows = await self._session.execute(
@@ -82,11 +101,65 @@ class TouchedLevel:
     available_before: int
     reasons: list[str] = field(default_factory=list)
 
+    @property
+    def freed_nothing(self) -> bool:
+        """Every change was a new hold or a shipment: none of them can have made a unit
+        available (a hold takes units, a shipment takes on hand and reserved alike).
+
+        A row with waiting orders has nothing available whenever a transaction commits (the
+        waiting lines are served first), and a backorder is only made at a row after taking
+        all it has; so such a row still has nothing for its queue, which need not be read.
+        """
+        return bool(self.reasons) and all(r in _TAKING for r in self.reasons)
+
+
+_TAKING = frozenset({Reason.RESERVED.value, Reason.COMMITTED.value})
+
+
+@dataclass(frozen=True)
+class StockFacts:
+    """What announcing a transaction's stock changes needs besides the rows themselves."""
+
+    network_available: dict[str, int]  # sku -> available at every active location
+    thresholds: dict[str, int]  # sku -> low-stock threshold, for the SKUs that have one
+    active: set[str]  # the changed rows' locations that are active
+
+
+@dataclass(frozen=True)
+class _Taken:
+    """One row a late-lock reservation took units from, and how to put it back."""
+
+    key: Key
+    quantity: int
+    movement_id: int
+    touched_before: TouchedLevel | None
+
+
+_LEDGER_COLUMNS = [
+    "location_code",
+    "sku",
+    "on_hand_delta",
+    "reserved_delta",
+    "on_hand_after",
+    "reserved_after",
+    "reason",
+    "reference",
+    "note",
+    "occurred_at",
+]
+
 
 class StockRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self.touched: dict[Key, TouchedLevel] = {}
+        # Read by the statement that changed a row (see _change), so that announcing the
+        # changes at commit needs no query of its own; the last statement of a SKU has seen
+        # every earlier change of this transaction. Forgotten whenever something changes
+        # them another way: announcing then asks the database.
+        self._network: dict[str, int] = {}
+        self._thresholds: dict[str, int | None] = {}
+        self._active: dict[str, bool] = {}
 
     async def lock(
         self, keys: Iterable[Key], *, skus_shipped_from_anywhere: Iterable[str] = ()
@@ -141,67 +214,73 @@ class StockRepository:
         """
         before = level.available
         level.apply(movement)
-        guard = []
-        if movement.takes_available:
-            guard.append(
-                stock_level.c.on_hand - stock_level.c.reserved - stock_level.c.safety_stock
-                >= movement.reserved_delta
-            )
         changed = (
-            update(stock_level)
-            .where(
-                stock_level.c.location_code == level.location_code,
-                stock_level.c.sku == level.sku,
-                *guard,
+            await self._session.execute(
+                _TAKE if movement.takes_available else _CHANGE,
+                _change_params(level.key, movement, now),
             )
-            .values(
-                on_hand=stock_level.c.on_hand + movement.on_hand_delta,
-                reserved=stock_level.c.reserved + movement.reserved_delta,
-                updated_at=now,
-            )
-            .returning(stock_level.c.on_hand, stock_level.c.reserved)
-            .cte("changed")
-        )
-        written = await self._session.execute(
-            insert(stock_movement)
-            .from_select(
-                [
-                    "location_code",
-                    "sku",
-                    "on_hand_delta",
-                    "reserved_delta",
-                    "on_hand_after",
-                    "reserved_after",
-                    "reason",
-                    "reference",
-                    "note",
-                    "occurred_at",
-                ],
-                select(
-                    literal(level.location_code),
-                    literal(level.sku),
-                    literal(movement.on_hand_delta),
-                    literal(movement.reserved_delta),
-                    changed.c.on_hand,
-                    changed.c.reserved,
-                    literal(movement.reason.value),
-                    literal(movement.reference),
-                    literal(movement.note),
-                    literal(now),
-                ),
-            )
-            .returning(
-                stock_movement.c.id, stock_movement.c.on_hand_after, stock_movement.c.reserved_after
-            )
-        )
-        after = written.one_or_none()
-        if after is None or (after.on_hand_after, after.reserved_after) != (
+        ).one_or_none()
+        if changed is None or (changed.on_hand, changed.reserved) != (
             level.on_hand,
             level.reserved,
         ):
             raise RuntimeError(f"stock row {level.key} changed under its lock")
-        self._touch(level, before, movement.reason.value)
-        return int(after.id)
+        self._touch(level, before, movement.reason.value, changed)
+        return int(changed.movement_id)
+
+    async def take(self, holds: Mapping[Key, int], *, reference: str, now: datetime) -> bool:
+        """Hold units on rows read by nobody beforehand: one conditional UPDATE per row (with
+        its ledger row), in the global lock order, so each row is locked only from here to
+        the commit. All rows or none: when one is short, the rows taken before it are put
+        back as they were (their ledger rows removed, as this transaction never happened
+        for them) and False is returned; the caller then decides under locks instead.
+        """
+        taken: list[_Taken] = []
+        for key in sorted(holds):
+            movement = Movement(Reason.RESERVED, reserved_delta=holds[key], reference=reference)
+            touched_before = self._copy_of_touched(key)
+            changed = (
+                await self._session.execute(_TAKE, _change_params(key, movement, now))
+            ).one_or_none()
+            if changed is None:
+                await self._put_back(taken, now=now)
+                return False
+            level = StockLevel(
+                key[0], key[1], changed.on_hand, changed.reserved, changed.safety_stock
+            )
+            before = replace(level, reserved=level.reserved - holds[key]).available
+            self._touch(level, before, Reason.RESERVED.value, changed)
+            taken.append(_Taken(key, holds[key], int(changed.movement_id), touched_before))
+        return True
+
+    async def _put_back(self, taken: Sequence[_Taken], *, now: datetime) -> None:
+        for t in reversed(taken):
+            await self._session.execute(
+                update(stock_level)
+                .where(stock_level.c.location_code == t.key[0], stock_level.c.sku == t.key[1])
+                .values(reserved=stock_level.c.reserved - t.quantity, updated_at=now)
+            )
+            await self._session.execute(
+                delete(stock_movement).where(stock_movement.c.id == t.movement_id)
+            )
+            if t.touched_before is None:
+                del self.touched[t.key]
+            else:
+                self.touched[t.key] = t.touched_before
+            self._forget(t.key)
+
+    def _copy_of_touched(self, key: Key) -> TouchedLevel | None:
+        found = self.touched.get(key)
+        if found is None:
+            return None
+        return TouchedLevel(replace(found.level), found.available_before, list(found.reasons))
+
+    async def known_skus(self, skus: Iterable[str]) -> set[str]:
+        """The SKUs with a stock row anywhere."""
+        rows = await self._session.execute(
+            select(stock_level.c.sku).where(stock_level.c.sku.in_(set(skus))).distinct()
+        )
+        return set(rows.scalars())
 
     async def has_movement(self, reference: str) -> bool:
         found = await self._session.scalar(
@@ -224,28 +303,74 @@ class StockRepository:
         )
         self._touch(level, before, "safety_stock")
 
-    def _touch(self, level: StockLevel, available_before: int, reason: str) -> None:
+    def adopt(self, touched: TouchedLevel) -> None:
+        """A row changed set-wise (a stock import), to be served and announced at commit."""
+        self.touched[touched.level.key] = touched
+        self._forget(touched.level.key)
+
+    def _touch(
+        self, level: StockLevel, available_before: int, reason: str, changed: Any = None
+    ) -> None:
         entry = self.touched.setdefault(level.key, TouchedLevel(level, available_before))
         entry.level = level
         entry.reasons.append(reason)
+        if changed is None:
+            self._forget(level.key)
+            return
+        code, sku = level.key
+        self._active[code] = bool(changed.active)
+        self._thresholds[sku] = changed.threshold
+        self._network[sku] = int(changed.others) + (level.available if changed.active else 0)
 
-    async def network_available(self, skus: Iterable[str]) -> dict[str, int]:
-        """Available units per SKU over every active location."""
-        rows = await self._session.execute(
-            select(stock_level.c.sku, func.sum(stock_level.c.available))
-            .join(location, location.c.code == stock_level.c.location_code)
-            .where(stock_level.c.sku.in_(set(skus)), location.c.active)
-            .group_by(stock_level.c.sku)
-        )
-        return {sku: int(total or 0) for sku, total in rows}
+    def _forget(self, key: Key) -> None:
+        self._network.pop(key[1], None)
+        self._active.pop(key[0], None)
 
-    async def thresholds(self, skus: Iterable[str]) -> dict[str, int]:
-        rows = await self._session.execute(
-            select(sku_policy.c.sku, sku_policy.c.low_stock_threshold).where(
-                sku_policy.c.sku.in_(set(skus)), sku_policy.c.low_stock_threshold.is_not(None)
+    def forget_facts(self) -> None:
+        """Something the facts depend on changed (a location's `active`, a threshold)."""
+        self._network.clear()
+        self._thresholds.clear()
+        self._active.clear()
+
+    def settled(self) -> None:
+        self.touched.clear()
+        self.forget_facts()
+
+    async def facts(self) -> StockFacts:
+        """The network availability and threshold of every changed SKU and which changed
+        rows' locations are active: from the statements that made the changes, or (for what
+        they did not tell) asked in one query."""
+        skus = {sku for _, sku in self.touched}
+        codes = {code for code, _ in self.touched}
+        unknown = {s for s in skus if s not in self._network or s not in self._thresholds}
+        if unknown:
+            rows = await self._session.execute(
+                select(
+                    stock_level.c.sku,
+                    func.coalesce(func.sum(stock_level.c.available).filter(location.c.active), 0),
+                    select(sku_policy.c.low_stock_threshold)
+                    .where(sku_policy.c.sku == stock_level.c.sku)
+                    .scalar_subquery(),
+                )
+                .join(location, location.c.code == stock_level.c.location_code)
+                .where(stock_level.c.sku.in_(unknown))
+                .group_by(stock_level.c.sku)
             )
+            for sku, total, threshold in rows:
+                self._network[sku] = int(total)
+                self._thresholds[sku] = threshold
+        if codes - set(self._active):
+            active = await self._session.execute(
+                select(location.c.code, location.c.active).where(
+                    location.c.code.in_(codes - set(self._active))
+                )
+            )
+            self._active.update({code: bool(flag) for code, flag in active})
+        return StockFacts(
+            network_available={s: self._network.get(s, 0) for s in skus},
+            thresholds={s: t for s in skus if (t := self._thresholds.get(s)) is not None},
+            active={c for c in codes if self._active.get(c, False)},
         )
-        return {sku: int(t) for sku, t in rows}
 
     async def set_threshold(self, sku: str, threshold: int | None, *, now: datetime) -> None:
         statement = pg_insert(sku_policy).values(
@@ -257,6 +382,106 @@ class StockRepository:
                 set_={"low_stock_threshold": threshold, "updated_at": now},
             )
         )
+        self._thresholds.pop(sku, None)
+
+
+def _change_statement(*, guarded: bool) -> Select[Any]:
+    """One statement: change a stock row, write its ledger row, and read what announcing the
+    change needs (the SKU's available units at the other active locations, the location's
+    `active`, the SKU's threshold). Guarded, the row changes only if it has the units
+    (`available >= reserved_delta`); no row comes back otherwise.
+
+    The subqueries see the database as the statement began: the other rows as this
+    transaction has left them, this row before the change (it is excluded, and added from
+    its new counters by the caller).
+
+    Built once with bound parameters: building it per call cost more CPU (1.7 ms) than
+    everything else a reservation does. The parameters' names differ from every column's,
+    or SQLAlchemy would take them for values to SET.
+    """
+    code, sku = bindparam("p_code", type_=Text), bindparam("p_sku", type_=Text)
+    on_hand_delta = bindparam("p_on_hand_delta", type_=Integer)
+    reserved_delta = bindparam("p_reserved_delta", type_=Integer)
+    now = bindparam("p_now", type_=DateTime(timezone=True))
+    available = stock_level.c.on_hand - stock_level.c.reserved - stock_level.c.safety_stock
+    changed = (
+        update(stock_level)
+        .where(
+            stock_level.c.location_code == code,
+            stock_level.c.sku == sku,
+            *([available >= reserved_delta] if guarded else []),
+        )
+        .values(
+            on_hand=stock_level.c.on_hand + on_hand_delta,
+            reserved=stock_level.c.reserved + reserved_delta,
+            updated_at=now,
+        )
+        .returning(stock_level.c.on_hand, stock_level.c.reserved, stock_level.c.safety_stock)
+        .cte("changed")
+    )
+    ledger = (
+        insert(stock_movement)
+        .from_select(
+            _LEDGER_COLUMNS,
+            select(
+                code,
+                sku,
+                on_hand_delta,
+                reserved_delta,
+                changed.c.on_hand,
+                changed.c.reserved,
+                bindparam("p_reason", type_=Text),
+                bindparam("p_reference", type_=Text),
+                bindparam("p_note", type_=Text),
+                now,
+            ),
+        )
+        .returning(stock_movement.c.id)
+        .cte("ledger")
+    )
+    other = stock_level.alias("other")
+    others = (
+        select(func.coalesce(func.sum(other.c.available), literal_column("0")))
+        .join_from(other, location, location.c.code == other.c.location_code)
+        .where(other.c.sku == sku, other.c.location_code != code, location.c.active)
+        .scalar_subquery()
+    )
+    return select(
+        ledger.c.id.label("movement_id"),
+        changed.c.on_hand,
+        changed.c.reserved,
+        changed.c.safety_stock,
+        others.label("others"),
+        select(location.c.active).where(location.c.code == code).scalar_subquery().label("active"),
+        select(sku_policy.c.low_stock_threshold)
+        .where(sku_policy.c.sku == sku)
+        .scalar_subquery()
+        .label("threshold"),
+    ).select_from(changed.join(ledger, true()))
+
+
+_CHANGE = _change_statement(guarded=False)
+_TAKE = _change_statement(guarded=True)
+
+
+def _change_params(key: Key, movement: Movement, now: datetime) -> dict[str, Any]:
+    return {
+        "p_code": key[0],
+        "p_sku": key[1],
+        "p_on_hand_delta": movement.on_hand_delta,
+        "p_reserved_delta": movement.reserved_delta,
+        "p_reason": movement.reason.value,
+        "p_reference": movement.reference,
+        "p_note": movement.note,
+        "p_now": now,
+    }
+
+
+@dataclass(frozen=True)
+class OpenDelivery:
+    inbound_id: UUID
+    quantity: int  # still expected
+    expected_at: datetime
 
 
 class InboundRepository:
@@ -287,6 +512,20 @@ class InboundRepository:
             update(inbound).where(inbound.c.id == item.id).values(**mappers.inbound_values(item))
         )
 
+    async def open_deliveries(self, key: Key) -> list[OpenDelivery]:
+        """The deliveries still expected at one stock row, soonest first."""
+        remaining = inbound.c.quantity - inbound.c.received_quantity - inbound.c.cancelled_quantity
+        rows = await self._session.execute(
+            select(inbound.c.id, remaining, inbound.c.expected_at)
+            .where(
+                inbound.c.status == "open",
+                inbound.c.location_code == key[0],
+                inbound.c.sku == key[1],
+            )
+            .order_by(inbound.c.expected_at, inbound.c.id)
+        )
+        return [OpenDelivery(id_, int(quantity), at) for id_, quantity, at in rows]
+
     async def incoming(self, keys: Iterable[Key]) -> dict[Key, list[Incoming]]:
         keys = set(keys)
         if not keys:
@@ -303,6 +542,42 @@ class InboundRepository:
         for code, sku, expected_at, quantity in rows:
             found[(code, sku)].append(Incoming(expected_at, int(quantity)))
         return found
+
+
+_RESERVATION_COLUMNS = [c.name for c in reservation.columns]
+_LINE_COLUMNS = [c.name for c in reservation_line.columns if c.name != "reservation_id"]
+
+
+def _add_reservation_statement() -> Insert:
+    """INSERT the reservation unless its id exists, and its lines from one array per column
+    (unnest): one round trip, and one statement text whatever the number of lines."""
+    made = (
+        pg_insert(reservation)
+        .values({c: bindparam(f"r_{c}", type_=reservation.c[c].type) for c in _RESERVATION_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[reservation.c.id])
+        .returning(reservation.c.id)
+        .cte("made")
+    )
+    given = (
+        func.unnest(
+            *(bindparam(f"l_{c}", type_=ARRAY(reservation_line.c[c].type)) for c in _LINE_COLUMNS)
+        )
+        .table_valued(*_LINE_COLUMNS)
+        .render_derived(name="given")
+    )
+    return (
+        insert(reservation_line)
+        .from_select(
+            ["reservation_id", *_LINE_COLUMNS],
+            select(made.c.id, *(given.c[c] for c in _LINE_COLUMNS)).select_from(
+                made.join(given, true())
+            ),
+        )
+        .returning(reservation_line.c.line_no)
+    )
+
+
+_ADD_RESERVATION = _add_reservation_statement()
 
 
 class ReservationRepository:
@@ -379,10 +654,15 @@ class ReservationRepository:
         )
         return {(code, sku): int(total) for code, sku, total in rows}
 
-    async def queue(self, key: Key) -> list[WaitingLine]:
-        """The lines waiting for stock at one row, with what orders the queue."""
+    async def queues(self, keys: Iterable[Key]) -> dict[Key, list[WaitingLine]]:
+        """The lines waiting for stock at these rows, with what orders each queue."""
+        keys = set(keys)
+        if not keys:
+            return {}
         rows = await self._session.execute(
             select(
+                reservation_line.c.location_code,
+                reservation_line.c.sku,
                 reservation_line.c.reservation_id,
                 reservation_line.c.line_no,
                 reservation_line.c.backordered,
@@ -393,21 +673,27 @@ class ReservationRepository:
             .join(reservation, reservation.c.id == reservation_line.c.reservation_id)
             .where(
                 reservation_line.c.backordered > 0,
-                reservation_line.c.location_code == key[0],
-                reservation_line.c.sku == key[1],
+                tuple_(reservation_line.c.location_code, reservation_line.c.sku).in_(keys),
             )
         )
-        return [WaitingLine(*row) for row in rows]
+        found: dict[Key, list[WaitingLine]] = defaultdict(list)
+        for code, sku, *line in rows:
+            found[(code, sku)].append(WaitingLine(*line))
+        return found
 
-    async def add(self, res: Reservation, *, now: datetime) -> None:
-        await self._session.execute(
-            insert(reservation).values(
-                **mappers.reservation_values(res), created_at=res.created_at, updated_at=now
-            )
-        )
-        await self._session.execute(
-            insert(reservation_line), [mappers.line_values(res.id, ln) for ln in res.lines]
-        )
+    async def add(self, res: Reservation, *, now: datetime) -> bool:
+        """Insert the reservation and its lines, in one statement; False (and nothing
+        written) if one with its id exists already."""
+        lines = [mappers.line_values(res.id, ln) for ln in res.lines]
+        params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
+        params |= {"r_created_at": res.created_at, "r_updated_at": now}
+        params |= {f"l_{c}": [line[c] for line in lines] for c in _LINE_COLUMNS}
+        inserted = await self._session.execute(_ADD_RESERVATION, params)
+        return inserted.first() is not None
+
+    async def remove(self, reservation_id: UUID) -> None:
+        """Undo an `add` of this transaction (its lines go with it)."""
+        await self._session.execute(delete(reservation).where(reservation.c.id == reservation_id))
 
     async def save(self, res: Reservation, *, now: datetime) -> None:
         await self._session.execute(

@@ -132,6 +132,18 @@ def plan(requests: Sequence[Request], network: Network, *, allow_backorder: bool
     return Plan(lines=[] if shortfalls else lines, shortfalls=shortfalls)
 
 
+def held_where_named(requests: Sequence[Request]) -> Plan:
+    """Every line held in full at the location it names: the plan a reservation takes when
+    the stock rows say yes (their conditional update is the check), without reading them
+    first. Only for requests whose every line names a location."""
+    lines = []
+    for request in requests:
+        if request.location_code is None:
+            raise ValueError(f"line of {request.sku} names no location")
+        lines.append(PlannedLine(request, request.location_code, request.quantity, 0, None))
+    return Plan(lines=lines, shortfalls=[])
+
+
 def _from_stock(request: Request, candidates: list[str], ledger: _Ledger) -> PlannedLine | None:
     ranked = sorted(
         enumerate(candidates), key=lambda ic: (-ledger.free((ic[1], request.sku)), ic[0])

@@ -115,6 +115,10 @@ class ReserveStock(Idempotent):
     expires_at: datetime | None = None
     priority: int = 0
     ordered_at: datetime | None = None
+    # From the HTTP API: a location or SKU inventory does not know is the client's mistake
+    # (UnknownLocation, UnknownSku: nothing is written) rather than a shortage to record,
+    # and the reservation made is handed back whole, so the answer needs no read-back.
+    from_api: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -57,17 +57,18 @@ class Location:
         """Whether a delivery order may be served from here."""
         return bool(self.capabilities & {Capability.SHIP, Capability.SHIP_FROM_STORE})
 
-    def update(self, changes: dict[str, Any], *, expected_version: int, now: datetime) -> bool:
-        """Apply the fields that differ; a stale version is refused (optimistic lock)."""
+    def update(self, changes: dict[str, Any], *, expected_version: int, now: datetime) -> list[str]:
+        """Apply the fields that differ and name them (none: nothing changed); a stale
+        version is refused (optimistic lock)."""
         if expected_version != self.version:
             raise PreconditionFailed(
                 f"location {self.code} is at version {self.version}, not {expected_version}"
             )
         differing = {k: v for k, v in changes.items() if getattr(self, k) != v}
         if not differing:
-            return False
+            return []
         for name, value in differing.items():
             setattr(self, name, value)
         self.version += 1
         self.updated_at = now
-        return True
+        return sorted(differing)

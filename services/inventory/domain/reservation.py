@@ -120,6 +120,15 @@ class Reservation:
         """The stock rows this reservation touches, in the one global lock order."""
         return sorted({line.key for line in self.lines if line.location_code is not None})
 
+    @property
+    def holds(self) -> dict[tuple[str, str], int]:
+        """Held units per stock row, in the one global lock order."""
+        held: dict[tuple[str, str], int] = {}
+        for line in self.lines:
+            if line.held:
+                held[line.key] = held.get(line.key, 0) + line.held
+        return dict(sorted(held.items()))
+
     def confirm(self) -> bool:
         """Make a temporary hold firm: it no longer expires."""
         if self.status is ReservationStatus.CONFIRMED:

@@ -117,7 +117,7 @@ async def _announce(uow: InventoryUnitOfWork, batch: ImportBatch, outbox: Outbox
             touched = _touched(row)
             sku = skus[row.sku]
             if sku.waiting:
-                uow.stock.touched[touched.level.key] = touched
+                uow.stock.adopt(touched)
             else:
                 events.append(
                     published.stock_changed(touched, network_available=sku.network_available)

@@ -20,22 +20,26 @@ if TYPE_CHECKING:
 async def settle_stock_changes(uow: InventoryUnitOfWork) -> None:
     await serve_backorders(uow)
     await announce_stock_changes(uow)
-    uow.stock.touched.clear()
+    uow.stock.settled()
 
 
 async def serve_backorders(uow: InventoryUnitOfWork) -> None:
     """Hand available units of every changed row to its waiting lines, queue order first.
 
     The row is locked already (it was changed in this transaction), and anyone changing a
-    waiting line locks its row first, so the queue cannot move under us.
+    waiting line locks its row first, so the queue cannot move under us. Rows that only
+    lost units (holds, shipments) are skipped: they cannot have anything for a queue.
     """
     now = uow.clock.now()
-    for key, touched in sorted(uow.stock.touched.items()):
+    freed = {
+        key: touched
+        for key, touched in uow.stock.touched.items()
+        if touched.level.available > 0 and not touched.freed_nothing
+    }
+    queues = await uow.reservations.queues(freed)
+    for key, touched in sorted(freed.items()):
         level = touched.level
-        if level.available <= 0:
-            continue
-        queue = await uow.reservations.queue(key)
-        allocations = backorders.allocate(queue, level.available)
+        allocations = backorders.allocate(queues.get(key, []), level.available)
         if not allocations:
             continue
         waiting = await uow.reservations.get_many_for_update(
@@ -60,23 +64,21 @@ async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
     touched = uow.stock.touched
     if not touched:
         return
-    skus = {sku for _, sku in touched}
-    after = await uow.stock.network_available(skus)
-    thresholds = await uow.stock.thresholds(skus)
-    # The network total counts active locations only, and so must the change that led to it.
-    active = await uow.locations.active(code for code, _ in touched)
+    facts = await uow.stock.facts()
     change: dict[str, int] = defaultdict(int)
     for (code, sku), t in sorted(touched.items()):
-        if code in active:
+        # The network total counts active locations only, and so must the change that led
+        # to it.
+        if code in facts.active:
             change[sku] += t.level.available - t.available_before
-        uow.publish(published.stock_changed(t, network_available=after.get(sku, 0)))
-    for sku in sorted(skus):
+        uow.publish(published.stock_changed(t, network_available=facts.network_available[sku]))
+    for sku in sorted(facts.network_available):
         uow.publish(
             *stock_alerts(
                 sku,
-                network_available=after.get(sku, 0),
+                network_available=facts.network_available[sku],
                 change=change[sku],
-                threshold=thresholds.get(sku),
+                threshold=facts.thresholds.get(sku),
             )
         )
 

@@ -17,8 +17,8 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
     reservations: ReservationRepository
 
     def start(self) -> None:
-        self.locations = LocationRepository(self.session)
         self.stock = StockRepository(self.session)
+        self.locations = LocationRepository(self.session, on_save=self.stock.forget_facts)
         self.inbound = InboundRepository(self.session)
         self.reservations = ReservationRepository(self.session)
 

@@ -435,6 +435,62 @@ class TestAvailability:
         posted = await client.post("/v1/availability", json={"skus": [sku], "country": "DE"})
         assert posted.json()["items"][0]["available"] == 8
 
+    async def test_the_compact_answer_says_the_same_in_arrays(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        lamp, shade, ghost = unique("SKU"), unique("SKU"), unique("GHOST")
+        first, second = await new_location(client), await new_location(client)
+        closed = await new_location(client)
+        for code, sku, units in ((first, lamp, 5), (second, lamp, 2), (second, shade, 4)):
+            await stock(client, code, sku, units)
+        await stock(client, closed, lamp, 9)
+        patch = await client.patch(
+            f"/v1/locations/{closed}", json={"active": False}, headers={"If-Match": '"1"'}
+        )
+        assert patch.status_code == 200, patch.text
+        body = {"location_code": second, "sku": shade, "quantity": 7, "expected_at": EXPECTED_AT}
+        assert (await client.post("/v1/inbound", json=body)).status_code == 201
+        r = await reserve(client, (lamp, 4, first), (shade, 6, second), allow_backorder=True)
+        assert r.status_code == 201, r.text
+        skus = ",".join([lamp, shade, ghost])
+
+        full = (await client.get("/v1/availability", params={"skus": skus})).json()
+        compact = await client.get("/v1/availability/compact", params={"skus": skus})
+        assert compact.status_code == 200, compact.text
+        body = compact.json()
+        assert body["locations"] == sorted([first, second])
+        for item, whole in zip(body["items"], full["items"], strict=True):
+            at = [body["locations"][i] for i in item["location_index"]]
+            assert dict(zip(at, item["location_available"], strict=True)) == {
+                x["location_code"]: x["available"] for x in whole["locations"]
+            }
+            assert {k: item[k] for k in ("sku", "available", "incoming", "backordered")} == {
+                k: whole[k] for k in ("sku", "available", "incoming", "backordered")
+            }
+        assert [(x["sku"], x["available"], x["backordered"]) for x in body["items"]] == [
+            (lamp, 3, 0),
+            (shade, 0, 2),
+            (ghost, 0, 0),
+        ]
+        posted = await client.post("/v1/availability/compact", json={"skus": [shade, lamp]})
+        assert [x["sku"] for x in posted.json()["items"]] == [shade, lamp]
+        narrowed = await client.get(
+            "/v1/availability/compact", params={"skus": lamp, "country": "AT"}
+        )
+        assert narrowed.json() == {
+            "locations": [],
+            "items": [
+                {
+                    "sku": lamp,
+                    "available": 0,
+                    "location_index": [],
+                    "location_available": [],
+                    "incoming": [],
+                    "backordered": 0,
+                }
+            ],
+        }
+
     async def test_a_sku_never_stocked_is_unavailable(self, client: httpx.AsyncClient) -> None:
         ghost = unique("GHOST")
         r = await client.post("/v1/availability", json={"skus": [ghost]})

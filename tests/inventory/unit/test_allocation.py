@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.inventory.domain.allocation import (
     Incoming,
     Network,
     Plan,
     PlannedLine,
     Request,
+    held_where_named,
     plan,
     promise_date,
 )
@@ -183,3 +186,18 @@ class TestPromiseDate:
     def test_no_date_when_the_incoming_stock_does_not_cover_it(self) -> None:
         assert promise_date([Incoming(DAY_1, 2)], already_promised=1, quantity=2) is None
         assert promise_date([], already_promised=0, quantity=1) is None
+
+
+class TestHeldWhereNamed:
+    def test_every_line_is_held_in_full_where_it_names(self) -> None:
+        lamp, shade = Request("LAMP", 2, "WH-B"), Request("SHADE", 1, "WH-A")
+        result = held_where_named([lamp, shade])
+        assert result.complete
+        assert served(result) == [("WH-B", "LAMP", 2, 0), ("WH-A", "SHADE", 1, 0)]
+        # The same lines the locking planner makes when the stock is there.
+        both = network(StockLevel("WH-B", "LAMP", 5), StockLevel("WH-A", "SHADE", 5))
+        assert result == plan([lamp, shade], both, allow_backorder=False)
+
+    def test_a_line_naming_no_location_is_not_for_it(self) -> None:
+        with pytest.raises(ValueError):
+            held_where_named([Request("LAMP", 1)])

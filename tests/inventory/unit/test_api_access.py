@@ -45,6 +45,8 @@ SCOPES = {
     "POST /v1/inbound/{inbound_id}/cancel": "inventory:adjust",
     "GET /v1/availability": "inventory:read",
     "POST /v1/availability": "inventory:read",
+    "GET /v1/availability/compact": "inventory:read",
+    "POST /v1/availability/compact": "inventory:read",
     "POST /v1/reservations": "inventory:reserve",
     "GET /v1/reservations": "inventory:read",
     "GET /v1/reservations/{reservation_id}": "inventory:read",

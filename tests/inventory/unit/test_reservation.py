@@ -286,3 +286,15 @@ class TestFromPlan:
             (None, None, 0),
             ("A", 1, 0),
         ]
+
+
+class TestHolds:
+    def test_held_units_per_stock_row_in_lock_order(self) -> None:
+        res = reservation(
+            ln(1, "SHADE", held=1, loc="B"),
+            ln(2, "LAMP", held=2, backordered=1, loc="B"),
+            ln(3, "SHADE", held=2, loc="B"),
+            ln(4, "LAMP", backordered=1, loc="A"),
+        )
+        assert res.holds == {("B", "LAMP"): 2, ("B", "SHADE"): 3}
+        assert list(res.holds) == sorted(res.holds)

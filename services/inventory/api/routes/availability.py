@@ -16,6 +16,7 @@ from libs.http.fields import Country
 from libs.http.problems import problem_responses
 from services.inventory.adapters import invariant_queries, queries
 from services.inventory.api.schemas.availability import (
+    AvailabilityCompactRead,
     AvailabilityRead,
     AvailabilityRequest,
     InvariantsRead,
@@ -28,6 +29,33 @@ checks = APIRouter(tags=["invariants"])
 MAX_QUERY_SKUS = 100
 
 
+SkusQuery = Annotated[
+    str,
+    Query(
+        min_length=1,
+        # 5,000 characters stay under the HTTP server's 64 KiB request line even when
+        # every one is percent-encoded UTF-8; POST /availability takes more.
+        max_length=5000,
+        pattern=r"^[A-Za-z0-9._\-/, ]+$",
+        description="Comma-separated SKUs, at most 100 and 5,000 characters",
+    ),
+]
+
+
+def _from_query(
+    skus: str, country: str | None, location_type: LocationType | None
+) -> AvailabilityRequest:
+    try:
+        return AvailabilityRequest(
+            skus=[s.strip() for s in skus.split(",") if s.strip()][: MAX_QUERY_SKUS + 1],
+            country=country,
+            location_type=location_type,
+        )
+    except ValidationError as invalid:
+        # The query's SKUs are checked here, one by one: a client error, answered as one.
+        raise RequestValidationError(invalid.errors()) from invalid
+
+
 @router.get(
     "/availability",
     summary="Available-to-promise of a few SKUs",
@@ -37,32 +65,14 @@ MAX_QUERY_SKUS = 100
 )
 async def get(
     session: ReadSessionDep,
-    skus: Annotated[
-        str,
-        Query(
-            min_length=1,
-            # 5,000 characters stay under the HTTP server's 64 KiB request line even when
-            # every one is percent-encoded UTF-8; POST /availability takes more.
-            max_length=5000,
-            pattern=r"^[A-Za-z0-9._\-/, ]+$",
-            description="Comma-separated SKUs, at most 100 and 5,000 characters",
-        ),
-    ],
+    skus: SkusQuery,
     country: Country | None = None,
     location_type: LocationType | None = None,
 ) -> Response:
     """Per SKU: the network's available total, each location's available units and the
-    incoming deliveries with their dates. POST /availability takes up to 1,000 SKUs."""
-    try:
-        request = AvailabilityRequest(
-            skus=[s.strip() for s in skus.split(",") if s.strip()][: MAX_QUERY_SKUS + 1],
-            country=country,
-            location_type=location_type,
-        )
-    except ValidationError as invalid:
-        # The query's SKUs are checked here, one by one: a client error, answered as one.
-        raise RequestValidationError(invalid.errors()) from invalid
-    return await _answer(session, request)
+    incoming deliveries with their dates. POST /availability takes up to 1,000 SKUs;
+    GET /availability/compact gives the same answer in a fraction of the bytes."""
+    return await _answer(session, _from_query(skus, country, location_type))
 
 
 @router.post(
@@ -77,11 +87,47 @@ async def query(body: AvailabilityRequest, session: ReadSessionDep) -> Response:
     return await _answer(session, body)
 
 
-async def _answer(session: ReadSessionDep, request: AvailabilityRequest) -> Response:
-    """Written straight as JSON (mostly by PostgreSQL) in the shape of `AvailabilityRead`,
-    the declared response model: validating thousands of location entries of our own on the
-    way out would only cost time."""
-    body = await queries.availability_json(
+@router.get(
+    "/availability/compact",
+    summary="Available-to-promise of a few SKUs, compact",
+    response_model=AvailabilityCompactRead,
+    responses=problem_responses(422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
+)
+async def get_compact(
+    session: ReadSessionDep,
+    skus: SkusQuery,
+    country: Country | None = None,
+    location_type: LocationType | None = None,
+) -> Response:
+    """What GET /availability answers, for machines: the matching locations listed once, and
+    per SKU its locations as indexes into that list with their available units (two arrays)
+    instead of an object per location. On hand, reserved, type and country are left out
+    (GET /locations has the last two). For 50 SKUs held at 100 locations: ~55 KB, not
+    ~690 KB."""
+    return await _answer(session, _from_query(skus, country, location_type), compact=True)
+
+
+@router.post(
+    "/availability/compact",
+    summary="Available-to-promise of many SKUs, compact",
+    response_model=AvailabilityCompactRead,
+    responses=problem_responses(413, 422, 503),
+    dependencies=[requires(Scope.INVENTORY_READ)],
+)
+async def query_compact(body: AvailabilityRequest, session: ReadSessionDep) -> Response:
+    """The same answer as GET /availability/compact, for up to 1,000 SKUs in one request."""
+    return await _answer(session, body, compact=True)
+
+
+async def _answer(
+    session: ReadSessionDep, request: AvailabilityRequest, *, compact: bool = False
+) -> Response:
+    """Written straight as JSON (mostly by PostgreSQL) in the shape of the declared response
+    model: validating thousands of location entries of our own on the way out would only
+    cost time."""
+    write = queries.availability_compact_json if compact else queries.availability_json
+    body = await write(
         session,
         request.skus,
         country=request.country,

@@ -13,7 +13,7 @@ from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprin
 from libs.http.pagination import DEFAULT_LIMIT
 from libs.http.problems import problem_responses
 from services.inventory.adapters import queries
-from services.inventory.api.routes.common import Limit, require_locations, require_skus
+from services.inventory.api.routes.common import Limit
 from services.inventory.api.schemas.reservations import (
     CommitRequest,
     ReleaseRequest,
@@ -23,7 +23,7 @@ from services.inventory.api.schemas.reservations import (
 )
 from services.inventory.domain import commands
 from services.inventory.domain.errors import InsufficientStock, ReservationNotFound
-from services.inventory.domain.reservation import ReservationStatus
+from services.inventory.domain.reservation import Reservation, ReservationStatus
 
 router = APIRouter(tags=["reservations"])
 
@@ -55,12 +55,7 @@ async def create(
 ) -> ReservationRead:
     """Hold every line or none. 409 `insufficient_stock` lists each short line with what was
     available; nothing is held then. The outcome is also announced on oms.inventory.events."""
-    await require_locations(session, {ln.location_code for ln in body.lines if ln.location_code})
-    await require_skus(session, {ln.sku for ln in body.lines})
-    # The checks' connection goes back to the pool before the bus takes one: a request holding
-    # one while it waits for a second deadlocks the pool once every connection is held so.
-    await session.close()
-    reservation_id = await bus.handle(
+    made = await bus.handle(
         commands.ReserveStock(
             order_id=body.order_id,
             requests=tuple(ln.to_request() for ln in body.lines),
@@ -70,9 +65,13 @@ async def create(
             ordered_at=body.ordered_at,
             idempotency_key=idempotency_key,
             fingerprint=_body_hash(None, body),
+            from_api=True,
         )
     )
-    found = await _render(session, reservation_id)
+    # A reservation made now is answered as it was written; a repeated request's is read.
+    found = (
+        ReservationRead.of(made) if isinstance(made, Reservation) else await _render(session, made)
+    )
     if found.status is ReservationStatus.REJECTED:
         short = [ln for ln in found.lines if ln.available_at_request is not None]
         raise InsufficientStock(
@@ -88,7 +87,7 @@ async def create(
                 for ln in short
             ],
         )
-    response.headers["Location"] = f"/v1/reservations/{reservation_id}"
+    response.headers["Location"] = f"/v1/reservations/{found.id}"
     return found
 
 

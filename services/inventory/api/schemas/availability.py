@@ -83,6 +83,58 @@ class AvailabilityRead(BaseModel):
     items: list[SkuAvailability]
 
 
+class SkuAvailabilityCompact(BaseModel):
+    sku: str
+    available: int = Field(description="Available now at every matching active location")
+    location_index: list[int] = Field(
+        description="Where the SKU is held: indexes into the answer's `locations`, in no "
+        "particular order"
+    )
+    location_available: list[int] = Field(
+        description="Available units at each of those locations: `location_available[i]` "
+        "at `locations[location_index[i]]`"
+    )
+    incoming: list[IncomingStock]
+    backordered: int = Field(description="Units already promised to waiting orders")
+
+
+class AvailabilityCompactRead(BaseModel):
+    """GET /availability's answer with each location named once: a SKU's units at
+    `locations[location_index[i]]` are `location_available[i]`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "locations": ["STORE-MUC", "WH-BER"],
+                    "items": [
+                        {
+                            "sku": "LAMP-001",
+                            "available": 118,
+                            "location_index": [0, 1],
+                            "location_available": [5, 113],
+                            "incoming": [
+                                {
+                                    "inbound_id": "0190f0f6-2b5c-7cc2-8a4e-5b6f0c1d2e3f",
+                                    "location_code": "WH-BER",
+                                    "quantity": 200,
+                                    "expected_at": "2026-12-01T08:00:00Z",
+                                }
+                            ],
+                            "backordered": 0,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    locations: list[str] = Field(
+        description="The matching active locations holding any of the SKUs, by code"
+    )
+    items: list[SkuAvailabilityCompact]
+
+
 class Drift(BaseModel):
     location_code: str
     sku: str

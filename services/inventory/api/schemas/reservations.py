@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,7 +12,7 @@ from libs.http.fields import Sku, Timestamp
 from libs.http.pagination import Page
 from services.inventory.api.schemas.locations import Code
 from services.inventory.domain.allocation import Request
-from services.inventory.domain.reservation import LinePick, ReservationStatus
+from services.inventory.domain.reservation import LinePick, Reservation, ReservationStatus
 
 Quantity = Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
 RESERVATION_ID = "0190f0f6-2b5c-7cc2-8a4e-5b6f0c1d2e3f"
@@ -163,6 +163,42 @@ class ReservationRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     lines: list[ReservationLineRead]
+
+    @classmethod
+    def of(cls, res: Reservation) -> ReservationRead:
+        """A reservation just made, as reading it back would show it (times in UTC, as the
+        database gives them)."""
+        return cls(
+            id=res.id,
+            order_id=res.order_id,
+            status=res.status,
+            allow_backorder=res.allow_backorder,
+            priority=res.priority,
+            ordered_at=res.ordered_at.astimezone(UTC),
+            expires_at=_utc(res.expires_at),
+            created_at=res.created_at.astimezone(UTC),
+            updated_at=res.created_at.astimezone(UTC),
+            lines=[
+                ReservationLineRead(
+                    line_no=ln.line_no,
+                    sku=ln.sku,
+                    location_code=ln.location_code,
+                    line_id=ln.order_line_id,
+                    quantity=ln.quantity,
+                    held=ln.held,
+                    backordered=ln.backordered,
+                    committed=ln.committed,
+                    released=ln.released,
+                    expected_at=_utc(ln.expected_at),
+                    available_at_request=ln.available_at_request,
+                )
+                for ln in res.lines
+            ],
+        )
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.astimezone(UTC) if at is not None else None
 
 
 ReservationPage = Page[ReservationRead]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from libs.db.idempotency import StoredOutcome
 from services.inventory.domain.commands import Idempotent
 from services.inventory.domain.errors import LocationNotFound
 from services.inventory.domain.locations import Location
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 
-async def replayed(uow: InventoryUnitOfWork, scope: str, cmd: Idempotent) -> str | None:
-    """The resource id a request with this Idempotency-Key already produced, if it ran."""
+async def replayed(
+    uow: InventoryUnitOfWork, scope: str, cmd: Idempotent, *, expected: StoredOutcome | None = None
+) -> str | None:
+    """The resource id a request with this Idempotency-Key already produced, if it ran.
+    `expected`: the outcome to store with the claim (see IdempotencyKeys.claim)."""
     if not cmd.idempotency_key:
         return None
     prior = await uow.idempotency.claim(
-        scope=scope, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
+        scope=scope, key=cmd.idempotency_key, fingerprint=cmd.fingerprint, expected=expected
     )
     return prior.resource_id if prior is not None else None
 

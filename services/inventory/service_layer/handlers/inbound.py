@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from libs.ids import new_id
+from services.inventory.adapters import published
 from services.inventory.domain import commands
 from services.inventory.domain.errors import InboundNotFound
 from services.inventory.domain.inbound import Inbound
@@ -36,6 +37,7 @@ async def create_inbound(cmd: commands.CreateInbound, uow: InventoryUnitOfWork) 
         updated_at=now,
     )
     await uow.inbound.add(item)
+    await _announce_incoming(uow, item, reason="inbound_created")
     await uow.idempotency.complete(resource_id=str(item.id), status=201)
     return item.id
 
@@ -55,6 +57,7 @@ async def receive_inbound(cmd: commands.ReceiveInbound, uow: InventoryUnitOfWork
     )
     await uow.stock.apply(level, movement, now=now)
     await uow.inbound.save(item)
+    await _announce_incoming(uow, item, reason="inbound_received")
     await uow.idempotency.complete(resource_id=str(item.id), status=200)
     return item.id
 
@@ -63,8 +66,21 @@ async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) 
     """What is still expected will not come. Backorders promised against it keep waiting."""
     item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
     if item.cancel(now=uow.clock.now()):
+        # The stock row too (after the delivery: the lock order), so that this SKU's
+        # incoming at the location changes one transaction at a time and each event
+        # carries the total its transaction left.
+        await uow.stock.lock([(item.location_code, item.sku)])
         await uow.inbound.save(item)
+        await _announce_incoming(uow, item, reason="inbound_cancelled")
     return item.id
+
+
+async def _announce_incoming(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
+    """What is still expected at the delivery's location for its SKU, now. Every writer of
+    a delivery holds its stock row's lock, so the total cannot move before the commit."""
+    key = (item.location_code, item.sku)
+    deliveries = await uow.inbound.open_deliveries(key)
+    uow.publish(published.incoming_changed(key, deliveries, inbound_id=item.id, reason=reason))
 
 
 async def _locked(

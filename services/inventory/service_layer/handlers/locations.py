@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from services.inventory.adapters import published
 from services.inventory.domain import commands
 from services.inventory.domain.errors import LocationExists, LocationNotFound
 from services.inventory.service_layer.handlers.common import replayed
@@ -19,7 +20,9 @@ async def create_location(cmd: commands.CreateLocation, uow: InventoryUnitOfWork
     if await uow.locations.get(cmd.location.code) is not None:
         raise LocationExists(f"location {cmd.location.code!r} already exists")
     now = uow.clock.now()
-    await uow.locations.add(replace(cmd.location, created_at=now, updated_at=now))
+    location = replace(cmd.location, created_at=now, updated_at=now)
+    await uow.locations.add(location)
+    uow.publish(published.location_changed(location, change="created"))
     await uow.idempotency.complete(resource_id=cmd.location.code, status=201)
     return cmd.location.code
 
@@ -29,6 +32,8 @@ async def update_location(cmd: commands.UpdateLocation, uow: InventoryUnitOfWork
     found = await uow.locations.get(cmd.code, for_update=True)
     if found is None:
         raise LocationNotFound(f"no location {cmd.code!r}")
-    if found.update(cmd.changes, expected_version=cmd.expected_version, now=uow.clock.now()):
+    changed = found.update(cmd.changes, expected_version=cmd.expected_version, now=uow.clock.now())
+    if changed:
         await uow.locations.save(found)
+        uow.publish(published.location_changed(found, change="updated", fields=changed))
     return found.code

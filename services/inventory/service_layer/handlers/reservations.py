@@ -1,19 +1,24 @@
 """Reservations: reserve all lines or none, confirm a hold, release, commit, expire.
 
 Every use case that changes a reservation locks its stock rows first (in the global order)
-and the reservation second, so concurrent ones queue instead of deadlocking.
+and the reservation second, so concurrent ones queue instead of deadlocking. A new
+reservation whose lines all name their location is the exception: it is written before its
+stock rows are touched, and they are locked last, each by the one conditional UPDATE that
+takes its units (a reservation row nobody else knows yet cannot be waited for).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
+from libs.db.idempotency import StoredOutcome
 from libs.ids import new_id
 from services.inventory.adapters import published
 from services.inventory.domain import commands
-from services.inventory.domain.allocation import Network, plan
-from services.inventory.domain.errors import ReservationNotFound
+from services.inventory.domain.allocation import Network, Plan, held_where_named, plan
+from services.inventory.domain.errors import ReservationNotFound, UnknownLocation, UnknownSku
 from services.inventory.domain.reservation import (
     LineChange,
     LinePick,
@@ -30,23 +35,88 @@ SCOPE_RELEASE = "reservations-release"
 SCOPE_COMMIT = "reservations-commit"
 
 
-async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) -> UUID:
-    """Hold every line or none; a rejection is recorded and announced like a success."""
-    if (prior := await replayed(uow, SCOPE_RESERVE, cmd)) is not None:
+async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) -> UUID | Reservation:
+    """Hold every line or none; a rejection is recorded and announced like a success.
+
+    Returns the reservation's id, or for the HTTP API (`from_api`) the reservation made now
+    (an earlier request's is still named by its id)."""
+    reservation_id = cmd.reservation_id or new_id()
+    late = _named_and_on_hand(cmd)
+    # Late, the answer is a 201 unless a row is short; the lock-first path stores its own.
+    expected = StoredOutcome(resource_id=str(reservation_id), status=201) if late else None
+    if (prior := await replayed(uow, SCOPE_RESERVE, cmd, expected=expected)) is not None:
         return UUID(prior)
-    if cmd.reservation_id is not None and await uow.reservations.exists(cmd.reservation_id):
+    made: Reservation | UUID | None = None
+    if late:
+        made = await _reserve_locking_late(cmd, reservation_id, uow)
+    elif cmd.reservation_id is not None and await uow.reservations.exists(cmd.reservation_id):
         return cmd.reservation_id  # answered already: a second answer would double the hold
-    network = await _network(uow, cmd)
+    if made is None:
+        made = await _reserve_locking_first(cmd, reservation_id, uow)
+    return made if cmd.from_api or isinstance(made, UUID) else made.id
+
+
+async def _refuse_unknown(
+    cmd: commands.ReserveStock, network: Network, uow: InventoryUnitOfWork
+) -> None:
+    """For the HTTP API, a location or SKU inventory does not know is the client's error
+    (422), not a shortage. Asked only when a stock row the request needs is missing: rows
+    that exist name a known location and SKU."""
+    named = {(r.location_code, r.sku) for r in cmd.requests if r.location_code is not None}
+    anywhere = {r.sku for r in cmd.requests if r.location_code is None}
+    if named <= set(network.levels) and anywhere <= set(network.eligible):
+        return
+    codes = {code for code, _ in named}
+    if missing := sorted(codes - await uow.locations.existing(codes)):
+        raise UnknownLocation(f"no location {', '.join(missing)}", location_codes=missing)
+    skus = {r.sku for r in cmd.requests}
+    if missing := sorted(skus - await uow.stock.known_skus(skus)):
+        raise UnknownSku(f"no stock record of {', '.join(missing)}", skus=missing)
+
+
+def _named_and_on_hand(cmd: commands.ReserveStock) -> bool:
+    """Whether the reservation can be decided by the stock rows' conditional updates alone:
+    every line names its location (orchestration's always do) and only stock on hand may
+    serve it. A line naming no location must compare the locations' stock, and a backorder
+    must read the incoming deliveries and the queue: both decide under locks, first."""
+    return not cmd.allow_backorder and all(r.location_code is not None for r in cmd.requests)
+
+
+async def _reserve_locking_late(
+    cmd: commands.ReserveStock, reservation_id: UUID, uow: InventoryUnitOfWork
+) -> Reservation | UUID | None:
+    """Write the reservation first, then take its units with one conditional UPDATE per
+    stock row, just before the commit: a hot SKU's row is locked only for that statement,
+    the outbox rows and the commit, not for the whole transaction.
+
+    None when a row is short: everything written here is undone, and the caller decides
+    under locks what the answer is (a rejection naming what each line could have had, or a
+    hold if the stock came back meanwhile). A reservation with this id made earlier (a
+    repeated command) is left as it is, and named.
+    """
     now = uow.clock.now()
-    res = from_plan(
+    res = _reservation(cmd, held_where_named(cmd.requests), reservation_id, now=now)
+    if not await uow.reservations.add(res, now=now):
+        return res.id  # answered already: a second answer would double the hold
+    if await uow.stock.take(res.holds, reference=f"reservation:{res.id}", now=now):
+        uow.publish(published.reservation_confirmed(res))
+        return res
+    await uow.reservations.remove(res.id)
+    return None
+
+
+async def _reserve_locking_first(
+    cmd: commands.ReserveStock, reservation_id: UUID, uow: InventoryUnitOfWork
+) -> Reservation:
+    """Lock every stock row the reservation may use, decide in plain Python, write."""
+    network = await _network(uow, cmd)
+    if cmd.from_api:
+        await _refuse_unknown(cmd, network, uow)
+    now = uow.clock.now()
+    res = _reservation(
+        cmd,
         plan(cmd.requests, network, allow_backorder=cmd.allow_backorder),
-        cmd.requests,
-        id=cmd.reservation_id or new_id(),
-        order_id=cmd.order_id,
-        allow_backorder=cmd.allow_backorder,
-        priority=cmd.priority,
-        ordered_at=cmd.ordered_at,
-        expires_at=cmd.expires_at,
+        reservation_id,
         now=now,
     )
     for line in res.lines:
@@ -62,7 +132,23 @@ async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) ->
         else published.reservation_confirmed(res)
     )
     await uow.idempotency.complete(resource_id=str(res.id), status=409 if res.rejected else 201)
-    return res.id
+    return res
+
+
+def _reservation(
+    cmd: commands.ReserveStock, decided: Plan, reservation_id: UUID, *, now: datetime
+) -> Reservation:
+    return from_plan(
+        decided,
+        cmd.requests,
+        id=reservation_id,
+        order_id=cmd.order_id,
+        allow_backorder=cmd.allow_backorder,
+        priority=cmd.priority,
+        ordered_at=cmd.ordered_at,
+        expires_at=cmd.expires_at,
+        now=now,
+    )
 
 
 async def _network(uow: InventoryUnitOfWork, cmd: commands.ReserveStock) -> Network:
