@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from libs.auth.scopes import Scope
-from libs.auth.service_tokens import ServiceTokens
-from libs.auth.settings import AuthSettings
 from libs.bootstrap import build_container
 from libs.clock import SystemClock
 from libs.jobs import Wakeup
 from libs.runtime import ServiceContainer
-from services.orchestration.adapters.inventory_client import InventoryClient
 from services.orchestration.adapters.simulated_payments import SimulatedPaymentProvider
 from services.orchestration.adapters.tables import plumbing
 from services.orchestration.config import OrchestrationSettings
@@ -37,11 +33,13 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
     )
     armed = CrashPoints.parse(settings.CRASH_POINTS, settings.CRASH_MARKER_DIR)
     wakeup = Wakeup()
+    grace = timedelta(seconds=settings.ROUTING_GRACE_S)
 
     class ConfiguredUnitOfWork(OrchestrationUnitOfWork):
         policy = saga_policy
         crash_points = armed
         worker_wakeup = wakeup
+        routing_grace = grace
 
     container = build_container(
         settings=settings,
@@ -56,14 +54,6 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
     worker = SagaWorker(
         bus=container.bus,
         session_factory=container.session_factory,
-        inventory=InventoryClient(
-            settings.INVENTORY_URL,
-            credentials=ServiceTokens(
-                AuthSettings(), client_id="orchestration", scopes=[Scope.INVENTORY_READ]
-            ).headers,
-            timeout_s=settings.INVENTORY_TIMEOUT_S,
-            locations_ttl_s=settings.LOCATIONS_CACHE_S,
-        ),
         provider=SimulatedPaymentProvider(container.session_factory, clock),
         clock=clock,
         lease=timedelta(seconds=settings.WORKER_LEASE_S),

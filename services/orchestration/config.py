@@ -15,13 +15,10 @@ class OrchestrationSettings(ServiceSettings):
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_orchestration:oms_orchestration@127.0.0.1:5432/oms_orchestration"
     )
-    # Inventory's read-only HTTP API: locations and available-to-promise.
-    INVENTORY_URL: str = "http://127.0.0.1:8002"
-    INVENTORY_TIMEOUT_S: float = Field(default=2.0, gt=0)
-    # How long routing reuses inventory's list of locations (stock is asked afresh for every
-    # order): a new, changed or closed location is routed by within this long. 0 asks every
-    # time (the tests do, as they create locations and route to them at once).
-    LOCATIONS_CACHE_S: float = Field(default=2.0, ge=0)
+    # How long after its placing an order that orchestration's view of inventory cannot
+    # serve is asked about again (every second) before it counts as unroutable: what serves
+    # it may not have reached the view yet (a location or stock created just before).
+    ROUTING_GRACE_S: float = Field(default=30, ge=0)
     # What a declined payment does to the order: hold it for a person, or cancel it.
     PAYMENT_DECLINED_POLICY: DeclinePolicy = DeclinePolicy.ON_HOLD
     MAX_REPLANS: int = Field(default=3, ge=0)
@@ -33,9 +30,9 @@ class OrchestrationSettings(ServiceSettings):
     # How often the worker looks for sagas to route and payment calls to make when idle.
     WORKER_INTERVAL_S: float = Field(default=0.5, gt=0)
     # How long a process's claim on a saga to route or a payment call to make keeps the other
-    # processes off it. Longer than the call can take (routing: 3 tries of INVENTORY_TIMEOUT_S
-    # with backoff): a claim that lapses mid-call lets a second process repeat the step, which
-    # is harmless (the answer is applied once) but wasted. A process that dies holding a claim
+    # processes off it. Longer than the step can take (a payment call with its retries): a
+    # claim that lapses mid-call lets a second process repeat the step, which is harmless
+    # (the answer is applied once) but wasted. A process that dies holding a claim
     # leaves the work to another this much later.
     WORKER_LEASE_S: float = Field(default=30.0, gt=0)
     # Crash tests only: "step:before,step:after,..." kills the process at those commits once.

@@ -67,14 +67,12 @@ def apply() -> None:
         # The races fire hundreds of requests at once on purpose; admission control (which
         # would refuse most of them with 503) has tests of its own.
         os.environ.setdefault(f"{prefix}_HTTP_MAX_IN_FLIGHT", "100000")
-    # Orchestration asks the test stack's inventory, and its worker looks for work often.
-    os.environ.setdefault(
-        "ORCHESTRATION_INVENTORY_URL", f"http://127.0.0.1:{SERVICES['inventory'][1]}"
-    )
+    # Orchestration's worker looks for work often, and an order its view of inventory cannot
+    # serve yet is held after 3 s rather than 30 (the view catches up in well under a second).
     os.environ.setdefault("ORCHESTRATION_WORKER_INTERVAL_S", "0.1")
+    os.environ.setdefault("ORCHESTRATION_ROUTING_GRACE_S", "3")
     # A process the crash tests kill leaves its claims to the next one after this lease.
     os.environ.setdefault("ORCHESTRATION_WORKER_LEASE_S", "3")
-    os.environ.setdefault("ORCHESTRATION_LOCATIONS_CACHE_S", "0")
     os.environ.setdefault(
         "RETURNS_ORDER_CAPTURE_URL", f"http://127.0.0.1:{SERVICES['order_capture'][1]}"
     )

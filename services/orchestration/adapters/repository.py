@@ -48,6 +48,7 @@ class SagaRepository:
         self._loaded: dict[UUID, int] = {}  # fulfilment id -> version as loaded
         self.seen: list[OrderSaga] = []  # their events go to the outbox at commit
         self.written_steps: list[str] = []  # step names this unit of work recorded
+        self._decisions: list[dict[str, Any]] = []  # routing decisions, written at commit
 
     async def add(self, saga: OrderSaga) -> bool:
         """Insert a new saga; False when the order already has one (a redelivered start)."""
@@ -285,10 +286,20 @@ class SagaRepository:
         rows = await self._session.execute(select(days.c.code, given_since))
         return {code: count for code, count in rows}
 
-    async def add_decision(self, values: dict[str, Any]) -> None:
-        await self._session.execute(
-            pg_insert(routing_decision).values(**values).on_conflict_do_nothing()
-        )
+    def stage_decision(self, values: dict[str, Any]) -> None:
+        """A routing decision to store at commit (with the others of this unit of work, in
+        one statement)."""
+        self._decisions.append(values)
+
+    def unstage_decisions(self, order_id: UUID) -> None:
+        self._decisions = [d for d in self._decisions if d["order_id"] != order_id]
+
+    async def write_decisions(self) -> None:
+        if self._decisions:
+            decisions, self._decisions = self._decisions, []
+            await self._session.execute(
+                pg_insert(routing_decision).values(decisions).on_conflict_do_nothing()
+            )
 
     async def fulfillment(
         self, fulfillment_id: UUID, *, channels: Codes, locations: Codes

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
+    Time,
     Uuid,
     text,
 )
@@ -153,6 +156,36 @@ simulated_payment = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # How often the key was asked, the first time included (a repeat gets the first answer).
     Column("requests", Integer, nullable=False, server_default="1"),
+)
+
+# Orchestration's view of inventory's locations and stock (adapters.routing_view), projected
+# from inventory's events: what routing reads instead of asking inventory over HTTP.
+routing_location = Table(
+    "routing_location",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("capabilities", ARRAY(Text), nullable=False),
+    Column("country", Text, nullable=False),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("priority", Integer, nullable=False),
+    Column("daily_capacity", Integer, nullable=True),
+    Column("processing_days", Integer, nullable=False),
+    Column("cutoff", Time, nullable=True),
+    Column("timezone", Text, nullable=False),
+    # inventory's location version: an older event never overwrites a newer one
+    Column("version", Integer, nullable=False),
+)
+
+routing_stock = Table(
+    "routing_stock",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("location_code", Text, primary_key=True),
+    Column("available", Integer, nullable=False, server_default="0"),
+    Column("incoming", Integer, nullable=False, server_default="0"),
 )
 
 plumbing = PlumbingTables(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -12,7 +13,7 @@ from libs.contracts import inventory as inv
 from services.orchestration.domain.fulfillment import Action
 from services.orchestration.domain.order import OrderSnapshot, ShipTo
 from services.orchestration.domain.payments import ProviderResult
-from services.orchestration.domain.routing.model import Method, RoutingDecision, RoutingRequest
+from services.orchestration.domain.routing.model import Method
 
 
 @dataclass(frozen=True)
@@ -61,20 +62,45 @@ class RequestRefund:
 
 
 @dataclass(frozen=True)
-class ApplyRouting:
+class RouteSaga:
+    """Plan a saga due for routing again (the worker's), unless it moved on meanwhile."""
+
     order_id: UUID
-    expected_round: int  # the round the worker planned for; a stale plan is dropped
-    request: RoutingRequest
-    decision: RoutingDecision
-    # Location code -> (km to the customer or None, same country): kept for the carrier choice.
-    geo: Mapping[str, tuple[float | None, bool]] = field(default_factory=dict)
+    expected_round: int
+
+
+# --- orchestration's view of inventory (projected from inventory's events) -----------------
 
 
 @dataclass(frozen=True)
-class PostponeRouting:
-    order_id: UUID
-    expected_round: int
-    error: str
+class ProjectLocation:
+    code: str
+    type: str
+    active: bool
+    capabilities: tuple[str, ...]
+    country: str
+    latitude: float | None
+    longitude: float | None
+    priority: int
+    daily_capacity: int | None
+    processing_days: int
+    cutoff: time | None
+    timezone: str
+    version: int
+
+
+@dataclass(frozen=True)
+class ProjectStock:
+    sku: str
+    location_code: str
+    available: int
+
+
+@dataclass(frozen=True)
+class ProjectIncoming:
+    sku: str
+    location_code: str
+    incoming: int
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from libs.errors import Conflict, DependencyUnavailable, NotFound, Unprocessable
+from libs.errors import Conflict, NotFound, Unprocessable
 
 
 class SagaNotFound(NotFound):
@@ -36,8 +36,3 @@ class NoCarrierService(Unprocessable):
 class LabelNotAvailable(Conflict):
     code = "label_not_available"
     title = "The fulfilment has no shipment yet, so it has no label"
-
-
-class InventoryUnreachable(DependencyUnavailable):
-    code = "inventory_unavailable"
-    title = "Inventory did not answer; retry later"

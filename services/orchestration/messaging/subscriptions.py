@@ -122,6 +122,35 @@ def _backorder_allocated(env: Envelope) -> commands.RecordBackorderAllocation:
     )
 
 
+def _location_changed(env: Envelope) -> commands.ProjectLocation:
+    e = inv.LocationChanged.model_validate(env.data)
+    return commands.ProjectLocation(
+        code=e.code,
+        type=e.type,
+        active=e.active,
+        capabilities=tuple(e.capabilities),
+        country=e.address.country,
+        latitude=e.address.latitude,
+        longitude=e.address.longitude,
+        priority=e.priority,
+        daily_capacity=e.daily_order_capacity,
+        processing_days=e.processing_days,
+        cutoff=e.cutoff_time,
+        timezone=e.timezone,
+        version=e.location_version,
+    )
+
+
+def _stock_changed(env: Envelope) -> commands.ProjectStock:
+    e = inv.StockChanged.model_validate(env.data)
+    return commands.ProjectStock(sku=e.sku, location_code=e.location_code, available=e.available)
+
+
+def _incoming_changed(env: Envelope) -> commands.ProjectIncoming:
+    e = inv.IncomingChanged.model_validate(env.data)
+    return commands.ProjectIncoming(sku=e.sku, location_code=e.location_code, incoming=e.incoming)
+
+
 def _refund_requested(env: Envelope) -> commands.RequestRefund:
     e = RefundRequested.model_validate(env.data)
     return commands.RequestRefund(
@@ -142,6 +171,10 @@ SUBSCRIPTIONS: Subscriptions = {
         inv.ReservationConfirmed.event_type: _reservation_confirmed,
         inv.ReservationRejected.event_type: _reservation_rejected,
         inv.BackorderAllocated.event_type: _backorder_allocated,
+        # Orchestration's view of inventory, which routing reads (adapters.routing_view).
+        inv.LocationChanged.event_type: _location_changed,
+        inv.StockChanged.event_type: _stock_changed,
+        inv.IncomingChanged.event_type: _incoming_changed,
     },
     RETURNS_EVENTS: {RefundRequested.event_type: _refund_requested},
 }

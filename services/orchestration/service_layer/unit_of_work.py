@@ -1,21 +1,32 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from libs.jobs import Wakeup
+from services.orchestration.adapters import strategies
 from services.orchestration.adapters.repository import SagaRepository
+from services.orchestration.adapters.routing_view import RoutingView
+from services.orchestration.domain.routing.model import Strategy
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.service_layer.faults import CrashPoints
 
 
 class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
     sagas: SagaRepository
+    routing: RoutingView
     crash_points: CrashPoints | None = None  # armed only by the crash tests
     policy: SagaPolicy = SagaPolicy()  # the service's, set by the composition root
     # The saga worker's, set by the composition root: a committed saga may be due for work.
     worker_wakeup: Wakeup | None = None
+    # How long after its placing an order the view cannot serve is asked about again rather
+    # than held (service_layer.routing): the view may not have what serves it yet.
+    routing_grace: timedelta = timedelta(seconds=30)
 
     async def commit(self) -> None:
+        await self.routing.flush()
+        await self.sagas.write_decisions()
         steps = list(self.sagas.written_steps)
         if self.crash_points is not None:
             self.crash_points.at(steps, "before")
@@ -27,6 +38,15 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
 
     def start(self) -> None:
         self.sagas = SagaRepository(self.session, self.policy)
+        self.routing = RoutingView(self.session)
+        self._strategy: Strategy | None = None
+
+    async def strategy(self) -> Strategy:
+        """The routing strategy in force, read once per unit of work (a consumer's batch
+        routes many orders with it)."""
+        if self._strategy is None:
+            self._strategy, _ = await strategies.current(self.session)
+        return self._strategy
 
     def collect_events(self) -> list[IntegrationEvent]:
         """What the sagas of this unit of work announced, in order, to the outbox."""

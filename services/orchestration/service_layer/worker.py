@@ -1,10 +1,13 @@
-"""The saga worker: the steps that call out (inventory's HTTP API, the payment provider).
+"""The saga worker: the steps that wait (another plan, a payment call to the provider).
+
+A placed order is routed when its saga starts; the worker plans again what is due later (a
+plan inventory refused, a part a location rejected, an order waiting for the view of
+inventory), each in a transaction of its own that re-checks the saga first.
 
 Calls to the outside happen outside any transaction; their answers are applied by the bus in
 a transaction of their own that re-checks the saga first. A crash between the call and the
-commit leaves the step due, so it is simply done again: routing re-plans with fresh stock,
-and the payment call is repeated with the same idempotency key, which the provider answers
-with its first outcome.
+commit leaves the step due, so it is simply done again: the payment call is repeated with
+the same idempotency key, which the provider answers with its first outcome.
 
 A service may run several processes, each with this worker. Each step is claimed first (see
 SagaRepository's queues): a saga to route or a payment call to make is one process's for a
@@ -17,7 +20,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -30,10 +32,7 @@ from libs.clock import Clock
 from libs.jobs import PeriodicJob, Wakeup
 from libs.observability.correlation import correlation_scope
 from libs.observability.logging import get_logger
-from services.orchestration.adapters import strategies
-from services.orchestration.adapters.inventory_client import InventoryClient, InventoryUnavailable
 from services.orchestration.adapters.repository import SagaRepository
-from services.orchestration.domain import carriers
 from services.orchestration.domain import commands as c
 from services.orchestration.domain.payments import (
     Kind,
@@ -41,7 +40,6 @@ from services.orchestration.domain.payments import (
     PaymentProvider,
     ProviderTimeout,
 )
-from services.orchestration.domain.routing.engine import route
 from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import RoutingRequest, Site
 from services.orchestration.domain.saga import OrderSaga
@@ -60,7 +58,6 @@ class SagaWorker:
         *,
         bus: MessageBus,
         session_factory: async_sessionmaker[AsyncSession],
-        inventory: InventoryClient,
         provider: PaymentProvider,
         clock: Clock,
         lease: timedelta,
@@ -70,7 +67,6 @@ class SagaWorker:
         self._lease = lease
         self._wakeup = wakeup
         self._sessions = session_factory
-        self._inventory = inventory
         self._provider = provider
         self._clock = clock
 
@@ -106,29 +102,7 @@ class SagaWorker:
 
     async def _route_one(self, saga: OrderSaga) -> None:
         with _story_of(saga):
-            await self._route(saga)
-
-    async def _route(self, saga: OrderSaga) -> None:
-        request = routing_request(saga)
-        try:
-            sites = await self._inventory.sites([d.sku for d in request.lines])
-        except InventoryUnavailable as exc:
-            log.warning("routing.inventory_unavailable", order_id=saga.key, error=str(exc))
-            await self._bus.handle(c.PostponeRouting(saga.order_id, saga.round, str(exc)))
-            return
-        now = self._clock.now()
-        async with self._sessions() as s:
-            strategy, _ = await strategies.current(s)
-            used = await SagaRepository(s).fulfillments_created_since(
-                {site.code: local_day_start(site, now) for site in sites}
-            )
-        sites = [replace(site, used_today=used.get(site.code, 0)) for site in sites]
-        decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
-        await self._bus.handle(
-            c.ApplyRouting(
-                saga.order_id, saga.round, request, decision, geo=geography(request, sites)
-            )
-        )
+            await self._bus.handle(c.RouteSaga(saga.order_id, saga.round))
 
     # --- waits that ran too long -------------------------------------------------------------
 

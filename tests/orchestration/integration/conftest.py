@@ -130,7 +130,7 @@ async def seed_order(
     async with container.session_factory() as session:
         repo = SagaRepository(session)
         assert await repo.add(saga)
-        await repo.add_decision(
+        repo.stage_decision(
             {
                 "id": uuid4(),
                 "order_id": order_id,
@@ -142,5 +142,6 @@ async def seed_order(
                 "body": {"candidates": [], "parts": [], "request": {}, "reason": None},
             }
         )
+        await repo.write_decisions()
         await session.commit()
     return Seeded(order_id, f.id, channel, location)

@@ -8,7 +8,7 @@ one, lists leave it out, and an action on it changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,15 +18,13 @@ from sqlalchemy import func, select
 
 from libs.auth.scopes import Scope
 from libs.runtime import ServiceContainer
+from services.orchestration.adapters.routing_view import LocationRow, RoutingView
 from services.orchestration.adapters.tables import order_saga, plumbing
-from services.orchestration.api.routes import routing
 from services.orchestration.domain.commands import StartSaga
 from services.orchestration.domain.fulfillment import Status
-from services.orchestration.domain.routing.model import Method, Site
+from services.orchestration.domain.routing.model import Method
 from tests.orchestration.integration.conftest import (
     Seeded,
-    app_for,
-    client_for,
     order_snapshot,
     seed_order,
 )
@@ -132,20 +130,37 @@ class TestScopes:
         assert put.status_code == 200, put.text
         assert put.json()["version"] == r.json()["version"] + 1
 
-    async def test_inventory_read_asks_for_promises(self, container: ServiceContainer) -> None:
-        class Stocked:
-            async def sites(self, skus: Sequence[str]) -> list[Site]:
-                stock = {"LAMP-001": 5}
-                return [Site("WH-BER", "warehouse", True, SHIPS, "DE", None, available=stock)]
-
-        app = app_for(container)
-        app.dependency_overrides[routing._inventory] = Stocked
-        async with client_for(container, app) as client:
-            r = await client.post(
-                "/v1/promises", json=PROMISE, headers=as_client([Scope.INVENTORY_READ])
+    async def test_inventory_read_asks_for_promises(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        sku, location = unique("LAMP"), unique("WH-BER")
+        # Orchestration's view of inventory, as inventory's events would have left it.
+        async with container.session_factory.begin() as session:
+            view = RoutingView(session)
+            view.location_changed(
+                LocationRow(
+                    code=location,
+                    type="warehouse",
+                    active=True,
+                    capabilities=["ship"],
+                    country="DE",
+                    latitude=None,
+                    longitude=None,
+                    priority=0,
+                    daily_capacity=None,
+                    processing_days=0,
+                    cutoff=None,
+                    timezone="Europe/Berlin",
+                    version=1,
+                )
             )
+            view.stock_changed(sku, location, 5)
+            await view.flush()
+        body = PROMISE | {"lines": [{"sku": sku, "quantity": 1}]}
+        r = await client.post("/v1/promises", json=body, headers=as_client([Scope.INVENTORY_READ]))
         assert r.status_code == 200, r.text
-        assert r.json()["options"], r.text
+        (option, *_) = r.json()["options"]
+        assert option["parts"][0]["location_code"] == location
 
 
 # --- sagas, routing decisions and payments: narrowed by channel --------------------------

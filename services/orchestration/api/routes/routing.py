@@ -6,21 +6,18 @@ stock (inventory:read) that belongs to no order, so it is not narrowed.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 
 from libs.auth.scopes import Scope
-from libs.auth.service_tokens import ServiceTokens
-from libs.auth.settings import AuthSettings
 from libs.clock import SystemClock
 from libs.http.auth import requires
-from libs.http.deps import BusDep, ReadSessionDep, get_container
+from libs.http.deps import BusDep, ReadSessionDep
 from libs.http.etag import etag_of, optional_version
 from libs.http.problems import problem_responses
 from services.orchestration.adapters import strategies
-from services.orchestration.adapters.inventory_client import InventoryClient, InventoryUnavailable
+from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.api.schemas.routing import (
     PromisedPartRead,
     PromiseOptionRead,
@@ -29,10 +26,8 @@ from services.orchestration.api.schemas.routing import (
     StrategyBody,
     StrategyRead,
 )
-from services.orchestration.config import OrchestrationSettings
 from services.orchestration.domain import carriers
 from services.orchestration.domain.commands import PutStrategy
-from services.orchestration.domain.errors import InventoryUnreachable
 from services.orchestration.domain.promise import promise
 from services.orchestration.domain.routing.model import Demand, GeoPoint
 
@@ -82,46 +77,21 @@ async def put_strategy(
     return await _strategy_read(session, response)
 
 
-@cache
-def _service_tokens() -> ServiceTokens:
-    """Orchestration's own token for inventory's API (made once, renewed as it expires)."""
-    return ServiceTokens(AuthSettings(), client_id="orchestration", scopes=[Scope.INVENTORY_READ])
-
-
-def _inventory(request: Request) -> InventoryClient:
-    settings = get_container(request).settings
-    assert isinstance(settings, OrchestrationSettings)
-    return _inventory_client(settings.INVENTORY_URL, settings.INVENTORY_TIMEOUT_S)
-
-
-@cache
-def _inventory_client(url: str, timeout_s: float) -> InventoryClient:
-    """One per process: it keeps its HTTP connections (and TLS context) between requests."""
-    return InventoryClient(url, credentials=_service_tokens().headers, timeout_s=timeout_s)
-
-
 @router.post(
     "/promises",
     summary="Delivery options before checkout",
     responses=problem_responses(422, 503),
     dependencies=[requires(Scope.INVENTORY_READ)],
 )
-async def promises(
-    body: PromiseRequest,
-    session: ReadSessionDep,
-    inventory: Annotated[InventoryClient, Depends(_inventory)],
-) -> PromiseRead:
+async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead:
     """For each service level: where it would ship from, with which carrier service, the
-    earliest ship date and the delivery date. Computed by the same routing engine and
-    strategy version that route orders, from live availability."""
+    earliest ship date and the delivery date. Computed by the same routing engine, strategy
+    version and view of inventory's stock that route orders."""
     lines = tuple(
         Demand(line_id=str(i), sku=ln.sku, quantity=ln.quantity)
         for i, ln in enumerate(body.lines, start=1)
     )
-    try:
-        sites = await inventory.sites([ln.sku for ln in body.lines])
-    except InventoryUnavailable as exc:
-        raise InventoryUnreachable(f"inventory did not answer: {exc}") from exc
+    sites = (await RoutingView(session).candidates([ln.sku for ln in body.lines])).sites
     strategy, _ = await strategies.current(session)
     point = (
         GeoPoint(body.ship_to.lat, body.ship_to.lon)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from libs.bus.message_bus import Handler
 from services.orchestration.domain import commands
-from services.orchestration.service_layer.handlers import fulfillments, sagas
+from services.orchestration.service_layer.handlers import fulfillments, sagas, view
 
 
 def build_handlers() -> dict[type, Handler]:
     return {
         commands.StartSaga: sagas.start_saga,
-        commands.ApplyRouting: sagas.apply_routing,
-        commands.PostponeRouting: sagas.postpone_routing,
+        commands.RouteSaga: sagas.route_saga,
         commands.RecordReservation: sagas.record_reservation,
         commands.RecordBackorderAllocation: sagas.record_backorder_allocation,
         commands.CancelUnits: sagas.cancel_units,
@@ -21,12 +20,16 @@ def build_handlers() -> dict[type, Handler]:
         commands.SweepOverdue: sagas.sweep_overdue,
         commands.ActOnFulfillment: fulfillments.act,
         commands.PutStrategy: sagas.put_strategy,
+        commands.ProjectLocation: view.project_location,
+        commands.ProjectStock: view.project_stock,
+        commands.ProjectIncoming: view.project_incoming,
     }
 
 
 # What the consumer hands over: each locks its own order's saga (and then its fulfilment
-# orders) and nothing else, so a consumer's batch of them may share a transaction
-# (libs.bus.message_bus.MessageBus).
+# orders), or writes the view of inventory, and nothing else, so a consumer's batch of them
+# may share a transaction (libs.bus.message_bus.MessageBus). A placed order's routing reads
+# the view in that transaction, after the batch's projections before it.
 BATCHABLE = frozenset(
     {
         commands.StartSaga,
@@ -35,5 +38,8 @@ BATCHABLE = frozenset(
         commands.CancelUnits,
         commands.ChangeDelivery,
         commands.RequestRefund,
+        commands.ProjectLocation,
+        commands.ProjectStock,
+        commands.ProjectIncoming,
     }
 )

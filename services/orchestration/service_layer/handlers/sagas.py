@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
 from datetime import timedelta
-from functools import cache
-from typing import Any
 from uuid import UUID
 
 from libs.observability.logging import get_logger
@@ -14,15 +11,20 @@ from services.orchestration.domain import commands
 from services.orchestration.domain.errors import SagaNotFound
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
 from services.orchestration.domain.saga import OrderSaga, SagaState
+from services.orchestration.service_layer.routing import route_now
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 
 log = get_logger(__name__)
 
 
 async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> None:
-    """A placed order starts its saga, once whatever the redeliveries; the worker routes it."""
-    saga = OrderSaga.start(cmd.order_id, cmd.order, uow.clock.now(), uow.sagas.policy)
-    await uow.sagas.add(saga)
+    """A placed order starts its saga, once whatever the redeliveries, and is routed in the
+    same transaction from orchestration's view of inventory (service_layer.routing)."""
+    now = uow.clock.now()
+    saga = OrderSaga.start(cmd.order_id, cmd.order, now, uow.sagas.policy)
+    await route_now(saga, uow, now)
+    if not await uow.sagas.add(saga):
+        uow.sagas.unstage_decisions(saga.order_id)  # started before: nothing new to say
 
 
 async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
@@ -32,83 +34,12 @@ async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
     return saga
 
 
-async def apply_routing(cmd: commands.ApplyRouting, uow: OrchestrationUnitOfWork) -> None:
+async def route_saga(cmd: commands.RouteSaga, uow: OrchestrationUnitOfWork) -> None:
+    """The worker's: a saga due for another plan, planned under its lock."""
     saga = await _locked(uow, cmd.order_id)
-    if _superseded(saga, cmd.expected_round, "plan"):
-        return
-    now = uow.clock.now()
-    decision = cmd.decision
-    decision_id = saga.apply_routing(decision, now, geo=cmd.geo)
-    if decision_id is None:
-        return
-    await uow.sagas.add_decision(
-        {
-            "id": UUID(decision_id),
-            "order_id": saga.order_id,
-            "round": saga.round,
-            "outcome": decision.outcome.value,
-            "strategy_version": decision.strategy_version,
-            "explanation": decision.explanation,
-            "decided_at": now,
-            "body": _decision_body(cmd),
-        }
-    )
-    await uow.sagas.save(saga)
-
-
-def _superseded(saga: OrderSaga, expected_round: int, what: str) -> bool:
-    """Whether the worker's routing step came too late: another process planned the saga
-    meanwhile (its claim had lapsed), or the order moved on. Logged, as it is work wasted."""
-    if saga.state is SagaState.ROUTING and saga.round == expected_round:
-        return False
-    log.info(
-        "saga.routing.superseded",
-        order_id=saga.key,
-        dropped=what,
-        planned_round=expected_round,
-        round=saga.round,
-        state=saga.state.value,
-    )
-    return True
-
-
-def _decision_body(cmd: commands.ApplyRouting) -> dict[str, Any]:
-    body: dict[str, Any] = _jsonable(cmd.decision)
-    body["request"] = _jsonable(cmd.request)
-    return body
-
-
-def _jsonable(value: Any) -> Any:
-    """JSON types all the way down: dataclasses become objects, sets sorted lists, anything
-    else (Decimal, enums, dates) its string. One pass, no copies: dataclasses.asdict
-    deep-copies every leaf, and a decision holds a verdict for every candidate location (a
-    fifth of the worker's time went to it with 100 locations)."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted(_jsonable(v) for v in value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return {name: _jsonable(getattr(value, name)) for name in _field_names(type(value))}
-    return str(value)
-
-
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
-async def postpone_routing(cmd: commands.PostponeRouting, uow: OrchestrationUnitOfWork) -> None:
-    """Inventory could not be asked: the saga waits and tries again, with growing pauses."""
-    saga = await _locked(uow, cmd.order_id)
-    if _superseded(saga, cmd.expected_round, "postponement"):
-        return
-    now = uow.clock.now()
-    delay = timedelta(seconds=retry_delay_s(saga.routing_attempts + 1, cap_s=30))
-    saga.routing_unavailable(cmd.error, now + delay, now)
+    if saga.state is not SagaState.ROUTING or saga.round != cmd.expected_round:
+        return  # planned meanwhile, or the order moved on
+    await route_now(saga, uow, uow.clock.now())
     await uow.sagas.save(saga)
 
 

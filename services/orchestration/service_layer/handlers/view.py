@@ -1,0 +1,35 @@
+"""Orchestration's view of inventory, kept from inventory's events (adapters.routing_view)."""
+
+from __future__ import annotations
+
+from services.orchestration.adapters.routing_view import LocationRow
+from services.orchestration.domain import commands
+from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+
+
+async def project_location(cmd: commands.ProjectLocation, uow: OrchestrationUnitOfWork) -> None:
+    uow.routing.location_changed(
+        LocationRow(
+            code=cmd.code,
+            type=cmd.type,
+            active=cmd.active,
+            capabilities=list(cmd.capabilities),
+            country=cmd.country,
+            latitude=cmd.latitude,
+            longitude=cmd.longitude,
+            priority=cmd.priority,
+            daily_capacity=cmd.daily_capacity,
+            processing_days=cmd.processing_days,
+            cutoff=cmd.cutoff,
+            timezone=cmd.timezone,
+            version=cmd.version,
+        )
+    )
+
+
+async def project_stock(cmd: commands.ProjectStock, uow: OrchestrationUnitOfWork) -> None:
+    uow.routing.stock_changed(cmd.sku, cmd.location_code, cmd.available)
+
+
+async def project_incoming(cmd: commands.ProjectIncoming, uow: OrchestrationUnitOfWork) -> None:
+    uow.routing.incoming_changed(cmd.sku, cmd.location_code, cmd.incoming)

@@ -1,0 +1,144 @@
+"""Routing a saga inside its own transaction, from orchestration's view of inventory.
+
+A placed order is routed by the transaction that starts its saga, and a saga due for another
+plan (inventory refused a reservation, a location rejected its part) by the worker's: the view
+is a table of this service, so nothing is asked of anyone while the saga's row is held.
+
+The view lags inventory by an event's trip. A plan made from it that inventory then refuses is
+planned again; an order the view cannot serve at all is not held at once but asked about again
+for ROUTING_GRACE_S after it was placed, in case what serves it has not arrived in the view yet
+(a location created a moment before its first order, stock imported the same second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields, is_dataclass, replace
+from datetime import datetime, time, timedelta
+from functools import cache
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from services.orchestration.domain import carriers
+from services.orchestration.domain.routing.engine import route
+from services.orchestration.domain.routing.geo import great_circle_km
+from services.orchestration.domain.routing.model import (
+    Outcome,
+    RoutingDecision,
+    RoutingRequest,
+    Site,
+)
+from services.orchestration.domain.saga import OrderSaga, SagaState
+from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+
+# How soon an order the view cannot serve is looked at again, while it is in its grace.
+RETRY_AFTER = timedelta(seconds=1)
+
+
+async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime) -> None:
+    """Plans the saga's unrouted units and applies the plan (or, in the grace period, waits
+    for the view when nothing serves). The caller holds the saga and writes it afterwards."""
+    if saga.state is not SagaState.ROUTING:
+        return
+    request = routing_request(saga)
+    candidates = await uow.routing.candidates(
+        [d.sku for d in request.lines], pickup=request.pickup_location
+    )
+    strategy = await uow.strategy()
+    limited = {
+        site.code: local_day_start(site, now)
+        for site in candidates.sites
+        if site.daily_capacity is not None
+    }
+    used = await uow.sagas.fulfillments_created_since(limited) if limited else {}
+    sites = [replace(site, used_today=used.get(site.code, 0)) for site in candidates.sites]
+    decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
+    if decision.outcome is Outcome.UNROUTABLE and now < saga.started_at + uow.routing_grace:
+        saga.routing_unavailable(
+            f"no location can serve it yet ({decision.reason})", now + RETRY_AFTER, now
+        )
+        return
+    decision_id = saga.apply_routing(decision, now, geo=geography(request, sites))
+    if decision_id is None:
+        return
+    uow.sagas.stage_decision(
+        {
+            "id": UUID(decision_id),
+            "order_id": saga.order_id,
+            "round": saga.round,
+            "outcome": decision.outcome.value,
+            "strategy_version": decision.strategy_version,
+            "explanation": decision.explanation,
+            "decided_at": now,
+            "body": decision_body(request, decision, candidates.passed_over),
+        }
+    )
+
+
+def decision_body(
+    request: RoutingRequest, decision: RoutingDecision, passed_over: int
+) -> dict[str, Any]:
+    body: dict[str, Any] = _jsonable(decision)
+    body["request"] = _jsonable(request)
+    # Every other location held none of the order's SKUs and expected none: the stock filter
+    # refuses them all the same, so they are counted rather than each explained.
+    body["passed_over"] = {
+        "locations": passed_over,
+        "reason": "holds none of the order's SKUs and expects none",
+    }
+    return body
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON types all the way down: dataclasses become objects, sets sorted lists, anything
+    else (Decimal, enums, dates) its string. One pass, no copies: dataclasses.asdict
+    deep-copies every leaf, and a decision holds a verdict for every candidate location."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _jsonable(getattr(value, name)) for name in _field_names(type(value))}
+    return str(value)
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def routing_request(saga: OrderSaga) -> RoutingRequest:
+    order = saga.order
+    return RoutingRequest(
+        lines=order.demands(saga.unrouted),
+        method=order.method,
+        ship_to_country=order.ship_to.country,
+        ship_to_point=order.ship_to.point,
+        pickup_location=order.pickup_location,
+        service_level=order.service_level,
+        channel=order.channel,
+        excluded=frozenset(saga.excluded),
+    )
+
+
+def geography(
+    request: RoutingRequest, sites: Sequence[Site]
+) -> dict[str, tuple[float | None, bool]]:
+    found: dict[str, tuple[float | None, bool]] = {}
+    for site in sites:
+        km = None
+        if site.point is not None and request.ship_to_point is not None:
+            km = round(great_circle_km(site.point, request.ship_to_point), 1)
+        found[site.code] = (km, site.country == request.ship_to_country)
+    return found
+
+
+def local_day_start(site: Site, now: datetime) -> datetime:
+    """Midnight of the location's own calendar day: daily capacity counts from there."""
+    zone = ZoneInfo(site.timezone)
+    return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
