@@ -93,13 +93,17 @@ def build_container(
             consumer_factory=partial(
                 make_consumer,
                 bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
-                group_id=name,
+                # Prefixed like the topics: runs sharing a broker (tests, benchmarks) never
+                # share a consumer group, whose rebalances would reach across them.
+                group_id=namer.physical(name),
                 client_id=name,
                 group_instance_id=settings.KAFKA_GROUP_INSTANCE_ID or None,
             ),
             producer_factory=producer_factory,
             max_attempts=settings.CONSUMER_MAX_ATTEMPTS,
             retry_backoff_s=settings.CONSUMER_RETRY_BACKOFF_S,
+            commit_interval_s=settings.CONSUMER_COMMIT_INTERVAL_S,
+            linger_s=settings.CONSUMER_LINGER_S,
         )
     return ServiceContainer(
         settings=settings,

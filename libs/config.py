@@ -60,6 +60,13 @@ class ServiceSettings(BaseSettings):
     RELAY_LINGER_S: float = Field(default=0.01, ge=0)
     CONSUMER_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     CONSUMER_RETRY_BACKOFF_S: float = Field(default=0.2, ge=0)
+    # After a fetch brings records, the consumer waits this long for what arrives meanwhile
+    # and handles it all together: a moderate flow becomes batches rather than single records
+    # (a transaction each). An idle consumer waits at the broker (a long poll) and costs
+    # nothing; this delay is paid only by records, once per hop.
+    CONSUMER_LINGER_S: float = Field(default=0.02, ge=0)
+    # How often handled offsets are committed to the broker (also when idle, and on leaving).
+    CONSUMER_COMMIT_INTERVAL_S: float = Field(default=1.0, gt=0)
     # Writes per second a client (a token's client id) may send to this instance, in bursts
     # of up to WRITE_BURST; self-service requests per minute a client address may send.
     # The default fits one integration client carrying a whole peak (the 1,000

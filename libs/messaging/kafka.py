@@ -29,16 +29,20 @@ def make_producer(*, bootstrap_servers: str, client_id: str) -> AIOKafkaProducer
 
 
 def make_consumer(
-    *, bootstrap_servers: str, group_id: str, client_id: str, group_instance_id: str | None = None
+    *,
+    bootstrap_servers: str,
+    group_id: str,
+    client_id: str,
+    group_instance_id: str | None = None,
 ) -> AIOKafkaConsumer:
-    # A static member (group_instance_id) that restarts within the session timeout gets its
-    # partitions straight back, without a rebalance of the whole group.
+    """A static member (group_instance_id) that restarts within the session timeout gets its
+    partitions straight back, without a rebalance of the whole group."""
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
         client_id=client_id,
         group_instance_id=group_instance_id or None,
-        max_poll_records=200,
+        max_poll_records=500,
         session_timeout_ms=10000,
         heartbeat_interval_ms=2000,
         **CONSUMER_SAFETY,
