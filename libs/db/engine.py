@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -32,7 +33,15 @@ def make_engine(url: str, *, pool_size: int = 10, application_name: str = "oms")
         # benchmark's profile showed it); a URL that names `ssl` keeps its own choice.
         connect_args["ssl"] = False
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args=connect_args,
+        # JSON and JSONB columns through orjson: a saga, a routing decision and every outbox
+        # row are JSON documents, and the standard library's encoder was a visible share of
+        # the services' CPU.
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
     )
     ping_when_idle(engine)
     return engine
@@ -63,6 +72,12 @@ def ping_when_idle(engine: AsyncEngine) -> None:
         except Exception as exc:
             # The pool drops this connection and checks out another (a fresh one if need be).
             raise DisconnectionError(f"idle connection failed its ping: {exc!r}") from exc
+
+
+def json_text(value: Any) -> str:
+    """JSON as the standard library would write it for these documents (keys that are not
+    strings become strings), but several times faster."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def loopback_without_ssl_choice(url: str) -> bool:

@@ -11,14 +11,13 @@ through SQLAlchemy.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
+import orjson
 
-from libs.db.engine import asyncpg_dsn, loopback_without_ssl_choice
+from libs.db.engine import asyncpg_dsn, json_text, loopback_without_ssl_choice
 
 # How long a statement may run, and how long a caller waits for a free connection, before
 # it gives up: a slow database turns into a 503, never a hang.
@@ -69,12 +68,8 @@ class RawPool:
 async def _json_codecs(connection: asyncpg.Connection) -> None:
     for name in ("json", "jsonb"):
         await connection.set_type_codec(
-            name, schema="pg_catalog", encoder=_dumps, decoder=json.loads, format="text"
+            name, schema="pg_catalog", encoder=json_text, decoder=orjson.loads, format="text"
         )
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
 
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:

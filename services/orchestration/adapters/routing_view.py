@@ -153,21 +153,37 @@ class RoutingView:
 
 
 def _site(row: Any) -> Site:
-    available = {s: n for s, n in zip(row.skus, row.available, strict=True) if n > 0}
-    incoming = {s: n for s, n in zip(row.skus, row.incoming, strict=True) if n > 0}
-    lat, lon = row.latitude, row.longitude
+    # By position: a Row's attribute lookup by name was most of the cost of a hundred sites.
+    (
+        code,
+        type_,
+        active,
+        capabilities,
+        country,
+        lat,
+        lon,
+        priority,
+        daily_capacity,
+        processing_days,
+        cutoff,
+        timezone,
+        skus,
+        available,
+        incoming,
+        _,
+    ) = row
     return Site(
-        code=row.code,
-        type=row.type,
-        active=row.active,
-        capabilities=frozenset(row.capabilities),
-        country=row.country,
+        code=code,
+        type=type_,
+        active=active,
+        capabilities=frozenset(capabilities),
+        country=country,
         point=GeoPoint(lat, lon) if lat is not None and lon is not None else None,
-        priority=row.priority,
-        daily_capacity=row.daily_capacity,
-        processing_days=row.processing_days,
-        cutoff=row.cutoff,
-        timezone=row.timezone,
-        available=available,
-        incoming=incoming,
+        priority=priority,
+        daily_capacity=daily_capacity,
+        processing_days=processing_days,
+        cutoff=cutoff,
+        timezone=timezone,
+        available={s: n for s, n in zip(skus, available, strict=True) if n > 0},
+        incoming={s: n for s, n in zip(skus, incoming, strict=True) if n > 0},
     )

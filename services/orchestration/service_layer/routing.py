@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass, replace
 from datetime import datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -24,6 +24,8 @@ from services.orchestration.domain import carriers
 from services.orchestration.domain.routing.engine import route
 from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import (
+    CandidateReport,
+    FilterVerdict,
     Outcome,
     RoutingDecision,
     RoutingRequest,
@@ -51,8 +53,13 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
         for site in candidates.sites
         if site.daily_capacity is not None
     }
-    used = await uow.sagas.fulfillments_created_since(limited) if limited else {}
-    sites = [replace(site, used_today=used.get(site.code, 0)) for site in candidates.sites]
+    sites = candidates.sites
+    if limited:
+        used = await uow.sagas.fulfillments_created_since(limited)
+        sites = [
+            replace(site, used_today=used.get(site.code, 0)) if site.code in limited else site
+            for site in sites
+        ]
     decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
     if decision.outcome is Outcome.UNROUTABLE and now < saga.started_at + uow.routing_grace:
         saga.routing_unavailable(
@@ -79,7 +86,17 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
 def decision_body(
     request: RoutingRequest, decision: RoutingDecision, passed_over: int
 ) -> dict[str, Any]:
-    body: dict[str, Any] = _jsonable(decision)
+    """The decision as stored, JSON types only; the same as `_jsonable(decision)` gives
+    (a test holds them equal), written out by hand because it runs for every order and a
+    decision holds a report for every candidate: the generic walk was most of its cost."""
+    body: dict[str, Any] = {
+        "outcome": decision.outcome.value,
+        "strategy_version": decision.strategy_version,
+        "candidates": [_candidate(c) for c in decision.candidates],
+        "parts": [_jsonable(p) for p in decision.parts],
+        "explanation": decision.explanation,
+        "reason": decision.reason,
+    }
     body["request"] = _jsonable(request)
     # Every other location held none of the order's SKUs and expected none: the stock filter
     # refuses them all the same, so they are counted rather than each explained.
@@ -88,6 +105,33 @@ def decision_body(
         "reason": "holds none of the order's SKUs and expects none",
     }
     return body
+
+
+def _candidate(report: CandidateReport) -> dict[str, Any]:
+    return {
+        "location_code": report.location_code,
+        "filters": [_verdict(v) for v in report.filters],
+        "eligible": report.eligible,
+        "covers_all": report.covers_all,
+        "components": [
+            {
+                "name": c.name,
+                "value": c.value,
+                "score": c.score,
+                "weight": c.weight,
+                "contribution": c.contribution,
+            }
+            for c in report.components
+        ],
+        "total": report.total,
+    }
+
+
+@lru_cache(maxsize=4096)
+def _verdict(verdict: FilterVerdict) -> dict[str, Any]:
+    # Most verdicts are the filters' shared constants: each is made JSON once. Nothing
+    # changes a stored body before it is written, so sharing the dict is safe.
+    return {"name": verdict.name, "passed": verdict.passed, "reason": verdict.reason}
 
 
 def _jsonable(value: Any) -> Any:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.orchestration.domain.carriers import (
     ASSUMED_DISTANCE_KM,
@@ -302,3 +304,40 @@ class TestTrackingNumber:
         numbers = {tracking_number("dpd", f"fo-{i}") for i in range(1000)}
 
         assert len(numbers) == 1000
+
+
+# Rates close to each other, so that estimates often fall within cents of one another and the
+# exact comparison (price, transit days, carrier, service) has to decide.
+CLOSE_RATES = RateTable(
+    currency="EUR",
+    services=(
+        CarrierService(
+            "a", "one", "standard", Decimal("4.99"), Decimal("0.20"), Decimal("9"), 2, 5
+        ),
+        CarrierService(
+            "b", "two", "standard", Decimal("4.995"), Decimal("0.20"), Decimal("9"), 1, 5
+        ),
+        CarrierService(
+            "c", "three", "standard", Decimal("5.00"), Decimal("0.199"), Decimal("8.99"), 2, 4
+        ),
+        CarrierService(
+            "d", "four", "express", Decimal("9.00"), Decimal("0.10"), Decimal("1"), 1, 1
+        ),
+    ),
+)
+
+
+@given(
+    km=st.one_of(st.none(), st.floats(min_value=-10, max_value=5000, allow_nan=False)),
+    domestic=st.booleans(),
+    level=st.sampled_from([None, "standard", "express", "overnight"]),
+    table=st.sampled_from([DEFAULT_RATE_TABLE, CLOSE_RATES]),
+)
+def test_the_cheapest_quote_is_the_first_of_every_quote(
+    km: float | None, domestic: bool, level: str | None, table: RateTable
+) -> None:
+    """cheapest() prices exactly only the services that can be cheapest: it must always give
+    what pricing every service exactly and sorting gives."""
+    every = table.quotes(distance_km=km, domestic=domestic, level=level)
+    found = table.cheapest(distance_km=km, domestic=domestic, level=level)
+    assert found == (every[0] if every else None)

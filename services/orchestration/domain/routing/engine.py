@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.routing.decisions import Context
 from services.orchestration.domain.routing.explain import why_nothing_serves
-from services.orchestration.domain.routing.filters import covers_all, passes, run_filters
+from services.orchestration.domain.routing.filters import covers_all, needed, passes, run_filters
 from services.orchestration.domain.routing.model import (
     CandidateReport,
     FilterVerdict,
@@ -41,7 +41,9 @@ def route(
     if any(line.quantity < 1 for line in request.lines):
         raise ValueError("every line to route needs a quantity of at least 1")
     ordered = sorted(sites, key=lambda s: s.code)
-    verdicts = {s.code: run_filters(s, request, strategy) for s in ordered}
+    demand = needed(request.lines)  # once: it is asked of every site, several times
+    verdicts = {s.code: run_filters(s, request, strategy, demand) for s in ordered}
+    full = {s.code: covers_all(request.lines, s.available, demand) for s in ordered}
     eligible = [s for s in ordered if passes(verdicts[s.code])]
     components = score_sites(eligible, request, strategy, rates)
     totals = {code: total_score(parts) for code, parts in components.items()}
@@ -50,7 +52,7 @@ def route(
             location_code=s.code,
             filters=verdicts[s.code],
             eligible=s.code in totals,
-            covers_all=covers_all(request.lines, s.available),
+            covers_all=full[s.code],
             components=components.get(s.code, ()),
             total=totals.get(s.code),
         )
@@ -61,7 +63,7 @@ def route(
 
     if not request.lines:
         return context.unroutable("the order has no lines to route")
-    single = next((s for s in ranked if covers_all(request.lines, s.available)), None)
+    single = next((s for s in ranked if full[s.code]), None)
     if single is not None:
         return context.routed_single(single, ranked)
     if request.method is Method.SHIP:

@@ -7,6 +7,7 @@ so a report always shows the whole picture.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 
 from services.orchestration.domain.routing.model import (
     Demand,
@@ -21,18 +22,34 @@ NOT_THE_PICKUP_STORE = "not the chosen pickup store"
 
 
 def run_filters(
-    site: Site, request: RoutingRequest, strategy: Strategy
+    site: Site, request: RoutingRequest, strategy: Strategy, demand: Mapping[str, int] | None = None
 ) -> tuple[FilterVerdict, ...]:
     """Every filter for every site, so a report always shows the whole picture (a site can
-    be both inactive and out of stock, and both are worth knowing)."""
+    be both inactive and out of stock, and both are worth knowing). `demand`, the request's
+    units per SKU, may be passed in when many sites are filtered for one request."""
     return (
-        _active(site),
+        _ACTIVE if site.active else _INACTIVE,
         _capability(site, request),
-        _not_excluded(site, request),
+        _EXCLUDED if site.code in request.excluded else _NOT_EXCLUDED,
         _country(site, request, strategy),
         _capacity(site),
-        _stock(site, request.lines),
+        _stock(site, request.lines, needed(request.lines) if demand is None else demand),
     )
+
+
+# The verdicts that never vary are made once: routing runs six filters on every candidate of
+# every order, and these four are the same for most of them.
+_ACTIVE = FilterVerdict("active", True, "active")
+_INACTIVE = FilterVerdict("active", False, "inactive")
+_NOT_EXCLUDED = FilterVerdict("not_excluded", True, "not excluded")
+_EXCLUDED = FilterVerdict("not_excluded", False, "rejected or short-picked this order before")
+_SHIPS_ANYWHERE = FilterVerdict("country", True, "ships anywhere")
+_PICKUP_COUNTRY = FilterVerdict("country", True, "pickup, nothing shipped")
+_NO_CAPACITY_LIMIT = FilterVerdict("capacity", True, "no daily capacity limit")
+_CAPABLE = {
+    needed: FilterVerdict("capability", True, f"{needed} capability")
+    for needed in ("ship", "ship_from_store")
+}
 
 
 def passes(verdicts: Iterable[FilterVerdict], *, ignore: str | None = None) -> bool:
@@ -45,10 +62,6 @@ def first_failure(
     return next((v for v in verdicts if not v.passed and v.name != ignore), None)
 
 
-def _active(site: Site) -> FilterVerdict:
-    return FilterVerdict("active", site.active, "active" if site.active else "inactive")
-
-
 def _capability(site: Site, request: RoutingRequest) -> FilterVerdict:
     if request.method is Method.PICKUP:
         if site.code != request.pickup_location:
@@ -57,25 +70,19 @@ def _capability(site: Site, request: RoutingRequest) -> FilterVerdict:
             return FilterVerdict("capability", False, "no pickup capability")
         return FilterVerdict("capability", True, "the chosen pickup store")
     # A store's stock is for its shop floor unless it is set up to ship from store.
-    needed = "ship_from_store" if site.type == "store" else "ship"
-    if needed not in site.capabilities:
-        return FilterVerdict("capability", False, f"no {needed} capability")
-    return FilterVerdict("capability", True, f"{needed} capability")
-
-
-def _not_excluded(site: Site, request: RoutingRequest) -> FilterVerdict:
-    if site.code in request.excluded:
-        return FilterVerdict("not_excluded", False, "rejected or short-picked this order before")
-    return FilterVerdict("not_excluded", True, "not excluded")
+    wanted = "ship_from_store" if site.type == "store" else "ship"
+    if wanted not in site.capabilities:
+        return FilterVerdict("capability", False, f"no {wanted} capability")
+    return _CAPABLE[wanted]
 
 
 def _country(site: Site, request: RoutingRequest, strategy: Strategy) -> FilterVerdict:
     if request.method is Method.PICKUP:
         # Nothing crosses a border: the customer collects in the store.
-        return FilterVerdict("country", True, "pickup, nothing shipped")
+        return _PICKUP_COUNTRY
     allowed = strategy.allowed_destinations.get(site.code)
     if allowed is None:
-        return FilterVerdict("country", True, "ships anywhere")
+        return _SHIPS_ANYWHERE
     if request.ship_to_country not in allowed:
         return FilterVerdict("country", False, f"does not ship to {request.ship_to_country}")
     return FilterVerdict("country", True, f"ships to {request.ship_to_country}")
@@ -83,16 +90,21 @@ def _country(site: Site, request: RoutingRequest, strategy: Strategy) -> FilterV
 
 def _capacity(site: Site) -> FilterVerdict:
     if site.daily_capacity is None:
-        return FilterVerdict("capacity", True, "no daily capacity limit")
+        return _NO_CAPACITY_LIMIT
     if site.used_today >= site.daily_capacity:
         return FilterVerdict("capacity", False, f"daily capacity {site.daily_capacity} reached")
     return FilterVerdict("capacity", True, f"{site.used_today} of {site.daily_capacity} used today")
 
 
-def _stock(site: Site, lines: Sequence[Demand]) -> FilterVerdict:
-    has_some = any(site.available.get(line.sku, 0) > 0 for line in lines)
-    in_full = lines_in_full(lines, site.available)
-    count = len(lines)
+def _stock(site: Site, lines: Sequence[Demand], demand: Mapping[str, int]) -> FilterVerdict:
+    available = site.available
+    has_some = any(available.get(sku, 0) > 0 for sku in demand)
+    in_full = lines_in_full(lines, available)
+    return _stock_verdict(len(lines), in_full, has_some)
+
+
+@cache
+def _stock_verdict(count: int, in_full: int, has_some: bool) -> FilterVerdict:
     if count == 1:
         reason = (
             "the line is in stock"
@@ -123,8 +135,13 @@ def lines_in_full(lines: Sequence[Demand], available: Mapping[str, int]) -> int:
     return served
 
 
-def covers_all(lines: Sequence[Demand], available: Mapping[str, int]) -> bool:
-    return all(available.get(sku, 0) >= qty for sku, qty in needed(lines).items())
+def covers_all(
+    lines: Sequence[Demand], available: Mapping[str, int], demand: Mapping[str, int] | None = None
+) -> bool:
+    """Whether the stock serves every line in full; `demand` is needed(lines), passed in by
+    a caller that asks this of many sites."""
+    wanted = needed(lines) if demand is None else demand
+    return all(available.get(sku, 0) >= qty for sku, qty in wanted.items())
 
 
 def needed(lines: Iterable[Demand]) -> dict[str, int]:

@@ -11,7 +11,6 @@ from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.routing.filters import covers_all, lines_in_full, needed
 from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import (
-    Demand,
     Method,
     Quote,
     RoutingRequest,
@@ -59,12 +58,13 @@ def score_sites(
     distance = _distance_scorer([leg.km for leg in legs.values() if leg.km is not None])
     cost = _cost_scorer([leg.quote.price for leg in legs.values() if leg.quote is not None])
     weights = strategy.weights
+    demand = needed(request.lines)
     scored: dict[str, tuple[ScoreComponent, ...]] = {}
     for site in sites:
         leg = legs[site.code]
-        covers = covers_all(request.lines, site.available)
+        covers = covers_all(request.lines, site.available, demand)
         uncovered = len(request.lines) - lines_in_full(request.lines, site.available)
-        depth, depth_score = _stock_depth(site, request.lines)
+        depth, depth_score = _stock_depth(site, demand)
         if request.method is Method.PICKUP:
             price, price_score = 0.0, 1.0  # the customer collects: nothing to ship
         elif leg.quote is None:
@@ -118,7 +118,7 @@ def _cost_scorer(prices: Sequence[Decimal]) -> Callable[[Decimal], float]:
     return lambda price: float((high - price) / (high - low))
 
 
-def _stock_depth(site: Site, lines: Sequence[Demand]) -> tuple[float, float]:
+def _stock_depth(site: Site, demand: Mapping[str, int]) -> tuple[float, float]:
     """(units left after the pick, score) for the weakest requested SKU the site stocks.
 
     Per SKU the score is left / (left + demanded): 0 when the pick empties the shelf (the
@@ -127,7 +127,7 @@ def _stock_depth(site: Site, lines: Sequence[Demand]) -> tuple[float, float]:
     """
     figures = [
         (available - min(available, demanded), demanded)
-        for sku, demanded in needed(lines).items()
+        for sku, demanded in demand.items()
         if (available := site.available.get(sku, 0)) > 0
     ]
     if not figures:
