@@ -97,6 +97,7 @@ class MessageBus:
         async with self._uow_factory() as uow:
             await lock_keys(uow.session, {d.key for d in deliveries})
             new = await record_new(uow.session, self._inbox_table, [d.inbox for d in deliveries])
+            await uow.prepare({d.key for d in deliveries if d.inbox.event_id in new})
             for delivery in deliveries:
                 if delivery.inbox.event_id not in new:
                     log.info(

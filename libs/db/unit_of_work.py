@@ -12,7 +12,7 @@ commits once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self
 
@@ -64,6 +64,10 @@ class SqlAlchemyUnitOfWork:
 
     def start(self) -> None:
         """Hook: build repositories on `self.session`."""
+
+    async def prepare(self, keys: Collection[str]) -> None:
+        """Hook: a consumer's batch is about these keys (the records' keys, order ids most
+        often); a unit of work may load and lock what they name at once, in one order."""
 
     def publish(self, *events: IntegrationEvent) -> None:
         """Queue integration events; they are written to the outbox at commit."""

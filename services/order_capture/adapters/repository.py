@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -38,9 +38,16 @@ from services.order_capture.domain.values import (
 
 
 class OrderRepository:
+    """Orders loaded for update are kept for the unit of work (a consumer's batch may bring
+    several reports about one order: the second sees what the first changed), and what is
+    saved is written once, at commit, every order of the batch in one statement per table."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self.seen: list[Order] = []
+        self._locked: dict[UUID, Order | None] = {}  # loaded FOR UPDATE (None: no such order)
+        self._dirty: dict[UUID, Order] = {}
+        self._timeline: list[dict[str, Any]] = []
 
     async def next_order_number(self) -> str:
         value = await self._session.scalar(order_number_seq.next_value())
@@ -88,37 +95,68 @@ class OrderRepository:
 
     async def get_for_update(self, order_id: UUID) -> Order | None:
         """The order, locked until commit: changes to one order are applied one at a time."""
-        row = (
+        if order_id not in self._locked:
+            await self.lock_many([order_id])
+        return self._locked[order_id]
+
+    async def lock_many(self, order_ids: Iterable[UUID]) -> None:
+        """Loads and locks these orders (in id order, as every batch locks them), three
+        statements for all of them: a consumer's batch loads its orders up front."""
+        wanted = sorted(set(order_ids) - set(self._locked))
+        if not wanted:
+            return
+        rows = (
             await self._session.execute(
-                select(sales_order).where(sales_order.c.id == order_id).with_for_update()
+                select(sales_order)
+                .where(sales_order.c.id.in_(wanted))
+                .order_by(sales_order.c.id)
+                .with_for_update()
             )
-        ).one_or_none()
-        if row is None:
-            return None
-        lines = (
-            await self._session.execute(
+        ).all()
+        found = [row.id for row in rows]
+        lines: dict[UUID, list[Row[Any]]] = {order_id: [] for order_id in found}
+        shipments: dict[UUID, list[Row[Any]]] = {order_id: [] for order_id in found}
+        if found:
+            for line in await self._session.execute(
                 select(order_line)
-                .where(order_line.c.order_id == order_id)
-                .order_by(order_line.c.position)
-            )
-        ).all()
-        shipments = (
-            await self._session.execute(
+                .where(order_line.c.order_id.in_(found))
+                .order_by(order_line.c.order_id, order_line.c.position)
+            ):
+                lines[line.order_id].append(line)
+            for shipment in await self._session.execute(
                 select(order_shipment)
-                .where(order_shipment.c.order_id == order_id)
+                .where(order_shipment.c.order_id.in_(found))
                 .order_by(order_shipment.c.shipped_at)
-            )
-        ).all()
-        order = _order_from(row, lines, shipments)
-        self.seen.append(order)
-        return order
+            ):
+                shipments[shipment.order_id].append(shipment)
+        self._locked.update(dict.fromkeys(wanted))
+        for row in rows:
+            order = _order_from(row, lines[row.id], shipments[row.id])
+            self._locked[row.id] = order
+            self.seen.append(order)
 
     async def save(self, order: Order) -> None:
-        row = order_row(order)
-        for fixed in ("id", "order_number", "channel", "channel_order_ref", "created_at"):
-            row.pop(fixed)
+        """Written at commit (flush): a batch writes each order it changed once."""
+        self._dirty[order.id] = order
+
+    async def flush(self) -> None:
+        """Every saved order, its lines and shipments: one statement per table."""
+        if not self._dirty:
+            return
+        orders, self._dirty = list(self._dirty.values()), {}
+        rows = []
+        for order in orders:
+            row = order_row(order)
+            for fixed in ("order_number", "channel", "channel_order_ref", "created_at"):
+                row.pop(fixed)
+            row["order_id"] = row.pop("id")
+            rows.append(row)
+        columns = [c for c in rows[0] if c != "order_id"]
         await self._session.execute(
-            update(sales_order).where(sales_order.c.id == order.id).values(**row)
+            update(sales_order)
+            .where(sales_order.c.id == bindparam("order_id"))
+            .values({c: bindparam(c) for c in columns}),
+            rows,
         )
         await self._session.execute(
             update(order_line)
@@ -126,13 +164,13 @@ class OrderRepository:
             .values({b: bindparam(b) for b in LINE_BUCKETS}),
             [
                 {"line_id": line.id, **{b: getattr(line.quantities, b) for b in LINE_BUCKETS}}
+                for order in orders
                 for line in order.lines
             ],
         )
-        if order.shipments:
-            stmt = pg_insert(order_shipment).values(
-                [{"order_id": order.id, **asdict(s)} for s in order.shipments]
-            )
+        shipped = [{"order_id": o.id, **asdict(s)} for o in orders for s in o.shipments]
+        if shipped:
+            stmt = pg_insert(order_shipment).values(shipped)
             await self._session.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["order_id", "shipment_id"],
@@ -140,9 +178,15 @@ class OrderRepository:
                 )
             )
 
+    def stage_timeline(self) -> None:
+        """One timeline entry per domain event of every order this unit of work touched,
+        written at commit (write_timeline) with the rest of the batch's."""
+        self._timeline += [
+            timeline_row(order, event) for order in self.seen for event in order.events
+        ]
+
     async def write_timeline(self) -> None:
-        """One timeline entry per domain event of every order this unit of work touched."""
-        rows = [timeline_row(order, event) for order in self.seen for event in order.events]
+        rows, self._timeline = self._timeline, []
         if rows:
             await self._session.execute(insert(timeline_entry), rows)
 

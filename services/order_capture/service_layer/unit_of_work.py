@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+from uuid import UUID
+
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from services.order_capture.adapters import published
@@ -12,11 +15,21 @@ class OrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
     def start(self) -> None:
         self.orders = OrderRepository(self.session)
 
+    async def prepare(self, keys: Collection[str]) -> None:
+        """A consumer's batch: its orders (the records' keys) loaded and locked at once."""
+        await self.orders.lock_many(UUID(key) for key in keys if _is_uuid(key))
+
     async def stage(self) -> None:
         # The timeline is written from the same domain events the outbox gets, in the same
         # transaction, so the two never disagree.
-        await self.orders.write_timeline()
+        self.orders.stage_timeline()
         await super().stage()
+
+    async def commit(self) -> None:
+        await self.stage()
+        await self.orders.flush()
+        await self.orders.write_timeline()
+        await super().commit()
 
     def collect_events(self) -> list[IntegrationEvent]:
         collected = []
@@ -26,3 +39,11 @@ class OrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
                 if event is not None:
                     collected.append(event)
         return collected
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
