@@ -20,6 +20,8 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
+    Update,
+    Uuid,
     and_,
     bindparam,
     delete,
@@ -186,6 +188,21 @@ class StockRepository:
         rows = await self._session.execute(
             select(stock_level)
             .where(or_(*conditions))
+            .order_by(stock_level.c.location_code, stock_level.c.sku)
+            .with_for_update(of=stock_level)
+        )
+        return {(r.location_code, r.sku): mappers.level(r) for r in rows}
+
+    async def lock_of_reservations(self, reservation_ids: Iterable[UUID]) -> dict[Key, StockLevel]:
+        """Lock the rows these reservations' lines hold stock at (fixed when they were made),
+        in the global order, in one statement."""
+        keys = select(reservation_line.c.location_code, reservation_line.c.sku).where(
+            reservation_line.c.reservation_id.in_(set(reservation_ids)),
+            reservation_line.c.location_code.is_not(None),
+        )
+        rows = await self._session.execute(
+            select(stock_level)
+            .where(tuple_(stock_level.c.location_code, stock_level.c.sku).in_(keys))
             .order_by(stock_level.c.location_code, stock_level.c.sku)
             .with_for_update(of=stock_level)
         )
@@ -578,6 +595,41 @@ def _add_reservation_statement() -> Insert:
 
 
 _ADD_RESERVATION = _add_reservation_statement()
+_BUCKETS = ("held", "backordered", "committed", "released")
+
+
+def _save_reservation_statement() -> Update:
+    """UPDATE the reservation and, from one array per column (unnest), its lines' buckets:
+    one round trip, and one statement text whatever the number of lines."""
+    header = (
+        update(reservation)
+        .where(reservation.c.id == bindparam("r_id", type_=Uuid))
+        .values(
+            {
+                c: bindparam(f"r_{c}", type_=reservation.c[c].type)
+                for c in _RESERVATION_COLUMNS
+                if c not in ("id", "created_at")
+            }
+        )
+        .cte("header")
+    )
+    given = (
+        func.unnest(*(bindparam(f"l_{c}", type_=ARRAY(Integer)) for c in ("line_no", *_BUCKETS)))
+        .table_valued("line_no", *_BUCKETS)
+        .render_derived(name="given")
+    )
+    return (
+        update(reservation_line)
+        .where(
+            reservation_line.c.reservation_id == bindparam("r_id", type_=Uuid),
+            reservation_line.c.line_no == given.c.line_no,
+        )
+        .values({c: given.c[c] for c in _BUCKETS})
+        .add_cte(header)
+    )
+
+
+_SAVE_RESERVATION = _save_reservation_statement()
 
 
 class ReservationRepository:
@@ -589,18 +641,6 @@ class ReservationRepository:
             select(reservation.c.id).where(reservation.c.id == reservation_id)
         )
         return found is not None
-
-    async def stock_keys(self, reservation_ids: Iterable[UUID]) -> list[Key]:
-        """The stock rows these reservations touch (fixed at creation, so safe to read unlocked)."""
-        rows = await self._session.execute(
-            select(reservation_line.c.location_code, reservation_line.c.sku)
-            .where(
-                reservation_line.c.reservation_id.in_(set(reservation_ids)),
-                reservation_line.c.location_code.is_not(None),
-            )
-            .distinct()
-        )
-        return sorted((code, sku) for code, sku in rows)
 
     async def ids_of_order(self, order_id: UUID) -> list[UUID]:
         rows = await self._session.execute(
@@ -616,24 +656,21 @@ class ReservationRepository:
         return found[0] if found else None
 
     async def get_many_for_update(self, ids: Sequence[UUID]) -> list[Reservation]:
-        rows = (
-            await self._session.execute(
-                select(reservation)
-                .where(reservation.c.id.in_(set(ids)))
-                .order_by(reservation.c.id)
-                .with_for_update()
-            )
-        ).all()
-        if not rows:
-            return []
+        """Lock the reservations (in id order) and read them with their lines, in one
+        statement."""
+        rows = await self._session.execute(
+            select(reservation, reservation_line)
+            .join(reservation_line, reservation_line.c.reservation_id == reservation.c.id)
+            .where(reservation.c.id.in_(set(ids)))
+            .order_by(reservation.c.id, reservation_line.c.line_no)
+            .with_for_update(of=reservation)
+        )
+        heads: dict[UUID, Any] = {}
         lines: dict[UUID, list[ReservationLine]] = defaultdict(list)
-        for ln in await self._session.execute(
-            select(reservation_line)
-            .where(reservation_line.c.reservation_id.in_([r.id for r in rows]))
-            .order_by(reservation_line.c.reservation_id, reservation_line.c.line_no)
-        ):
-            lines[ln.reservation_id].append(mappers.line(ln))
-        return [mappers.reservation(r, lines[r.id]) for r in rows]
+        for row in rows:
+            heads.setdefault(row.id, row)
+            lines[row.id].append(mappers.line(row))
+        return [mappers.reservation(head, lines[rid]) for rid, head in heads.items()]
 
     async def waiting(self, keys: Iterable[Key]) -> dict[Key, int]:
         """Backordered units per stock row: their first claim on its incoming stock."""
@@ -696,22 +733,8 @@ class ReservationRepository:
         await self._session.execute(delete(reservation).where(reservation.c.id == reservation_id))
 
     async def save(self, res: Reservation, *, now: datetime) -> None:
-        await self._session.execute(
-            update(reservation)
-            .where(reservation.c.id == res.id)
-            .values(**mappers.reservation_values(res), updated_at=now)
-        )
-        for ln in res.lines:
-            await self._session.execute(
-                update(reservation_line)
-                .where(
-                    reservation_line.c.reservation_id == res.id,
-                    reservation_line.c.line_no == ln.line_no,
-                )
-                .values(
-                    held=ln.held,
-                    backordered=ln.backordered,
-                    committed=ln.committed,
-                    released=ln.released,
-                )
-            )
+        """The reservation's state and every line's buckets, in one statement."""
+        params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
+        params["r_updated_at"] = now
+        params |= {f"l_{c}": [getattr(ln, c) for ln in res.lines] for c in ("line_no", *_BUCKETS)}
+        await self._session.execute(_SAVE_RESERVATION, params)

@@ -183,10 +183,11 @@ async def release_reservation(cmd: commands.ReleaseReservation, uow: InventoryUn
     """Give back all of a reservation's open units, or the named ones (backordered first)."""
     if (prior := await replayed(uow, SCOPE_RELEASE, cmd)) is not None:
         return UUID(prior)
-    if cmd.missing_ok and not await uow.reservations.exists(cmd.reservation_id):
-        return cmd.reservation_id
     levels = await _lock_stock_of(uow, [cmd.reservation_id])
-    res = await _get(uow, cmd.reservation_id)
+    found = await uow.reservations.get_for_update(cmd.reservation_id)
+    if found is None and cmd.missing_ok:
+        return cmd.reservation_id
+    res = _existing(found, cmd.reservation_id)
     await _give_back(uow, res, res.release(cmd.picks, reason=cmd.reason), levels, cmd.reason)
     await uow.idempotency.complete(resource_id=str(res.id), status=200)
     return res.id
@@ -264,11 +265,14 @@ async def _give_back(
 async def _lock_stock_of(
     uow: InventoryUnitOfWork, reservation_ids: Sequence[UUID]
 ) -> dict[tuple[str, str], StockLevel]:
-    return await uow.stock.lock(await uow.reservations.stock_keys(reservation_ids))
+    return await uow.stock.lock_of_reservations(reservation_ids)
 
 
 async def _get(uow: InventoryUnitOfWork, reservation_id: UUID) -> Reservation:
-    res = await uow.reservations.get_for_update(reservation_id)
+    return _existing(await uow.reservations.get_for_update(reservation_id), reservation_id)
+
+
+def _existing(res: Reservation | None, reservation_id: UUID) -> Reservation:
     if res is None:
         raise ReservationNotFound(f"no reservation {reservation_id}")
     return res
