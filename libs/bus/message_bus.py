@@ -26,12 +26,12 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class Delivery:
-    """One consumed message of a batch: its command, its inbox entry, the key of the record
-    (the aggregate it is about: an order id) and the scope (its correlation and causation
-    ids) its handler runs in."""
+    """One message of a batch: its command, its inbox entry (a consumed message's; None for
+    work of the service's own, such as a worker's answers), the key of the aggregate it is
+    about (an order id) and the scope (its correlation and causation ids) it runs in."""
 
     message: object
-    inbox: InboxEntry
+    inbox: InboxEntry | None
     key: str
     scope: Callable[[], AbstractContextManager[Any]]
 
@@ -96,17 +96,21 @@ class MessageBus:
         is raised: the caller then handles the deliveries one by one."""
         async with self._uow_factory() as uow:
             await lock_keys(uow.session, {d.key for d in deliveries})
-            new = await record_new(uow.session, self._inbox_table, [d.inbox for d in deliveries])
-            await uow.prepare({d.key for d in deliveries if d.inbox.event_id in new})
+            entries = [d.inbox for d in deliveries if d.inbox is not None]
+            new = await record_new(uow.session, self._inbox_table, entries)
+            fresh = [d for d in deliveries if d.inbox is None or d.inbox.event_id in new]
+            await uow.prepare({d.key for d in fresh})
             for delivery in deliveries:
-                if delivery.inbox.event_id not in new:
-                    log.info(
-                        "inbox.duplicate_skipped",
-                        event_id=delivery.inbox.event_id,
-                        consumer=delivery.inbox.consumer,
-                    )
-                    continue
-                new.discard(delivery.inbox.event_id)  # twice in one batch: handled once
+                entry = delivery.inbox
+                if entry is not None:
+                    if entry.event_id not in new:
+                        log.info(
+                            "inbox.duplicate_skipped",
+                            event_id=entry.event_id,
+                            consumer=entry.consumer,
+                        )
+                        continue
+                    new.discard(entry.event_id)  # twice in one batch: handled once
                 handler = self._handlers[type(delivery.message)]
                 with delivery.scope():
                     await handler(delivery.message, uow)

@@ -7,6 +7,7 @@ queue instead of deadlocking.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -49,6 +50,9 @@ class SagaRepository:
         self.seen: list[OrderSaga] = []  # their events go to the outbox at commit
         self.written_steps: list[str] = []  # step names this unit of work recorded
         self._decisions: list[dict[str, Any]] = []  # routing decisions, written at commit
+        # Sagas loaded FOR UPDATE (or added) in this unit of work, None for orders with none:
+        # a batch's second command about an order works on what the first left.
+        self._locked: dict[UUID, OrderSaga | None] = {}
 
     async def add(self, saga: OrderSaga) -> bool:
         """Insert a new saga; False when the order already has one (a redelivered start)."""
@@ -61,31 +65,67 @@ class SagaRepository:
         if inserted.first() is None:
             return False
         self.seen.append(saga)
+        self._locked[saga.order_id] = saga
         await self._write_children(saga)
         return True
 
     async def get_for_update(self, order_id: UUID) -> OrderSaga | None:
-        row = (
-            await self._session.execute(
-                select(order_saga).where(order_saga.c.order_id == order_id).with_for_update()
-            )
-        ).one_or_none()
-        return await self._with_fulfillments(row) if row is not None else None
+        if order_id not in self._locked:
+            await self.lock_many([order_id])
+        return self._locked[order_id]
 
-    async def _with_fulfillments(self, row: Row[Any]) -> OrderSaga:
-        """The saga of a row locked FOR UPDATE, with its fulfilment orders locked after it."""
-        rows = await self._session.execute(
+    async def lock_many(self, order_ids: Iterable[UUID]) -> None:
+        """Loads and locks these sagas, then their fulfilment orders (one lock order for every
+        writer: sagas by order id, then their fulfilments), two statements for all of them: a
+        consumer's batch and the payment worker's answers load theirs up front."""
+        wanted = sorted(set(order_ids) - set(self._locked))
+        if not wanted:
+            return
+        rows = (
+            await self._session.execute(
+                select(order_saga)
+                .where(order_saga.c.order_id.in_(wanted))
+                .order_by(order_saga.c.order_id)
+                .with_for_update()
+            )
+        ).all()
+        self._locked.update(dict.fromkeys(wanted))
+        if rows:
+            await self._with_fulfillments(rows)
+
+    async def _with_fulfillments(self, rows: Sequence[Row[Any]]) -> list[OrderSaga]:
+        """The sagas of rows locked FOR UPDATE, with their fulfilment orders locked after them."""
+        found: dict[UUID, list[Fulfillment]] = {row.order_id: [] for row in rows}
+        for r in await self._session.execute(
             select(fulfillment_order)
-            .where(fulfillment_order.c.order_id == row.order_id)
-            .order_by(fulfillment_order.c.created_at, fulfillment_order.c.id)
+            .where(fulfillment_order.c.order_id.in_(list(found)))
+            .order_by(
+                fulfillment_order.c.order_id,
+                fulfillment_order.c.created_at,
+                fulfillment_order.c.id,
+            )
             .with_for_update()
+        ):
+            found[r.order_id].append(mappers.fulfillment_from(r))
+        sagas = []
+        for row in rows:
+            fulfillments = found[row.order_id]
+            self._loaded.update({f.id: f.version for f in fulfillments})
+            saga = mappers.saga_from(row, fulfillments)
+            saga.policy = self.policy
+            self.seen.append(saga)
+            self._locked[saga.order_id] = saga
+            sagas.append(saga)
+        return sagas
+
+    async def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, OrderSaga]:
+        """Read without a lock, for the worker's calls outside any transaction."""
+        if not order_ids:
+            return {}
+        rows = await self._session.execute(
+            select(order_saga).where(order_saga.c.order_id.in_(order_ids))
         )
-        fulfillments = [mappers.fulfillment_from(r) for r in rows]
-        self._loaded.update({f.id: f.version for f in fulfillments})
-        saga = mappers.saga_from(row, fulfillments)
-        saga.policy = self.policy
-        self.seen.append(saga)
-        return saga
+        return {row.order_id: mappers.saga_from(row, []) for row in rows}
 
     async def get(self, order_id: UUID) -> OrderSaga | None:
         """Read without a lock, for the worker's planning outside any transaction."""
@@ -214,7 +254,10 @@ class SagaRepository:
                 .with_for_update(skip_locked=True)
             )
         ).one_or_none()
-        return await self._with_fulfillments(row) if row is not None else None
+        if row is None:
+            return None
+        (saga,) = await self._with_fulfillments([row])
+        return saga
 
     async def claim_due_operations(
         self, now: datetime, limit: int, *, lease: timedelta

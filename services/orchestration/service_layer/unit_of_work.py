@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.ids import uuids_among
 from libs.jobs import Wakeup
 from services.orchestration.adapters import strategies
 from services.orchestration.adapters.repository import SagaRepository
@@ -40,6 +42,10 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         self.sagas = SagaRepository(self.session, self.policy)
         self.routing = RoutingView(self.session)
         self._strategy: Strategy | None = None
+
+    async def prepare(self, keys: Collection[str]) -> None:
+        """A batch's sagas (the order ids among its keys) loaded and locked at once."""
+        await self.sagas.lock_many(uuids_among(keys))
 
     async def strategy(self) -> Strategy:
         """The routing strategy in force, read once per unit of work (a consumer's batch

@@ -18,7 +18,7 @@ another once the lease has lapsed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.bus.message_bus import MessageBus
+from libs.bus.message_bus import Delivery, MessageBus
 from libs.clock import Clock
 from libs.jobs import PeriodicJob, Wakeup
 from libs.observability.correlation import correlation_scope
@@ -38,6 +38,7 @@ from services.orchestration.domain.payments import (
     Kind,
     PaymentOperation,
     PaymentProvider,
+    ProviderResult,
     ProviderTimeout,
 )
 from services.orchestration.domain.routing.geo import great_circle_km
@@ -121,49 +122,64 @@ class SagaWorker:
     # --- payments --------------------------------------------------------------------------
 
     async def run_payments(self) -> int:
+        """The due payment calls: each made outside any transaction, and then every answer
+        applied in one transaction (a batch of them, each order's in turn, under its saga's
+        lock); if that fails, each answer in a transaction of its own."""
         by_order: dict[UUID, list[PaymentOperation]] = {}
         async with self._sessions.begin() as s:
             repo = SagaRepository(s)
             due = await repo.claim_due_operations(self._clock.now(), BATCH, lease=self._lease)
             for op in due:
                 by_order.setdefault(op.order_id, []).append(op)
-            sagas = {order_id: await repo.get(order_id) for order_id in by_order}
-        # One order's operations in turn (each answer moves its saga on); orders at once. Two
-        # processes may each hold a call of one order (both due together): each call has its
-        # own amount and idempotency key, and the answers are applied under the saga's lock.
+            sagas = await repo.get_many(list(by_order))
+        answers: list[Delivery] = []
+        # One order's operations in turn; orders at once. Two processes may each hold a call
+        # of one order (both due together): each call has its own amount and idempotency
+        # key, and the answers are applied under the saga's lock.
         await at_most(
             CONCURRENCY,
-            [self._pay_in_turn(ops, sagas[order_id]) for order_id, ops in by_order.items()],
+            [
+                self._pay_in_turn(ops, sagas[order_id], answers)
+                for order_id, ops in by_order.items()
+                if order_id in sagas
+            ],
         )
+        if answers:
+            try:
+                await self._bus.handle_batch(answers)
+            except Exception as exc:
+                log.warning("payment.answers_apart", answers=len(answers), error=repr(exc))
+                for answer in answers:
+                    with answer.scope():
+                        await self._bus.handle(answer.message)
         return len(due)
 
-    async def _pay_in_turn(self, ops: list[PaymentOperation], saga: OrderSaga | None) -> None:
-        if saga is None:
-            return
+    async def _pay_in_turn(
+        self, ops: list[PaymentOperation], saga: OrderSaga, answers: list[Delivery]
+    ) -> None:
         with _story_of(saga):
             for op in ops:
-                await self._pay(op, saga)
+                result = await self._pay(op, saga)
+                answers.append(
+                    Delivery(c.RecordPaymentAnswer(op.id, result), None, saga.key, _story(saga))
+                )
 
-    async def _pay(self, op: PaymentOperation, saga: OrderSaga) -> None:
+    async def _pay(self, op: PaymentOperation, saga: OrderSaga) -> ProviderResult | None:
+        """The provider's answer; None when it did not answer (to be asked again later)."""
         key = op.idempotency_key
         money: dict[str, Any] = {"key": key, "amount": op.amount, "currency": op.currency}
         try:
             if op.kind is Kind.AUTHORIZE:
-                result = await self._provider.authorize(
-                    token=saga.order.payment_token or "", **money
-                )
-            else:
-                call = {
-                    Kind.CAPTURE: self._provider.capture,
-                    Kind.VOID: self._provider.void,
-                    Kind.REFUND: self._provider.refund,
-                }[op.kind]
-                result = await call(authorization=saga.payment.authorization or "", **money)
+                return await self._provider.authorize(token=saga.order.payment_token or "", **money)
+            call = {
+                Kind.CAPTURE: self._provider.capture,
+                Kind.VOID: self._provider.void,
+                Kind.REFUND: self._provider.refund,
+            }[op.kind]
+            return await call(authorization=saga.payment.authorization or "", **money)
         except (ProviderTimeout, TimeoutError, OSError) as exc:
             log.warning("payment.timeout", order_id=saga.key, operation=key, error=repr(exc))
-            await self._bus.handle(c.RecordPaymentAnswer(op.id, None))
-            return
-        await self._bus.handle(c.RecordPaymentAnswer(op.id, result))
+            return None
 
 
 async def at_most(limit: int, steps: Sequence[Coroutine[Any, Any, None]]) -> None:
@@ -186,6 +202,11 @@ async def at_most(limit: int, steps: Sequence[Coroutine[Any, Any, None]]) -> Non
 def _story_of(saga: OrderSaga) -> AbstractContextManager[str]:
     extra = saga.order.extra
     return correlation_scope(extra.get("correlation_id"), extra.get("causation_id"))
+
+
+def _story(saga: OrderSaga) -> Callable[[], AbstractContextManager[str]]:
+    """The saga's story, to enter later (when its answer is applied with others)."""
+    return lambda: _story_of(saga)
 
 
 def routing_request(saga: OrderSaga) -> RoutingRequest:

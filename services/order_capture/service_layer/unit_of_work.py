@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from uuid import UUID
 
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.ids import uuids_among
 from services.order_capture.adapters import published
 from services.order_capture.adapters.repository import OrderRepository
 
@@ -17,7 +17,7 @@ class OrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def prepare(self, keys: Collection[str]) -> None:
         """A consumer's batch: its orders (the records' keys) loaded and locked at once."""
-        await self.orders.lock_many(UUID(key) for key in keys if _is_uuid(key))
+        await self.orders.lock_many(uuids_among(keys))
 
     async def stage(self) -> None:
         # The timeline is written from the same domain events the outbox gets, in the same
@@ -39,11 +39,3 @@ class OrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
                 if event is not None:
                     collected.append(event)
         return collected
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        UUID(text)
-    except ValueError:
-        return False
-    return True
