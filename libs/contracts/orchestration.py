@@ -61,7 +61,13 @@ class RoutingDecided(_OrchestrationEvent):
     outcome: str = Field(description="routed, backordered or unroutable")
     strategy_version: int
     parts: list[RoutedPart]
-    candidates: list[CandidateVerdict]
+    candidates: list[CandidateVerdict] = Field(
+        description="The chosen locations, then the best of the others (eligible first, by "
+        "score), at most 10; every candidate's verdict is in the full decision"
+    )
+    candidates_considered: int | None = Field(
+        None, description="How many locations the engine weighed (the full decision's count)"
+    )
     explanation: str
     decided_at: datetime
 

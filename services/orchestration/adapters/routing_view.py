@@ -51,14 +51,13 @@ class Candidates:
     passed_over: int
 
 
-_SITES = text(
+_STOCKED = text(
     """
     WITH stocked AS (
         SELECT location_code, sku, available, incoming FROM routing_stock
         WHERE sku = ANY(CAST(:skus AS text[])) AND (available > 0 OR incoming > 0)
     )
-    SELECT l.code, l.type, l.active, l.capabilities, l.country, l.latitude, l.longitude,
-           l.priority, l.daily_capacity, l.processing_days, l.cutoff, l.timezone,
+    SELECT l.code, l.version,
            coalesce(array_agg(s.sku) FILTER (WHERE s.sku IS NOT NULL), '{}') AS skus,
            coalesce(array_agg(s.available) FILTER (WHERE s.sku IS NOT NULL), '{}') AS available,
            coalesce(array_agg(s.incoming) FILTER (WHERE s.sku IS NOT NULL), '{}') AS incoming,
@@ -68,6 +67,19 @@ _SITES = text(
     GROUP BY l.code
     """
 )
+
+_LOCATIONS = text(
+    """
+    SELECT code, type, active, capabilities, country, latitude, longitude, priority,
+           daily_capacity, processing_days, cutoff, timezone, version
+    FROM routing_location WHERE code = ANY(CAST(:codes AS text[]))
+    """
+)
+
+# A location as routing sees it, less its stock: (version, the Site's other fields). Kept per
+# process and checked against each query's versions, so a location changed by another
+# process's consumer is read again, never used stale.
+_KNOWN: dict[str, tuple[int, dict[str, Any]]] = {}
 
 _ALL_LOCATIONS = text("SELECT count(*) FROM routing_location")
 
@@ -145,45 +157,43 @@ class RoutingView:
         would refuse them for stock, and no score would change without them."""
         await self.flush()
         rows = (
-            await self._session.execute(_SITES, {"skus": sorted(set(skus)), "pickup": pickup or ""})
+            await self._session.execute(
+                _STOCKED, {"skus": sorted(set(skus)), "pickup": pickup or ""}
+            )
         ).all()
-        sites = [_site(row) for row in rows]
-        known = rows[0].known if rows else await self._session.scalar(_ALL_LOCATIONS)
-        return Candidates(sites, int(known or 0) - len(sites))
+        stale = [code for code, version, *_ in rows if _KNOWN.get(code, (None,))[0] != version]
+        if stale:
+            for row in await self._session.execute(_LOCATIONS, {"codes": stale}):
+                _KNOWN[row.code] = (row.version, _fields(row))
+        sites = []
+        for code, _, skus_of, available, incoming, _ in rows:
+            known = _KNOWN.get(code)
+            if known is None:
+                continue  # gone between the two reads
+            sites.append(
+                Site(
+                    **known[1],
+                    available={s: n for s, n in zip(skus_of, available, strict=True) if n > 0},
+                    incoming={s: n for s, n in zip(skus_of, incoming, strict=True) if n > 0},
+                )
+            )
+        known_count = rows[0].known if rows else await self._session.scalar(_ALL_LOCATIONS)
+        return Candidates(sites, int(known_count or 0) - len(sites))
 
 
-def _site(row: Any) -> Site:
-    # By position: a Row's attribute lookup by name was most of the cost of a hundred sites.
-    (
-        code,
-        type_,
-        active,
-        capabilities,
-        country,
-        lat,
-        lon,
-        priority,
-        daily_capacity,
-        processing_days,
-        cutoff,
-        timezone,
-        skus,
-        available,
-        incoming,
-        _,
-    ) = row
-    return Site(
-        code=code,
-        type=type_,
-        active=active,
-        capabilities=frozenset(capabilities),
-        country=country,
-        point=GeoPoint(lat, lon) if lat is not None and lon is not None else None,
-        priority=priority,
-        daily_capacity=daily_capacity,
-        processing_days=processing_days,
-        cutoff=cutoff,
-        timezone=timezone,
-        available={s: n for s, n in zip(skus, available, strict=True) if n > 0},
-        incoming={s: n for s, n in zip(skus, incoming, strict=True) if n > 0},
-    )
+def _fields(row: Any) -> dict[str, Any]:
+    """A Site's fields but its stock."""
+    lat, lon = row.latitude, row.longitude
+    return {
+        "code": row.code,
+        "type": row.type,
+        "active": row.active,
+        "capabilities": frozenset(row.capabilities),
+        "country": row.country,
+        "point": GeoPoint(lat, lon) if lat is not None and lon is not None else None,
+        "priority": row.priority,
+        "daily_capacity": row.daily_capacity,
+        "processing_days": row.processing_days,
+        "cutoff": row.cutoff,
+        "timezone": row.timezone,
+    }

@@ -369,6 +369,33 @@ def test_a_plan_applied_again_changes_nothing() -> None:
     assert saga == before
 
 
+def test_the_routing_event_names_the_chosen_and_the_best_others_and_counts_them_all() -> None:
+    saga = started()
+    chosen = part("WH-CHOSEN", alloc(saga, "L1", 2), alloc(saga, "L2", 1))
+    others = [
+        CandidateReport(
+            f"WH-{n:02d}",
+            (FilterVerdict("stock", n % 3 != 0, "in stock" if n % 3 else "none"),),
+            eligible=n % 3 != 0,
+            covers_all=True,
+            total=(n / 100) if n % 3 else None,
+        )
+        for n in range(30)
+    ]
+    routed = replace(decision(chosen), candidates=(*others, decision(chosen).candidates[0]))
+
+    saga.apply_routing(routed, NOW)
+
+    (decided,) = events(saga, orch.RoutingDecided)
+    assert decided.candidates_considered == 31
+    assert len(decided.candidates) == 10
+    assert decided.candidates[0].location_code == "WH-CHOSEN"
+    best_others = sorted((c for c in others if c.eligible), key=lambda c: -(c.total or 0))
+    assert [c.location_code for c in decided.candidates[1:]] == [
+        c.location_code for c in best_others[:9]
+    ]
+
+
 def test_an_unroutable_order_goes_on_hold_without_reserving() -> None:
     saga = started()
 

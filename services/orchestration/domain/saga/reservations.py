@@ -10,7 +10,7 @@ from uuid import UUID, uuid5
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
 from services.orchestration.domain.order import OrderSnapshot
-from services.orchestration.domain.routing.model import Outcome, RoutingDecision
+from services.orchestration.domain.routing.model import CandidateReport, Outcome, RoutingDecision
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.events import (
     _describe,
@@ -19,6 +19,20 @@ from services.orchestration.domain.saga.events import (
     _routed_part,
 )
 from services.orchestration.domain.saga.state import Held, InFlight, SagaPolicy, SagaState
+
+# The event names the chosen locations and the best of the rest, up to this many; every
+# candidate's verdict stays in the stored decision (GET /v1/orders/{id}/routing-decisions).
+# A network of a hundred locations that all could serve made the event 12 KB, read by
+# every consumer of orchestration's topic.
+ANNOUNCED_CANDIDATES = 10
+
+
+def _announced(decision: RoutingDecision) -> list[CandidateReport]:
+    chosen = {p.location_code for p in decision.parts}
+    return sorted(
+        decision.candidates,
+        key=lambda c: (c.location_code not in chosen, not c.eligible, -(c.total or 0.0)),
+    )[:ANNOUNCED_CANDIDATES]
 
 
 class ReservationFlow(SagaCore):
@@ -136,8 +150,9 @@ class ReservationFlow(SagaCore):
                     or (c.filters[-1].reason if c.filters else ""),
                     total=c.total,
                 )
-                for c in decision.candidates
+                for c in _announced(decision)
             ],
+            candidates_considered=len(decision.candidates),
             explanation=decision.explanation,
             decided_at=now,
         )
