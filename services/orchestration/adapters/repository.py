@@ -53,6 +53,10 @@ class SagaRepository:
         # Sagas loaded FOR UPDATE (or added) in this unit of work, None for orders with none:
         # a batch's second command about an order works on what the first left.
         self._locked: dict[UUID, OrderSaga | None] = {}
+        # Written at commit (flush): sagas to update, and sagas whose steps, fulfilment
+        # orders and payment calls are to be written, each once, all of a batch together.
+        self._saved: dict[UUID, OrderSaga] = {}
+        self._children: dict[UUID, OrderSaga] = {}
 
     async def add(self, saga: OrderSaga) -> bool:
         """Insert a new saga; False when the order already has one (a redelivered start)."""
@@ -66,7 +70,7 @@ class SagaRepository:
             return False
         self.seen.append(saga)
         self._locked[saga.order_id] = saga
-        await self._write_children(saga)
+        self._children[saga.order_id] = saga
         return True
 
     async def get_for_update(self, order_id: UUID) -> OrderSaga | None:
@@ -148,13 +152,45 @@ class SagaRepository:
         return found
 
     async def save(self, saga: OrderSaga) -> None:
+        """Written at commit (flush), with every other saga the unit of work saved."""
         saga.version += 1
-        await self._session.execute(
-            update(order_saga)
-            .where(order_saga.c.order_id == saga.order_id)
-            .values(**self._columns(saga), version=saga.version)
-        )
-        await self._write_children(saga)
+        self._saved[saga.order_id] = saga
+        self._children[saga.order_id] = saga
+
+    async def flush(self) -> None:
+        """The saved sagas (one statement), then their new steps and payment calls (one
+        each) and their changed fulfilment orders."""
+        saved, self._saved = list(self._saved.values()), {}
+        children, self._children = list(self._children.values()), {}
+        if saved:
+            rows = [{**self._columns(saga), "version": saga.version} for saga in saved]
+            for row in rows:
+                row["o_id"] = row.pop("order_id")
+            await self._session.execute(
+                update(order_saga)
+                .where(order_saga.c.order_id == bindparam("o_id"))
+                .values({c: bindparam(c) for c in rows[0] if c != "o_id"}),
+                rows,
+            )
+        steps: list[dict[str, Any]] = [
+            {"order_id": saga.order_id, "name": step.name, "at": step.at, "detail": step.detail}
+            for saga in children
+            for step in saga.new_steps
+        ]
+        if steps:
+            self.written_steps.extend(step["name"] for step in steps)
+            await self._session.execute(insert(saga_step), steps)
+        for saga in children:
+            saga.new_steps.clear()
+            for f in saga.fulfillments:
+                await self._write_fulfillment(f)
+        operations = [mappers.operation_row(op) for saga in children for op in saga.new_operations]
+        if operations:
+            await self._session.execute(
+                pg_insert(payment_operation).on_conflict_do_nothing(), operations
+            )
+        for saga in children:
+            saga.new_operations.clear()
 
     def _columns(self, saga: OrderSaga) -> dict[str, Any]:
         return {
@@ -167,26 +203,6 @@ class SagaRepository:
             "deadline_at": saga.deadline_at,
             "data": mappers.saga_data(saga),
         }
-
-    async def _write_children(self, saga: OrderSaga) -> None:
-        if saga.new_steps:
-            self.written_steps.extend(s.name for s in saga.new_steps)
-            await self._session.execute(
-                insert(saga_step),
-                [
-                    {"order_id": saga.order_id, "name": s.name, "at": s.at, "detail": s.detail}
-                    for s in saga.new_steps
-                ],
-            )
-            saga.new_steps.clear()
-        for f in saga.fulfillments:
-            await self._write_fulfillment(f)
-        if saga.new_operations:
-            await self._session.execute(
-                pg_insert(payment_operation).on_conflict_do_nothing(),
-                [mappers.operation_row(op) for op in saga.new_operations],
-            )
-            saga.new_operations.clear()
 
     async def _write_fulfillment(self, f: Fulfillment) -> None:
         loaded = self._loaded.get(f.id)
@@ -301,9 +317,11 @@ class SagaRepository:
         )
 
     async def fulfillments_created_since(self, since: dict[str, datetime]) -> dict[str, int]:
-        """Fulfilment orders each location was given since its own start of day."""
+        """Fulfilment orders each location was given since its own start of day (those this
+        unit of work made included)."""
         if not since:
             return {}
+        await self.flush()
         # Arrays bound as parameters, not a VALUES list of literals: the statement is then
         # the same every time, and SQLAlchemy compiles it once instead of per routing.
         codes, starts = zip(*sorted(since.items()), strict=True)

@@ -28,6 +28,7 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def commit(self) -> None:
         await self.routing.flush()
+        await self.sagas.flush()
         await self.sagas.write_decisions()
         steps = list(self.sagas.written_steps)
         if self.crash_points is not None:

@@ -142,6 +142,7 @@ async def seed_order(
                 "body": {"candidates": [], "parts": [], "request": {}, "reason": None},
             }
         )
+        await repo.flush()
         await repo.write_decisions()
         await session.commit()
     return Seeded(order_id, f.id, channel, location)

@@ -57,6 +57,7 @@ class Seeds:
                     saga.new_operations.append(_authorization(saga.order_id, n, at))
                 assert await repo.add(saga)
                 ids.append(saga.order_id)
+            await repo.flush()
             await session.commit()
         self.order_ids += ids
         return ids
