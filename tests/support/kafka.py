@@ -69,9 +69,7 @@ async def consumed_to_end(
         async def behind() -> list[str]:
             lagging = []
             for group, tps in wanted.items():
-                committed = await admin.list_consumer_group_offsets(
-                    prefix + group, partitions=tps
-                )
+                committed = await admin.list_consumer_group_offsets(prefix + group, partitions=tps)
                 for tp in tps:
                     at = committed.get(tp)
                     if ends[tp] > 0 and (at is None or at.offset < ends[tp]):
