@@ -41,7 +41,12 @@ class TestWalkingSkeleton:
             what="saga hands the order to a location",
         )
         steps = [s["name"] for s in saga.json()["steps"]]
-        assert steps[:4] == ["order_placed", "routed", "reserving", "stock_reserved"]
+        # Orchestration routes from its own view of inventory, which may not have the stock
+        # set a moment ago yet: then it asks again (routing_retry), and only before routing.
+        retries = steps[1 : steps.index("routed")]
+        assert set(retries) <= {"routing_retry"}, steps
+        main = [step for step in steps if step != "routing_retry"]
+        assert main[:4] == ["order_placed", "routed", "reserving", "stock_reserved"]
 
         # The story can be followed across services by its correlation id.
         placed = [
