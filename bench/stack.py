@@ -31,6 +31,7 @@ from bench.cpu import descendants_of
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
 from libs.auth.tokens import bearer
+from libs.config import shared_host_processes
 from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
 from tests.support import environment
 
@@ -132,6 +133,9 @@ async def running_stack() -> AsyncIterator[Stack]:
         for knob in TEST_ONLY_KNOBS:
             os.environ.pop(f"{prefix}_{knob}", None)
         os.environ[f"{prefix}_WRITE_RATE_PER_CLIENT"] = json.dumps({CLIENT_ID: CLIENT_ALLOWANCE})
+    for name, (prefix, _port) in environment.SERVICES.items():
+        # As many processes as `make run` starts on this machine (deploy/local/run.sh).
+        os.environ[f"{prefix}_PROCESSES"] = str(shared_host_processes(name))
     await asyncio.to_thread(environment.migrate_from_scratch)
     await ensure_topics(
         bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX

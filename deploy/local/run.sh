@@ -6,7 +6,8 @@
 #
 # Runs "$REPO/.venv/bin/python -m services.<svc>" for order_capture inventory orchestration
 # returns (ports 8001-8004) in the background with the caller's environment, each as
-# <PREFIX>_PROCESSES processes (default: one per CPU, at most 4) with a database pool sized so
+# <PREFIX>_PROCESSES processes (default: for a shared machine, order-capture one per two CPUs, the
+# others one per four, at least one) with a database pool sized so
 # that the four fit PostgreSQL's connections (size_services); logs in
 # .local/logs/<svc>.log (previous run kept as <svc>.log.1), pids in .local/run/<svc>.pid.
 # Waits for GET /healthz on each (OMS_HEALTH_TIMEOUT seconds each, default 60), prints the /docs
@@ -74,16 +75,18 @@ refuse_duplicates() {
     done
 }
 
-# Processes and pool size per service, unless the caller set them: as many processes as a
-# service chooses by itself (one per CPU, at most 4), and a pool that keeps its processes
-# within CONNECTIONS_PER_SERVICE (each may open 2 x pool + 1: pool, overflow, relay lock).
+# Processes and pool size per service, unless the caller set them: what the services get on
+# a machine they share with each other, PostgreSQL and Kafka (libs.config.
+# shared_host_processes: order-capture one per two CPUs, the others one per four, at least
+# one), and a pool that keeps its processes within CONNECTIONS_PER_SERVICE (each may open
+# 2 x pool + 1: pool, overflow, relay lock).
 size_services() {
     local svc prefix procs_var pool_var procs pool auto
-    auto=$("$PY" -c 'from libs.config import default_processes; print(default_processes())')
     for svc in "${OMS_SERVICES[@]}"; do
         prefix=${svc^^}
         procs_var="${prefix}_PROCESSES"
         pool_var="${prefix}_DATABASE_POOL_SIZE"
+        auto=$("$PY" -c "from libs.config import shared_host_processes as n; print(n('$svc'))")
         procs=${!procs_var:-$auto}
         [[ "$procs" =~ ^[1-9][0-9]*$ ]] || die "$procs_var must be a positive number, not '$procs'"
         pool=$(((CONNECTIONS_PER_SERVICE / procs - 1) / 2))

@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from libs.config import MAX_DEFAULT_PROCESSES, ServiceSettings, default_processes
+from libs.config import (
+    MAX_DEFAULT_PROCESSES,
+    ServiceSettings,
+    default_processes,
+    shared_host_processes,
+)
 from libs.processes import PARTS, Child, child_settings, parse
 
 
@@ -68,3 +73,21 @@ class TestDefaultProcesses:
 
     def test_set_it_and_it_is_what_is_set(self) -> None:
         assert settings(PROCESSES=3).PROCESSES == 3
+
+
+class TestSharedHostProcesses:
+    def test_the_http_edge_gets_one_per_two_cpus_the_others_one_per_four(self) -> None:
+        assert [shared_host_processes("order_capture", cpus=n) for n in (1, 2, 4, 8, 32)] == [
+            1,
+            1,
+            2,
+            4,
+            MAX_DEFAULT_PROCESSES,
+        ]
+        assert [shared_host_processes("orchestration", cpus=n) for n in (1, 2, 4, 8, 32)] == [
+            1,
+            1,
+            1,
+            2,
+            MAX_DEFAULT_PROCESSES,
+        ]
