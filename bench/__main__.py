@@ -116,6 +116,8 @@ async def measure(stack: Stack, only: set[str], timing: scenarios.Timing) -> dic
         results["ceiling"] = ceiling.to_dict()
         print(f"ceiling: {ceiling.tps:,.0f} transactions/s", flush=True)
     await scenarios.seed_network(stack)
+    # The seed's stock events reach orchestration's routing view before any order does.
+    await settle(stack)
     memory = asyncio.create_task(watch_memory(stack))
     try:
         if "capture" in only:
