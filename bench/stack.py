@@ -134,14 +134,13 @@ async def watch_memory(stack: Stack, interval_s: float = 0.5) -> None:
 @asynccontextmanager
 async def running_stack() -> AsyncIterator[Stack]:
     environment.apply()
-    for prefix, _port in environment.SERVICES.values():
+    for name, (prefix, _port) in environment.SERVICES.items():
         os.environ[f"{prefix}_LOG_LEVEL"] = os.environ.get("OMS_BENCH_LOG_LEVEL", "INFO")
         # The test environment polls fast and keeps small pools so tests finish quickly; a
         # benchmark measures what `make run` runs: the services' own defaults.
         for knob in TEST_ONLY_KNOBS:
             os.environ.pop(f"{prefix}_{knob}", None)
         os.environ[f"{prefix}_WRITE_RATE_PER_CLIENT"] = json.dumps({CLIENT_ID: CLIENT_ALLOWANCE})
-    for name, (prefix, _port) in environment.SERVICES.items():
         # As many processes as `make run` starts on this machine (deploy/local/run.sh).
         os.environ[f"{prefix}_PROCESSES"] = str(shared_host_processes(name))
     await asyncio.to_thread(environment.migrate_from_scratch)

@@ -81,13 +81,17 @@ refuse_duplicates() {
 # one), and a pool that keeps its processes within CONNECTIONS_PER_SERVICE (each may open
 # 2 x pool + 1: pool, overflow, relay lock).
 size_services() {
-    local svc prefix procs_var pool_var procs pool auto
+    local svc prefix procs_var pool_var procs pool i=0
+    local -a auto
+    # One interpreter for all four: a start of Python with the settings module takes ~1 s.
+    read -r -a auto < <("$PY" -c 'import sys; from libs.config import shared_host_processes as n
+print(*(n(s) for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
     for svc in "${OMS_SERVICES[@]}"; do
         prefix=${svc^^}
         procs_var="${prefix}_PROCESSES"
         pool_var="${prefix}_DATABASE_POOL_SIZE"
-        auto=$("$PY" -c "from libs.config import shared_host_processes as n; print(n('$svc'))")
-        procs=${!procs_var:-$auto}
+        procs=${!procs_var:-${auto[i]}}
+        i=$((i + 1))
         [[ "$procs" =~ ^[1-9][0-9]*$ ]] || die "$procs_var must be a positive number, not '$procs'"
         pool=$(((CONNECTIONS_PER_SERVICE / procs - 1) / 2))
         ((pool > MAX_POOL_SIZE)) && pool=$MAX_POOL_SIZE
