@@ -259,6 +259,13 @@ class TestAddressChange:
         assert first["location_code"] == berlin
         assert (await w.act(first["id"], "accept")).status_code == 200
 
+        # The ETag is read once order-capture has heard of the allocation: that report is
+        # itself a change of the order, and a version read before it would be stale.
+        await eventually(
+            lambda: w.order(order["id"]),
+            until=lambda o: o["lines"][0]["quantities"]["allocated"] == 2,
+            what="order-capture knowing the order allocated",
+        )
         url = f"{urls['order_capture']}/v1/orders/{order['id']}"
         etag = (await http.get(url)).headers["ETag"]
         moved = await http.patch(

@@ -10,6 +10,7 @@ from tests.e2e.conftest import Stack
 from tests.e2e.flows import events_about, wait_for_status
 from tests.e2e.orchestration_flows import BERLIN, World
 from tests.support.api import Api
+from tests.support.polling import eventually
 
 
 class TestOrderJourney:
@@ -68,7 +69,12 @@ class TestOrderJourney:
         assert all(e["at"] and e["reason"] for e in timeline)
 
         # Subscribers see every status on Kafka, numbered without gaps.
-        published = await events_about("oms.order.events", {order["id"]})
+        # The relay publishes a moment after the change commits: wait for the last status.
+        published = await eventually(
+            lambda: events_about("oms.order.events", {order["id"]}),
+            until=lambda events: bool(events) and events[-1].data.get("status") == "completed",
+            what="the completed status on oms.order.events",
+        )
         assert [e.type for e in published] == ["oms.order.placed"] + [
             "oms.order.status_changed"
         ] * (len(published) - 1)

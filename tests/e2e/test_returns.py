@@ -182,7 +182,13 @@ class TestPartialReturn:
             what="the order partially returned and refunded",
         )
         assert final["lines"][0]["quantities"]["returned"] == 2
-        types = [e.type for e in await events_about("oms.returns.events", {order["id"]})]
+        # The relay publishes a moment after the change commits: wait for the last one.
+        published = await eventually(
+            lambda: events_about("oms.returns.events", {order["id"]}),
+            until=lambda events: bool(events) and events[-1].type == "oms.returns.closed",
+            what="oms.returns.closed on oms.returns.events",
+        )
+        types = [e.type for e in published]
         assert types == [
             "oms.returns.requested",
             "oms.returns.approved",
