@@ -9,7 +9,7 @@ from uuid import UUID
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
 import clients.inventory.models as inv
 import clients.orchestration.models as orch
@@ -31,11 +31,12 @@ from clients.orchestration.api.sagas import sagas_get_saga, sagas_payments, saga
 from clients.order_capture.api.orders import orders_create, orders_get
 from libs.clock import SystemClock
 from libs.contracts.base import IntegrationEvent
+from libs.db.engine import make_engine
 from libs.outbox.tables import outbox_table
 from libs.outbox.writer import OutboxWriter
 from tests.e2e.flows import random_sku
 from tests.support.api import Answer, Api, as_json, parsed
-from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX, database_url_for
 from tests.support.orders import order_body
 from tests.support.polling import eventually
 
@@ -45,6 +46,16 @@ HAMBURG = (53.55, 9.99)
 MUNICH = (48.14, 11.58)
 CUSTOMER_IN_BERLIN = (52.517, 13.3889)
 OUTBOX = outbox_table(MetaData())  # only to build envelopes the way every relay does
+
+
+async def query(service: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a read below the services' APIs, for what no API shows (a projection)."""
+    engine = make_engine(database_url_for(service), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(text(sql), params)]
+    finally:
+        await engine.dispose()
 
 
 class World:
@@ -101,7 +112,30 @@ class World:
                 code, sku, client=self.api.inventory, body=inv.StockLevelUpdate(on_hand=n)
             )
             parsed(level, 200, inv.StockRead)
+        if stock:
+            await self.routable(code, stock)
         return code
+
+    async def routable(self, code: str, stock: dict[str, int]) -> None:
+        """Wait until orchestration's routing view holds this stock at the location.
+
+        The view is projected from inventory's events, which travel on their own topic: an
+        order placed right after the stock was set can be routed before the view has it (the
+        order then goes elsewhere or waits). A test that means to compare locations lets the
+        view catch up first; what happens while it lags is tested on purpose elsewhere."""
+
+        async def held() -> dict[str, int]:
+            rows = await query(
+                "orchestration",
+                "SELECT sku, available FROM routing_stock"
+                " WHERE location_code = :code AND sku = ANY(CAST(:skus AS text[]))",
+                code=code,
+                skus=sorted(stock),
+            )
+            return {sku: available for sku, available in rows if available}
+
+        expected = {sku: n for sku, n in stock.items() if n}  # the view may omit a zero
+        await eventually(held, until=lambda h: h == expected, what=f"the routing view of {code}")
 
     async def place(
         self,
