@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 
 from services.orchestration.domain.routing.filters import (
     NOT_THE_PICKUP_STORE,
-    covers_all,
     first_failure,
     needed,
     passes,
@@ -43,12 +42,14 @@ def why_winner(
         return f"the chosen pickup store, {lines} in stock"
     if len(ranked) == 1:
         return f"only eligible location, {lines} in stock"
-    rivals = [s for s in ranked if s is not winner and covers_all(request.lines, s.available)]
-    if not rivals:
+    # Only the best rival matters, and each report already knows whether it covers all.
+    covering = {r.location_code for r in reports if r.covers_all}
+    rival = next((s for s in ranked if s is not winner and s.code in covering), None)
+    if rival is None:
         return f"only location with {lines} in stock"
-    edge = _decisive_component(_report(reports, winner.code), _report(reports, rivals[0].code))
+    edge = _decisive_component(_report(reports, winner.code), _report(reports, rival.code))
     if edge is None:
-        return f"location with {lines} in stock, ahead of {rivals[0].code} on the tie-break"
+        return f"location with {lines} in stock, ahead of {rival.code} on the tie-break"
     return f"{_EDGE_WORDS[edge]} location with {lines} in stock"
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.orchestration.domain.carriers import RateTable
-from services.orchestration.domain.routing.filters import covers_all, lines_in_full, needed
+from services.orchestration.domain.routing.filters import lines_in_full, needed
 from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import (
     Method,
@@ -62,8 +62,9 @@ def score_sites(
     scored: dict[str, tuple[ScoreComponent, ...]] = {}
     for site in sites:
         leg = legs[site.code]
-        covers = covers_all(request.lines, site.available, demand)
+        # Every line served in full is the same as covering the summed demand per SKU.
         uncovered = len(request.lines) - lines_in_full(request.lines, site.available)
+        covers = uncovered == 0
         depth, depth_score = _stock_depth(site, demand)
         if request.method is Method.PICKUP:
             price, price_score = 0.0, 1.0  # the customer collects: nothing to ship
