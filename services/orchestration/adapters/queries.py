@@ -41,6 +41,7 @@ from services.orchestration.api.schemas.sagas import (
     SagaSummary,
 )
 from services.orchestration.domain.fulfillment import Fulfillment
+from services.orchestration.domain.routing.stored import readable_candidates
 from services.orchestration.domain.saga import FINISHED
 
 # Routing that is overdue by more than this (inventory away, worker down) counts as stuck.
@@ -288,7 +289,7 @@ async def routing_decisions(
                 explanation=r.explanation,
                 reason=body.get("reason"),
                 decided_at=r.decided_at,
-                candidates=[CandidateRead.model_validate(c) for c in body["candidates"]],
+                candidates=[CandidateRead.model_validate(c) for c in readable_candidates(body)],
                 parts=body["parts"],
                 request=body["request"],
             )

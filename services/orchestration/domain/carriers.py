@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cache
+from functools import cached_property
 from typing import Any
 
 from services.orchestration.domain.routing.model import Quote
@@ -66,16 +66,11 @@ class RateTable:
             raise ValueError("each carrier service may appear only once in a rate table")
 
     def quote(self, service: CarrierService, *, distance_km: float | None, domestic: bool) -> Quote:
-        km = ASSUMED_DISTANCE_KM if distance_km is None else max(0.0, distance_km)
-        # str() first: the float's shortest repr, not its exact binary expansion.
-        price = service.base_price + service.per_100km * Decimal(str(km)) / 100
-        if not domestic:
-            price += service.international_surcharge
         return Quote(
             carrier=service.carrier,
             service=service.service,
             level=service.level,
-            price=price.quantize(_CENT, rounding=ROUND_HALF_UP),
+            price=_price(service, _km(distance_km), domestic),
             currency=self.currency,
             transit_days=service.transit(domestic=domestic),
         )
@@ -94,24 +89,54 @@ class RateTable:
     def cheapest(
         self, *, distance_km: float | None, domestic: bool, level: str | None
     ) -> Quote | None:
-        """The first of `quotes()`, priced exactly only where it can matter: routing asks
-        this for every candidate location of every order, and a Decimal quote of every
-        service each time was most of the routing's work. A float estimate is within half a
-        cent of the exact price, so a service estimated more than two cents above the
-        cheapest estimate cannot be the cheapest; the others are priced exactly and compared
-        as `quotes()` compares them."""
-        services = _services_of(self, level)
-        if not services:
+        """The first of `quotes()`, priced exactly only where it can matter (see
+        `_near_cheapest`)."""
+        near = self._near_cheapest(_km(distance_km), domestic, level)
+        if not near:
             return None
-        km = ASSUMED_DISTANCE_KM if distance_km is None else max(0.0, distance_km)
-        estimates = [(_estimate(s, km, domestic), s) for s in services]
-        low = min(estimate for estimate, _ in estimates)
-        near = [
-            self.quote(s, distance_km=distance_km, domestic=domestic)
-            for estimate, s in estimates
-            if estimate <= low + 0.02
+        quotes = [self.quote(s, distance_km=distance_km, domestic=domestic) for s in near]
+        return min(quotes, key=lambda q: (q.price, q.transit_days, q.carrier, q.service))
+
+    def cheapest_price(
+        self, *, distance_km: float | None, domestic: bool, level: str | None
+    ) -> Decimal | None:
+        """The price of `cheapest()`'s quote, without making the quote: routing asks it
+        for every candidate location of every order."""
+        km = _km(distance_km)
+        near = self._near_cheapest(km, domestic, level)
+        return min((_price(s, km, domestic) for s in near), default=None)
+
+    def _near_cheapest(self, km: float, domestic: bool, level: str | None) -> list[CarrierService]:
+        """The level's services that may be the cheapest at this distance. A Decimal price
+        of every service for every candidate was most of the routing's work; a float
+        estimate is within half a cent of the exact price, so a service estimated more than
+        two cents above the cheapest estimate cannot be the cheapest."""
+        rated = self._float_rates.get(level, ())
+        if len(rated) == 1:
+            return [rated[0][0]]
+        estimates = [
+            (base + per_100km * km / 100 + (0.0 if domestic else surcharge), service)
+            for service, base, per_100km, surcharge in rated
         ]
-        return min(near, key=lambda q: (q.price, q.transit_days, q.carrier, q.service))
+        low = min((estimate for estimate, _ in estimates), default=0.0)
+        return [service for estimate, service in estimates if estimate <= low + 0.02]
+
+    @cached_property
+    def _float_rates(
+        self,
+    ) -> dict[str | None, tuple[tuple[CarrierService, float, float, float], ...]]:
+        """Per level (None: any level), each service with its rates as floats; made once
+        per table (a table is immutable), not hashed and looked up for every candidate."""
+        rated = [
+            (s, float(s.base_price), float(s.per_100km), float(s.international_surcharge))
+            for s in self.services
+        ]
+        by_level: dict[str | None, tuple[tuple[CarrierService, float, float, float], ...]] = {
+            None: tuple(rated)
+        }
+        for level in {s.level for s in self.services}:
+            by_level[level] = tuple(r for r in rated if r[0].level == level)
+        return by_level
 
     def levels(self) -> tuple[str, ...]:
         """The distinct service levels offered: standard, express, then the rest by name."""
@@ -149,23 +174,16 @@ class RateTable:
         )
 
 
-@cache
-def _services_of(table: RateTable, level: str | None) -> tuple[CarrierService, ...]:
-    return tuple(s for s in table.services if level is None or s.level == level)
+def _km(distance_km: float | None) -> float:
+    return ASSUMED_DISTANCE_KM if distance_km is None else max(0.0, distance_km)
 
 
-@cache
-def _float_rates(service: CarrierService) -> tuple[float, float, float]:
-    return (
-        float(service.base_price),
-        float(service.per_100km),
-        float(service.international_surcharge),
-    )
-
-
-def _estimate(service: CarrierService, km: float, domestic: bool) -> float:
-    base, per_100km, surcharge = _float_rates(service)
-    return base + per_100km * km / 100 + (0.0 if domestic else surcharge)
+def _price(service: CarrierService, km: float, domestic: bool) -> Decimal:
+    # str() first: the float's shortest repr, not its exact binary expansion.
+    price = service.base_price + service.per_100km * Decimal(str(km)) / 100
+    if not domestic:
+        price += service.international_surcharge
+    return price.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 def select_service(

@@ -13,10 +13,8 @@ for ROUTING_GRACE_S after it was placed, in case what serves it has not arrived 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import replace
 from datetime import datetime, time, timedelta
-from functools import cache, lru_cache
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -24,13 +22,11 @@ from services.orchestration.domain import carriers
 from services.orchestration.domain.routing.engine import route
 from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import (
-    CandidateReport,
-    FilterVerdict,
     Outcome,
-    RoutingDecision,
     RoutingRequest,
     Site,
 )
+from services.orchestration.domain.routing.stored import stored_decision
 from services.orchestration.domain.saga import OrderSaga, SagaState
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 
@@ -66,7 +62,11 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
             f"no location can serve it yet ({decision.reason})", now + RETRY_AFTER, now
         )
         return
-    decision_id = saga.apply_routing(decision, now, geo=geography(request, sites))
+    # Only the chosen locations' legs are recorded with the saga.
+    chosen = {part.location_code for part in decision.parts}
+    decision_id = saga.apply_routing(
+        decision, now, geo=geography(request, [s for s in sites if s.code in chosen])
+    )
     if decision_id is None:
         return
     uow.sagas.stage_decision(
@@ -78,82 +78,9 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
             "strategy_version": decision.strategy_version,
             "explanation": decision.explanation,
             "decided_at": now,
-            "body": decision_body(request, decision, candidates.passed_over),
+            "body": stored_decision(request, decision, candidates.passed_over),
         }
     )
-
-
-def decision_body(
-    request: RoutingRequest, decision: RoutingDecision, passed_over: int
-) -> dict[str, Any]:
-    """The decision as stored, JSON types only; the same as `_jsonable(decision)` gives
-    (a test holds them equal), written out by hand because it runs for every order and a
-    decision holds a report for every candidate: the generic walk was most of its cost."""
-    body: dict[str, Any] = {
-        "outcome": decision.outcome.value,
-        "strategy_version": decision.strategy_version,
-        "candidates": [_candidate(c) for c in decision.candidates],
-        "parts": [_jsonable(p) for p in decision.parts],
-        "explanation": decision.explanation,
-        "reason": decision.reason,
-    }
-    body["request"] = _jsonable(request)
-    # Every other location held none of the order's SKUs and expected none: the stock filter
-    # refuses them all the same, so they are counted rather than each explained.
-    body["passed_over"] = {
-        "locations": passed_over,
-        "reason": "holds none of the order's SKUs and expects none",
-    }
-    return body
-
-
-def _candidate(report: CandidateReport) -> dict[str, Any]:
-    return {
-        "location_code": report.location_code,
-        "filters": [_verdict(v) for v in report.filters],
-        "eligible": report.eligible,
-        "covers_all": report.covers_all,
-        "components": [
-            {
-                "name": c.name,
-                "value": c.value,
-                "score": c.score,
-                "weight": c.weight,
-                "contribution": c.contribution,
-            }
-            for c in report.components
-        ],
-        "total": report.total,
-    }
-
-
-@lru_cache(maxsize=4096)
-def _verdict(verdict: FilterVerdict) -> dict[str, Any]:
-    # Most verdicts are the filters' shared constants: each is made JSON once. Nothing
-    # changes a stored body before it is written, so sharing the dict is safe.
-    return {"name": verdict.name, "passed": verdict.passed, "reason": verdict.reason}
-
-
-def _jsonable(value: Any) -> Any:
-    """JSON types all the way down: dataclasses become objects, sets sorted lists, anything
-    else (Decimal, enums, dates) its string. One pass, no copies: dataclasses.asdict
-    deep-copies every leaf, and a decision holds a verdict for every candidate location."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted(_jsonable(v) for v in value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return {name: _jsonable(getattr(value, name)) for name in _field_names(type(value))}
-    return str(value)
-
-
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
 
 
 def routing_request(saga: OrderSaga) -> RoutingRequest:

@@ -1,10 +1,11 @@
-"""The stored routing decision: written out by hand for speed, it must be exactly the JSON a
-generic walk of the decision gives, whatever the decision."""
+"""The stored routing decision: stored compactly (candidates in rows) for speed, it must read
+back as exactly the JSON a generic walk of the decision gives, whatever the decision."""
 
 from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from services.orchestration.domain import carriers
@@ -18,7 +19,11 @@ from services.orchestration.domain.routing.model import (
     Site,
     Strategy,
 )
-from services.orchestration.service_layer.routing import _jsonable, decision_body
+from services.orchestration.domain.routing.stored import (
+    jsonable,
+    readable_candidates,
+    stored_decision,
+)
 
 SKUS = ["LAMP", "SHADE", "BULB", "CORD"]
 
@@ -67,12 +72,41 @@ def test_the_stored_decision_is_the_decision_as_json(seed: int) -> None:
         no_route_policy=NoRoutePolicy.BACKORDER if seed % 2 else NoRoutePolicy.REJECT,
     )
     decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
-    body = decision_body(request, decision, passed_over=seed)
-    assert body == {
-        **_jsonable(decision),
-        "request": _jsonable(request),
+    # Through JSON, as the database stores it.
+    body = orjson.loads(orjson.dumps(stored_decision(request, decision, passed_over=seed)))
+    read = {**body, "candidates": readable_candidates(body)}
+    assert read == {
+        **jsonable(decision),
+        "candidates": [
+            {
+                "location_code": report.location_code,
+                "filters": jsonable(report.filters),
+                "eligible": report.eligible,
+                "covers_all": report.covers_all,
+                "components": jsonable(report.components),
+                "total": report.total,
+            }
+            for report in decision.candidates
+        ],
+        "request": jsonable(request),
         "passed_over": {
             "locations": seed,
             "reason": "holds none of the order's SKUs and expects none",
         },
     }
+
+
+def test_a_decision_stored_in_the_older_form_reads_as_it_was_stored() -> None:
+    older = [
+        {
+            "location_code": "WH-1",
+            "filters": [{"name": "active", "passed": True, "reason": "active"}],
+            "eligible": True,
+            "covers_all": True,
+            "components": [
+                {"name": "distance", "value": 3.0, "score": 1.0, "weight": 1.0, "contribution": 1.0}
+            ],
+            "total": 1.0,
+        }
+    ]
+    assert readable_candidates({"candidates": older}) == older

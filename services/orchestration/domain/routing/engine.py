@@ -18,7 +18,12 @@ from collections.abc import Mapping, Sequence
 from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.routing.decisions import Context
 from services.orchestration.domain.routing.explain import why_nothing_serves
-from services.orchestration.domain.routing.filters import covers_all, needed, passes, run_filters
+from services.orchestration.domain.routing.filters import (
+    lines_in_full,
+    needed,
+    passes,
+    run_filters,
+)
 from services.orchestration.domain.routing.model import (
     CandidateReport,
     FilterVerdict,
@@ -30,7 +35,7 @@ from services.orchestration.domain.routing.model import (
     Strategy,
 )
 from services.orchestration.domain.routing.planning import backorder_site, fewest_parts
-from services.orchestration.domain.routing.scoring import rank, score_sites, total_score
+from services.orchestration.domain.routing.scoring import rank, score_sites
 
 __all__ = ["route"]
 
@@ -42,19 +47,22 @@ def route(
         raise ValueError("every line to route needs a quantity of at least 1")
     ordered = sorted(sites, key=lambda s: s.code)
     demand = needed(request.lines)  # once: it is asked of every site, several times
-    verdicts = {s.code: run_filters(s, request, strategy, demand) for s in ordered}
-    full = {s.code: covers_all(request.lines, s.available, demand) for s in ordered}
+    # Lines each site serves in full, counted once for the stock filter and the score;
+    # serving every line in full is the same as covering the summed demand per SKU.
+    served = {s.code: lines_in_full(request.lines, s.available) for s in ordered}
+    full = {code: count == len(request.lines) for code, count in served.items()}
+    verdicts = {s.code: run_filters(s, request, strategy, demand, served[s.code]) for s in ordered}
     eligible = [s for s in ordered if passes(verdicts[s.code])]
-    components = score_sites(eligible, request, strategy, rates)
-    totals = {code: total_score(parts) for code, parts in components.items()}
+    scored = score_sites(eligible, request, strategy, rates, served)
+    totals = {code: figures.total for code, figures in scored.items()}
     reports = tuple(
         CandidateReport(
             location_code=s.code,
             filters=verdicts[s.code],
             eligible=s.code in totals,
             covers_all=full[s.code],
-            components=components.get(s.code, ()),
             total=totals.get(s.code),
+            scored=scored.get(s.code),
         )
         for s in ordered
     )

@@ -3,6 +3,7 @@ chosen, and why nothing could serve when nothing could."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 
 from services.orchestration.domain.routing.filters import (
@@ -62,17 +63,21 @@ def about_others(
 ) -> list[str]:
     """A few words on each site not chosen: the closest contenders first, then the
     rejected ones. Sites that are merely not the chosen pickup store are only counted."""
-    contenders = sorted(
-        (r for r in reports if r.eligible and r.location_code not in chosen),
-        key=lambda r: (-(r.total or 0.0), r.location_code),
-    )
+    contenders = [r for r in reports if r.eligible and r.location_code not in chosen]
     rejected = [r for r in reports if not r.eligible and r.location_code not in chosen]
     not_chosen_store = [r for r in rejected if _only_not_the_pickup_store(r)]
     rejected = [r for r in rejected if not _only_not_the_pickup_store(r)]
-    words = [_contender(r, winner_total) for r in contenders]
-    words += [f"{r.location_code} rejected: {_rejection(r)}" for r in rejected]
-    if len(words) > EXPLAINED_SITES:
-        words = [*words[:EXPLAINED_SITES], f"and {len(words) - EXPLAINED_SITES} more"]
+    # Only the first few are put into words: a hundred candidates are common, five are read.
+    closest = heapq.nsmallest(
+        EXPLAINED_SITES, contenders, key=lambda r: (-(r.total or 0.0), r.location_code)
+    )
+    words = [_contender(r, winner_total) for r in closest]
+    words += [
+        f"{r.location_code} rejected: {_rejection(r)}"
+        for r in rejected[: EXPLAINED_SITES - len(closest)]
+    ]
+    if (named := len(contenders) + len(rejected)) > EXPLAINED_SITES:
+        words.append(f"and {named - EXPLAINED_SITES} more")
     if not_chosen_store:
         words.append(
             f"{count_of(len(not_chosen_store), 'other location')} "

@@ -22,18 +22,23 @@ NOT_THE_PICKUP_STORE = "not the chosen pickup store"
 
 
 def run_filters(
-    site: Site, request: RoutingRequest, strategy: Strategy, demand: Mapping[str, int] | None = None
+    site: Site,
+    request: RoutingRequest,
+    strategy: Strategy,
+    demand: Mapping[str, int] | None = None,
+    served: int | None = None,
 ) -> tuple[FilterVerdict, ...]:
     """Every filter for every site, so a report always shows the whole picture (a site can
     be both inactive and out of stock, and both are worth knowing). `demand`, the request's
-    units per SKU, may be passed in when many sites are filtered for one request."""
+    units per SKU, and `served`, the lines the site serves in full, may be passed in when
+    many sites are filtered for one request."""
     return (
         _ACTIVE if site.active else _INACTIVE,
         _capability(site, request),
         _EXCLUDED if site.code in request.excluded else _NOT_EXCLUDED,
         _country(site, request, strategy),
         _capacity(site),
-        _stock(site, request.lines, needed(request.lines) if demand is None else demand),
+        _stock(site, request.lines, needed(request.lines) if demand is None else demand, served),
     )
 
 
@@ -96,10 +101,12 @@ def _capacity(site: Site) -> FilterVerdict:
     return FilterVerdict("capacity", True, f"{site.used_today} of {site.daily_capacity} used today")
 
 
-def _stock(site: Site, lines: Sequence[Demand], demand: Mapping[str, int]) -> FilterVerdict:
+def _stock(
+    site: Site, lines: Sequence[Demand], demand: Mapping[str, int], served: int | None
+) -> FilterVerdict:
     available = site.available
     has_some = any(available.get(sku, 0) > 0 for sku in demand)
-    in_full = lines_in_full(lines, available)
+    in_full = lines_in_full(lines, available) if served is None else served
     return _stock_verdict(len(lines), in_full, has_some)
 
 

@@ -117,14 +117,44 @@ class ScoreComponent:
     contribution: float  # score * weight
 
 
+# The score components, in the order every report lists them.
+COMPONENTS = ("distance", "shipping_cost", "priority", "parts", "stock_depth")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A site's figures, one per component in COMPONENTS order: the raw value, the score
+    normalised to 0..1 and the strategy's weight, and the weighted total. Routing scores
+    every candidate of every order but reads the components of two or three of them, so
+    they are made from these figures when asked for, not for every candidate."""
+
+    values: tuple[float, ...]
+    scores: tuple[float, ...]
+    weights: tuple[float, ...]
+    total: float
+
+    @property
+    def components(self) -> tuple[ScoreComponent, ...]:
+        return tuple(
+            ScoreComponent(name, value, score, weight, score * weight)
+            for name, value, score, weight in zip(
+                COMPONENTS, self.values, self.scores, self.weights, strict=True
+            )
+        )
+
+
 @dataclass(frozen=True)
 class CandidateReport:
     location_code: str
     filters: tuple[FilterVerdict, ...]
     eligible: bool  # every filter passed
     covers_all: bool  # can serve every line in full on its own
-    components: tuple[ScoreComponent, ...] = ()
     total: float | None = None  # None when not eligible
+    scored: Scored | None = None  # None when not eligible
+
+    @property
+    def components(self) -> tuple[ScoreComponent, ...]:
+        return () if self.scored is None else self.scored.components
 
 
 @dataclass(frozen=True)

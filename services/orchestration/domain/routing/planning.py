@@ -16,7 +16,7 @@ from services.orchestration.domain.routing.model import (
     Site,
     Strategy,
 )
-from services.orchestration.domain.routing.scoring import rank, score_sites, total_score
+from services.orchestration.domain.routing.scoring import rank, score_sites
 
 # Splits are searched over this many of the best-scoring eligible sites: C(12, 3) = 220
 # combinations at the default max_parts, and a split plan rarely needs a site ranked lower.
@@ -76,8 +76,8 @@ def backorder_site(
         return None
     # Ranked among themselves: the eligible sites' report scores were normalised over a
     # different set, and most of these have no score at all.
-    components = score_sites(waiting, request, strategy, rates)
-    return rank(waiting, {code: total_score(c) for code, c in components.items()})[0]
+    scored = score_sites(waiting, request, strategy, rates)
+    return rank(waiting, {code: figures.total for code, figures in scored.items()})[0]
 
 
 def allocate(lines: Sequence[Demand], sites: Sequence[Site]) -> dict[str, list[Allocation]]:

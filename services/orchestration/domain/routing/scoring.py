@@ -14,7 +14,7 @@ from services.orchestration.domain.routing.model import (
     Method,
     Quote,
     RoutingRequest,
-    ScoreComponent,
+    Scored,
     Site,
     Strategy,
 )
@@ -51,56 +51,75 @@ def shipping_leg(site: Site, request: RoutingRequest, rates: RateTable) -> Leg:
 
 
 def score_sites(
-    sites: Sequence[Site], request: RoutingRequest, strategy: Strategy, rates: RateTable
-) -> dict[str, tuple[ScoreComponent, ...]]:
-    """Each site's components, normalised against the other sites scored with it."""
-    legs = {s.code: shipping_leg(s, request, rates) for s in sites}
-    distance = _distance_scorer([leg.km for leg in legs.values() if leg.km is not None])
-    cost = _cost_scorer([leg.quote.price for leg in legs.values() if leg.quote is not None])
-    weights = strategy.weights
+    sites: Sequence[Site],
+    request: RoutingRequest,
+    strategy: Strategy,
+    rates: RateTable,
+    served: Mapping[str, int] | None = None,
+) -> dict[str, Scored]:
+    """Each site's figures, normalised against the other sites scored with it. `served`,
+    the lines each site serves in full, may be passed in by a caller that counted them.
+
+    Written as one plain loop over floats: routing scores every candidate of every order,
+    and objects per component and site were most of its cost."""
+    point = request.ship_to_point
+    pickup = request.method is Method.PICKUP
+    kms = [
+        great_circle_km(s.point, point) if s.point is not None and point is not None else None
+        for s in sites
+    ]
+    prices: list[Decimal | None] = (
+        [None] * len(sites)
+        if pickup
+        else [
+            rates.cheapest_price(
+                distance_km=km,
+                domestic=s.country == request.ship_to_country,
+                level=request.service_level,
+            )
+            for s, km in zip(sites, kms, strict=True)
+        ]
+    )
+    distance = _distance_scorer([km for km in kms if km is not None])
+    cost = _cost_scorer([p for p in prices if p is not None])
+    w = strategy.weights
+    weights = (w.distance, w.shipping_cost, w.priority, w.parts, w.stock_depth)
     demand = needed(request.lines)
-    scored: dict[str, tuple[ScoreComponent, ...]] = {}
-    for site in sites:
-        leg = legs[site.code]
-        # Every line served in full is the same as covering the summed demand per SKU.
-        uncovered = len(request.lines) - lines_in_full(request.lines, site.available)
-        covers = uncovered == 0
-        depth, depth_score = _stock_depth(site, demand)
-        if request.method is Method.PICKUP:
-            price, price_score = 0.0, 1.0  # the customer collects: nothing to ship
-        elif leg.quote is None:
-            price, price_score = UNKNOWN_VALUE, NEUTRAL_SCORE
-        else:
-            price, price_score = float(leg.quote.price), cost(leg.quote.price)
-        scored[site.code] = (
-            _component(
-                "distance",
-                UNKNOWN_VALUE if leg.km is None else leg.km,
-                NEUTRAL_SCORE if leg.km is None else distance(leg.km),
-                weights.distance,
-            ),
-            _component("shipping_cost", price, price_score, weights.shipping_cost),
-            _component(
-                "priority",
-                site.priority,
-                min(1.0, max(0.0, site.priority / MAX_PRIORITY)),
-                weights.priority,
-            ),
-            # Parts if this site ships what it has in full and every other line goes
-            # elsewhere: 1 when it covers the order alone, which is what the score rewards.
-            _component("parts", 1 + uncovered, 1.0 if covers else 0.0, weights.parts),
-            _component("stock_depth", depth, depth_score, weights.stock_depth),
+    count = len(request.lines)
+    scored: dict[str, Scored] = {}
+    for site, km, price in zip(sites, kms, prices, strict=True):
+        in_full = (
+            lines_in_full(request.lines, site.available) if served is None else served[site.code]
         )
+        # Parts if this site ships what it has in full and every other line goes elsewhere:
+        # 1 when it covers the order alone, which is what the score rewards.
+        uncovered = count - in_full
+        depth, depth_score = _stock_depth(site.available, demand)
+        if pickup:
+            price_value, price_score = 0.0, 1.0  # the customer collects: nothing to ship
+        elif price is None:
+            price_value, price_score = UNKNOWN_VALUE, NEUTRAL_SCORE
+        else:
+            price_value, price_score = float(price), cost(price)
+        values = (
+            UNKNOWN_VALUE if km is None else round(km, 4),
+            round(price_value, 4),
+            float(site.priority),
+            float(1 + uncovered),
+            depth,
+        )
+        scores = (
+            NEUTRAL_SCORE if km is None else round(distance(km), 4),
+            round(price_score, 4),
+            round(min(1.0, max(0.0, site.priority / MAX_PRIORITY)), 4),
+            1.0 if uncovered == 0 else 0.0,
+            round(depth_score, 4),
+        )
+        # sum() of the contributions in component order, as a report's components add up.
+        contributions = [score * weight for score, weight in zip(scores, weights, strict=True)]
+        total = round(sum(contributions), 4)
+        scored[site.code] = Scored(values, scores, weights, total)
     return scored
-
-
-def _component(name: str, value: float, score: float, weight: float) -> ScoreComponent:
-    score = round(score, 4)
-    return ScoreComponent(name, round(float(value), 4), score, weight, score * weight)
-
-
-def total_score(components: Iterable[ScoreComponent]) -> float:
-    return round(sum(c.contribution for c in components), 4)
 
 
 def _distance_scorer(kms: Sequence[float]) -> Callable[[float], float]:
@@ -119,22 +138,25 @@ def _cost_scorer(prices: Sequence[Decimal]) -> Callable[[Decimal], float]:
     return lambda price: float((high - price) / (high - low))
 
 
-def _stock_depth(site: Site, demand: Mapping[str, int]) -> tuple[float, float]:
+def _stock_depth(available: Mapping[str, int], demand: Mapping[str, int]) -> tuple[float, float]:
     """(units left after the pick, score) for the weakest requested SKU the site stocks.
 
     Per SKU the score is left / (left + demanded): 0 when the pick empties the shelf (the
     next order finds nothing, and a miscount means a short pick), 0.5 when as much is left
     as the order takes, towards 1 as stock deepens. The weakest SKU sets the score.
     """
-    figures = [
-        (available - min(available, demanded), demanded)
-        for sku, demanded in demand.items()
-        if (available := site.available.get(sku, 0)) > 0
-    ]
-    if not figures:
+    left: int | None = None
+    score = 1.0
+    for sku, demanded in demand.items():
+        units = available.get(sku, 0)
+        if units > 0:
+            units = units - demanded if units > demanded else 0
+            if left is None or units < left:
+                left = units
+            if (share := units / (units + demanded)) < score:
+                score = share
+    if left is None:
         return 0.0, 0.0
-    left = min(units for units, _ in figures)
-    score = min(units / (units + demanded) for units, demanded in figures)
     return float(left), score
 
 
