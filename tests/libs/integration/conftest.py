@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.db.engine import make_engine, make_session_factory
 from libs.db.metadata import NAMING_CONVENTION
-from libs.outbox.tables import idempotency_table, inbox_table, outbox_table
+from libs.outbox.tables import audit_table, idempotency_table, inbox_table, outbox_table
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX, database_url_for
 
 SCHEMA = "libtest"
@@ -27,6 +27,7 @@ class LibDb:
     inbox: Table
     idempotency: Table
     effect: Table
+    audit: Table
     url: str
 
 
@@ -37,6 +38,7 @@ async def lib_db(migrated_databases: None) -> AsyncIterator[LibDb]:
         "outbox": outbox_table(metadata),
         "inbox": inbox_table(metadata),
         "idempotency": idempotency_table(metadata),
+        "audit": audit_table(metadata),
         # What a handler does, counted: a duplicate effect shows up as a second row.
         "effect": Table(
             "effect",
