@@ -54,7 +54,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
     worker = SagaWorker(
         bus=container.bus,
         session_factory=container.session_factory,
-        provider=SimulatedPaymentProvider(container.session_factory, clock),
+        provider=SimulatedPaymentProvider(container.session_factory, container.raw_pool, clock),
         clock=clock,
         lease=timedelta(seconds=settings.WORKER_LEASE_S),
         wakeup=wakeup,

@@ -9,17 +9,21 @@ Deterministic test tokens choose the outcome:
 It keeps its books in its own table, like a real provider on its side: one row per
 idempotency key, with how often the key was asked, and never more captured than authorised
 or refunded than captured.
+
+Each booking is one statement in autocommit on the service's plain connection pool: a
+payment call per order is on the order path, and a session's transaction around one
+statement cost more than the statement.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
+from libs.db.pool import RawPool
 from services.orchestration.adapters.tables import simulated_payment as book
 from services.orchestration.domain.payments import Kind, ProviderResult, ProviderTimeout
 
@@ -27,12 +31,27 @@ DECLINE = "tok_decline"
 INSUFFICIENT_FUNDS = "tok_insufficient_funds"
 TIMEOUT = "tok_timeout"
 REFUND_FAIL = "tok_refund_fail"
-_ANSWER = (book.c.approved, book.c.reference, book.c.code, book.c.reason)
+
+# A key seen before keeps its first verdict and counts one more request.
+_BOOK = """
+    INSERT INTO simulated_payment (idempotency_key, kind, "authorization", amount, currency,
+        approved, code, reason, reference, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (idempotency_key) DO UPDATE SET requests = simulated_payment.requests + 1
+    RETURNING requests, approved, reference, code, reason
+"""
+_ASKED_AGAIN = """
+    UPDATE simulated_payment SET requests = requests + 1 WHERE idempotency_key = $1
+    RETURNING approved, reference, code, reason
+"""
 
 
 class SimulatedPaymentProvider:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], pool: RawPool, clock: Clock
+    ) -> None:
         self._sessions = session_factory
+        self._pool = pool
         self._clock = clock
 
     async def authorize(
@@ -68,10 +87,12 @@ class SimulatedPaymentProvider:
         self, key: str, kind: Kind, authorization: str, amount: Decimal, currency: str
     ) -> ProviderResult:
         """Capture, void or refund against an authorisation, within what it still allows."""
-        async with self._sessions.begin() as s:
-            prior = await _asked_again(s, key)
+        async with self._pool.connection() as connection:
+            prior = await connection.fetchrow(_ASKED_AGAIN, key)
         if prior is not None:
-            return prior
+            return ProviderResult(
+                prior["approved"], prior["reference"], prior["code"], prior["reason"]
+            )
         async with self._sessions() as s:
             token = await s.scalar(
                 select(book.c.authorization).where(book.c.reference == authorization)
@@ -122,44 +143,21 @@ class SimulatedPaymentProvider:
     ) -> tuple[ProviderResult, bool]:
         """Record the verdict under its key; a key seen before keeps its first verdict (and
         counts one more request)."""
-        async with self._sessions() as s, s.begin():
-            booked = await s.execute(
-                pg_insert(book)
-                .values(
-                    idempotency_key=key,
-                    kind=kind.value,
-                    # An authorisation row remembers its card token; the others their authorisation.
-                    authorization=link,
-                    amount=amount,
-                    currency=currency,
-                    approved=verdict.approved,
-                    code=verdict.code,
-                    reason=verdict.reason,
-                    reference=verdict.reference,
-                    created_at=self._clock.now(),
-                )
-                .on_conflict_do_update(
-                    index_elements=[book.c.idempotency_key],
-                    set_={"requests": book.c.requests + 1},
-                )
-                .returning(book.c.requests, *_ANSWER)
+        async with self._pool.connection() as connection:
+            row = await connection.fetchrow(
+                _BOOK,
+                key,
+                kind.value,
+                # An authorisation row remembers its card token; the others their authorisation.
+                link,
+                amount,
+                currency,
+                verdict.approved,
+                verdict.code,
+                verdict.reason,
+                verdict.reference,
+                self._clock.now(),
             )
-            row = booked.one()
-            if row.requests == 1:
-                return verdict, True
-            return ProviderResult(row.approved, row.reference, row.code, row.reason), False
-
-
-async def _asked_again(s: AsyncSession, key: str) -> ProviderResult | None:
-    """The first answer to a key asked before (counting this request); None if it is new."""
-    row = (
-        await s.execute(
-            update(book)
-            .where(book.c.idempotency_key == key)
-            .values(requests=book.c.requests + 1)
-            .returning(*_ANSWER)
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    return ProviderResult(row.approved, row.reference, row.code, row.reason)
+        if row["requests"] == 1:
+            return verdict, True
+        return ProviderResult(row["approved"], row["reference"], row["code"], row["reason"]), False
