@@ -82,6 +82,15 @@ async def provider_requests(keys: list[str]) -> dict[str, int]:
         await engine.dispose()
 
 
+def all_announced(
+    found: list[Any], shipped: list[dict[str, Any]], ignored: list[dict[str, Any]]
+) -> bool:
+    unique = {e.id: e for e in found}.values()
+    made = Counter(e.subject for e in unique if e.type.endswith("created"))
+    rejected = Counter(e.subject for e in unique if e.type.endswith("rejected"))
+    return all(made[o["id"]] >= 1 for o in shipped) and all(rejected[o["id"]] >= 2 for o in ignored)
+
+
 class TestTwoOrchestrationProcesses:
     async def test_each_order_is_routed_once_and_each_payment_call_made_once(
         self, two: ServiceProcess, http: httpx.AsyncClient, urls: dict[str, str], api: Api
@@ -106,7 +115,15 @@ class TestTwoOrchestrationProcesses:
             await w.saga_reaches(order["id"], "on_hold", timeout=4 * ACCEPTANCE_TIMEOUT_S + 30)
 
         ids = {o["id"] for o in [*shipped, *ignored]}
-        created = await events_about("oms.orchestration.events", ids)
+        # The relay publishes a moment after the state it carries commits: read the topic
+        # until every announcement is there, then count them exactly.
+        created = await eventually(
+            lambda: events_about("oms.orchestration.events", ids),
+            until=lambda found: all_announced(found, shipped, ignored),
+            timeout=30,
+            interval=0.5,
+            what="every fulfilment order's creation and rejection on the topic",
+        )
         made = Counter(
             e.subject for e in {e.id: e for e in created}.values() if e.type.endswith("created")
         )
