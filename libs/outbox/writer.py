@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
+from libs.db.arrays import column_arrays, unnest_insert, unnest_select
 from libs.db.bulk import TableRows
-from libs.db.engine import json_text
 from libs.ids import new_id
 from libs.messaging.envelope import Envelope, dataschema_of, source_of
 from libs.observability.correlation import current_causation_id, current_correlation_id
@@ -86,77 +86,53 @@ class OutboxWriter:
         audit_rows: Sequence[dict[str, Any]],
     ) -> None:
         """Rows made by `rows()`, the outbox's and the audit log's in ONE statement whatever
-        their number: each column goes as one array and `unnest` turns the arrays back into
-        rows, in order (the relay publishes by `seq`, so a key's events keep their order).
-        Per-row parameters through the ORM's multi-row insert were a visible share of every
-        service's CPU, and the text never changes, so the driver prepares it once."""
+        their number (libs.db.arrays), in order: the relay publishes by `seq`, so a key's
+        events keep their order. Per-row parameters through the ORM's multi-row insert were
+        a visible share of every service's CPU."""
         if not rows:
             return
-        params: dict[str, Any] = {
-            "id": [r["id"] for r in rows],
-            "topic": [r["topic"] for r in rows],
-            "key": [r["key"] for r in rows],
-            "event_type": [r["event_type"] for r in rows],
-            "schema_version": [r["schema_version"] for r in rows],
-            "payload": [json_text(r["payload"]) for r in rows],
-            "headers": [json_text(r["headers"]) for r in rows],
-        }
+        params = column_arrays(rows, OUTBOX_COLUMNS)
         if audit_rows and self._audit_table is not None:
-            params.update(
-                at=[r["at"] for r in audit_rows],
-                actor=[r["actor"] for r in audit_rows],
-                operation=[r["operation"] for r in audit_rows],
-                event_id=[r["event_id"] for r in audit_rows],
-                audited_type=[r["event_type"] for r in audit_rows],
-                resources=[text_array(r["resources"]) for r in audit_rows],
-                correlation_id=[r["correlation_id"] for r in audit_rows],
-                causation_id=[r["causation_id"] for r in audit_rows],
-            )
+            audit = column_arrays(audit_rows, AUDIT_COLUMNS)
+            # One statement, two tables: the audit columns' parameters are prefixed.
+            params.update({f"audit_{name}": values for name, values in audit.items()})
             statement = _audited_insert(self._table.fullname, self._audit_table.fullname)
         else:
             statement = _outbox_insert(self._table.fullname)
         await session.execute(statement, params)
 
 
-def text_array(items: Sequence[str]) -> str:
-    """A PostgreSQL array literal of these strings (unnest cannot carry an array per row,
-    so each row's array goes as its literal and is cast back)."""
-    return "{" + ",".join('"' + _escaped(item) + '"' for item in items) + "}"
-
-
-def _escaped(item: str) -> str:
-    return item.replace("\\", "\\\\").replace('"', '\\"')
-
-
-_OUTBOX_ROWS = """INSERT INTO {outbox} (
-        id, topic, key, event_type, schema_version, payload, headers
-    )
-    SELECT id, topic, key, event_type, schema_version, payload::jsonb, headers::jsonb
-    FROM unnest(
-        CAST(:id AS uuid[]), CAST(:topic AS text[]), CAST(:key AS text[]),
-        CAST(:event_type AS text[]), CAST(:schema_version AS int[]),
-        CAST(:payload AS text[]), CAST(:headers AS text[])
-    ) AS r(id, topic, key, event_type, schema_version, payload, headers)"""
+OUTBOX_COLUMNS = {
+    "id": "uuid",
+    "topic": "text",
+    "key": "text",
+    "event_type": "text",
+    "schema_version": "int",
+    "payload": "jsonb",
+    "headers": "jsonb",
+}
+AUDIT_COLUMNS = {
+    "at": "timestamptz",
+    "actor": "text",
+    "operation": "text",
+    "event_id": "uuid",
+    "event_type": "text",
+    "resources": "text[]",
+    "correlation_id": "text",
+    "causation_id": "text",
+}
 
 
 @cache
 def _outbox_insert(outbox: str) -> TextClause:
-    return text(_OUTBOX_ROWS.format(outbox=outbox))
+    return unnest_insert(outbox, OUTBOX_COLUMNS)
 
 
 @cache
 def _audited_insert(outbox: str, audit: str) -> TextClause:
+    outbox_rows = unnest_insert(outbox, OUTBOX_COLUMNS).text
+    audit_select = unnest_select(AUDIT_COLUMNS, prefix="audit_")
     return text(
-        f"""WITH outbox_rows AS ({_OUTBOX_ROWS.format(outbox=outbox)})
-        INSERT INTO {audit} (
-            at, actor, operation, event_id, event_type, resources, correlation_id, causation_id
-        )
-        SELECT at, actor, operation, event_id, event_type, resources::text[], correlation_id,
-            causation_id
-        FROM unnest(
-            CAST(:at AS timestamptz[]), CAST(:actor AS text[]), CAST(:operation AS text[]),
-            CAST(:event_id AS uuid[]), CAST(:audited_type AS text[]), CAST(:resources AS text[]),
-            CAST(:correlation_id AS text[]), CAST(:causation_id AS text[])
-        ) AS a(at, actor, operation, event_id, event_type, resources, correlation_id,
-            causation_id)"""
+        f"WITH outbox_rows AS ({outbox_rows}) "
+        f"INSERT INTO {audit} ({', '.join(AUDIT_COLUMNS)}) {audit_select}"
     )

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.arrays import column_arrays, unnest_insert, unnest_update
 from libs.db.narrowing import Codes
 from services.orchestration.adapters import mappers
 from services.orchestration.adapters.narrowing import fulfillment_visible
@@ -34,12 +35,40 @@ from services.orchestration.adapters.tables import (
     fulfillment_order,
     order_saga,
     payment_operation,
-    routing_decision,
-    saga_step,
 )
 from services.orchestration.domain.fulfillment import Fulfillment
 from services.orchestration.domain.payments import PaymentOperation
 from services.orchestration.domain.saga import OrderSaga, SagaPolicy
+
+# The statements a busy unit of work runs with many rows: one fixed text whatever the number
+# (libs.db.arrays), rather than a row's worth of parameters each.
+_SAGA_COLUMNS = {
+    "order_id": "uuid",
+    "order_number": "text",
+    "channel": "text",
+    "state": "text",
+    "updated_at": "timestamptz",
+    "due_at": "timestamptz",
+    "deadline_at": "timestamptz",
+    "data": "jsonb",
+    "version": "int",
+}
+_UPDATE_SAGAS = unnest_update("order_saga", "order_id", _SAGA_COLUMNS)
+_STEP_COLUMNS = {"order_id": "uuid", "name": "text", "at": "timestamptz", "detail": "text"}
+_INSERT_STEPS = unnest_insert("saga_step", _STEP_COLUMNS)
+_DECISION_COLUMNS = {
+    "id": "uuid",
+    "order_id": "uuid",
+    "round": "int",
+    "outcome": "text",
+    "strategy_version": "int",
+    "explanation": "text",
+    "decided_at": "timestamptz",
+    "body": "jsonb",
+}
+_INSERT_DECISIONS = unnest_insert(
+    "routing_decision", _DECISION_COLUMNS, suffix="ON CONFLICT DO NOTHING"
+)
 
 
 class SagaRepository:
@@ -164,14 +193,7 @@ class SagaRepository:
         children, self._children = list(self._children.values()), {}
         if saved:
             rows = [{**self._columns(saga), "version": saga.version} for saga in saved]
-            for row in rows:
-                row["o_id"] = row.pop("order_id")
-            await self._session.execute(
-                update(order_saga)
-                .where(order_saga.c.order_id == bindparam("o_id"))
-                .values({c: bindparam(c) for c in rows[0] if c != "o_id"}),
-                rows,
-            )
+            await self._session.execute(_UPDATE_SAGAS, column_arrays(rows, _SAGA_COLUMNS))
         steps: list[dict[str, Any]] = [
             {"order_id": saga.order_id, "name": step.name, "at": step.at, "detail": step.detail}
             for saga in children
@@ -179,7 +201,7 @@ class SagaRepository:
         ]
         if steps:
             self.written_steps.extend(step["name"] for step in steps)
-            await self._session.execute(insert(saga_step), steps)
+            await self._session.execute(_INSERT_STEPS, column_arrays(steps, _STEP_COLUMNS))
         for saga in children:
             saga.new_steps.clear()
             for f in saga.fulfillments:
@@ -359,7 +381,7 @@ class SagaRepository:
         if self._decisions:
             decisions, self._decisions = self._decisions, []
             await self._session.execute(
-                pg_insert(routing_decision).values(decisions).on_conflict_do_nothing()
+                _INSERT_DECISIONS, column_arrays(decisions, _DECISION_COLUMNS)
             )
 
     async def fulfillment(

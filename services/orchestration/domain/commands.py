@@ -112,6 +112,9 @@ class SweepOverdue:
 class RecordPaymentAnswer:
     operation_id: UUID
     result: ProviderResult | None  # None: the provider timed out, try again later
+    # The operation's order, when the caller knows it: its saga is then locked without
+    # reading the operation first.
+    order_id: UUID | None = None
 
 
 @dataclass(frozen=True)

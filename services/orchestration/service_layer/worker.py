@@ -161,7 +161,12 @@ class SagaWorker:
             for op in ops:
                 result = await self._pay(op, saga)
                 answers.append(
-                    Delivery(c.RecordPaymentAnswer(op.id, result), None, saga.key, _story(saga))
+                    Delivery(
+                        c.RecordPaymentAnswer(op.id, result, op.order_id),
+                        None,
+                        saga.key,
+                        _story(saga),
+                    )
                 )
 
     async def _pay(self, op: PaymentOperation, saga: OrderSaga) -> ProviderResult | None:

@@ -87,10 +87,13 @@ async def record_payment_answer(
     cmd: commands.RecordPaymentAnswer, uow: OrchestrationUnitOfWork
 ) -> None:
     """The provider answered (or timed out): settle the operation and move the saga on."""
-    op = await uow.sagas.peek_operation(cmd.operation_id)
-    if op is None or op.status is not OpStatus.PENDING:
-        return
-    saga = await _locked(uow, op.order_id)  # saga first, then the operation: one lock order
+    order_id = cmd.order_id
+    if order_id is None:
+        peeked = await uow.sagas.peek_operation(cmd.operation_id)
+        if peeked is None or peeked.status is not OpStatus.PENDING:
+            return
+        order_id = peeked.order_id
+    saga = await _locked(uow, order_id)  # saga first, then the operation: one lock order
     op = await uow.sagas.operation_for_update(cmd.operation_id)
     if op is None or op.status is not OpStatus.PENDING:
         return
