@@ -12,24 +12,27 @@ an array per row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import Table, TextClause, text
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from libs.db.engine import json_text
 
 # Column types that go as text arrays and are cast back to their type in the SELECT.
-_SENT_AS = {"jsonb": "text", "text[]": "text"}
+_SENT_AS = {"jsonb": "text", "json": "text", "text[]": "text"}
 
 
 def unnest_select(columns: Mapping[str, str], *, prefix: str = "") -> str:
     """`SELECT <columns> FROM unnest(<one array per column>) AS r(<columns>)`; `columns`
     maps each name to its PostgreSQL type, and the parameters are named after the columns
     (with `prefix` in front, for a statement that unnests two sets of columns)."""
-    names = ", ".join(columns)
+    names = ", ".join(_quoted(name) for name in columns)
     restored = ", ".join(
-        f"{name}::{kind}" if kind in _SENT_AS else name for name, kind in columns.items()
+        f"{_quoted(name)}::{kind}" if kind in _SENT_AS else _quoted(name)
+        for name, kind in columns.items()
     )
     arrays = ", ".join(
         f"CAST(:{prefix}{name} AS {_SENT_AS.get(kind, kind)}[])" for name, kind in columns.items()
@@ -37,18 +40,37 @@ def unnest_select(columns: Mapping[str, str], *, prefix: str = "") -> str:
     return f"SELECT {restored} FROM unnest({arrays}) AS r({names})"
 
 
+def types_of(table: Table, names: Iterable[str]) -> dict[str, str]:
+    """The PostgreSQL types of these columns of the table, as `unnest_*` take them."""
+    return {name: _type_of(table, name) for name in names}
+
+
+_POSTGRESQL = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+
+
+@cache
+def _type_of(table: Table, name: str) -> str:
+    kind = str(table.c[name].type.compile(dialect=_POSTGRESQL)).lower()
+    if kind.endswith("[]") and kind not in _SENT_AS:
+        raise ValueError(f"{table.name}.{name}: only text arrays go through unnest here")
+    return kind
+
+
 def unnest_insert(table: str, columns: Mapping[str, str], *, suffix: str = "") -> TextClause:
     """INSERT of any number of rows; `suffix` may add ON CONFLICT or RETURNING."""
-    return text(f"INSERT INTO {table} ({', '.join(columns)}) {unnest_select(columns)} {suffix}")
+    names = ", ".join(_quoted(name) for name in columns)
+    return text(f"INSERT INTO {table} ({names}) {unnest_select(columns)} {suffix}")
 
 
 def unnest_update(table: str, key: str, columns: Mapping[str, str]) -> TextClause:
     """UPDATE of any number of rows, each found by `key` (one of `columns`) and given the
     other columns' values."""
-    assignments = ", ".join(f"{name} = r.{name}" for name in columns if name != key)
+    assignments = ", ".join(
+        f"{_quoted(name)} = r.{_quoted(name)}" for name in columns if name != key
+    )
     return text(
         f"UPDATE {table} AS t SET {assignments} "
-        f"FROM ({unnest_select(columns)}) AS r WHERE t.{key} = r.{key}"
+        f"FROM ({unnest_select(columns)}) AS r WHERE t.{_quoted(key)} = r.{_quoted(key)}"
     )
 
 
@@ -58,8 +80,9 @@ def column_arrays(
     """The parameters of an unnest statement: one list per column, JSON as text."""
     arrays: dict[str, list[Any]] = {}
     for name, kind in columns.items():
-        if kind == "jsonb":
-            arrays[name] = [None if row[name] is None else json_text(row[name]) for row in rows]
+        if kind in ("jsonb", "json"):
+            # None too becomes JSON null, as SQLAlchemy's JSON types write it.
+            arrays[name] = [json_text(row[name]) for row in rows]
         elif kind == "text[]":
             arrays[name] = [text_array(row[name]) for row in rows]
         else:
@@ -74,3 +97,7 @@ def text_array(items: Sequence[str]) -> str:
 
 def _escaped(item: str) -> str:
     return item.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, Table, TextClause, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.arrays import column_arrays, types_of, unnest_insert, unnest_update
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,
@@ -149,25 +151,16 @@ class OrderRepository:
             row = order_row(order)
             for fixed in ("order_number", "channel", "channel_order_ref", "created_at"):
                 row.pop(fixed)
-            row["order_id"] = row.pop("id")
             rows.append(row)
-        columns = [c for c in rows[0] if c != "order_id"]
-        await self._session.execute(
-            update(sales_order)
-            .where(sales_order.c.id == bindparam("order_id"))
-            .values({c: bindparam(c) for c in columns}),
-            rows,
-        )
-        await self._session.execute(
-            update(order_line)
-            .where(order_line.c.id == bindparam("line_id"))
-            .values({b: bindparam(b) for b in LINE_BUCKETS}),
-            [
-                {"line_id": line.id, **{b: getattr(line.quantities, b) for b in LINE_BUCKETS}}
-                for order in orders
-                for line in order.lines
-            ],
-        )
+        # Each table's rows as one statement of column arrays (libs.db.arrays): a batch's
+        # orders and lines cost one statement each, not a row's worth of parameters each.
+        await self._session.execute(*_updates(sales_order, rows))
+        lines = [
+            {"id": line.id, **{b: getattr(line.quantities, b) for b in LINE_BUCKETS}}
+            for order in orders
+            for line in order.lines
+        ]
+        await self._session.execute(*_updates(order_line, lines))
         shipped = [{"order_id": o.id, **asdict(s)} for o in orders for s in o.shipments]
         if shipped:
             stmt = pg_insert(order_shipment).values(shipped)
@@ -188,7 +181,26 @@ class OrderRepository:
     async def write_timeline(self) -> None:
         rows, self._timeline = self._timeline, []
         if rows:
-            await self._session.execute(insert(timeline_entry), rows)
+            columns = types_of(timeline_entry, rows[0])
+            await self._session.execute(
+                _insert(timeline_entry.name, tuple(columns.items())), column_arrays(rows, columns)
+            )
+
+
+def _updates(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[TextClause, dict[str, Any]]:
+    """The statement updating these rows of the table by id, and its parameters."""
+    columns = types_of(table, rows[0])
+    return _update(table.name, tuple(columns.items())), column_arrays(rows, columns)
+
+
+@cache
+def _update(table: str, columns: tuple[tuple[str, str], ...]) -> TextClause:
+    return unnest_update(table, "id", dict(columns))
+
+
+@cache
+def _insert(table: str, columns: tuple[tuple[str, str], ...]) -> TextClause:
+    return unnest_insert(table, dict(columns))
 
 
 def timeline_row(order: Order, event: events.DomainEvent) -> dict[str, Any]:

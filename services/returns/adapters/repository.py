@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import versioned
+from libs.db.arrays import column_arrays, types_of, unnest_insert
 from libs.self_service import email_proves_order
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
@@ -32,6 +33,22 @@ from services.returns.domain.policy import ReturnPolicy
 from services.returns.domain.rma import ReturnRequest
 
 DEFAULT_POLICY = ReturnPolicy(version=1)
+
+
+_LINE_COLUMNS = types_of(
+    known_order_line,
+    (
+        "line_id",
+        "order_id",
+        "sku",
+        "quantity",
+        "unit_price",
+        "discount_amount",
+        "tax_amount",
+        "name",
+    ),
+)
+_INSERT_LINES = unnest_insert(known_order_line.name, _LINE_COLUMNS)
 
 
 class OrderProjection:
@@ -60,22 +77,22 @@ class OrderProjection:
         )
         if inserted.first() is None:
             return
-        await self._session.execute(
-            insert(known_order_line),
-            [
-                {
-                    "line_id": ln.line_id,
-                    "order_id": order.order_id,
-                    "sku": ln.sku,
-                    "quantity": ln.quantity,
-                    "unit_price": ln.unit_price,
-                    "discount_amount": ln.discount_amount,
-                    "tax_amount": ln.tax_amount,
-                    "name": ln.name,
-                }
-                for ln in order.lines
-            ],
-        )
+        lines = [
+            {
+                "line_id": ln.line_id,
+                "order_id": order.order_id,
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "discount_amount": ln.discount_amount,
+                "tax_amount": ln.tax_amount,
+                "name": ln.name,
+            }
+            for ln in order.lines
+        ]
+        if lines:
+            # One statement of column arrays (libs.db.arrays), whatever the number of lines.
+            await self._session.execute(_INSERT_LINES, column_arrays(lines, _LINE_COLUMNS))
 
     async def get_for_update(self, order_id: UUID) -> tuple[KnownOrder, OrderCredits] | None:
         return await self._load(order_id, lock=True)
