@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.driver import execute
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from libs.observability.logging import get_logger
 from libs.outbox.inbox import InboxEntry, record_new, record_once
@@ -41,10 +42,12 @@ async def lock_keys(session: AsyncSession, keys: Collection[str]) -> None:
     that share keys queue for them instead of each locking the rows of one and waiting for
     the other's (a deadlock)."""
     ids = sorted({key_lock_id(key) for key in keys})
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k ORDER BY k"),
-        {"ids": ids},
-    )
+    await execute(session, _LOCK_KEYS, {"ids": ids})
+
+
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k ORDER BY k"
+)
 
 
 def key_lock_id(key: str) -> int:

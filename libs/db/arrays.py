@@ -1,7 +1,8 @@
 """Many rows in one statement of a fixed text: each column goes as one array parameter.
 
-    INSERT_STEPS = unnest_insert("saga_step", {"order_id": "uuid", "name": "text", ...})
-    await session.execute(INSERT_STEPS, column_arrays(rows, INSERT_STEPS_TYPES))
+    STEPS = {"order_id": "uuid", "name": "text", ...}
+    INSERT_STEPS = unnest_insert("saga_step", STEPS)
+    await execute(session, INSERT_STEPS, column_arrays(rows, STEPS))
 
 `unnest` turns the arrays back into rows, in order. Unlike a multi-row VALUES list its text
 does not depend on the number of rows, so it is compiled and prepared once; unlike an
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
+from libs.db.driver import execute as execute
 from libs.db.engine import json_text
 
 # Column types that go as text arrays and are cast back to their type in the SELECT.

@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from libs.db.driver import is_disconnect
 from libs.errors import (
     Conflict,
     DependencyUnavailable,
@@ -200,9 +201,9 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         # Logged with its stack for us; the client sees no trace and no SQL.
         log.exception("http.unhandled_error", error_type=type(exc).__name__)
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_disconnect(exc):
             return await on_database_unavailable(_, exc)
-        if isinstance(exc, DBAPIError) and _sqlstate(exc) == UNTRANSLATABLE_CHARACTER:
+        if _sqlstate(exc) == UNTRANSLATABLE_CHARACTER:
             # Text PostgreSQL cannot store (a NUL character): the client's input, not our bug.
             # The transaction rolled back, so nothing was half-written.
             return problem_response(
@@ -227,8 +228,12 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
 UNTRANSLATABLE_CHARACTER = "22021"
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    driver_error = getattr(exc.orig, "driver_exception", exc.orig)
+def _sqlstate(exc: Exception) -> str | None:
+    """The PostgreSQL error code, through SQLAlchemy's wrapper or from the driver itself (a
+    statement run on the driver: libs.db.driver)."""
+    driver_error: object = exc
+    if isinstance(exc, DBAPIError):
+        driver_error = getattr(exc.orig, "driver_exception", exc.orig)
     state = getattr(driver_error, "sqlstate", None)
     return state if isinstance(state, str) else None
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.bus.message_bus import Delivery, MessageBus
+from libs.db.driver import is_disconnect
 from libs.messaging.envelope import TYPE_HEADER, Envelope
 from libs.messaging.topics import TopicNamer, dlq_of
 from libs.observability.correlation import correlation_scope
@@ -56,6 +57,8 @@ def is_transient(exc: BaseException) -> bool:
         exc,
         OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError | PoolTimeout,
     ):
+        return True
+    if is_disconnect(exc):  # raised by a statement run on the driver itself (libs.db.driver)
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 

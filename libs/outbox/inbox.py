@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, TextClause
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.db.arrays import unnest_insert
+from libs.db.driver import fetch
 
 
 @dataclass(frozen=True)
@@ -20,40 +23,35 @@ class InboxEntry:
 
 async def record_once(session: AsyncSession, table: Table, entry: InboxEntry) -> bool:
     """True the first time this consumer sees the event; False for a redelivery or duplicate."""
-    result = await session.execute(
-        insert(table)
-        .values(
-            consumer=entry.consumer,
-            event_id=entry.event_id,
-            event_type=entry.event_type,
-            topic=entry.topic,
-        )
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
-    )
-    return result.first() is not None
+    return bool(await record_new(session, table, [entry]))
 
 
 async def record_new(
     session: AsyncSession, table: Table, entries: Sequence[InboxEntry]
 ) -> set[str]:
-    """Records every entry in one statement; returns the event ids seen here for the first
-    time (a redelivered one, or one twice in `entries`, is not new)."""
+    """Records every entry in one statement (on the driver: libs.db.driver); returns the
+    event ids seen here for the first time (a redelivered one, or one twice in `entries`,
+    is not new)."""
     if not entries:
         return set()
-    rows = {
-        (e.consumer, e.event_id): {
-            "consumer": e.consumer,
-            "event_id": e.event_id,
-            "event_type": e.event_type,
-            "topic": e.topic,
-        }
-        for e in entries
-    }
-    result = await session.execute(
-        insert(table)
-        .values(list(rows.values()))
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
+    unique = list({(e.consumer, e.event_id): e for e in entries}.values())
+    rows = await fetch(
+        session,
+        _insert_new(table.fullname),
+        {
+            "consumer": [e.consumer for e in unique],
+            "event_id": [e.event_id for e in unique],
+            "event_type": [e.event_type for e in unique],
+            "topic": [e.topic for e in unique],
+        },
     )
-    return set(result.scalars())
+    return {row["event_id"] for row in rows}
+
+
+@cache
+def _insert_new(table: str) -> TextClause:
+    return unnest_insert(
+        table,
+        {"consumer": "text", "event_id": "text", "event_type": "text", "topic": "text"},
+        suffix="ON CONFLICT DO NOTHING RETURNING event_id",
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
-from libs.db.arrays import column_arrays, unnest_insert, unnest_select
+from libs.db.arrays import column_arrays, execute, unnest_insert, unnest_select
 from libs.db.bulk import TableRows
 from libs.ids import new_id
 from libs.messaging.envelope import Envelope, dataschema_of, source_of
@@ -99,7 +99,7 @@ class OutboxWriter:
             statement = _audited_insert(self._table.fullname, self._audit_table.fullname)
         else:
             statement = _outbox_insert(self._table.fullname)
-        await session.execute(statement, params)
+        await execute(session, statement, params)
 
 
 OUTBOX_COLUMNS = {

@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import narrowing
+from libs.db.driver import fetch, fields
 from services.inventory.adapters import mappers
 from services.inventory.adapters.tables import (
     inbound,
@@ -256,9 +257,9 @@ class StockRepository:
         for key in sorted(holds):
             movement = Movement(Reason.RESERVED, reserved_delta=holds[key], reference=reference)
             touched_before = self._copy_of_touched(key)
-            changed = (
-                await self._session.execute(_TAKE, _change_params(key, movement, now))
-            ).one_or_none()
+            # On the driver (libs.db.driver): this runs for every line of every order.
+            found = await fetch(self._session, _TAKE, _change_params(key, movement, now))
+            changed = fields(found[0]) if found else None
             if changed is None:
                 await self._put_back(taken, now=now)
                 return False

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.db.arrays import column_arrays, unnest_insert, unnest_update
+from libs.db.arrays import column_arrays, execute, unnest_insert, unnest_update
 from libs.db.narrowing import Codes
 from services.orchestration.adapters import mappers
 from services.orchestration.adapters.narrowing import fulfillment_visible
@@ -193,7 +193,7 @@ class SagaRepository:
         children, self._children = list(self._children.values()), {}
         if saved:
             rows = [{**self._columns(saga), "version": saga.version} for saga in saved]
-            await self._session.execute(_UPDATE_SAGAS, column_arrays(rows, _SAGA_COLUMNS))
+            await execute(self._session, _UPDATE_SAGAS, column_arrays(rows, _SAGA_COLUMNS))
         steps: list[dict[str, Any]] = [
             {"order_id": saga.order_id, "name": step.name, "at": step.at, "detail": step.detail}
             for saga in children
@@ -201,7 +201,7 @@ class SagaRepository:
         ]
         if steps:
             self.written_steps.extend(step["name"] for step in steps)
-            await self._session.execute(_INSERT_STEPS, column_arrays(steps, _STEP_COLUMNS))
+            await execute(self._session, _INSERT_STEPS, column_arrays(steps, _STEP_COLUMNS))
         for saga in children:
             saga.new_steps.clear()
             for f in saga.fulfillments:
@@ -380,8 +380,8 @@ class SagaRepository:
     async def write_decisions(self) -> None:
         if self._decisions:
             decisions, self._decisions = self._decisions, []
-            await self._session.execute(
-                _INSERT_DECISIONS, column_arrays(decisions, _DECISION_COLUMNS)
+            await execute(
+                self._session, _INSERT_DECISIONS, column_arrays(decisions, _DECISION_COLUMNS)
             )
 
     async def fulfillment(

@@ -13,7 +13,7 @@ from sqlalchemy import Row, Table, TextClause, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.db.arrays import column_arrays, types_of, unnest_insert, unnest_update
+from libs.db.arrays import column_arrays, execute, types_of, unnest_insert, unnest_update
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,
@@ -154,13 +154,13 @@ class OrderRepository:
             rows.append(row)
         # Each table's rows as one statement of column arrays (libs.db.arrays): a batch's
         # orders and lines cost one statement each, not a row's worth of parameters each.
-        await self._session.execute(*_updates(sales_order, rows))
+        await execute(self._session, *_updates(sales_order, rows))
         lines = [
             {"id": line.id, **{b: getattr(line.quantities, b) for b in LINE_BUCKETS}}
             for order in orders
             for line in order.lines
         ]
-        await self._session.execute(*_updates(order_line, lines))
+        await execute(self._session, *_updates(order_line, lines))
         shipped = [{"order_id": o.id, **asdict(s)} for o in orders for s in o.shipments]
         if shipped:
             stmt = pg_insert(order_shipment).values(shipped)
@@ -182,8 +182,10 @@ class OrderRepository:
         rows, self._timeline = self._timeline, []
         if rows:
             columns = types_of(timeline_entry, rows[0])
-            await self._session.execute(
-                _insert(timeline_entry.name, tuple(columns.items())), column_arrays(rows, columns)
+            await execute(
+                self._session,
+                _insert(timeline_entry.name, tuple(columns.items())),
+                column_arrays(rows, columns),
             )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import versioned
-from libs.db.arrays import column_arrays, types_of, unnest_insert
+from libs.db.arrays import column_arrays, execute, types_of, unnest_insert
 from libs.self_service import email_proves_order
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
@@ -92,7 +92,7 @@ class OrderProjection:
         ]
         if lines:
             # One statement of column arrays (libs.db.arrays), whatever the number of lines.
-            await self._session.execute(_INSERT_LINES, column_arrays(lines, _LINE_COLUMNS))
+            await execute(self._session, _INSERT_LINES, column_arrays(lines, _LINE_COLUMNS))
 
     async def get_for_update(self, order_id: UUID) -> tuple[KnownOrder, OrderCredits] | None:
         return await self._load(order_id, lock=True)

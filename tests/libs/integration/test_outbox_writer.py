@@ -95,3 +95,19 @@ async def test_a_writer_without_an_audit_table_writes_the_outbox_alone(
             .all()
         )
     assert [payload["data"]["note"] for payload in notes] == ["alone"]
+
+
+async def test_rows_written_on_the_driver_roll_back_with_the_session(
+    lib_db: LibDb, order_id: str
+) -> None:
+    """The writer runs on the driver's connection (libs.db.driver): its rows must belong to
+    the session's transaction even when they are its first statement."""
+    writer = OutboxWriter(table=lib_db.outbox, service="libtest", clock=SystemClock())
+    async with lib_db.sessions() as session, session.begin():
+        await writer.write(session, [Noted(order_id=order_id, note="first statement")])
+        await session.rollback()
+    async with lib_db.sessions() as session:
+        found = (
+            await session.execute(select(lib_db.outbox.c.id).where(lib_db.outbox.c.key == order_id))
+        ).all()
+    assert found == []
