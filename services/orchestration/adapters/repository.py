@@ -20,14 +20,14 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    insert,
     select,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.db.arrays import column_arrays, execute, unnest_insert, unnest_update
+from libs.db.arrays import column_arrays, execute, types_of, unnest_insert, unnest_update
+from libs.db.driver import fetch
 from libs.db.narrowing import Codes
 from services.orchestration.adapters import mappers
 from services.orchestration.adapters.narrowing import fulfillment_visible
@@ -54,6 +54,36 @@ _SAGA_COLUMNS = {
     "version": "int",
 }
 _UPDATE_SAGAS = unnest_update("order_saga", "order_id", _SAGA_COLUMNS)
+_NEW_SAGA_COLUMNS = {**_SAGA_COLUMNS, "started_at": "timestamptz"}
+_ADD_SAGA = unnest_insert(
+    "order_saga", _NEW_SAGA_COLUMNS, suffix="ON CONFLICT DO NOTHING RETURNING order_id"
+)
+_FULFILLMENT_COLUMNS = types_of(
+    fulfillment_order, ("id", "location_code", "method", "status", "version", "updated_at", "data")
+)
+_UPDATE_FULFILLMENT = unnest_update("fulfillment_order", "id", _FULFILLMENT_COLUMNS)
+_NEW_FULFILLMENT_COLUMNS = {
+    **_FULFILLMENT_COLUMNS,
+    **types_of(fulfillment_order, ("order_id", "created_at")),
+}
+_INSERT_FULFILLMENT = unnest_insert("fulfillment_order", _NEW_FULFILLMENT_COLUMNS)
+_OPERATION_COLUMNS = types_of(
+    payment_operation,
+    (
+        "id",
+        "order_id",
+        "kind",
+        "status",
+        "amount",
+        "currency",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "completed_at",
+        "data",
+    ),
+)
+_UPDATE_OPERATION = unnest_update("payment_operation", "id", _OPERATION_COLUMNS)
 _STEP_COLUMNS = {"order_id": "uuid", "name": "text", "at": "timestamptz", "detail": "text"}
 _INSERT_STEPS = unnest_insert("saga_step", _STEP_COLUMNS)
 _DECISION_COLUMNS = {
@@ -89,13 +119,9 @@ class SagaRepository:
 
     async def add(self, saga: OrderSaga) -> bool:
         """Insert a new saga; False when the order already has one (a redelivered start)."""
-        inserted = await self._session.execute(
-            pg_insert(order_saga)
-            .values(**self._columns(saga), started_at=saga.started_at, version=1)
-            .on_conflict_do_nothing()
-            .returning(order_saga.c.order_id)
-        )
-        if inserted.first() is None:
+        row = {**self._columns(saga), "started_at": saga.started_at, "version": 1}
+        inserted = await fetch(self._session, _ADD_SAGA, column_arrays([row], _NEW_SAGA_COLUMNS))
+        if not inserted:
             return False
         self.seen.append(saga)
         self._locked[saga.order_id] = saga
@@ -239,14 +265,14 @@ class SagaRepository:
             "data": mappers.fulfillment_data(f),
         }
         if loaded is None:
-            await self._session.execute(
-                insert(fulfillment_order).values(
-                    id=f.id, order_id=f.order_id, created_at=f.created_at, **values
-                )
+            row = {"id": f.id, "order_id": f.order_id, "created_at": f.created_at, **values}
+            await execute(
+                self._session, _INSERT_FULFILLMENT, column_arrays([row], _NEW_FULFILLMENT_COLUMNS)
             )
         else:
-            await self._session.execute(
-                update(fulfillment_order).where(fulfillment_order.c.id == f.id).values(**values)
+            row = {"id": f.id, **values}
+            await execute(
+                self._session, _UPDATE_FULFILLMENT, column_arrays([row], _FULFILLMENT_COLUMNS)
             )
         self._loaded[f.id] = f.version
 
@@ -334,9 +360,7 @@ class SagaRepository:
 
     async def save_operation(self, op: PaymentOperation) -> None:
         row = mappers.operation_row(op)
-        await self._session.execute(
-            update(payment_operation).where(payment_operation.c.id == op.id).values(**row)
-        )
+        await execute(self._session, _UPDATE_OPERATION, column_arrays([row], _OPERATION_COLUMNS))
 
     async def fulfillments_created_since(self, since: dict[str, datetime]) -> dict[str, int]:
         """Fulfilment orders each location was given since its own start of day (those this
