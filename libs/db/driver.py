@@ -13,6 +13,7 @@ connection (a retry cures it) from the rest.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from functools import cache
 from types import SimpleNamespace
@@ -58,8 +59,17 @@ async def fetch(
 
 
 def fields(record: asyncpg.Record) -> SimpleNamespace:
-    """A record's columns as attributes, as a SQLAlchemy row has them."""
-    return SimpleNamespace(**dict(record.items()))
+    """A record's columns as attributes, as a SQLAlchemy row has them. asyncpg's own UUID
+    type becomes the standard one, as SQLAlchemy returns it (orjson, for one, writes only
+    the standard type)."""
+    return SimpleNamespace(
+        **{
+            name: uuid.UUID(bytes=value.bytes)
+            if isinstance(value, uuid.UUID) and type(value) is not uuid.UUID
+            else value
+            for name, value in record.items()
+        }
+    )
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Row
@@ -44,7 +45,7 @@ def saga_data(saga: OrderSaga) -> dict[str, Any]:
     }
 
 
-def saga_from(row: Row[Any], fulfillments: list[Fulfillment]) -> OrderSaga:
+def saga_from(row: Row[Any] | SimpleNamespace, fulfillments: list[Fulfillment]) -> OrderSaga:
     d = row.data
     payment = dict(d["payment"])
     for name in _MONEY:
@@ -94,7 +95,7 @@ def fulfillment_data(f: Fulfillment) -> dict[str, Any]:
     }
 
 
-def fulfillment_from(row: Row[Any]) -> Fulfillment:
+def fulfillment_from(row: Row[Any] | SimpleNamespace) -> Fulfillment:
     d = row.data
     shipment = d.get("shipment")
     return Fulfillment(

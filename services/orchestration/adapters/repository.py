@@ -15,19 +15,19 @@ from uuid import UUID
 from sqlalchemy import (
     ARRAY,
     DateTime,
-    Row,
     Text,
     bindparam,
     column,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.arrays import column_arrays, execute, types_of, unnest_insert, unnest_update
-from libs.db.driver import fetch
+from libs.db.driver import fetch, fields
 from libs.db.narrowing import Codes
 from services.orchestration.adapters import mappers
 from services.orchestration.adapters.narrowing import fulfillment_visible
@@ -54,6 +54,15 @@ _SAGA_COLUMNS = {
     "version": "int",
 }
 _UPDATE_SAGAS = unnest_update("order_saga", "order_id", _SAGA_COLUMNS)
+# One lock order for every writer: sagas by order id, then their fulfilment orders.
+_LOCK_SAGAS = text(
+    "SELECT * FROM order_saga WHERE order_id = ANY(CAST(:ids AS uuid[]))"
+    " ORDER BY order_id FOR UPDATE"
+)
+_LOCK_FULFILLMENTS = text(
+    "SELECT * FROM fulfillment_order WHERE order_id = ANY(CAST(:ids AS uuid[]))"
+    " ORDER BY order_id, created_at, id FOR UPDATE"
+)
 _NEW_SAGA_COLUMNS = {**_SAGA_COLUMNS, "started_at": "timestamptz"}
 _ADD_SAGA = unnest_insert(
     "order_saga", _NEW_SAGA_COLUMNS, suffix="ON CONFLICT DO NOTHING RETURNING order_id"
@@ -140,31 +149,16 @@ class SagaRepository:
         wanted = sorted(set(order_ids) - set(self._locked))
         if not wanted:
             return
-        rows = (
-            await self._session.execute(
-                select(order_saga)
-                .where(order_saga.c.order_id.in_(wanted))
-                .order_by(order_saga.c.order_id)
-                .with_for_update()
-            )
-        ).all()
+        rows = [fields(r) for r in await fetch(self._session, _LOCK_SAGAS, {"ids": wanted})]
         self._locked.update(dict.fromkeys(wanted))
         if rows:
             await self._with_fulfillments(rows)
 
-    async def _with_fulfillments(self, rows: Sequence[Row[Any]]) -> list[OrderSaga]:
+    async def _with_fulfillments(self, rows: Sequence[Any]) -> list[OrderSaga]:
         """The sagas of rows locked FOR UPDATE, with their fulfilment orders locked after them."""
         found: dict[UUID, list[Fulfillment]] = {row.order_id: [] for row in rows}
-        for r in await self._session.execute(
-            select(fulfillment_order)
-            .where(fulfillment_order.c.order_id.in_(list(found)))
-            .order_by(
-                fulfillment_order.c.order_id,
-                fulfillment_order.c.created_at,
-                fulfillment_order.c.id,
-            )
-            .with_for_update()
-        ):
+        for record in await fetch(self._session, _LOCK_FULFILLMENTS, {"ids": list(found)}):
+            r = fields(record)
             found[r.order_id].append(mappers.fulfillment_from(r))
         sagas = []
         for row in rows:
