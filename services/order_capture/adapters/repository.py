@@ -9,11 +9,12 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, TextClause, insert, select
+from sqlalchemy import Table, TextClause, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.arrays import column_arrays, execute, types_of, unnest_insert, unnest_update
+from libs.db.driver import fetch, fields
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,
@@ -107,29 +108,17 @@ class OrderRepository:
         wanted = sorted(set(order_ids) - set(self._locked))
         if not wanted:
             return
-        rows = (
-            await self._session.execute(
-                select(sales_order)
-                .where(sales_order.c.id.in_(wanted))
-                .order_by(sales_order.c.id)
-                .with_for_update()
-            )
-        ).all()
+        # Fixed texts on the driver (libs.db.driver): a consumer's every batch runs them.
+        rows = [fields(r) for r in await fetch(self._session, _LOCK_ORDERS, {"ids": wanted})]
         found = [row.id for row in rows]
-        lines: dict[UUID, list[Row[Any]]] = {order_id: [] for order_id in found}
-        shipments: dict[UUID, list[Row[Any]]] = {order_id: [] for order_id in found}
+        lines: dict[UUID, list[Any]] = {order_id: [] for order_id in found}
+        shipments: dict[UUID, list[Any]] = {order_id: [] for order_id in found}
         if found:
-            for line in await self._session.execute(
-                select(order_line)
-                .where(order_line.c.order_id.in_(found))
-                .order_by(order_line.c.order_id, order_line.c.position)
-            ):
+            for record in await fetch(self._session, _LINES_OF, {"ids": found}):
+                line = fields(record)
                 lines[line.order_id].append(line)
-            for shipment in await self._session.execute(
-                select(order_shipment)
-                .where(order_shipment.c.order_id.in_(found))
-                .order_by(order_shipment.c.shipped_at)
-            ):
+            for record in await fetch(self._session, _SHIPMENTS_OF, {"ids": found}):
+                shipment = fields(record)
                 shipments[shipment.order_id].append(shipment)
         self._locked.update(dict.fromkeys(wanted))
         for row in rows:
@@ -193,6 +182,18 @@ def _updates(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[TextClause, 
     """The statement updating these rows of the table by id, and its parameters."""
     columns = types_of(table, rows[0])
     return _update(table.name, tuple(columns.items())), column_arrays(rows, columns)
+
+
+_LOCK_ORDERS = text(
+    "SELECT * FROM sales_order WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE"
+)
+_LINES_OF = text(
+    "SELECT * FROM order_line WHERE order_id = ANY(CAST(:ids AS uuid[]))"
+    " ORDER BY order_id, position"
+)
+_SHIPMENTS_OF = text(
+    "SELECT * FROM order_shipment WHERE order_id = ANY(CAST(:ids AS uuid[])) ORDER BY shipped_at"
+)
 
 
 @cache
@@ -313,7 +314,8 @@ def _address_from(data: dict[str, Any] | None) -> Address | None:
     return None if data is None else Address(**data)
 
 
-def _order_from(row: Row[Any], lines: Sequence[Row[Any]], shipments: Sequence[Row[Any]]) -> Order:
+def _order_from(row: Any, lines: Sequence[Any], shipments: Sequence[Any]) -> Order:
+    """An order from its rows (SQLAlchemy's, or the driver's read through `fields`)."""
     shipping_address = _address_from(row.shipping_address)
     assert shipping_address is not None  # NOT NULL column
     return Order(
