@@ -20,11 +20,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Select, TextClause
+from sqlalchemy import Insert, Select, TextClause, Update
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-Statement = TextClause | Select[Any]
+Statement = TextClause | Select[Any] | Insert | Update
 _POSTGRESQL = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
 
 

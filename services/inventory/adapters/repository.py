@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import narrowing
-from libs.db.driver import fetch, fields
+from libs.db.driver import execute, fetch, fields
 from services.inventory.adapters import mappers
 from services.inventory.adapters.tables import (
     inbound,
@@ -726,8 +726,8 @@ class ReservationRepository:
         params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
         params |= {"r_created_at": res.created_at, "r_updated_at": now}
         params |= {f"l_{c}": [line[c] for line in lines] for c in _LINE_COLUMNS}
-        inserted = await self._session.execute(_ADD_RESERVATION, params)
-        return inserted.first() is not None
+        # On the driver (libs.db.driver): a fixed statement every reservation runs.
+        return bool(await fetch(self._session, _ADD_RESERVATION, params))
 
     async def remove(self, reservation_id: UUID) -> None:
         """Undo an `add` of this transaction (its lines go with it)."""
@@ -738,4 +738,4 @@ class ReservationRepository:
         params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
         params["r_updated_at"] = now
         params |= {f"l_{c}": [getattr(ln, c) for ln in res.lines] for c in ("line_no", *_BUCKETS)}
-        await self._session.execute(_SAVE_RESERVATION, params)
+        await execute(self._session, _SAVE_RESERVATION, params)
