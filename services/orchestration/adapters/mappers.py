@@ -143,7 +143,7 @@ def operation_row(op: PaymentOperation) -> dict[str, Any]:
     }
 
 
-def operation_from(row: Row[Any]) -> PaymentOperation:
+def operation_from(row: Row[Any] | SimpleNamespace) -> PaymentOperation:
     d = row.data
     return PaymentOperation(
         id=row.id,

@@ -59,6 +59,21 @@ _LOCK_SAGAS = text(
     "SELECT * FROM order_saga WHERE order_id = ANY(CAST(:ids AS uuid[]))"
     " ORDER BY order_id FOR UPDATE"
 )
+_SAGAS = text("SELECT * FROM order_saga WHERE order_id = ANY(CAST(:ids AS uuid[]))")
+_OPERATION = text("SELECT * FROM payment_operation WHERE id = CAST(:id AS uuid)")
+_OPERATION_FOR_UPDATE = text(
+    "SELECT * FROM payment_operation WHERE id = CAST(:id AS uuid) FOR UPDATE"
+)
+# Due calls no other transaction holds, moved a lease ahead: this caller's to make until then.
+_CLAIM_OPERATIONS = text(
+    """UPDATE payment_operation SET next_attempt_at = CAST(:until AS timestamptz)
+    WHERE id IN (
+        SELECT id FROM payment_operation
+        WHERE status = 'pending' AND next_attempt_at <= CAST(:now AS timestamptz)
+        ORDER BY next_attempt_at LIMIT CAST(:limit AS int) FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *"""
+)
 _LOCK_FULFILLMENTS = text(
     "SELECT * FROM fulfillment_order WHERE order_id = ANY(CAST(:ids AS uuid[]))"
     " ORDER BY order_id, created_at, id FOR UPDATE"
@@ -175,10 +190,8 @@ class SagaRepository:
         """Read without a lock, for the worker's calls outside any transaction."""
         if not order_ids:
             return {}
-        rows = await self._session.execute(
-            select(order_saga).where(order_saga.c.order_id.in_(order_ids))
-        )
-        return {row.order_id: mappers.saga_from(row, []) for row in rows}
+        rows = await fetch(self._session, _SAGAS, {"ids": list(order_ids)})
+        return {row.order_id: mappers.saga_from(row, []) for row in map(fields, rows)}
 
     async def get(self, order_id: UUID) -> OrderSaga | None:
         """Read without a lock, for the worker's planning outside any transaction."""
@@ -322,21 +335,14 @@ class SagaRepository:
     ) -> list[PaymentOperation]:
         """Up to `limit` pending payment calls that are due, now this caller's to make until
         `now + lease`, in the order they were queued."""
-        due = (
-            select(payment_operation.c.id)
-            .where(payment_operation.c.status == "pending")
-            .where(payment_operation.c.next_attempt_at <= now)
-            .order_by(payment_operation.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        rows = await fetch(
+            self._session,
+            _CLAIM_OPERATIONS,
+            {"now": now, "until": now + lease, "limit": limit},
         )
-        rows = await self._session.execute(
-            update(payment_operation)
-            .where(payment_operation.c.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + lease)
-            .returning(*payment_operation.c)
+        return sorted(
+            (mappers.operation_from(r) for r in map(fields, rows)), key=lambda op: op.created_at
         )
-        return sorted((mappers.operation_from(r) for r in rows), key=lambda op: op.created_at)
 
     async def peek_operation(self, op_id: UUID) -> PaymentOperation | None:
         """Read without a lock: which saga to lock first."""
@@ -346,11 +352,10 @@ class SagaRepository:
         return await self._operation(op_id, lock=True)
 
     async def _operation(self, op_id: UUID, *, lock: bool) -> PaymentOperation | None:
-        query = select(payment_operation).where(payment_operation.c.id == op_id)
-        row = (
-            await self._session.execute(query.with_for_update() if lock else query)
-        ).one_or_none()
-        return mappers.operation_from(row) if row is not None else None
+        rows = await fetch(
+            self._session, _OPERATION_FOR_UPDATE if lock else _OPERATION, {"id": op_id}
+        )
+        return mappers.operation_from(fields(rows[0])) if rows else None
 
     async def save_operation(self, op: PaymentOperation) -> None:
         row = mappers.operation_row(op)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import versioned
 from libs.db.arrays import column_arrays, execute, types_of, unnest_insert
+from libs.db.driver import fetch
 from libs.self_service import email_proves_order
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
@@ -49,6 +50,26 @@ _LINE_COLUMNS = types_of(
     ),
 )
 _INSERT_LINES = unnest_insert(known_order_line.name, _LINE_COLUMNS)
+_ORDER_COLUMNS = types_of(
+    known_order,
+    (
+        "order_id",
+        "order_number",
+        "customer_email",
+        "customer_name",
+        "channel",
+        "currency",
+        "placed_at",
+        "shipping_amount",
+        "grand_total",
+        "tags",
+        "shipping_address",
+        "payment_token",
+    ),
+)
+_ADD_ORDER = unnest_insert(
+    known_order.name, _ORDER_COLUMNS, suffix="ON CONFLICT DO NOTHING RETURNING order_id"
+)
 
 
 class OrderProjection:
@@ -56,26 +77,22 @@ class OrderProjection:
         self._session = session
 
     async def add_if_new(self, order: ProjectPlacedOrder) -> None:
-        inserted = await self._session.execute(
-            pg_insert(known_order)
-            .values(
-                order_id=order.order_id,
-                order_number=order.order_number,
-                customer_email=order.customer_email,
-                customer_name=order.customer_name,
-                channel=order.channel,
-                currency=order.currency,
-                placed_at=order.placed_at,
-                shipping_amount=order.shipping_amount,
-                grand_total=order.grand_total,
-                tags=sorted(order.tags),
-                shipping_address=dict(order.shipping_address),
-                payment_token=order.payment_token,
-            )
-            .on_conflict_do_nothing()
-            .returning(known_order.c.order_id)
-        )
-        if inserted.first() is None:
+        row = {
+            "order_id": order.order_id,
+            "order_number": order.order_number,
+            "customer_email": order.customer_email,
+            "customer_name": order.customer_name,
+            "channel": order.channel,
+            "currency": order.currency,
+            "placed_at": order.placed_at,
+            "shipping_amount": order.shipping_amount,
+            "grand_total": order.grand_total,
+            "tags": sorted(order.tags),
+            "shipping_address": dict(order.shipping_address),
+            "payment_token": order.payment_token,
+        }
+        # A fixed text on the driver (libs.db.driver): every placed order runs it.
+        if not await fetch(self._session, _ADD_ORDER, column_arrays([row], _ORDER_COLUMNS)):
             return
         lines = [
             {
