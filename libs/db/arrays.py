@@ -84,12 +84,21 @@ def column_arrays(
     for name, kind in columns.items():
         if kind in ("jsonb", "json"):
             # None too becomes JSON null, as SQLAlchemy's JSON types write it.
-            arrays[name] = [json_text(row[name]) for row in rows]
+            arrays[name] = [
+                row[name] if isinstance(row[name], JsonText) else json_text(row[name])
+                for row in rows
+            ]
         elif kind == "text[]":
             arrays[name] = [text_array(row[name]) for row in rows]
         else:
             arrays[name] = [row[name] for row in rows]
     return arrays
+
+
+class JsonText(str):
+    """A JSON document already written as text: a JSON column takes it as it is. For a
+    caller that holds many rows until a commit (a batch's routing decisions) and keeps them
+    as compact text rather than as the objects they were made from."""
 
 
 def text_array(items: Sequence[str]) -> str:

@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import ARRAY, Column, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from libs.db.arrays import column_arrays, text_array, types_of, unnest_insert, unnest_update
+from libs.db.arrays import (
+    JsonText,
+    column_arrays,
+    text_array,
+    types_of,
+    unnest_insert,
+    unnest_update,
+)
 
 COLUMNS = {"id": "uuid", "body": "jsonb", "tags": "text[]", "n": "integer"}
 
@@ -56,3 +63,9 @@ def test_types_come_from_the_table_and_only_text_arrays_are_carried() -> None:
     }
     with pytest.raises(ValueError, match="only text arrays"):
         types_of(table, ["counts"])
+
+
+def test_json_already_written_as_text_goes_as_it_is() -> None:
+    rows: list[dict[str, Any]] = [{"body": JsonText('{"a":1}')}, {"body": '{"a":1}'}]
+    # The second is a string value, written as a JSON string; the first is a document.
+    assert column_arrays(rows, {"body": "jsonb"}) == {"body": ['{"a":1}', '"{\\"a\\":1}"']}
