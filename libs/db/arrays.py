@@ -2,7 +2,7 @@
 
     STEPS = {"order_id": "uuid", "name": "text", ...}
     INSERT_STEPS = unnest_insert("saga_step", STEPS)
-    await execute(session, INSERT_STEPS, column_arrays(rows, STEPS))
+    await execute(session, INSERT_STEPS, column_arrays(rows, STEPS))  # libs.db.driver
 
 `unnest` turns the arrays back into rows, in order. Unlike a multi-row VALUES list its text
 does not depend on the number of rows, so it is compiled and prepared once; unlike an
@@ -18,9 +18,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, TextClause, text
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-from libs.db.driver import execute as execute
+from libs.db.driver import POSTGRESQL
 from libs.db.engine import json_text
 
 # Column types that go as text arrays and are cast back to their type in the SELECT.
@@ -47,12 +46,9 @@ def types_of(table: Table, names: Iterable[str]) -> dict[str, str]:
     return {name: _type_of(table, name) for name in names}
 
 
-_POSTGRESQL = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
-
-
 @cache
 def _type_of(table: Table, name: str) -> str:
-    kind = str(table.c[name].type.compile(dialect=_POSTGRESQL)).lower()
+    kind = str(table.c[name].type.compile(dialect=POSTGRESQL)).lower()
     if kind.endswith("[]") and kind not in _SENT_AS:
         raise ValueError(f"{table.name}.{name}: only text arrays go through unnest here")
     return kind

@@ -25,7 +25,8 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Statement = TextClause | Select[Any] | Insert | Update
-_POSTGRESQL = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+# The dialect statements are compiled with, for the driver.
+POSTGRESQL = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
 
 
 async def driver_of(session: AsyncSession) -> asyncpg.Connection:
@@ -77,7 +78,7 @@ def positional(statement: Statement) -> tuple[str, tuple[str, ...]]:
     """The statement's text with asyncpg's $n parameters, and the names they stand for;
     compiled once per statement (a fixed text, or a Core statement without expanding
     parameters)."""
-    compiled = statement.compile(dialect=_POSTGRESQL)
+    compiled = statement.compile(dialect=POSTGRESQL)
     return str(compiled), tuple(compiled.positiontup or ())
 
 

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
-from libs.db.arrays import column_arrays, execute, unnest_insert, unnest_select
+from libs.db.arrays import column_arrays, unnest_insert, unnest_select
 from libs.db.bulk import TableRows
+from libs.db.driver import execute
 from libs.ids import new_id
 from libs.messaging.envelope import Envelope, dataschema_of, source_of
 from libs.observability.correlation import current_causation_id, current_correlation_id

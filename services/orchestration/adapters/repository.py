@@ -29,12 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.db.arrays import (
     JsonText,
     column_arrays,
-    execute,
     types_of,
     unnest_insert,
     unnest_update,
 )
-from libs.db.driver import fetch, fields
+from libs.db.driver import execute, fetch, fields
 from libs.db.engine import json_text
 from libs.db.narrowing import Codes
 from services.orchestration.adapters import mappers
@@ -68,7 +67,6 @@ _LOCK_SAGAS = text(
     " ORDER BY order_id FOR UPDATE"
 )
 _SAGAS = text("SELECT * FROM order_saga WHERE order_id = ANY(CAST(:ids AS uuid[]))")
-_OPERATION = text("SELECT * FROM payment_operation WHERE id = CAST(:id AS uuid)")
 _OPERATION_FOR_UPDATE = text(
     "SELECT * FROM payment_operation WHERE id = CAST(:id AS uuid) FOR UPDATE"
 )
@@ -352,17 +350,8 @@ class SagaRepository:
             (mappers.operation_from(r) for r in map(fields, rows)), key=lambda op: op.created_at
         )
 
-    async def peek_operation(self, op_id: UUID) -> PaymentOperation | None:
-        """Read without a lock: which saga to lock first."""
-        return await self._operation(op_id, lock=False)
-
     async def operation_for_update(self, op_id: UUID) -> PaymentOperation | None:
-        return await self._operation(op_id, lock=True)
-
-    async def _operation(self, op_id: UUID, *, lock: bool) -> PaymentOperation | None:
-        rows = await fetch(
-            self._session, _OPERATION_FOR_UPDATE if lock else _OPERATION, {"id": op_id}
-        )
+        rows = await fetch(self._session, _OPERATION_FOR_UPDATE, {"id": op_id})
         return mappers.operation_from(fields(rows[0])) if rows else None
 
     async def save_operation(self, op: PaymentOperation) -> None:

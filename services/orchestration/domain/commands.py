@@ -112,9 +112,8 @@ class SweepOverdue:
 class RecordPaymentAnswer:
     operation_id: UUID
     result: ProviderResult | None  # None: the provider timed out, try again later
-    # The operation's order, when the caller knows it: its saga is then locked without
-    # reading the operation first.
-    order_id: UUID | None = None
+    # The operation's order: its saga is locked first, then the operation (one lock order).
+    order_id: UUID
 
 
 @dataclass(frozen=True)

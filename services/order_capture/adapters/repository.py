@@ -13,8 +13,8 @@ from sqlalchemy import Table, TextClause, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.db.arrays import column_arrays, execute, types_of, unnest_insert, unnest_update
-from libs.db.driver import fetch, fields
+from libs.db.arrays import column_arrays, types_of, unnest_insert, unnest_update
+from libs.db.driver import execute, fetch, fields
 from services.order_capture.adapters.tables import (
     LINE_BUCKETS,
     order_line,

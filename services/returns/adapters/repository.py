@@ -13,8 +13,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import versioned
-from libs.db.arrays import column_arrays, execute, types_of, unnest_insert
-from libs.db.driver import fetch
+from libs.db.arrays import column_arrays, types_of, unnest_insert
+from libs.db.driver import execute, fetch
 from libs.self_service import email_proves_order
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (

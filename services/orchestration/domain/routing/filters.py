@@ -142,15 +142,6 @@ def lines_in_full(lines: Sequence[Demand], available: Mapping[str, int]) -> int:
     return served
 
 
-def covers_all(
-    lines: Sequence[Demand], available: Mapping[str, int], demand: Mapping[str, int] | None = None
-) -> bool:
-    """Whether the stock serves every line in full; `demand` is needed(lines), passed in by
-    a caller that asks this of many sites."""
-    wanted = needed(lines) if demand is None else demand
-    return all(available.get(sku, 0) >= qty for sku, qty in wanted.items())
-
-
 def needed(lines: Iterable[Demand]) -> dict[str, int]:
     """Units demanded per SKU, in SKU order (lines of one SKU add up)."""
     total: dict[str, int] = {}

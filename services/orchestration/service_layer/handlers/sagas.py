@@ -87,13 +87,7 @@ async def record_payment_answer(
     cmd: commands.RecordPaymentAnswer, uow: OrchestrationUnitOfWork
 ) -> None:
     """The provider answered (or timed out): settle the operation and move the saga on."""
-    order_id = cmd.order_id
-    if order_id is None:
-        peeked = await uow.sagas.peek_operation(cmd.operation_id)
-        if peeked is None or peeked.status is not OpStatus.PENDING:
-            return
-        order_id = peeked.order_id
-    saga = await _locked(uow, order_id)  # saga first, then the operation: one lock order
+    saga = await _locked(uow, cmd.order_id)  # saga first, then the operation: one lock order
     op = await uow.sagas.operation_for_update(cmd.operation_id)
     if op is None or op.status is not OpStatus.PENDING:
         return
