@@ -6,8 +6,12 @@
   never split between two relays and reordered. Others wait on standby.
 - Wakes on LISTEN/NOTIFY (a trigger on the outbox), with a polling fallback.
 - Sends a batch through an idempotent producer (acks=all), waits for every acknowledgement, then
-  marks the rows published in the same transaction. A crash between send and mark means the
-  rows are sent again on restart; the consumers' inbox absorbs the duplicate.
+  deletes the rows in the same transaction. A crash between send and delete means the rows are
+  sent again on restart; the consumers' inbox absorbs the duplicate. Deleted, not marked: a
+  mark is an UPDATE, which writes a whole new version of a ~1.5 KB row and its index entries,
+  and under load it cost PostgreSQL ~150 buffer visits per row (0.8 ms per order in inventory,
+  pg_stat_statements); a delete only stamps the row. What an event said stays in the audit log,
+  written with it (libs.outbox.audit).
 - Cheap per event: plain asyncpg on the leader's own connection, the CloudEvent sent as the
   JSON text PostgreSQL stores (never decoded and encoded again here), and a short linger after
   a wake-up so that the commits of a busy moment go out as one batch.
@@ -35,9 +39,6 @@ from libs.observability.logging import dependency_of, get_logger
 from libs.outbox.tables import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
-
-# Published rows are kept a while for diagnosis, then purged so the table stays small.
-PUBLISHED_RETENTION = "interval '7 days'"
 
 
 def advisory_lock_key(service: str) -> int:
@@ -74,11 +75,9 @@ class OutboxRelay:
             f" headers::text AS headers FROM {t} WHERE published_at IS NULL"
             " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
         )
-        self._mark = f"UPDATE {t} SET published_at = now() WHERE seq = ANY($1::bigint[])"
-        self._purge = (
-            f"DELETE FROM {t} WHERE published_at IS NOT NULL"
-            f" AND published_at < now() - {PUBLISHED_RETENTION}"
-        )
+        self._delete = f"DELETE FROM {t} WHERE seq = ANY($1::bigint[])"
+        # Rows an older relay marked published instead of deleting them (`published_at`).
+        self._purge = f"DELETE FROM {t} WHERE published_at IS NOT NULL"
 
     async def run(self) -> None:
         """Relay until cancelled; an unreachable database or broker is retried, never fatal."""
@@ -161,7 +160,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             await self.send(producer, rows)
-            await self.mark_published(conn, [row["seq"] for row in rows])
+            await self.delete_published(conn, [row["seq"] for row in rows])
         return len(rows)
 
     async def send(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
@@ -184,8 +183,8 @@ class OutboxRelay:
             )
         await asyncio.gather(*acks)
 
-    async def mark_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
-        await conn.execute(self._mark, seqs)
+    async def delete_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
+        await conn.execute(self._delete, seqs)
 
     async def purge_published(self) -> None:
         async with self._connection() as conn:

@@ -97,7 +97,7 @@ class TestInventoryKilledMidFlow:
         assert {e.type for e in answers} == {"oms.inventory.reservation_confirmed"}
 
 
-class TestRelayDiesBetweenSendAndMark:
+class TestRelayDiesBetweenSendAndDelete:
     async def test_the_duplicate_send_is_absorbed_by_the_inbox(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
     ) -> None:
@@ -109,7 +109,7 @@ class TestRelayDiesBetweenSendAndMark:
             sku = random_sku("RELAY")
             await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=10)
             order = await place_order(http, urls, lines=[(sku, 4)])
-            unpublished_sql = "SELECT count(*) FROM outbox WHERE key = :k AND published_at IS NULL"
+            unpublished_sql = "SELECT count(*) FROM outbox WHERE key = :k"  # deleted once sent
             assert await scalar("order_capture", unpublished_sql, k=order["id"]) == 1
 
             crashed = await asyncio.create_subprocess_exec(
@@ -119,7 +119,7 @@ class TestRelayDiesBetweenSendAndMark:
             assert crashed.returncode == CRASH_EXIT_CODE, stderr.decode()[-2000:]
             assert (
                 await scalar("order_capture", unpublished_sql, k=order["id"]) == 1
-            )  # sent, never marked
+            )  # sent, never deleted
         finally:
             await order_capture.stop()
             order_capture.start()  # the real relay: sends the same rows again
@@ -128,7 +128,7 @@ class TestRelayDiesBetweenSendAndMark:
         await eventually(
             lambda: scalar("order_capture", unpublished_sql, k=order["id"]),
             until=lambda n: n == 0,
-            what="the restarted relay marks the row",
+            what="the restarted relay deletes the row",
         )
         await wait_for_status(http, urls, order["id"], "confirmed")
         placed = [

@@ -1,7 +1,7 @@
-"""order-capture's relay, made to die between sending a batch and marking it published.
+"""order-capture's relay, made to die between sending a batch and deleting it from the outbox.
 
 Run as its own process by the end-to-end test: `python -m tests.support.crashing_relay`.
-It is the real relay (same claim, same producer, same lock); only `mark_published` ends the
+It is the real relay (same claim, same producer, same lock); only `delete_published` ends the
 process the way a power cut would, with no clean-up and no commit.
 """
 
@@ -19,11 +19,11 @@ from services.order_capture.bootstrap import bootstrap
 CRASH_EXIT_CODE = 137
 
 
-class DiesBeforeMarking(OutboxRelay):
-    async def mark_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
-        print(f"sent {len(seqs)} row(s); dying before marking them", file=sys.stderr, flush=True)
+class DiesBeforeDeleting(OutboxRelay):
+    async def delete_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
+        print(f"sent {len(seqs)} row(s); dying before deleting them", file=sys.stderr, flush=True)
         os._exit(CRASH_EXIT_CODE)
 
 
 if __name__ == "__main__":
-    asyncio.run(bootstrap(relay_class=DiesBeforeMarking).relay.run())
+    asyncio.run(bootstrap(relay_class=DiesBeforeDeleting).relay.run())
