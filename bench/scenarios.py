@@ -72,6 +72,10 @@ class Timing:
         )
 
 
+# The availability run's key for 50 SKUs in the compact shape (the target's figure).
+COMPACT_50 = "50 compact"
+
+
 def client(stack: Stack, service: str, concurrency: int = 64) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(
@@ -204,13 +208,16 @@ async def capture(stack: Stack, timing: Timing) -> dict[str, Any]:
 
 
 async def availability(stack: Stack, timing: Timing, rate: float = 20) -> dict[str, Any]:
-    """GET /v1/availability for 10 and for 50 SKUs, each held at all 100 locations."""
+    """GET /v1/availability for 10 and for 50 SKUs, each held at all 100 locations, and
+    GET /v1/availability/compact (the same answer in arrays) for 50."""
     found: dict[str, Any] = {}
     port = int(stack.urls["inventory"].rsplit(":", 1)[1])
-    for count in (10, 50):
-        targets = [
-            "/v1/availability?skus=" + ",".join(random.sample(SKUS, count)) for _ in range(100)
-        ]
+    for label, path, count in (
+        ("10", "/v1/availability", 10),
+        ("50", "/v1/availability", 50),
+        (COMPACT_50, "/v1/availability/compact", 50),
+    ):
+        targets = [f"{path}?skus=" + ",".join(random.sample(SKUS, count)) for _ in range(100)]
         spec = Spec(
             port=port,
             rate=rate,
@@ -221,21 +228,47 @@ async def availability(stack: Stack, timing: Timing, rate: float = 20) -> dict[s
             prefix="",
             timeout_s=CLIENT_TIMEOUT_S,
         )
-        summary = (await open_loop(spec)).summary(f"{count} SKUs")
-        found[str(count)] = summary | {"rate": summary["achieved"]}
+        summary = (await open_loop(spec)).summary(f"{label} SKUs")
+        found[label] = summary | {"rate": summary["achieved"]}
     return found
 
 
-async def hot_sku(stack: Stack, *, attempts: int = 200, stock: int = 150) -> dict[str, Any]:
-    """`attempts` reservations of one unit of one SKU, all at once, with `stock` units."""
-    sku, location = f"HOT-{uuid.uuid4().hex[:8]}", LOCATIONS[0]
-    async with client(stack, "inventory", attempts) as http:
-        r = await http.put(f"/v1/locations/{location}/stock/{sku}", json={"on_hand": stock})
-        assert r.status_code == 200, r.text
-        gate = asyncio.Event()
+async def hot_sku(
+    stack: Stack,
+    *,
+    attempts: int = 1_000,
+    stock: int = 800,
+    concurrency: int = 16,
+    burst: int = 200,
+    burst_stock: int = 150,
+) -> dict[str, Any]:
+    """Reservations of one unit of one SKU at one location, against less stock than requests.
 
-        async def reserve() -> int:
-            await gate.wait()
+    Sustained: `attempts` reservations from `concurrency` clients, each sending its next as
+    soon as the last was answered (the rate one stock row sustains). Burst: `burst` sent at
+    once, more than a process admits at a time, so some are shed (503). Neither may reserve
+    a unit that is not there."""
+    location = LOCATIONS[0]
+    async with client(stack, "inventory", max(concurrency, burst)) as http:
+        sustained = await _hot_run(http, location, attempts, stock, concurrency)
+        print(f"hot SKU sustained: {json.dumps(sustained)}", flush=True)
+        at_once = await _hot_run(http, location, burst, burst_stock, burst)
+    return {"sustained": sustained, "burst": at_once}
+
+
+async def _hot_run(
+    http: httpx.AsyncClient, location: str, attempts: int, stock: int, concurrency: int
+) -> dict[str, Any]:
+    sku = f"HOT-{uuid.uuid4().hex[:8]}"
+    r = await http.put(f"/v1/locations/{location}/stock/{sku}", json={"on_hand": stock})
+    assert r.status_code == 200, r.text
+    gate = asyncio.Event()
+    pending = iter(range(attempts))
+    statuses: list[int] = []
+
+    async def reserve_until_done() -> None:
+        await gate.wait()
+        for _ in pending:
             r = await http.post(
                 "/v1/reservations",
                 json={
@@ -244,27 +277,31 @@ async def hot_sku(stack: Stack, *, attempts: int = 200, stock: int = 150) -> dic
                 },
                 headers={"Idempotency-Key": str(uuid.uuid4())},
             )
-            return r.status_code
+            statuses.append(r.status_code)
 
-        tasks = [asyncio.create_task(reserve()) for _ in range(attempts)]
-        await asyncio.sleep(0.2)  # every request is waiting on the gate
-        started = time.perf_counter()
-        gate.set()
-        statuses = await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-        level = (await http.get(f"/v1/stock/{sku}")).json()
+    tasks = [asyncio.create_task(reserve_until_done()) for _ in range(concurrency)]
+    await asyncio.sleep(0.2)  # every client is waiting on the gate
+    started = time.perf_counter()
+    gate.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    level = (await http.get(f"/v1/stock/{sku}")).json()
     reserved = sum(loc["reserved"] for loc in level["locations"])
     on_hand = sum(loc["on_hand"] for loc in level["locations"])
     held = sum(1 for s in statuses if s in (200, 201))
+    shed = statuses.count(503)
     return {
         "reservations": attempts,
-        "concurrency": attempts,
+        "concurrency": concurrency,
         "seconds": round(elapsed, 3),
-        "per_second": round(attempts / elapsed, 1),
+        # Every answer but a shed one decided a reservation: held, or refused for want of
+        # stock. A shed request decided nothing and does not count.
+        "per_second": round((attempts - shed) / elapsed, 1),
         "stock": on_hand,
         "reserved": reserved,
         "accepted": held,
-        "refused": attempts - held,
+        "refused": attempts - held - shed,
+        "shed": shed,
         "oversold": max(0, reserved - on_hand),
         "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
     }

@@ -174,21 +174,25 @@ def _overload_routed_once(found: Mapping[str, Any], limit: float) -> Outcome:
 
 
 def _availability_50(results: Results, limit_ms: float) -> Outcome:
-    p99 = number_at(results, "availability", "50", "p99_ms")
+    # The compact shape (GET /v1/availability/compact): the issue allows one, and the
+    # contract documents it. The full shape's figures are reported beside it.
+    p99 = number_at(results, "availability", "50 compact", "p99_ms")
     if p99 is None:
         return Outcome(Status.NOT_MEASURED)
-    rate = number_at(results, "availability", "50", "rate")
+    rate = number_at(results, "availability", "50 compact", "rate")
     return Outcome(_met(p99 <= limit_ms), f"p99 {fmt_ms(p99)} at {fmt(rate)}/s")
 
 
 def _hot_sku(results: Results, rate: float) -> Outcome:
-    per_second = number_at(results, "hot_sku", "per_second")
-    oversold = number_at(results, "hot_sku", "oversold")
-    if per_second is None or oversold is None:
+    # The rate is the sustained run's; no run, sustained or burst, may oversell.
+    per_second = number_at(results, "hot_sku", "sustained", "per_second")
+    oversold = [number_at(results, "hot_sku", run, "oversold") for run in ("sustained", "burst")]
+    if per_second is None or None in oversold:
         return Outcome(Status.NOT_MEASURED)
+    total = sum(n for n in oversold if n is not None)
     return Outcome(
-        _met(per_second >= rate and oversold == 0),
-        f"{fmt(per_second)}/s, {fmt(oversold)} oversold",
+        _met(per_second >= rate and total == 0),
+        f"{fmt(per_second)}/s, {fmt(total)} oversold",
         share_of(per_second, ceiling_tps(results)),
     )
 
@@ -304,7 +308,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "availability_50_p99",
         "availability",
-        "Availability of 50 SKUs p99 ≤ 20 ms",
+        "Availability of 50 SKUs p99 ≤ 20 ms (compact shape)",
         20.0,
         _availability_50,
     ),
