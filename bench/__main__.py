@@ -134,7 +134,7 @@ async def measure(stack: Stack, only: set[str], timing: scenarios.Timing) -> dic
             print(f"availability: {json.dumps(results['availability'])}", flush=True)
         if "hot_sku" in only:
             await settle(stack)
-            results["hot_sku"] = await scenarios.hot_sku(stack)
+            results["hot_sku"] = await scenarios.hot_sku(stack, timing)
             print(f"hot SKU: {json.dumps(results['hot_sku'])}", flush=True)
         if "growth" in only:
             # Late: it grows the databases for good.

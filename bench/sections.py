@@ -377,13 +377,13 @@ def hot_sku(results: Results, tps: float | None) -> list[str]:
         (name, *(show(number_at(hot, run, key)) for run in runs)) for name, key, show in measures
     ]
     return [
-        "`POST /v1/reservations` of one unit of one SKU at one location, against less stock "
-        "than requests: none may reserve a unit that is not there. Sustained: a few clients, "
-        "each sending its next request when the last was answered (the rate one stock row "
-        "sustains; the target's figure). Burst: every request sent at once, more than a "
-        "process admits at a time, so some are shed with 503 and Retry-After. A decided "
-        "reservation is held (201) or refused for want of stock (409); a shed one decided "
-        "nothing and is not counted.",
+        "`POST /v1/reservations` of one unit of one SKU at one location. Sustained: 16 "
+        "clients (wrk), each sending its next reservation when the last was answered, for "
+        "as long as a capture point runs (the rate one stock row sustains; the target's "
+        "figure). Burst: every request sent at once against less stock than requests, more "
+        "than a process admits at a time, so some are shed with 503 and Retry-After. A "
+        "decided reservation is held (201) or refused for want of stock (409); a shed one "
+        "decided nothing and is not counted. None may reserve a unit that is not there.",
         "",
         *table(("Measure", *(run.capitalize() for run in runs)), rows),
     ]

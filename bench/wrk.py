@@ -57,7 +57,7 @@ end
 
 function request()
   sent = sent + 1
-  local unique = string.format("%%s%%d-%%d", prefix, thread_id, sent)
+  local unique = string.format(%(unique_format)s, prefix, thread_id, sent)
   local body = bodies[(sent %% #bodies) + 1]
   headers["Idempotency-Key"] = unique
   return wrk.format(method, path, headers, body[1] .. unique .. body[2])
@@ -165,12 +165,16 @@ def script(
     headers: Mapping[str, str],
     prefix: str,
     method: str = "POST",
+    as_uuid: bool = False,
 ) -> str:
     """The Lua script: each request is one of `bodies` (each holding UNIQUE once) with
     UNIQUE replaced by `prefix`, the thread's number and the request's number, also sent as
-    its Idempotency-Key."""
+    its Idempotency-Key. `as_uuid`: the unique string is a UUID (a body field that must be
+    one, an order id), `prefix` its first 8 hex digits."""
     if not bodies or any(body.count(UNIQUE) != 1 for body in bodies):
         raise ValueError(f"every body must hold {UNIQUE} exactly once")
+    if as_uuid and (len(prefix) != 8 or any(c not in "0123456789abcdef" for c in prefix)):
+        raise ValueError("a UUID's prefix is 8 lower-case hex digits")
     rendered = ",\n".join(
         "  {" + ", ".join(_lua_string(part) for part in body.split(UNIQUE)) + "}" for body in bodies
     )
@@ -184,6 +188,8 @@ def script(
         "headers": header_lines,
         "prefix": _lua_string(prefix),
         "marker": _lua_string(MARKER),
+        # A version-4 layout: prefix, thread, then the request's number in the last group.
+        "unique_format": _lua_string("%s-%04x-4000-8000-%012x" if as_uuid else "%s%d-%d"),
     }
 
 

@@ -10,13 +10,32 @@ another client sending the same key and body gets no replay of someone else's ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Insert, Integer, Table, Text, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.auth.actor import current_actor
+from libs.db.driver import fetch
 from libs.errors import IdempotencyKeyReused
+
+
+@cache
+def _claim_statement(table: Table) -> Insert:
+    """The key's row, unless there is one: compiled once per table."""
+    return (
+        insert(table)
+        .values(
+            scope=bindparam("p_scope", type_=Text),
+            key=bindparam("p_key", type_=Text),
+            fingerprint=bindparam("p_fingerprint", type_=Text),
+            resource_id=bindparam("p_resource_id", type_=Text),
+            response_status=bindparam("p_status", type_=Integer),
+        )
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
+    )
 
 
 @dataclass(frozen=True)
@@ -45,23 +64,23 @@ class IdempotencyKeys:
         of `complete` when it comes true; a `complete` before the commit still overrides it
         (nobody else sees the row before the commit)."""
         scope = f"{scope}@{current_actor().client_id}"
-        t = self._table
         outcome = expected or StoredOutcome(resource_id=None, status=None)
-        inserted = await self._session.execute(
-            insert(t)
-            .values(
-                scope=scope,
-                key=key,
-                fingerprint=fingerprint,
-                resource_id=outcome.resource_id,
-                response_status=outcome.status,
-            )
-            .on_conflict_do_nothing()
-            .returning(t.c.key)
+        # On the driver (libs.db.driver): every creating request with a key runs this.
+        inserted = await fetch(
+            self._session,
+            _claim_statement(self._table),
+            {
+                "p_scope": scope,
+                "p_key": key,
+                "p_fingerprint": fingerprint,
+                "p_resource_id": outcome.resource_id,
+                "p_status": outcome.status,
+            },
         )
-        if inserted.first() is not None:
+        if inserted:
             self._claimed = (scope, key)
             return None
+        t = self._table
         row = (
             await self._session.execute(
                 select(t.c.fingerprint, t.c.resource_id, t.c.response_status).where(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import uuid
 from typing import cast
 
 import pytest
@@ -67,6 +69,21 @@ class TestWrk:
     def test_text_holding_a_long_bracket_gets_a_higher_level(self) -> None:
         lua = wrk.script(["[[x]]@UNIQUE@"], path="/", headers={}, prefix="p")
         assert "{[=[[[x]]]=], [[]]}" in lua
+
+    def test_a_uuid_unique_part_is_a_uuid(self) -> None:
+        lua = wrk.script(
+            ['{"order_id":"@UNIQUE@"}'], path="/", headers={}, prefix="0a1b2c3d", as_uuid=True
+        )
+        found = re.search(r"string\.format\(\[\[(.*?)\]\], prefix, thread_id, sent\)", lua)
+        assert found is not None
+        # Lua's string.format follows C's printf, as Python's % does.
+        made = found.group(1) % ("0a1b2c3d", 3, 123456)
+        assert uuid.UUID(made).version == 4
+        assert made == "0a1b2c3d-0003-4000-8000-00000001e240"
+
+    def test_a_uuid_prefix_is_eight_hex_digits(self) -> None:
+        with pytest.raises(ValueError, match="8 lower-case hex digits"):
+            wrk.script(['"@UNIQUE@"'], path="/", headers={}, prefix="run1-", as_uuid=True)
 
     @pytest.mark.parametrize("bodies", [[], ["no placeholder"], ["@UNIQUE@@UNIQUE@"]])
     def test_every_body_needs_one_unique_part(self, bodies: list[str]) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from libs.auth.scopes import Scope
 from libs.http.auth import requires
-from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
+from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint, get_container
 from libs.http.pagination import DEFAULT_LIMIT
 from libs.http.problems import problem_responses
+from libs.http.responses import model_response
 from services.inventory.adapters import queries
 from services.inventory.api.routes.common import Limit
 from services.inventory.api.schemas.reservations import (
@@ -42,17 +43,17 @@ def _body_hash(reservation_id: UUID | None, body: Any) -> str:
 @router.post(
     "/reservations",
     status_code=201,
+    response_model=ReservationRead,
     summary="Reserve stock for an order",
     responses=problem_responses(409, 413, 422, 503),
     dependencies=[requires(Scope.INVENTORY_RESERVE)],
 )
 async def create(
     body: ReservationCreate,
-    response: Response,
+    request: Request,
     bus: BusDep,
-    session: ReadSessionDep,
     idempotency_key: IdempotencyKeyDep = None,
-) -> ReservationRead:
+) -> Response:
     """Hold every line or none. 409 `insufficient_stock` lists each short line with what was
     available; nothing is held then. The outcome is also announced on oms.inventory.events."""
     made = await bus.handle(
@@ -69,9 +70,13 @@ async def create(
         )
     )
     # A reservation made now is answered as it was written; a repeated request's is read.
-    found = (
-        ReservationRead.of(made) if isinstance(made, Reservation) else await _render(session, made)
-    )
+    # Rendered here, not by FastAPI: validating the returned model again cost as much as
+    # writing it (a hot SKU's reservations are this endpoint flat out).
+    if isinstance(made, Reservation):
+        found = ReservationRead.of(made)
+    else:
+        async with get_container(request).session_factory() as session:
+            found = await _render(session, made)
     if found.status is ReservationStatus.REJECTED:
         short = [ln for ln in found.lines if ln.available_at_request is not None]
         raise InsufficientStock(
@@ -87,8 +92,9 @@ async def create(
                 for ln in short
             ],
         )
-    response.headers["Location"] = f"/v1/reservations/{found.id}"
-    return found
+    return model_response(
+        found, status_code=201, headers={"Location": f"/v1/reservations/{found.id}"}
+    )
 
 
 @router.get(
