@@ -10,8 +10,8 @@
   sent again on restart; the consumers' inbox absorbs the duplicate. Deleted, not marked: a
   mark is an UPDATE, which writes a whole new version of a ~1.5 KB row and its index entries,
   and under load it cost PostgreSQL ~150 buffer visits per row (0.8 ms per order in inventory,
-  pg_stat_statements); a delete only stamps the row. What an event said stays in the audit log,
-  written with it (libs.outbox.audit).
+  pg_stat_statements); a delete only stamps the row. Which events a change raised stays in
+  the audit log, written with them (libs.outbox.audit); what they said, on the topic.
 - Cheap per event: plain asyncpg on the leader's own connection, the CloudEvent sent as the
   JSON text PostgreSQL stores (never decoded and encoded again here), and a short linger after
   a wake-up so that the commits of a busy moment go out as one batch.

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.driver import fetch
 from services.orchestration.adapters.tables import routing_location
 from services.orchestration.domain.routing.model import GeoPoint, Site
 
@@ -156,11 +157,11 @@ class RoutingView:
         them. Locations holding none of them and expecting none are only counted: every filter
         would refuse them for stock, and no score would change without them."""
         await self.flush()
-        rows = (
-            await self._session.execute(
-                _STOCKED, {"skus": sorted(set(skus)), "pickup": pickup or ""}
-            )
-        ).all()
+        # On the driver (libs.db.driver): every routing reads its ~100 candidates here, and
+        # SQLAlchemy's rows cost more than the query.
+        rows = await fetch(
+            self._session, _STOCKED, {"skus": sorted(set(skus)), "pickup": pickup or ""}
+        )
         stale = [code for code, version, *_ in rows if _KNOWN.get(code, (None,))[0] != version]
         if stale:
             for row in await self._session.execute(_LOCATIONS, {"codes": stale}):
@@ -177,7 +178,7 @@ class RoutingView:
                     incoming={s: n for s, n in zip(skus_of, incoming, strict=True) if n > 0},
                 )
             )
-        known_count = rows[0].known if rows else await self._session.scalar(_ALL_LOCATIONS)
+        known_count = rows[0]["known"] if rows else await self._session.scalar(_ALL_LOCATIONS)
         return Candidates(sites, int(known_count or 0) - len(sites))
 
 
