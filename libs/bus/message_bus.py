@@ -37,6 +37,12 @@ class Delivery:
     scope: Callable[[], AbstractContextManager[Any]]
 
 
+class HandleAlone(Exception):
+    """Raised by a handler running in a batch when its command must have a transaction of
+    its own after all (say, a reservation short of stock, decided under locks): the batch
+    rolls back and its records are handled one by one, as after any failure of a batch."""
+
+
 async def lock_keys(session: AsyncSession, keys: Collection[str]) -> None:
     """Transaction-scoped advisory locks on `keys`, taken in one global order: two batches
     that share keys queue for them instead of each locking the rows of one and waiting for
@@ -66,17 +72,19 @@ class MessageBus:
     ) -> None:
         """`batchable`: the commands whose handlers may share a transaction with others of a
         consumer's batch. Each must lock only rows of its own record's key (one order), after
-        the aggregate's root, as every other writer of them does: then a batch, which first
-        takes its keys' locks in one global order, can wait on a request but never close a
-        cycle with one or with another batch. A handler that locks rows of other keys (stock
-        rows of several SKUs) is not batchable and runs in a transaction of its own."""
+        the aggregate's root, as every other writer of them does, or rows the unit of work
+        locked for the whole batch before any handler ran (`lock_for`, in the service's one
+        global order): then a batch, which first takes its keys' locks in one global order,
+        can wait on a request but never close a cycle with one or with another batch. A
+        handler that would lock other rows runs in a transaction of its own. A command may
+        also decline for itself (a `batchable` attribute that is false)."""
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
         self._inbox_table = inbox_table
         self._batchable = frozenset(batchable)
 
     def batchable(self, message: object) -> bool:
-        return type(message) in self._batchable
+        return type(message) in self._batchable and bool(getattr(message, "batchable", True))
 
     async def handle(self, message: object, *, inbox: InboxEntry | None = None) -> Any:
         """Run the message's handler; with `inbox`, a message already seen changes nothing."""
@@ -103,6 +111,7 @@ class MessageBus:
             new = await record_new(uow.session, self._inbox_table, entries)
             fresh = [d for d in deliveries if d.inbox is None or d.inbox.event_id in new]
             await uow.prepare({d.key for d in fresh})
+            await uow.lock_for([d.message for d in fresh])
             for delivery in deliveries:
                 entry = delivery.inbox
                 if entry is not None:

@@ -12,7 +12,7 @@ commits once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -68,6 +68,12 @@ class SqlAlchemyUnitOfWork:
     async def prepare(self, keys: Collection[str]) -> None:
         """Hook: a consumer's batch is about these keys (the records' keys, order ids most
         often); a unit of work may load and lock what they name at once, in one order."""
+
+    async def lock_for(self, messages: Sequence[object]) -> None:
+        """Hook: a consumer's batch will run these commands in this unit of work; lock what
+        they will change beyond their own keys' rows, in the service's one global order,
+        before any of them runs (see MessageBus: a batchable command takes no lock itself
+        that could close a cycle)."""
 
     def publish(self, *events: IntegrationEvent) -> None:
         """Queue integration events; they are written to the outbox at commit."""

@@ -10,6 +10,7 @@ from libs.outbox.writer import OutboxWriter
 from libs.runtime import ServiceContainer
 from services.inventory.adapters.tables import plumbing
 from services.inventory.config import InventorySettings
+from services.inventory.domain.commands import ReserveStock
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
 from services.inventory.service_layer.handlers import HANDLERS
 from services.inventory.service_layer.import_apply import apply_imports_job
@@ -29,6 +30,8 @@ def bootstrap(settings: InventorySettings | None = None, **overrides: Any) -> Se
         uow_class=InventoryUnitOfWork,
         handlers={**HANDLERS, **import_handlers(outbox=outbox)},
         subscriptions=SUBSCRIPTIONS,
+        # A batch of orchestration's reservations shares one transaction (see ReserveStock).
+        batchable={ReserveStock},
         clock=clock,
         **overrides,
     )

@@ -120,6 +120,21 @@ class ReserveStock(Idempotent):
     # and the reservation made is handed back whole, so the answer needs no read-back.
     from_api: bool = False
 
+    @property
+    def named_and_on_hand(self) -> bool:
+        """Whether the stock rows' conditional updates alone can decide it: every line names
+        its location (orchestration's always do) and only stock on hand may serve it. A line
+        naming no location must compare the locations' stock, and a backorder must read the
+        incoming deliveries and the queue: both decide under locks, first."""
+        return not self.allow_backorder and all(r.location_code is not None for r in self.requests)
+
+    @property
+    def batchable(self) -> bool:
+        """Whether it may share a consumer batch's transaction (libs.bus.message_bus): only
+        when the rows it takes are known beforehand, so the batch locks them first, in the
+        global order (InventoryUnitOfWork.lock_for)."""
+        return self.named_and_on_hand
+
 
 @dataclass(frozen=True, kw_only=True)
 class ConfirmReservation:

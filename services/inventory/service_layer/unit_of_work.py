@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from services.inventory.adapters.repository import (
     InboundRepository,
@@ -7,6 +9,8 @@ from services.inventory.adapters.repository import (
     ReservationRepository,
     StockRepository,
 )
+from services.inventory.domain import commands
+from services.inventory.domain.allocation import Key
 from services.inventory.service_layer.stock_effects import settle_stock_changes
 
 
@@ -21,6 +25,24 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
         self.locations = LocationRepository(self.session, on_save=self.stock.forget_facts)
         self.inbound = InboundRepository(self.session)
         self.reservations = ReservationRepository(self.session)
+        # The stock rows a consumer's batch locked before its commands ran; None outside one.
+        self.batch_locked: frozenset[Key] | None = None
+
+    async def lock_for(self, messages: Sequence[object]) -> None:
+        """A batch of reservations (each naming its rows: ReserveStock.batchable) locks every
+        row they take at once, in the global order, before the first of them runs: taken one
+        reservation after another, rows of different SKUs would be locked out of that order
+        and could deadlock with a request or another process's batch."""
+        keys = {
+            (line.location_code, line.sku)
+            for message in messages
+            if isinstance(message, commands.ReserveStock)
+            for line in message.requests
+            if line.location_code is not None
+        }
+        if keys:
+            await self.stock.lock(keys)
+        self.batch_locked = frozenset(keys)
 
     async def stage(self) -> None:
         # Every use case that moves stock ends here, so none can forget to serve waiting

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from libs.bus.message_bus import HandleAlone
 from libs.db.idempotency import StoredOutcome
 from libs.ids import new_id
 from services.inventory.adapters import published
@@ -41,7 +42,7 @@ async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) ->
     Returns the reservation's id, or for the HTTP API (`from_api`) the reservation made now
     (an earlier request's is still named by its id)."""
     reservation_id = cmd.reservation_id or new_id()
-    late = _named_and_on_hand(cmd)
+    late = cmd.named_and_on_hand
     # Late, the answer is a 201 unless a row is short; the lock-first path stores its own.
     expected = StoredOutcome(resource_id=str(reservation_id), status=201) if late else None
     if (prior := await replayed(uow, SCOPE_RESERVE, cmd, expected=expected)) is not None:
@@ -49,6 +50,10 @@ async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) ->
     made: Reservation | UUID | None = None
     if late:
         made = await _reserve_locking_late(cmd, reservation_id, uow)
+        if made is None and uow.batch_locked is not None:
+            # Short in a consumer's batch: deciding under locks would lock rows the batch
+            # did not lock first, out of the global order. The batch runs again one by one.
+            raise HandleAlone(f"reservation {reservation_id} is short of stock")
     elif cmd.reservation_id is not None and await uow.reservations.exists(cmd.reservation_id):
         return cmd.reservation_id  # answered already: a second answer would double the hold
     if made is None:
@@ -72,14 +77,6 @@ async def _refuse_unknown(
     skus = {r.sku for r in cmd.requests}
     if missing := sorted(skus - await uow.stock.known_skus(skus)):
         raise UnknownSku(f"no stock record of {', '.join(missing)}", skus=missing)
-
-
-def _named_and_on_hand(cmd: commands.ReserveStock) -> bool:
-    """Whether the reservation can be decided by the stock rows' conditional updates alone:
-    every line names its location (orchestration's always do) and only stock on hand may
-    serve it. A line naming no location must compare the locations' stock, and a backorder
-    must read the incoming deliveries and the queue: both decide under locks, first."""
-    return not cmd.allow_backorder and all(r.location_code is not None for r in cmd.requests)
 
 
 async def _reserve_locking_late(

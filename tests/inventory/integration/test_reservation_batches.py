@@ -1,0 +1,101 @@
+"""Orchestration's reservations share a consumer batch's transaction when the rows they take
+are known beforehand (ReserveStock.batchable): the unit of work locks every one of those rows
+first, in the global order; a reservation short of stock sends the batch back, to be handled
+one by one (where a shortage is decided under locks and recorded as a rejection)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+import httpx
+import pytest
+
+from libs.bus.message_bus import Delivery, HandleAlone
+from libs.runtime import ServiceContainer
+from services.inventory.domain import commands
+from services.inventory.domain.allocation import Request
+from tests.inventory.integration.conftest import (
+    create_location,
+    published,
+    stock,
+    stock_at,
+    unique,
+)
+
+
+def reserve(
+    lines: list[tuple[str, int]], location: str | None, *, allow_backorder: bool = False
+) -> commands.ReserveStock:
+    return commands.ReserveStock(
+        order_id=uuid.uuid4(),
+        requests=tuple(Request(sku, quantity, location) for sku, quantity in lines),
+        allow_backorder=allow_backorder,
+    )
+
+
+def delivery(cmd: commands.ReserveStock) -> Delivery:
+    return Delivery(cmd, None, str(cmd.order_id), contextlib.nullcontext)
+
+
+async def replies(container: ServiceContainer, cmd: commands.ReserveStock) -> list[str]:
+    events = await published(
+        container, str(cmd.order_id), "reservation_confirmed", "reservation_rejected"
+    )
+    return [e["type"].rsplit(".", 1)[1] for e in events]
+
+
+async def test_a_batch_of_reservations_commits_together(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    location = unique("BATCH")
+    await create_location(client, location)
+    lamp, bulb = unique("LAMP"), unique("BULB")
+    await stock(client, location, lamp, 10)
+    await stock(client, location, bulb, 10)
+    # Listed in the opposite order to the rows' global order: the batch locks them first.
+    batch = [reserve([(bulb, 1), (lamp, 2)], location) for _ in range(3)]
+    assert all(container.bus.batchable(cmd) for cmd in batch)
+
+    await container.bus.handle_batch([delivery(cmd) for cmd in batch])
+
+    assert (await stock_at(client, lamp, location))["reserved"] == 6
+    assert (await stock_at(client, bulb, location))["reserved"] == 3
+    for cmd in batch:
+        assert await replies(container, cmd) == ["reservation_confirmed"]
+    # Every change announced, in the batch as one by one: three per row.
+    assert len(await published(container, lamp, "stock_changed")) == 3 + 1  # + the stocking
+
+
+async def test_a_reservation_short_of_stock_sends_the_batch_back(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    location = unique("BATCH")
+    await create_location(client, location)
+    sku = unique("LAMP")
+    await stock(client, location, sku, 5)
+    first, short, last = (reserve([(sku, n)], location) for n in (3, 3, 1))
+
+    with pytest.raises(HandleAlone):
+        await container.bus.handle_batch([delivery(cmd) for cmd in (first, short, last)])
+
+    # Nothing of the batch stays: not the reservations before the short one either.
+    assert (await stock_at(client, sku, location))["reserved"] == 0
+    for cmd in (first, short, last):
+        assert await replies(container, cmd) == []
+
+    # One by one, as the consumer then handles them: the short one is rejected.
+    for cmd in (first, short, last):
+        await container.bus.handle(cmd)
+    assert (await stock_at(client, sku, location))["reserved"] == 4
+    assert await replies(container, first) == ["reservation_confirmed"]
+    assert await replies(container, short) == ["reservation_rejected"]
+    assert await replies(container, last) == ["reservation_confirmed"]
+
+
+def test_only_reservations_naming_their_rows_on_hand_share_a_batch(
+    container: ServiceContainer,
+) -> None:
+    assert container.bus.batchable(reserve([("A", 1)], "WH-1"))
+    assert not container.bus.batchable(reserve([("A", 1)], None))  # any location: compared
+    assert not container.bus.batchable(reserve([("A", 1)], "WH-1", allow_backorder=True))
