@@ -104,6 +104,7 @@ def build_container(
             retry_backoff_s=settings.CONSUMER_RETRY_BACKOFF_S,
             commit_interval_s=settings.CONSUMER_COMMIT_INTERVAL_S,
             linger_s=settings.CONSUMER_LINGER_S,
+            max_batch=settings.CONSUMER_MAX_BATCH,
         )
     return ServiceContainer(
         settings=settings,

@@ -88,6 +88,10 @@ class ServiceSettings(BaseSettings):
     # (a transaction each). An idle consumer waits at the broker (a long poll) and costs
     # nothing; this delay is paid only by records, once per hop (see RELAY_LINGER_S).
     CONSUMER_LINGER_S: float = Field(default=0.05, ge=0)
+    # Records handled in one go (one transaction for the batchable ones). A batch is a
+    # stretch of CPU the process's HTTP requests wait behind: order capture, the edge a peak
+    # hits, takes fewer (see OrderCaptureSettings).
+    CONSUMER_MAX_BATCH: int = Field(default=500, ge=1)
     # How often handled offsets are committed to the broker (also when idle, and on leaving).
     CONSUMER_COMMIT_INTERVAL_S: float = Field(default=1.0, gt=0)
     # Writes per second a client (a token's client id) may send to this instance, in bursts

@@ -47,8 +47,6 @@ Translator = Callable[[Envelope], object | None]
 Subscriptions = Mapping[str, Mapping[str, Translator]]
 
 MAX_ERROR_HEADER = 2000
-# Records handled in one go (one transaction for the batchable ones).
-MAX_BATCH = 500
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -117,6 +115,7 @@ class InboxConsumer:
         retry_backoff_s: float = 0.2,
         commit_interval_s: float = 1.0,
         linger_s: float = 0.0,
+        max_batch: int = 500,
     ) -> None:
         self._name = name
         self._subscriptions = subscriptions
@@ -128,6 +127,7 @@ class InboxConsumer:
         self._retry_backoff_s = retry_backoff_s
         self._commit_interval_s = commit_interval_s
         self._linger_s = linger_s
+        self._max_batch = max_batch  # records handled in one go
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
 
@@ -185,12 +185,12 @@ class InboxConsumer:
         within linger_s (the client keeps fetching meanwhile), so that a flow of records is
         handled in batches, one transaction each, rather than one record at a time."""
         batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = dict(
-            await consumer.getmany(timeout_ms=1000, max_records=MAX_BATCH)
+            await consumer.getmany(timeout_ms=1000, max_records=self._max_batch)
         )
         if not batches or self._linger_s <= 0:
             return batches
         await asyncio.sleep(self._linger_s)
-        room = MAX_BATCH - sum(len(records) for records in batches.values())
+        room = self._max_batch - sum(len(records) for records in batches.values())
         if room > 0:
             for tp, records in (await consumer.getmany(timeout_ms=0, max_records=room)).items():
                 batches[tp] = batches.get(tp, []) + records

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
@@ -13,3 +14,7 @@ class OrderCaptureSettings(ServiceSettings):
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_order_capture:oms_order_capture@127.0.0.1:5432/oms_order_capture"
     )
+    # Batches of 500 order updates held the event loop long enough to show in the orders'
+    # latency: make bench's capture at half its highest rate went from p99 140 ms to 34 ms
+    # with 100 (and at three quarters from 147 ms with 4 refusals to 123 ms with none).
+    CONSUMER_MAX_BATCH: int = Field(default=100, ge=1)
