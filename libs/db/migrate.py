@@ -14,14 +14,22 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from libs.db.alembic_env import EMPTY_FIRST
+
 SERVICES = ("order_capture", "inventory", "orchestration", "returns")
 INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 
 
 def upgrade(
-    service: str, revision: str = "head", *, downgrade: bool = False, attempts: int = 30
+    service: str,
+    revision: str = "head",
+    *,
+    downgrade: bool = False,
+    empty_first: bool = False,
+    attempts: int = 30,
 ) -> None:
     config = Config(str(INI), ini_section=service)
+    config.attributes[EMPTY_FIRST] = empty_first
     move = command.downgrade if downgrade else command.upgrade
     for attempt in range(1, attempts + 1):
         try:
@@ -42,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-scratch",
         action="store_true",
-        help="downgrade to base first (empties the database; the test suite uses it)",
+        help="empty the database and downgrade it to base first (the test suite uses it)",
     )
     args = parser.parse_args(argv)
     unknown = set(args.services) - set(SERVICES)
@@ -50,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown service(s) {sorted(unknown)}; choose from {SERVICES}")
     for service in args.services or SERVICES:
         if args.from_scratch:
-            upgrade(service, "base", downgrade=True)
+            upgrade(service, "base", downgrade=True, empty_first=True)
         upgrade(service)
         print(f"migrate {service}: at head", file=sys.stderr)
     return 0
