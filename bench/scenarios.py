@@ -13,6 +13,8 @@ import json
 import random
 import time
 import uuid
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,20 +250,22 @@ async def hot_sku(
     sent at once against `burst_stock` units, more than a process admits at a time, so some
     are shed (503). Neither may reserve a unit that is not there."""
     location = LOCATIONS[0]
-    sustained = await _hot_sustained(stack, location, connections, timing.point_s)
-    print(f"hot SKU sustained: {json.dumps(sustained)}", flush=True)
     async with client(stack, "inventory", burst) as http:
-        at_once = await _hot_run(http, location, burst, burst_stock, burst)
+        sustained = await _hot_sustained(stack, http, location, connections, timing.point_s)
+        print(f"hot SKU sustained: {json.dumps(sustained)}", flush=True)
+        at_once = await _hot_burst(http, location, burst, burst_stock)
     return {"sustained": sustained, "burst": at_once}
 
 
 async def _hot_sustained(
-    stack: Stack, location: str, connections: int, seconds: float, stock: int = 1_000_000
+    stack: Stack,
+    http: httpx.AsyncClient,
+    location: str,
+    connections: int,
+    seconds: float,
+    stock: int = 1_000_000,
 ) -> dict[str, Any]:
-    sku = f"HOT-{uuid.uuid4().hex[:8]}"
-    async with client(stack, "inventory", 2) as http:
-        r = await http.put(f"/v1/locations/{location}/stock/{sku}", json={"on_hand": stock})
-        assert r.status_code == 200, r.text
+    sku = await _stocked(http, location, stock)
     body = json.dumps(
         {"order_id": UNIQUE, "lines": [{"sku": sku, "location_code": location, "quantity": 1}]}
     )
@@ -280,79 +284,82 @@ async def _hot_sustained(
         seconds=seconds,
         timeout_s=CLIENT_TIMEOUT_S,
     )
-    async with client(stack, "inventory", 2) as http:
-        level = (await http.get(f"/v1/stock/{sku}")).json()
-    reserved = sum(loc["reserved"] for loc in level["locations"])
-    on_hand = sum(loc["on_hand"] for loc in level["locations"])
-    shed = run.statuses.get(503, 0)
-    held = run.statuses.get(201, 0)
-    return {
-        "reservations": run.answered,
-        "concurrency": connections,
-        "seconds": round(run.seconds, 3),
-        # Every answer but a shed one decided a reservation (a shed one decided nothing).
-        "per_second": round((run.answered - shed) / run.seconds, 1) if run.seconds else 0.0,
-        "stock": on_hand,
-        # wrk does not wait for the requests in flight when the time is up: a few of them
-        # may still hold a unit that no counted answer reports.
-        "reserved": reserved,
-        "accepted": held,
-        "refused": run.answered - held - shed,
-        "shed": shed,
-        "oversold": max(0, reserved - on_hand),
-        "statuses": {str(s): n for s, n in sorted(run.statuses.items())},
-        "latency": run.summary("sustained", accepted=(201,)),
-    }
+    # wrk does not wait for the requests in flight when the time is up: a few of them may
+    # still hold a unit that no counted answer reports.
+    return _hot_figures(
+        await _levels(http, sku),
+        statuses=run.statuses,
+        seconds=run.seconds,
+        concurrency=connections,
+    ) | {"latency": run.summary("sustained", accepted=(201,))}
 
 
-async def _hot_run(
-    http: httpx.AsyncClient, location: str, attempts: int, stock: int, concurrency: int
+async def _hot_burst(
+    http: httpx.AsyncClient, location: str, attempts: int, stock: int
 ) -> dict[str, Any]:
+    sku = await _stocked(http, location, stock)
+    gate = asyncio.Event()
+
+    async def reserve() -> int:
+        await gate.wait()
+        r = await http.post(
+            "/v1/reservations",
+            json={
+                "order_id": str(uuid.uuid4()),
+                "lines": [{"sku": sku, "location_code": location, "quantity": 1}],
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        return r.status_code
+
+    tasks = [asyncio.create_task(reserve()) for _ in range(attempts)]
+    await asyncio.sleep(0.2)  # every request is waiting on the gate
+    started = time.perf_counter()
+    gate.set()
+    statuses = Counter(await asyncio.gather(*tasks))
+    elapsed = time.perf_counter() - started
+    return _hot_figures(
+        await _levels(http, sku), statuses=statuses, seconds=elapsed, concurrency=attempts
+    )
+
+
+async def _stocked(http: httpx.AsyncClient, location: str, stock: int) -> str:
+    """A new SKU with `stock` units at `location`."""
     sku = f"HOT-{uuid.uuid4().hex[:8]}"
     r = await http.put(f"/v1/locations/{location}/stock/{sku}", json={"on_hand": stock})
     assert r.status_code == 200, r.text
-    gate = asyncio.Event()
-    pending = iter(range(attempts))
-    statuses: list[int] = []
+    return sku
 
-    async def reserve_until_done() -> None:
-        await gate.wait()
-        for _ in pending:
-            r = await http.post(
-                "/v1/reservations",
-                json={
-                    "order_id": str(uuid.uuid4()),
-                    "lines": [{"sku": sku, "location_code": location, "quantity": 1}],
-                },
-                headers={"Idempotency-Key": str(uuid.uuid4())},
-            )
-            statuses.append(r.status_code)
 
-    tasks = [asyncio.create_task(reserve_until_done()) for _ in range(concurrency)]
-    await asyncio.sleep(0.2)  # every client is waiting on the gate
-    started = time.perf_counter()
-    gate.set()
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - started
+async def _levels(http: httpx.AsyncClient, sku: str) -> tuple[int, int]:
+    """(on hand, reserved) of the SKU over every location."""
     level = (await http.get(f"/v1/stock/{sku}")).json()
-    reserved = sum(loc["reserved"] for loc in level["locations"])
-    on_hand = sum(loc["on_hand"] for loc in level["locations"])
-    held = sum(1 for s in statuses if s in (200, 201))
-    shed = statuses.count(503)
+    return (
+        sum(loc["on_hand"] for loc in level["locations"]),
+        sum(loc["reserved"] for loc in level["locations"]),
+    )
+
+
+def _hot_figures(
+    levels: tuple[int, int], *, statuses: Mapping[int, int], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    on_hand, reserved = levels
+    answered = sum(statuses.values())
+    held, shed = statuses.get(201, 0), statuses.get(503, 0)
     return {
-        "reservations": attempts,
+        "reservations": answered,
         "concurrency": concurrency,
-        "seconds": round(elapsed, 3),
+        "seconds": round(seconds, 3),
         # Every answer but a shed one decided a reservation: held, or refused for want of
         # stock. A shed request decided nothing and does not count.
-        "per_second": round((attempts - shed) / elapsed, 1),
+        "per_second": round((answered - shed) / seconds, 1) if seconds else 0.0,
         "stock": on_hand,
         "reserved": reserved,
         "accepted": held,
-        "refused": attempts - held - shed,
+        "refused": answered - held - shed,
         "shed": shed,
         "oversold": max(0, reserved - on_hand),
-        "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+        "statuses": {str(s): n for s, n in sorted(statuses.items())},
     }
 
 
