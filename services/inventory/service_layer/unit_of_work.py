@@ -10,7 +10,6 @@ from services.inventory.adapters.repository import (
     StockRepository,
 )
 from services.inventory.domain import commands
-from services.inventory.domain.allocation import Key
 from services.inventory.service_layer.stock_effects import settle_stock_changes
 
 
@@ -25,8 +24,8 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
         self.locations = LocationRepository(self.session, on_save=self.stock.forget_facts)
         self.inbound = InboundRepository(self.session)
         self.reservations = ReservationRepository(self.session)
-        # The stock rows a consumer's batch locked before its commands ran; None outside one.
-        self.batch_locked: frozenset[Key] | None = None
+        # Whether a consumer's batch locked its stock rows before its commands ran.
+        self.in_locked_batch = False
 
     async def lock_for(self, messages: Sequence[object]) -> None:
         """A batch of reservations (each naming its rows: ReserveStock.batchable) locks every
@@ -42,7 +41,7 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
         }
         if keys:
             await self.stock.lock(keys)
-        self.batch_locked = frozenset(keys)
+        self.in_locked_batch = True
 
     async def stage(self) -> None:
         # Every use case that moves stock ends here, so none can forget to serve waiting

@@ -50,7 +50,7 @@ async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) ->
     made: Reservation | UUID | None = None
     if late:
         made = await _reserve_locking_late(cmd, reservation_id, uow)
-        if made is None and uow.batch_locked is not None:
+        if made is None and uow.in_locked_batch:
             # Short in a consumer's batch: deciding under locks would lock rows the batch
             # did not lock first, out of the global order. The batch runs again one by one.
             raise HandleAlone(f"reservation {reservation_id} is short of stock")
