@@ -470,7 +470,8 @@ def profile(results: Results) -> list[str]:
             f"### {profile.get('service', 'a service')}",
             "",
             f"{profile.get('tool', 'A profiler')}, {profile.get('samples', '?')} busy samples "
-            "during the capture saturation run. Our functions by inclusive share:",
+            "during a closed-loop capture run of its own, after the measured one (the samplers "
+            "slow the stack down). Our functions by inclusive share:",
             "",
             *table(("Function", "Share of samples"), _shares(profile.get("top"))),
             "",
