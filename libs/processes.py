@@ -35,6 +35,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import structlog
@@ -70,8 +71,10 @@ def run(argv: Sequence[str], *, settings: S, serve: Serve[S]) -> None:
     if child is not None:
         _die_with(child.supervisor)
         structlog.contextvars.bind_contextvars(process=child.number)
+        yield_cpu(settings.CPU_NICE)
         serve(child_settings(settings, child), parts, child.listen_fd)
     elif settings.PROCESSES == 1:
+        yield_cpu(settings.CPU_NICE)
         serve(settings, parts, None)
     else:
         configure_logging(service=settings.deploy_name, level=settings.LOG_LEVEL)
@@ -115,6 +118,20 @@ def child_settings(settings: S, child: Child) -> S:
         # Two members with one instance id fence each other out of the group.
         changes["KAFKA_GROUP_INSTANCE_ID"] = f"{settings.KAFKA_GROUP_INSTANCE_ID}-{child.number}"
     return settings.model_copy(update=changes)
+
+
+def yield_cpu(nice: int) -> None:
+    """Run this process at Unix nice `nice` (CPU_NICE). With the kernel's autogroup scheduling
+    (the default of most distributions' kernels) the CPU is first shared between sessions, and
+    a process's own nice counts only within its session; so a process that leads its session
+    (make run, make bench and the supervisor start every service process in one of its own)
+    also sets its session's nice, or the setting would change nothing."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    os.setpriority(os.PRIO_PROCESS, 0, nice)
+    if os.getsid(0) == os.getpid():
+        with contextlib.suppress(OSError):  # no autogroup scheduling in this kernel
+            Path("/proc/self/autogroup").write_text(str(nice))
 
 
 def _die_with(supervisor: int) -> None:

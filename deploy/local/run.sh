@@ -75,22 +75,28 @@ refuse_duplicates() {
     done
 }
 
-# Processes and pool size per service, unless the caller set them: what the services get on
-# a machine they share with each other, PostgreSQL and Kafka (libs.config.
+# Processes, CPU priority and pool size per service, unless the caller set them: what the
+# services get on a machine they share with each other, PostgreSQL and Kafka (libs.config.
 # shared_host_processes: order-capture one per two CPUs, the others one per four, at least
-# one), and a pool that keeps its processes within CONNECTIONS_PER_SERVICE (each may open
+# one; shared_host_nice: the HTTP edge first, returns last), and a pool that keeps its processes within CONNECTIONS_PER_SERVICE (each may open
 # 2 x pool + 1: pool, overflow, relay lock).
 size_services() {
-    local svc prefix procs_var pool_var procs pool i=0
-    local -a auto
+    local svc prefix procs_var pool_var nice_var procs pool i=0
+    local -a auto nice
     # One interpreter for all four: a start of Python with the settings module takes ~1 s.
-    read -r -a auto < <("$PY" -c 'import sys; from libs.config import shared_host_processes as n
-print(*(n(s) for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
+    {
+        read -r -a auto
+        read -r -a nice
+    } < <("$PY" -c 'import sys; from libs.config import shared_host_nice, shared_host_processes
+print(*(shared_host_processes(s) for s in sys.argv[1:]))
+print(*(shared_host_nice(s) for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
     for svc in "${OMS_SERVICES[@]}"; do
         prefix=${svc^^}
         procs_var="${prefix}_PROCESSES"
         pool_var="${prefix}_DATABASE_POOL_SIZE"
         procs=${!procs_var:-${auto[i]}}
+        nice_var="${prefix}_CPU_NICE"
+        [ -n "${!nice_var:-}" ] || export "$nice_var=${nice[i]}"
         i=$((i + 1))
         [[ "$procs" =~ ^[1-9][0-9]*$ ]] || die "$procs_var must be a positive number, not '$procs'"
         pool=$(((CONNECTIONS_PER_SERVICE / procs - 1) / 2))
@@ -98,7 +104,7 @@ print(*(n(s) for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
         ((pool < 1)) && pool=1
         export "$procs_var=$procs"
         [ -n "${!pool_var:-}" ] || export "$pool_var=$pool"
-        log "$svc: ${!procs_var} process(es), database pool ${!pool_var} each"
+        log "$svc: ${!procs_var} process(es), database pool ${!pool_var} each, nice ${!nice_var}"
     done
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +13,7 @@ from libs.config import (
     MAX_DEFAULT_PROCESSES,
     ServiceSettings,
     default_processes,
+    shared_host_nice,
     shared_host_processes,
 )
 from libs.processes import PARTS, Child, child_settings, parse
@@ -91,3 +95,39 @@ class TestSharedHostProcesses:
             2,
             MAX_DEFAULT_PROCESSES,
         ]
+
+
+class TestCpuPriority:
+    def test_the_http_edges_take_the_cpu_first_and_returns_last(self) -> None:
+        services = ("order_capture", "inventory", "orchestration", "returns")
+        levels = {s: shared_host_nice(s) for s in services}
+        assert levels["order_capture"] == levels["inventory"] == 0
+        assert 0 < levels["orchestration"] < levels["returns"] <= 19
+        assert shared_host_nice("a_service_added_later") > 0
+
+    def test_it_is_off_unless_set_and_bounded_to_what_nice_allows(self) -> None:
+        assert settings().CPU_NICE == 0
+        assert settings(CPU_NICE=19).CPU_NICE == 19
+        with pytest.raises(ValueError):
+            settings(CPU_NICE=20)
+        with pytest.raises(ValueError):
+            settings(CPU_NICE=-1)
+
+    @pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroups here")
+    def test_a_session_leader_yields_with_its_whole_session(self) -> None:
+        # A process of its own (start_new_session, as make run starts a service): the nice
+        # of its session's autogroup is what the kernel weighs against the other sessions.
+        probe = (
+            "import os; from pathlib import Path; from libs.processes import yield_cpu; "
+            "yield_cpu(7); print(os.getpriority(os.PRIO_PROCESS, 0)); "
+            "print(Path('/proc/self/autogroup').read_text().split()[-1])"
+        )
+        found = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[3],
+        )
+        assert found.stdout.split() == ["7", "7"]
