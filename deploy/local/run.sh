@@ -78,8 +78,9 @@ refuse_duplicates() {
 # Processes, CPU priority and pool size per service, unless the caller set them: what the
 # services get on a machine they share with each other, PostgreSQL and Kafka (libs.config.
 # shared_host_processes: order-capture one per two CPUs, the others one per four, at least
-# one; shared_host_nice: the HTTP edge first, returns last), and a pool that keeps its processes within CONNECTIONS_PER_SERVICE (each may open
-# 2 x pool + 1: pool, overflow, relay lock).
+# one; shared_host_nice: the HTTP edges first, returns last), and a pool that keeps its
+# processes within CONNECTIONS_PER_SERVICE (each may open 2 x pool + 1: pool, overflow,
+# relay lock).
 size_services() {
     local svc prefix procs_var pool_var nice_var procs pool i=0
     local -a auto nice
