@@ -73,27 +73,42 @@ _ADD_ORDER = unnest_insert(
 
 
 class OrderProjection:
+    """The orders returns knows of. Placed orders are written when the unit of work commits
+    or reads them, all of a consumer's batch in two statements (orders, then the lines of
+    those that were new): one order each was a statement pair per placed order."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._placed: dict[UUID, ProjectPlacedOrder] = {}
 
     async def add_if_new(self, order: ProjectPlacedOrder) -> None:
-        row = {
-            "order_id": order.order_id,
-            "order_number": order.order_number,
-            "customer_email": order.customer_email,
-            "customer_name": order.customer_name,
-            "channel": order.channel,
-            "currency": order.currency,
-            "placed_at": order.placed_at,
-            "shipping_amount": order.shipping_amount,
-            "grand_total": order.grand_total,
-            "tags": sorted(order.tags),
-            "shipping_address": dict(order.shipping_address),
-            "payment_token": order.payment_token,
-        }
-        # A fixed text on the driver (libs.db.driver): every placed order runs it.
-        if not await fetch(self._session, _ADD_ORDER, column_arrays([row], _ORDER_COLUMNS)):
+        self._placed.setdefault(order.order_id, order)
+
+    async def flush(self) -> None:
+        """Writes the placed orders staged so far; an order known before keeps what it has."""
+        if not self._placed:
             return
+        placed, self._placed = list(self._placed.values()), {}
+        rows = [
+            {
+                "order_id": order.order_id,
+                "order_number": order.order_number,
+                "customer_email": order.customer_email,
+                "customer_name": order.customer_name,
+                "channel": order.channel,
+                "currency": order.currency,
+                "placed_at": order.placed_at,
+                "shipping_amount": order.shipping_amount,
+                "grand_total": order.grand_total,
+                "tags": sorted(order.tags),
+                "shipping_address": dict(order.shipping_address),
+                "payment_token": order.payment_token,
+            }
+            for order in placed
+        ]
+        # A fixed text on the driver (libs.db.driver): every placed order runs it.
+        added = await fetch(self._session, _ADD_ORDER, column_arrays(rows, _ORDER_COLUMNS))
+        new = {record["order_id"] for record in added}
         lines = [
             {
                 "line_id": ln.line_id,
@@ -105,6 +120,8 @@ class OrderProjection:
                 "tax_amount": ln.tax_amount,
                 "name": ln.name,
             }
+            for order in placed
+            if order.order_id in new
             for ln in order.lines
         ]
         if lines:
@@ -120,6 +137,7 @@ class OrderProjection:
         return found[0] if found is not None else None
 
     async def _load(self, order_id: UUID, *, lock: bool) -> tuple[KnownOrder, OrderCredits] | None:
+        await self.flush()
         query = select(known_order).where(known_order.c.order_id == order_id)
         row = (
             await self._session.execute(query.with_for_update() if lock else query)
@@ -139,6 +157,7 @@ class OrderProjection:
         """The order, only when the e-mail proves the customer (compared in constant time).
         An unknown order number is compared too, against a stand-in address, so neither the
         answer nor its timing tells an unknown order from a wrong e-mail."""
+        await self.flush()
         row = (
             await self._session.execute(
                 select(known_order.c.order_id, known_order.c.customer_email).where(
@@ -153,6 +172,7 @@ class OrderProjection:
         return found
 
     async def save_lines(self, order: KnownOrder) -> None:
+        await self.flush()
         for ln in order.lines:
             await self._session.execute(
                 update(known_order_line)
@@ -161,6 +181,7 @@ class OrderProjection:
             )
 
     async def save_credits(self, order_id: UUID, credits: OrderCredits) -> None:
+        await self.flush()
         await self._session.execute(
             update(known_order)
             .where(known_order.c.order_id == order_id)
@@ -171,6 +192,7 @@ class OrderProjection:
         self, shipment_id: str, kind: str, order_id: UUID, now: datetime
     ) -> bool:
         """True the first time a shipment's shipping (or delivery) is seen."""
+        await self.flush()
         inserted = await self._session.execute(
             pg_insert(seen_shipment)
             .values(shipment_id=shipment_id, kind=kind, order_id=order_id, seen_at=now)
@@ -182,6 +204,7 @@ class OrderProjection:
     async def update_contact(
         self, order_id: UUID, address: Mapping[str, Any], email: str, name: str
     ) -> None:
+        await self.flush()
         await self._session.execute(
             update(known_order)
             .where(known_order.c.order_id == order_id)

@@ -15,6 +15,10 @@ class ReturnsUnitOfWork(SqlAlchemyUnitOfWork):
         self.returns = ReturnRepository(self.session)
         self.policies = PolicyStore(self.session)
 
+    async def commit(self) -> None:
+        await self.orders.flush()
+        await super().commit()
+
     def collect_events(self) -> list[IntegrationEvent]:
         """What the returns of this unit of work announced, in order, to the outbox."""
         events: list[IntegrationEvent] = []
