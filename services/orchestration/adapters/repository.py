@@ -23,7 +23,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.arrays import (
@@ -121,6 +120,9 @@ _OPERATION_COLUMNS = types_of(
     ),
 )
 _UPDATE_OPERATION = unnest_update("payment_operation", "id", _OPERATION_COLUMNS)
+_INSERT_OPERATIONS = unnest_insert(
+    "payment_operation", _OPERATION_COLUMNS, suffix="ON CONFLICT DO NOTHING"
+)
 _STEP_COLUMNS = {"order_id": "uuid", "name": "text", "at": "timestamptz", "detail": "text"}
 _INSERT_STEPS = unnest_insert("saga_step", _STEP_COLUMNS)
 # From the table, so the body is sent as the json it is stored as: cast to jsonb on its way
@@ -157,6 +159,7 @@ class SagaRepository:
         self._locked: dict[UUID, OrderSaga | None] = {}
         # Written at commit (flush): sagas to update, and sagas whose steps, fulfilment
         # orders and payment calls are to be written, each once, all of a batch together.
+        self._new: dict[UUID, OrderSaga] = {}  # added: inserted first at flush
         self._saved: dict[UUID, OrderSaga] = {}
         self._children: dict[UUID, OrderSaga] = {}
         # Payment calls read FOR UPDATE in this unit of work (by id), and those changed, to
@@ -165,16 +168,41 @@ class SagaRepository:
         self._pending_read_for: set[UUID] = set()  # sagas whose pending calls are read
         self._changed_operations: dict[UUID, PaymentOperation] = {}
 
-    async def add(self, saga: OrderSaga) -> bool:
-        """Insert a new saga; False when the order already has one (a redelivered start)."""
-        row = {**self._columns(saga), "started_at": saga.started_at, "version": 1}
-        inserted = await fetch(self._session, _ADD_SAGA, column_arrays([row], _NEW_SAGA_COLUMNS))
-        if not inserted:
-            return False
+    def add(self, saga: OrderSaga) -> None:
+        """A new saga, inserted at commit (flush) with the others of this unit of work. An
+        order that has one already keeps it: this one is dropped then, with everything it
+        staged (a start delivered twice, under two event ids, starts one saga)."""
+        if self._locked.get(saga.order_id) is not None:  # held here already: it has one
+            self.unstage_decisions(saga.order_id)
+            return
+        self._new[saga.order_id] = saga
         self.seen.append(saga)
         self._locked[saga.order_id] = saga
         self._children[saga.order_id] = saga
-        return True
+
+    async def _insert_new(self) -> None:
+        new, self._new = list(self._new.values()), {}
+        if not new:
+            return
+        rows = [
+            {**self._columns(saga), "started_at": saga.started_at, "version": max(saga.version, 1)}
+            for saga in new
+        ]
+        added = await fetch(self._session, _ADD_SAGA, column_arrays(rows, _NEW_SAGA_COLUMNS))
+        inserted = {record["order_id"] for record in added}
+        for saga in new:
+            if saga.order_id not in inserted:
+                self._drop(saga)
+            else:
+                self._saved.pop(saga.order_id, None)  # inserted as it is now
+
+    def _drop(self, saga: OrderSaga) -> None:
+        """Forget a saga that was not inserted: nothing of it is written or announced."""
+        self.seen = [s for s in self.seen if s is not saga]
+        self._saved.pop(saga.order_id, None)
+        self._children.pop(saga.order_id, None)
+        del self._locked[saga.order_id]  # read from the database if asked for again
+        self.unstage_decisions(saga.order_id)
 
     async def get_for_update(self, order_id: UUID) -> OrderSaga | None:
         if order_id not in self._locked:
@@ -244,8 +272,9 @@ class SagaRepository:
         self._children[saga.order_id] = saga
 
     async def flush(self) -> None:
-        """The saved sagas (one statement), then their new steps and payment calls (one
-        each) and their changed fulfilment orders."""
+        """The added sagas and the saved ones (one statement each), then their new steps,
+        fulfilment orders and payment calls (one each)."""
+        await self._insert_new()  # first: the other rows refer to the saga's
         saved, self._saved = list(self._saved.values()), {}
         children, self._children = list(self._children.values()), {}
         if saved:
@@ -268,8 +297,8 @@ class SagaRepository:
             await execute(self._session, _UPDATE_OPERATION, column_arrays(rows, _OPERATION_COLUMNS))
         operations = [mappers.operation_row(op) for saga in children for op in saga.new_operations]
         if operations:
-            await self._session.execute(
-                pg_insert(payment_operation).on_conflict_do_nothing(), operations
+            await execute(
+                self._session, _INSERT_OPERATIONS, column_arrays(operations, _OPERATION_COLUMNS)
             )
         for saga in children:
             saga.new_operations.clear()

@@ -129,7 +129,7 @@ async def seed_order(
     )
     async with container.session_factory() as session:
         repo = SagaRepository(session)
-        assert await repo.add(saga)
+        repo.add(saga)
         repo.stage_decision(
             {
                 "id": uuid4(),

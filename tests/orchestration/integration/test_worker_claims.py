@@ -55,7 +55,7 @@ class Seeds:
                 saga.deadline_at = at if overdue else None
                 for n in range(payments):
                     saga.new_operations.append(_authorization(saga.order_id, n, at))
-                assert await repo.add(saga)
+                repo.add(saga)
                 ids.append(saga.order_id)
             await repo.flush()
             await session.commit()

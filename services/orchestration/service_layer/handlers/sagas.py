@@ -23,8 +23,7 @@ async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> N
     now = uow.clock.now()
     saga = OrderSaga.start(cmd.order_id, cmd.order, now, uow.sagas.policy)
     await route_now(saga, uow, now)
-    if not await uow.sagas.add(saga):
-        uow.sagas.unstage_decisions(saga.order_id)  # started before: nothing new to say
+    uow.sagas.add(saga)  # dropped at commit if the order has one: nothing new to say then
 
 
 async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
