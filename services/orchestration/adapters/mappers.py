@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -23,15 +23,25 @@ from services.orchestration.domain.saga import Held, InFlight, OrderSaga, Paymen
 _MONEY = ("authorized", "capture_queued", "captured", "voided", "refund_queued", "refunded")
 
 
+def _plain(value: Any) -> dict[str, Any]:
+    """A dataclass whose fields hold no other dataclass, as a dict: what dataclasses.asdict
+    makes of it, without its deep copy of every value (a saga's working detail is written
+    at every save; lists are copied, the rest is immutable)."""
+    return {
+        f.name: list(v) if isinstance(v := getattr(value, f.name), list) else v
+        for f in fields(value)
+    }
+
+
 def saga_data(saga: OrderSaga) -> dict[str, Any]:
-    payment = asdict(saga.payment)
+    payment = _plain(saga.payment)
     for name in _MONEY:
         payment[name] = str(payment[name])
     return {
         "order": saga.order.to_dict(),
         "unrouted": saga.unrouted,
-        "held": [asdict(h) for h in saga.held],
-        "in_flight": asdict(saga.in_flight) if saga.in_flight else None,
+        "held": [_plain(h) for h in saga.held],
+        "in_flight": _in_flight(saga.in_flight) if saga.in_flight else None,
         "excluded": saga.excluded,
         "round": saga.round,
         "replans": saga.replans,
@@ -42,6 +52,14 @@ def saga_data(saga: OrderSaga) -> dict[str, Any]:
         "replan_pending": saga.replan_pending,
         "hold_reason": saga.hold_reason,
         "payment": payment,
+    }
+
+
+def _in_flight(flight: InFlight) -> dict[str, Any]:
+    return {
+        "reservation_id": flight.reservation_id,
+        "decision_id": flight.decision_id,
+        "lines": [_plain(h) for h in flight.lines],
     }
 
 
@@ -84,9 +102,9 @@ def saga_from(row: Row[Any] | SimpleNamespace, fulfillments: list[Fulfillment]) 
 def fulfillment_data(f: Fulfillment) -> dict[str, Any]:
     shipment = None
     if f.shipment is not None:
-        shipment = {**asdict(f.shipment), "shipped_at": f.shipment.shipped_at.isoformat()}
+        shipment = {**_plain(f.shipment), "shipped_at": f.shipment.shipped_at.isoformat()}
     return {
-        "lines": [asdict(ln) for ln in f.lines],
+        "lines": [_plain(ln) for ln in f.lines],
         "reason": f.reason,
         "shipment": shipment,
         "history": f.history,
