@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from libs.contracts import order as contract
 from libs.contracts.base import IntegrationEvent
 from services.order_capture.domain import events
@@ -104,7 +102,7 @@ def _placed(order: Order, event: events.OrderPlaced) -> contract.OrderPlaced:
 
 
 def _address(address: Address) -> contract.EventAddress:
-    return contract.EventAddress(**asdict(address))
+    return contract.EventAddress(**address.as_dict())
 
 
 def _delivery(order: Order) -> contract.EventDelivery:

@@ -263,7 +263,7 @@ def line_rows(order: Order) -> list[dict[str, Any]]:
 
 
 def _address_dict(address: Address | None) -> dict[str, Any] | None:
-    return None if address is None else asdict(address)
+    return None if address is None else address.as_dict()
 
 
 def order_row(order: Order) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -526,3 +526,11 @@ class TestReports:
         assert order.line(a).quantities.shipped == 2
         fact = next(e for e in reversed(order.events) if isinstance(e, events.FactRecorded))
         assert fact.details["cancellation_overtaken"] == [{"line_id": str(a), "quantity": 1}]
+
+
+class TestAddress:
+    def test_as_dict_is_every_field_by_name(self) -> None:
+        """Written out for speed, so a field added to Address must be added to it too."""
+        address = Address("Ada", "Main St 1", "Berlin", "10115", "DE", "Floor 2", "BE", 52.5, 13.4)
+        assert address.as_dict() == asdict(address)
+        assert list(address.as_dict()) == [f.name for f in fields(Address)]
