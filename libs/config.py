@@ -87,6 +87,9 @@ class ServiceSettings(BaseSettings):
     # (`make run` and `make bench` set shared_host_nice); in a container, the CPU request
     # does that job and 0 is right.
     CPU_NICE: int = Field(default=0, ge=0, le=19)
+    # New objects after which Python's garbage collector looks at the young ones (its own
+    # default is 700); see libs.runtime.settle_heap.
+    GC_GEN0_THRESHOLD: int = Field(default=50_000, ge=100)
     DATABASE_URL: str
     DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
     KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import socket
 import sys
@@ -136,6 +137,22 @@ async def _run_without_api(container: ServiceContainer, parts: Sequence[str]) ->
         await stop.wait()
 
 
+def settle_heap(gen0_threshold: int) -> None:
+    """Python's cyclic garbage collector, set for a long-running service. What start-up built
+    (modules, the app, the schemas, the tables) lives as long as the process: frozen out of
+    every later collection (gc.freeze), it is no longer walked again and again. And a
+    collection of the young starts after `gen0_threshold` new objects rather than 700: an
+    order allocates thousands, and each collection walked them while they were still in use.
+    With both, at 100 orders/s, orchestration spent 1.63 to 1.66 times order capture's CPU
+    per routed order against 1.75 to 1.84 without (three alternating pairs of runs: the
+    machine's own swings hide any absolute figure), and no process's peak RSS moved by more
+    than 2 MB."""
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(gen0_threshold, gen1, gen2)
+
+
 def run_service(
     parts: Sequence[str],
     *,
@@ -149,11 +166,14 @@ def run_service(
     container = build_container(settings)
     configure_logging(service=settings.deploy_name, level=settings.LOG_LEVEL)
     if "api" not in parts:
+        settle_heap(settings.GC_GEN0_THRESHOLD)
         asyncio.run(_run_without_api(container, parts))
         return
+    app = build_app(container, parts)
+    settle_heap(settings.GC_GEN0_THRESHOLD)
     server = uvicorn.Server(
         uvicorn.Config(
-            build_app(container, parts),
+            app,
             host=settings.HTTP_HOST,
             port=settings.HTTP_PORT,
             log_config=None,

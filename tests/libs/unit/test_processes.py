@@ -131,3 +131,26 @@ class TestCpuPriority:
             cwd=Path(__file__).resolve().parents[3],
         )
         assert found.stdout.split() == ["7", "7"]
+
+
+class TestHeapSettling:
+    def test_start_up_is_frozen_out_of_collections_and_the_young_wait_longer(self) -> None:
+        # A process of its own: the collector's settings are the whole process's.
+        probe = (
+            "import gc; from libs.runtime import settle_heap; "
+            "before = gc.get_threshold(); settle_heap(50_000); after = gc.get_threshold(); "
+            "print(gc.get_freeze_count() > 0, after[0], after[1:] == before[1:])"
+        )
+        found = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[3],
+        )
+        assert found.stdout.split() == ["True", "50000", "True"]
+
+    def test_the_threshold_defaults_to_a_service_s_and_refuses_a_tiny_one(self) -> None:
+        assert settings().GC_GEN0_THRESHOLD == 50_000
+        with pytest.raises(ValueError):
+            settings(GC_GEN0_THRESHOLD=10)
