@@ -24,6 +24,20 @@ def settings(**values: Any) -> ServiceSettings:
     return ServiceSettings(SERVICE_NAME="returns", HTTP_PORT=8004, DATABASE_URL=url, **values)
 
 
+def printed_by(probe: str, *, new_session: bool = False) -> list[str]:
+    """What a Python process of its own, running `probe` in the repository, printed (split on
+    white space): process-wide settings tried there leave the test run's own alone."""
+    found = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        start_new_session=new_session,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    return found.stdout.split()
+
+
 class TestCommandLine:
     def test_no_parts_means_every_part_in_this_process(self) -> None:
         assert parse([]) == (list(PARTS), None)
@@ -122,15 +136,7 @@ class TestCpuPriority:
             "yield_cpu(7); print(os.getpriority(os.PRIO_PROCESS, 0)); "
             "print(Path('/proc/self/autogroup').read_text().split()[-1])"
         )
-        found = subprocess.run(
-            [sys.executable, "-c", probe],
-            capture_output=True,
-            text=True,
-            check=True,
-            start_new_session=True,
-            cwd=Path(__file__).resolve().parents[3],
-        )
-        assert found.stdout.split() == ["7", "7"]
+        assert printed_by(probe, new_session=True) == ["7", "7"]
 
 
 class TestHeapSettling:
@@ -141,14 +147,7 @@ class TestHeapSettling:
             "before = gc.get_threshold(); settle_heap(50_000); after = gc.get_threshold(); "
             "print(gc.get_freeze_count() > 0, after[0], after[1:] == before[1:])"
         )
-        found = subprocess.run(
-            [sys.executable, "-c", probe],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parents[3],
-        )
-        assert found.stdout.split() == ["True", "50000", "True"]
+        assert printed_by(probe) == ["True", "50000", "True"]
 
     def test_the_threshold_defaults_to_a_service_s_and_refuses_a_tiny_one(self) -> None:
         assert settings().GC_GEN0_THRESHOLD == 50_000
