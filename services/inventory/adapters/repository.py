@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     true,
     tuple_,
     update,
@@ -39,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import narrowing
+from libs.db.arrays import column_arrays
 from libs.db.driver import execute, fetch, fields
 from services.inventory.adapters import mappers
 from services.inventory.adapters.tables import (
@@ -163,12 +165,95 @@ class StockRepository:
         self._network: dict[str, int] = {}
         self._thresholds: dict[str, int | None] = {}
         self._active: dict[str, bool] = {}
+        # The rows a consumer's batch locked (lock_batch), as this transaction leaves them,
+        # and what they were when locked. Reservations taken from them are decided here and
+        # written at flush() in one statement, not one UPDATE per row per order. Empty
+        # outside such a batch, and emptied by any other way of changing stock.
+        self._locked: dict[Key, StockLevel] = {}
+        self._as_locked: dict[Key, tuple[int, int]] = {}
+        self._ledger: list[dict[str, Any]] = []
+
+    async def lock_batch(self, keys: Iterable[Key]) -> None:
+        """Lock the rows a consumer's batch of reservations takes from, in the global order,
+        and learn what announcing their changes needs (each SKU's network availability, its
+        threshold, whether each location is active): from here to the commit the rows change
+        only through this transaction, so its takes are decided in memory (take) and the
+        network figures follow them, without a statement per row."""
+        levels = await self.lock(keys)
+        self._locked = levels
+        self._as_locked = {key: (lv.on_hand, lv.reserved) for key, lv in levels.items()}
+        await self._learn_facts({sku for _, sku in levels}, {code for code, _ in levels})
+
+    async def flush(self) -> None:
+        """Write the takes decided in memory: every changed row and its ledger rows in one
+        statement. Each row is set to its new counters only if it still holds those it was
+        locked with, so a row changed some other way fails the transaction, not the stock."""
+        changed = [key for key, level in self._locked.items() if key in self._staged_keys()]
+        if not changed:
+            return
+        ledger, self._ledger = self._ledger, []
+        at = ledger[-1]["occurred_at"]
+        params = {
+            "row_code": [code for code, _ in changed],
+            "row_sku": [sku for _, sku in changed],
+            "was_on_hand": [self._as_locked[key][0] for key in changed],
+            "was_reserved": [self._as_locked[key][1] for key in changed],
+            "new_on_hand": [self._locked[key].on_hand for key in changed],
+            "new_reserved": [self._locked[key].reserved for key in changed],
+            "at": at,
+            **column_arrays(ledger, _LEDGER_TYPES),
+        }
+        written = await fetch(self._session, _WRITE_TAKEN, params)
+        if written[0]["rows"] != len(changed):
+            raise RuntimeError("a locked stock row changed outside its transaction's takes")
+        for key in changed:
+            self._as_locked[key] = (self._locked[key].on_hand, self._locked[key].reserved)
+
+    def _staged_keys(self) -> set[Key]:
+        return {(row["location_code"], row["sku"]) for row in self._ledger}
+
+    async def _stop_staging(self) -> None:
+        """Another way of changing stock is about to run: the takes decided so far are
+        written, and later ones go row by row, as outside a batch."""
+        await self.flush()
+        self._locked, self._as_locked = {}, {}
+
+    def _take_locked(self, holds: Mapping[Key, int], *, reference: str, now: datetime) -> bool:
+        """take() on rows this batch locked: all or none, decided on the counters held here."""
+        if any(self._locked[key].available < units for key, units in holds.items()):
+            return False
+        for key in sorted(holds):
+            level = self._locked[key]
+            before = level.available
+            level.apply(Movement(Reason.RESERVED, reserved_delta=holds[key], reference=reference))
+            self._ledger.append(
+                {
+                    "location_code": key[0],
+                    "sku": key[1],
+                    "on_hand_delta": 0,
+                    "reserved_delta": holds[key],
+                    "on_hand_after": level.on_hand,
+                    "reserved_after": level.reserved,
+                    "reason": Reason.RESERVED.value,
+                    "reference": reference,
+                    "note": None,
+                    "occurred_at": now,
+                }
+            )
+            entry = self.touched.setdefault(key, TouchedLevel(level, before))
+            entry.level = level
+            entry.reasons.append(Reason.RESERVED.value)
+            # The network total counts active locations only (see _learn_facts).
+            if self._active.get(key[0]) and key[1] in self._network:
+                self._network[key[1]] += level.available - before
+        return True
 
     async def lock(
         self, keys: Iterable[Key], *, skus_shipped_from_anywhere: Iterable[str] = ()
     ) -> dict[Key, StockLevel]:
         """Lock the named rows, plus every row of the given SKUs at active shipping
         locations, in one statement and in the global order."""
+        await self._stop_staging()
         keys = sorted(set(keys))
         skus = sorted(set(skus_shipped_from_anywhere))
         conditions: list[ColumnElement[bool]] = []
@@ -197,6 +282,7 @@ class StockRepository:
     async def lock_of_reservations(self, reservation_ids: Iterable[UUID]) -> dict[Key, StockLevel]:
         """Lock the rows these reservations' lines hold stock at (fixed when they were made),
         in the global order, in one statement."""
+        await self._stop_staging()
         keys = select(reservation_line.c.location_code, reservation_line.c.sku).where(
             reservation_line.c.reservation_id.in_(set(reservation_ids)),
             reservation_line.c.location_code.is_not(None),
@@ -211,6 +297,7 @@ class StockRepository:
 
     async def lock_or_create(self, keys: Iterable[Key], *, now: datetime) -> dict[Key, StockLevel]:
         """Lock these rows, creating empty ones for pairs never stocked before."""
+        await self._stop_staging()
         keys = sorted(set(keys))
         await self._session.execute(
             pg_insert(stock_level)
@@ -230,6 +317,7 @@ class StockRepository:
         The UPDATE re-checks availability itself: even a wrong decision above cannot take
         more than is available, and the table's CHECKs refuse what is left.
         """
+        await self._stop_staging()
         before = level.available
         level.apply(movement)
         changed = (
@@ -253,6 +341,9 @@ class StockRepository:
         back as they were (their ledger rows removed, as this transaction never happened
         for them) and False is returned; the caller then decides under locks instead.
         """
+        if self._locked and all(key in self._locked for key in holds):
+            return self._take_locked(holds, reference=reference, now=now)
+        await self._stop_staging()
         taken: list[_Taken] = []
         for key in sorted(holds):
             movement = Movement(Reason.RESERVED, reserved_delta=holds[key], reference=reference)
@@ -295,12 +386,14 @@ class StockRepository:
 
     async def known_skus(self, skus: Iterable[str]) -> set[str]:
         """The SKUs with a stock row anywhere."""
+        await self.flush()
         rows = await self._session.execute(
             select(stock_level.c.sku).where(stock_level.c.sku.in_(set(skus))).distinct()
         )
         return set(rows.scalars())
 
     async def has_movement(self, reference: str) -> bool:
+        await self.flush()
         found = await self._session.scalar(
             select(stock_movement.c.id).where(stock_movement.c.reference == reference).limit(1)
         )
@@ -309,6 +402,7 @@ class StockRepository:
     async def set_safety_stock(
         self, level: StockLevel, safety_stock: int, *, now: datetime
     ) -> None:
+        await self._stop_staging()
         before = level.available
         if not level.set_safety_stock(safety_stock):
             return
@@ -323,6 +417,8 @@ class StockRepository:
 
     def adopt(self, touched: TouchedLevel) -> None:
         """A row changed set-wise (a stock import), to be served and announced at commit."""
+        if self._locked:
+            raise RuntimeError("a set-wise stock change inside a consumer's batch of takes")
         self.touched[touched.level.key] = touched
         self._forget(touched.level.key)
 
@@ -352,7 +448,10 @@ class StockRepository:
 
     def settled(self) -> None:
         self.touched.clear()
-        self.forget_facts()
+        if not self._locked:
+            # Rows a batch holds locked change only through it, and their SKUs' facts are
+            # kept up to date by its takes (_take_locked) for the batch's next commands.
+            self.forget_facts()
 
     async def facts(self) -> StockFacts:
         """The network availability and threshold of every changed SKU and which changed
@@ -360,8 +459,18 @@ class StockRepository:
         they did not tell) asked in one query."""
         skus = {sku for _, sku in self.touched}
         codes = {code for code, _ in self.touched}
+        await self._learn_facts(skus, codes)
+        return StockFacts(
+            network_available={s: self._network.get(s, 0) for s in skus},
+            thresholds={s: t for s in skus if (t := self._thresholds.get(s)) is not None},
+            active={c for c in codes if self._active.get(c, False)},
+        )
+
+    async def _learn_facts(self, skus: set[str], codes: set[str]) -> None:
+        """Ask, in one query each, for the facts of these SKUs and locations not known yet."""
         unknown = {s for s in skus if s not in self._network or s not in self._thresholds}
         if unknown:
+            await self.flush()
             rows = await self._session.execute(
                 select(
                     stock_level.c.sku,
@@ -384,11 +493,6 @@ class StockRepository:
                 )
             )
             self._active.update({code: bool(flag) for code, flag in active})
-        return StockFacts(
-            network_available={s: self._network.get(s, 0) for s in skus},
-            thresholds={s: t for s in skus if (t := self._thresholds.get(s)) is not None},
-            active={c for c in codes if self._active.get(c, False)},
-        )
 
     async def set_threshold(self, sku: str, threshold: int | None, *, now: datetime) -> None:
         statement = pg_insert(sku_policy).values(
@@ -480,6 +584,43 @@ def _change_statement(*, guarded: bool) -> Select[Any]:
 
 _CHANGE = _change_statement(guarded=False)
 _TAKE = _change_statement(guarded=True)
+
+_LEDGER_TYPES = {
+    "location_code": "text",
+    "sku": "text",
+    "on_hand_delta": "int",
+    "reserved_delta": "int",
+    "on_hand_after": "int",
+    "reserved_after": "int",
+    "reason": "text",
+    "reference": "text",
+    "note": "text",
+    "occurred_at": "timestamptz",
+}
+
+_LEDGER_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _LEDGER_TYPES.items())
+
+# StockRepository.flush: the rows a batch took from, set to their new counters where they
+# still hold the ones they were locked with, and every take's ledger row.
+_WRITE_TAKEN = text(
+    f"""
+    WITH changed AS (
+        UPDATE stock_level AS s
+        SET on_hand = d.on_hand, reserved = d.reserved, updated_at = CAST(:at AS timestamptz)
+        FROM unnest(CAST(:row_code AS text[]), CAST(:row_sku AS text[]),
+                    CAST(:was_on_hand AS int[]), CAST(:was_reserved AS int[]),
+                    CAST(:new_on_hand AS int[]), CAST(:new_reserved AS int[]))
+             AS d(code, sku, was_on_hand, was_reserved, on_hand, reserved)
+        WHERE s.location_code = d.code AND s.sku = d.sku
+          AND s.on_hand = d.was_on_hand AND s.reserved = d.was_reserved
+        RETURNING 1
+    ), ledger AS (
+        INSERT INTO stock_movement ({", ".join(_LEDGER_TYPES)})
+        SELECT * FROM unnest({_LEDGER_ARRAYS})
+    )
+    SELECT count(*) AS rows FROM changed
+    """
+)
 
 
 def _change_params(key: Key, movement: Movement, now: datetime) -> dict[str, Any]:

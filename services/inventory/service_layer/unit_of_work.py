@@ -40,7 +40,7 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
             if line.location_code is not None
         }
         if keys:
-            await self.stock.lock(keys)
+            await self.stock.lock_batch(keys)
         self.in_locked_batch = True
 
     async def stage(self) -> None:
@@ -48,3 +48,8 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
         # backorders or to announce the change.
         await settle_stock_changes(self)
         await super().stage()
+
+    async def commit(self) -> None:
+        await self.stage()
+        await self.stock.flush()  # the batch's takes, decided in memory (lock_for)
+        await super().commit()

@@ -67,6 +67,45 @@ async def test_a_batch_of_reservations_commits_together(
     assert len(await published(container, lamp, "stock_changed")) == 3 + 1  # + the stocking
 
 
+async def test_a_batch_writes_and_announces_its_takes_as_one_by_one_would(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    """The batch's takes are decided on the rows it locked and written at its commit: the
+    counters, one ledger row per take with the counters after it, and one announcement per
+    take whose network figure has seen every take before it."""
+    first, second = unique("BATCH"), unique("BATCH")
+    await create_location(client, first)
+    await create_location(client, second)
+    sku = unique("LAMP")
+    await stock(client, first, sku, 10)
+    await stock(client, second, sku, 20)
+    batch = [
+        reserve([(sku, 2)], first),
+        reserve([(sku, 3)], second),
+        reserve([(sku, 1)], first),
+    ]
+
+    await container.bus.handle_batch([delivery(cmd) for cmd in batch])
+
+    assert (await stock_at(client, sku, first))["reserved"] == 3
+    assert (await stock_at(client, sku, second))["reserved"] == 3
+    announced = [
+        (e["data"]["location_code"], e["data"]["reserved"], e["data"]["network_available"])
+        for e in (await published(container, sku, "stock_changed"))[2:]  # after the stocking
+    ]
+    assert announced == [(first, 2, 28), (second, 3, 25), (first, 3, 24)]
+    r = await client.get(f"/v1/stock/{sku}/movements")
+    assert r.status_code == 200, r.text
+    taken = [
+        (m["location_code"], m["reserved_delta"], m["reserved_after"], m["on_hand_after"])
+        for m in reversed(r.json()["items"])
+        if m["reason"] == "reserved"
+    ]
+    assert taken == [(first, 2, 2, 10), (second, 3, 3, 20), (first, 1, 3, 10)]
+    for cmd in batch:
+        assert await replies(container, cmd) == ["reservation_confirmed"]
+
+
 async def test_a_reservation_short_of_stock_sends_the_batch_back(
     container: ServiceContainer, client: httpx.AsyncClient
 ) -> None:
