@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 
 from libs.contracts.base import IntegrationEvent
@@ -10,6 +10,7 @@ from libs.jobs import Wakeup
 from services.orchestration.adapters import strategies
 from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.routing_view import RoutingView
+from services.orchestration.domain import commands
 from services.orchestration.domain.routing.model import Strategy
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.service_layer.faults import CrashPoints
@@ -47,6 +48,13 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
     async def prepare(self, keys: Collection[str]) -> None:
         """A batch's sagas (the order ids among its keys) loaded and locked at once."""
         await self.sagas.lock_many(uuids_among(keys))
+
+    async def lock_for(self, messages: Sequence[object]) -> None:
+        """A batch placing several orders reads the view's stock of all their SKUs at once:
+        each order would otherwise read its SKUs' rows at every location on its own."""
+        placed = [m for m in messages if isinstance(m, commands.StartSaga)]
+        if len(placed) > 1:
+            await self.routing.prefetch(line.sku for m in placed for line in m.order.lines)
 
     async def strategy(self) -> Strategy:
         """The routing strategy in force, read once per unit of work (a consumer's batch
