@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property
+from math import floor
 from typing import Any
 
 from services.orchestration.domain.routing.model import Quote
@@ -97,14 +98,27 @@ class RateTable:
         quotes = [self.quote(s, distance_km=distance_km, domestic=domestic) for s in near]
         return min(quotes, key=lambda q: (q.price, q.transit_days, q.carrier, q.service))
 
-    def cheapest_price(
+    def cheapest_cents(
         self, *, distance_km: float | None, domestic: bool, level: str | None
-    ) -> Decimal | None:
-        """The price of `cheapest()`'s quote, without making the quote: routing asks it
-        for every candidate location of every order."""
+    ) -> int | None:
+        """The price of `cheapest()`'s quote in cents, without making the quote: routing asks
+        it for every candidate location of every order, where Decimal arithmetic was most of
+        the scoring's cost (see _cents)."""
         km = _km(distance_km)
-        near = self._near_cheapest(km, domestic, level)
-        return min((_price(s, km, domestic) for s in near), default=None)
+        rated = self._float_rates.get(level, ())
+        if not rated:
+            return None
+        # Rounding half up never reorders prices, so the lowest price in cents is the lowest
+        # float price rounded; the float is exact enough unless it is all but a half cent.
+        lowest = min(
+            ((base if domestic else base + surcharge) + per_100km * km / 100) * 100
+            for _, base, per_100km, surcharge in rated
+        )
+        whole = floor(lowest)
+        fraction = lowest - whole
+        if abs(fraction - 0.5) < _HALF_CENT_DOUBT:
+            return min(int(_price(r[0], km, domestic) * 100) for r in rated)
+        return whole + 1 if fraction > 0.5 else whole
 
     def _near_cheapest(self, km: float, domestic: bool, level: str | None) -> list[CarrierService]:
         """The level's services that may be the cheapest at this distance. A Decimal price
@@ -184,6 +198,12 @@ def _price(service: CarrierService, km: float, domestic: bool) -> Decimal:
     if not domestic:
         price += service.international_surcharge
     return price.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+# How close to a half cent a float price may come before it is priced in Decimal instead: a
+# float sum of these few terms is within a billionth of a cent of the exact Decimal one for
+# any price a parcel has, so only a price this close to a half cent could round otherwise.
+_HALF_CENT_DOUBT = 1e-6
 
 
 def select_service(

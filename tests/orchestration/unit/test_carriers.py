@@ -106,6 +106,31 @@ class TestQuotes:
         assert abroad is not None
         assert (abroad.carrier, abroad.price) == ("ups", Decimal("13.44"))
 
+    @given(
+        km=st.one_of(st.none(), st.floats(min_value=-10, max_value=20_000)),
+        domestic=st.booleans(),
+        level=st.sampled_from(["standard", "express", None, "same_day"]),
+    )
+    def test_the_cheapest_in_cents_is_the_cheapest_quote(
+        self, km: float | None, domestic: bool, level: str | None
+    ) -> None:
+        cheapest = DEFAULT_RATE_TABLE.cheapest(distance_km=km, domestic=domestic, level=level)
+        cents = DEFAULT_RATE_TABLE.cheapest_cents(distance_km=km, domestic=domestic, level=level)
+
+        assert cents == (None if cheapest is None else int(cheapest.price * 100))
+
+    @pytest.mark.parametrize("km", [312.5, 312.49999999999994, 312.50000000000006, 2.5, 7.5])
+    def test_the_cheapest_in_cents_rounds_a_half_cent_as_the_quote_does(self, km: float) -> None:
+        """4.99 + 0.20 x 312.5 / 100 is 5.615 exactly, which floats do not hold: a price that
+        close to a half cent is priced in Decimal."""
+        table = RateTable("EUR", (by_name("dhl", "paket"),))
+        quote = table.cheapest(distance_km=km, domestic=True, level="standard")
+
+        assert quote is not None
+        assert table.cheapest_cents(distance_km=km, domestic=True, level="standard") == int(
+            quote.price * 100
+        )
+
     def test_no_quote_for_a_level_nobody_offers(self) -> None:
         assert DEFAULT_RATE_TABLE.cheapest(distance_km=10, domestic=True, level="same_day") is None
         assert DEFAULT_RATE_TABLE.quotes(distance_km=10, domestic=True, level="same_day") == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from operator import attrgetter
 
 from services.orchestration.domain.routing.model import (
     Demand,
@@ -58,7 +59,12 @@ _CAPABLE = {
 
 
 def passes(verdicts: Iterable[FilterVerdict], *, ignore: str | None = None) -> bool:
+    if ignore is None:  # asked of every candidate of every order
+        return all(map(_PASSED, verdicts))
     return all(v.passed for v in verdicts if v.name != ignore)
+
+
+_PASSED = attrgetter("passed")
 
 
 def first_failure(

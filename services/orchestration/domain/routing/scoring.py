@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import cache
 
 from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.routing.filters import lines_in_full, needed
@@ -68,11 +68,11 @@ def score_sites(
         great_circle_km(s.point, point) if s.point is not None and point is not None else None
         for s in sites
     ]
-    prices: list[Decimal | None] = (
+    prices: list[int | None] = (  # in cents
         [None] * len(sites)
         if pickup
         else [
-            rates.cheapest_price(
+            rates.cheapest_cents(
                 distance_km=km,
                 domestic=s.country == request.ship_to_country,
                 level=request.service_level,
@@ -100,10 +100,10 @@ def score_sites(
         elif price is None:
             price_value, price_score = UNKNOWN_VALUE, NEUTRAL_SCORE
         else:
-            price_value, price_score = float(price), cost(price)
+            price_value, price_score = price / 100, cost(price)
         values = (
             UNKNOWN_VALUE if km is None else round(km, 4),
-            round(price_value, 4),
+            price_value,  # whole cents, or -1: rounding to 4 places changes nothing
             float(site.priority),
             float(1 + uncovered),
             depth,
@@ -111,15 +111,26 @@ def score_sites(
         scores = (
             NEUTRAL_SCORE if km is None else round(distance(km), 4),
             round(price_score, 4),
-            round(min(1.0, max(0.0, site.priority / MAX_PRIORITY)), 4),
+            _priority_score(site.priority),
             1.0 if uncovered == 0 else 0.0,
             round(depth_score, 4),
         )
-        # sum() of the contributions in component order, as a report's components add up.
-        contributions = [score * weight for score, weight in zip(scores, weights, strict=True)]
-        total = round(sum(contributions), 4)
+        # The contributions added in component order, as a report's components add up.
+        total = round(
+            scores[0] * weights[0]
+            + scores[1] * weights[1]
+            + scores[2] * weights[2]
+            + scores[3] * weights[3]
+            + scores[4] * weights[4],
+            4,
+        )
         scored[site.code] = Scored(values, scores, weights, total)
     return scored
+
+
+@cache
+def _priority_score(priority: int) -> float:
+    return round(min(1.0, max(0.0, priority / MAX_PRIORITY)), 4)
 
 
 def _distance_scorer(kms: Sequence[float]) -> Callable[[float], float]:
@@ -130,12 +141,12 @@ def _distance_scorer(kms: Sequence[float]) -> Callable[[float], float]:
     return lambda km: 1.0 - km / farthest
 
 
-def _cost_scorer(prices: Sequence[Decimal]) -> Callable[[Decimal], float]:
+def _cost_scorer(cents: Sequence[int]) -> Callable[[int], float]:
     """Min-max: the cheapest scores 1, the dearest 0."""
-    if not prices or min(prices) == max(prices):
+    if not cents or min(cents) == max(cents):
         return lambda _: 1.0
-    low, high = min(prices), max(prices)
-    return lambda price: float((high - price) / (high - low))
+    low, high = min(cents), max(cents)
+    return lambda price: (high - price) / (high - low)
 
 
 def _stock_depth(available: Mapping[str, int], demand: Mapping[str, int]) -> tuple[float, float]:
