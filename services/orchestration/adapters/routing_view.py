@@ -77,10 +77,10 @@ _LOCATIONS = text(
     """
 )
 
-# A location as routing sees it, less its stock: (version, the Site's other fields). Kept per
+# A location as routing sees it, less its stock: (version, the Site without stock). Kept per
 # process and checked against each query's versions, so a location changed by another
 # process's consumer is read again, never used stale.
-_KNOWN: dict[str, tuple[int, dict[str, Any]]] = {}
+_KNOWN: dict[str, tuple[int, Site]] = {}
 
 _ALL_LOCATIONS = text("SELECT count(*) FROM routing_location")
 
@@ -206,10 +206,9 @@ class RoutingView:
             if known is None:
                 continue  # gone between the two reads
             sites.append(
-                Site(
-                    **known[1],
-                    available={s: n for s, n in zip(skus_of, available, strict=True) if n > 0},
-                    incoming={s: n for s, n in zip(skus_of, incoming, strict=True) if n > 0},
+                known[1].stocked(
+                    {s: n for s, n in zip(skus_of, available, strict=True) if n > 0},
+                    {s: n for s, n in zip(skus_of, incoming, strict=True) if n > 0},
                 )
             )
         known_count = rows[0]["known"] if rows else await self._session.scalar(_ALL_LOCATIONS)
@@ -230,7 +229,7 @@ class RoutingView:
             self._session, [c for c, (v, _, _) in stock.items() if _KNOWN.get(c, (None,))[0] != v]
         )
         sites = [
-            Site(**_KNOWN[code][1], available=available, incoming=incoming)
+            _KNOWN[code][1].stocked(available, incoming)
             for code, (_, available, incoming) in stock.items()
             if code in _KNOWN
         ]
@@ -241,22 +240,22 @@ async def _learn_locations(session: AsyncSession, stale: list[str]) -> None:
     """Read again the locations whose version the process does not know."""
     if stale:
         for row in await session.execute(_LOCATIONS, {"codes": stale}):
-            _KNOWN[row.code] = (row.version, _fields(row))
+            _KNOWN[row.code] = (row.version, _site(row))
 
 
-def _fields(row: Any) -> dict[str, Any]:
-    """A Site's fields but its stock."""
+def _site(row: Any) -> Site:
+    """The location as a Site without stock."""
     lat, lon = row.latitude, row.longitude
-    return {
-        "code": row.code,
-        "type": row.type,
-        "active": row.active,
-        "capabilities": frozenset(row.capabilities),
-        "country": row.country,
-        "point": GeoPoint(lat, lon) if lat is not None and lon is not None else None,
-        "priority": row.priority,
-        "daily_capacity": row.daily_capacity,
-        "processing_days": row.processing_days,
-        "cutoff": row.cutoff,
-        "timezone": row.timezone,
-    }
+    return Site(
+        code=row.code,
+        type=row.type,
+        active=row.active,
+        capabilities=frozenset(row.capabilities),
+        country=row.country,
+        point=GeoPoint(lat, lon) if lat is not None and lon is not None else None,
+        priority=row.priority,
+        daily_capacity=row.daily_capacity,
+        processing_days=row.processing_days,
+        cutoff=row.cutoff,
+        timezone=row.timezone,
+    )

@@ -949,3 +949,16 @@ def test_a_decision_never_promises_what_is_not_there(
     assert not any(a.backorder for p in decision.parts for a in p.allocations)
     if request.method is Method.PICKUP:
         assert [p.location_code for p in decision.parts] == [request.pickup_location]
+
+
+def test_a_stocked_site_is_the_site_with_that_stock_and_leaves_the_site_alone() -> None:
+    site = warehouse("WH-A", BERLIN, priority=700, daily_capacity=10, processing_days=1)
+    available, incoming = {"LAMP": 3}, {"BULB": 2}
+
+    stocked = site.stocked(available, incoming)
+
+    assert stocked == replace(site, available=available, incoming=incoming)
+    assert stocked is not site
+    assert site.available == dict(ALL_STOCK)
+    with pytest.raises(AttributeError):
+        stocked.priority = 1  # type: ignore[misc]

@@ -57,6 +57,18 @@ class Site:
     available: Mapping[str, int] = field(default_factory=dict)  # sku -> units available now
     incoming: Mapping[str, int] = field(default_factory=dict)  # sku -> units still expected
 
+    def stocked(self, available: Mapping[str, int], incoming: Mapping[str, int]) -> Site:
+        """This site with this stock, as `dataclasses.replace` makes it. Routing makes one per
+        candidate of every order (about a hundred), and the frozen __init__, each of its 14
+        fields set through object.__setattr__, cost 3.8 µs a site where a copy of the fields
+        costs 1."""
+        site = object.__new__(Site)
+        fields = site.__dict__
+        fields.update(self.__dict__)
+        fields["available"] = available
+        fields["incoming"] = incoming
+        return site
+
 
 @dataclass(frozen=True)
 class Demand:
