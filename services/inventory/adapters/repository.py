@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import narrowing
-from libs.db.arrays import column_arrays
+from libs.db.arrays import column_arrays, types_of, unnest_select
 from libs.db.driver import execute, fetch, fields
 from services.inventory.adapters import mappers
 from services.inventory.adapters.tables import (
@@ -737,6 +737,16 @@ def _add_reservation_statement() -> Insert:
 
 
 _ADD_RESERVATION = _add_reservation_statement()
+_HEAD_TYPES = types_of(reservation, _RESERVATION_COLUMNS)
+_LINE_TYPES = types_of(reservation_line, ["reservation_id", *_LINE_COLUMNS])
+# ReservationRepository.flush: a batch's new reservations and their lines, in one statement
+# (the lines' foreign key is checked at its end).
+_ADD_RESERVATIONS = text(
+    f"WITH made AS (INSERT INTO reservation ({', '.join(_HEAD_TYPES)}) "
+    f"{unnest_select(_HEAD_TYPES, prefix='r_')}) "
+    f"INSERT INTO reservation_line ({', '.join(_LINE_TYPES)}) "
+    f"{unnest_select(_LINE_TYPES, prefix='l_')}"
+)
 _BUCKETS = ("held", "backordered", "committed", "released")
 
 
@@ -777,14 +787,42 @@ _SAVE_RESERVATION = _save_reservation_statement()
 class ReservationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # A consumer's batch of reservations (expect): the ids it names that were not there
+        # when it began, and the rows of those it adds, all written at flush() in one
+        # statement rather than one per reservation. Every read of reservations flushes first.
+        self._absent: set[UUID] = set()
+        self._added: dict[UUID, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+
+    async def expect(self, reservation_ids: Iterable[UUID]) -> None:
+        """A batch will add reservations with these ids: which of them exist is asked once."""
+        wanted = set(reservation_ids)
+        if not wanted:
+            return
+        await self.flush()
+        there = await self._session.scalars(
+            select(reservation.c.id).where(reservation.c.id.in_(wanted))
+        )
+        self._absent = wanted - set(there)
+
+    async def flush(self) -> None:
+        if not self._added:
+            return
+        heads = [head for head, _ in self._added.values()]
+        lines = [line for _, rows in self._added.values() for line in rows]
+        self._added = {}
+        params = {f"r_{k}": v for k, v in column_arrays(heads, _HEAD_TYPES).items()}
+        params |= {f"l_{k}": v for k, v in column_arrays(lines, _LINE_TYPES).items()}
+        await execute(self._session, _ADD_RESERVATIONS, params)
 
     async def exists(self, reservation_id: UUID) -> bool:
+        await self.flush()
         found = await self._session.scalar(
             select(reservation.c.id).where(reservation.c.id == reservation_id)
         )
         return found is not None
 
     async def ids_of_order(self, order_id: UUID) -> list[UUID]:
+        await self.flush()
         rows = await self._session.execute(
             select(reservation.c.id)
             .where(reservation.c.order_id == order_id)
@@ -800,6 +838,7 @@ class ReservationRepository:
     async def get_many_for_update(self, ids: Sequence[UUID]) -> list[Reservation]:
         """Lock the reservations (in id order) and read them with their lines, in one
         statement."""
+        await self.flush()
         rows = await self._session.execute(
             select(reservation, reservation_line)
             .join(reservation_line, reservation_line.c.reservation_id == reservation.c.id)
@@ -816,6 +855,7 @@ class ReservationRepository:
 
     async def waiting(self, keys: Iterable[Key]) -> dict[Key, int]:
         """Backordered units per stock row: their first claim on its incoming stock."""
+        await self.flush()
         keys = set(keys)
         if not keys:
             return {}
@@ -835,6 +875,7 @@ class ReservationRepository:
 
     async def queues(self, keys: Iterable[Key]) -> dict[Key, list[WaitingLine]]:
         """The lines waiting for stock at these rows, with what orders each queue."""
+        await self.flush()
         keys = set(keys)
         if not keys:
             return {}
@@ -863,6 +904,14 @@ class ReservationRepository:
     async def add(self, res: Reservation, *, now: datetime) -> bool:
         """Insert the reservation and its lines, in one statement; False (and nothing
         written) if one with its id exists already."""
+        if res.id in self._absent:
+            # Known not to be there when the batch began, and added once: written at flush.
+            self._absent.discard(res.id)
+            head = mappers.reservation_values(res) | {"created_at": res.created_at}
+            head["updated_at"] = now
+            self._added[res.id] = (head, [mappers.line_values(res.id, ln) for ln in res.lines])
+            return True
+        await self.flush()
         lines = [mappers.line_values(res.id, ln) for ln in res.lines]
         params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
         params |= {"r_created_at": res.created_at, "r_updated_at": now}
@@ -872,10 +921,14 @@ class ReservationRepository:
 
     async def remove(self, reservation_id: UUID) -> None:
         """Undo an `add` of this transaction (its lines go with it)."""
+        if self._added.pop(reservation_id, None) is not None:
+            self._absent.add(reservation_id)
+            return
         await self._session.execute(delete(reservation).where(reservation.c.id == reservation_id))
 
     async def save(self, res: Reservation, *, now: datetime) -> None:
         """The reservation's state and every line's buckets, in one statement."""
+        await self.flush()
         params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
         params["r_updated_at"] = now
         params |= {f"l_{c}": [getattr(ln, c) for ln in res.lines] for c in ("line_no", *_BUCKETS)}

@@ -41,6 +41,11 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
         }
         if keys:
             await self.stock.lock_batch(keys)
+        await self.reservations.expect(
+            message.reservation_id
+            for message in messages
+            if isinstance(message, commands.ReserveStock) and message.reservation_id is not None
+        )
         self.in_locked_batch = True
 
     async def stage(self) -> None:
@@ -51,5 +56,8 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def commit(self) -> None:
         await self.stage()
-        await self.stock.flush()  # the batch's takes, decided in memory (lock_for)
+        # What a batch decided in memory (see lock_for), reservations first: the ledger
+        # rows name them.
+        await self.reservations.flush()
+        await self.stock.flush()
         await super().commit()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -25,9 +26,15 @@ from tests.inventory.integration.conftest import (
 
 
 def reserve(
-    lines: list[tuple[str, int]], location: str | None, *, allow_backorder: bool = False
+    lines: list[tuple[str, int]],
+    location: str | None,
+    *,
+    allow_backorder: bool = False,
+    reservation_id: uuid.UUID | None = None,
 ) -> commands.ReserveStock:
+    """As orchestration asks (with the reservation's id), or without an id."""
     return commands.ReserveStock(
+        reservation_id=reservation_id,
         order_id=uuid.uuid4(),
         requests=tuple(Request(sku, quantity, location) for sku, quantity in lines),
         allow_backorder=allow_backorder,
@@ -80,8 +87,8 @@ async def test_a_batch_writes_and_announces_its_takes_as_one_by_one_would(
     await stock(client, first, sku, 10)
     await stock(client, second, sku, 20)
     batch = [
-        reserve([(sku, 2)], first),
-        reserve([(sku, 3)], second),
+        reserve([(sku, 2)], first, reservation_id=uuid.uuid4()),
+        reserve([(sku, 3)], second, reservation_id=uuid.uuid4()),
         reserve([(sku, 1)], first),
     ]
 
@@ -104,6 +111,35 @@ async def test_a_batch_writes_and_announces_its_takes_as_one_by_one_would(
     assert taken == [(first, 2, 2, 10), (second, 3, 3, 20), (first, 1, 3, 10)]
     for cmd in batch:
         assert await replies(container, cmd) == ["reservation_confirmed"]
+    for cmd in batch[:2]:
+        r = await client.get(f"/v1/reservations/{cmd.reservation_id}")
+        assert r.status_code == 200, r.text
+        assert [(ln["sku"], ln["held"]) for ln in r.json()["lines"]] == [
+            (sku, cmd.requests[0].quantity)
+        ]
+
+
+async def test_a_reservation_asked_for_again_in_a_batch_holds_once(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    """Orchestration asks again (a retry of its command, another event): the reservation
+    made before is kept, and the batch's new one is made beside it."""
+    location = unique("BATCH")
+    await create_location(client, location)
+    sku = unique("LAMP")
+    await stock(client, location, sku, 10)
+    earlier = reserve([(sku, 2)], location, reservation_id=uuid.uuid4())
+    await container.bus.handle(earlier)
+    again, new = replace(earlier), reserve([(sku, 3)], location, reservation_id=uuid.uuid4())
+
+    await container.bus.handle_batch([delivery(again), delivery(new)])
+
+    assert (await stock_at(client, sku, location))["reserved"] == 5
+    for cmd in (earlier, new):
+        r = await client.get(f"/v1/reservations/{cmd.reservation_id}")
+        assert r.status_code == 200, r.text
+    assert await replies(container, earlier) == ["reservation_confirmed"]
+    assert await replies(container, new) == ["reservation_confirmed"]
 
 
 async def test_a_reservation_short_of_stock_sends_the_batch_back(
