@@ -739,6 +739,7 @@ def _add_reservation_statement() -> Insert:
 _ADD_RESERVATION = _add_reservation_statement()
 _HEAD_TYPES = types_of(reservation, _RESERVATION_COLUMNS)
 _LINE_TYPES = types_of(reservation_line, ["reservation_id", *_LINE_COLUMNS])
+_EXISTING_RESERVATIONS = text("SELECT id FROM reservation WHERE id = ANY(CAST(:ids AS uuid[]))")
 # ReservationRepository.flush: a batch's new reservations and their lines, in one statement
 # (the lines' foreign key is checked at its end).
 _ADD_RESERVATIONS = text(
@@ -799,10 +800,8 @@ class ReservationRepository:
         if not wanted:
             return
         await self.flush()
-        there = await self._session.scalars(
-            select(reservation.c.id).where(reservation.c.id.in_(wanted))
-        )
-        self._absent = wanted - set(there)
+        there = await fetch(self._session, _EXISTING_RESERVATIONS, {"ids": list(wanted)})
+        self._absent = wanted - {UUID(bytes=row["id"].bytes) for row in there}
 
     async def flush(self) -> None:
         if not self._added:
@@ -855,10 +854,10 @@ class ReservationRepository:
 
     async def waiting(self, keys: Iterable[Key]) -> dict[Key, int]:
         """Backordered units per stock row: their first claim on its incoming stock."""
-        await self.flush()
         keys = set(keys)
         if not keys:
             return {}
+        await self.flush()
         rows = await self._session.execute(
             select(
                 reservation_line.c.location_code,
@@ -875,10 +874,10 @@ class ReservationRepository:
 
     async def queues(self, keys: Iterable[Key]) -> dict[Key, list[WaitingLine]]:
         """The lines waiting for stock at these rows, with what orders each queue."""
-        await self.flush()
         keys = set(keys)
         if not keys:
             return {}
+        await self.flush()
         rows = await self._session.execute(
             select(
                 reservation_line.c.location_code,
