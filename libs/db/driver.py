@@ -35,7 +35,14 @@ async def driver_of(session: AsyncSession) -> asyncpg.Connection:
     SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its own first statement: a
     statement on the driver before that would run (and commit) on its own. So the adapter
     is asked to begin here; it is private API, and the integration tests hold the promise
-    (a driver statement rolls back with the session's)."""
+    (a driver statement rolls back with the session's).
+
+    Found once per transaction of the session and kept in `session.info`: asking the session
+    for its connection costs two greenlet hops, and a unit of work asks for every statement."""
+    transaction = session.sync_session.get_transaction()
+    known = session.info.get(_DRIVER_KEY)
+    if transaction is not None and transaction.is_active and known and known[0] is transaction:
+        return known[1]
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapter: Any = raw.dbapi_connection
@@ -44,7 +51,11 @@ async def driver_of(session: AsyncSession) -> asyncpg.Connection:
             if adapter._transaction is None:
                 await adapter._start_transaction()
     driver: asyncpg.Connection = raw.driver_connection
+    session.info[_DRIVER_KEY] = (session.sync_session.get_transaction(), driver)
     return driver
+
+
+_DRIVER_KEY = "libs.db.driver"
 
 
 async def execute(session: AsyncSession, statement: Statement, params: Mapping[str, Any]) -> None:
