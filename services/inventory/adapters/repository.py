@@ -188,7 +188,8 @@ class StockRepository:
         """Write the takes decided in memory: every changed row and its ledger rows in one
         statement. Each row is set to its new counters only if it still holds those it was
         locked with, so a row changed some other way fails the transaction, not the stock."""
-        changed = [key for key, level in self._locked.items() if key in self._staged_keys()]
+        staged = {(row["location_code"], row["sku"]) for row in self._ledger}
+        changed = [key for key in self._locked if key in staged]  # in the lock order
         if not changed:
             return
         ledger, self._ledger = self._ledger, []
@@ -208,9 +209,6 @@ class StockRepository:
             raise RuntimeError("a locked stock row changed outside its transaction's takes")
         for key in changed:
             self._as_locked[key] = (self._locked[key].on_hand, self._locked[key].reserved)
-
-    def _staged_keys(self) -> set[Key]:
-        return {(row["location_code"], row["sku"]) for row in self._ledger}
 
     async def _stop_staging(self) -> None:
         """Another way of changing stock is about to run: the takes decided so far are
