@@ -202,7 +202,7 @@ class StockRepository:
             "new_on_hand": [self._locked[key].on_hand for key in changed],
             "new_reserved": [self._locked[key].reserved for key in changed],
             "at": at,
-            **column_arrays(ledger, _LEDGER_TYPES),
+            **{f"m_{k}": v for k, v in column_arrays(ledger, _LEDGER_TYPES).items()},
         }
         written = await fetch(self._session, _WRITE_TAKEN, params)
         if written[0]["rows"] != len(changed):
@@ -238,9 +238,7 @@ class StockRepository:
                     "occurred_at": now,
                 }
             )
-            entry = self.touched.setdefault(key, TouchedLevel(level, before))
-            entry.level = level
-            entry.reasons.append(Reason.RESERVED.value)
+            self._record(level, before, Reason.RESERVED.value)
             # The network total counts active locations only (see _learn_facts).
             if self._active.get(key[0]) and key[1] in self._network:
                 self._network[key[1]] += level.available - before
@@ -423,9 +421,7 @@ class StockRepository:
     def _touch(
         self, level: StockLevel, available_before: int, reason: str, changed: Any = None
     ) -> None:
-        entry = self.touched.setdefault(level.key, TouchedLevel(level, available_before))
-        entry.level = level
-        entry.reasons.append(reason)
+        self._record(level, available_before, reason)
         if changed is None:
             self._forget(level.key)
             return
@@ -433,6 +429,12 @@ class StockRepository:
         self._active[code] = bool(changed.active)
         self._thresholds[sku] = changed.threshold
         self._network[sku] = int(changed.others) + (level.available if changed.active else 0)
+
+    def _record(self, level: StockLevel, available_before: int, reason: str) -> None:
+        """The row is among those this transaction changed, for announcing at commit."""
+        entry = self.touched.setdefault(level.key, TouchedLevel(level, available_before))
+        entry.level = level
+        entry.reasons.append(reason)
 
     def _forget(self, key: Key) -> None:
         self._network.pop(key[1], None)
@@ -583,20 +585,7 @@ def _change_statement(*, guarded: bool) -> Select[Any]:
 _CHANGE = _change_statement(guarded=False)
 _TAKE = _change_statement(guarded=True)
 
-_LEDGER_TYPES = {
-    "location_code": "text",
-    "sku": "text",
-    "on_hand_delta": "int",
-    "reserved_delta": "int",
-    "on_hand_after": "int",
-    "reserved_after": "int",
-    "reason": "text",
-    "reference": "text",
-    "note": "text",
-    "occurred_at": "timestamptz",
-}
-
-_LEDGER_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _LEDGER_TYPES.items())
+_LEDGER_TYPES = types_of(stock_movement, _LEDGER_COLUMNS)
 
 # StockRepository.flush: the rows a batch took from, set to their new counters where they
 # still hold the ones they were locked with, and every take's ledger row.
@@ -614,7 +603,7 @@ _WRITE_TAKEN = text(
         RETURNING 1
     ), ledger AS (
         INSERT INTO stock_movement ({", ".join(_LEDGER_TYPES)})
-        SELECT * FROM unnest({_LEDGER_ARRAYS})
+        {unnest_select(_LEDGER_TYPES, prefix="m_")}
     )
     SELECT count(*) AS rows FROM changed
     """

@@ -55,9 +55,7 @@ class InventoryUnitOfWork(SqlAlchemyUnitOfWork):
         await super().stage()
 
     async def commit(self) -> None:
-        await self.stage()
-        # What a batch decided in memory (see lock_for), reservations first: the ledger
-        # rows name them.
+        # What a batch decided in memory (see lock_for), before its outbox rows and COMMIT.
         await self.reservations.flush()
         await self.stock.flush()
         await super().commit()
