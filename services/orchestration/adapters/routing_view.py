@@ -177,11 +177,9 @@ class RoutingView:
         wanted = sorted(set(skus))
         rows = await fetch(self._session, _STOCK_OF, {"skus": wanted})
         self._stock_of = {sku: [] for sku in wanted}
-        for sku, code, available, incoming, version, known in rows:
+        for sku, code, available, incoming, version, _ in rows:
             self._stock_of[sku].append((code, available, incoming, version))
-            self._known = known
-        if not rows:
-            self._known = int(await self._session.scalar(_ALL_LOCATIONS) or 0)
+        self._known = await _known_count(self._session, rows)
 
     async def candidates(self, skus: Iterable[str], pickup: str | None = None) -> Candidates:
         """The sites routing considers for these SKUs (see Candidates), with their stock of
@@ -193,9 +191,7 @@ class RoutingView:
             return await self._prefetched(wanted)
         # On the driver (libs.db.driver): every routing reads its ~100 candidates here, and
         # SQLAlchemy's rows cost more than the query.
-        rows = await fetch(
-            self._session, _STOCKED, {"skus": sorted(set(skus)), "pickup": pickup or ""}
-        )
+        rows = await fetch(self._session, _STOCKED, {"skus": wanted, "pickup": pickup or ""})
         await _learn_locations(
             self._session,
             [code for code, version, *_ in rows if _KNOWN.get(code, (None,))[0] != version],
@@ -211,8 +207,7 @@ class RoutingView:
                     {s: n for s, n in zip(skus_of, incoming, strict=True) if n > 0},
                 )
             )
-        known_count = rows[0]["known"] if rows else await self._session.scalar(_ALL_LOCATIONS)
-        return Candidates(sites, int(known_count or 0) - len(sites))
+        return Candidates(sites, await _known_count(self._session, rows) - len(sites))
 
     async def _prefetched(self, skus: list[str]) -> Candidates:
         stock: dict[str, tuple[int, dict[str, int], dict[str, int]]] = {}
@@ -234,6 +229,12 @@ class RoutingView:
             if code in _KNOWN
         ]
         return Candidates(sites, self._known - len(sites))
+
+
+async def _known_count(session: AsyncSession, rows: list[Any]) -> int:
+    """How many locations the view knows: as the rows tell it, or (none came) asked."""
+    known = rows[0]["known"] if rows else await session.scalar(_ALL_LOCATIONS)
+    return int(known or 0)
 
 
 async def _learn_locations(session: AsyncSession, stale: list[str]) -> None:
