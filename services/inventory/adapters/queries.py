@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Text,
+    bindparam,
     cast,
     func,
     select,
@@ -307,13 +309,16 @@ async def expired_holds(session: AsyncSession, now: datetime, *, limit: int) -> 
 
 
 def _matching(
-    country: str | None, location_type: str | None, at: Any = location
+    country: str | ColumnElement[str] | None,
+    location_type: str | ColumnElement[str] | None,
+    at: Any = location,
 ) -> ColumnElement[bool]:
-    """Active locations (of the `at` location table), narrowed to a country and a type."""
+    """Active locations (of the `at` location table), narrowed to a country and a type
+    (values, or parameters bound when the statement runs)."""
     matching: ColumnElement[bool] = at.c.active.is_(True)
-    if country:
+    if country is not None:
         matching = matching & (at.c.country == country)
-    if location_type:
+    if location_type is not None:
         matching = matching & (at.c.type == location_type)
     return matching
 
@@ -377,9 +382,50 @@ async def availability_compact_json(
     """The same answer as `availability_json` in the shape of `AvailabilityCompactRead`:
     the locations once, and per SKU two arrays (location index, available units) in place of
     an object per location. At 50 SKUs over 100 locations that is ~55 KB, not ~690 KB."""
+    levels = (
+        await session.execute(
+            _compact_levels(bool(country), bool(location_type)),
+            {"skus": skus, "country": country, "location_type": location_type},
+        )
+    ).all()
+    codes = sorted({code for row in levels for code in row[2]})
+    index = {code: str(i) for i, code in enumerate(codes)}
+    per_sku = {
+        row[0]: (int(row[1]), ",".join([index[c] for c in row[2]]), row[3], int(row[5]))
+        for row in levels
+    }
+    incoming = await _incoming(
+        session,
+        [row[0] for row in levels if row[4]],
+        _matching(country, location_type),
+    )
+    items = []
+    for sku in dict.fromkeys(skus):
+        total, at_index, available, backordered = per_sku.get(sku, (0, "", "[]", 0))
+        items.append(
+            f'{{"sku":{json.dumps(sku)},"available":{total},'
+            f'"location_index":[{at_index}],"location_available":{available},'
+            f'"incoming":{json.dumps(incoming[sku])},"backordered":{backordered}}}'
+        )
+    return (
+        f'{{"locations":{json.dumps(codes, separators=(",", ":"))},"items":['
+        + ",".join(items)
+        + "]}"
+    ).encode()
+
+
+@functools.cache
+def _compact_levels(by_country: bool, by_type: bool) -> Select[Any]:
+    """Per SKU of the bound `skus`: its network total, its matching locations' codes and
+    their available units (one pass over its rows), whether deliveries are on their way and
+    the units its waiting orders hold; narrowed to the bound `country` and `location_type`
+    where asked. Built once per narrowing: the subqueries' location alias is a cycle of
+    objects that only the garbage collector frees, and building it per request made a
+    young collection of ~50,000 such objects (40-50 ms) every 15 s at 20 requests/s,
+    the whole of the availability p99."""
+    country = bindparam("country", type_=Text) if by_country else None
+    location_type = bindparam("location_type", type_=Text) if by_type else None
     matching = _matching(country, location_type)
-    # The deliveries and the waiting orders are asked per SKU inside the same statement (one
-    # round trip); the deliveries' details only where there are some, which is seldom.
     at = location.alias("at")
     expected = (
         select(inbound.c.id)
@@ -404,42 +450,20 @@ async def availability_compact_json(
     # The two arrays come from one pass over a SKU's rows, so they pair up without an ORDER
     # BY: sorting every SKU's rows was half of the query's time (and a hash aggregate
     # replaces a sort by SKU). The units arrive as JSON already; the codes become indexes
-    # here (numbering them in SQL took PostgreSQL twice as long as the whole query).
-    levels = (
-        await session.execute(
-            select(
-                stock_level.c.sku,
-                func.sum(stock_level.c.available),
-                func.array_agg(stock_level.c.location_code),
-                cast(func.array_to_json(func.array_agg(stock_level.c.available)), Text),
-                expected,
-                func.coalesce(waiting, 0),
-            )
-            .join(location, location.c.code == stock_level.c.location_code)
-            .where(stock_level.c.sku.in_(skus), matching)
-            .group_by(stock_level.c.sku)
-        )
-    ).all()
-    codes = sorted({code for row in levels for code in row[2]})
-    index = {code: str(i) for i, code in enumerate(codes)}
-    per_sku = {
-        row[0]: (int(row[1]), ",".join([index[c] for c in row[2]]), row[3], int(row[5]))
-        for row in levels
-    }
-    incoming = await _incoming(session, [row[0] for row in levels if row[4]], matching)
-    items = []
-    for sku in dict.fromkeys(skus):
-        total, at_index, available, backordered = per_sku.get(sku, (0, "", "[]", 0))
-        items.append(
-            f'{{"sku":{json.dumps(sku)},"available":{total},'
-            f'"location_index":[{at_index}],"location_available":{available},'
-            f'"incoming":{json.dumps(incoming[sku])},"backordered":{backordered}}}'
-        )
+    # in Python (numbering them in SQL took PostgreSQL twice as long as the whole query).
     return (
-        f'{{"locations":{json.dumps(codes, separators=(",", ":"))},"items":['
-        + ",".join(items)
-        + "]}"
-    ).encode()
+        select(
+            stock_level.c.sku,
+            func.sum(stock_level.c.available),
+            func.array_agg(stock_level.c.location_code),
+            cast(func.array_to_json(func.array_agg(stock_level.c.available)), Text),
+            expected,
+            func.coalesce(waiting, 0),
+        )
+        .join(location, location.c.code == stock_level.c.location_code)
+        .where(stock_level.c.sku.in_(bindparam("skus", expanding=True)), matching)
+        .group_by(stock_level.c.sku)
+    )
 
 
 async def _on_the_way(

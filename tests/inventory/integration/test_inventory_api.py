@@ -434,6 +434,24 @@ class TestAvailability:
         assert (await ask(location_type="store"))["available"] == 3
         posted = await client.post("/v1/availability", json={"skus": [sku], "country": "DE"})
         assert posted.json()["items"][0]["available"] == 8
+        # The compact shape narrows the same way (its statement is built once per narrowing,
+        # with the country and the type bound when it runs).
+        for narrowing, units in (
+            ({}, {warehouse: 5, vienna: 4, store: 3}),
+            ({"country": "AT"}, {vienna: 4}),
+            ({"location_type": "store"}, {store: 3}),
+            ({"country": "DE", "location_type": "store"}, {store: 3}),
+            ({"country": "AT", "location_type": "store"}, {}),
+        ):
+            r = await client.get("/v1/availability/compact", params={"skus": sku} | narrowing)
+            compact = r.json()
+            (item,) = compact["items"]
+            at = [compact["locations"][i] for i in item["location_index"]]
+            assert dict(zip(at, item["location_available"], strict=True)) == units, narrowing
+            assert (item["available"], item["incoming"]) == (
+                (await ask(**narrowing))["available"],
+                (await ask(**narrowing))["incoming"],
+            )
 
     async def test_the_compact_answer_says_the_same_in_arrays(
         self, client: httpx.AsyncClient
