@@ -116,10 +116,10 @@ class RoutingView:
         self._available: dict[tuple[str, str], int] = {}
         self._incoming: dict[tuple[str, str], int] = {}
         self._locations: dict[str, LocationRow] = {}
-        # A batch's candidates, read at once (prefetch): sku -> [(location, available,
-        # incoming, location version)], and how many locations the view knows. A SKU this
-        # unit of work projects a change of is dropped, and read again when asked for.
-        self._stock_of: dict[str, list[tuple[str, int, int, int]]] = {}
+        # A batch's candidates, read at once (prefetch): sku -> {location: (available,
+        # incoming, location version)} for the locations holding or expecting some, and how
+        # many locations the view knows. Kept true to what flush writes (see _restock).
+        self._stock_of: dict[str, dict[str, tuple[int, int, int]]] = {}
         self._known = 0
 
     # --- projection ----------------------------------------------------------------------
@@ -156,8 +156,7 @@ class RoutingView:
         ):
             if figures:
                 keys = sorted(figures)  # one order for every writer: no deadlock between them
-                for sku, _ in keys:
-                    self._stock_of.pop(sku, None)
+                self._restock(figures, available=figures is self._available)
                 await self._session.execute(
                     statement,
                     {
@@ -168,6 +167,27 @@ class RoutingView:
                 )
                 figures.clear()
 
+    def _restock(self, figures: dict[tuple[str, str], int], *, available: bool) -> None:
+        """The prefetched stock, changed as flush is about to write it: a batch's stock
+        changes (three an order, from inventory's reservations) would otherwise send every
+        later order of the batch holding one of those SKUs back to the database for its
+        candidates. A location the prefetch did not see holding the SKU is not patched in
+        (its version is not known here): the SKU is read again when asked for."""
+        for (sku, code), units in figures.items():
+            rows = self._stock_of.get(sku)
+            if rows is None:
+                continue
+            row = rows.get(code)
+            if row is None:
+                if units > 0:
+                    del self._stock_of[sku]
+                continue
+            now = (units, row[1], row[2]) if available else (row[0], units, row[2])
+            if now[0] > 0 or now[1] > 0:
+                rows[code] = now
+            else:  # neither held nor expected: not a candidate, as the query would say
+                del rows[code]
+
     # --- reading -------------------------------------------------------------------------
 
     async def prefetch(self, skus: Iterable[str]) -> None:
@@ -176,9 +196,9 @@ class RoutingView:
         await self.flush()
         wanted = sorted(set(skus))
         rows = await fetch(self._session, _STOCK_OF, {"skus": wanted})
-        self._stock_of = {sku: [] for sku in wanted}
+        self._stock_of = {sku: {} for sku in wanted}
         for sku, code, available, incoming, version, _ in rows:
-            self._stock_of[sku].append((code, available, incoming, version))
+            self._stock_of[sku][code] = (available, incoming, version)
         self._known = await _known_count(self._session, rows)
 
     async def candidates(self, skus: Iterable[str], pickup: str | None = None) -> Candidates:
@@ -212,7 +232,7 @@ class RoutingView:
     async def _prefetched(self, skus: list[str]) -> Candidates:
         stock: dict[str, tuple[int, dict[str, int], dict[str, int]]] = {}
         for sku in skus:
-            for code, available, incoming, version in self._stock_of[sku]:
+            for code, (available, incoming, version) in self._stock_of[sku].items():
                 entry = stock.get(code)
                 if entry is None:
                     entry = stock[code] = (version, {}, {})

@@ -83,3 +83,30 @@ async def test_what_a_batch_projects_before_an_order_routes_it(
 
     assert await routed_to(container, early) == [first]
     assert await routed_to(container, late) == [second]
+
+
+async def test_a_batch_routes_from_the_stock_it_projected_where_the_prefetch_saw_stock(
+    container: ServiceContainer,
+) -> None:
+    # Both locations hold the SKU when the batch reads it, so each change is applied to what
+    # was read rather than read again: the figures must be the ones projected all the same.
+    sku = f"BATCH-{uuid4().hex[:8]}"
+    first, second = await located(container, priority=900), await located(container, priority=100)
+    await container.bus.handle(ProjectStock(sku, first, 10))
+    await container.bus.handle(ProjectStock(sku, second, 10))
+    early, middle, late = uuid4(), uuid4(), uuid4()
+
+    await container.bus.handle_batch(
+        [
+            start(early, sku),
+            delivery(ProjectStock(sku, first, 1), sku),  # too little left for two units
+            start(middle, sku),
+            delivery(ProjectStock(sku, first, 12), sku),  # restocked
+            delivery(ProjectStock(sku, second, 0), sku),  # sold out
+            start(late, sku),
+        ]
+    )
+
+    assert await routed_to(container, early) == [first]
+    assert await routed_to(container, middle) == [second]
+    assert await routed_to(container, late) == [first]
