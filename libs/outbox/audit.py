@@ -7,6 +7,7 @@ can go unaudited, and the audit row commits or rolls back with the change and it
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from libs.auth.actor import current_actor
@@ -28,11 +29,23 @@ RESOURCE_FIELDS = {
 
 def resources_of(event: IntegrationEvent) -> list[str]:
     found = []
-    for field, kind in RESOURCE_FIELDS.items():
-        value = getattr(event, field, None)
+    for field, kind in _resource_fields_of(type(event)):
+        value = getattr(event, field)
         if isinstance(value, str) and value:
             found.append(f"{kind}:{value}")
     return found or [f"subject:{event.subject}"]
+
+
+@cache
+def _resource_fields_of(event_type: type[IntegrationEvent]) -> tuple[tuple[str, str], ...]:
+    """The resource fields an event type has, found once: asking a pydantic model for a
+    field it lacks raises and catches an AttributeError inside pydantic, and doing that for
+    every field every event lacks was 3-4 % of order capture's CPU."""
+    return tuple(
+        (field, kind)
+        for field, kind in RESOURCE_FIELDS.items()
+        if hasattr(event_type, field) or field in event_type.model_fields
+    )
 
 
 def audit_row(event: IntegrationEvent, envelope: Envelope, at: datetime) -> dict[str, Any]:

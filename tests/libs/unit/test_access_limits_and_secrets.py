@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from libs.auth.keys import DEV_KID_PREFIX, generate_signing_key, jwks_of
 from libs.auth.service_tokens import ServiceTokens
 from libs.auth.settings import DEV_ISSUER, AuthSettings
+from libs.contracts.base import IntegrationEvent
 from libs.contracts.inventory import LowStock
 from libs.contracts.orchestration import FulfillmentAccepted
 from libs.http.rate_limit import RateLimiter
@@ -159,3 +160,25 @@ def test_audit_rows_name_every_resource_an_event_is_about() -> None:
     assert resources_of(accepted) == ["order:o-1", "fulfillment:f-1", "location:store-1"]
     low = LowStock(sku="LAMP-1", available=1, threshold=5)
     assert resources_of(low) == ["sku:LAMP-1"]
+
+
+class _Returned(IntegrationEvent):
+    """Not registered (no event_type of its own): a resource as a property, one optional."""
+
+    sku: str | None = None
+
+    @property
+    def return_id(self) -> str:
+        return "r-1"
+
+    @property
+    def partition_key(self) -> str:
+        return "r-1"
+
+
+def test_audit_rows_name_resources_from_properties_and_skip_empty_fields() -> None:
+    # The fields an event type has are looked up once per type; a property counts as one,
+    # and a field left empty names nothing, whichever instance comes first.
+    assert resources_of(_Returned()) == ["return:r-1"]
+    assert resources_of(_Returned(sku="LAMP-1")) == ["return:r-1", "sku:LAMP-1"]
+    assert resources_of(_Returned()) == ["return:r-1"]
