@@ -436,18 +436,19 @@ class TestAvailability:
         assert posted.json()["items"][0]["available"] == 8
         # The compact shape narrows the same way (its statement is built once per narrowing,
         # with the country and the type bound when it runs).
-        for narrowing, units in (
+        narrowings: list[tuple[dict[str, str], dict[str, int]]] = [
             ({}, {warehouse: 5, vienna: 4, store: 3}),
             ({"country": "AT"}, {vienna: 4}),
             ({"location_type": "store"}, {store: 3}),
             ({"country": "DE", "location_type": "store"}, {store: 3}),
             ({"country": "AT", "location_type": "store"}, {}),
-        ):
+        ]
+        for narrowing, held in narrowings:
             r = await client.get("/v1/availability/compact", params={"skus": sku} | narrowing)
             compact = r.json()
             (item,) = compact["items"]
             at = [compact["locations"][i] for i in item["location_index"]]
-            assert dict(zip(at, item["location_available"], strict=True)) == units, narrowing
+            assert dict(zip(at, item["location_available"], strict=True)) == held, narrowing
             assert (item["available"], item["incoming"]) == (
                 (await ask(**narrowing))["available"],
                 (await ask(**narrowing))["incoming"],
