@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property
-from math import floor
+from math import floor, inf
 from typing import Any
 
 from services.orchestration.domain.routing.model import Quote
@@ -101,24 +101,38 @@ class RateTable:
     def cheapest_cents(
         self, *, distance_km: float | None, domestic: bool, level: str | None
     ) -> int | None:
-        """The price of `cheapest()`'s quote in cents, without making the quote: routing asks
-        it for every candidate location of every order, where Decimal arithmetic was most of
-        the scoring's cost (see _cents)."""
-        km = _km(distance_km)
+        """The price of `cheapest()`'s quote in cents, without making the quote."""
+        return self.cents_for(level)(distance_km, domestic)
+
+    def cents_for(self, level: str | None) -> Callable[[float | None, bool], int | None]:
+        """`cheapest_cents` at one level, as a function of (distance, domestic): routing asks
+        it for every candidate location of every order, where Decimal arithmetic was most
+        of the scoring's cost (see _cents), and then the keyword call and the generator
+        over the level's services were (165 µs for 100 candidates; a plain loop over the
+        services' figures for the side of the border, fixed once per order: 70 µs)."""
         rated = self._float_rates.get(level, ())
         if not rated:
-            return None
-        # Rounding half up never reorders prices, so the lowest price in cents is the lowest
-        # float price rounded; the float is exact enough unless it is all but a half cent.
-        lowest = min(
-            ((base if domestic else base + surcharge) + per_100km * km / 100) * 100
-            for _, base, per_100km, surcharge in rated
-        )
-        whole = floor(lowest)
-        fraction = lowest - whole
-        if abs(fraction - 0.5) < _HALF_CENT_DOUBT:
-            return min(int(_price(r[0], km, domestic) * 100) for r in rated)
-        return whole + 1 if fraction > 0.5 else whole
+            return _NO_PRICE
+        home = tuple((base, per_100km) for _, base, per_100km, _ in rated)
+        abroad = tuple((base + surcharge, per_100km) for _, base, per_100km, surcharge in rated)
+
+        def cents(distance_km: float | None, domestic: bool) -> int | None:
+            km = ASSUMED_DISTANCE_KM if distance_km is None else max(0.0, distance_km)
+            # Rounding half up never reorders prices, so the lowest price in cents is the
+            # lowest float price rounded; the float is exact enough unless it is all but a
+            # half cent.
+            lowest = inf
+            for base, per_100km in home if domestic else abroad:
+                price = (base + per_100km * km / 100) * 100
+                if price < lowest:
+                    lowest = price
+            whole = floor(lowest)
+            fraction = lowest - whole
+            if abs(fraction - 0.5) < _HALF_CENT_DOUBT:
+                return min(int(_price(r[0], km, domestic) * 100) for r in rated)
+            return whole + 1 if fraction > 0.5 else whole
+
+        return cents
 
     def _near_cheapest(self, km: float, domestic: bool, level: str | None) -> list[CarrierService]:
         """The level's services that may be the cheapest at this distance. A Decimal price
@@ -204,6 +218,10 @@ def _price(service: CarrierService, km: float, domestic: bool) -> Decimal:
 # float sum of these few terms is within a billionth of a cent of the exact Decimal one for
 # any price a parcel has, so only a price this close to a half cent could round otherwise.
 _HALF_CENT_DOUBT = 1e-6
+
+
+def _NO_PRICE(distance_km: float | None, domestic: bool) -> int | None:
+    return None
 
 
 def select_service(

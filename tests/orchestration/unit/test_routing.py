@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.orchestration.domain.carriers import DEFAULT_RATE_TABLE
 from services.orchestration.domain.routing.engine import route
-from services.orchestration.domain.routing.geo import great_circle_km
+from services.orchestration.domain.routing.geo import great_circle_km, km_to
 from services.orchestration.domain.routing.model import (
     Demand,
     FilterVerdict,
@@ -962,3 +962,17 @@ def test_a_stocked_site_is_the_site_with_that_stock_and_leaves_the_site_alone() 
     assert site.available == dict(ALL_STOCK)
     with pytest.raises(AttributeError):
         stocked.priority = 1  # type: ignore[misc]
+
+
+_LATITUDES = st.floats(min_value=-90, max_value=90, allow_nan=False)
+_LONGITUDES = st.floats(min_value=-180, max_value=180, allow_nan=False)
+
+
+@given(_LATITUDES, _LONGITUDES, _LATITUDES, _LONGITUDES)
+def test_distances_to_one_point_are_the_great_circle_distances_to_the_last_bit(
+    lat_a: float, lon_a: float, lat_b: float, lon_b: float
+) -> None:
+    # Scoring measures every candidate against the order's address with km_to; the scores
+    # and the stored explanations must be the very floats great_circle_km gives.
+    a, b = GeoPoint(lat_a, lon_a), GeoPoint(lat_b, lon_b)
+    assert km_to(b)(a) == great_circle_km(a, b)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import asin, cos, radians, sin, sqrt
 
 from services.orchestration.domain.routing.model import GeoPoint
@@ -19,3 +20,21 @@ def great_circle_km(a: GeoPoint, b: GeoPoint) -> float:
     h = sin(d_lat / 2) ** 2 + cos(lat_a) * cos(lat_b) * sin(d_lon / 2) ** 2
     # min() guards asin against rounding just above 1 for antipodal points.
     return 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(h)))
+
+
+def km_to(b: GeoPoint) -> Callable[[GeoPoint], float]:
+    """great_circle_km(a, b) for many a and one b (an order's address, every candidate
+    location): b's own terms are worked out once, and each distance is the same float."""
+    lat_b = radians(b.lat)
+    cos_b = cos(lat_b)
+    lon_b = b.lon
+
+    def km_from(a: GeoPoint) -> float:
+        lat_a = radians(a.lat)
+        h = (
+            sin((lat_b - lat_a) / 2) ** 2
+            + cos(lat_a) * cos_b * sin(radians(lon_b - a.lon) / 2) ** 2
+        )
+        return 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(h)))
+
+    return km_from

@@ -9,7 +9,7 @@ from functools import cache
 
 from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.routing.filters import lines_in_full, needed
-from services.orchestration.domain.routing.geo import great_circle_km
+from services.orchestration.domain.routing.geo import great_circle_km, km_to
 from services.orchestration.domain.routing.model import (
     Method,
     Quote,
@@ -64,22 +64,14 @@ def score_sites(
     and objects per component and site were most of its cost."""
     point = request.ship_to_point
     pickup = request.method is Method.PICKUP
-    kms = [
-        great_circle_km(s.point, point) if s.point is not None and point is not None else None
-        for s in sites
-    ]
-    prices: list[int | None] = (  # in cents
-        [None] * len(sites)
-        if pickup
-        else [
-            rates.cheapest_cents(
-                distance_km=km,
-                domestic=s.country == request.ship_to_country,
-                level=request.service_level,
-            )
-            for s, km in zip(sites, kms, strict=True)
-        ]
-    )
+    km_from = km_to(point) if point is not None else None
+    kms = [km_from(s.point) if s.point is not None and km_from is not None else None for s in sites]
+    if pickup:
+        prices: list[int | None] = [None] * len(sites)  # in cents
+    else:
+        cents = rates.cents_for(request.service_level)
+        country = request.ship_to_country
+        prices = [cents(km, s.country == country) for s, km in zip(sites, kms, strict=True)]
     distance = _distance_scorer([km for km in kms if km is not None])
     cost = _cost_scorer([p for p in prices if p is not None])
     w = strategy.weights
