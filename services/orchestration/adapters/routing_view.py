@@ -186,9 +186,9 @@ class RoutingView:
                 if units > 0:
                     del self._stock_of[sku]
                 continue
-            now = (units, row[1], row[2]) if available else (row[0], units, row[2])
-            if now[0] > 0 or now[1] > 0:
-                rows[code] = now
+            patched = (units, row[1], row[2]) if available else (row[0], units, row[2])
+            if patched[0] > 0 or patched[1] > 0:
+                rows[code] = patched
             else:  # neither held nor expected: not a candidate, as the query would say
                 del rows[code]
 

@@ -112,12 +112,12 @@ class RateTable:
         services' figures for the side of the border, fixed once per order: 70 µs)."""
         rated = self._float_rates.get(level, ())
         if not rated:
-            return _NO_PRICE
+            return _no_price
         home = tuple((base, per_100km) for _, base, per_100km, _ in rated)
         abroad = tuple((base + surcharge, per_100km) for _, base, per_100km, surcharge in rated)
 
         def cents(distance_km: float | None, domestic: bool) -> int | None:
-            km = ASSUMED_DISTANCE_KM if distance_km is None else max(0.0, distance_km)
+            km = _km(distance_km)
             # Rounding half up never reorders prices, so the lowest price in cents is the
             # lowest float price rounded; the float is exact enough unless it is all but a
             # half cent.
@@ -220,7 +220,7 @@ def _price(service: CarrierService, km: float, domestic: bool) -> Decimal:
 _HALF_CENT_DOUBT = 1e-6
 
 
-def _NO_PRICE(distance_km: float | None, domestic: bool) -> int | None:
+def _no_price(distance_km: float | None, domestic: bool) -> int | None:
     return None
 
 

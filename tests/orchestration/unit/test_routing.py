@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from services.orchestration.domain.carriers import DEFAULT_RATE_TABLE
 from services.orchestration.domain.routing.engine import route
-from services.orchestration.domain.routing.geo import great_circle_km, km_to
+from services.orchestration.domain.routing.geo import EARTH_RADIUS_KM, great_circle_km, km_to
 from services.orchestration.domain.routing.model import (
     Demand,
     FilterVerdict,
@@ -968,11 +969,20 @@ _LATITUDES = st.floats(min_value=-90, max_value=90, allow_nan=False)
 _LONGITUDES = st.floats(min_value=-180, max_value=180, allow_nan=False)
 
 
+def _haversine_as_stored(a: GeoPoint, b: GeoPoint) -> float:
+    """The formula the stored decisions' distances were worked out with, term for term."""
+    lat_a, lat_b = math.radians(a.lat), math.radians(b.lat)
+    d_lat = lat_b - lat_a
+    d_lon = math.radians(b.lon - a.lon)
+    h = math.sin(d_lat / 2) ** 2 + math.cos(lat_a) * math.cos(lat_b) * math.sin(d_lon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
 @given(_LATITUDES, _LONGITUDES, _LATITUDES, _LONGITUDES)
 def test_distances_to_one_point_are_the_great_circle_distances_to_the_last_bit(
     lat_a: float, lon_a: float, lat_b: float, lon_b: float
 ) -> None:
     # Scoring measures every candidate against the order's address with km_to; the scores
-    # and the stored explanations must be the very floats great_circle_km gives.
+    # and the stored explanations must be the very floats the haversine formula gives.
     a, b = GeoPoint(lat_a, lon_a), GeoPoint(lat_b, lon_b)
-    assert km_to(b)(a) == great_circle_km(a, b)
+    assert km_to(b)(a) == great_circle_km(a, b) == _haversine_as_stored(a, b)

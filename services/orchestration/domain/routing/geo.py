@@ -14,17 +14,12 @@ EARTH_RADIUS_KM = 6371.0088
 def great_circle_km(a: GeoPoint, b: GeoPoint) -> float:
     """The great-circle distance between two points, by the haversine formula (stable for
     short distances, where the spherical law of cosines loses precision)."""
-    lat_a, lat_b = radians(a.lat), radians(b.lat)
-    d_lat = lat_b - lat_a
-    d_lon = radians(b.lon - a.lon)
-    h = sin(d_lat / 2) ** 2 + cos(lat_a) * cos(lat_b) * sin(d_lon / 2) ** 2
-    # min() guards asin against rounding just above 1 for antipodal points.
-    return 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(h)))
+    return km_to(b)(a)
 
 
 def km_to(b: GeoPoint) -> Callable[[GeoPoint], float]:
     """great_circle_km(a, b) for many a and one b (an order's address, every candidate
-    location): b's own terms are worked out once, and each distance is the same float."""
+    location): b's own terms are worked out once."""
     lat_b = radians(b.lat)
     cos_b = cos(lat_b)
     lon_b = b.lon
@@ -35,6 +30,7 @@ def km_to(b: GeoPoint) -> Callable[[GeoPoint], float]:
             sin((lat_b - lat_a) / 2) ** 2
             + cos(lat_a) * cos_b * sin(radians(lon_b - a.lon) / 2) ** 2
         )
+        # min() guards asin against rounding just above 1 for antipodal points.
         return 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(h)))
 
     return km_from
