@@ -121,10 +121,11 @@ class SkuEvent(IntegrationEvent):
 class StockChanged(SkuEvent):
     """A location's counters of a SKU changed; the values are the new ones.
 
-    Sent with every change of a row's available units (holds, releases, shipments, counts,
-    adjustments, imports, safety stock, receipts, returns, backorder allocations), in the
-    transaction that made it. A location's activation changes no row: location_changed says
-    it, once for all its SKUs."""
+    Sent by every transaction that changes a row's available units (holds, releases,
+    shipments, counts, adjustments, imports, safety stock, receipts, returns, backorder
+    allocations), once per row, with the counters the transaction left and the reasons of
+    all its changes: a batch of reservations taking from one row announces it once. A
+    location's activation changes no row: location_changed says it, once for all its SKUs."""
 
     event_type: ClassVar[str] = "oms.inventory.stock_changed"
     topic: ClassVar[str] = INVENTORY_EVENTS

@@ -158,6 +158,10 @@ class StockRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self.touched: dict[Key, TouchedLevel] = {}
+        # The rows changed since their waiting backorders were last served: every command
+        # is followed by serving (see stock_effects), and only the rows it changed can have
+        # freed anything; `touched` keeps the whole transaction's, announced at commit.
+        self._unserved: set[Key] = set()
         # Read by the statement that changed a row (see _change), so that announcing the
         # changes at commit needs no query of its own; the last statement of a SKU has seen
         # every earlier change of this transaction. Forgotten whenever something changes
@@ -416,6 +420,7 @@ class StockRepository:
         if self._locked:
             raise RuntimeError("a set-wise stock change inside a consumer's batch of takes")
         self.touched[touched.level.key] = touched
+        self._unserved.add(touched.level.key)
         self._forget(touched.level.key)
 
     def _touch(
@@ -435,6 +440,14 @@ class StockRepository:
         entry = self.touched.setdefault(level.key, TouchedLevel(level, available_before))
         entry.level = level
         entry.reasons.append(reason)
+        self._unserved.add(level.key)
+
+    def unserved(self) -> dict[Key, TouchedLevel]:
+        """The changed rows whose waiting backorders have not been served since they changed."""
+        return {key: found for key in self._unserved if (found := self.touched.get(key))}
+
+    def served(self) -> None:
+        self._unserved.clear()
 
     def _forget(self, key: Key) -> None:
         self._network.pop(key[1], None)
@@ -448,6 +461,7 @@ class StockRepository:
 
     def settled(self) -> None:
         self.touched.clear()
+        self._unserved.clear()
         if not self._locked:
             # Rows a batch holds locked change only through it, and their SKUs' facts are
             # kept up to date by its takes (_take_locked) for the batch's next commands.

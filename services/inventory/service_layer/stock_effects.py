@@ -1,5 +1,6 @@
-"""What follows any stock change, just before its transaction commits: freed units go to the
-orders waiting for them, then every changed row and any crossed alert is announced."""
+"""What follows any stock change: after each command, the units it freed go to the orders
+waiting for them (before the next command of a consumer's batch could take them); at commit,
+every row the transaction changed, and any alert a SKU crossed, is announced once."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ if TYPE_CHECKING:
     from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 
-async def settle_stock_changes(uow: InventoryUnitOfWork) -> None:
-    await serve_backorders(uow)
-    await announce_stock_changes(uow)
-    uow.stock.settled()
-
-
 async def serve_backorders(uow: InventoryUnitOfWork) -> None:
     """Hand available units of every changed row to its waiting lines, queue order first.
 
@@ -33,7 +28,7 @@ async def serve_backorders(uow: InventoryUnitOfWork) -> None:
     now = uow.clock.now()
     freed = {
         key: touched
-        for key, touched in uow.stock.touched.items()
+        for key, touched in uow.stock.unserved().items()
         if touched.level.available > 0 and not touched.freed_nothing
     }
     queues = await uow.reservations.queues(freed)
@@ -58,9 +53,16 @@ async def serve_backorders(uow: InventoryUnitOfWork) -> None:
         for res_id, lines in served.items():
             await uow.reservations.save(by_id[res_id], now=now)
             uow.publish(published.backorder_allocated(by_id[res_id], lines))
+    # After the allocations, which change rows too: what they leave, no queue waits for.
+    uow.stock.served()
 
 
 async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
+    """One stock_changed per row the transaction changed, with its counters after the last
+    change and the reasons of them all: a consumer's batch of reservations that takes from
+    one row thirty times announces it once (its intermediate counters were never committed,
+    so nobody could have seen them). Alerts compare the network before the transaction with
+    after it."""
     touched = uow.stock.touched
     if not touched:
         return
