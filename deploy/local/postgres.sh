@@ -12,7 +12,9 @@
 #                                     for a second test run beside the first: OMS_TEST_DATABASE_SUFFIX)
 #
 # Services: order_capture inventory orchestration returns; role = password = oms_<svc>.
-# URL:      postgresql://oms_<svc>:oms_<svc>@127.0.0.1:5432/oms_<svc>[_test]
+# URL:      postgresql://oms_<svc>:oms_<svc>@/oms_<svc>[_test]?host=/var/run/postgresql
+#           (the cluster's Unix socket, as the local stack connects: `ensure` lets these roles
+#           log in there with their password), or ...@127.0.0.1:5432/... over TCP.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,6 +30,9 @@ INIT_SQL="$REPO/deploy/postgres/init.sql"
 MARKER="$REPO/.local/postgres.started"
 PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
 READY_TIMEOUT=${OMS_PG_READY_TIMEOUT:-60}
+PG_SOCKET_DIR=${OMS_PG_SOCKET_DIR:-/var/run/postgresql}
+# Marks the pg_hba.conf rule ensure_socket_logins writes, so a later run finds and updates it.
+HBA_MARK="# oms local stack (deploy/local/postgres.sh)"
 
 # psql as the postgres superuser over the local socket (peer auth); stdin = SQL.
 admin_psql() {
@@ -121,16 +126,53 @@ ensure_max_connections() {
     [ "$current" -ge "$MIN_CONNECTIONS" ] || die "max_connections is still $current after restart"
 }
 
+# The services' roles may log in over the cluster's Unix socket with their password (Debian's
+# rules let only same-named system users in there, by peer): the local stack connects that
+# way, because a statement's round trip over the socket costs about 60 us of client and
+# server CPU where one over TCP loopback costs about 150 (select 1, asyncpg, this machine),
+# and the stack makes thousands a second. The rule goes before the first `local` rule (the
+# first rule that matches decides) and is rewritten when the services change.
+ensure_socket_logins() {
+    local hba roles rule
+    hba=$(admin_psql -At -c 'SHOW hba_file')
+    roles=$(printf 'oms_%s,' "${OMS_SERVICES[@]}")
+    rule="local   all   ${roles%,}   scram-sha-256   $HBA_MARK"
+    if as_postgres grep -qxF "$rule" "$hba"; then
+        return 0
+    fi
+    log "letting ${roles%,} log in over the local socket with their passwords ($hba)"
+    local rules
+    rules=$(as_postgres cat "$hba" | awk -v rule="$rule" -v mark="$HBA_MARK" '
+        index($0, mark) { next }
+        !done && /^[[:space:]]*local[[:space:]]/ { print rule; done = 1 }
+        { print }
+        END { if (!done) print rule }') || die "reading $hba failed"
+    printf '%s\n' "$rules" | as_postgres tee "$hba" >/dev/null || die "writing $hba failed"
+    admin_psql -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
+# A command as the postgres system user (it owns the cluster's files).
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        sudo -u postgres "$@"
+    fi
+}
+
 verify_logins() {
     local svc db url
     for svc in "${OMS_SERVICES[@]}"; do
         for db in "oms_$svc" "oms_${svc}_test"; do
-            url="postgresql://oms_$svc:oms_$svc@127.0.0.1:$PG_PORT/$db"
-            # A password login over TCP, and the owner may create tables in schema public.
-            if ! psql -X -q -At "$url" -v ON_ERROR_STOP=1 \
-                -c 'BEGIN; CREATE TABLE public.oms_ensure_probe (id int); ROLLBACK;' >/dev/null; then
-                die "cannot log in and create a table as oms_$svc on $db (127.0.0.1:$PG_PORT; see pg_hba.conf)"
-            fi
+            # A password login over TCP and over the socket, and the owner may create tables
+            # in schema public.
+            for url in "postgresql://oms_$svc:oms_$svc@127.0.0.1:$PG_PORT/$db" \
+                "postgresql://oms_$svc:oms_$svc@/$db?host=$PG_SOCKET_DIR&port=$PG_PORT"; do
+                if ! psql -X -q -At "$url" -v ON_ERROR_STOP=1 \
+                    -c 'BEGIN; CREATE TABLE public.oms_ensure_probe (id int); ROLLBACK;' >/dev/null; then
+                    die "cannot log in and create a table as oms_$svc on $db (${url#*@}; see pg_hba.conf)"
+                fi
+            done
         done
     done
 }
@@ -142,6 +184,7 @@ cmd_ensure() {
     ensure_running
     ensure_max_connections
     admin_psql <"$INIT_SQL" >/dev/null || die "applying $INIT_SQL failed"
+    ensure_socket_logins
     verify_logins
     log "PostgreSQL $PG_VERSION ready on 127.0.0.1:$PG_PORT: roles/databases oms_{order_capture,inventory,orchestration,returns}[_test] ($((SECONDS - start))s)"
 }

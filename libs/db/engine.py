@@ -81,9 +81,12 @@ def json_text(value: Any) -> str:
 
 
 def loopback_without_ssl_choice(url: str) -> bool:
+    """A connection that never leaves the machine (loopback, or a Unix socket: `?host=/dir`)
+    and names no TLS choice of its own."""
     parsed = make_url(url)
     chosen = {"ssl", "sslmode"} & set(parsed.query)
-    return not chosen and parsed.host in ("127.0.0.1", "localhost", "::1")
+    socket = str(parsed.query.get("host", "")).startswith("/")
+    return not chosen and (socket or parsed.host in ("127.0.0.1", "localhost", "::1"))
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -109,6 +109,17 @@ class TestSettings:
         assert real == InventorySettings(ENV="production", DATABASE_URL=real).DATABASE_URL
 
 
+def test_only_connections_that_stay_on_the_machine_skip_tls_negotiation() -> None:
+    from libs.db.engine import loopback_without_ssl_choice as stays_local
+
+    assert stays_local("postgresql+asyncpg://u:p@127.0.0.1:5432/db")
+    assert stays_local("postgresql+asyncpg://u:p@/db?host=/var/run/postgresql")
+    assert not stays_local("postgresql+asyncpg://u:p@db:5432/db")
+    assert not stays_local("postgresql+asyncpg://u:p@/db?host=db.internal")
+    assert not stays_local("postgresql+asyncpg://u:p@/db?host=/var/run/postgresql&ssl=require")
+    assert not stays_local("postgresql+asyncpg://u:p@127.0.0.1/db?sslmode=require")
+
+
 def test_a_dataschema_urn_reads_back_as_what_made_it() -> None:
     urn = dataschema_of("oms.order.events", "oms.order.placed", 2)
     assert parse_dataschema(urn) == ("oms.order.events", "oms.order.placed", 2)
