@@ -98,12 +98,12 @@ def build_container(
                 group_id=namer.physical(name),
                 client_id=name,
                 group_instance_id=settings.KAFKA_GROUP_INSTANCE_ID or None,
+                batch_window_s=settings.CONSUMER_LINGER_S,
             ),
             producer_factory=producer_factory,
             max_attempts=settings.CONSUMER_MAX_ATTEMPTS,
             retry_backoff_s=settings.CONSUMER_RETRY_BACKOFF_S,
             commit_interval_s=settings.CONSUMER_COMMIT_INTERVAL_S,
-            linger_s=settings.CONSUMER_LINGER_S,
             max_batch=settings.CONSUMER_MAX_BATCH,
         )
     return ServiceContainer(

@@ -114,7 +114,6 @@ class InboxConsumer:
         max_attempts: int = 5,
         retry_backoff_s: float = 0.2,
         commit_interval_s: float = 1.0,
-        linger_s: float = 0.0,
         max_batch: int = 500,
     ) -> None:
         self._name = name
@@ -126,7 +125,6 @@ class InboxConsumer:
         self._max_attempts = max_attempts
         self._retry_backoff_s = retry_backoff_s
         self._commit_interval_s = commit_interval_s
-        self._linger_s = linger_s
         self._max_batch = max_batch  # records handled in one go
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
@@ -181,20 +179,12 @@ class InboxConsumer:
     async def _fetch(
         self, consumer: AIOKafkaConsumer
     ) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
-        """What the broker has, after a long poll; once something came, also what arrives
-        within linger_s (the client keeps fetching meanwhile), so that a flow of records is
-        handled in batches, one transaction each, rather than one record at a time."""
-        batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = dict(
-            await consumer.getmany(timeout_ms=1000, max_records=self._max_batch)
-        )
-        if not batches or self._linger_s <= 0:
-            return batches
-        await asyncio.sleep(self._linger_s)
-        room = self._max_batch - sum(len(records) for records in batches.values())
-        if room > 0:
-            for tp, records in (await consumer.getmany(timeout_ms=0, max_records=room)).items():
-                batches[tp] = batches.get(tp, []) + records
-        return batches
+        """What the client has fetched, or what comes within a second. The broker holds each
+        fetch for the consumer's batching window (libs.messaging.kafka.make_consumer), so a
+        flow of records comes in batches, handled in one transaction each; the client fetches
+        the next batch while this one is handled, so the window costs a record no more than
+        the handling of the batch before it already does."""
+        return dict(await consumer.getmany(timeout_ms=1000, max_records=self._max_batch))
 
     async def _handle_fetch(
         self,

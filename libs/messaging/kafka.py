@@ -28,15 +28,35 @@ def make_producer(*, bootstrap_servers: str, client_id: str) -> AIOKafkaProducer
     )
 
 
+# A fetch the broker holds for a batching window (see make_consumer) returns early only once
+# this much has gathered: more than a consumer's batch of events, so that the window, not the
+# size, closes a batch of a moderate flow; a backlog returns at once all the same.
+BATCH_FETCH_MIN_BYTES = 1024 * 1024
+# Without a batching window: the broker answers as soon as anything is there (a long poll).
+LONG_POLL_MAX_WAIT_MS = 500
+
+
 def make_consumer(
     *,
     bootstrap_servers: str,
     group_id: str,
     client_id: str,
     group_instance_id: str | None = None,
+    batch_window_s: float = 0.0,
 ) -> AIOKafkaConsumer:
     """A static member (group_instance_id) that restarts within the session timeout gets its
-    partitions straight back, without a rebalance of the whole group."""
+    partitions straight back, without a rebalance of the whole group.
+
+    With a batching window, the broker holds each fetch until the window has passed (or a
+    backlog is there), so that a moderate flow arrives in batches, one transaction each. The
+    client fetches in the background while the last batch is being handled, so the window
+    runs beside the handling instead of after it."""
+    window_ms = round(batch_window_s * 1000)
+    fetch: dict[str, int] = (
+        {"fetch_max_wait_ms": window_ms, "fetch_min_bytes": BATCH_FETCH_MIN_BYTES}
+        if window_ms > 0
+        else {"fetch_max_wait_ms": LONG_POLL_MAX_WAIT_MS, "fetch_min_bytes": 1}
+    )
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
@@ -45,5 +65,6 @@ def make_consumer(
         max_poll_records=500,
         session_timeout_ms=10000,
         heartbeat_interval_ms=2000,
+        **fetch,
         **CONSUMER_SAFETY,
     )

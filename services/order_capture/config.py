@@ -18,7 +18,8 @@ class OrderCaptureSettings(ServiceSettings):
     # latency: make bench's capture at half its highest rate went from p99 140 ms to 34 ms
     # with 100 (and at three quarters from 147 ms with 4 refusals to 123 ms with none).
     CONSUMER_MAX_BATCH: int = Field(default=100, ge=1)
-    # The consumers downstream linger 100 ms (libs.config); here the batch that lingering
-    # gathers is what the orders wait behind: at 160 orders/s, p95 74 and 75 ms, p99 181 and
-    # 105 ms with 100 ms; p95 49 and 42 ms, p99 91 and 64 ms with 50 (alternating runs).
+    # The consumers downstream batch over 100 ms (libs.config); here the batch is what the
+    # orders' requests wait behind: at 160 orders/s, p95 74 and 75 ms, p99 181 and 105 ms
+    # with 100 ms; p95 49 and 42 ms, p99 91 and 64 ms with 50 (alternating runs, measured
+    # with the in-process linger the window replaced).
     CONSUMER_LINGER_S: float = Field(default=0.05, ge=0)

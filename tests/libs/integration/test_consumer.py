@@ -23,7 +23,7 @@ from libs.outbox.inbox import InboxEntry
 from libs.outbox.writer import OutboxWriter
 from tests.libs.integration.conftest import LibDb, create_topic
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
-from tests.support.kafka import read_topic
+from tests.support.kafka import assign_whole_topic, read_topic
 from tests.support.polling import eventually
 
 
@@ -248,3 +248,48 @@ class TestBatches:
         assert announced == {
             text: (f"story-{text}", event_id) for text, event_id in zip(texts, ids, strict=True)
         }
+
+
+async def test_a_consumer_with_a_batching_window_takes_a_flow_in_a_few_batches() -> None:
+    """The broker holds each fetch for the window (libs.messaging.kafka): forty records sent
+    10 ms apart come in a few batches, where a consumer without a window takes most of them
+    one at a time."""
+    topic = TOPIC_PREFIX + await create_topic(partitions=1)
+
+    async def batches_taking(window_s: float, count: int = 40) -> int:
+        consumer = make_consumer(
+            bootstrap_servers=BOOTSTRAP_SERVERS,
+            group_id=f"window-{uuid.uuid4().hex[:8]}",
+            client_id="window",
+            batch_window_s=window_s,
+        )
+        producer = make_producer(bootstrap_servers=BOOTSTRAP_SERVERS, client_id="window")
+        await consumer.start()
+        await producer.start()
+        try:
+            partitions = await assign_whole_topic(consumer, topic)
+            await consumer.seek_to_end(*partitions)
+            for tp in partitions:
+                await consumer.position(tp)  # the end, before the flow starts
+
+            async def flow() -> None:
+                for n in range(count):
+                    await producer.send_and_wait(topic, f"{window_s}-{n}".encode())
+                    await asyncio.sleep(0.01)  # the flow's pace, not a wait for anything
+
+            sending = asyncio.create_task(flow())
+            taken, batches = 0, 0
+            async with asyncio.timeout(20):
+                while taken < count:
+                    got = await consumer.getmany(timeout_ms=1000)
+                    if got:
+                        batches += 1
+                        taken += sum(len(records) for records in got.values())
+            await sending
+            return batches
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    assert await batches_taking(0.3) <= 6
+    assert await batches_taking(0.0) >= 10

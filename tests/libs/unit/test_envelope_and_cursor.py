@@ -73,6 +73,20 @@ class TestKafkaClientSafety:
         finally:
             await producer.stop()
 
+    async def test_a_batching_window_is_the_time_the_broker_holds_a_fetch(self) -> None:
+        windowed = make_consumer(
+            bootstrap_servers="127.0.0.1:1", group_id="g", client_id="t", batch_window_s=0.1
+        )
+        plain = make_consumer(bootstrap_servers="127.0.0.1:1", group_id="g", client_id="t")
+        try:
+            # Held for the window unless more than a batch is there; without one, answered
+            # as soon as anything is (a long poll).
+            assert (windowed._fetch_max_wait_ms, windowed._fetch_min_bytes) == (100, 1024 * 1024)
+            assert (plain._fetch_max_wait_ms, plain._fetch_min_bytes) == (500, 1)
+        finally:
+            await windowed.stop()
+            await plain.stop()
+
     async def test_consumer_commits_by_hand_from_earliest(self) -> None:
         consumer = make_consumer(bootstrap_servers="127.0.0.1:1", group_id="g", client_id="t")
         try:
