@@ -15,6 +15,7 @@ from services.orchestration.domain.carriers import DEFAULT_RATE_TABLE
 from services.orchestration.domain.routing.engine import route
 from services.orchestration.domain.routing.geo import EARTH_RADIUS_KM, great_circle_km, km_to
 from services.orchestration.domain.routing.model import (
+    CandidateReport,
     Demand,
     FilterVerdict,
     GeoPoint,
@@ -23,6 +24,7 @@ from services.orchestration.domain.routing.model import (
     Outcome,
     RoutingDecision,
     RoutingRequest,
+    Scored,
     Site,
     Strategy,
     Weights,
@@ -963,6 +965,23 @@ def test_a_stocked_site_is_the_site_with_that_stock_and_leaves_the_site_alone() 
     assert site.available == dict(ALL_STOCK)
     with pytest.raises(AttributeError):
         stocked.priority = 1  # type: ignore[misc]
+
+
+def test_reports_and_scores_made_the_quick_way_are_those_the_constructor_makes() -> None:
+    figures = ((12.5, 6.5, 700.0, 1.0, 9.0), (0.5, 1.0, 0.7, 1.0, 0.9), (1.0, 1.0, 0.5, 2.0, 0.25))
+    scored = Scored.of(*figures, 3.4)
+    assert scored == Scored(*figures, 3.4)
+    assert hash(scored) == hash(Scored(*figures, 3.4))
+    verdicts = (FilterVerdict("active", True, "active"),)
+    report = CandidateReport.of("WH-A", verdicts, True, False, 3.4, scored)
+    made = CandidateReport("WH-A", verdicts, True, False, 3.4, Scored(*figures, 3.4))
+    assert report == made
+    assert hash(report) == hash(made)
+    assert report.components == made.components
+    with pytest.raises(AttributeError):
+        report.total = 1.0  # type: ignore[misc]  # still frozen
+    with pytest.raises(AttributeError):
+        scored.total = 1.0  # type: ignore[misc]
 
 
 _LATITUDES = st.floats(min_value=-90, max_value=90, allow_nan=False)

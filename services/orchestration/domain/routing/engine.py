@@ -56,13 +56,13 @@ def route(
     scored = score_sites(eligible, request, strategy, rates, served)
     totals = {code: figures.total for code, figures in scored.items()}
     reports = tuple(
-        CandidateReport(
-            location_code=s.code,
-            filters=verdicts[s.code],
-            eligible=s.code in totals,
-            covers_all=full[s.code],
-            total=totals.get(s.code),
-            scored=scored.get(s.code),
+        CandidateReport.of(
+            s.code,
+            verdicts[s.code],
+            s.code in totals,
+            full[s.code],
+            totals.get(s.code),
+            scored.get(s.code),
         )
         for s in ordered
     )

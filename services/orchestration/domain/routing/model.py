@@ -154,6 +154,25 @@ class Scored:
             )
         )
 
+    @classmethod
+    def of(
+        cls,
+        values: tuple[float, ...],
+        scores: tuple[float, ...],
+        weights: tuple[float, ...],
+        total: float,
+    ) -> Scored:
+        """Scored(values, scores, weights, total), made as Site.stocked makes a site: routing
+        makes one for every candidate of every order, and the frozen __init__ (each field set
+        through object.__setattr__) cost 0.64 µs where this costs 0.3."""
+        made = object.__new__(cls)
+        fields = made.__dict__
+        fields["values"] = values
+        fields["scores"] = scores
+        fields["weights"] = weights
+        fields["total"] = total
+        return made
+
 
 @dataclass(frozen=True)
 class CandidateReport:
@@ -167,6 +186,28 @@ class CandidateReport:
     @property
     def components(self) -> tuple[ScoreComponent, ...]:
         return () if self.scored is None else self.scored.components
+
+    @classmethod
+    def of(
+        cls,
+        location_code: str,
+        filters: tuple[FilterVerdict, ...],
+        eligible: bool,
+        covers_all: bool,
+        total: float | None,
+        scored: Scored | None,
+    ) -> CandidateReport:
+        """The report, made without the frozen __init__ as Scored.of is: one per candidate
+        of every order (1.23 µs through __init__, 0.32 this way)."""
+        made = object.__new__(cls)
+        fields = made.__dict__
+        fields["location_code"] = location_code
+        fields["filters"] = filters
+        fields["eligible"] = eligible
+        fields["covers_all"] = covers_all
+        fields["total"] = total
+        fields["scored"] = scored
+        return made
 
 
 @dataclass(frozen=True)

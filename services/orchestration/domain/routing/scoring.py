@@ -116,7 +116,7 @@ def score_sites(
             + scores[4] * weights[4],
             4,
         )
-        scored[site.code] = Scored(values, scores, weights, total)
+        scored[site.code] = Scored.of(values, scores, weights, total)
     return scored
 
 
