@@ -11,6 +11,20 @@ from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+
+def _unchecked(cls: type[_T], fields: dict[str, object]) -> _T:
+    """An instance of a frozen dataclass with these fields (every one of them), made without
+    its __init__, which sets each field through object.__setattr__. Routing makes a site, a
+    score and a report for every candidate of every order, about a hundred of each, and the
+    __init__ calls were a visible share of its cost. The caller passes the fields __init__
+    would set; nothing here checks them, hence the name."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
 
 
 class Method(StrEnum):
@@ -62,12 +76,7 @@ class Site:
         candidate of every order (about a hundred), and the frozen __init__, each of its 14
         fields set through object.__setattr__, cost 3.8 µs a site where a copy of the fields
         costs 1."""
-        site = object.__new__(Site)
-        fields = site.__dict__
-        fields.update(self.__dict__)
-        fields["available"] = available
-        fields["incoming"] = incoming
-        return site
+        return _unchecked(Site, {**self.__dict__, "available": available, "incoming": incoming})
 
 
 @dataclass(frozen=True)
@@ -162,16 +171,12 @@ class Scored:
         weights: tuple[float, ...],
         total: float,
     ) -> Scored:
-        """Scored(values, scores, weights, total), made as Site.stocked makes a site: routing
-        makes one for every candidate of every order, and the frozen __init__ (each field set
-        through object.__setattr__) cost 0.64 µs where this costs 0.3."""
-        made = object.__new__(cls)
-        fields = made.__dict__
-        fields["values"] = values
-        fields["scores"] = scores
-        fields["weights"] = weights
-        fields["total"] = total
-        return made
+        """Scored(values, scores, weights, total), made without the frozen __init__ (see
+        _unchecked): one for every candidate of every order, 0.64 µs through __init__, 0.35
+        this way."""
+        return _unchecked(
+            cls, {"values": values, "scores": scores, "weights": weights, "total": total}
+        )
 
 
 @dataclass(frozen=True)
@@ -197,17 +202,19 @@ class CandidateReport:
         total: float | None,
         scored: Scored | None,
     ) -> CandidateReport:
-        """The report, made without the frozen __init__ as Scored.of is: one per candidate
-        of every order (1.23 µs through __init__, 0.32 this way)."""
-        made = object.__new__(cls)
-        fields = made.__dict__
-        fields["location_code"] = location_code
-        fields["filters"] = filters
-        fields["eligible"] = eligible
-        fields["covers_all"] = covers_all
-        fields["total"] = total
-        fields["scored"] = scored
-        return made
+        """The report, made without the frozen __init__ (see _unchecked): one for every
+        candidate of every order, 1.23 µs through __init__, 0.39 this way."""
+        return _unchecked(
+            cls,
+            {
+                "location_code": location_code,
+                "filters": filters,
+                "eligible": eligible,
+                "covers_all": covers_all,
+                "total": total,
+                "scored": scored,
+            },
+        )
 
 
 @dataclass(frozen=True)
