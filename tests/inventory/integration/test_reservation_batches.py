@@ -107,7 +107,7 @@ async def test_a_batch_writes_and_announces_its_takes_as_one_by_one_would(
         (e["data"]["location_code"], e["data"]["reserved"], e["data"]["network_available"])
         for e in (await published(container, sku, "stock_changed"))[2:]  # after the stocking
     ]
-    assert sorted(announced) == [(first, 3, 24), (second, 3, 24)]
+    assert sorted(announced) == sorted([(first, 3, 24), (second, 3, 24)])
     r = await client.get(f"/v1/stock/{sku}/movements")
     assert r.status_code == 200, r.text
     taken = [
