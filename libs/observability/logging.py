@@ -22,7 +22,10 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        # One write (and flush) per line, newline included: a service's processes share the
+        # supervisor's stdout, and print()'s separate write of the newline let another
+        # process's line land in between, tearing both.
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
