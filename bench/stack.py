@@ -31,7 +31,7 @@ from bench.cpu import descendants_of
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
 from libs.auth.tokens import bearer
-from libs.config import shared_host_nice, shared_host_processes
+from libs.config import shared_host_consumer_apart, shared_host_nice, shared_host_processes
 from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
 from tests.support import environment
 
@@ -144,6 +144,7 @@ async def running_stack() -> AsyncIterator[Stack]:
         # As many processes as `make run` starts on this machine (deploy/local/run.sh).
         os.environ[f"{prefix}_PROCESSES"] = str(shared_host_processes(name))
         os.environ[f"{prefix}_CPU_NICE"] = str(shared_host_nice(name))
+        os.environ[f"{prefix}_CONSUMER_APART"] = str(shared_host_consumer_apart(name)).lower()
     await asyncio.to_thread(environment.migrate_from_scratch)
     await ensure_topics(
         bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX

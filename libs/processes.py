@@ -10,6 +10,11 @@ and each a whole service process:
 - its relay, which leads only while it holds the service's advisory lock: one at a time;
 - the jobs, which claim the rows they work on, so no two children do the same work.
 
+With `<PREFIX>_CONSUMER_APART`, the consumer is not in those children but in one more of its
+own (`consumer --child=<count + 1>/<count> ... --nice=<CONSUMER_APART_NICE>`), at a lower CPU
+priority: the requests of the HTTP children never wait behind a batch of consumed events, and
+on a busy machine the kernel runs them first. The supervisor runs even for one HTTP process.
+
 The supervisor itself never imports the app, so it stays small (~55 MB against ~130 MB of a
 child). What it does:
 - SIGTERM or SIGINT: sends it on to every child, waits up to STOP_TIMEOUT_S for them to stop
@@ -59,10 +64,11 @@ Serve = Callable[[S, Sequence[str], int | None], None]
 class Child:
     """What the supervisor tells a child on its command line."""
 
-    number: int  # 1 .. count
-    count: int
+    number: int  # 1 .. count, and count + 1 for a consumer apart
+    count: int  # the children that serve HTTP
     supervisor: int  # its pid
     listen_fd: int | None
+    nice: int | None = None  # in place of CPU_NICE (the consumer apart)
 
 
 def run(argv: Sequence[str], *, settings: S, serve: Serve[S]) -> None:
@@ -71,9 +77,9 @@ def run(argv: Sequence[str], *, settings: S, serve: Serve[S]) -> None:
     if child is not None:
         _die_with(child.supervisor)
         structlog.contextvars.bind_contextvars(process=child.number)
-        yield_cpu(settings.CPU_NICE)
+        yield_cpu(settings.CPU_NICE if child.nice is None else child.nice)
         serve(child_settings(settings, child), parts, child.listen_fd)
-    elif settings.PROCESSES == 1:
+    elif settings.PROCESSES == 1 and not consumer_apart(settings, parts):
         yield_cpu(settings.CPU_NICE)
         serve(settings, parts, None)
     else:
@@ -93,14 +99,27 @@ def parse(argv: Sequence[str]) -> tuple[list[str], Child | None]:
         if arg.startswith("--"):
             name, _, value = arg[2:].partition("=")
             options[name] = value
-    if set(options) - {"child", "supervisor", "listen-fd"}:
+    if set(options) - {"child", "supervisor", "listen-fd", "nice"}:
         raise SystemExit(f"unknown option(s) in {list(argv)}; the only arguments are {PARTS}")
     if "child" not in options:
         return parts or list(PARTS), None
     number, _, count = options["child"].partition("/")
     fd = options.get("listen-fd")
-    child = Child(int(number), int(count), int(options["supervisor"]), int(fd) if fd else None)
+    nice = options.get("nice")
+    child = Child(
+        int(number),
+        int(count),
+        int(options["supervisor"]),
+        int(fd) if fd else None,
+        int(nice) if nice else None,
+    )
     return parts or list(PARTS), child
+
+
+def consumer_apart(settings: ServiceSettings, parts: Sequence[str]) -> bool:
+    """Whether the consumer runs in a process of its own: asked for, and there is both a
+    consumer and an API to keep apart."""
+    return settings.CONSUMER_APART and "consumer" in parts and "api" in parts
 
 
 def child_settings(settings: S, child: Child) -> S:
@@ -147,6 +166,9 @@ class Supervisor:
         self._settings = settings
         self._parts = list(parts)
         self._count = settings.PROCESSES
+        self._apart = consumer_apart(settings, parts)
+        if self._apart:
+            self._parts.remove("consumer")
         main = sys.modules["__main__"].__spec__
         if main is None or main.parent is None:
             raise SystemExit("run a service as `python -m services.<name>`")
@@ -178,15 +200,25 @@ class Supervisor:
         children: list[asyncio.subprocess.Process] = []
         try:
             for number in range(1, self._count + 1):
-                children.append(await self._start(number, listening))
+                children.append(await self._start(number, self._parts, listening))
+            if self._apart:
+                children.append(
+                    await self._start(
+                        self._count + 1,
+                        ["consumer"],
+                        None,
+                        nice=max(self._settings.CPU_NICE, self._settings.CONSUMER_APART_NICE),
+                    )
+                )
         finally:
             if listening is not None:
                 listening.close()  # the children hold it: the port closes with the last of them
         log.info(
             "service.supervisor.started",
-            processes=self._count,
+            processes=len(children),
             pids=[c.pid for c in children],
             parts=self._parts,
+            consumer_apart=self._apart,
         )
         exits = {asyncio.ensure_future(c.wait()): c for c in children}
         await asyncio.wait([asked, *exits], return_when=asyncio.FIRST_COMPLETED)
@@ -209,13 +241,20 @@ class Supervisor:
         return code
 
     async def _start(
-        self, number: int, listening: socket.socket | None
+        self,
+        number: int,
+        parts: Sequence[str],
+        listening: socket.socket | None,
+        *,
+        nice: int | None = None,
     ) -> asyncio.subprocess.Process:
         argv = [
-            *self._parts,
+            *parts,
             f"--child={number}/{self._count}",
             f"--supervisor={os.getpid()}",
         ]
+        if nice is not None:
+            argv.append(f"--nice={nice}")
         fds: tuple[int, ...] = ()
         if listening is not None:
             argv.append(f"--listen-fd={listening.fileno()}")

@@ -79,19 +79,21 @@ refuse_duplicates() {
 # Processes, CPU priority and pool size per service, unless the caller set them: what the
 # services get on a machine they share with each other, PostgreSQL and Kafka (libs.config.
 # shared_host_processes: order-capture one per two CPUs, the others one per four, at least
-# one; shared_host_nice: the HTTP edges first, returns last), and a pool that keeps its
-# processes within CONNECTIONS_PER_SERVICE (each may open 2 x pool + 1: pool, overflow,
-# relay lock).
+# one; shared_host_nice: the HTTP edges first, returns last; shared_host_consumer_apart: the
+# HTTP edge's consumer in a process of its own), and a pool that keeps its processes within
+# CONNECTIONS_PER_SERVICE (each may open 2 x pool + 1: pool, overflow, relay lock).
 size_services() {
-    local svc prefix procs_var pool_var nice_var url_var procs pool i=0
-    local -a auto nice
+    local svc prefix procs_var pool_var nice_var apart_var url_var procs pool all i=0
+    local -a auto nice apart
     # One interpreter for all four: a start of Python with the settings module takes ~1 s.
     {
         read -r -a auto
         read -r -a nice
-    } < <("$PY" -c 'import sys; from libs.config import shared_host_nice, shared_host_processes
+        read -r -a apart
+    } < <("$PY" -c 'import sys; from libs.config import shared_host_consumer_apart, shared_host_nice, shared_host_processes
 print(*(shared_host_processes(s) for s in sys.argv[1:]))
-print(*(shared_host_nice(s) for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
+print(*(shared_host_nice(s) for s in sys.argv[1:]))
+print(*(str(shared_host_consumer_apart(s)).lower() for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
     for svc in "${OMS_SERVICES[@]}"; do
         prefix=${svc^^}
         procs_var="${prefix}_PROCESSES"
@@ -99,9 +101,13 @@ print(*(shared_host_nice(s) for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
         procs=${!procs_var:-${auto[i]}}
         nice_var="${prefix}_CPU_NICE"
         [ -n "${!nice_var:-}" ] || export "$nice_var=${nice[i]}"
+        apart_var="${prefix}_CONSUMER_APART"
+        [ -n "${!apart_var:-}" ] || export "$apart_var=${apart[i]}"
         i=$((i + 1))
         [[ "$procs" =~ ^[1-9][0-9]*$ ]] || die "$procs_var must be a positive number, not '$procs'"
-        pool=$(((CONNECTIONS_PER_SERVICE / procs - 1) / 2))
+        all=$procs
+        [ "${!apart_var,,}" = true ] && all=$((procs + 1))
+        pool=$(((CONNECTIONS_PER_SERVICE / all - 1) / 2))
         ((pool > MAX_POOL_SIZE)) && pool=$MAX_POOL_SIZE
         ((pool < 1)) && pool=1
         export "$procs_var=$procs"
@@ -112,7 +118,7 @@ print(*(shared_host_nice(s) for s in sys.argv[1:]))' "${OMS_SERVICES[@]}")
         if [ -z "${!url_var:-}" ] && [ -d "$PG_SOCKET_DIR" ]; then
             export "$url_var=postgresql+asyncpg://oms_$svc:oms_$svc@/oms_$svc?host=$PG_SOCKET_DIR"
         fi
-        log "$svc: ${!procs_var} process(es), database pool ${!pool_var} each, nice ${!nice_var}"
+        log "$svc: ${!procs_var} process(es), database pool ${!pool_var} each, nice ${!nice_var}, consumer apart: ${!apart_var}"
     done
 }
 

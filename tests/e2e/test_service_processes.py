@@ -52,6 +52,40 @@ async def two(stack: Stack) -> AsyncIterator[ServiceProcess]:
         await normal.wait_healthy()
 
 
+@pytest.fixture
+async def apart(stack: Stack) -> AsyncIterator[ServiceProcess]:
+    """Returns as one HTTP process with its consumer in a process of its own."""
+    normal = stack["returns"]
+    await normal.stop()
+    service = ServiceProcess(
+        "returns",
+        env={
+            "RETURNS_PROCESSES": "1",
+            "RETURNS_CONSUMER_APART": "true",
+            "RETURNS_CONSUMER_APART_NICE": str(APART_NICE),
+            "RETURNS_KAFKA_GROUP_INSTANCE_ID": f"returns-apart-{RUN_ID}",
+        },
+        log_name="returns-consumer-apart",
+    )
+    service.start()
+    try:
+        await service.wait_healthy()
+        await eventually(
+            lambda: asyncio.to_thread(lambda: started(service)),
+            until=lambda found: found == {1, 2},
+            timeout=60,
+            what="both processes started",
+        )
+        yield service
+    finally:
+        await service.stop()
+        normal.start()
+        await normal.wait_healthy()
+
+
+APART_NICE = 7
+
+
 def started(service: ServiceProcess) -> set[Any]:
     return {ln.get("process") for ln in service.log_lines() if ln.get("event") == "service.started"}
 
@@ -142,6 +176,38 @@ class TestSeveralProcesses:
             ln for ln in two.log_lines() if ln.get("event") == "service.supervisor.child_exited"
         ]
         assert death["pid"] == first
+
+
+class TestConsumerApart:
+    async def test_the_consumer_runs_alone_at_its_own_nice_and_http_without_it(
+        self, apart: ServiceProcess, http: httpx.AsyncClient
+    ) -> None:
+        serving, consuming = apart.children()
+
+        answers = await asyncio.gather(
+            *(http.get(f"{apart.url}/v1/returns", params={"limit": 1}) for _ in range(10))
+        )
+        assert {r.status_code for r in answers} == {200}
+        parts = {
+            ln["process"]: ln["parts"]
+            for ln in apart.log_lines()
+            if ln.get("event") == "service.started"
+        }
+        assert parts == {1: ["api", "relay", "jobs"], 2: ["consumer"]}
+        assigned = await eventually(
+            lambda: asyncio.to_thread(lambda: last_assignments(apart.log_lines())),
+            until=lambda found: bool(found.get(2)),
+            timeout=60,
+            what="the consumer apart assigned partitions",
+        )
+        assert set(assigned) == {2}, "only the consumer apart is in the group"
+        assert _nice(consuming) == APART_NICE
+        assert _nice(serving) == int(os.environ.get("RETURNS_CPU_NICE", "0"))
+
+
+def _nice(pid: int) -> int:
+    # /proc/<pid>/stat: the 19th field is the nice value (the 17th after the command's ")").
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _alive(pid: int) -> bool:

@@ -13,10 +13,11 @@ from libs.config import (
     MAX_DEFAULT_PROCESSES,
     ServiceSettings,
     default_processes,
+    shared_host_consumer_apart,
     shared_host_nice,
     shared_host_processes,
 )
-from libs.processes import PARTS, Child, child_settings, parse
+from libs.processes import PARTS, Child, child_settings, consumer_apart, parse
 
 
 def settings(**values: Any) -> ServiceSettings:
@@ -61,6 +62,28 @@ class TestCommandLine:
         _, child = parse(["relay", "--child=1/2", "--supervisor=41"])
 
         assert child == Child(number=1, count=2, supervisor=41, listen_fd=None)
+
+    def test_the_consumer_apart_is_told_its_own_nice(self) -> None:
+        parts, child = parse(["consumer", "--child=2/1", "--supervisor=41", "--nice=10"])
+
+        assert parts == ["consumer"]
+        assert child == Child(number=2, count=1, supervisor=41, listen_fd=None, nice=10)
+
+
+class TestConsumerApart:
+    def test_only_when_asked_and_there_is_an_api_and_a_consumer_to_keep_apart(self) -> None:
+        apart = settings(CONSUMER_APART=True)
+
+        assert consumer_apart(apart, PARTS)
+        assert not consumer_apart(settings(), PARTS)
+        assert not consumer_apart(apart, ["consumer", "relay"])
+        assert not consumer_apart(apart, ["api", "relay", "jobs"])
+
+    def test_on_a_shared_machine_the_http_edge_keeps_its_consumer_apart(self) -> None:
+        assert shared_host_consumer_apart("order_capture")
+        assert not any(
+            shared_host_consumer_apart(s) for s in ("inventory", "orchestration", "returns")
+        )
 
 
 class TestChildSettings:
