@@ -6,6 +6,7 @@ while it is away."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -22,54 +23,21 @@ from tests.support.polling import eventually
 MEMORY_LIMIT_MB = 150
 
 
-@pytest.fixture
-async def two(stack: Stack) -> AsyncIterator[ServiceProcess]:
-    """Returns as two processes under a supervisor, in place of the stack's one."""
-    normal = stack["returns"]
-    await normal.stop()
-    pair = ServiceProcess(
-        "returns",
-        env={
-            "RETURNS_PROCESSES": "2",
-            # Static members: each process must be a member of its own.
-            "RETURNS_KAFKA_GROUP_INSTANCE_ID": f"returns-{RUN_ID}",
-        },
-        log_name="returns-two-processes",
-    )
-    pair.start()
-    try:
-        await pair.wait_healthy()  # one process answers: the other may still be starting
-        await eventually(
-            lambda: asyncio.to_thread(lambda: started(pair)),
-            until=lambda found: found == {1, 2},
-            timeout=60,
-            what="both processes started",
-        )
-        yield pair
-    finally:
-        await pair.stop()
-        normal.start()
-        await normal.wait_healthy()
+APART_NICE = 7
 
 
-@pytest.fixture
-async def apart(stack: Stack) -> AsyncIterator[ServiceProcess]:
-    """Returns as one HTTP process with its consumer in a process of its own."""
+@contextlib.asynccontextmanager
+async def returns_in_two_processes(
+    stack: Stack, env: dict[str, str], log_name: str
+) -> AsyncIterator[ServiceProcess]:
+    """Returns started with `env` (two processes under a supervisor) in place of the stack's
+    own, once both processes have started; the stack's own again afterwards."""
     normal = stack["returns"]
     await normal.stop()
-    service = ServiceProcess(
-        "returns",
-        env={
-            "RETURNS_PROCESSES": "1",
-            "RETURNS_CONSUMER_APART": "true",
-            "RETURNS_CONSUMER_APART_NICE": str(APART_NICE),
-            "RETURNS_KAFKA_GROUP_INSTANCE_ID": f"returns-apart-{RUN_ID}",
-        },
-        log_name="returns-consumer-apart",
-    )
+    service = ServiceProcess("returns", env=env, log_name=log_name)
     service.start()
     try:
-        await service.wait_healthy()
+        await service.wait_healthy()  # one process answers: the other may still be starting
         await eventually(
             lambda: asyncio.to_thread(lambda: started(service)),
             until=lambda found: found == {1, 2},
@@ -83,7 +51,29 @@ async def apart(stack: Stack) -> AsyncIterator[ServiceProcess]:
         await normal.wait_healthy()
 
 
-APART_NICE = 7
+@pytest.fixture
+async def two(stack: Stack) -> AsyncIterator[ServiceProcess]:
+    """Returns as two whole processes under a supervisor."""
+    env = {
+        "RETURNS_PROCESSES": "2",
+        # Static members: each process must be a member of its own.
+        "RETURNS_KAFKA_GROUP_INSTANCE_ID": f"returns-{RUN_ID}",
+    }
+    async with returns_in_two_processes(stack, env, "returns-two-processes") as pair:
+        yield pair
+
+
+@pytest.fixture
+async def apart(stack: Stack) -> AsyncIterator[ServiceProcess]:
+    """Returns as one HTTP process with its consumer in a process of its own."""
+    env = {
+        "RETURNS_PROCESSES": "1",
+        "RETURNS_CONSUMER_APART": "true",
+        "RETURNS_CONSUMER_APART_NICE": str(APART_NICE),
+        "RETURNS_KAFKA_GROUP_INSTANCE_ID": f"returns-apart-{RUN_ID}",
+    }
+    async with returns_in_two_processes(stack, env, "returns-consumer-apart") as service:
+        yield service
 
 
 def started(service: ServiceProcess) -> set[Any]:
