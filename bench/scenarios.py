@@ -52,6 +52,10 @@ class Timing:
     e2e_top_rate: float = 1600  # the ladder stops doubling here
     growth_orders: tuple[int, int] = (10_000, 1_000_000)
     growth_skus: int = 100_000
+    # Closed-loop runs of capture at each growth size, the median reported: three 15 s runs
+    # of one size in a row gave 477, 459 and 438 orders/s (and 455, 465, 471 at 1 M orders),
+    # so one run against one run measured the hour as much as the size.
+    growth_saturations: int = 3
     overload_rate: float = 1000
     overload_s: float = 30
     # A stack that queues instead of shedding holds thousands of orders after the run; the
@@ -69,6 +73,7 @@ class Timing:
             e2e_top_rate=100,
             growth_orders=(1_000, 5_000),
             growth_skus=1_000,
+            growth_saturations=1,
             overload_s=2,
             overload_drain_s=60,
         )
@@ -490,8 +495,12 @@ async def growth(stack: Stack, timing: Timing) -> dict[str, Any]:
         seconds = await grow.grow_orders(urls, templates, first=copies + 1, last=copies + more)
         copies += more
         print(f"growth: {orders:,} orders ({more:,} copied in {seconds:.0f} s)", flush=True)
-        await settle(stack)
-        saturated = await saturate(stack, timing)
+        runs = []
+        for _ in range(timing.growth_saturations):
+            await settle(stack)
+            runs.append(await saturate(stack, timing))
+        ranked = sorted(runs, key=lambda run: run.rate_of(201))
+        saturated = ranked[(len(ranked) - 1) // 2]  # the median run (the lower of two)
         await settle(stack)
         found = await availability(stack, timing)
         stages[name] = {
@@ -500,7 +509,8 @@ async def growth(stack: Stack, timing: Timing) -> dict[str, Any]:
             "skus": await grow.count_skus(urls["inventory"]),
             "copy_seconds": round(seconds, 1),
             "capture_max_rate": round(saturated.rate_of(201), 1),
-            "capture": saturated.summary("max (closed loop)"),
+            "capture_runs": [round(run.rate_of(201), 1) for run in runs],
+            "capture": saturated.summary("max (closed loop), the median run"),
             "availability_50_p99_ms": found["50"]["p99_ms"],
             "availability": found,
         }
