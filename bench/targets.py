@@ -202,9 +202,16 @@ def _growth(results: Results, share: float) -> Outcome:
     large = number_at(results, "growth", "large", "capture_max_rate")
     if small is None or large is None or small <= 0:
         return Outcome(Status.NOT_MEASURED)
+    held = {
+        name: f" ({fmt_count(orders)} orders)"
+        if (orders := number_at(results, "growth", name, "orders_in_db")) is not None
+        else ""
+        for name in ("small", "large")
+    }
     return Outcome(
         _met(large >= share * small),
-        f"{fmt(large)}/s large vs {fmt(small)}/s small ({large / small:.2f}{TIMES})",
+        f"{fmt(large)}/s large{held['large']} vs {fmt(small)}/s small{held['small']} "
+        f"({large / small:.2f}{TIMES})",
         share_of(large, ceiling_tps(results)),
     )
 

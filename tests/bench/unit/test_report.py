@@ -177,12 +177,14 @@ def full_results() -> dict[str, Any]:
         "growth": {
             "small": {
                 "orders": 10000,
+                "orders_in_db": 41_500,
                 "skus": 100000,
                 "capture_max_rate": 900.0,
                 "availability_50_p99_ms": 5.0,
             },
             "large": {
                 "orders": 1000000,
+                "orders_in_db": 1_001_200,
                 "skus": 100000,
                 "capture_max_rate": 850.0,
                 "capture_runs": [810.0, 850.0, 870.0],
@@ -411,6 +413,8 @@ def test_markdown_shows_throughputs_as_ratios_of_the_ceiling() -> None:
     assert f"**350/s (0.35{TIMES} ceiling)**" in text  # e2e flat backlog
     assert f"650/s (0.65{TIMES} ceiling)" in text  # hot SKU
     assert f"| 850/s (0.85{TIMES} ceiling) | 810, 850, 870 |" in text  # growth, large
+    assert "| small | 10,000 | 41,500 |" in text  # what the database held, not just the goal
+    assert "850/s large (1,001,200 orders) vs 900/s small (41,500 orders) (0.94" in text
     assert f"| 50 | 300/s (0.30{TIMES} ceiling) | 6.0 ms | 9.0 ms | 12.0 ms |" in text
     assert "`synchronous_commit = on`" in text
 
