@@ -101,14 +101,20 @@ class OrderOnHold(_OrchestrationEvent):
 
     hold_id: str
     reason: str
+    # unroutable, payment_declined, review, manual or backorder_lapsed (absent in events
+    # written before holds had codes).
+    reason_code: str | None = None
     held_at: datetime
 
 
 class OrderHoldReleased(_OrchestrationEvent):
+    """The hold `hold_id` ended: the order is planned again from where it stood."""
+
     event_type: ClassVar[str] = "oms.orchestration.order_hold_released"
 
     hold_id: str
-    reason: str
+    reason: str  # the release's note
+    reason_code: str | None = None  # the released hold's reason code
     released_at: datetime
 
 

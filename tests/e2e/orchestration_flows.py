@@ -13,6 +13,7 @@ from sqlalchemy import MetaData, text
 
 import clients.inventory.models as inv
 import clients.orchestration.models as orch
+import clients.orchestration.types as orch_types
 import clients.order_capture.models as oc
 from clients.inventory.api.locations import locations_create
 from clients.inventory.api.stock import stock_get, stock_set_level
@@ -27,7 +28,14 @@ from clients.orchestration.api.fulfillments import (
     fulfillments_reject,
     fulfillments_ship,
 )
-from clients.orchestration.api.sagas import sagas_get_saga, sagas_payments, sagas_routing_decisions
+from clients.orchestration.api.sagas import (
+    sagas_get_saga,
+    sagas_hold,
+    sagas_list_holds,
+    sagas_payments,
+    sagas_release,
+    sagas_routing_decisions,
+)
 from clients.order_capture.api.orders import orders_create, orders_get
 from libs.clock import SystemClock
 from libs.contracts.base import IntegrationEvent
@@ -222,6 +230,35 @@ class World:
         return [
             (p.kind, p.status, p.amount) for p in parsed(r, 200, orch.PaymentOperationList).items
         ]
+
+    async def hold(self, order_id: str, note: str) -> dict[str, Any]:
+        r = await sagas_hold.asyncio_detailed(
+            UUID(order_id), client=self.api.orchestration, body=orch.HoldBody(note=note)
+        )
+        return as_json(r, 200, orch.SagaRead)
+
+    async def release(self, order_id: str, note: str) -> dict[str, Any]:
+        r = await sagas_release.asyncio_detailed(
+            UUID(order_id), client=self.api.orchestration, body=orch.HoldBody(note=note)
+        )
+        return as_json(r, 200, orch.SagaRead)
+
+    async def holds(self, reason: str | None = None) -> list[dict[str, Any]]:
+        """Every held order (all pages), as GET /v1/holds lists them."""
+        found: list[dict[str, Any]] = []
+        cursor: str | orch_types.Unset = orch_types.UNSET
+        while True:
+            r = await sagas_list_holds.asyncio_detailed(
+                client=self.api.orchestration,
+                reason=orch.HoldReason(reason) if reason else orch_types.UNSET,
+                cursor=cursor,
+                limit=200,
+            )
+            page = as_json(r, 200, orch.HoldPage)
+            found += page["items"]
+            if not page.get("next_cursor"):
+                return found
+            cursor = page["next_cursor"]
 
     async def stock_at(self, code: str, sku: str) -> tuple[int, int]:
         """(on hand, reserved) of the SKU at one location."""

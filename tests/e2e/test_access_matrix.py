@@ -123,6 +123,7 @@ class Objects:
     inbound: str = ""
     inbound_to_cancel: str = ""
     reservations: dict[str, str] = field(default_factory=dict)
+    waiting: str = ""  # an order put on hold (and released) by the matrix
     strategy: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
 
@@ -318,6 +319,15 @@ async def _update_location(o: Objects) -> Call:
     )
 
 
+async def _hold(o: Objects) -> Call:
+    """An order of a SKU no location holds: it waits to be routed (within its routing grace),
+    so it can be held now; the list of holds and the release then work on it."""
+    order = await o.world.place([(o.world.sku("MTXW"), 1)])
+    await o.world.saga_reaches(order["id"], "routing")
+    o.waiting = order["id"]
+    return Call(f"/v1/orders/{o.waiting}/hold", json={"note": "matrix"}, channel=CHANNEL)
+
+
 async def _retry_refunds(o: Objects) -> Call:
     await _refund_failed(o)
     return _return(o, "/refunds/retry")
@@ -478,6 +488,9 @@ REQUESTS: dict[str, Builder] = {
     "sagas-get-saga": call(lambda o: Call(f"/v1/sagas/{o.shipped['id']}", channel=CHANNEL)),
     "sagas-routing-decisions": call(lambda o: _order(o, "/routing-decisions")),
     "sagas-payments": call(lambda o: _order(o, "/payments")),
+    "sagas-hold": _hold,
+    "sagas-list-holds": call(lambda o: Call("/v1/holds", channel=CHANNEL, hidden=o.waiting)),
+    "sagas-release": call(lambda o: Call(f"/v1/orders/{o.waiting}/release", channel=CHANNEL)),
     "routing-get-strategy": call(lambda o: Call("/v1/routing/strategy")),
     "routing-put-strategy": call(
         lambda o: Call(

@@ -415,6 +415,53 @@ class TestBackorders:
         assert saga["state"] == "backordered"
 
 
+class TestHolds:
+    async def test_a_hold_and_its_release_round_trip_through_every_service(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        # No location holds it yet: the order waits to be routed, pending at order-capture.
+        order = await w.place([(lamp, 1)])
+        await w.saga_reaches(order["id"], "routing")
+        assert (await w.order(order["id"]))["status"] == "pending"
+
+        held = await w.hold(order["id"], "customer asked to wait")
+        assert (held["state"], held["hold"]["reason"]) == ("on_hold", "manual")
+        await w.order_reaches(order["id"], "on_hold")
+        listed = {h["order_id"]: h for h in await w.holds("manual")}
+        assert listed[order["id"]]["detail"] == "customer asked to wait"
+
+        released = await w.release(order["id"], "customer confirmed")
+        assert released["state"] == "routing"
+        await w.order_reaches(order["id"], "pending")  # back to where it was
+
+        async def hold_events() -> list[tuple[str, str]]:
+            found = await events_about(orch.OrderHoldReleased.topic, {order["id"]})
+            kinds = (orch.OrderOnHold.event_type, orch.OrderHoldReleased.event_type)
+            return [(e.type, e.data["hold_id"]) for e in found if e.type in kinds]
+
+        hold_id = held["hold"]["hold_id"]
+        await eventually(
+            hold_events,
+            until=lambda found: (
+                found
+                == [
+                    (orch.OrderOnHold.event_type, hold_id),
+                    (orch.OrderHoldReleased.event_type, hold_id),
+                ]
+            ),
+            what="order_on_hold and order_hold_released on orchestration's topic",
+        )
+        assert order["id"] not in {h["order_id"] for h in await w.holds()}
+
+        # Released, it is routed like any other order once stock is there.
+        code = await w.location("WH-BER", BERLIN, stock={lamp: 2})
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == code
+        await w.order_reaches(order["id"], "confirmed")
+
+
 class TestStrategy:
     async def test_every_put_is_a_new_version_and_a_stale_if_match_is_412(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
+from uuid import uuid5
 
 from sqlalchemy import Row
 
@@ -18,7 +19,15 @@ from services.orchestration.domain.fulfillment import (
 )
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import Kind, OpStatus, PaymentOperation
-from services.orchestration.domain.saga import Held, InFlight, OrderSaga, Payment, SagaState
+from services.orchestration.domain.saga import (
+    Held,
+    Hold,
+    HoldReason,
+    InFlight,
+    OrderSaga,
+    Payment,
+    SagaState,
+)
 
 _MONEY = ("authorized", "capture_queued", "captured", "voided", "refund_queued", "refunded")
 
@@ -51,8 +60,41 @@ def saga_data(saga: OrderSaga) -> dict[str, Any]:
         "cancel_pending": saga.cancel_pending,
         "replan_pending": saga.replan_pending,
         "hold_reason": saga.hold_reason,
+        "hold": _hold_data(saga.hold) if saga.hold else None,
+        "holds": saga.holds,
         "payment": payment,
     }
+
+
+def _hold_data(hold: Hold) -> dict[str, Any]:
+    return {
+        "id": hold.id,
+        "reason": hold.reason.value,
+        "detail": hold.detail,
+        "since": hold.since.isoformat(),
+    }
+
+
+def _hold_from(d: dict[str, Any], row: Row[Any] | SimpleNamespace) -> Hold | None:
+    """The hold a saga is in. A saga held before holds had codes kept only its detail: its
+    reason is read from that (a declined payment or else no location), since its last step."""
+    if (found := d.get("hold")) is not None:
+        return Hold(
+            id=found["id"],
+            reason=HoldReason(found["reason"]),
+            detail=found["detail"],
+            since=datetime.fromisoformat(found["since"]),
+        )
+    if row.state != SagaState.ON_HOLD.value:
+        return None
+    detail = d.get("hold_reason") or ""
+    declined = detail.startswith("payment declined")
+    return Hold(
+        id=str(uuid5(row.order_id, f"hold-{d['round']}")),
+        reason=HoldReason.PAYMENT_DECLINED if declined else HoldReason.UNROUTABLE,
+        detail=detail,
+        since=row.updated_at,
+    )
 
 
 def _in_flight(flight: InFlight) -> dict[str, Any]:
@@ -93,6 +135,8 @@ def saga_from(row: Row[Any] | SimpleNamespace, fulfillments: list[Fulfillment]) 
         cancel_pending=d["cancel_pending"],
         replan_pending=d["replan_pending"],
         hold_reason=d["hold_reason"],
+        hold=_hold_from(d, row),
+        holds=d.get("holds", 0),
         payment=Payment(**payment),
         version=row.version,
         fulfillments=fulfillments,

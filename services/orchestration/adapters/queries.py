@@ -30,6 +30,9 @@ from services.orchestration.api.schemas.fulfillments import (
 )
 from services.orchestration.api.schemas.sagas import (
     CandidateRead,
+    HeldOrder,
+    HoldPage,
+    HoldRead,
     PaymentOperationList,
     PaymentOperationRead,
     PaymentSummary,
@@ -42,7 +45,7 @@ from services.orchestration.api.schemas.sagas import (
 )
 from services.orchestration.domain.fulfillment import Fulfillment
 from services.orchestration.domain.routing.stored import readable_candidates
-from services.orchestration.domain.saga import FINISHED
+from services.orchestration.domain.saga import FINISHED, HOLD_WAYS_OUT, Hold, SagaState
 
 # Routing that is overdue by more than this (inventory away, worker down) counts as stuck.
 ROUTING_GRACE = timedelta(seconds=30)
@@ -117,7 +120,8 @@ async def saga_of(
         round=saga.round,
         unrouted={k: v for k, v in saga.unrouted.items() if v},
         excluded_locations=saga.excluded,
-        hold_reason=saga.hold_reason,
+        hold_reason=saga.hold.detail if saga.hold else None,
+        hold=_hold_read(saga.hold, row.order_id) if saga.hold else None,
         payment=PaymentSummary(
             status=p.status,
             currency=saga.order.currency,
@@ -129,6 +133,55 @@ async def saga_of(
         fulfillment_ids=list(fids),
         steps=[SagaStepRead(name=s.name, at=s.at, detail=s.detail) for s in steps],
     )
+
+
+def _hold_read(hold: Hold, order_id: UUID) -> HoldRead:
+    return HoldRead(
+        hold_id=UUID(hold.id),
+        reason=hold.reason,
+        detail=hold.detail,
+        since=hold.since,
+        ways_out=[w.replace("{id}", str(order_id)) for w in HOLD_WAYS_OUT[hold.reason]],
+    )
+
+
+async def list_holds(
+    session: AsyncSession,
+    *,
+    reason: str | None,
+    channel: str | None,
+    limit: int,
+    cursor: str | None,
+    channels: Codes,
+) -> HoldPage:
+    """Held orders, oldest order first (keyset on the order id, a time-ordered UUID)."""
+    query = select(order_saga).where(
+        order_saga.c.state == SagaState.ON_HOLD.value, saga_visible(channels)
+    )
+    if channel is not None:
+        query = query.where(order_saga.c.channel == channel)
+    if reason is not None:
+        query = query.where(order_saga.c.data["hold"]["reason"].astext == reason)
+    if cursor:
+        (after,) = decode_cursor(cursor, arity=1)
+        query = query.where(order_saga.c.order_id > UUID(after))
+    rows = (await session.execute(query.order_by(order_saga.c.order_id).limit(limit + 1))).all()
+    items = []
+    for row in rows[:limit]:
+        saga = mappers.saga_from(row, [])
+        if saga.hold is None:
+            continue
+        held = _hold_read(saga.hold, row.order_id)
+        items.append(
+            HeldOrder(
+                **held.model_dump(),
+                order_id=row.order_id,
+                order_number=row.order_number,
+                channel=row.channel,
+            )
+        )
+    next_cursor = encode_cursor([str(rows[limit - 1].order_id)]) if len(rows) > limit else None
+    return HoldPage(items=items, next_cursor=next_cursor)
 
 
 async def list_sagas(

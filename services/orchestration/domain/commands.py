@@ -136,3 +136,25 @@ class ActOnFulfillment:
 class PutStrategy:
     body: Mapping[str, Any]
     expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class HoldOrder:
+    """A person holds the order (POST /v1/orders/{id}/hold)."""
+
+    order_id: UUID
+    note: str
+    channels: frozenset[str] | None = None  # the caller's narrowing: another channel's is 404
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseHold:
+    """A person releases the order's hold (POST /v1/orders/{id}/release)."""
+
+    order_id: UUID
+    note: str
+    channels: frozenset[str] | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""

@@ -36,3 +36,19 @@ class NoCarrierService(Unprocessable):
 class LabelNotAvailable(Conflict):
     code = "label_not_available"
     title = "The fulfilment has no shipment yet, so it has no label"
+
+
+class HoldNotPossible(Conflict):
+    """The order cannot be held now; `reason` says why (already_on_hold, finished,
+    reservation_in_flight, fulfilment_under_way)."""
+
+    code = "hold_not_possible"
+    title = "The order cannot be put on hold now"
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail, hold_refused_because=reason)
+
+
+class NotOnHold(Conflict):
+    code = "not_on_hold"
+    title = "The order is not on hold"

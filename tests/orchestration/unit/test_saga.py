@@ -808,7 +808,9 @@ def test_after_max_replans_rejections_the_order_goes_on_hold() -> None:
     assert state(saga) is SagaState.ON_HOLD
     (hold,) = events(saga, orch.OrderOnHold)
     assert "after 3 plans" in hold.reason
-    assert hold.hold_id == str(uuid5(ORDER_ID, "hold-3"))
+    assert hold.reason_code == "unroutable"
+    # Round 3's first hold: a later hold of the same round gets an id of its own.
+    assert hold.hold_id == str(uuid5(ORDER_ID, "hold-3-1"))
     assert saga.new_operations == []
     assert saga.apply_routing(decision(whole_at(saga)), NOW) is None
 

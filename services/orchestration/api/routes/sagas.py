@@ -1,7 +1,8 @@
-"""Sagas, their routing decisions and their payment calls: read-only views.
+"""Sagas, their routing decisions and their payment calls; holds and their release.
 
-All need orders:read; a caller narrowed to channels sees only those channels' orders (another
-channel's order is 404, exactly like a missing one).
+Reads need orders:read, holding and releasing orders:write; a caller narrowed to channels sees
+and acts on only those channels' orders (another channel's order is 404, exactly like a
+missing one).
 """
 
 from __future__ import annotations
@@ -10,23 +11,27 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from fastapi.params import Body
 
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
 from libs.clock import SystemClock
 from libs.http.auth import requires
-from libs.http.deps import ReadSessionDep
+from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
 from services.orchestration.adapters import queries
 from services.orchestration.api.schemas.sagas import (
+    HoldBody,
+    HoldPage,
     PaymentOperationList,
     RoutingDecisionList,
     SagaPage,
     SagaRead,
 )
+from services.orchestration.domain import commands
 from services.orchestration.domain.errors import SagaNotFound
-from services.orchestration.domain.saga import SagaState
+from services.orchestration.domain.saga import HoldReason, SagaState
 
 router = APIRouter(tags=["sagas"])
 
@@ -101,3 +106,78 @@ async def payments(
     if not await queries.saga_exists(session, order_id, channels=caller.channels):
         raise SagaNotFound(f"no saga for order {order_id}")
     return await queries.payment_operations(session, order_id, channels=caller.channels)
+
+
+Writer = Annotated[Principal, requires(Scope.ORDERS_WRITE)]
+HOLD_ERRORS = problem_responses(404, 409, 422, 503)
+
+
+@router.get("/holds", summary="List held orders", responses=problem_responses(422, 503))
+async def list_holds(
+    session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.ORDERS_READ)],
+    reason: HoldReason | None = None,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> HoldPage:
+    """Every order on hold, oldest first: why, since when, and what would release it."""
+    return await queries.list_holds(
+        session,
+        reason=reason.value if reason else None,
+        channel=channel,
+        limit=limit,
+        cursor=cursor,
+        channels=caller.channels,
+    )
+
+
+@router.post("/orders/{order_id}/hold", summary="Put an order on hold", responses=HOLD_ERRORS)
+async def hold(
+    order_id: UUID,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Writer,
+    body: Annotated[HoldBody, Body()] = HoldBody(),
+    idempotency_key: IdempotencyKeyDep = None,
+) -> SagaRead:
+    """Stop the order before anything is handed to a location (reason `manual`): its stock is
+    released, `order_on_hold` is published and order-capture shows it `on_hold` until it is
+    released. 409 `hold_not_possible` when it cannot be held now (`extensions.hold_refused_because`:
+    already_on_hold, finished, fulfilment_under_way, or reservation_in_flight with
+    Retry-After). With an Idempotency-Key a retry answers like the first call."""
+    await bus.handle(
+        commands.HoldOrder(
+            order_id=order_id,
+            note=body.note,
+            channels=caller.channels,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint([str(order_id), body.model_dump(mode="json")]),
+        )
+    )
+    return await get_saga(order_id, session, caller)
+
+
+@router.post("/orders/{order_id}/release", summary="Release a held order", responses=HOLD_ERRORS)
+async def release(
+    order_id: UUID,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Writer,
+    body: Annotated[HoldBody, Body()] = HoldBody(),
+    idempotency_key: IdempotencyKeyDep = None,
+) -> SagaRead:
+    """Take the order off hold, whatever held it: what is not cancelled is routed again from
+    where it stands (a declined payment is authorised again once the stock is reserved) and
+    `order_hold_released` is published. 409 `not_on_hold` when it is not held. With an
+    Idempotency-Key a retry answers like the first call."""
+    await bus.handle(
+        commands.ReleaseHold(
+            order_id=order_id,
+            note=body.note,
+            channels=caller.channels,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint([str(order_id), body.model_dump(mode="json")]),
+        )
+    )
+    return await get_saga(order_id, session, caller)

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.http.pagination import Page
+from services.orchestration.domain.saga import HoldReason
 
 
 class SagaStepRead(BaseModel):
@@ -25,6 +26,37 @@ class PaymentSummary(BaseModel):
     captured: Decimal
     voided: Decimal
     refunded: Decimal
+
+
+class HoldRead(BaseModel):
+    hold_id: UUID = Field(description="Names the hold in order_on_hold and order_hold_released")
+    reason: HoldReason = Field(
+        description="unroutable, payment_declined, review, manual or backorder_lapsed"
+    )
+    detail: str = Field(examples=["no location can serve it: no stock of SKU-1 anywhere"])
+    since: datetime
+    ways_out: list[str] = Field(description="What releases it")
+
+
+class HeldOrder(HoldRead):
+    order_id: UUID
+    order_number: str
+    channel: str
+
+
+class HoldPage(Page[HeldOrder]):
+    pass
+
+
+class HoldBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(
+        default="",
+        max_length=500,
+        description="Why: kept on the saga's steps, the timeline and the event",
+        examples=["customer asked to wait until Monday"],
+    )
 
 
 class SagaSummary(BaseModel):
@@ -89,7 +121,8 @@ class SagaRead(SagaSummary):
     excluded_locations: list[str] = Field(
         description="Locations that rejected or short-picked it: never routed to again"
     )
-    hold_reason: str | None = None
+    hold_reason: str | None = Field(None, description="The current hold's detail")
+    hold: HoldRead | None = Field(None, description="The hold it is in, when on hold")
     payment: PaymentSummary
     fulfillment_ids: list[UUID]
     steps: list[SagaStepRead]

@@ -9,13 +9,17 @@ nothing, which is what makes redelivery and a crash-and-restart harmless.
 from services.orchestration.domain.saga.compensation import CompensationFlow
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.events import line_quantities
+from services.orchestration.domain.saga.holds import HoldFlow
 from services.orchestration.domain.saga.payments import PaymentFlow
 from services.orchestration.domain.saga.reservations import ReservationFlow
 from services.orchestration.domain.saga.state import (
     FINISHED,
+    HOLD_WAYS_OUT,
     ZERO,
     DeclinePolicy,
     Held,
+    Hold,
+    HoldReason,
     InFlight,
     Payment,
     SagaPolicy,
@@ -25,10 +29,14 @@ from services.orchestration.domain.saga.state import (
 
 __all__ = [
     "FINISHED",
+    "HOLD_WAYS_OUT",
     "ZERO",
     "CompensationFlow",
     "DeclinePolicy",
     "Held",
+    "Hold",
+    "HoldFlow",
+    "HoldReason",
     "InFlight",
     "OrderSaga",
     "Payment",
@@ -42,7 +50,8 @@ __all__ = [
 ]
 
 
-class OrderSaga(ReservationFlow, PaymentFlow, CompensationFlow):
+class OrderSaga(ReservationFlow, PaymentFlow, CompensationFlow, HoldFlow):
     """One order's saga: its data and shared steps (SagaCore), put together with the flows that
-    answer routing and inventory (ReservationFlow), the payment provider (PaymentFlow), and
-    fulfilment reports, cancellations, edits and overdue waits (CompensationFlow)."""
+    answer routing and inventory (ReservationFlow), the payment provider (PaymentFlow),
+    fulfilment reports, cancellations, edits and overdue waits (CompensationFlow), and the
+    holds a person puts on and takes off (HoldFlow)."""

@@ -116,6 +116,14 @@ class CompensationFlow(SagaCore):
         self._count_cancelled(before, wanted)
         stopped = self._units(before) - self._units(wanted)
         self._step("cancellation", f"{stopped} units stopped", now)
+        if self.state is SagaState.ON_HOLD and not self._units(self.unrouted) and not self.held:
+            # Nothing is left to hold: the hold ends with the order (once any authorised
+            # money is voided: check_completion queues the void and ends it on the answer).
+            self.hold = None
+            self._step("hold_ended", "every unit cancelled", now)
+            self.state = SagaState.FULFILLING
+            self.check_completion(now)
+            return
         self._next(now)
 
     def replan(

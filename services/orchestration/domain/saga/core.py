@@ -21,6 +21,8 @@ from services.orchestration.domain.saga.events import line_quantities
 from services.orchestration.domain.saga.state import (
     FINISHED,
     Held,
+    Hold,
+    HoldReason,
     InFlight,
     Payment,
     SagaPolicy,
@@ -51,7 +53,9 @@ class SagaCore(ABC):
     cancelled: dict[str, int] = field(default_factory=dict)
     cancel_pending: dict[str, int] = field(default_factory=dict)
     replan_pending: bool = False
-    hold_reason: str | None = None
+    hold_reason: str | None = None  # the latest hold's detail (kept after its release)
+    hold: Hold | None = None  # the hold it is in now
+    holds: int = 0  # holds so far: each has an id of its own
     payment: Payment = field(default_factory=Payment)
     version: int = 0
     # Produced by this unit of work, written by the repository at commit.
@@ -273,14 +277,27 @@ class SagaCore(ABC):
                 )
             )
 
-    def _hold(self, reason: str, now: datetime) -> None:
-        self.hold_reason = reason
-        self._release_held(lambda h: True, "released", now)
+    def _hold(self, reason: HoldReason, detail: str, now: datetime) -> None:
+        """Stop before fulfilment: the held stock is released and its units wait to be planned
+        again when the hold is released. Already held: the hold it is in stays."""
+        if self.state is SagaState.ON_HOLD:
+            self._step("hold_kept", f"{reason.value}: {detail}", now)
+            return
+        self.holds += 1
+        self.hold = Hold(
+            id=str(uuid5(self.order_id, f"hold-{self.round}-{self.holds}")),
+            reason=reason,
+            detail=detail,
+            since=now,
+        )
+        self.hold_reason = detail
+        self._release_held(lambda h: True, "released", now, back_to_routing=True)
         self.events.append(
             orch.OrderOnHold(
                 order_id=self.key,
-                hold_id=str(uuid5(self.order_id, f"hold-{self.round}")),
-                reason=reason,
+                hold_id=self.hold.id,
+                reason=detail,
+                reason_code=reason.value,
                 held_at=now,
             )
         )

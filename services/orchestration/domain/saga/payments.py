@@ -11,7 +11,7 @@ from uuid import uuid5
 from libs.contracts import orchestration as orch
 from services.orchestration.domain.payments import Kind, PaymentOperation, ProviderResult
 from services.orchestration.domain.saga.core import SagaCore
-from services.orchestration.domain.saga.state import DeclinePolicy, SagaState
+from services.orchestration.domain.saga.state import DeclinePolicy, HoldReason, SagaState
 
 
 class PaymentFlow(SagaCore):
@@ -100,15 +100,17 @@ class PaymentFlow(SagaCore):
             )
         )
         self._step("payment_declined", f"{result.code}: {result.reason}", now)
-        self._release_held(lambda h: True, "released", now)
         nothing_left = all(
             self.cancelled.get(ln.line_id, 0) >= ln.quantity for ln in self.order.lines
         )
         if policy is DeclinePolicy.CANCEL or nothing_left:
+            self._release_held(lambda h: True, "released", now)
             self.unrouted = {}
+            self.hold = None
             self._move(SagaState.CANCELLED, now)
         else:
-            self._hold(f"payment declined ({result.code})", now)
+            # The hold releases the stock and keeps the units to plan again on its release.
+            self._hold(HoldReason.PAYMENT_DECLINED, f"payment declined ({result.code})", now)
 
     def request_refund(
         self, refund_id: str, amount: Decimal, lines: Sequence[tuple[str, int]], now: datetime

@@ -18,7 +18,13 @@ from services.orchestration.domain.saga.events import (
     _parts_of,
     _routed_part,
 )
-from services.orchestration.domain.saga.state import Held, InFlight, SagaPolicy, SagaState
+from services.orchestration.domain.saga.state import (
+    Held,
+    HoldReason,
+    InFlight,
+    SagaPolicy,
+    SagaState,
+)
 
 # The event names the chosen locations and the best of the rest, up to this many; every
 # candidate's verdict stays in the stored decision (GET /v1/orders/{id}/routing-decisions).
@@ -78,7 +84,7 @@ class ReservationFlow(SagaCore):
         self.events.append(self._decided_event(decision, decision_id, now))
         if decision.outcome is Outcome.UNROUTABLE:
             self._step("routing_failed", decision.reason or decision.explanation, now)
-            self._hold(f"no location can serve it: {decision.reason}", now)
+            self._hold(HoldReason.UNROUTABLE, f"no location can serve it: {decision.reason}", now)
             return decision_id
         reservation_id = str(uuid5(self.order_id, f"reservation-{self.round}"))
         geo = geo or {}
@@ -216,7 +222,11 @@ class ReservationFlow(SagaCore):
         if not self._units(self.unrouted):
             self._after_reservation(now)
         elif self.replans > self.policy.max_replans:
-            self._hold(f"stock could not be reserved after {self.replans} plans: {reason}", now)
+            self._hold(
+                HoldReason.UNROUTABLE,
+                f"stock could not be reserved after {self.replans} plans: {reason}",
+                now,
+            )
         else:
             self._move(SagaState.ROUTING, now, due=now)
 

@@ -17,11 +17,53 @@ class SagaState(StrEnum):
     AUTHORIZING = "authorizing"  # the payment authorisation is queued
     FULFILLING = "fulfilling"  # fulfilment orders are out; following them to delivery
     COMPLETED = "completed"
-    ON_HOLD = "on_hold"  # compensated: stopped before fulfilment, its stock released
+    # Stopped before fulfilment, its stock released, until a person (or, for some reasons,
+    # the event that resolves it) releases it: then it is planned again from where it stands.
+    ON_HOLD = "on_hold"
     CANCELLED = "cancelled"  # compensated: every unit cancelled, stock released, money voided
 
 
+# Nothing moves these on by itself: an end (completed, cancelled), or a hold waiting for its
+# release (POST /v1/orders/{id}/release).
 FINISHED = frozenset({SagaState.COMPLETED, SagaState.ON_HOLD, SagaState.CANCELLED})
+
+
+class HoldReason(StrEnum):
+    """Why an order is held: each has its way out (HOLD_WAYS_OUT)."""
+
+    UNROUTABLE = "unroutable"  # no location can serve it, or none would reserve it
+    PAYMENT_DECLINED = "payment_declined"
+    REVIEW = "review"  # a review rule matched: approve or reject
+    MANUAL = "manual"  # a person held it (POST /v1/orders/{id}/hold)
+    BACKORDER_LAPSED = "backorder_lapsed"  # the incoming stock it waited for will not come
+
+
+# What releases a hold of each reason, as GET /v1/holds tells it.
+HOLD_WAYS_OUT: dict[HoldReason, tuple[str, ...]] = {
+    HoldReason.UNROUTABLE: (
+        "release (POST /v1/orders/{id}/release) once stock or a location can serve it: the "
+        "order is routed again",
+    ),
+    HoldReason.PAYMENT_DECLINED: (
+        "release (POST /v1/orders/{id}/release): the payment is authorised again after the "
+        "stock is reserved",
+    ),
+    HoldReason.REVIEW: ("release (POST /v1/orders/{id}/release) after the review",),
+    HoldReason.MANUAL: ("release (POST /v1/orders/{id}/release)",),
+    HoldReason.BACKORDER_LAPSED: (
+        "release (POST /v1/orders/{id}/release): the order is routed again",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The hold an order is in: its id (the events name it), why, and since when."""
+
+    id: str
+    reason: HoldReason
+    detail: str
+    since: datetime
 
 
 class DeclinePolicy(StrEnum):

@@ -20,6 +20,8 @@ def build_handlers() -> dict[type, Handler]:
         commands.SweepOverdue: sagas.sweep_overdue,
         commands.ActOnFulfillment: fulfillments.act,
         commands.PutStrategy: sagas.put_strategy,
+        commands.HoldOrder: sagas.hold_order,
+        commands.ReleaseHold: sagas.release_hold,
         commands.ProjectLocation: view.project_location,
         commands.ProjectStock: view.project_stock,
         commands.ProjectIncoming: view.project_incoming,

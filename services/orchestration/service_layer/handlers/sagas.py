@@ -10,7 +10,7 @@ from services.orchestration.adapters import strategies
 from services.orchestration.domain import commands
 from services.orchestration.domain.errors import SagaNotFound
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
-from services.orchestration.domain.saga import OrderSaga, SagaState
+from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
 from services.orchestration.service_layer.routing import route_now
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 
@@ -120,6 +120,41 @@ async def sweep_overdue(cmd: commands.SweepOverdue, uow: OrchestrationUnitOfWork
     saga.overdue(now)
     await uow.sagas.save(saga)
     return saga.order_id
+
+
+async def _visible(
+    uow: OrchestrationUnitOfWork, order_id: UUID, channels: frozenset[str] | None
+) -> OrderSaga:
+    """The saga locked, when the caller's channels may see it: another channel's is 404,
+    exactly like a missing one."""
+    saga = await uow.sagas.get_for_update(order_id)
+    if saga is None or (channels is not None and saga.order.channel not in channels):
+        raise SagaNotFound(f"no saga for order {order_id}")
+    return saga
+
+
+async def _replayed(uow: OrchestrationUnitOfWork, scope: str, key: str | None, fp: str) -> bool:
+    """True when a request with this Idempotency-Key already took effect: it answers with the
+    saga as it is now, and nothing happens twice."""
+    if not key:
+        return False
+    return await uow.idempotency.claim(scope=scope, key=key, fingerprint=fp) is not None
+
+
+async def hold_order(cmd: commands.HoldOrder, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _visible(uow, cmd.order_id, cmd.channels)
+    if await _replayed(uow, f"hold:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
+        return
+    saga.put_on_hold(HoldReason.MANUAL, cmd.note, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
+async def release_hold(cmd: commands.ReleaseHold, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _visible(uow, cmd.order_id, cmd.channels)
+    if await _replayed(uow, f"release:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
+        return
+    saga.release(cmd.note, uow.clock.now())
+    await uow.sagas.save(saga)
 
 
 async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:

@@ -1,0 +1,154 @@
+"""Holding and releasing an order over the API, against the real database: the saga's state,
+the events written with it (and their audit rows), GET /v1/holds, the 409s, narrowing and
+Idempotency-Key replays."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import httpx
+from sqlalchemy import select
+
+from libs.auth.scopes import Scope
+from libs.ids import new_id
+from libs.runtime import ServiceContainer
+from services.orchestration.adapters.repository import SagaRepository
+from services.orchestration.adapters.tables import plumbing
+from services.orchestration.domain.saga import OrderSaga
+from tests.orchestration.integration.conftest import order_snapshot
+from tests.support.tokens import bearer, token
+
+
+async def placed(container: ServiceContainer, channel: str = "web") -> UUID:
+    """A saga waiting to be routed (no worker runs here, so it stays that way), with a
+    time-ordered id like order-capture's."""
+    order_id = new_id()
+    saga = OrderSaga.start(order_id, order_snapshot(channel), datetime.now(UTC))
+    async with container.session_factory() as session:
+        repo = SagaRepository(session)
+        repo.add(saga)
+        await repo.flush()
+        await session.commit()
+    return order_id
+
+
+async def event_types(container: ServiceContainer, order_id: UUID) -> list[str]:
+    outbox = plumbing.outbox
+    async with container.session_factory() as s:
+        rows = await s.scalars(
+            select(outbox.c.event_type).where(outbox.c.key == str(order_id)).order_by(outbox.c.id)
+        )
+        return list(rows)
+
+
+async def test_hold_then_release_round_trips_with_both_events(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    order_id = await placed(container)
+
+    held = await client.post(f"/v1/orders/{order_id}/hold", json={"note": "call the customer"})
+    assert held.status_code == 200, held.text
+    body = held.json()
+    assert body["state"] == "on_hold"
+    assert body["hold"]["reason"] == "manual"
+    assert body["hold"]["detail"] == "call the customer"
+    assert any(str(order_id) in way for way in body["hold"]["ways_out"])
+
+    released = await client.post(f"/v1/orders/{order_id}/release", json={"note": "called"})
+    assert released.status_code == 200, released.text
+    assert released.json()["state"] == "routing"
+    assert released.json()["hold"] is None
+
+    assert await event_types(container, order_id) == [
+        "oms.orchestration.order_on_hold",
+        "oms.orchestration.order_hold_released",
+    ]
+    steps = [s["name"] for s in released.json()["steps"]]
+    assert steps[-2:] == ["hold_released", "routing"]
+
+
+async def test_holds_lists_held_orders_by_reason_and_channel(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    channel = f"shop-{uuid4().hex[:6]}"
+    first, second, _unheld = [await placed(container, channel) for _ in range(3)]
+    for order_id in (first, second):
+        assert (await client.post(f"/v1/orders/{order_id}/hold")).status_code == 200
+
+    page = await client.get("/v1/holds", params={"channel": channel, "limit": 1})
+    assert page.status_code == 200
+    assert [h["order_id"] for h in page.json()["items"]] == [str(first)]
+    rest = await client.get(
+        "/v1/holds", params={"channel": channel, "cursor": page.json()["next_cursor"]}
+    )
+    assert [h["order_id"] for h in rest.json()["items"]] == [str(second)]
+    assert rest.json()["items"][0]["channel"] == channel
+    assert rest.json()["items"][0]["reason"] == "manual"
+
+    other = await client.get("/v1/holds", params={"channel": channel, "reason": "review"})
+    assert other.json()["items"] == []
+    bad = await client.get("/v1/holds", params={"reason": "bored"})
+    assert bad.status_code == 422
+
+
+async def test_out_of_turn_holds_and_releases_are_409_with_stable_codes(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    order_id = await placed(container)
+
+    not_held = await client.post(f"/v1/orders/{order_id}/release")
+    assert not_held.status_code == 409
+    assert not_held.json()["code"] == "not_on_hold"
+
+    assert (await client.post(f"/v1/orders/{order_id}/hold")).status_code == 200
+    again = await client.post(f"/v1/orders/{order_id}/hold")
+    assert again.status_code == 409
+    assert again.json()["code"] == "hold_not_possible"
+    assert again.json()["extensions"] == {"hold_refused_because": "already_on_hold"}
+    assert await event_types(container, order_id) == ["oms.orchestration.order_on_hold"]
+
+
+async def test_a_retry_with_the_same_idempotency_key_answers_without_a_second_effect(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    order_id = await placed(container)
+    key = {"Idempotency-Key": f"hold-{order_id}"}
+
+    first = await client.post(f"/v1/orders/{order_id}/hold", headers=key)
+    retry = await client.post(f"/v1/orders/{order_id}/hold", headers=key)
+
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.json()["hold"] == first.json()["hold"]
+    assert await event_types(container, order_id) == ["oms.orchestration.order_on_hold"]
+
+
+async def test_holding_needs_orders_write_and_the_orders_channel(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    order_id = await placed(container, "web")
+    reader = bearer(token([Scope.ORDERS_READ]))
+    elsewhere = bearer(token([Scope.ORDERS_WRITE, Scope.ORDERS_READ], channels=["store"]))
+
+    forbidden = await client.post(f"/v1/orders/{order_id}/hold", headers=reader)
+    hidden = await client.post(f"/v1/orders/{order_id}/hold", headers=elsewhere)
+
+    assert forbidden.status_code == 403
+    assert hidden.status_code == 404
+    assert hidden.json()["code"] == "saga_not_found"
+    assert await event_types(container, order_id) == []
+
+
+async def test_a_hold_writes_its_audit_row_with_the_caller(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    order_id = await placed(container)
+    assert (await client.post(f"/v1/orders/{order_id}/hold")).status_code == 200
+
+    audit = await client.get("/v1/audit", params={"resource": f"order:{order_id}"})
+
+    assert audit.status_code == 200
+    (entry,) = audit.json()["items"]
+    assert entry["event_type"] == "oms.orchestration.order_on_hold"
+    assert entry["actor"] == "test-admin"
+    assert entry["operation"] == f"POST /v1/orders/{order_id}/hold"
