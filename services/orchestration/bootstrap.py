@@ -30,6 +30,8 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         payment_attempts=settings.PAYMENT_ATTEMPTS,
         reservation_timeout=timedelta(seconds=settings.RESERVATION_TIMEOUT_S),
         acceptance_timeout=timedelta(seconds=settings.ACCEPTANCE_TIMEOUT_S),
+        waiting_recheck=timedelta(seconds=settings.WAITING_RECHECK_S),
+        waiting_max=timedelta(seconds=settings.WAITING_MAX_S),
     )
     armed = CrashPoints.parse(settings.CRASH_POINTS, settings.CRASH_MARKER_DIR)
     wakeup = Wakeup()

@@ -19,6 +19,12 @@ class OrchestrationSettings(ServiceSettings):
     # serve is asked about again (every second) before it counts as unroutable: what serves
     # it may not have reached the view yet (a location or stock created just before).
     ROUTING_GRACE_S: float = Field(default=30, ge=0)
+    # After its grace an order no location can serve waits for stock: it is planned again
+    # when the stock of one of its SKUs changes (or a location becomes active, or the
+    # strategy changes), and at least every WAITING_RECHECK_S; after WAITING_MAX_S of waiting
+    # it is held `unroutable` for a person to decide.
+    WAITING_RECHECK_S: float = Field(default=60, gt=0)
+    WAITING_MAX_S: float = Field(default=72 * 3600, gt=0)
     # What a declined payment does to the order: hold it for a person, or cancel it.
     PAYMENT_DECLINED_POLICY: DeclinePolicy = DeclinePolicy.ON_HOLD
     MAX_REPLANS: int = Field(default=3, ge=0)

@@ -415,6 +415,46 @@ class TestBackorders:
         assert saga["state"] == "backordered"
 
 
+class TestWaitingRoom:
+    async def test_an_order_for_a_brand_new_location_placed_right_after_its_stock_routes_there(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        code = await w.location("WH-NEW", BERLIN)
+        stocked = await http.put(
+            f"{urls['inventory']}/v1/locations/{code}/stock/{lamp}", json={"on_hand": 3}
+        )
+        assert stocked.status_code == 200, stocked.text
+        # At once: orchestration's view of the new stock is an event's trip behind.
+        order = await w.place([(lamp, 1)])
+
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == code
+        await w.order_reaches(order["id"], "confirmed")
+
+    async def test_an_order_no_location_can_serve_waits_then_routes_itself_when_stock_comes(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        order = await w.place([(lamp, 2)])
+        # Past its routing grace (3 s in the tests) it waits: not held, nobody has to act.
+        saga = await w.saga_reaches(order["id"], "waiting_for_stock")
+        assert saga["hold"] is None
+        assert saga["deadline_at"] is not None
+        assert order["id"] not in {h["order_id"] for h in await w.holds()}
+        assert (await w.order(order["id"]))["status"] == "pending"
+
+        code = await w.location("WH-LATE", BERLIN, stock={lamp: 5})
+
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == code
+        await w.order_reaches(order["id"], "confirmed")
+        decisions = await w.decisions(order["id"])
+        assert [d["outcome"] for d in decisions] == ["unroutable", "routed"]
+
+
 class TestHolds:
     async def test_a_hold_and_its_release_round_trip_through_every_service(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api

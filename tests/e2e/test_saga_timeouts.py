@@ -79,7 +79,7 @@ class TestOverdueSweep:
         assert saga["excluded_locations"] == [near]
         assert "reservation_timed_out" not in [s["name"] for s in saga["steps"]]
 
-    async def test_a_reservation_inventory_never_answers_is_released_and_the_order_held(
+    async def test_a_reservation_inventory_never_answers_is_released_and_the_order_waits(
         self,
         impatient: ServiceProcess,
         stack: Stack,
@@ -98,7 +98,7 @@ class TestOverdueSweep:
         try:
             await deaf.wait_healthy()
             order = await w.place([(lamp, 2)])
-            saga = await w.saga_reaches(order["id"], "on_hold", timeout=40)
+            saga = await w.saga_reaches(order["id"], "waiting_for_stock", timeout=40)
         finally:
             await deaf.stop()
             inventory.start()
@@ -107,10 +107,11 @@ class TestOverdueSweep:
         assert "inventory did not answer in time" in saga["hold_reason"]
         steps = [s["name"] for s in saga["steps"]]
         assert steps.count("reservation_timed_out") == 4  # the first plan and 3 re-plans
-        await w.order_reaches(order["id"], "on_hold")
+        await w.order_reaches(order["id"], "pending")  # nothing reserved: it waits
 
         # Inventory, back, works through 4 reserve commands, each followed by its release:
-        # each reservation ends released, and nothing stays reserved.
+        # each of those ends released. The stock it then announces wakes the waiting order,
+        # which is routed again by itself and reserved: one reservation holds its 2 units.
         async def reservations() -> list[str]:
             r = await http.get(
                 f"{urls['inventory']}/v1/reservations", params={"order_id": order["id"]}
@@ -120,8 +121,9 @@ class TestOverdueSweep:
 
         await eventually(
             reservations,
-            until=lambda found: found == ["released"] * 4,
+            until=lambda found: found == ["confirmed", *["released"] * 4],
             timeout=60,
-            what="every late reservation made and released",
+            what="every late reservation made and released, and the order reserved anew",
         )
-        assert await w.stock_at(code, lamp) == (10, 0)
+        await w.stock_settles(code, lamp, (10, 2))
+        await w.order_reaches(order["id"], "confirmed")

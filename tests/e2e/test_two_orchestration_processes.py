@@ -112,7 +112,9 @@ class TestTwoOrchestrationProcesses:
         for order in shipped:
             await w.saga_reaches(order["id"], "completed", timeout=60)
         for order in ignored:
-            await w.saga_reaches(order["id"], "on_hold", timeout=4 * ACCEPTANCE_TIMEOUT_S + 30)
+            await w.saga_reaches(
+                order["id"], "waiting_for_stock", timeout=4 * ACCEPTANCE_TIMEOUT_S + 30
+            )
 
         ids = {o["id"] for o in [*shipped, *ignored]}
         # The relay publishes a moment after the state it carries commits: read the topic

@@ -11,6 +11,7 @@ from libs.db.engine import make_engine
 from tests.e2e.conftest import Stack
 from tests.e2e.flows import (
     events_about,
+    order_status,
     place_order,
     random_sku,
     set_stock,
@@ -64,13 +65,20 @@ class TestWalkingSkeleton:
         assert (command.causationid, answer[0].causationid) == (placed[0].id, command.id)
         assert answer[0].type == "oms.inventory.reservation_confirmed"
 
-    async def test_an_order_no_location_can_serve_goes_on_hold(
+    async def test_an_order_no_location_can_serve_waits_for_stock(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str]
     ) -> None:
         sku = random_sku("RARE")
         await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=1)
         order = await place_order(http, urls, lines=[(sku, 3)])
-        await wait_for_status(http, urls, order["id"], "on_hold")
+        saga_url = f"{urls['orchestration']}/v1/sagas/{order['id']}"
+        saga = await eventually(
+            lambda: http.get(saga_url),
+            until=lambda r: r.status_code == 200 and r.json()["state"] == "waiting_for_stock",
+            what="the order to wait for stock",
+        )
+        assert saga.json()["hold_reason"].startswith("no location can serve it")
+        assert await order_status(http, urls, order["id"]) == "pending"
         stock = (await http.get(f"{urls['inventory']}/v1/stock/{sku}")).json()
         assert stock["reserved"] == 0  # nothing reserved for an order that cannot be served
         decisions = await http.get(

@@ -45,7 +45,13 @@ from services.orchestration.api.schemas.sagas import (
 )
 from services.orchestration.domain.fulfillment import Fulfillment
 from services.orchestration.domain.routing.stored import readable_candidates
-from services.orchestration.domain.saga import FINISHED, HOLD_WAYS_OUT, Hold, SagaState
+from services.orchestration.domain.saga import (
+    FINISHED,
+    HOLD_WAYS_OUT,
+    Hold,
+    OrderSaga,
+    SagaState,
+)
 
 # Routing that is overdue by more than this (inventory away, worker down) counts as stuck.
 ROUTING_GRACE = timedelta(seconds=30)
@@ -120,7 +126,7 @@ async def saga_of(
         round=saga.round,
         unrouted={k: v for k, v in saga.unrouted.items() if v},
         excluded_locations=saga.excluded,
-        hold_reason=saga.hold.detail if saga.hold else None,
+        hold_reason=_why_stopped(saga),
         hold=_hold_read(saga.hold, row.order_id) if saga.hold else None,
         payment=PaymentSummary(
             status=p.status,
@@ -133,6 +139,13 @@ async def saga_of(
         fulfillment_ids=list(fids),
         steps=[SagaStepRead(name=s.name, at=s.at, detail=s.detail) for s in steps],
     )
+
+
+def _why_stopped(saga: OrderSaga) -> str | None:
+    """Why the order is held, or why it waits for stock; None while it moves on."""
+    if saga.hold is not None:
+        return saga.hold.detail
+    return saga.hold_reason if saga.state is SagaState.WAITING_FOR_STOCK else None
 
 
 def _hold_read(hold: Hold, order_id: UUID) -> HoldRead:

@@ -86,6 +86,32 @@ _CLAIM_OPERATIONS = text(
     )
     RETURNING *"""
 )
+# The sagas the worker plans when they are due: routing, and waiting for stock.
+_PLANNED_BY_WORKER = ("routing", "waiting_for_stock")
+# Waiting orders one of whose SKUs the view's stock changed for since the order last looked,
+# with stock there now (on hand or incoming), are due at once. Rows another transaction holds
+# are skipped (it is acting on them; no lock waits, no lock cycles), and a change that
+# committed while the order was looking can be missed: the order's periodic recheck then
+# finds it.
+_WAKE_WAITING = text(
+    """
+    UPDATE order_saga SET due_at = :now WHERE order_id IN (
+      SELECT s.order_id FROM order_saga s
+      WHERE s.state = 'waiting_for_stock' AND s.due_at > :now
+        AND EXISTS (
+          SELECT 1 FROM jsonb_array_elements(s.data -> 'order' -> 'lines') line
+          JOIN routing_stock r ON r.sku = line ->> 'sku'
+          WHERE r.changed_at > s.updated_at AND (r.available > 0 OR r.incoming > 0))
+      ORDER BY s.order_id FOR UPDATE SKIP LOCKED)
+    """
+)
+_WAKE_ALL_WAITING = text(
+    """
+    UPDATE order_saga SET due_at = :now WHERE order_id IN (
+      SELECT order_id FROM order_saga WHERE state = 'waiting_for_stock' AND due_at > :now
+      ORDER BY order_id FOR UPDATE SKIP LOCKED)
+    """
+)
 _LOCK_FULFILLMENTS = text(
     "SELECT * FROM fulfillment_order WHERE order_id = ANY(CAST(:ids AS uuid[]))"
     " ORDER BY order_id, created_at, id FOR UPDATE"
@@ -355,6 +381,16 @@ class SagaRepository:
     # time anew (or moves the saga on); a process that dies holding a claim leaves the work
     # due again once its lease has lapsed.
 
+    async def wake_waiting(self, now: datetime) -> int:
+        """Waiting orders that stock which could serve them has changed for are due now."""
+        result = await self._session.execute(_WAKE_WAITING, {"now": now})
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def wake_all_waiting(self, now: datetime) -> int:
+        """Every waiting order is due now (a location became active, the strategy changed)."""
+        result = await self._session.execute(_WAKE_ALL_WAITING, {"now": now})
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def claim_due_for_routing(
         self, now: datetime, limit: int, *, lease: timedelta
     ) -> list[OrderSaga]:
@@ -362,7 +398,7 @@ class SagaRepository:
         until `now + lease` (read like `get`: without their fulfilment orders)."""
         due = (
             select(order_saga.c.order_id)
-            .where(order_saga.c.state == "routing", order_saga.c.due_at <= now)
+            .where(order_saga.c.state.in_(_PLANNED_BY_WORKER), order_saga.c.due_at <= now)
             .order_by(order_saga.c.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

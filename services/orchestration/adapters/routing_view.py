@@ -104,12 +104,22 @@ def _upsert_stock(column: str) -> Any:
         f"""
         INSERT INTO routing_stock (sku, location_code, {column})
         SELECT * FROM unnest(CAST(:sku AS text[]), CAST(:code AS text[]), CAST(:n AS int[]))
-        ON CONFLICT (sku, location_code) DO UPDATE SET {column} = EXCLUDED.{column}
+        ON CONFLICT (sku, location_code) DO UPDATE SET {column} = EXCLUDED.{column},
+            changed_at = CASE WHEN routing_stock.{column} = EXCLUDED.{column}
+                         THEN routing_stock.changed_at ELSE now() END
         """
     )
 
 
 _UPSERT_AVAILABLE = _upsert_stock("available")
+_TOUCH_STOCK_OF = text("UPDATE routing_stock SET changed_at = now() WHERE location_code = :code")
+
+
+async def touch_stock_of(session: AsyncSession, code: str) -> None:
+    """The location's stock counts as changed now: orders waiting for it look again."""
+    await session.execute(_TOUCH_STOCK_OF, {"code": code})
+
+
 _UPSERT_INCOMING = _upsert_stock("incoming")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     Uuid,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSON, JSONB
@@ -47,6 +48,11 @@ order_saga = Table(
     Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("ix_order_saga_channel_started_at", "channel", "started_at"),
     Index("ix_order_saga_due_at", "due_at", postgresql_where=text("due_at IS NOT NULL")),
+    Index(
+        "ix_order_saga_waiting",
+        "due_at",
+        postgresql_where=text("state = 'waiting_for_stock'"),
+    ),
     Index(
         "ix_order_saga_deadline_at",
         "deadline_at",
@@ -188,6 +194,8 @@ routing_stock = Table(
     Column("location_code", Text, primary_key=True),
     Column("available", Integer, nullable=False, server_default="0"),
     Column("incoming", Integer, nullable=False, server_default="0"),
+    # When either figure last changed: waiting orders of the SKU look again after it.
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 plumbing = PlumbingTables(

@@ -5,9 +5,11 @@ plan (inventory refused a reservation, a location rejected its part) by the work
 is a table of this service, so nothing is asked of anyone while the saga's row is held.
 
 The view lags inventory by an event's trip. A plan made from it that inventory then refuses is
-planned again; an order the view cannot serve at all is not held at once but asked about again
-for ROUTING_GRACE_S after it was placed, in case what serves it has not arrived in the view yet
-(a location created a moment before its first order, stock imported the same second).
+planned again; an order the view cannot serve at all is asked about again every second for
+ROUTING_GRACE_S after it was placed, in case what serves it has not arrived in the view yet
+(a location created a moment before its first order, stock imported the same second), and then
+waits for stock (SagaState.WAITING_FOR_STOCK): the worker plans it again when the view's stock
+of one of its SKUs changes, and at least every WAITING_RECHECK_S.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ RETRY_AFTER = timedelta(seconds=1)
 async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime) -> None:
     """Plans the saga's unrouted units and applies the plan (or, in the grace period, waits
     for the view when nothing serves). The caller holds the saga and writes it afterwards."""
-    if saga.state is not SagaState.ROUTING:
+    if saga.state not in (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK):
         return
     request = routing_request(saga)
     candidates = await uow.routing.candidates(
@@ -57,7 +59,8 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
             for site in sites
         ]
     decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
-    if decision.outcome is Outcome.UNROUTABLE and now < saga.started_at + uow.routing_grace:
+    in_grace = saga.state is SagaState.ROUTING and now < saga.started_at + uow.routing_grace
+    if decision.outcome is Outcome.UNROUTABLE and in_grace:
         saga.routing_unavailable(
             f"no location can serve it yet ({decision.reason})", now + RETRY_AFTER, now
         )

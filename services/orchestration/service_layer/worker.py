@@ -95,9 +95,10 @@ class SagaWorker:
 
     async def route_due(self) -> int:
         async with self._sessions.begin() as s:
-            sagas = await SagaRepository(s).claim_due_for_routing(
-                self._clock.now(), BATCH, lease=self._lease
-            )
+            repository = SagaRepository(s)
+            now = self._clock.now()
+            await repository.wake_waiting(now)
+            sagas = await repository.claim_due_for_routing(now, BATCH, lease=self._lease)
         await at_most(CONCURRENCY, [self._route_one(saga) for saga in sagas])
         return len(sagas)
 

@@ -89,6 +89,7 @@ def test_release_plans_the_order_again_and_announces_the_released_hold() -> None
 def test_an_unroutable_order_released_later_routes_with_fresh_replans() -> None:
     saga = started()
     saga.apply_routing(unroutable(), NOW)
+    saga.overdue(NOW + saga.policy.waiting_max)  # it waited too long: held
     assert saga.hold is not None and saga.hold.reason is HoldReason.UNROUTABLE
     saga.replans = 3
 
@@ -170,6 +171,17 @@ def test_releasing_an_order_not_on_hold_is_refused() -> None:
     with pytest.raises(NotOnHold):
         saga.release("", NOW)
     assert events(saga, orch.OrderHoldReleased) == []
+
+
+def test_an_order_waiting_for_stock_can_be_held_and_released_to_plan_again() -> None:
+    saga = started()
+    saga.apply_routing(unroutable(), NOW)
+
+    saga.put_on_hold(HoldReason.MANUAL, "", NOW)
+    assert (state(saga), saga.deadline_at) == (SagaState.ON_HOLD, None)
+    saga.release("", NOW)
+
+    assert (state(saga), saga.due_at) == (SagaState.ROUTING, NOW)
 
 
 def test_cancelling_a_held_order_ends_the_hold_with_the_order() -> None:

@@ -42,7 +42,13 @@ from services.orchestration.domain.routing.model import (
     Part,
     RoutingDecision,
 )
-from services.orchestration.domain.saga import DeclinePolicy, OrderSaga, SagaPolicy, SagaState
+from services.orchestration.domain.saga import (
+    DeclinePolicy,
+    HoldReason,
+    OrderSaga,
+    SagaPolicy,
+    SagaState,
+)
 
 NOW = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 PLACED = NOW - timedelta(minutes=3)
@@ -396,23 +402,68 @@ def test_the_routing_event_names_the_chosen_and_the_best_others_and_counts_them_
     ]
 
 
-def test_an_unroutable_order_goes_on_hold_without_reserving() -> None:
+def test_an_unroutable_order_waits_for_stock_without_reserving() -> None:
     saga = started()
 
     decision_id = saga.apply_routing(unroutable(), NOW)
 
     assert decision_id == str(uuid5(ORDER_ID, "decision-1"))
-    assert state(saga) is SagaState.ON_HOLD
-    assert saga.is_finished
+    assert state(saga) is SagaState.WAITING_FOR_STOCK
+    assert not saga.is_finished
+    assert saga.due_at == NOW + saga.policy.waiting_recheck  # looked at again periodically
+    assert saga.deadline_at == NOW + saga.policy.waiting_max
     assert saga.in_flight is None
+    assert saga.unrouted == {"L1": 2, "L2": 1}
     assert events(saga, inv.ReserveStock) == []
     (decided,) = events(saga, orch.RoutingDecided)
     assert decided.outcome == "unroutable"
     assert decided.candidates[0].failed_filter == "stock"
-    (hold,) = events(saga, orch.OrderOnHold)
-    assert "out of stock everywhere" in hold.reason
-    assert saga.hold_reason == hold.reason
+    assert events(saga, orch.OrderOnHold) == []
+    assert "out of stock everywhere" in (saga.hold_reason or "")
     assert saga.new_operations == []
+
+
+def test_a_waiting_order_still_unroutable_decides_and_says_nothing_new() -> None:
+    saga = started()
+    saga.apply_routing(unroutable(), NOW)
+    saga.events.clear()
+    later = NOW + timedelta(minutes=5)
+
+    assert saga.apply_routing(unroutable(), later) is None
+
+    assert state(saga) is SagaState.WAITING_FOR_STOCK
+    assert saga.round == 1
+    assert saga.events == []
+    assert saga.due_at == later + saga.policy.waiting_recheck
+    assert saga.deadline_at == NOW + saga.policy.waiting_max  # the deadline stays
+
+
+def test_a_waiting_order_that_can_be_served_now_is_routed() -> None:
+    saga = started()
+    saga.apply_routing(unroutable(), NOW)
+
+    route(saga, whole_at(saga))
+
+    assert state(saga) is SagaState.RESERVING
+    assert saga.round == 2
+    assert events(saga, inv.ReserveStock)
+
+
+def test_an_order_that_waited_too_long_is_held_unroutable() -> None:
+    saga = started()
+    saga.apply_routing(unroutable(), NOW)
+    deadline = saga.deadline_at
+    assert deadline is not None
+
+    saga.overdue(deadline)
+
+    assert state(saga) is SagaState.ON_HOLD
+    assert saga.hold is not None and saga.hold.reason is HoldReason.UNROUTABLE
+    (hold,) = events(saga, orch.OrderOnHold)
+    assert hold.reason_code == "unroutable"
+    assert "no location could serve it in 72 h" in hold.reason
+    assert "out of stock everywhere" in hold.reason
+    assert hold.hold_id == str(uuid5(ORDER_ID, "hold-1-1"))
 
 
 # --- the happy path -----------------------------------------------------------------------
@@ -564,13 +615,13 @@ def test_the_reservation_timeout_comes_from_the_policy() -> None:
     assert saga.deadline_at == NOW + timedelta(seconds=30)
 
 
-def test_reservations_that_keep_timing_out_put_the_order_on_hold() -> None:
+def test_reservations_that_keep_timing_out_make_the_order_wait_for_stock() -> None:
     saga = started()
     for _ in range(4):
         route(saga, whole_at(saga))
         saga.overdue(LATER)
 
-    assert state(saga) is SagaState.ON_HOLD
+    assert state(saga) is SagaState.WAITING_FOR_STOCK
     assert "inventory did not answer in time" in (saga.hold_reason or "")
 
 
@@ -794,7 +845,7 @@ def test_a_rejected_reservation_sends_the_units_back_to_routing() -> None:
     assert saga.round == 2
 
 
-def test_after_max_replans_rejections_the_order_goes_on_hold() -> None:
+def test_after_max_replans_rejections_the_order_waits_for_stock() -> None:
     saga = started()
     saga.policy = SagaPolicy(max_replans=2)
     for _ in range(2):
@@ -805,14 +856,11 @@ def test_after_max_replans_rejections_the_order_goes_on_hold() -> None:
     route(saga, whole_at(saga))
     reject_reservation(saga)
 
-    assert state(saga) is SagaState.ON_HOLD
-    (hold,) = events(saga, orch.OrderOnHold)
-    assert "after 3 plans" in hold.reason
-    assert hold.reason_code == "unroutable"
-    # Round 3's first hold: a later hold of the same round gets an id of its own.
-    assert hold.hold_id == str(uuid5(ORDER_ID, "hold-3-1"))
+    assert state(saga) is SagaState.WAITING_FOR_STOCK
+    assert "after 3 plans" in (saga.hold_reason or "")
+    assert saga.replans == 0  # planned again from the waiting room with fresh plans
+    assert saga.unrouted == {"L1": 2, "L2": 1}
     assert saga.new_operations == []
-    assert saga.apply_routing(decision(whole_at(saga)), NOW) is None
 
 
 def test_a_confirmation_resets_the_count_of_rejections() -> None:
@@ -1248,9 +1296,10 @@ def test_a_replan_while_reserving_releases_the_reservation_when_it_is_confirmed(
     assert not saga.replan_pending
 
 
-def test_a_replan_of_a_finished_order_only_keeps_the_new_address() -> None:
+def test_a_replan_of_a_held_order_only_keeps_the_new_address() -> None:
     saga = started()
     saga.apply_routing(unroutable(), NOW)
+    saga.overdue(NOW + saga.policy.waiting_max)  # held unroutable
     saga.events.clear()
 
     saga.replan(ShipTo("AT", city="Vienna"), Method.SHIP, "standard", None, NOW)

@@ -63,8 +63,8 @@ class SagaSummary(BaseModel):
     order_id: UUID
     order_number: str
     state: str = Field(
-        description="routing, reserving, backordered, authorizing, fulfilling, completed, "
-        "on_hold or cancelled"
+        description="routing, waiting_for_stock, reserving, backordered, authorizing, "
+        "fulfilling, completed, on_hold or cancelled"
     )
     stuck: bool = Field(description="Waiting longer than its step allows")
     started_at: datetime
@@ -121,7 +121,9 @@ class SagaRead(SagaSummary):
     excluded_locations: list[str] = Field(
         description="Locations that rejected or short-picked it: never routed to again"
     )
-    hold_reason: str | None = Field(None, description="The current hold's detail")
+    hold_reason: str | None = Field(
+        None, description="Why it is on hold, or why it waits for stock"
+    )
     hold: HoldRead | None = Field(None, description="The hold it is in, when on hold")
     payment: PaymentSummary
     fulfillment_ids: list[UUID]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
@@ -20,7 +20,7 @@ from services.orchestration.domain.payments import Kind
 from services.orchestration.domain.routing.model import Method
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.events import _units, line_quantities
-from services.orchestration.domain.saga.state import SagaState
+from services.orchestration.domain.saga.state import HoldReason, SagaState
 
 
 class CompensationFlow(SagaCore):
@@ -168,6 +168,14 @@ class CompensationFlow(SagaCore):
         """
         if self.deadline_at is None or self.deadline_at > now or self.is_finished:
             return
+        if self.state is SagaState.WAITING_FOR_STOCK:
+            waited = now - self.started_at
+            self._hold(
+                HoldReason.UNROUTABLE,
+                f"no location could serve it in {_hours(waited)}: {self.hold_reason or ''}",
+                now,
+            )
+            return
         if self.state is SagaState.RESERVING and self.in_flight is not None:
             flight = self.in_flight
             self._step("reservation_timed_out", f"no answer to {flight.reservation_id}", now)
@@ -219,3 +227,8 @@ class CompensationFlow(SagaCore):
 
 def _fulfillment_ref(saga: SagaCore, f: Fulfillment) -> dict[str, str]:
     return {"order_id": saga.key, "fulfillment_id": str(f.id), "location_code": f.location_code}
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{span.total_seconds() / 60:.0f} min"

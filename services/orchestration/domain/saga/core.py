@@ -53,7 +53,8 @@ class SagaCore(ABC):
     cancelled: dict[str, int] = field(default_factory=dict)
     cancel_pending: dict[str, int] = field(default_factory=dict)
     replan_pending: bool = False
-    hold_reason: str | None = None  # the latest hold's detail (kept after its release)
+    # The latest hold's detail, or why it waits for stock (kept after either ends).
+    hold_reason: str | None = None
     hold: Hold | None = None  # the hold it is in now
     holds: int = 0  # holds so far: each has an id of its own
     payment: Payment = field(default_factory=Payment)

@@ -20,7 +20,6 @@ from services.orchestration.domain.saga.events import (
 )
 from services.orchestration.domain.saga.state import (
     Held,
-    HoldReason,
     InFlight,
     SagaPolicy,
     SagaState,
@@ -68,6 +67,26 @@ class ReservationFlow(SagaCore):
         if self.routing_attempts <= 3 or self.routing_attempts % 10 == 0:
             self._step("routing_retry", f"attempt {self.routing_attempts}: {error}", now)
 
+    def _wait_for_stock(self, why: str, now: datetime) -> None:
+        """Nothing can serve it now: wait in the waiting room, planned again when something
+        that could change the answer happens (see SagaState.WAITING_FOR_STOCK), held
+        `unroutable` once it has waited policy.waiting_max."""
+        self.replans = 0
+        self.hold_reason = why
+        self._step("waiting_for_stock", why, now)
+        self._move(
+            SagaState.WAITING_FOR_STOCK,
+            now,
+            due=now + self.policy.waiting_recheck,
+            deadline=now + self.policy.waiting_max,
+        )
+
+    def keep_waiting(self, now: datetime) -> None:
+        """Planned again from the waiting room, and still nothing can serve it: the next
+        look is a recheck away (or sooner, when stock changes); the deadline stays."""
+        self.due_at = now + self.policy.waiting_recheck
+        self.updated_at = now
+
     def apply_routing(
         self,
         decision: RoutingDecision,
@@ -75,7 +94,10 @@ class ReservationFlow(SagaCore):
         geo: Mapping[str, tuple[float | None, bool]] | None = None,
     ) -> str | None:
         """The worker's plan for the unrouted units; returns the decision id it stored."""
-        if self.state is not SagaState.ROUTING:
+        if self.state not in (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK):
+            return None
+        if decision.outcome is Outcome.UNROUTABLE and self.state is SagaState.WAITING_FOR_STOCK:
+            self.keep_waiting(now)  # the same answer again: nothing new to decide or say
             return None
         self.round += 1
         self.routing_attempts = 0
@@ -84,7 +106,7 @@ class ReservationFlow(SagaCore):
         self.events.append(self._decided_event(decision, decision_id, now))
         if decision.outcome is Outcome.UNROUTABLE:
             self._step("routing_failed", decision.reason or decision.explanation, now)
-            self._hold(HoldReason.UNROUTABLE, f"no location can serve it: {decision.reason}", now)
+            self._wait_for_stock(f"no location can serve it: {decision.reason}", now)
             return decision_id
         reservation_id = str(uuid5(self.order_id, f"reservation-{self.round}"))
         geo = geo or {}
@@ -222,10 +244,8 @@ class ReservationFlow(SagaCore):
         if not self._units(self.unrouted):
             self._after_reservation(now)
         elif self.replans > self.policy.max_replans:
-            self._hold(
-                HoldReason.UNROUTABLE,
-                f"stock could not be reserved after {self.replans} plans: {reason}",
-                now,
+            self._wait_for_stock(
+                f"stock could not be reserved after {self.replans} plans: {reason}", now
             )
         else:
             self._move(SagaState.ROUTING, now, due=now)

@@ -12,6 +12,10 @@ ZERO = Decimal("0")
 
 class SagaState(StrEnum):
     ROUTING = "routing"  # the worker plans (again) at due_at, with fresh availability
+    # No location can serve it: planned again when stock that could serve it changes, a
+    # location becomes active or the strategy changes, and at least every waiting_recheck;
+    # held `unroutable` once waiting_max has passed.
+    WAITING_FOR_STOCK = "waiting_for_stock"
     RESERVING = "reserving"  # a reserve command is out; inventory's answer is awaited
     BACKORDERED = "backordered"  # reserved, but some units wait for incoming stock
     AUTHORIZING = "authorizing"  # the payment authorisation is queued
@@ -79,6 +83,8 @@ class SagaPolicy:
     # How long a wait may last before the saga stops waiting and compensates.
     reservation_timeout: timedelta = timedelta(minutes=5)  # for inventory's answer
     acceptance_timeout: timedelta = timedelta(hours=24)  # for a location to accept
+    waiting_recheck: timedelta = timedelta(minutes=1)  # a waiting order is planned again
+    waiting_max: timedelta = timedelta(hours=72)  # then it is held `unroutable`
 
 
 @dataclass(frozen=True)

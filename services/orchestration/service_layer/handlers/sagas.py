@@ -36,7 +36,8 @@ async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
 async def route_saga(cmd: commands.RouteSaga, uow: OrchestrationUnitOfWork) -> None:
     """The worker's: a saga due for another plan, planned under its lock."""
     saga = await _locked(uow, cmd.order_id)
-    if saga.state is not SagaState.ROUTING or saga.round != cmd.expected_round:
+    waiting = (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK)
+    if saga.state not in waiting or saga.round != cmd.expected_round:
         return  # planned meanwhile, or the order moved on
     await route_now(saga, uow, uow.clock.now())
     await uow.sagas.save(saga)
@@ -158,4 +159,6 @@ async def release_hold(cmd: commands.ReleaseHold, uow: OrchestrationUnitOfWork) 
 
 
 async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:
-    return await strategies.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
+    version = await strategies.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
+    await uow.sagas.wake_all_waiting(uow.clock.now())  # the new rules may serve what waits
+    return version

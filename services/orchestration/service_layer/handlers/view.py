@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.orchestration.adapters.routing_view import LocationRow
+from services.orchestration.adapters.routing_view import LocationRow, touch_stock_of
 from services.orchestration.domain import commands
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 
@@ -25,6 +25,11 @@ async def project_location(cmd: commands.ProjectLocation, uow: OrchestrationUnit
             version=cmd.version,
         )
     )
+    if cmd.active:
+        # A location that is active again (or changed) may serve what waits for its stock:
+        # the worker wakes those orders as for changed stock. A new location's stock comes
+        # in stock events of its own.
+        await touch_stock_of(uow.session, cmd.code)
 
 
 async def project_stock(cmd: commands.ProjectStock, uow: OrchestrationUnitOfWork) -> None:
