@@ -118,6 +118,17 @@ class OrderHoldReleased(_OrchestrationEvent):
     released_at: datetime
 
 
+class PaymentRecoveryExpired(_OrchestrationEvent):
+    """An order held for a declined payment got no new payment method in time: orchestration
+    stopped it (its stock was released with the hold) and order-capture cancels it."""
+
+    event_type: ClassVar[str] = "oms.orchestration.payment_recovery_expired"
+
+    hold_id: str
+    reason: str
+    expired_at: datetime
+
+
 class OrderCompleted(_OrchestrationEvent):
     """Everything was delivered (or cancelled) and the payment settled: nothing is left."""
 

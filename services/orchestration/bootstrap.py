@@ -32,6 +32,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         acceptance_timeout=timedelta(seconds=settings.ACCEPTANCE_TIMEOUT_S),
         waiting_recheck=timedelta(seconds=settings.WAITING_RECHECK_S),
         waiting_max=timedelta(seconds=settings.WAITING_MAX_S),
+        payment_recovery=timedelta(seconds=settings.PAYMENT_RECOVERY_S),
     )
     armed = CrashPoints.parse(settings.CRASH_POINTS, settings.CRASH_MARKER_DIR)
     wakeup = Wakeup()

@@ -27,6 +27,9 @@ class OrchestrationSettings(ServiceSettings):
     WAITING_MAX_S: float = Field(default=72 * 3600, gt=0)
     # What a declined payment does to the order: hold it for a person, or cancel it.
     PAYMENT_DECLINED_POLICY: DeclinePolicy = DeclinePolicy.ON_HOLD
+    # How long an order held for a declined payment waits for a new payment method
+    # (POST /v1/orders/{id}/payment) before it is cancelled and order-capture told.
+    PAYMENT_RECOVERY_S: float = Field(default=72 * 3600, gt=0)
     MAX_REPLANS: int = Field(default=3, ge=0)
     PAYMENT_ATTEMPTS: int = Field(default=8, ge=1)
     # How long the saga waits for inventory's answer to a reservation, and for a location

@@ -32,6 +32,7 @@ from clients.orchestration.api.sagas import (
     sagas_get_saga,
     sagas_hold,
     sagas_list_holds,
+    sagas_new_payment_method,
     sagas_payments,
     sagas_release,
     sagas_routing_decisions,
@@ -240,6 +241,12 @@ class World:
     async def release(self, order_id: str, note: str) -> dict[str, Any]:
         r = await sagas_release.asyncio_detailed(
             UUID(order_id), client=self.api.orchestration, body=orch.HoldBody(note=note)
+        )
+        return as_json(r, 200, orch.SagaRead)
+
+    async def new_payment_method(self, order_id: str, token: str) -> dict[str, Any]:
+        r = await sagas_new_payment_method.asyncio_detailed(
+            UUID(order_id), client=self.api.orchestration, body=orch.PaymentMethodBody(token=token)
         )
         return as_json(r, 200, orch.SagaRead)
 

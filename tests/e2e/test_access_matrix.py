@@ -328,6 +328,15 @@ async def _hold(o: Objects) -> Call:
     return Call(f"/v1/orders/{o.waiting}/hold", json={"note": "matrix"}, channel=CHANNEL)
 
 
+async def _declined(o: Objects) -> Call:
+    """An order whose card was declined: held until a new payment method comes."""
+    order = await o.world.place([(o.sku, 1)], token="tok_decline")
+    await o.world.saga_reaches(order["id"], "on_hold")
+    return Call(
+        f"/v1/orders/{order['id']}/payment", json={"token": "tok_test_4242"}, channel=CHANNEL
+    )
+
+
 async def _retry_refunds(o: Objects) -> Call:
     await _refund_failed(o)
     return _return(o, "/refunds/retry")
@@ -491,6 +500,7 @@ REQUESTS: dict[str, Builder] = {
     "sagas-hold": _hold,
     "sagas-list-holds": call(lambda o: Call("/v1/holds", channel=CHANNEL, hidden=o.waiting)),
     "sagas-release": call(lambda o: Call(f"/v1/orders/{o.waiting}/release", channel=CHANNEL)),
+    "sagas-new-payment-method": _declined,
     "routing-get-strategy": call(lambda o: Call("/v1/routing/strategy")),
     "routing-put-strategy": call(
         lambda o: Call(

@@ -455,6 +455,66 @@ class TestWaitingRoom:
         assert [d["outcome"] for d in decisions] == ["unroutable", "routed"]
 
 
+class TestPaymentRecovery:
+    async def test_a_declined_order_resumes_with_a_new_payment_method_and_ships(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        code = await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        order = await w.place([(lamp, 2)], token="tok_decline")
+        held = await w.saga_reaches(order["id"], "on_hold")
+        assert held["hold"]["reason"] == "payment_declined"
+        assert held["deadline_at"] is not None  # cancelled unless a new method comes in time
+        await w.order_reaches(order["id"], "on_hold")
+        refused = await http.post(
+            f"{urls['orchestration']}/v1/orders/{order['id']}/payment", json={"token": ""}
+        )
+        assert refused.status_code == 422
+
+        resumed = await w.new_payment_method(order["id"], "tok_test_4242")
+        assert resumed["hold"] is None
+
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == code
+        await w.ship_all_the_way(f["id"])
+        await w.saga_reaches(order["id"], "completed")
+        await w.order_reaches(order["id"], "completed")
+        assert [(kind, status) for kind, status, _ in await w.payments(order["id"])] == [
+            ("authorize", "failed"),
+            ("authorize", "succeeded"),
+            ("capture", "succeeded"),
+        ]
+        again = await http.post(
+            f"{urls['orchestration']}/v1/orders/{order['id']}/payment",
+            json={"token": "tok_test_4242"},
+        )
+        assert again.status_code == 409
+        assert again.json()["code"] == "payment_not_needed"
+
+    async def test_an_expired_payment_recovery_cancels_the_order_at_order_capture(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        order = await w.place([(lamp, 1)], token="tok_decline")
+        held = await w.saga_reaches(order["id"], "on_hold")
+        # What orchestration announces when the hold's deadline passes (72 h by default).
+        await publish_as(
+            "orchestration",
+            orch.PaymentRecoveryExpired(
+                order_id=order["id"],
+                hold_id=held["hold"]["hold_id"],
+                reason="no new payment method within 72 h",
+                expired_at=datetime.now(UTC),
+            ),
+        )
+
+        cancelled = await w.order_reaches(order["id"], "cancelled")
+        assert cancelled["lines"][0]["quantities"]["cancelled"] == 1
+
+
 class TestHolds:
     async def test_a_hold_and_its_release_round_trip_through_every_service(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api

@@ -158,3 +158,15 @@ class ReleaseHold:
     channels: frozenset[str] | None = None
     idempotency_key: str | None = None
     fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class ChangePaymentMethod:
+    """A new payment method for an order held for a declined payment
+    (POST /v1/orders/{id}/payment)."""
+
+    order_id: UUID
+    payment_token: str
+    channels: frozenset[str] | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""

@@ -52,3 +52,8 @@ class HoldNotPossible(Conflict):
 class NotOnHold(Conflict):
     code = "not_on_hold"
     title = "The order is not on hold"
+
+
+class PaymentNotNeeded(Conflict):
+    code = "payment_not_needed"
+    title = "The order does not wait for a new payment method"

@@ -77,6 +77,9 @@ class OrderSnapshot:
         )
         return round_to_currency(total, self.currency)
 
+    def with_payment_token(self, token: str) -> OrderSnapshot:
+        return replace(self, payment_token=token)
+
     def with_address(
         self, ship_to: ShipTo, method: Method, service_level: str, pickup_location: str | None
     ) -> OrderSnapshot:

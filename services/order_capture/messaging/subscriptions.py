@@ -222,6 +222,13 @@ def _return_received(env: Envelope) -> commands.RecordReturn:
     )
 
 
+def _payment_recovery_expired(env: Envelope) -> commands.CancelOrder:
+    e = orch.PaymentRecoveryExpired.model_validate(env.data)
+    return commands.CancelOrder(
+        order_id=UUID(e.order_id), reason=e.reason, requested_by="orchestration"
+    )
+
+
 SUBSCRIPTIONS: Subscriptions = {
     INVENTORY_EVENTS: {
         inv.ReservationConfirmed.event_type: _reservation_confirmed,
@@ -234,6 +241,7 @@ SUBSCRIPTIONS: Subscriptions = {
         orch.FulfillmentDelivered.event_type: _fulfillment_delivered,
         orch.FulfillmentCollected.event_type: _fulfillment_collected,
         orch.PaymentDeclined.event_type: _payment_declined,
+        orch.PaymentRecoveryExpired.event_type: _payment_recovery_expired,
         orch.PaymentRefunded.event_type: _payment_refunded,
         orch.OrderOnHold.event_type: _order_on_hold,
         orch.OrderHoldReleased.event_type: _hold_released,

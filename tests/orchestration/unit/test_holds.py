@@ -3,11 +3,13 @@ and planned again from where the order stands."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
-from services.orchestration.domain.errors import HoldNotPossible, NotOnHold
+from services.orchestration.domain.errors import HoldNotPossible, NotOnHold, PaymentNotNeeded
 from services.orchestration.domain.payments import Kind
 from services.orchestration.domain.saga import DeclinePolicy, HoldReason, SagaState
 from tests.orchestration.unit.test_saga import (
@@ -207,3 +209,71 @@ def test_a_decline_while_already_held_keeps_the_hold() -> None:
     assert state(saga) is SagaState.ON_HOLD
     assert saga.hold == hold
     assert len(events(saga, orch.OrderOnHold)) == 1
+
+
+# --- a declined payment: a new payment method, or cancelled in the end ----------------------
+
+
+def test_a_declined_order_waits_for_a_new_payment_method_under_a_deadline() -> None:
+    saga, _ = declined(DeclinePolicy.ON_HOLD)
+
+    assert saga.deadline_at == NOW + saga.policy.payment_recovery
+
+
+def test_a_new_payment_method_reserves_and_authorises_the_order_again() -> None:
+    saga, _ = declined(DeclinePolicy.ON_HOLD)
+    hold_id = saga.hold.id if saga.hold else ""
+    saga.events.clear()
+
+    saga.new_payment_method("tok_visa_2", NOW)
+
+    assert saga.order.payment_token == "tok_visa_2"
+    assert (state(saga), saga.deadline_at, saga.payment.status) == (SagaState.ROUTING, None, "none")
+    (released,) = events(saga, orch.OrderHoldReleased)
+    assert (released.hold_id, released.reason_code) == (hold_id, "payment_declined")
+    route(saga, whole_at(saga))
+    confirm(saga)
+    (authorize,) = pending(saga, Kind.AUTHORIZE)[-1:]
+    answer(saga, Kind.AUTHORIZE)
+    assert state(saga) is SagaState.FULFILLING
+    assert authorize.amount == saga.order.grand_total
+
+
+@pytest.mark.parametrize("setup", ["placed", "manual hold", "paid"])
+def test_a_new_payment_method_for_an_order_not_declined_is_refused(setup: str) -> None:
+    saga = fulfilling() if setup == "paid" else started()
+    if setup == "manual hold":
+        saga.put_on_hold(HoldReason.MANUAL, "", NOW)
+    token = saga.order.payment_token
+
+    with pytest.raises(PaymentNotNeeded):
+        saga.new_payment_method("tok_visa_2", NOW)
+
+    assert saga.order.payment_token == token
+
+
+def test_no_new_payment_method_in_time_cancels_the_order_and_says_so() -> None:
+    saga, _ = declined(DeclinePolicy.ON_HOLD)
+    hold_id = saga.hold.id if saga.hold else ""
+    deadline = saga.deadline_at
+    assert deadline is not None
+    saga.events.clear()
+
+    saga.overdue(deadline)
+
+    assert state(saga) is SagaState.CANCELLED
+    assert saga.hold is None
+    assert saga.cancelled == {"L1": 2, "L2": 1}
+    (expired,) = events(saga, orch.PaymentRecoveryExpired)
+    assert expired.hold_id == hold_id
+    assert "no new payment method within 72 h" in expired.reason
+    assert releases(saga) == []  # the hold released the stock already
+
+
+def test_a_payment_hold_before_its_deadline_stays() -> None:
+    saga, _ = declined(DeclinePolicy.ON_HOLD)
+    assert saga.deadline_at is not None
+
+    saga.overdue(saga.deadline_at - timedelta(seconds=1))
+
+    assert state(saga) is SagaState.ON_HOLD

@@ -24,6 +24,7 @@ from services.orchestration.adapters import queries
 from services.orchestration.api.schemas.sagas import (
     HoldBody,
     HoldPage,
+    PaymentMethodBody,
     PaymentOperationList,
     RoutingDecisionList,
     SagaPage,
@@ -175,6 +176,35 @@ async def release(
         commands.ReleaseHold(
             order_id=order_id,
             note=body.note,
+            channels=caller.channels,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint([str(order_id), body.model_dump(mode="json")]),
+        )
+    )
+    return await get_saga(order_id, session, caller)
+
+
+@router.post(
+    "/orders/{order_id}/payment",
+    summary="A new payment method for a declined order",
+    responses=HOLD_ERRORS,
+)
+async def new_payment_method(
+    order_id: UUID,
+    body: PaymentMethodBody,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Writer,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> SagaRead:
+    """For an order held `payment_declined`: the hold is released, the order is reserved
+    again and authorised with the new token. 409 `payment_not_needed` for any other order.
+    Without a new method within ORCHESTRATION_PAYMENT_RECOVERY_S the order is cancelled
+    (`payment_recovery_expired`). With an Idempotency-Key a retry answers like the first call."""
+    await bus.handle(
+        commands.ChangePaymentMethod(
+            order_id=order_id,
+            payment_token=body.token,
             channels=caller.channels,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint([str(order_id), body.model_dump(mode="json")]),

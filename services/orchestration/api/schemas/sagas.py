@@ -59,6 +59,17 @@ class HoldBody(BaseModel):
     )
 
 
+class PaymentMethodBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The payment provider's token of the new payment method",
+        examples=["tok_visa"],
+    )
+
+
 class SagaSummary(BaseModel):
     order_id: UUID
     order_number: str

@@ -166,7 +166,12 @@ class CompensationFlow(SagaCore):
         the units are planned again, as after a rejection. A location that does not accept its
         fulfilment order in time: the order is rejected for it and re-routed elsewhere.
         """
-        if self.deadline_at is None or self.deadline_at > now or self.is_finished:
+        if self.deadline_at is None or self.deadline_at > now:
+            return
+        if self.hold is not None and self.hold.reason is HoldReason.PAYMENT_DECLINED:
+            self.payment_recovery_expired(now)
+            return
+        if self.is_finished:
             return
         if self.state is SagaState.WAITING_FOR_STOCK:
             waited = now - self.started_at

@@ -83,6 +83,14 @@ class SagaCore(ABC):
         """Inventory refused the reservation in flight (ReservationFlow answers it; overdue()
         in CompensationFlow gives the same answer when inventory stays silent)."""
 
+    @abstractmethod
+    def release(self, note: str, now: datetime) -> None:
+        """Take the order off hold (HoldFlow); a new payment method releases it too."""
+
+    @abstractmethod
+    def payment_recovery_expired(self, now: datetime) -> None:
+        """The declined payment's hold ran out (PaymentFlow); overdue() finds it."""
+
     # --- moving on -----------------------------------------------------------------------
 
     def _advance(self, now: datetime) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import uuid5
 
 from libs.contracts import orchestration as orch
+from services.orchestration.domain.errors import PaymentNotNeeded
 from services.orchestration.domain.payments import Kind, PaymentOperation, ProviderResult
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.state import DeclinePolicy, HoldReason, SagaState
+
+
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:.0f} h"
 
 
 class PaymentFlow(SagaCore):
@@ -111,6 +116,41 @@ class PaymentFlow(SagaCore):
         else:
             # The hold releases the stock and keeps the units to plan again on its release.
             self._hold(HoldReason.PAYMENT_DECLINED, f"payment declined ({result.code})", now)
+            if self.hold is not None and self.hold.reason is HoldReason.PAYMENT_DECLINED:
+                # Until a new payment method comes (new_payment_method) or it is cancelled.
+                self.deadline_at = now + self.policy.payment_recovery
+
+    def new_payment_method(self, token: str, now: datetime) -> None:
+        """The customer's new payment method for an order held for a declined payment: the
+        order is reserved again and authorised with it. 409 for any other order."""
+        hold = self.hold
+        if hold is None or hold.reason is not HoldReason.PAYMENT_DECLINED:
+            raise PaymentNotNeeded(
+                f"the order is {self.state.value} and its payment {self.payment.status}: "
+                "only an order held for a declined payment takes a new payment method"
+            )
+        self.order = self.order.with_payment_token(token)
+        self._step("payment_method_changed", "a new payment method", now)
+        self.release("a new payment method", now)
+
+    def payment_recovery_expired(self, now: datetime) -> None:
+        """No new payment method came in time: the order stops here (its stock went with the
+        hold) and order-capture cancels it."""
+        hold = self.hold
+        if hold is None:
+            return
+        left = {ln: n for ln, n in self.unrouted.items() if n}
+        self._count_cancelled(left, {})
+        self.unrouted = {ln: 0 for ln in self.unrouted}
+        self.hold = None
+        reason = f"no new payment method within {_hours(self.policy.payment_recovery)}"
+        self.events.append(
+            orch.PaymentRecoveryExpired(
+                order_id=self.key, hold_id=hold.id, reason=reason, expired_at=now
+            )
+        )
+        self._step("payment_recovery_expired", reason, now)
+        self._move(SagaState.CANCELLED, now)
 
     def request_refund(
         self, refund_id: str, amount: Decimal, lines: Sequence[tuple[str, int]], now: datetime

@@ -49,8 +49,9 @@ HOLD_WAYS_OUT: dict[HoldReason, tuple[str, ...]] = {
         "order is routed again",
     ),
     HoldReason.PAYMENT_DECLINED: (
-        "release (POST /v1/orders/{id}/release): the payment is authorised again after the "
-        "stock is reserved",
+        "a new payment method (POST /v1/orders/{id}/payment) before the hold's deadline: the "
+        "order is reserved and authorised again; without one it is cancelled",
+        "release (POST /v1/orders/{id}/release): the same payment is authorised again",
     ),
     HoldReason.REVIEW: ("release (POST /v1/orders/{id}/release) after the review",),
     HoldReason.MANUAL: ("release (POST /v1/orders/{id}/release)",),
@@ -85,6 +86,9 @@ class SagaPolicy:
     acceptance_timeout: timedelta = timedelta(hours=24)  # for a location to accept
     waiting_recheck: timedelta = timedelta(minutes=1)  # a waiting order is planned again
     waiting_max: timedelta = timedelta(hours=72)  # then it is held `unroutable`
+    # How long an order held for a declined payment waits for a new payment method before
+    # it is cancelled.
+    payment_recovery: timedelta = timedelta(hours=72)
 
 
 @dataclass(frozen=True)

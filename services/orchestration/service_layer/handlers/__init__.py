@@ -22,6 +22,7 @@ def build_handlers() -> dict[type, Handler]:
         commands.PutStrategy: sagas.put_strategy,
         commands.HoldOrder: sagas.hold_order,
         commands.ReleaseHold: sagas.release_hold,
+        commands.ChangePaymentMethod: sagas.change_payment_method,
         commands.ProjectLocation: view.project_location,
         commands.ProjectStock: view.project_stock,
         commands.ProjectIncoming: view.project_incoming,

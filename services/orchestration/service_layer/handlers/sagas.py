@@ -158,6 +158,16 @@ async def release_hold(cmd: commands.ReleaseHold, uow: OrchestrationUnitOfWork) 
     await uow.sagas.save(saga)
 
 
+async def change_payment_method(
+    cmd: commands.ChangePaymentMethod, uow: OrchestrationUnitOfWork
+) -> None:
+    saga = await _visible(uow, cmd.order_id, cmd.channels)
+    if await _replayed(uow, f"payment:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
+        return
+    saga.new_payment_method(cmd.payment_token, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
 async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:
     version = await strategies.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
     await uow.sagas.wake_all_waiting(uow.clock.now())  # the new rules may serve what waits
