@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from libs.db.driver import is_disconnect
+from libs.db.errors import is_retryable_conflict, raised_by_database, sqlstate_of
 from libs.errors import (
     Conflict,
     DependencyUnavailable,
@@ -198,12 +200,37 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             headers={"Retry-After": "2"},
         )
 
+    async def on_os_error(request: Request, exc: Exception) -> JSONResponse:
+        # A refused or reset connection is the database's only when the database client
+        # raised it; the same error from anywhere else is another dependency, or a bug.
+        if raised_by_database(exc):
+            return await on_database_unavailable(request, exc)
+        if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+            log.warning("http.dependency_unavailable", error=repr(exc))
+            return problem_response(
+                status=503,
+                code="dependency_unavailable",
+                title="A service this request depends on is unreachable; retry later",
+                headers={"Retry-After": "2"},
+            )
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_retryable_conflict(exc):
+            # PostgreSQL rolled the transaction back for another's sake (a deadlock, a
+            # serialization failure): nothing was written, and the same request goes through.
+            log.warning("http.transaction_conflict", sqlstate=sqlstate_of(exc))
+            return problem_response(
+                status=503,
+                code="transaction_conflict",
+                title="The request collided with another; retry it",
+                headers={"Retry-After": "1"},
+            )
         # Logged with its stack for us; the client sees no trace and no SQL.
         log.exception("http.unhandled_error", error_type=type(exc).__name__)
         if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_disconnect(exc):
             return await on_database_unavailable(_, exc)
-        if _sqlstate(exc) == UNTRANSLATABLE_CHARACTER:
+        if sqlstate_of(exc) == UNTRANSLATABLE_CHARACTER:
             # Text PostgreSQL cannot store (a NUL character): the client's input, not our bug.
             # The transaction rolled back, so nothing was half-written.
             return problem_response(
@@ -218,24 +245,14 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(OperationalError, on_database_unavailable)
     app.add_exception_handler(InterfaceError, on_database_unavailable)
-    app.add_exception_handler(ConnectionError, on_database_unavailable)
-    app.add_exception_handler(OSError, on_database_unavailable)
+    app.add_exception_handler(ConnectionError, on_os_error)
+    app.add_exception_handler(OSError, on_os_error)
     app.add_exception_handler(PoolTimeout, on_pool_exhausted)
     app.add_exception_handler(Exception, on_unexpected)
 
 
 # PostgreSQL's "invalid byte sequence for encoding": text with a NUL byte.
 UNTRANSLATABLE_CHARACTER = "22021"
-
-
-def _sqlstate(exc: Exception) -> str | None:
-    """The PostgreSQL error code, through SQLAlchemy's wrapper or from the driver itself (a
-    statement run on the driver: libs.db.driver)."""
-    driver_error: object = exc
-    if isinstance(exc, DBAPIError):
-        driver_error = getattr(exc.orig, "driver_exception", exc.orig)
-    state = getattr(driver_error, "sqlstate", None)
-    return state if isinstance(state, str) else None
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -1,0 +1,41 @@
+"""What a database error says: its SQLSTATE, whether retrying the transaction cures it, and
+whether an OS-level error came from the database connection at all."""
+
+from __future__ import annotations
+
+import traceback
+
+from sqlalchemy.exc import DBAPIError
+
+# A transaction PostgreSQL rolled back for another's sake, not for anything wrong in it:
+# deadlock_detected and serialization_failure. Running it again is the cure.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+_DATABASE_MODULES = ("asyncpg", "sqlalchemy", "libs.db")
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The PostgreSQL error code, through SQLAlchemy's wrapper or from the driver itself (a
+    statement run on the driver: libs.db.driver)."""
+    driver_error: object = exc
+    if isinstance(exc, DBAPIError):
+        driver_error = getattr(exc.orig, "driver_exception", exc.orig)
+    state = getattr(driver_error, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def is_retryable_conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the same transaction, run again, goes through."""
+    return sqlstate_of(exc) in RETRYABLE_SQLSTATES
+
+
+def raised_by_database(exc: BaseException) -> bool:
+    """Whether an OSError (a refused or reset connection, a DNS failure) was raised while
+    talking to the database, judged by the code it was raised in: an OSError elsewhere (a
+    file, another service's socket) says nothing about the database."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return any(
+        frame.filename
+        and any(f"/{m.replace('.', '/')}/" in frame.filename for m in _DATABASE_MODULES)
+        for frame in frames
+    )

@@ -1,0 +1,85 @@
+"""Which failures are whose: a deadlock or serialization failure is retried (consumers) or
+answered 503 (HTTP), never dead-lettered or 500; an OSError is the database's only when the
+database client raised it."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
+
+from libs.db.errors import raised_by_database
+from libs.http.problems import install_problem_handlers
+from libs.messaging.consumer import is_transient
+
+
+class DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def wrapped(sqlstate: str) -> DBAPIError:
+    """What SQLAlchemy raises for a PostgreSQL error it has no class of its own for."""
+    return DBAPIError("UPDATE stock_level ...", {}, DriverError(sqlstate))
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "transient"),
+    [("40P01", True), ("40001", True), ("23505", False), ("22P02", False)],
+)
+def test_a_deadlock_or_serialization_failure_is_transient_for_a_consumer(
+    sqlstate: str, transient: bool
+) -> None:
+    assert is_transient(wrapped(sqlstate)) is transient
+
+
+async def test_an_oserror_from_the_database_client_is_the_databases() -> None:
+    with pytest.raises(OSError) as refused:
+        await asyncpg.connect(host="127.0.0.1", port=1, user="x", database="x", timeout=5)
+
+    assert raised_by_database(refused.value)
+
+
+def test_an_oserror_raised_elsewhere_is_not_the_databases() -> None:
+    with pytest.raises(OSError) as missing:
+        open("/nonexistent/label-font.ttf", "rb")  # noqa: SIM115
+
+    assert not raised_by_database(missing.value)
+
+
+def app_raising(exc: Exception) -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app, {})
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise exc
+
+    return app
+
+
+async def answer(exc: Exception) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app_raising(exc), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get("/boom")
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code", "retry_after"),
+    [
+        (wrapped("40P01"), 503, "transaction_conflict", "1"),
+        (wrapped("40001"), 503, "transaction_conflict", "1"),
+        (ConnectionRefusedError("carrier API refused"), 503, "dependency_unavailable", "2"),
+        (FileNotFoundError("label font"), 500, "internal_error", None),
+    ],
+)
+async def test_http_answers_each_kind_for_what_it_is(
+    exc: Exception, status: int, code: str, retry_after: str | None
+) -> None:
+    r = await answer(exc)
+
+    assert (r.status_code, r.json()["code"]) == (status, code)
+    assert r.headers.get("Retry-After") == retry_after
