@@ -129,6 +129,17 @@ class PaymentRecoveryExpired(_OrchestrationEvent):
     expired_at: datetime
 
 
+class OrderRejected(_OrchestrationEvent):
+    """A person rejected the order held for review (nothing was reserved or charged):
+    order-capture cancels it."""
+
+    event_type: ClassVar[str] = "oms.orchestration.order_rejected"
+
+    hold_id: str
+    reason: str
+    rejected_at: datetime
+
+
 class OrderCompleted(_OrchestrationEvent):
     """Everything was delivered (or cancelled) and the payment settled: nothing is left."""
 

@@ -9,6 +9,7 @@ from libs.bootstrap import build_container
 from libs.clock import SystemClock
 from libs.jobs import Wakeup
 from libs.runtime import ServiceContainer
+from services.orchestration.adapters.simulated_fraud import SimulatedFraudCheck
 from services.orchestration.adapters.simulated_payments import SimulatedPaymentProvider
 from services.orchestration.adapters.tables import plumbing
 from services.orchestration.config import OrchestrationSettings
@@ -43,6 +44,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         crash_points = armed
         worker_wakeup = wakeup
         routing_grace = grace
+        fraud_check = SimulatedFraudCheck()
 
     container = build_container(
         settings=settings,

@@ -4,6 +4,8 @@ fulfilment actions, and reading every service's view of the outcome."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -152,11 +154,12 @@ class World:
         *,
         token: str = "tok_test_4242",
         delivery: dict[str, Any] | None = None,
+        email: str = "grace@example.com",
     ) -> dict[str, Any]:
         body = order_body(
             [(sku, qty, "10.00") for sku, qty in lines],
             channel_order_ref=f"E2E-{uuid.uuid4().hex[:12]}",
-            customer={"email": "grace@example.com", "name": "Grace Hopper"},
+            customer={"email": email, "name": "Grace Hopper"},
         )
         body["payment"]["token"] = token
         if delivery:
@@ -249,6 +252,20 @@ class World:
             UUID(order_id), client=self.api.orchestration, body=orch.PaymentMethodBody(token=token)
         )
         return as_json(r, 200, orch.SagaRead)
+
+    @asynccontextmanager
+    async def reviewed(self, rules: dict[str, Any]) -> AsyncIterator[None]:
+        """These review rules in force for the block, the ones before restored after it."""
+        url = f"{self.urls['orchestration']}/v1/review-rules"
+        before = (await self.http.get(url)).json()
+        body = {k: v for k, v in before.items() if k not in ("version", "created_at")}
+        put = await self.http.put(url, json=rules)
+        assert put.status_code == 200, put.text
+        try:
+            yield
+        finally:
+            restored = await self.http.put(url, json=body)
+            assert restored.status_code == 200, restored.text
 
     async def holds(self, reason: str | None = None) -> list[dict[str, Any]]:
         """Every held order (all pages), as GET /v1/holds lists them."""

@@ -337,6 +337,20 @@ async def _declined(o: Objects) -> Call:
     )
 
 
+async def _in_review(o: Objects, action: str, body: dict[str, str]) -> Call:
+    """An order a review rule held (a risky customer's, while the rule was in force)."""
+    async with o.world.reviewed({"max_risk_score": 80}):
+        order = await o.world.place([(o.sku, 1)], email="risky.buyer@example.com")
+        await o.world.saga_reaches(order["id"], "on_hold")
+    return Call(f"/v1/orders/{order['id']}/{action}", json=body, channel=CHANNEL)
+
+
+async def _review_rules(o: Objects) -> Call:
+    r = await o.http.get(o.url("orchestration", "/v1/review-rules"))
+    body = {k: v for k, v in r.json().items() if k not in SERVER_SET}
+    return Call("/v1/review-rules", json=body)
+
+
 async def _retry_refunds(o: Objects) -> Call:
     await _refund_failed(o)
     return _return(o, "/refunds/retry")
@@ -501,6 +515,10 @@ REQUESTS: dict[str, Builder] = {
     "sagas-list-holds": call(lambda o: Call("/v1/holds", channel=CHANNEL, hidden=o.waiting)),
     "sagas-release": call(lambda o: Call(f"/v1/orders/{o.waiting}/release", channel=CHANNEL)),
     "sagas-new-payment-method": _declined,
+    "review-get-review-rules": call(lambda o: Call("/v1/review-rules")),
+    "review-put-review-rules": _review_rules,
+    "review-approve": lambda o: _in_review(o, "approve", {"note": "matrix"}),
+    "review-reject": lambda o: _in_review(o, "reject", {"reason": "matrix"}),
     "routing-get-strategy": call(lambda o: Call("/v1/routing/strategy")),
     "routing-put-strategy": call(
         lambda o: Call(

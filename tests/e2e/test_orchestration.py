@@ -515,6 +515,66 @@ class TestPaymentRecovery:
         assert cancelled["lines"][0]["quantities"]["cancelled"] == 1
 
 
+class TestManualReview:
+    async def test_a_rule_holds_the_order_before_anything_is_reserved_and_approval_ships_it(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        code = await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        async with w.reviewed({"max_risk_score": 80}):
+            order = await w.place([(lamp, 2)], email="risky.buyer@example.com")
+            held = await w.saga_reaches(order["id"], "on_hold")
+            calm = await w.place([(lamp, 1)])  # an ordinary customer passes the same rules
+        assert held["hold"]["reason"] == "review"
+        assert held["hold"]["detail"] == "risk score 95 above 80"
+        assert await w.decisions(order["id"]) == []  # nothing routed, reserved or charged
+        assert await w.payments(order["id"]) == []
+        await w.order_reaches(order["id"], "on_hold")
+        await w.open_fulfillments(calm["id"], 1)
+
+        r = await http.post(
+            f"{urls['orchestration']}/v1/orders/{order['id']}/approve",
+            json={"note": "called the customer"},
+        )
+        assert r.status_code == 200, r.text
+
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == code
+        await w.order_reaches(order["id"], "confirmed")
+        timeline = await http.get(f"{urls['order_capture']}/v1/orders/{order['id']}/timeline")
+        reasons = " ".join(str(e) for e in timeline.json()["items"])
+        assert "risk score 95 above 80" in reasons  # the decision's reasons, on the timeline
+        assert "approved in review: called the customer" in reasons
+        again = await http.post(f"{urls['orchestration']}/v1/orders/{order['id']}/approve")
+        assert again.status_code == 409
+        assert again.json()["code"] == "not_in_review"
+
+    async def test_rejecting_an_order_in_review_cancels_it_with_the_reason(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        code = await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        async with w.reviewed({"max_order_value": "15.00"}):
+            order = await w.place([(lamp, 2)])  # 2 x 10.00 and shipping: above 15
+            held = await w.saga_reaches(order["id"], "on_hold")
+        assert held["hold"]["detail"].startswith("order value")
+
+        r = await http.post(
+            f"{urls['orchestration']}/v1/orders/{order['id']}/reject",
+            json={"reason": "card holder unreachable"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "cancelled"
+
+        cancelled = await w.order_reaches(order["id"], "cancelled")
+        timeline = await http.get(f"{urls['order_capture']}/v1/orders/{order['id']}/timeline")
+        assert "rejected in review: card holder unreachable" in str(timeline.json()["items"])
+        assert cancelled["status"] == "cancelled"
+        assert await w.stock_at(code, lamp) == (4, 0)
+
+
 class TestHolds:
     async def test_a_hold_and_its_release_round_trip_through_every_service(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api

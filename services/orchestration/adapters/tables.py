@@ -124,6 +124,15 @@ routing_strategy = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Manual review's rules, versioned like the strategy (domain.review).
+review_rules = Table(
+    "review_rules",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("body", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 payment_operation = Table(
     "payment_operation",
     metadata,

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
 from services.orchestration.adapters.tables import plumbing
-from services.orchestration.api.routes import fulfillments, routing, sagas
+from services.orchestration.api.routes import fulfillments, review, routing, sagas
 
 
 def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> FastAPI:
@@ -16,7 +16,7 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         parts=parts,
         title="OMS orchestration",
         description="The order saga, the explainable routing engine, delivery promises, "
-        "fulfilment orders, carriers and payments.",
+        "fulfilment orders, carriers and payments; holds and manual review.",
         audit_log=plumbing.audit,
-        routers=[sagas.router, routing.router, fulfillments.router],
+        routers=[sagas.router, review.router, routing.router, fulfillments.router],
     )

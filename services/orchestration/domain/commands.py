@@ -170,3 +170,31 @@ class ChangePaymentMethod:
     channels: frozenset[str] | None = None
     idempotency_key: str | None = None
     fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class ApproveOrder:
+    """A person approves an order held for review (POST /v1/orders/{id}/approve)."""
+
+    order_id: UUID
+    note: str
+    channels: frozenset[str] | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class RejectOrder:
+    """A person rejects an order held for review (POST /v1/orders/{id}/reject)."""
+
+    order_id: UUID
+    reason: str
+    channels: frozenset[str] | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class PutReviewRules:
+    body: Mapping[str, Any]
+    expected_version: int | None

@@ -57,3 +57,8 @@ class NotOnHold(Conflict):
 class PaymentNotNeeded(Conflict):
     code = "payment_not_needed"
     title = "The order does not wait for a new payment method"
+
+
+class NotInReview(Conflict):
+    code = "not_in_review"
+    title = "The order is not held for review"

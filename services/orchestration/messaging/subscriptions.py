@@ -71,7 +71,11 @@ def _order_placed(env: Envelope) -> commands.StartSaga:
         customer_email=e.customer_email,
         # The worker's later steps continue this story: their events carry its correlation id
         # and name the placed event as their cause.
-        extra={"correlation_id": env.correlationid, "causation_id": env.id},
+        extra={
+            "correlation_id": env.correlationid,
+            "causation_id": env.id,
+            "billing_country": billing_country,
+        },
     )
     return commands.StartSaga(order_id=UUID(e.order_id), order=order)
 

@@ -7,10 +7,11 @@ from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from libs.ids import uuids_among
 from libs.jobs import Wakeup
-from services.orchestration.adapters import strategies
+from services.orchestration.adapters import review_rules, strategies
 from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.domain import commands
+from services.orchestration.domain.review import FraudCheck, ReviewRules
 from services.orchestration.domain.routing.model import Strategy
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.service_layer.faults import CrashPoints
@@ -26,6 +27,9 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
     # How long after its placing an order the view cannot serve is asked about again rather
     # than held (service_layer.routing): the view may not have what serves it yet.
     routing_grace: timedelta = timedelta(seconds=30)
+    # Manual review's fraud-check provider (domain.review.FraudCheck), set by the
+    # composition root; asked only when a review rule needs a risk score.
+    fraud_check: FraudCheck | None = None
 
     async def commit(self) -> None:
         await self.routing.flush()
@@ -44,6 +48,7 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         self.sagas = SagaRepository(self.session, self.policy)
         self.routing = RoutingView(self.session)
         self._strategy: Strategy | None = None
+        self._review_rules: ReviewRules | None = None
 
     async def prepare(self, keys: Collection[str]) -> None:
         """A batch's sagas (the order ids among its keys) loaded and locked at once."""
@@ -62,6 +67,12 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         if self._strategy is None:
             self._strategy, _ = await strategies.current(self.session)
         return self._strategy
+
+    async def review_rules(self) -> ReviewRules:
+        """Manual review's rules in force, read once per unit of work."""
+        if self._review_rules is None:
+            self._review_rules, _ = await review_rules.current(self.session)
+        return self._review_rules
 
     def collect_events(self) -> list[IntegrationEvent]:
         """What the sagas of this unit of work announced, in order, to the outbox."""

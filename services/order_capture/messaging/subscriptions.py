@@ -229,6 +229,15 @@ def _payment_recovery_expired(env: Envelope) -> commands.CancelOrder:
     )
 
 
+def _order_rejected(env: Envelope) -> commands.CancelOrder:
+    e = orch.OrderRejected.model_validate(env.data)
+    return commands.CancelOrder(
+        order_id=UUID(e.order_id),
+        reason=f"rejected in review: {e.reason}",
+        requested_by="orchestration",
+    )
+
+
 SUBSCRIPTIONS: Subscriptions = {
     INVENTORY_EVENTS: {
         inv.ReservationConfirmed.event_type: _reservation_confirmed,
@@ -242,6 +251,7 @@ SUBSCRIPTIONS: Subscriptions = {
         orch.FulfillmentCollected.event_type: _fulfillment_collected,
         orch.PaymentDeclined.event_type: _payment_declined,
         orch.PaymentRecoveryExpired.event_type: _payment_recovery_expired,
+        orch.OrderRejected.event_type: _order_rejected,
         orch.PaymentRefunded.event_type: _payment_refunded,
         orch.OrderOnHold.event_type: _order_on_hold,
         orch.OrderHoldReleased.event_type: _hold_released,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from libs.contracts import orchestration as orch
-from services.orchestration.domain.errors import HoldNotPossible, NotOnHold
+from services.orchestration.domain.errors import HoldNotPossible, NotInReview, NotOnHold
 from services.orchestration.domain.saga.core import SagaCore
-from services.orchestration.domain.saga.state import HoldReason, SagaState
+from services.orchestration.domain.saga.state import Hold, HoldReason, SagaState
 
 
 class HoldFlow(SagaCore):
@@ -60,3 +60,30 @@ class HoldFlow(SagaCore):
         self._move(SagaState.ROUTING, now, due=now if self._units(self.unrouted) else None)
         if not self._units(self.unrouted):
             self._next(now)
+
+    # --- manual review -------------------------------------------------------------------
+
+    def approve(self, note: str, now: datetime) -> None:
+        """A person approved the order held for review: it is planned from here."""
+        self._in_review()
+        self.release(f"approved in review{': ' + note if note else ''}", now)
+
+    def reject(self, reason: str, now: datetime) -> None:
+        """A person rejected the order held for review: it stops here and order-capture
+        cancels it (nothing was reserved or charged)."""
+        hold = self._in_review()
+        left = {ln: n for ln, n in self.unrouted.items() if n}
+        self._count_cancelled(left, {})
+        self.unrouted = {ln: 0 for ln in self.unrouted}
+        self.hold = None
+        self.events.append(
+            orch.OrderRejected(order_id=self.key, hold_id=hold.id, reason=reason, rejected_at=now)
+        )
+        self._step("rejected_in_review", reason, now)
+        self._move(SagaState.CANCELLED, now)
+
+    def _in_review(self) -> Hold:
+        hold = self.hold
+        if hold is None or hold.reason is not HoldReason.REVIEW:
+            raise NotInReview(f"the order is {self.state.value}, not held for review")
+        return hold

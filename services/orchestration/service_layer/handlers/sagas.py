@@ -6,10 +6,11 @@ from datetime import timedelta
 from uuid import UUID
 
 from libs.observability.logging import get_logger
-from services.orchestration.adapters import strategies
+from services.orchestration.adapters import review_rules, strategies
 from services.orchestration.domain import commands
 from services.orchestration.domain.errors import SagaNotFound
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
+from services.orchestration.domain.review import OrderFacts, reasons_for_review
 from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
 from services.orchestration.service_layer.routing import route_now
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
@@ -22,8 +23,35 @@ async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> N
     same transaction from orchestration's view of inventory (service_layer.routing)."""
     now = uow.clock.now()
     saga = OrderSaga.start(cmd.order_id, cmd.order, now, uow.sagas.policy)
-    await route_now(saga, uow, now)
+    reasons = await _review_reasons(cmd, uow)
+    if reasons:
+        # Held before anything is reserved or charged, until a person approves or rejects.
+        saga.put_on_hold(HoldReason.REVIEW, "; ".join(reasons), now)
+    else:
+        await route_now(saga, uow, now)
     uow.sagas.add(saga)  # dropped at commit if the order has one: nothing new to say then
+
+
+async def _review_reasons(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> list[str]:
+    """Why the review rules in force hold this order (none while every rule is off). The
+    fraud check is asked only when a rule needs its score."""
+    rules = await uow.review_rules()
+    order = cmd.order
+    score = None
+    if rules.max_risk_score is not None and uow.fraud_check is not None:
+        score = await uow.fraud_check.score(
+            order_id=str(cmd.order_id),
+            customer_email=order.customer_email,
+            grand_total=order.grand_total,
+        )
+    facts = OrderFacts(
+        grand_total=order.grand_total,
+        currency=order.currency,
+        ship_to_country=order.ship_to.country,
+        billing_country=order.extra.get("billing_country") or None,
+        risk_score=score,
+    )
+    return reasons_for_review(facts, rules)
 
 
 async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
@@ -166,6 +194,26 @@ async def change_payment_method(
         return
     saga.new_payment_method(cmd.payment_token, uow.clock.now())
     await uow.sagas.save(saga)
+
+
+async def approve(cmd: commands.ApproveOrder, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _visible(uow, cmd.order_id, cmd.channels)
+    if await _replayed(uow, f"approve:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
+        return
+    saga.approve(cmd.note, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
+async def reject(cmd: commands.RejectOrder, uow: OrchestrationUnitOfWork) -> None:
+    saga = await _visible(uow, cmd.order_id, cmd.channels)
+    if await _replayed(uow, f"reject:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
+        return
+    saga.reject(cmd.reason, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
+async def put_review_rules(cmd: commands.PutReviewRules, uow: OrchestrationUnitOfWork) -> int:
+    return await review_rules.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
 
 
 async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:
