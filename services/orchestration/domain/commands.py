@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -139,62 +140,26 @@ class PutStrategy:
 
 
 @dataclass(frozen=True)
-class HoldOrder:
-    """A person holds the order (POST /v1/orders/{id}/hold)."""
-
-    order_id: UUID
-    note: str
-    channels: frozenset[str] | None = None  # the caller's narrowing: another channel's is 404
-    idempotency_key: str | None = None
-    fingerprint: str = ""
-
-
-@dataclass(frozen=True)
-class ReleaseHold:
-    """A person releases the order's hold (POST /v1/orders/{id}/release)."""
-
-    order_id: UUID
-    note: str
-    channels: frozenset[str] | None = None
-    idempotency_key: str | None = None
-    fingerprint: str = ""
-
-
-@dataclass(frozen=True)
-class ChangePaymentMethod:
-    """A new payment method for an order held for a declined payment
-    (POST /v1/orders/{id}/payment)."""
-
-    order_id: UUID
-    payment_token: str
-    channels: frozenset[str] | None = None
-    idempotency_key: str | None = None
-    fingerprint: str = ""
-
-
-@dataclass(frozen=True)
-class ApproveOrder:
-    """A person approves an order held for review (POST /v1/orders/{id}/approve)."""
-
-    order_id: UUID
-    note: str
-    channels: frozenset[str] | None = None
-    idempotency_key: str | None = None
-    fingerprint: str = ""
-
-
-@dataclass(frozen=True)
-class RejectOrder:
-    """A person rejects an order held for review (POST /v1/orders/{id}/reject)."""
-
-    order_id: UUID
-    reason: str
-    channels: frozenset[str] | None = None
-    idempotency_key: str | None = None
-    fingerprint: str = ""
-
-
-@dataclass(frozen=True)
 class PutReviewRules:
     body: Mapping[str, Any]
     expected_version: int | None
+
+
+class OrderAction(StrEnum):
+    """What a person does to an order over orchestration's API."""
+
+    HOLD = "hold"  # POST /v1/orders/{id}/hold
+    RELEASE = "release"  # POST /v1/orders/{id}/release
+    PAYMENT = "payment"  # POST /v1/orders/{id}/payment: a new payment method
+    APPROVE = "approve"  # POST /v1/orders/{id}/approve: a review's approval
+    REJECT = "reject"  # POST /v1/orders/{id}/reject: a review's rejection
+
+
+@dataclass(frozen=True)
+class ActOnOrder:
+    order_id: UUID
+    action: OrderAction
+    text: str = ""  # the note, the payment token or the reason
+    channels: frozenset[str] | None = None  # the caller's narrowing: another channel's is 404
+    idempotency_key: str | None = None
+    fingerprint: str = ""

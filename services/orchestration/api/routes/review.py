@@ -12,11 +12,11 @@ from fastapi import APIRouter, Header, Response
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
 from libs.http.auth import requires
-from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
+from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep
 from libs.http.etag import etag_of, optional_version
 from libs.http.problems import problem_responses
 from services.orchestration.adapters import review_rules
-from services.orchestration.api.routes.sagas import get_saga
+from services.orchestration.api.routes.sagas import act
 from services.orchestration.api.schemas.review import (
     ReviewApproveBody,
     ReviewRejectBody,
@@ -90,17 +90,15 @@ async def approve(
 ) -> SagaRead:
     """The hold ends (`order_hold_released`) and the order is routed, reserved and charged.
     409 `not_in_review` for an order that is not held for review."""
-    note = body.note if body else ""
-    await bus.handle(
-        commands.ApproveOrder(
-            order_id=order_id,
-            note=note,
-            channels=caller.channels,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint([str(order_id), note]),
-        )
+    return await act(
+        order_id,
+        commands.OrderAction.APPROVE,
+        body.note if body else "",
+        bus=bus,
+        session=session,
+        caller=caller,
+        idempotency_key=idempotency_key,
     )
-    return await get_saga(order_id, session, caller)
 
 
 @router.post(
@@ -119,13 +117,12 @@ async def reject(
     """The order stops (`order_rejected`, with the reason) and order-capture cancels it;
     nothing was reserved or charged. 409 `not_in_review` for an order that is not held for
     review."""
-    await bus.handle(
-        commands.RejectOrder(
-            order_id=order_id,
-            reason=body.reason,
-            channels=caller.channels,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint([str(order_id), body.reason]),
-        )
+    return await act(
+        order_id,
+        commands.OrderAction.REJECT,
+        body.reason,
+        bus=bus,
+        session=session,
+        caller=caller,
+        idempotency_key=idempotency_key,
     )
-    return await get_saga(order_id, session, caller)

@@ -113,6 +113,31 @@ Writer = Annotated[Principal, requires(Scope.ORDERS_WRITE)]
 HOLD_ERRORS = problem_responses(404, 409, 422, 503)
 
 
+async def act(
+    order_id: UUID,
+    action: commands.OrderAction,
+    text: str,
+    *,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Principal,
+    idempotency_key: str | None,
+) -> SagaRead:
+    """A person's action on the order (service_layer act_on_order), answered with the saga
+    as it then stands. A retry under the same Idempotency-Key answers the same way."""
+    await bus.handle(
+        commands.ActOnOrder(
+            order_id=order_id,
+            action=action,
+            text=text,
+            channels=caller.channels,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint([str(order_id), action.value, text]),
+        )
+    )
+    return await get_saga(order_id, session, caller)
+
+
 @router.get("/holds", summary="List held orders", responses=problem_responses(422, 503))
 async def list_holds(
     session: ReadSessionDep,
@@ -147,16 +172,15 @@ async def hold(
     released. 409 `hold_not_possible` when it cannot be held now (`extensions.hold_refused_because`:
     already_on_hold, finished, fulfilment_under_way, or reservation_in_flight with
     Retry-After). With an Idempotency-Key a retry answers like the first call."""
-    await bus.handle(
-        commands.HoldOrder(
-            order_id=order_id,
-            note=body.note,
-            channels=caller.channels,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint([str(order_id), body.model_dump(mode="json")]),
-        )
+    return await act(
+        order_id,
+        commands.OrderAction.HOLD,
+        body.note,
+        bus=bus,
+        session=session,
+        caller=caller,
+        idempotency_key=idempotency_key,
     )
-    return await get_saga(order_id, session, caller)
 
 
 @router.post("/orders/{order_id}/release", summary="Release a held order", responses=HOLD_ERRORS)
@@ -172,16 +196,15 @@ async def release(
     where it stands (a declined payment is authorised again once the stock is reserved) and
     `order_hold_released` is published. 409 `not_on_hold` when it is not held. With an
     Idempotency-Key a retry answers like the first call."""
-    await bus.handle(
-        commands.ReleaseHold(
-            order_id=order_id,
-            note=body.note,
-            channels=caller.channels,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint([str(order_id), body.model_dump(mode="json")]),
-        )
+    return await act(
+        order_id,
+        commands.OrderAction.RELEASE,
+        body.note,
+        bus=bus,
+        session=session,
+        caller=caller,
+        idempotency_key=idempotency_key,
     )
-    return await get_saga(order_id, session, caller)
 
 
 @router.post(
@@ -201,13 +224,12 @@ async def new_payment_method(
     again and authorised with the new token. 409 `payment_not_needed` for any other order.
     Without a new method within ORCHESTRATION_PAYMENT_RECOVERY_S the order is cancelled
     (`payment_recovery_expired`). With an Idempotency-Key a retry answers like the first call."""
-    await bus.handle(
-        commands.ChangePaymentMethod(
-            order_id=order_id,
-            payment_token=body.token,
-            channels=caller.channels,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint([str(order_id), body.model_dump(mode="json")]),
-        )
+    return await act(
+        order_id,
+        commands.OrderAction.PAYMENT,
+        body.token,
+        bus=bus,
+        session=session,
+        caller=caller,
+        idempotency_key=idempotency_key,
     )
-    return await get_saga(order_id, session, caller)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from libs.observability.logging import get_logger
@@ -170,45 +171,27 @@ async def _replayed(uow: OrchestrationUnitOfWork, scope: str, key: str | None, f
     return await uow.idempotency.claim(scope=scope, key=key, fingerprint=fp) is not None
 
 
-async def hold_order(cmd: commands.HoldOrder, uow: OrchestrationUnitOfWork) -> None:
+# What each action a person takes on an order does to its saga; `text` is the action's note,
+# payment token or reason.
+_ACTIONS: dict[commands.OrderAction, Callable[[OrderSaga, str, datetime], None]] = {
+    commands.OrderAction.HOLD: lambda saga, note, now: saga.put_on_hold(
+        HoldReason.MANUAL, note, now
+    ),
+    commands.OrderAction.RELEASE: OrderSaga.release,
+    commands.OrderAction.PAYMENT: OrderSaga.new_payment_method,
+    commands.OrderAction.APPROVE: OrderSaga.approve,
+    commands.OrderAction.REJECT: OrderSaga.reject,
+}
+
+
+async def act_on_order(cmd: commands.ActOnOrder, uow: OrchestrationUnitOfWork) -> None:
+    """A person's action on an order (hold, release, a new payment method, a review's
+    approval or rejection), on the saga locked and narrowed to the caller's channels."""
     saga = await _visible(uow, cmd.order_id, cmd.channels)
-    if await _replayed(uow, f"hold:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
+    scope = f"{cmd.action.value}:{cmd.order_id}"
+    if await _replayed(uow, scope, cmd.idempotency_key, cmd.fingerprint):
         return
-    saga.put_on_hold(HoldReason.MANUAL, cmd.note, uow.clock.now())
-    await uow.sagas.save(saga)
-
-
-async def release_hold(cmd: commands.ReleaseHold, uow: OrchestrationUnitOfWork) -> None:
-    saga = await _visible(uow, cmd.order_id, cmd.channels)
-    if await _replayed(uow, f"release:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
-        return
-    saga.release(cmd.note, uow.clock.now())
-    await uow.sagas.save(saga)
-
-
-async def change_payment_method(
-    cmd: commands.ChangePaymentMethod, uow: OrchestrationUnitOfWork
-) -> None:
-    saga = await _visible(uow, cmd.order_id, cmd.channels)
-    if await _replayed(uow, f"payment:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
-        return
-    saga.new_payment_method(cmd.payment_token, uow.clock.now())
-    await uow.sagas.save(saga)
-
-
-async def approve(cmd: commands.ApproveOrder, uow: OrchestrationUnitOfWork) -> None:
-    saga = await _visible(uow, cmd.order_id, cmd.channels)
-    if await _replayed(uow, f"approve:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
-        return
-    saga.approve(cmd.note, uow.clock.now())
-    await uow.sagas.save(saga)
-
-
-async def reject(cmd: commands.RejectOrder, uow: OrchestrationUnitOfWork) -> None:
-    saga = await _visible(uow, cmd.order_id, cmd.channels)
-    if await _replayed(uow, f"reject:{cmd.order_id}", cmd.idempotency_key, cmd.fingerprint):
-        return
-    saga.reject(cmd.reason, uow.clock.now())
+    _ACTIONS[cmd.action](saga, cmd.text, uow.clock.now())
     await uow.sagas.save(saga)
 
 
