@@ -10,6 +10,10 @@ class OrderCaptureSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ORDER_CAPTURE_", extra="ignore", frozen=True)
 
     SERVICE_NAME: str = "order_capture"
+    # The service levels a shipped order may ask for: those orchestration's carrier rate table
+    # serves (standard and express by default). Any other (same_day) is refused with 422
+    # service_level_unavailable at capture, rather than shipped at a level nobody asked for.
+    SERVICE_LEVELS: str = "standard,express"
     HTTP_PORT: int = 8001
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_order_capture:oms_order_capture@127.0.0.1:5432/oms_order_capture"

@@ -25,6 +25,7 @@ from libs.http.responses import model_response
 from services.order_capture.adapters import queries
 from services.order_capture.api.schemas import (
     CancelRequest,
+    DeliveryIn,
     Email,
     OrderCreate,
     OrderPage,
@@ -39,9 +40,10 @@ from services.order_capture.domain.errors import (
     SELF_SERVICE_NOT_FOUND,
     ChannelNotAllowed,
     OrderNotFound,
+    ServiceLevelUnavailable,
 )
 from services.order_capture.domain.status import OrderStatus
-from services.order_capture.domain.values import Channel
+from services.order_capture.domain.values import Channel, DeliveryMethod
 from services.order_capture.service_layer.placing import Placing
 
 router = APIRouter(tags=["orders"])
@@ -72,6 +74,25 @@ async def _visible(session: ReadSessionDep, order_id: UUID, caller: Principal) -
         raise OrderNotFound(f"no order {order_id}")
 
 
+def _check_offered(request: Request, delivery: DeliveryIn | None) -> None:
+    """A shipped order's service level must be one a carrier serves (SERVICE_LEVELS): 422
+    service_level_unavailable otherwise, never a silent downgrade later."""
+    if delivery is None or delivery.method is not DeliveryMethod.SHIP:
+        return
+    offered = [
+        level.strip()
+        for level in request.app.state.container.settings.SERVICE_LEVELS.split(",")
+        if level.strip()
+    ]
+    if delivery.service_level.value not in offered:
+        raise ServiceLevelUnavailable(
+            f"no carrier service offers {delivery.service_level.value}; offered: "
+            + ", ".join(offered),
+            field="delivery.service_level",
+            offered=offered,
+        )
+
+
 @router.post(
     "/orders",
     status_code=201,
@@ -92,6 +113,7 @@ async def create(
     # Before the Idempotency-Key is looked at: another channel's client cannot replay a key.
     if not caller.sees_channel(body.channel.value):
         raise ChannelNotAllowed(f"this client may not place orders of channel {body.channel}")
+    _check_offered(request, body.delivery)
     command = body.to_command(
         idempotency_key=idempotency_key, fingerprint=fingerprint(body.model_dump(mode="json"))
     )
@@ -205,6 +227,7 @@ async def update(
     bus: BusDep,
     session: ReadSessionDep,
     caller: Writer,
+    request: Request,
     if_match: IfMatchDep = None,
 ) -> OrderRead:
     """Change the shipping address, delivery, customer contact or notes. Needs If-Match with
@@ -212,6 +235,7 @@ async def update(
     409 `order_not_editable` once anything has shipped. An address or delivery change is
     published (oms.order.updated, replan_required) so unshipped work is planned again."""
     await _visible(session, order_id, caller)
+    _check_offered(request, body.delivery)
     await bus.handle(
         commands.EditOrder(
             order_id=order_id,

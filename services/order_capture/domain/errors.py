@@ -54,6 +54,11 @@ class PickupLocationRequired(Unprocessable):
     title = "Pickup delivery needs a pickup_location_code (and shipping delivery must not have one)"
 
 
+class ServiceLevelUnavailable(Unprocessable):
+    code = "service_level_unavailable"
+    title = "No carrier service offers this service level"
+
+
 class DeliveryDateInPast(Unprocessable):
     code = "delivery_date_in_past"
     title = "The requested delivery date has already passed"

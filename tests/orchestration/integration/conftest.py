@@ -64,7 +64,9 @@ class Seeded:
     location: str
 
 
-def order_snapshot(channel: str, *, method: Method = Method.SHIP) -> OrderSnapshot:
+def order_snapshot(
+    channel: str, *, method: Method = Method.SHIP, service_level: str = "standard"
+) -> OrderSnapshot:
     return OrderSnapshot(
         order_number=f"OMS-T{uuid4().hex[:8].upper()}",
         channel=channel,
@@ -73,6 +75,7 @@ def order_snapshot(channel: str, *, method: Method = Method.SHIP) -> OrderSnapsh
         lines=(OrderLine("L1", "LAMP-001", 2, Decimal("40.00")),),
         ship_to=ShipTo("DE", 52.52, 13.405, "Ada Lovelace", "Main St 1", "Berlin", "10115"),
         method=method,
+        service_level=service_level,
         pickup_location="ST-BER" if method is Method.PICKUP else None,
         payment_token="tok_visa",
         grand_total=Decimal("44.90"),
@@ -87,13 +90,14 @@ async def seed_order(
     location: str,
     status: Status = Status.CREATED,
     method: Method = Method.SHIP,
+    service_level: str = "standard",
 ) -> Seeded:
     """A fulfilling order whose whole quantity went to one fulfilment order at `location`,
     now in `status`, with an authorisation made and one routing decision. Written with the
     service's own repository, so the saga's columns (the channel too) are what it writes."""
     now = datetime.now(UTC) - timedelta(minutes=1)
     order_id = uuid4()
-    order = order_snapshot(channel, method=method)
+    order = order_snapshot(channel, method=method, service_level=service_level)
     saga = OrderSaga.start(order_id, order, now)
     saga.state, saga.due_at, saga.unrouted, saga.round = SagaState.FULFILLING, None, {}, 1
     shipped = status in (Status.SHIPPED, Status.DELIVERED)

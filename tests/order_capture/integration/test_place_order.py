@@ -29,6 +29,31 @@ async def orders_with_ref(container: ServiceContainer, ref: str) -> int:
 
 
 class TestPlaceOrder:
+    async def test_a_service_level_no_carrier_serves_is_refused_not_downgraded(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        ref = f"SD-{uuid.uuid4().hex[:8]}"
+        same_day = order_body(channel_order_ref=ref)
+        same_day["delivery"] = {"method": "ship", "service_level": "same_day"}
+        express = order_body()
+        express["delivery"] = {"method": "ship", "service_level": "express"}
+
+        refused = await client.post("/v1/orders", json=same_day)
+        placed = await client.post("/v1/orders", json=express)
+
+        assert refused.status_code == 422
+        assert refused.json()["code"] == "service_level_unavailable"
+        assert refused.json()["extensions"]["offered"] == ["standard", "express"]
+        assert await orders_with_ref(container, ref) == 0
+        assert placed.status_code == 201, placed.text
+        edit = await client.patch(
+            f"/v1/orders/{placed.json()['id']}",
+            json={"delivery": {"method": "ship", "service_level": "same_day"}},
+            headers={"If-Match": placed.headers["ETag"]},
+        )
+        assert edit.status_code == 422
+        assert edit.json()["code"] == "service_level_unavailable"
+
     @pytest.mark.parametrize("channel", [c.value for c in Channel])
     async def test_every_channel_places_a_pending_order(
         self, client: httpx.AsyncClient, channel: str

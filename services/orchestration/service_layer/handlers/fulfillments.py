@@ -91,16 +91,16 @@ def _pack(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetim
 def _ship(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
     carrier, service, tracking = cmd.carrier, cmd.service, cmd.tracking_number
     if carrier is None:
+        # The order's own level, never another: a level no carrier serves is refused here
+        # (and at capture), not shipped slower than the customer paid for.
+        level = saga.order.service_level
         quote = carriers.select_service(
-            carriers.DEFAULT_RATE_TABLE,
-            distance_km=f.distance_km,
-            domestic=f.domestic,
-            level=saga.order.service_level,
-        ) or carriers.select_service(
-            carriers.DEFAULT_RATE_TABLE, distance_km=f.distance_km, domestic=f.domestic, level=None
+            carriers.DEFAULT_RATE_TABLE, distance_km=f.distance_km, domestic=f.domestic, level=level
         )
         if quote is None:
-            raise NoCarrierService("the rate table has no service to choose from")
+            raise NoCarrierService(
+                f"no carrier service in the rate table offers {level}: name carrier and service"
+            )
         carrier, service = quote.carrier, quote.service
     if tracking is None:
         tracking = carriers.tracking_number(carrier, str(f.id))
