@@ -345,6 +345,13 @@ async def _in_review(o: Objects, action: str, body: dict[str, str]) -> Call:
     return Call(f"/v1/orders/{order['id']}/{action}", json=body, channel=CHANNEL)
 
 
+async def _carrier_rates(o: Objects) -> Call:
+    """The table in force, put again: a new version with the same rates."""
+    r = await o.http.get(o.url("orchestration", "/v1/carrier-rates"))
+    body = {k: v for k, v in r.json().items() if k not in (*SERVER_SET, "levels")}
+    return Call("/v1/carrier-rates", json=body)
+
+
 async def _review_rules(o: Objects) -> Call:
     r = await o.http.get(o.url("orchestration", "/v1/review-rules"))
     body = {k: v for k, v in r.json().items() if k not in SERVER_SET}
@@ -516,6 +523,8 @@ REQUESTS: dict[str, Builder] = {
     "sagas-release": call(lambda o: Call(f"/v1/orders/{o.waiting}/release", channel=CHANNEL)),
     "sagas-new-payment-method": _declined,
     "review-get-review-rules": call(lambda o: Call("/v1/review-rules")),
+    "routing-get-carrier-rates": call(lambda o: Call("/v1/carrier-rates")),
+    "routing-put-carrier-rates": _carrier_rates,
     "review-put-review-rules": _review_rules,
     "review-approve": lambda o: _in_review(o, "approve", {"note": "matrix"}),
     "review-reject": lambda o: _in_review(o, "reject", {"reason": "matrix"}),

@@ -133,6 +133,15 @@ review_rules = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The carrier rate table, versioned like the strategy (domain.carriers.RateTable).
+carrier_rates = Table(
+    "carrier_rates",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("body", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 payment_operation = Table(
     "payment_operation",
     metadata,

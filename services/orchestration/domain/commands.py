@@ -140,6 +140,12 @@ class PutStrategy:
 
 
 @dataclass(frozen=True)
+class PutCarrierRates:
+    body: Mapping[str, Any]
+    expected_version: int | None
+
+
+@dataclass(frozen=True)
 class PutReviewRules:
     body: Mapping[str, Any]
     expected_version: int | None

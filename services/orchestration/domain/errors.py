@@ -62,3 +62,8 @@ class PaymentNotNeeded(Conflict):
 class NotInReview(Conflict):
     code = "not_in_review"
     title = "The order is not held for review"
+
+
+class InvalidRateTable(Unprocessable):
+    code = "invalid_rate_table"
+    title = "The carrier rate table is not valid"

@@ -20,7 +20,6 @@ from datetime import datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from services.orchestration.domain import carriers
 from services.orchestration.domain.routing.engine import route
 from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import (
@@ -58,7 +57,7 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
             replace(site, used_today=used.get(site.code, 0)) if site.code in limited else site
             for site in sites
         ]
-    decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
+    decision = route(request, sites, strategy, await uow.rate_table())
     in_grace = saga.state is SagaState.ROUTING and now < saga.started_at + uow.routing_grace
     if decision.outcome is Outcome.UNROUTABLE and in_grace:
         saga.routing_unavailable(

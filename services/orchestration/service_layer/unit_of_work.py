@@ -7,10 +7,11 @@ from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from libs.ids import uuids_among
 from libs.jobs import Wakeup
-from services.orchestration.adapters import review_rules, strategies
+from services.orchestration.adapters import carrier_rates, review_rules, strategies
 from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.domain import commands
+from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.review import FraudCheck, ReviewRules
 from services.orchestration.domain.routing.model import Strategy
 from services.orchestration.domain.saga import SagaPolicy
@@ -49,6 +50,7 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         self.routing = RoutingView(self.session)
         self._strategy: Strategy | None = None
         self._review_rules: ReviewRules | None = None
+        self._rate_table: RateTable | None = None
 
     async def prepare(self, keys: Collection[str]) -> None:
         """A batch's sagas (the order ids among its keys) loaded and locked at once."""
@@ -73,6 +75,12 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         if self._review_rules is None:
             self._review_rules, _ = await review_rules.current(self.session)
         return self._review_rules
+
+    async def rate_table(self) -> RateTable:
+        """The carrier rate table in force, read once per unit of work."""
+        if self._rate_table is None:
+            self._rate_table, _, _ = await carrier_rates.current(self.session)
+        return self._rate_table
 
     def collect_events(self) -> list[IntegrationEvent]:
         """What the sagas of this unit of work announced, in order, to the outbox."""

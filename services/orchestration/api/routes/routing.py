@@ -1,7 +1,8 @@
-"""The routing strategy (versioned) and delivery promises before checkout.
+"""The routing strategy and the carrier rate table (both versioned), and delivery promises
+before checkout.
 
-Reading the strategy needs orders:read and changing it admin; a promise is a query about
-stock (inventory:read) that belongs to no order, so it is not narrowed.
+Reading the strategy or the rates needs orders:read and changing them admin; a promise is a
+query about stock (inventory:read) that belongs to no order, so it is not narrowed.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from libs.http.auth import requires
 from libs.http.deps import BusDep, ReadSessionDep
 from libs.http.etag import etag_of, optional_version
 from libs.http.problems import problem_responses
-from services.orchestration.adapters import strategies
+from services.orchestration.adapters import carrier_rates, strategies
 from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.api.schemas.routing import (
     PromisedPartRead,
     PromiseOptionRead,
     PromiseRead,
     PromiseRequest,
+    RateTableBody,
+    RateTableRead,
     StrategyBody,
     StrategyRead,
 )
-from services.orchestration.domain import carriers
-from services.orchestration.domain.commands import PutStrategy
+from services.orchestration.domain.commands import PutCarrierRates, PutStrategy
 from services.orchestration.domain.promise import promise
 from services.orchestration.domain.routing.model import Demand, GeoPoint
 
@@ -93,6 +95,7 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
     )
     sites = (await RoutingView(session).candidates([ln.sku for ln in body.lines])).sites
     strategy, _ = await strategies.current(session)
+    rates, _, _ = await carrier_rates.current(session)
     point = (
         GeoPoint(body.ship_to.lat, body.ship_to.lon)
         if body.ship_to.lat is not None and body.ship_to.lon is not None
@@ -104,7 +107,7 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
         point,
         sites,
         strategy,
-        carriers.DEFAULT_RATE_TABLE,
+        rates,
         SystemClock().now(),
         body.service_level,
     )
@@ -132,3 +135,57 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
             for o in options
         ],
     )
+
+
+async def _rates_read(session: ReadSessionDep, response: Response) -> RateTableRead:
+    table, version, created_at = await carrier_rates.current(session)
+    response.headers["ETag"] = etag_of(version)
+    return RateTableRead.model_validate(
+        {
+            **table.to_dict(),
+            "levels": list(table.levels()),
+            "version": version,
+            "created_at": created_at,
+        }
+    )
+
+
+@router.get(
+    "/carrier-rates",
+    summary="The carrier rate table in force",
+    responses=problem_responses(503),
+    dependencies=[requires(Scope.ORDERS_READ)],
+)
+async def get_carrier_rates(session: ReadSessionDep, response: Response) -> RateTableRead:
+    """Every carrier service with its service level, prices (base, per 100 km, abroad) and
+    transit days: what routing prices candidates with, promises quote and shipping chooses
+    from."""
+    return await _rates_read(session, response)
+
+
+@router.put(
+    "/carrier-rates",
+    summary="Put a new version of the carrier rate table",
+    responses=problem_responses(412, 422, 503),
+    dependencies=[requires(Scope.ADMIN)],
+)
+async def put_carrier_rates(
+    body: RateTableBody,
+    bus: BusDep,
+    session: ReadSessionDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description="The ETag (version) this change is based on"),
+    ] = None,
+) -> RateTableRead:
+    """Every PUT makes a new version, used from then on. A carrier service named twice is
+    422 `invalid_rate_table`; with If-Match, a version that moved on meanwhile is 412.
+    order-capture accepts only the levels in ORDER_CAPTURE_SERVICE_LEVELS: widen it when a
+    new level is offered here."""
+    await bus.handle(
+        PutCarrierRates(
+            body=body.model_dump(mode="json"), expected_version=optional_version(if_match)
+        )
+    )
+    return await _rates_read(session, response)

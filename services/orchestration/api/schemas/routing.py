@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -148,3 +149,50 @@ class PromiseRead(BaseModel):
 
     strategy_version: int
     options: list[PromiseOptionRead] = Field(description="Empty when nothing can be promised")
+
+
+Amount = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2, examples=["4.99"])]
+
+
+class CarrierServiceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: Annotated[str, Field(min_length=1, max_length=40, examples=["dhl"])]
+    service: Annotated[str, Field(min_length=1, max_length=40, examples=["paket"])]
+    level: Annotated[
+        str,
+        Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$", examples=["standard"]),
+    ]
+    base_price: Amount
+    per_100km: Amount
+    international_surcharge: Amount
+    transit_days: int = Field(ge=0, le=60, description="Business days, domestic")
+    international_transit_days: int = Field(ge=0, le=60)
+
+
+class RateTableBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+    services: list[CarrierServiceBody] = Field(min_length=1, max_length=200)
+
+
+class CarrierServiceRead(BaseModel):
+    carrier: str
+    service: str
+    level: str
+    base_price: Decimal
+    per_100km: Decimal
+    international_surcharge: Decimal
+    transit_days: int
+    international_transit_days: int
+
+
+class RateTableRead(BaseModel):
+    # Its own model, not the body's: an input and an output model of one name would be two
+    # schemas (Decimal reads a number or a string, but is written as a string).
+    currency: str
+    services: list[CarrierServiceRead]
+    levels: list[str] = Field(description="The service levels offered, standard first")
+    version: int
+    created_at: datetime

@@ -22,6 +22,7 @@ def build_handlers() -> dict[type, Handler]:
         commands.PutStrategy: sagas.put_strategy,
         commands.ActOnOrder: sagas.act_on_order,
         commands.PutReviewRules: sagas.put_review_rules,
+        commands.PutCarrierRates: sagas.put_carrier_rates,
         commands.ProjectLocation: view.project_location,
         commands.ProjectStock: view.project_stock,
         commands.ProjectIncoming: view.project_incoming,

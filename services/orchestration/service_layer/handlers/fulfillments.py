@@ -36,7 +36,10 @@ async def act(cmd: c.ActOnFulfillment, uow: OrchestrationUnitOfWork) -> Fulfillm
         _check_pick(f, cmd.picked)
     if not f.check(cmd.action):
         return f  # the same action again: it already took effect
-    _ACTIONS[cmd.action](saga, f, cmd, uow.clock.now())
+    if cmd.action is Action.SHIP:
+        _ship(saga, f, cmd, uow.clock.now(), await uow.rate_table())
+    else:
+        _ACTIONS[cmd.action](saga, f, cmd, uow.clock.now())
     await uow.sagas.save(saga)
     return f
 
@@ -88,14 +91,20 @@ def _pack(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetim
     saga.events.append(orch.FulfillmentPacked(**_base(saga, f), packed_at=now))
 
 
-def _ship(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
+def _ship(
+    saga: OrderSaga,
+    f: Fulfillment,
+    cmd: c.ActOnFulfillment,
+    now: datetime,
+    rates: carriers.RateTable,
+) -> None:
     carrier, service, tracking = cmd.carrier, cmd.service, cmd.tracking_number
     if carrier is None:
         # The order's own level, never another: a level no carrier serves is refused here
         # (and at capture), not shipped slower than the customer paid for.
         level = saga.order.service_level
         quote = carriers.select_service(
-            carriers.DEFAULT_RATE_TABLE, distance_km=f.distance_km, domestic=f.domestic, level=level
+            rates, distance_km=f.distance_km, domestic=f.domestic, level=level
         )
         if quote is None:
             raise NoCarrierService(
@@ -157,12 +166,12 @@ def _deliver(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: date
     saga.check_completion(now)
 
 
+# Shipping is not here: it also takes the carrier rate table in force (see act()).
 _ACTIONS: dict[Action, Callable[[OrderSaga, Fulfillment, c.ActOnFulfillment, datetime], None]] = {
     Action.ACCEPT: _accept,
     Action.REJECT: _reject,
     Action.PICK: _pick,
     Action.PACK: _pack,
-    Action.SHIP: _ship,
     Action.READY_FOR_PICKUP: _ready,
     Action.COLLECT: _collect,
     Action.DELIVER: _deliver,

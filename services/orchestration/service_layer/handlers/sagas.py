@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from libs.observability.logging import get_logger
-from services.orchestration.adapters import review_rules, strategies
+from services.orchestration.adapters import carrier_rates, review_rules, strategies
 from services.orchestration.domain import commands
-from services.orchestration.domain.errors import SagaNotFound
+from services.orchestration.domain.carriers import RateTable
+from services.orchestration.domain.errors import InvalidRateTable, SagaNotFound
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
 from services.orchestration.domain.review import OrderFacts, reasons_for_review
 from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
@@ -193,6 +194,14 @@ async def act_on_order(cmd: commands.ActOnOrder, uow: OrchestrationUnitOfWork) -
         return
     _ACTIONS[cmd.action](saga, cmd.text, uow.clock.now())
     await uow.sagas.save(saga)
+
+
+async def put_carrier_rates(cmd: commands.PutCarrierRates, uow: OrchestrationUnitOfWork) -> int:
+    try:
+        RateTable.from_dict(cmd.body)  # what the schema cannot see: a service named twice
+    except ValueError as exc:
+        raise InvalidRateTable(str(exc)) from None
+    return await carrier_rates.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
 
 
 async def put_review_rules(cmd: commands.PutReviewRules, uow: OrchestrationUnitOfWork) -> int:
