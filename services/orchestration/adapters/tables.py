@@ -116,31 +116,22 @@ routing_decision = Table(
     Column("body", JSON, nullable=False),
 )
 
-routing_strategy = Table(
-    "routing_strategy",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("body", JSONB, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
 
-# Manual review's rules, versioned like the strategy (domain.review).
-review_rules = Table(
-    "review_rules",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("body", JSONB, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+def _versioned_document(name: str) -> Table:
+    """A configuration document kept in every version it had (libs.db.versioned): a
+    decision names the version it used."""
+    return Table(
+        name,
+        metadata,
+        Column("version", Integer, primary_key=True),
+        Column("body", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
 
-# The carrier rate table, versioned like the strategy (domain.carriers.RateTable).
-carrier_rates = Table(
-    "carrier_rates",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("body", JSONB, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+
+routing_strategy = _versioned_document("routing_strategy")
+review_rules = _versioned_document("review_rules")  # manual review (domain.review)
+carrier_rates = _versioned_document("carrier_rates")  # domain.carriers.RateTable
 
 payment_operation = Table(
     "payment_operation",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
@@ -18,7 +18,7 @@ from services.orchestration.domain.fulfillment import (
 from services.orchestration.domain.order import ShipTo
 from services.orchestration.domain.payments import Kind
 from services.orchestration.domain.routing.model import Method
-from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.core import SagaCore, span_text
 from services.orchestration.domain.saga.events import _units, line_quantities
 from services.orchestration.domain.saga.state import HoldReason, SagaState
 
@@ -177,7 +177,7 @@ class CompensationFlow(SagaCore):
             waited = now - self.started_at
             self._hold(
                 HoldReason.UNROUTABLE,
-                f"no location could serve it in {_hours(waited)}: {self.hold_reason or ''}",
+                f"no location could serve it in {span_text(waited)}: {self.hold_reason or ''}",
                 now,
             )
             return
@@ -232,8 +232,3 @@ class CompensationFlow(SagaCore):
 
 def _fulfillment_ref(saga: SagaCore, f: Fulfillment) -> dict[str, str]:
     return {"order_id": saga.key, "fulfillment_id": str(f.id), "location_code": f.location_code}
-
-
-def _hours(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours:.0f} h" if hours >= 1 else f"{span.total_seconds() / 60:.0f} min"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
@@ -312,6 +312,20 @@ class SagaCore(ABC):
         )
         self._move(SagaState.ON_HOLD, now)
 
+    def _stop_held(self, step: str, detail: str, now: datetime) -> Hold:
+        """A held order stops for good (its stock went with the hold): every unit left is
+        counted cancelled and the hold ends with it. Returns the hold it was in; the caller
+        announces why, and order-capture cancels the order on that event."""
+        hold = self.hold
+        assert hold is not None, "only a held order stops this way"
+        left = {ln: n for ln, n in self.unrouted.items() if n}
+        self._count_cancelled(left, {})
+        self.unrouted = {ln: 0 for ln in self.unrouted}
+        self.hold = None
+        self._step(step, detail, now)
+        self._move(SagaState.CANCELLED, now)
+        return hold
+
     def _move(
         self,
         state: SagaState,
@@ -334,3 +348,9 @@ class SagaCore(ABC):
     @staticmethod
     def _units(units: dict[str, int]) -> int:
         return sum(units.values())
+
+
+def span_text(span: timedelta) -> str:
+    """A wait as a person reads it: whole hours, or minutes under an hour."""
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{span.total_seconds() / 60:.0f} min"

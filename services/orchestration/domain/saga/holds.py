@@ -71,16 +71,11 @@ class HoldFlow(SagaCore):
     def reject(self, reason: str, now: datetime) -> None:
         """A person rejected the order held for review: it stops here and order-capture
         cancels it (nothing was reserved or charged)."""
-        hold = self._in_review()
-        left = {ln: n for ln, n in self.unrouted.items() if n}
-        self._count_cancelled(left, {})
-        self.unrouted = {ln: 0 for ln in self.unrouted}
-        self.hold = None
+        self._in_review()
+        hold = self._stop_held("rejected_in_review", reason, now)
         self.events.append(
             orch.OrderRejected(order_id=self.key, hold_id=hold.id, reason=reason, rejected_at=now)
         )
-        self._step("rejected_in_review", reason, now)
-        self._move(SagaState.CANCELLED, now)
 
     def _in_review(self) -> Hold:
         hold = self.hold

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid5
@@ -11,12 +11,8 @@ from uuid import uuid5
 from libs.contracts import orchestration as orch
 from services.orchestration.domain.errors import PaymentNotNeeded
 from services.orchestration.domain.payments import Kind, PaymentOperation, ProviderResult
-from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.core import SagaCore, span_text
 from services.orchestration.domain.saga.state import DeclinePolicy, HoldReason, SagaState
-
-
-def _hours(span: timedelta) -> str:
-    return f"{span.total_seconds() / 3600:.0f} h"
 
 
 class PaymentFlow(SagaCore):
@@ -136,21 +132,15 @@ class PaymentFlow(SagaCore):
     def payment_recovery_expired(self, now: datetime) -> None:
         """No new payment method came in time: the order stops here (its stock went with the
         hold) and order-capture cancels it."""
-        hold = self.hold
-        if hold is None:
+        if self.hold is None:
             return
-        left = {ln: n for ln, n in self.unrouted.items() if n}
-        self._count_cancelled(left, {})
-        self.unrouted = {ln: 0 for ln in self.unrouted}
-        self.hold = None
-        reason = f"no new payment method within {_hours(self.policy.payment_recovery)}"
+        reason = f"no new payment method within {span_text(self.policy.payment_recovery)}"
+        hold = self._stop_held("payment_recovery_expired", reason, now)
         self.events.append(
             orch.PaymentRecoveryExpired(
                 order_id=self.key, hold_id=hold.id, reason=reason, expired_at=now
             )
         )
-        self._step("payment_recovery_expired", reason, now)
-        self._move(SagaState.CANCELLED, now)
 
     def request_refund(
         self, refund_id: str, amount: Decimal, lines: Sequence[tuple[str, int]], now: datetime
