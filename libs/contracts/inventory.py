@@ -105,6 +105,38 @@ class BackorderAllocated(OrderEvent):
     still_backordered: int = Field(description="Units of the reservation still waited for")
 
 
+class RepromisedLine(BaseModel):
+    sku: str
+    location_code: str
+    line_id: str | None = Field(None, description="The order line, when the sender named it")
+    backordered: int = Field(ge=0, description="Units of the line still waiting")
+    expected_at: datetime | None = Field(
+        None, description="When they are expected now (null when none wait any more)"
+    )
+    previous_expected_at: datetime | None = Field(None, description="What was promised before")
+    lapsed: int = Field(
+        0,
+        ge=0,
+        description="Units no delivery covers any more: they left the queue and are no "
+        "longer reserved (the order routes them again)",
+    )
+
+
+class BackorderRepromised(OrderEvent):
+    """A delivery backorders counted on was cancelled: the waiting lines were promised again
+    from the deliveries still expected, front of the queue first; the units none covers
+    lapsed. Only the lines whose promise changed are named."""
+
+    event_type: ClassVar[str] = "oms.inventory.backorder_repromised"
+    topic: ClassVar[str] = INVENTORY_EVENTS
+
+    reservation_id: str
+    inbound_id: str = Field(description="The delivery whose change this is")
+    reason: str = Field(description="inbound_cancelled")
+    lines: list[RepromisedLine]
+    still_backordered: int = Field(description="Units of the reservation still waited for")
+
+
 # --- Events about stock levels (key: SKU) ---------------------------------------------------
 
 

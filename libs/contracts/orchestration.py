@@ -94,6 +94,28 @@ class OrderBackordered(_OrchestrationEvent):
     backordered_at: datetime
 
 
+class OrderDelayed(_OrchestrationEvent):
+    """Units of the order will leave later than promised: tell the customer.
+
+    `reason_code`: inbound_cancelled (the delivery its backorder waited for was cancelled:
+    promised from a later one), backorder_lapsed (no delivery covers the units any more:
+    routed again, the new estimate follows in the next routing or backorder event) or
+    dispatch_overdue (the promised dispatch passed with the units still there, or their stock
+    not arrived). Estimates are the end of a dispatch day, as an instant."""
+
+    event_type: ClassVar[str] = "oms.orchestration.order_delayed"
+
+    delay_id: str = Field(description="Names this delay; it applies once")
+    reason_code: str
+    reason: str
+    lines: list[SkuLineQuantity] = Field(description="The units that are late")
+    previous_estimate: datetime | None = Field(None, description="When they were promised to leave")
+    new_estimate: datetime | None = Field(
+        None, description="When they are expected to leave now; null: not known yet"
+    )
+    delayed_at: datetime
+
+
 class OrderOnHold(_OrchestrationEvent):
     """The order stopped before fulfilment (payment declined, no location can serve it...)."""
 

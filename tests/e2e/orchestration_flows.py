@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -283,6 +284,42 @@ class World:
             if not page.get("next_cursor"):
                 return found
             cursor = page["next_cursor"]
+
+    async def inbound(self, code: str, sku: str, quantity: int, *, in_days: int) -> str:
+        """A delivery of `quantity` expected at the location in `in_days` days; its id."""
+        r = await self.http.post(
+            f"{self.urls['inventory']}/v1/inbound",
+            json={
+                "location_code": code,
+                "sku": sku,
+                "quantity": quantity,
+                "expected_at": (datetime.now(UTC) + timedelta(days=in_days)).isoformat(),
+            },
+        )
+        assert r.status_code == 201, r.text
+        inbound_id: str = r.json()["id"]
+        return inbound_id
+
+    @asynccontextmanager
+    async def backordering(self, channel: str = "web") -> AsyncIterator[None]:
+        """The channel's orders backorder when nothing serves them from stock, for the block;
+        the strategy before is restored after it."""
+        url = f"{self.urls['orchestration']}/v1/routing/strategy"
+        current = (await self.http.get(url)).json()
+        body = {k: v for k, v in current.items() if k not in ("version", "created_at")}
+        policies = body["channel_policies"] | {channel: "backorder"}
+        put = await self.http.put(
+            url,
+            json=body | {"channel_policies": policies},
+            headers={"If-Match": f'"{current["version"]}"'},
+        )
+        assert put.status_code == 200, put.text
+        try:
+            yield
+        finally:
+            latest = (await self.http.get(url)).json()["version"]
+            restored = await self.http.put(url, json=body, headers={"If-Match": f'"{latest}"'})
+            assert restored.status_code == 200, restored.text
 
     async def stock_at(self, code: str, sku: str) -> tuple[int, int]:
         """(on hand, reserved) of the SKU at one location."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 
@@ -368,32 +369,10 @@ class TestBackorders:
         w = World(http, urls, api)
         lamp = w.sku("LAMP")
         code = await w.location("WH-BER", BERLIN, stock={lamp: 1})
-        inbound = await http.post(
-            f"{urls['inventory']}/v1/inbound",
-            json={
-                "location_code": code,
-                "sku": lamp,
-                "quantity": 5,
-                "expected_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
-            },
-        )
-        assert inbound.status_code == 201, inbound.text
-
-        url = f"{urls['orchestration']}/v1/routing/strategy"
-        current = (await http.get(url)).json()
-        body = {k: v for k, v in current.items() if k not in ("version", "created_at")}
-        backordering = body | {"channel_policies": body["channel_policies"] | {"web": "backorder"}}
-        put = await http.put(
-            url, json=backordering, headers={"If-Match": f'"{current["version"]}"'}
-        )
-        assert put.status_code == 200, put.text
-        try:
+        inbound = await w.inbound(code, lamp, 5, in_days=2)
+        async with w.backordering():
             order = await w.place([(lamp, 3)])
             saga = await w.saga_reaches(order["id"], "backordered")
-        finally:
-            latest = (await http.get(url)).json()["version"]
-            restored = await http.put(url, json=body, headers={"If-Match": f'"{latest}"'})
-            assert restored.status_code == 200, restored.text
 
         (decision,) = await w.decisions(order["id"])
         assert decision["outcome"] == "backordered"
@@ -401,9 +380,7 @@ class TestBackorders:
         await w.stock_settles(code, lamp, (1, 1))  # the one on hand is held; 2 wait
         await w.order_reaches(order["id"], "backordered")
 
-        received = await http.post(
-            f"{urls['inventory']}/v1/inbound/{inbound.json()['id']}/receive", json={}
-        )
+        received = await http.post(f"{urls['inventory']}/v1/inbound/{inbound}/receive", json={})
         assert received.status_code == 200, received.text
 
         (f,) = await w.open_fulfillments(order["id"], 1)
@@ -413,6 +390,77 @@ class TestBackorders:
         steps = [s["name"] for s in (await w.saga(order["id"]))["steps"]]
         assert steps.index("backorder_allocated") < steps.index("fulfillment_created")
         assert saga["state"] == "backordered"
+
+
+class TestDelays:
+    async def test_a_cancelled_delivery_repromises_the_backorder_and_the_order_is_delayed(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        code = await w.location("WH-BER", BERLIN)
+        soon = await w.inbound(code, lamp, 2, in_days=2)
+        later = await w.inbound(code, lamp, 3, in_days=20)
+        async with w.backordering():
+            order = await w.place([(lamp, 2)])
+            await w.saga_reaches(order["id"], "backordered")
+
+        cancelled = await http.post(f"{urls['inventory']}/v1/inbound/{soon}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+        async def delays() -> list[dict[str, Any]]:
+            found = await events_about(orch.OrderDelayed.topic, {order["id"]})
+            return [e.data for e in found if e.type == orch.OrderDelayed.event_type]
+
+        (delayed,) = await eventually(delays, until=bool, what="order_delayed on Kafka")
+        assert delayed["reason_code"] == "inbound_cancelled"
+        previous = datetime.fromisoformat(delayed["previous_estimate"])
+        estimate = datetime.fromisoformat(delayed["new_estimate"])
+        assert estimate - previous >= timedelta(days=17)  # the delivery 18 days later
+        assert [(ln["sku"], ln["quantity"]) for ln in delayed["lines"]] == [(lamp, 2)]
+        saga = await w.saga(order["id"])
+        assert saga["state"] == "backordered"  # promised from the later delivery
+        assert "backorder_repromised" in [s["name"] for s in saga["steps"]]
+
+        async def delays_on_the_timeline() -> list[dict[str, Any]]:
+            url = f"{urls['order_capture']}/v1/orders/{order['id']}/timeline"
+            items: list[dict[str, Any]] = (await http.get(url)).json()["items"]
+            return [e for e in items if e["kind"] == "delayed"]
+
+        (entry,) = await eventually(
+            delays_on_the_timeline, until=bool, what="the delay on the order's timeline"
+        )
+        assert entry["details"]["new_estimate"] == estimate.isoformat()
+
+        received = await http.post(f"{urls['inventory']}/v1/inbound/{later}/receive", json={})
+        assert received.status_code == 200, received.text
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == code
+
+    async def test_units_no_delivery_covers_any_more_are_routed_again(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        waiting_at = await w.location("WH-BER", BERLIN)
+        only = await w.inbound(waiting_at, lamp, 2, in_days=3)
+        async with w.backordering():
+            order = await w.place([(lamp, 2)])
+            await w.saga_reaches(order["id"], "backordered")
+        # Stock turns up elsewhere after the order was backordered.
+        elsewhere = await w.location("WH-HAM", HAMBURG, stock={lamp: 2})
+
+        cancelled = await http.post(f"{urls['inventory']}/v1/inbound/{only}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+        (f,) = await w.open_fulfillments(order["id"], 1)
+        assert f["location_code"] == elsewhere
+        found = await events_about(orch.OrderDelayed.topic, {order["id"]})
+        (delayed,) = [e.data for e in found if e.type == orch.OrderDelayed.event_type]
+        assert (delayed["reason_code"], delayed["new_estimate"]) == ("backorder_lapsed", None)
+        outcomes = [d["outcome"] for d in await w.decisions(order["id"])]
+        assert (outcomes[0], outcomes[-1]) == ("backordered", "routed")
+        await w.stock_settles(waiting_at, lamp, (0, 0))
 
 
 class TestWaitingRoom:

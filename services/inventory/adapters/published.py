@@ -9,6 +9,7 @@ from libs.contracts import inventory as contract
 from libs.ids import new_id
 from services.inventory.adapters.repository import OpenDelivery, TouchedLevel
 from services.inventory.domain.alerts import Alert
+from services.inventory.domain.backorders import Repromise
 from services.inventory.domain.locations import Location
 from services.inventory.domain.reservation import LineChange, Reservation
 
@@ -93,6 +94,31 @@ def backorder_allocated(
         lines=[
             contract.StockLine(sku=sku, location_code=code, quantity=quantity)
             for code, sku, quantity in lines
+        ],
+    )
+
+
+def backorder_repromised(
+    res: Reservation, promises: Sequence[Repromise], *, inbound_id: UUID, reason: str
+) -> contract.BackorderRepromised:
+    by_no = {ln.line_no: ln for ln in res.lines}
+    return contract.BackorderRepromised(
+        order_id=str(res.order_id),
+        reservation_id=str(res.id),
+        inbound_id=str(inbound_id),
+        reason=reason,
+        still_backordered=res.backordered_units,
+        lines=[
+            contract.RepromisedLine(
+                sku=by_no[p.line_no].sku,
+                location_code=by_no[p.line_no].key[0],
+                line_id=by_no[p.line_no].order_line_id,
+                backordered=p.backordered,
+                expected_at=p.expected_at,
+                previous_expected_at=p.previous_expected_at,
+                lapsed=p.lapsed,
+            )
+            for p in promises
         ],
     )
 

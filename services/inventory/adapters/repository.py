@@ -768,8 +768,11 @@ def _save_reservation_statement() -> Update:
         .cte("header")
     )
     given = (
-        func.unnest(*(bindparam(f"l_{c}", type_=ARRAY(Integer)) for c in ("line_no", *_BUCKETS)))
-        .table_valued("line_no", *_BUCKETS)
+        func.unnest(
+            *(bindparam(f"l_{c}", type_=ARRAY(Integer)) for c in ("line_no", *_BUCKETS)),
+            bindparam("l_expected_at", type_=ARRAY(DateTime(timezone=True))),
+        )
+        .table_valued("line_no", *_BUCKETS, "expected_at")
         .render_derived(name="given")
     )
     return (
@@ -778,7 +781,7 @@ def _save_reservation_statement() -> Update:
             reservation_line.c.reservation_id == bindparam("r_id", type_=Uuid),
             reservation_line.c.line_no == given.c.line_no,
         )
-        .values({c: given.c[c] for c in _BUCKETS})
+        .values({c: given.c[c] for c in (*_BUCKETS, "expected_at")})
         .add_cte(header)
     )
 
@@ -889,6 +892,7 @@ class ReservationRepository:
                 reservation.c.priority,
                 reservation.c.ordered_at,
                 reservation.c.created_at,
+                reservation_line.c.expected_at,
             )
             .join(reservation, reservation.c.id == reservation_line.c.reservation_id)
             .where(
@@ -931,5 +935,8 @@ class ReservationRepository:
         await self.flush()
         params = {f"r_{k}": v for k, v in mappers.reservation_values(res).items()}
         params["r_updated_at"] = now
-        params |= {f"l_{c}": [getattr(ln, c) for ln in res.lines] for c in ("line_no", *_BUCKETS)}
+        params |= {
+            f"l_{c}": [getattr(ln, c) for ln in res.lines]
+            for c in ("line_no", *_BUCKETS, "expected_at")
+        }
         await execute(self._session, _SAVE_RESERVATION, params)

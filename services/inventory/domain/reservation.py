@@ -205,6 +205,17 @@ class Reservation:
         self.version += 1
         return step
 
+    def repromise(self, line_no: int, expected_at: datetime | None, lapsed: int) -> LineChange:
+        """The line's incoming stock changed: it is expected at a new date, and `lapsed` of
+        its backordered units no delivery covers any more leave the queue (released)."""
+        line = next(ln for ln in self.lines if ln.line_no == line_no)
+        step = min(line.backordered, lapsed)
+        line.backordered -= step
+        line.released += step
+        line.expected_at = expected_at if line.backordered else None
+        self.version += 1
+        return LineChange(line.line_no, line.sku, line.key[0], backordered=step)
+
     def _live(self) -> list[ReservationLine]:
         return [line for line in self.lines if not self.rejected and line.open]
 

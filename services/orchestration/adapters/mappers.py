@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +20,7 @@ from services.orchestration.domain.fulfillment import (
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import Kind, OpStatus, PaymentOperation
 from services.orchestration.domain.saga import (
+    DispatchPromise,
     Held,
     Hold,
     HoldReason,
@@ -49,7 +50,7 @@ def saga_data(saga: OrderSaga) -> dict[str, Any]:
     return {
         "order": saga.order.to_dict(),
         "unrouted": saga.unrouted,
-        "held": [_plain(h) for h in saga.held],
+        "held": [_held_data(h) for h in saga.held],
         "in_flight": _in_flight(saga.in_flight) if saga.in_flight else None,
         "excluded": saga.excluded,
         "round": saga.round,
@@ -63,7 +64,42 @@ def saga_data(saga: OrderSaga) -> dict[str, Any]:
         "hold": _hold_data(saga.hold) if saga.hold else None,
         "holds": saga.holds,
         "payment": payment,
+        "promises": [_promise_data(p) for p in saga.promises],
+        "delays": saga.delays,
+        "backorder_lapsed": saga.backorder_lapsed,
     }
+
+
+def _held_data(h: Held) -> dict[str, Any]:
+    d = _plain(h)
+    d["expected_at"] = h.expected_at.isoformat() if h.expected_at else None
+    d["cutoff"] = h.cutoff.isoformat() if h.cutoff else None
+    return d
+
+
+def _held_from(d: dict[str, Any]) -> Held:
+    """Held units as saved (without the dates and calendar when saved before delays)."""
+    values = dict(d)
+    if values.get("expected_at"):
+        values["expected_at"] = datetime.fromisoformat(values["expected_at"])
+    if values.get("cutoff"):
+        values["cutoff"] = time.fromisoformat(values["cutoff"])
+    return Held(**values)
+
+
+def _promise_data(p: DispatchPromise) -> dict[str, Any]:
+    d = _plain(p)
+    d["due"] = p.due.isoformat()
+    d["cutoff"] = p.cutoff.isoformat() if p.cutoff else None
+    d["lines"] = dict(p.lines)
+    return d
+
+
+def _promise_from(d: dict[str, Any]) -> DispatchPromise:
+    values = dict(d)
+    values["due"] = datetime.fromisoformat(values["due"])
+    values["cutoff"] = time.fromisoformat(values["cutoff"]) if values.get("cutoff") else None
+    return DispatchPromise(**values)
 
 
 def _hold_data(hold: Hold) -> dict[str, Any]:
@@ -101,7 +137,7 @@ def _in_flight(flight: InFlight) -> dict[str, Any]:
     return {
         "reservation_id": flight.reservation_id,
         "decision_id": flight.decision_id,
-        "lines": [_plain(h) for h in flight.lines],
+        "lines": [_held_data(h) for h in flight.lines],
     }
 
 
@@ -120,9 +156,11 @@ def saga_from(row: Row[Any] | SimpleNamespace, fulfillments: list[Fulfillment]) 
         due_at=row.due_at,
         deadline_at=row.deadline_at,
         unrouted=d["unrouted"],
-        held=[Held(**h) for h in d["held"]],
+        held=[_held_from(h) for h in d["held"]],
         in_flight=InFlight(
-            flight["reservation_id"], flight["decision_id"], [Held(**h) for h in flight["lines"]]
+            flight["reservation_id"],
+            flight["decision_id"],
+            [_held_from(h) for h in flight["lines"]],
         )
         if flight
         else None,
@@ -138,6 +176,9 @@ def saga_from(row: Row[Any] | SimpleNamespace, fulfillments: list[Fulfillment]) 
         hold=_hold_from(d, row),
         holds=d.get("holds", 0),
         payment=Payment(**payment),
+        promises=[_promise_from(p) for p in d.get("promises", ())],
+        delays=d.get("delays", 0),
+        backorder_lapsed=d.get("backorder_lapsed", False),
         version=row.version,
         fulfillments=fulfillments,
     )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
+    or_,
     select,
     text,
     update,
@@ -57,6 +58,7 @@ _SAGA_COLUMNS = {
     "updated_at": "timestamptz",
     "due_at": "timestamptz",
     "deadline_at": "timestamptz",
+    "dispatch_due_at": "timestamptz",
     "data": "jsonb",
     "version": "int",
 }
@@ -338,6 +340,7 @@ class SagaRepository:
             "updated_at": saga.updated_at,
             "due_at": saga.due_at,
             "deadline_at": saga.deadline_at,
+            "dispatch_due_at": saga.dispatch_due_at,
             "data": mappers.saga_data(saga),
         }
 
@@ -418,8 +421,8 @@ class SagaRepository:
         row = (
             await self._session.execute(
                 select(order_saga)
-                .where(order_saga.c.deadline_at.is_not(None), order_saga.c.deadline_at <= now)
-                .order_by(order_saga.c.deadline_at)
+                .where(or_(order_saga.c.deadline_at <= now, order_saga.c.dispatch_due_at <= now))
+                .order_by(func.least(order_saga.c.deadline_at, order_saga.c.dispatch_due_at))
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )

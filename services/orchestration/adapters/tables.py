@@ -44,6 +44,8 @@ order_saga = Table(
     # When the worker should act on it (routing, with retries), and when its wait is overdue.
     Column("due_at", DateTime(timezone=True), nullable=True),
     Column("deadline_at", DateTime(timezone=True), nullable=True),
+    # When its first promised dispatch is late, if nothing leaves before (order_delayed).
+    Column("dispatch_due_at", DateTime(timezone=True), nullable=True),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("ix_order_saga_channel_started_at", "channel", "started_at"),
@@ -52,6 +54,11 @@ order_saga = Table(
         "ix_order_saga_waiting",
         "due_at",
         postgresql_where=text("state = 'waiting_for_stock'"),
+    ),
+    Index(
+        "ix_order_saga_dispatch_due_at",
+        "dispatch_due_at",
+        postgresql_where=text("dispatch_due_at IS NOT NULL"),
     ),
     Index(
         "ix_order_saga_deadline_at",

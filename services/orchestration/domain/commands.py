@@ -40,6 +40,14 @@ class RecordBackorderAllocation:
 
 
 @dataclass(frozen=True)
+class RecordBackorderRepromise:
+    order_id: UUID
+    reservation_id: str
+    lines: Sequence[inv.RepromisedLine]
+    reason: str
+
+
+@dataclass(frozen=True)
 class CancelUnits:
     order_id: UUID
     quantities: Mapping[str, int] | None  # line id -> units; None: the whole order

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from services.orchestration.domain.carriers import RateTable, select_service
@@ -48,7 +49,18 @@ class PromiseOption:
     explanation: str
 
 
-def ship_date(site: Site, now: datetime) -> date:
+class DispatchCalendar(Protocol):
+    """When a location dispatches: a Site, or what an order keeps of the one serving it."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def cutoff(self) -> time | None: ...
+    @property
+    def processing_days(self) -> int: ...
+
+
+def ship_date(site: DispatchCalendar, now: datetime) -> date:
     """The day the site dispatches an order placed now: today in the site's time zone, or
     the next day from the cutoff on, then processing_days more; dispatch is Monday to Friday.
     A naive `now` is taken as UTC."""
@@ -59,6 +71,14 @@ def ship_date(site: Site, now: datetime) -> date:
     if site.cutoff is not None and local.time() >= site.cutoff:
         day += timedelta(days=1)
     return _add_business_days(_next_business_day(day), site.processing_days)
+
+
+def dispatch_deadline(site: DispatchCalendar, now: datetime) -> datetime:
+    """The moment an order that is ready at `now` is late for its dispatch: the end of its
+    ship date in the location's time zone (as UTC)."""
+    zone = ZoneInfo(site.timezone)
+    day_after = ship_date(site, now) + timedelta(days=1)
+    return datetime.combine(day_after, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def delivery_date(ship: date, transit_days: int) -> date:

@@ -126,6 +126,13 @@ def _backorder_allocated(env: Envelope) -> commands.RecordBackorderAllocation:
     )
 
 
+def _backorder_repromised(env: Envelope) -> commands.RecordBackorderRepromise:
+    e = inv.BackorderRepromised.model_validate(env.data)
+    return commands.RecordBackorderRepromise(
+        order_id=UUID(e.order_id), reservation_id=e.reservation_id, lines=e.lines, reason=e.reason
+    )
+
+
 def _location_changed(env: Envelope) -> commands.ProjectLocation:
     e = inv.LocationChanged.model_validate(env.data)
     return commands.ProjectLocation(
@@ -175,6 +182,7 @@ SUBSCRIPTIONS: Subscriptions = {
         inv.ReservationConfirmed.event_type: _reservation_confirmed,
         inv.ReservationRejected.event_type: _reservation_rejected,
         inv.BackorderAllocated.event_type: _backorder_allocated,
+        inv.BackorderRepromised.event_type: _backorder_repromised,
         # Orchestration's view of inventory, which routing reads (adapters.routing_view).
         inv.LocationChanged.event_type: _location_changed,
         inv.StockChanged.event_type: _stock_changed,

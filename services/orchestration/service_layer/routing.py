@@ -65,9 +65,9 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
         )
         return
     # Only the chosen locations' legs are recorded with the saga.
-    chosen = {part.location_code for part in decision.parts}
+    chosen = [s for s in sites if s.code in {part.location_code for part in decision.parts}]
     decision_id = saga.apply_routing(
-        decision, now, geo=geography(request, [s for s in sites if s.code in chosen])
+        decision, now, geo=geography(request, chosen), calendars={s.code: s for s in chosen}
     )
     if decision_id is None:
         return

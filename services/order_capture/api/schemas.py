@@ -560,7 +560,8 @@ class TimelineEntryRead(BaseModel):
     kind: str = Field(
         description="placed, updated, cancellation_requested, cancelled, status_changed, "
         "stock_reserved, stock_shortage, allocated, shipped, delivered, returned, refunded, "
-        "held, hold_released, completed"
+        "held, hold_released, delayed (details: reason_code, previous_estimate, new_estimate, "
+        "lines), completed"
     )
     reason: str
     previous_status: str | None = None

@@ -152,5 +152,13 @@ class RecordHold(Report):
 
 
 @dataclass(frozen=True)
+class RecordDelay(Report):
+    """Units will leave later than promised (orchestration's order_delayed): the timeline
+    says so, with the estimates; no unit moves."""
+
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RecordCompletion(Report):
     pass

@@ -369,6 +369,9 @@ class Order:
         kind = "held" if cmd.held else "hold_released"
         return self._apply_fact(cmd, kind, apply, now=now, details={})
 
+    def record_delay(self, cmd: commands.RecordDelay, *, now: datetime) -> bool:
+        return self._apply_fact(cmd, "delayed", lambda: None, now=now, details=cmd.details)
+
     def record_completion(self, cmd: commands.RecordCompletion, *, now: datetime) -> bool:
         def apply() -> None:
             self.closed = True

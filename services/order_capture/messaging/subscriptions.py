@@ -7,6 +7,7 @@ producer published it twice under different event ids; the inbox covers redelive
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -198,6 +199,27 @@ def _hold_released(env: Envelope) -> commands.RecordHold:
     )
 
 
+def _order_delayed(env: Envelope) -> commands.RecordDelay:
+    e = orch.OrderDelayed.model_validate(env.data)
+    return commands.RecordDelay(
+        order_id=UUID(e.order_id),
+        fact_key=f"delay:{e.delay_id}",
+        source=_source(env),
+        at=e.delayed_at,
+        reason=e.reason,
+        details={
+            "reason_code": e.reason_code,
+            "previous_estimate": _iso(e.previous_estimate),
+            "new_estimate": _iso(e.new_estimate),
+            "lines": [ln.model_dump(mode="json") for ln in e.lines],
+        },
+    )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
 def _order_completed(env: Envelope) -> commands.RecordCompletion:
     e = orch.OrderCompleted.model_validate(env.data)
     return commands.RecordCompletion(
@@ -255,6 +277,7 @@ SUBSCRIPTIONS: Subscriptions = {
         orch.PaymentRefunded.event_type: _payment_refunded,
         orch.OrderOnHold.event_type: _order_on_hold,
         orch.OrderHoldReleased.event_type: _hold_released,
+        orch.OrderDelayed.event_type: _order_delayed,
         orch.OrderCompleted.event_type: _order_completed,
     },
     RETURNS_EVENTS: {ReturnReceived.event_type: _return_received},

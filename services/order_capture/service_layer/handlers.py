@@ -141,6 +141,7 @@ _RECORDERS: dict[type[commands.Report], Callable[..., bool]] = {
     commands.RecordReturn: Order.record_return,
     commands.RecordRefund: Order.record_refund,
     commands.RecordHold: Order.record_hold,
+    commands.RecordDelay: Order.record_delay,
     commands.RecordCompletion: Order.record_completion,
 }
 

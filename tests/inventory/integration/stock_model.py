@@ -327,4 +327,39 @@ class Model:
             return "inbound_closed"
         delivery.cancelled += delivery.remaining
         delivery.remaining = 0
+        self.repromise(delivery.key)
         return None
+
+    def repromise(self, key: Key) -> None:
+        """The queue at a row promised again, front first, from the deliveries still open:
+        each line is expected with the delivery that completes it; what none covers is
+        released."""
+        open_ = sorted(
+            (d for d in self.deliveries.values() if d.key == key and d.remaining),
+            key=lambda d: d.expected_at,
+        )
+        dates = [d.expected_at for d in open_]
+        units = [d.remaining for d in open_]
+        queue = sorted(
+            (
+                (-r.priority, r.ordered_at, r.created_at, str(r.id), ln.no, ln)
+                for r in self.reservations.values()
+                for ln in r.lines
+                if ln.backordered and (ln.loc, ln.sku) == key
+            ),
+            key=lambda entry: entry[:5],
+        )
+        for *_, line in queue:
+            need, date = line.backordered, None
+            while need and units:
+                step = min(need, units[0])
+                need -= step
+                units[0] -= step
+                date = dates[0]
+                if units[0] == 0:
+                    units.pop(0)
+                    dates.pop(0)
+            if need or date != line.expected_at:
+                line.backordered -= need
+                line.released += need
+                line.expected_at = date if line.backordered else None

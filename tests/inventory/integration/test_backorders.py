@@ -202,3 +202,90 @@ class TestFreedStockGoesToWaitingOrdersFirst:
         assert (await client.post("/v1/stock/adjustments", json=body)).status_code == 201
         assert await line_of(client, waiting) == (2, 0)
         assert (await client.get(f"/v1/stock/{sku}")).json()["available"] == 1
+
+
+class TestCancelledDelivery:
+    """A delivery the queue counted on is cancelled: the queue is promised again, front
+    first, from the deliveries still expected; what none covers lapses."""
+
+    async def test_the_queue_is_promised_from_the_later_delivery_and_the_rest_lapses(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        code, sku, soon = await shelf(client, on_hand=0, incoming=3)
+        later_at = EXPECTED_AT + timedelta(days=14)
+        r = await client.post(
+            "/v1/inbound",
+            json={
+                "location_code": code,
+                "sku": sku,
+                "quantity": 2,
+                "expected_at": later_at.isoformat(),
+            },
+        )
+        assert r.status_code == 201, r.text
+        first = await wait_for(client, code, sku, 2, ordered_at=T0)
+        second = await wait_for(client, code, sku, 2, ordered_at=T0 + timedelta(minutes=5))
+        # 3 + 2 expected: the first is promised from the soon delivery, the second waits
+        # for one unit of the later one.
+        assert [
+            datetime.fromisoformat(res["lines"][0]["expected_at"]) for res in (first, second)
+        ] == [
+            EXPECTED_AT,
+            later_at,
+        ]
+
+        r = await client.post(f"/v1/inbound/{soon}/cancel")
+        assert r.status_code == 200, r.text
+
+        # Only the later 2 units are expected now: the first order gets them, the second
+        # order's units lapse (no longer reserved, the order routes them again).
+        assert await line_of(client, first) == (0, 2)
+        assert await line_of(client, second) == (0, 0)
+        (moved,) = await published(container, first["order_id"], "backorder_repromised")
+        assert moved["data"]["lines"] == [
+            {
+                "sku": sku,
+                "location_code": code,
+                "line_id": None,
+                "backordered": 2,
+                "expected_at": later_at.isoformat().replace("+00:00", "Z"),
+                "previous_expected_at": EXPECTED_AT.isoformat().replace("+00:00", "Z"),
+                "lapsed": 0,
+            }
+        ]
+        assert (moved["data"]["reason"], moved["data"]["inbound_id"]) == ("inbound_cancelled", soon)
+        (lapsed,) = await published(container, second["order_id"], "backorder_repromised")
+        assert lapsed["data"]["lines"][0]["lapsed"] == 2
+        assert lapsed["data"]["lines"][0]["expected_at"] is None
+        assert lapsed["data"]["still_backordered"] == 0
+        # A new order can still backorder nothing: the later delivery is promised in full.
+        r = await client.post(
+            "/v1/reservations",
+            json={
+                "order_id": str(uuid.uuid4()),
+                "lines": [{"sku": sku, "quantity": 1, "location_code": code}],
+                "allow_backorder": True,
+            },
+        )
+        assert r.status_code == 409, r.text
+
+    async def test_a_cancel_that_leaves_every_promise_standing_says_nothing(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        code, sku, _soon = await shelf(client, on_hand=0, incoming=5)
+        r = await client.post(
+            "/v1/inbound",
+            json={
+                "location_code": code,
+                "sku": sku,
+                "quantity": 5,
+                "expected_at": (EXPECTED_AT + timedelta(days=30)).isoformat(),
+            },
+        )
+        spare = r.json()["id"]
+        waiting = await wait_for(client, code, sku, 2, ordered_at=T0)
+
+        assert (await client.post(f"/v1/inbound/{spare}/cancel")).status_code == 200
+
+        assert await line_of(client, waiting) == (0, 2)
+        assert await published(container, waiting["order_id"], "backorder_repromised") == []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from uuid import UUID
 
 from libs.ids import new_id
 from services.inventory.adapters import published
-from services.inventory.domain import commands
+from services.inventory.domain import backorders, commands
 from services.inventory.domain.errors import InboundNotFound
 from services.inventory.domain.inbound import Inbound
 from services.inventory.domain.stock import Movement, Reason
@@ -63,16 +64,42 @@ async def receive_inbound(cmd: commands.ReceiveInbound, uow: InventoryUnitOfWork
 
 
 async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) -> UUID:
-    """What is still expected will not come. Backorders promised against it keep waiting."""
+    """What is still expected will not come. The backorders waiting at its stock row are
+    promised again from the deliveries still expected; what none covers lapses."""
     item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
     if item.cancel(now=uow.clock.now()):
         # The stock row too (after the delivery: the lock order), so that this SKU's
         # incoming at the location changes one transaction at a time and each event
-        # carries the total its transaction left.
+        # carries the total its transaction left; and so that the queue cannot move while
+        # it is promised again (whoever changes a waiting line locks its row first).
         await uow.stock.lock([(item.location_code, item.sku)])
         await uow.inbound.save(item)
         await _announce_incoming(uow, item, reason="inbound_cancelled")
+        await _repromise_waiting(uow, item, reason="inbound_cancelled")
     return item.id
+
+
+async def _repromise_waiting(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
+    """Promise the queue at the delivery's stock row again; each reservation whose promise
+    changed hears it (backorder_repromised), and its lapsed units are released."""
+    key = (item.location_code, item.sku)
+    queue = (await uow.reservations.queues([key])).get(key, [])
+    incoming = (await uow.inbound.incoming([key])).get(key, [])
+    changed = backorders.repromise(queue, incoming)
+    if not changed:
+        return
+    now = uow.clock.now()
+    by_reservation: dict[UUID, list[backorders.Repromise]] = defaultdict(list)
+    for promise in changed:
+        by_reservation[promise.reservation_id].append(promise)
+    for res in await uow.reservations.get_many_for_update(sorted(by_reservation)):
+        promises = by_reservation[res.id]
+        for p in promises:
+            res.repromise(p.line_no, p.expected_at, p.lapsed)
+        await uow.reservations.save(res, now=now)
+        uow.publish(
+            published.backorder_repromised(res, promises, inbound_id=item.id, reason=reason)
+        )
 
 
 async def _announce_incoming(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:

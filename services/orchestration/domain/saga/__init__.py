@@ -8,6 +8,7 @@ nothing, which is what makes redelivery and a crash-and-restart harmless.
 
 from services.orchestration.domain.saga.compensation import CompensationFlow
 from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.delays import DelayFlow
 from services.orchestration.domain.saga.events import line_quantities
 from services.orchestration.domain.saga.holds import HoldFlow
 from services.orchestration.domain.saga.payments import PaymentFlow
@@ -17,6 +18,7 @@ from services.orchestration.domain.saga.state import (
     HOLD_WAYS_OUT,
     ZERO,
     DeclinePolicy,
+    DispatchPromise,
     Held,
     Hold,
     HoldReason,
@@ -33,6 +35,8 @@ __all__ = [
     "ZERO",
     "CompensationFlow",
     "DeclinePolicy",
+    "DelayFlow",
+    "DispatchPromise",
     "Held",
     "Hold",
     "HoldFlow",
@@ -50,8 +54,8 @@ __all__ = [
 ]
 
 
-class OrderSaga(ReservationFlow, PaymentFlow, CompensationFlow, HoldFlow):
+class OrderSaga(ReservationFlow, PaymentFlow, CompensationFlow, HoldFlow, DelayFlow):
     """One order's saga: its data and shared steps (SagaCore), put together with the flows that
     answer routing and inventory (ReservationFlow), the payment provider (PaymentFlow),
-    fulfilment reports, cancellations, edits and overdue waits (CompensationFlow), and the
-    holds a person puts on and takes off (HoldFlow)."""
+    fulfilment reports, cancellations, edits and overdue waits (CompensationFlow), the
+    holds a person puts on and takes off (HoldFlow), and delays (DelayFlow)."""

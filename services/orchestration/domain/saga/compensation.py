@@ -166,6 +166,8 @@ class CompensationFlow(SagaCore):
         the units are planned again, as after a rejection. A location that does not accept its
         fulfilment order in time: the order is rejected for it and re-routed elsewhere.
         """
+        if (due := self.dispatch_due_at) is not None and due <= now:
+            self.dispatch_overdue(now)
         if self.deadline_at is None or self.deadline_at > now:
             return
         if self.hold is not None and self.hold.reason is HoldReason.PAYMENT_DECLINED:
@@ -176,7 +178,7 @@ class CompensationFlow(SagaCore):
         if self.state is SagaState.WAITING_FOR_STOCK:
             waited = now - self.started_at
             self._hold(
-                HoldReason.UNROUTABLE,
+                HoldReason.BACKORDER_LAPSED if self.backorder_lapsed else HoldReason.UNROUTABLE,
                 f"no location could serve it in {span_text(waited)}: {self.hold_reason or ''}",
                 now,
             )

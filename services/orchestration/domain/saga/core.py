@@ -17,9 +17,11 @@ from libs.money import round_to_currency
 from services.orchestration.domain.fulfillment import Fulfillment, FulfillmentLine, Status
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import Kind, PaymentOperation
+from services.orchestration.domain.promise import dispatch_deadline
 from services.orchestration.domain.saga.events import line_quantities
 from services.orchestration.domain.saga.state import (
     FINISHED,
+    DispatchPromise,
     Held,
     Hold,
     HoldReason,
@@ -28,6 +30,7 @@ from services.orchestration.domain.saga.state import (
     SagaPolicy,
     SagaState,
     SagaStep,
+    backorder_key,
 )
 
 
@@ -58,6 +61,12 @@ class SagaCore(ABC):
     hold: Hold | None = None  # the hold it is in now
     holds: int = 0  # holds so far: each has an id of its own
     payment: Payment = field(default_factory=Payment)
+    # What was promised to leave when, not yet left (the worker's sweep finds the late ones).
+    promises: list[DispatchPromise] = field(default_factory=list)
+    delays: int = 0  # order_delayed events so far: each has an id of its own
+    # Units of a lapsed backorder are being routed again: should nothing serve them before
+    # the waiting room's deadline, the order is held `backorder_lapsed` (not `unroutable`).
+    backorder_lapsed: bool = False
     version: int = 0
     # Produced by this unit of work, written by the repository at commit.
     new_steps: list[SagaStep] = field(default_factory=list)
@@ -76,6 +85,11 @@ class SagaCore(ABC):
     def is_finished(self) -> bool:
         return self.state in FINISHED
 
+    @property
+    def dispatch_due_at(self) -> datetime | None:
+        """When the first promised dispatch is late, if nothing leaves before."""
+        return min((p.due for p in self.promises), default=None)
+
     # --- answered by another flow --------------------------------------------------------
 
     @abstractmethod
@@ -86,6 +100,11 @@ class SagaCore(ABC):
     @abstractmethod
     def release(self, note: str, now: datetime) -> None:
         """Take the order off hold (HoldFlow); a new payment method releases it too."""
+
+    @abstractmethod
+    def dispatch_overdue(self, now: datetime) -> None:
+        """A promised dispatch passed with its units still there (DelayFlow); overdue()
+        finds it."""
 
     @abstractmethod
     def payment_recovery_expired(self, now: datetime) -> None:
@@ -139,6 +158,7 @@ class SagaCore(ABC):
                 )
             )
             self._step("fulfillment_created", f"{f.units} units at {code}", now)
+            self._promise_dispatch(str(f.id), held, now)
         self.held = [h for h in self.held if h not in ready]
         self.deadline_at = self.acceptance_deadline()
 
@@ -198,6 +218,79 @@ class SagaCore(ABC):
             self.events.append(orch.OrderCompleted(order_id=self.key, completed_at=now))
         else:
             self._move(SagaState.CANCELLED, now)
+
+    # --- dispatch promises ----------------------------------------------------------------
+
+    def _promise_dispatch(self, key: str, units: Sequence[Held], ready_at: datetime) -> None:
+        """Units ready at `ready_at` (on hand now, or their stock expected then) are promised
+        to leave by the end of their location's ship date for that moment."""
+        first = units[0]
+        lines: dict[str, int] = {}
+        for h in units:
+            lines[h.line_id] = lines.get(h.line_id, 0) + h.quantity
+        self.promises = [p for p in self.promises if p.key != key]
+        self.promises.append(
+            DispatchPromise(
+                key=key,
+                location_code=first.location_code,
+                due=dispatch_deadline(first, ready_at),
+                lines=lines,
+                timezone=first.timezone,
+                cutoff=first.cutoff,
+                processing_days=first.processing_days,
+            )
+        )
+
+    def _promise_backorders(self, now: datetime) -> None:
+        """Each reservation's backordered units at a location are promised from the date
+        their stock is expected (kept once made: a re-promise or a late dispatch moves it);
+        units no longer waiting are no longer promised here (their fulfilment is)."""
+        waiting: dict[str, list[Held]] = {}
+        for h in self.held:
+            if h.backordered:
+                key = backorder_key(h.reservation_id, h.location_code)
+                waiting.setdefault(key, []).append(h)
+        self.promises = [
+            p for p in self.promises if not p.key.startswith("backorder:") or p.key in waiting
+        ]
+        known = {p.key for p in self.promises}
+        for key, units in waiting.items():
+            expected = [h.expected_at for h in units if h.expected_at is not None]
+            if key not in known:
+                self._promise_dispatch(key, units, max(expected, default=now))
+
+    def _delayed(
+        self,
+        code: str,
+        reason: str,
+        lines: dict[str, int],
+        previous: datetime | None,
+        estimate: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Tell everyone the order leaves later than promised (or, with no estimate, that
+        when is not known yet)."""
+        self.delays += 1
+        self.events.append(
+            orch.OrderDelayed(
+                order_id=self.key,
+                delay_id=str(uuid5(self.order_id, f"delay-{self.delays}")),
+                reason_code=code,
+                reason=reason,
+                lines=[
+                    orch.SkuLineQuantity(
+                        line_id=line_id, sku=self.order.line(line_id).sku, quantity=n
+                    )
+                    for line_id, n in sorted(lines.items())
+                    if n > 0
+                ],
+                previous_estimate=previous,
+                new_estimate=estimate,
+                delayed_at=now,
+            )
+        )
+        later = f"now {estimate.isoformat()}" if estimate else "not known yet"
+        self._step("order_delayed", f"{reason}: dispatch {later}", now)
 
     # --- internals -----------------------------------------------------------------------
 
@@ -336,6 +429,8 @@ class SagaCore(ABC):
     ) -> None:
         if state is not self.state:
             self._step(state.value, f"from {self.state.value}", now)
+        if state in FINISHED:
+            self.promises = []  # nothing is on its way any more: nothing can be late
         self.state = state
         self.due_at = due
         self.deadline_at = deadline

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 from uuid import UUID, uuid5
 
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
 from services.orchestration.domain.order import OrderSnapshot
+from services.orchestration.domain.promise import DispatchCalendar
 from services.orchestration.domain.routing.model import CandidateReport, Outcome, RoutingDecision
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.events import (
@@ -92,6 +93,7 @@ class ReservationFlow(SagaCore):
         decision: RoutingDecision,
         now: datetime,
         geo: Mapping[str, tuple[float | None, bool]] | None = None,
+        calendars: Mapping[str, DispatchCalendar] | None = None,
     ) -> str | None:
         """The worker's plan for the unrouted units; returns the decision id it stored."""
         if self.state not in (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK):
@@ -109,7 +111,9 @@ class ReservationFlow(SagaCore):
             self._wait_for_stock(f"no location can serve it: {decision.reason}", now)
             return decision_id
         reservation_id = str(uuid5(self.order_id, f"reservation-{self.round}"))
+        self.backorder_lapsed = False  # served again (or backordered anew)
         geo = geo or {}
+        calendars = calendars or {}
         asked = [
             Held(
                 reservation_id,
@@ -119,6 +123,7 @@ class ReservationFlow(SagaCore):
                 a.quantity,
                 distance_km=geo.get(part.location_code, (None, True))[0],
                 domestic=geo.get(part.location_code, (None, True))[1],
+                **_calendar_of(calendars.get(part.location_code)),
             )
             for part in decision.parts
             for a in part.allocations
@@ -194,9 +199,9 @@ class ReservationFlow(SagaCore):
             return  # stale or repeated
         flight, self.in_flight = self.in_flight, None
         self.replans = 0
-        geo = {h.location_code: (h.distance_km, h.domestic) for h in flight.lines}
+        asked = {h.location_code: h for h in flight.lines}
         for ln in lines:
-            distance, domestic = geo.get(ln.location_code, (None, True))
+            leg = asked.get(ln.location_code)
             self.held.append(
                 Held(
                     reservation_id,
@@ -205,8 +210,10 @@ class ReservationFlow(SagaCore):
                     ln.sku,
                     ln.quantity,
                     ln.backordered,
-                    distance,
-                    domestic,
+                    leg.distance_km if leg else None,
+                    leg.domestic if leg else True,
+                    ln.expected_at if ln.backordered else None,
+                    **_calendar_of(leg),
                 )
             )
         self.events.append(
@@ -266,12 +273,15 @@ class ReservationFlow(SagaCore):
                     h.backordered -= n
                     left -= n
         self._step("backorder_allocated", _describe_stock(lines), now)
+        self._promise_backorders(now)  # what arrived is promised by its fulfilment now
         if self.state is SagaState.BACKORDERED and not any(h.backordered for h in self.held):
             self._advance(now)
 
     def _after_reservation(self, now: datetime) -> None:
         waiting = [h for h in self.held if h.backordered]
         if waiting:
+            self._promise_backorders(now)
+            expected = [h.expected_at for h in waiting if h.expected_at is not None]
             self.events.append(
                 orch.OrderBackordered(
                     order_id=self.key,
@@ -280,6 +290,7 @@ class ReservationFlow(SagaCore):
                         orch.SkuLineQuantity(line_id=h.line_id, sku=h.sku, quantity=h.backordered)
                         for h in waiting
                     ],
+                    expected_at=max(expected) if expected else None,
                     backordered_at=now,
                 )
             )
@@ -291,3 +302,15 @@ class ReservationFlow(SagaCore):
 
     def _line_of(self, sku: str) -> str:
         return next(ln.line_id for ln in self.order.lines if ln.sku == sku)
+
+
+def _calendar_of(source: DispatchCalendar | None) -> dict[str, Any]:
+    """The dispatch calendar a held unit keeps of its location (UTC, no cutoff, no processing
+    days when routing did not say)."""
+    if source is None:
+        return {}
+    return {
+        "timezone": source.timezone,
+        "cutoff": source.cutoff,
+        "processing_days": source.processing_days,
+    }

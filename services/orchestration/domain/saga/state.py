@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -39,7 +39,8 @@ class HoldReason(StrEnum):
     PAYMENT_DECLINED = "payment_declined"
     REVIEW = "review"  # a review rule matched: approve or reject
     MANUAL = "manual"  # a person held it (POST /v1/orders/{id}/hold)
-    BACKORDER_LAPSED = "backorder_lapsed"  # the incoming stock it waited for will not come
+    # The incoming stock it waited for will not come, and nothing else served it in time.
+    BACKORDER_LAPSED = "backorder_lapsed"
 
 
 # What releases a hold of each reason, as GET /v1/holds tells it.
@@ -111,6 +112,32 @@ class Held:
     # How far the location is from the customer: the carrier selector prices the parcel by it.
     distance_km: float | None = None
     domestic: bool = True
+    expected_at: datetime | None = None  # when its backordered units are expected
+    # The location's dispatch calendar (promise.DispatchCalendar), from routing: what its
+    # units' dispatch was promised by, and is promised by again when it is late.
+    timezone: str = "UTC"
+    cutoff: time | None = None
+    processing_days: int = 0
+
+
+def backorder_key(reservation_id: str, location_code: str) -> str:
+    """The dispatch promise of a reservation's backordered units at one location."""
+    return f"backorder:{reservation_id}:{location_code}"
+
+
+@dataclass
+class DispatchPromise:
+    """Units that were promised to leave a location by `due` (the end of their ship date):
+    a fulfilment order's (key: its id), or a backorder's (key: backorder:<reservation>:<code>,
+    from the date its stock is expected). Past due and still there: the order is delayed."""
+
+    key: str
+    location_code: str
+    due: datetime
+    lines: dict[str, int]  # line id -> units
+    timezone: str = "UTC"
+    cutoff: time | None = None
+    processing_days: int = 0
 
 
 @dataclass

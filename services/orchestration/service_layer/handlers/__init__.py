@@ -13,6 +13,7 @@ def build_handlers() -> dict[type, Handler]:
         commands.RouteSaga: sagas.route_saga,
         commands.RecordReservation: sagas.record_reservation,
         commands.RecordBackorderAllocation: sagas.record_backorder_allocation,
+        commands.RecordBackorderRepromise: sagas.record_backorder_repromise,
         commands.CancelUnits: sagas.cancel_units,
         commands.ChangeDelivery: sagas.change_delivery,
         commands.RequestRefund: sagas.request_refund,

@@ -95,6 +95,16 @@ async def record_backorder_allocation(
     await uow.sagas.save(saga)
 
 
+async def record_backorder_repromise(
+    cmd: commands.RecordBackorderRepromise, uow: OrchestrationUnitOfWork
+) -> None:
+    saga = await uow.sagas.get_for_update(cmd.order_id)
+    if saga is None:
+        return
+    saga.backorder_repromised(cmd.reservation_id, cmd.lines, cmd.reason, uow.clock.now())
+    await uow.sagas.save(saga)
+
+
 async def cancel_units(cmd: commands.CancelUnits, uow: OrchestrationUnitOfWork) -> None:
     saga = await _locked(uow, cmd.order_id)
     saga.cancel(dict(cmd.quantities) if cmd.quantities is not None else None, uow.clock.now())
