@@ -123,16 +123,16 @@ class RepromisedLine(BaseModel):
 
 
 class BackorderRepromised(OrderEvent):
-    """A delivery backorders counted on was cancelled: the waiting lines were promised again
-    from the deliveries still expected, front of the queue first; the units none covers
-    lapsed. Only the lines whose promise changed are named."""
+    """A delivery backorders counted on was cancelled or moved to another date: the waiting
+    lines were promised again from the deliveries still expected, front of the queue first;
+    the units none covers lapsed. Only the lines whose promise changed are named."""
 
     event_type: ClassVar[str] = "oms.inventory.backorder_repromised"
     topic: ClassVar[str] = INVENTORY_EVENTS
 
     reservation_id: str
     inbound_id: str = Field(description="The delivery whose change this is")
-    reason: str = Field(description="inbound_cancelled")
+    reason: str = Field(description="inbound_cancelled or inbound_rescheduled")
     lines: list[RepromisedLine]
     still_backordered: int = Field(description="Units of the reservation still waited for")
 
@@ -194,7 +194,9 @@ class IncomingChanged(SkuEvent):
     )
     deliveries: list[IncomingDelivery] = Field(description="The open deliveries, soonest first")
     inbound_id: str = Field(description="The delivery whose change this is")
-    reason: str = Field(description="inbound_created, inbound_received or inbound_cancelled")
+    reason: str = Field(
+        description="inbound_created, inbound_received, inbound_rescheduled or inbound_cancelled"
+    )
 
 
 class LowStock(SkuEvent):

@@ -98,7 +98,8 @@ class OrderDelayed(_OrchestrationEvent):
     """Units of the order will leave later than promised: tell the customer.
 
     `reason_code`: inbound_cancelled (the delivery its backorder waited for was cancelled:
-    promised from a later one), backorder_lapsed (no delivery covers the units any more:
+    promised from a later one), inbound_rescheduled (that delivery now comes later),
+    backorder_lapsed (no delivery covers the units any more:
     routed again, the new estimate follows in the next routing or backorder event) or
     dispatch_overdue (the promised dispatch passed with the units still there, or their stock
     not arrived). Estimates are the end of a dispatch day, as an instant."""

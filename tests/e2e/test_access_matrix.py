@@ -474,6 +474,13 @@ REQUESTS: dict[str, Builder] = {
             location=o.warehouse,
         )
     ),
+    "inbound-reschedule": call(
+        lambda o: Call(
+            f"/v1/inbound/{o.inbound}/reschedule",
+            json={"expected_at": "2031-01-05T08:00:00Z"},
+            location=o.warehouse,
+        )
+    ),
     "inbound-cancel": call(
         lambda o: Call(f"/v1/inbound/{o.inbound_to_cancel}/cancel", location=o.warehouse)
     ),

@@ -437,6 +437,32 @@ class TestDelays:
         (f,) = await w.open_fulfillments(order["id"], 1)
         assert f["location_code"] == code
 
+    async def test_a_delivery_that_comes_later_delays_the_order_waiting_for_it(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        code = await w.location("WH-BER", BERLIN)
+        inbound = await w.inbound(code, lamp, 2, in_days=2)
+        async with w.backordering():
+            order = await w.place([(lamp, 1)])
+            await w.saga_reaches(order["id"], "backordered")
+
+        later = datetime.now(UTC) + timedelta(days=9)
+        moved = await http.post(
+            f"{urls['inventory']}/v1/inbound/{inbound}/reschedule",
+            json={"expected_at": later.isoformat()},
+        )
+        assert moved.status_code == 200, moved.text
+
+        async def delays() -> list[dict[str, Any]]:
+            found = await events_about(orch.OrderDelayed.topic, {order["id"]})
+            return [e.data for e in found if e.type == orch.OrderDelayed.event_type]
+
+        (delayed,) = await eventually(delays, until=bool, what="order_delayed on Kafka")
+        assert delayed["reason_code"] == "inbound_rescheduled"
+        assert datetime.fromisoformat(delayed["new_estimate"]) > later
+
     async def test_units_no_delivery_covers_any_more_are_routed_again(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
     ) -> None:

@@ -103,6 +103,12 @@ class CancelInbound(AtCallersLocations):
     inbound_id: UUID
 
 
+@dataclass(frozen=True, kw_only=True)
+class RescheduleInbound(AtCallersLocations):
+    inbound_id: UUID
+    expected_at: datetime
+
+
 # --- reservations -------------------------------------------------------------------------
 
 

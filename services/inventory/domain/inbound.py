@@ -55,6 +55,17 @@ class Inbound:
         self._touch(now)
         return arrived
 
+    def reschedule(self, expected_at: datetime, *, now: datetime) -> bool:
+        """The rest now comes at another time (the supplier's new date). False when it is
+        that time already."""
+        if self.status is not InboundStatus.OPEN:
+            raise InboundClosed(f"inbound {self.id} is {self.status.value}")
+        if expected_at == self.expected_at:
+            return False
+        self.expected_at = expected_at
+        self._touch(now)
+        return True
+
     def cancel(self, *, now: datetime) -> int:
         """The rest will not come. Repeating a cancel changes nothing."""
         if self.status is InboundStatus.CANCELLED:

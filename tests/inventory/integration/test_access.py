@@ -70,6 +70,7 @@ OPERATIONS: list[tuple[str, str, str]] = [
     ("GET", f"/v1/inbound/{X}", READ),
     ("POST", f"/v1/inbound/{X}/receive", ADJUST),
     ("POST", f"/v1/inbound/{X}/cancel", ADJUST),
+    ("POST", f"/v1/inbound/{X}/reschedule", ADJUST),
     ("GET", "/v1/availability?skus=NOPE", READ),
     ("POST", "/v1/availability", READ),
     ("POST", "/v1/reservations", RESERVE),
@@ -256,7 +257,14 @@ class TestInbound:
         )
         assert created.status_code == 201, created.text
 
-    @pytest.mark.parametrize(("action", "body"), [("receive", {"quantity": 2}), ("cancel", None)])
+    @pytest.mark.parametrize(
+        ("action", "body"),
+        [
+            ("receive", {"quantity": 2}),
+            ("cancel", None),
+            ("reschedule", {"expected_at": "2031-01-05T08:00:00Z"}),
+        ],
+    )
     async def test_a_delivery_elsewhere_is_404_like_a_missing_one(
         self, client: httpx.AsyncClient, store: Store, action: str, body: dict[str, int] | None
     ) -> None:
@@ -276,7 +284,8 @@ class TestInbound:
             f"/v1/inbound/{store.inbound_id}/{action}", json=body, headers=device([store.here])
         )
         assert done.status_code == 200, done.text
-        assert done.json()["remaining"] == (3 if action == "receive" else 0)
+        remaining = {"receive": 3, "cancel": 0, "reschedule": 5}[action]
+        assert done.json()["remaining"] == remaining
 
     async def test_a_replayed_receipt_does_not_reach_past_the_claim(
         self, client: httpx.AsyncClient, store: Store

@@ -289,3 +289,43 @@ class TestCancelledDelivery:
 
         assert await line_of(client, waiting) == (0, 2)
         assert await published(container, waiting["order_id"], "backorder_repromised") == []
+
+
+class TestRescheduledDelivery:
+    async def test_a_later_date_repromises_the_waiting_lines_from_it(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        code, sku, inbound_id = await shelf(client, on_hand=0, incoming=3)
+        waiting = await wait_for(client, code, sku, 2, ordered_at=T0)
+        later = EXPECTED_AT + timedelta(days=7)
+
+        r = await client.post(
+            f"/v1/inbound/{inbound_id}/reschedule", json={"expected_at": later.isoformat()}
+        )
+        assert r.status_code == 200, r.text
+        assert datetime.fromisoformat(r.json()["expected_at"]) == later
+        again = await client.post(
+            f"/v1/inbound/{inbound_id}/reschedule", json={"expected_at": later.isoformat()}
+        )
+        assert again.status_code == 200, again.text
+
+        (line,) = (await client.get(f"/v1/reservations/{waiting['id']}")).json()["lines"]
+        assert (line["backordered"], datetime.fromisoformat(line["expected_at"])) == (2, later)
+        (moved,) = await published(container, waiting["order_id"], "backorder_repromised")
+        assert moved["data"]["reason"] == "inbound_rescheduled"
+        assert moved["data"]["lines"][0]["lapsed"] == 0
+        incoming = await published(container, sku, "incoming_changed")
+        assert incoming[-1]["data"]["reason"] == "inbound_rescheduled"
+
+    async def test_a_delivery_received_in_full_cannot_be_rescheduled(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        _, _, inbound_id = await shelf(client, on_hand=0, incoming=3)
+        await receive(client, inbound_id, 3)
+
+        r = await client.post(
+            f"/v1/inbound/{inbound_id}/reschedule", json={"expected_at": EXPECTED_AT.isoformat()}
+        )
+
+        assert r.status_code == 409, r.text
+        assert r.json()["code"] == "inbound_closed"

@@ -20,6 +20,7 @@ from services.inventory.api.schemas.inbound import (
     InboundPage,
     InboundRead,
     InboundReceive,
+    InboundReschedule,
 )
 from services.inventory.domain import commands
 from services.inventory.domain.errors import InboundNotFound
@@ -128,6 +129,31 @@ async def receive(
             caller_locations=caller.locations,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint([str(inbound_id), body.model_dump(mode="json")]),
+        )
+    )
+    return await _render(session, inbound_id)
+
+
+@router.post(
+    "/inbound/{inbound_id}/reschedule",
+    summary="Expect the rest at a new time",
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def reschedule(
+    inbound_id: UUID,
+    body: InboundReschedule,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Annotated[Principal, requires(Scope.INVENTORY_ADJUST)],
+) -> InboundRead:
+    """The supplier's new date for what is still expected. The backorders waiting at the
+    location are promised again from it (`backorder_repromised`; orchestration tells the
+    orders that now wait longer with `order_delayed`). Repeating it changes nothing; 409
+    `inbound_closed` for a delivery received or cancelled in full; 404 for a delivery to a
+    location the token's `locations` claim leaves out."""
+    await bus.handle(
+        commands.RescheduleInbound(
+            inbound_id=inbound_id, expected_at=body.expected_at, caller_locations=caller.locations
         )
     )
     return await _render(session, inbound_id)

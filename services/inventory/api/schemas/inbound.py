@@ -42,6 +42,14 @@ class InboundReceive(BaseModel):
     quantity: Quantity | None = Field(None, description="Omitted: everything still expected")
 
 
+class InboundReschedule(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"expected_at": "2026-12-08T08:00:00Z"}]}
+    )
+
+    expected_at: Timestamp = Field(description="When the rest is expected now; RFC 3339")
+
+
 class InboundRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

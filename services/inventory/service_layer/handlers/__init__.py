@@ -16,6 +16,7 @@ HANDLERS: dict[type, Handler] = {
     commands.CreateInbound: inbound.create_inbound,
     commands.ReceiveInbound: inbound.receive_inbound,
     commands.CancelInbound: inbound.cancel_inbound,
+    commands.RescheduleInbound: inbound.reschedule_inbound,
     commands.ReserveStock: reservations.reserve_stock,
     commands.ConfirmReservation: reservations.confirm_reservation,
     commands.ReleaseReservation: reservations.release_reservation,

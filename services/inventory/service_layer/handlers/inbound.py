@@ -79,6 +79,18 @@ async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) 
     return item.id
 
 
+async def reschedule_inbound(cmd: commands.RescheduleInbound, uow: InventoryUnitOfWork) -> UUID:
+    """The rest of the delivery comes at a new time: the backorders waiting at its stock row
+    are promised again (a later date delays their orders; an earlier one brings them on)."""
+    item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
+    if item.reschedule(cmd.expected_at, now=uow.clock.now()):
+        await uow.stock.lock([(item.location_code, item.sku)])  # as cancel_inbound does
+        await uow.inbound.save(item)
+        await _announce_incoming(uow, item, reason="inbound_rescheduled")
+        await _repromise_waiting(uow, item, reason="inbound_rescheduled")
+    return item.id
+
+
 async def _repromise_waiting(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
     """Promise the queue at the delivery's stock row again; each reservation whose promise
     changed hears it (backorder_repromised), and its lapsed units are released."""

@@ -80,10 +80,11 @@ class DelayFlow(SagaCore):
             return  # nothing waits there any more
         due = dispatch_deadline(promise, max(expected))
         if previous is not None and due > previous:
+            what = "was cancelled" if reason == "inbound_cancelled" else "comes later"
             self._delayed(
                 reason,
-                f"the delivery {units[0].sku} waited for at {promise.location_code} was "
-                f"cancelled; its stock is now expected {max(expected).date().isoformat()}",
+                f"the delivery {units[0].sku} waited for at {promise.location_code} {what}; "
+                f"its stock is now expected {max(expected).date().isoformat()}",
                 {h.line_id: h.backordered for h in units},
                 previous,
                 due,
