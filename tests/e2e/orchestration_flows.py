@@ -44,9 +44,10 @@ from clients.order_capture.api.orders import orders_create, orders_get
 from libs.clock import SystemClock
 from libs.contracts.base import IntegrationEvent
 from libs.db.engine import make_engine
+from libs.messaging.topics import ORCHESTRATION_EVENTS
 from libs.outbox.tables import outbox_table
 from libs.outbox.writer import OutboxWriter
-from tests.e2e.flows import random_sku
+from tests.e2e.flows import events_about, random_sku
 from tests.support.api import Answer, Api, as_json, parsed
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX, database_url_for
 from tests.support.orders import order_body
@@ -299,6 +300,18 @@ class World:
         assert r.status_code == 201, r.text
         inbound_id: str = r.json()["id"]
         return inbound_id
+
+    async def delays(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's order_delayed events on Kafka, once there is one."""
+
+        async def found() -> list[dict[str, Any]]:
+            events = await events_about(ORCHESTRATION_EVENTS, {order_id})
+            return [e.data for e in events if e.type == "oms.orchestration.order_delayed"]
+
+        delays: list[dict[str, Any]] = await eventually(
+            found, until=bool, what="order_delayed on Kafka"
+        )
+        return delays
 
     @asynccontextmanager
     async def backordering(self, channel: str = "web") -> AsyncIterator[None]:

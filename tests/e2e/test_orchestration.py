@@ -408,11 +408,7 @@ class TestDelays:
         cancelled = await http.post(f"{urls['inventory']}/v1/inbound/{soon}/cancel")
         assert cancelled.status_code == 200, cancelled.text
 
-        async def delays() -> list[dict[str, Any]]:
-            found = await events_about(orch.OrderDelayed.topic, {order["id"]})
-            return [e.data for e in found if e.type == orch.OrderDelayed.event_type]
-
-        (delayed,) = await eventually(delays, until=bool, what="order_delayed on Kafka")
+        (delayed,) = await w.delays(order["id"])
         assert delayed["reason_code"] == "inbound_cancelled"
         previous = datetime.fromisoformat(delayed["previous_estimate"])
         estimate = datetime.fromisoformat(delayed["new_estimate"])
@@ -455,11 +451,7 @@ class TestDelays:
         )
         assert moved.status_code == 200, moved.text
 
-        async def delays() -> list[dict[str, Any]]:
-            found = await events_about(orch.OrderDelayed.topic, {order["id"]})
-            return [e.data for e in found if e.type == orch.OrderDelayed.event_type]
-
-        (delayed,) = await eventually(delays, until=bool, what="order_delayed on Kafka")
+        (delayed,) = await w.delays(order["id"])
         assert delayed["reason_code"] == "inbound_rescheduled"
         assert datetime.fromisoformat(delayed["new_estimate"]) > later
 
@@ -481,8 +473,7 @@ class TestDelays:
 
         (f,) = await w.open_fulfillments(order["id"], 1)
         assert f["location_code"] == elsewhere
-        found = await events_about(orch.OrderDelayed.topic, {order["id"]})
-        (delayed,) = [e.data for e in found if e.type == orch.OrderDelayed.event_type]
+        (delayed,) = await w.delays(order["id"])
         assert (delayed["reason_code"], delayed["new_estimate"]) == ("backorder_lapsed", None)
         outcomes = [d["outcome"] for d in await w.decisions(order["id"])]
         assert (outcomes[0], outcomes[-1]) == ("backordered", "routed")

@@ -192,20 +192,24 @@ class Model:
 
     # --- backorders -----------------------------------------------------------------------
 
+    def queue(self, key: Key) -> list[Line]:
+        """The lines waiting at a row, front first: priority, order time, reservation time."""
+        waiting = sorted(
+            (
+                (-r.priority, r.ordered_at, r.created_at, str(r.id), ln.no, ln)
+                for r in self.reservations.values()
+                for ln in r.lines
+                if ln.backordered and (ln.loc, ln.sku) == key
+            ),
+            key=lambda entry: entry[:5],
+        )
+        return [line for *_, line in waiting]
+
     def serve(self, keys: set[Key]) -> None:
         """Available units of each changed row go to its waiting lines, front of queue first."""
         for key in sorted(keys):
             row = self.rows[key]
-            queue = sorted(
-                (
-                    (-r.priority, r.ordered_at, r.created_at, str(r.id), ln.no, ln)
-                    for r in self.reservations.values()
-                    for ln in r.lines
-                    if ln.backordered and (ln.loc, ln.sku) == key
-                ),
-                key=lambda entry: entry[:5],
-            )
-            for *_, line in queue:
+            for line in self.queue(key):
                 step = min(line.backordered, row.available)
                 if step <= 0:
                     break
@@ -340,16 +344,7 @@ class Model:
         )
         dates = [d.expected_at for d in open_]
         units = [d.remaining for d in open_]
-        queue = sorted(
-            (
-                (-r.priority, r.ordered_at, r.created_at, str(r.id), ln.no, ln)
-                for r in self.reservations.values()
-                for ln in r.lines
-                if ln.backordered and (ln.loc, ln.sku) == key
-            ),
-            key=lambda entry: entry[:5],
-        )
-        for *_, line in queue:
+        for line in self.queue(key):
             need, date = line.backordered, None
             while need and units:
                 step = min(need, units[0])

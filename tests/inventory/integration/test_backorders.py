@@ -25,17 +25,20 @@ async def shelf(client: httpx.AsyncClient, *, on_hand: int, incoming: int) -> tu
     code, sku = unique("WH"), unique("SKU")
     await create_location(client, code)
     await stock(client, code, sku, on_hand)
+    return code, sku, await expect(client, code, sku, incoming, at=EXPECTED_AT)
+
+
+async def expect(
+    client: httpx.AsyncClient, code: str, sku: str, units: int, *, at: datetime
+) -> str:
+    """Another delivery of `units` expected at the location; its id."""
     r = await client.post(
         "/v1/inbound",
-        json={
-            "location_code": code,
-            "sku": sku,
-            "quantity": incoming,
-            "expected_at": EXPECTED_AT.isoformat(),
-        },
+        json={"location_code": code, "sku": sku, "quantity": units, "expected_at": at.isoformat()},
     )
     assert r.status_code == 201, r.text
-    return code, sku, r.json()["id"]
+    inbound_id: str = r.json()["id"]
+    return inbound_id
 
 
 async def wait_for(
@@ -213,16 +216,7 @@ class TestCancelledDelivery:
     ) -> None:
         code, sku, soon = await shelf(client, on_hand=0, incoming=3)
         later_at = EXPECTED_AT + timedelta(days=14)
-        r = await client.post(
-            "/v1/inbound",
-            json={
-                "location_code": code,
-                "sku": sku,
-                "quantity": 2,
-                "expected_at": later_at.isoformat(),
-            },
-        )
-        assert r.status_code == 201, r.text
+        await expect(client, code, sku, 2, at=later_at)
         first = await wait_for(client, code, sku, 2, ordered_at=T0)
         second = await wait_for(client, code, sku, 2, ordered_at=T0 + timedelta(minutes=5))
         # 3 + 2 expected: the first is promised from the soon delivery, the second waits
@@ -273,16 +267,7 @@ class TestCancelledDelivery:
         self, client: httpx.AsyncClient, container: ServiceContainer
     ) -> None:
         code, sku, _soon = await shelf(client, on_hand=0, incoming=5)
-        r = await client.post(
-            "/v1/inbound",
-            json={
-                "location_code": code,
-                "sku": sku,
-                "quantity": 5,
-                "expected_at": (EXPECTED_AT + timedelta(days=30)).isoformat(),
-            },
-        )
-        spare = r.json()["id"]
+        spare = await expect(client, code, sku, 5, at=EXPECTED_AT + timedelta(days=30))
         waiting = await wait_for(client, code, sku, 2, ordered_at=T0)
 
         assert (await client.post(f"/v1/inbound/{spare}/cancel")).status_code == 200
