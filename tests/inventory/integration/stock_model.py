@@ -334,6 +334,15 @@ class Model:
         self.repromise(delivery.key)
         return None
 
+    def reschedule(self, inbound_id: UUID, expected_at: datetime) -> str | None:
+        delivery = self.deliveries[inbound_id]
+        if delivery.status != "open":
+            return "inbound_closed"
+        if expected_at != delivery.expected_at:
+            delivery.expected_at = expected_at
+            self.repromise(delivery.key)
+        return None
+
     def repromise(self, key: Key) -> None:
         """The queue at a row promised again, front first, from the deliveries still open:
         each line is expected with the delivery that completes it; what none covers is

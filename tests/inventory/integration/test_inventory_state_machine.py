@@ -335,6 +335,24 @@ class InventoryMachine(RuleBasedStateMachine):
         self.expect(commands.ReceiveInbound(inbound_id=inbound_id, quantity=units), expected)
 
     @precondition(lambda self: self._awaited_deliveries())
+    @rule(data=st.data(), days=st.integers(0, 4), cancel=st.booleans())
+    def change_a_delivery_orders_wait_for(
+        self, data: st.DataObject, days: int, cancel: bool
+    ) -> None:
+        """A delivery the queue counts on moves (earlier or later) or is cancelled: the queue
+        is promised again and what no delivery covers lapses."""
+        inbound_id = data.draw(st.sampled_from(self._awaited_deliveries()), label="delivery")
+        if cancel:
+            expected = self.model.cancel(inbound_id)
+            self.expect(commands.CancelInbound(inbound_id=inbound_id), expected)
+            return
+        expected_at = self.start + timedelta(days=days, hours=1)
+        expected = self.model.reschedule(inbound_id, expected_at)
+        self.expect(
+            commands.RescheduleInbound(inbound_id=inbound_id, expected_at=expected_at), expected
+        )
+
+    @precondition(lambda self: self._awaited_deliveries())
     @rule(data=st.data())
     def receive_where_orders_wait(self, data: st.DataObject) -> None:
         """Arriving units are served to the waiting queue: aim deliveries at rows with one."""
