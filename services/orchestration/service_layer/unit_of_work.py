@@ -74,8 +74,9 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         await self.sagas.lock_many(uuids_among(keys))
 
     async def lock_for(self, messages: Sequence[object]) -> None:
-        """A batch placing several orders reads the view's stock of all their SKUs at once:
-        each order would otherwise read its SKUs' rows at every location on its own."""
+        """A batch placing several orders reads the view's stock of all their SKUs at once
+        (each order would otherwise read its SKUs' rows at every location on its own), and
+        counts its orders in their customers' history in one statement."""
         placed = [m for m in messages if isinstance(m, commands.StartSaga)]
         if len(placed) > 1:
             await self.routing.prefetch(line.sku for m in placed for line in m.order.lines)
@@ -84,9 +85,9 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         await self._count_customers([m for m in placed if not self.sagas.holds(m.order_id)])
 
     async def first_order(self, cmd: commands.StartSaga) -> bool:
-        """Whether the order is the first the OMS has seen of its customer (by e-mail
-        address; none: not), counted in the customer's history once: a batch's orders
-        together before its handlers run (lock_for), a lone start's here."""
+        """Whether the order is the first the OMS has seen from its customer (an order without
+        an e-mail address is nobody's first). It counts in the customer's history once: a
+        batch's orders all together before its handlers run (lock_for), a lone start's here."""
         key = customer_key(cmd.order.customer_email)
         if not key:
             return False
@@ -96,13 +97,12 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def _count_customers(self, placed: Sequence[commands.StartSaga]) -> None:
         orders = [
-            customer_history.Placed(
-                customer_key(m.order.customer_email), m.order_id, m.order.placed_at
-            )
+            customer_history.Placed(key, m.order_id, m.order.placed_at)
             for m in placed
+            if (key := customer_key(m.order.customer_email))
         ]
-        orders = [p for p in orders if p.customer_key]
         if orders:
+            # Every customer asked about is answered: None when its order was not counted.
             self._first_orders.update(dict.fromkeys(p.customer_key for p in orders))
             self._first_orders.update(await customer_history.record(self.session, orders))
 
