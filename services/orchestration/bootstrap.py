@@ -9,6 +9,7 @@ from libs.bootstrap import build_container
 from libs.clock import SystemClock
 from libs.jobs import Wakeup
 from libs.runtime import ServiceContainer
+from services.orchestration.adapters.address_check import FormatAddressCheck
 from services.orchestration.adapters.simulated_fraud import SimulatedFraudCheck
 from services.orchestration.adapters.simulated_payments import SimulatedPaymentProvider
 from services.orchestration.adapters.tables import plumbing
@@ -45,6 +46,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         worker_wakeup = wakeup
         routing_grace = grace
         fraud_check = SimulatedFraudCheck()
+        address_check = FormatAddressCheck()
 
     container = build_container(
         settings=settings,

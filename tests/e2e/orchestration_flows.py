@@ -157,13 +157,17 @@ class World:
         token: str = "tok_test_4242",
         delivery: dict[str, Any] | None = None,
         email: str = "grace@example.com",
+        address: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """An order of these lines (10.00 a unit); `address` changes fields of the shipping
+        address."""
         body = order_body(
             [(sku, qty, "10.00") for sku, qty in lines],
             channel_order_ref=f"E2E-{uuid.uuid4().hex[:12]}",
             customer={"email": email, "name": "Grace Hopper"},
         )
         body["payment"]["token"] = token
+        body["shipping_address"].update(address or {})
         if delivery:
             body["delivery"] = delivery
         created = await orders_create.asyncio_detailed(

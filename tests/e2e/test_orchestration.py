@@ -639,6 +639,46 @@ class TestManualReview:
         assert cancelled["status"] == "cancelled"
         assert await w.stock_at(code, lamp) == (4, 0)
 
+    async def test_a_new_customer_s_first_order_above_the_value_is_reviewed_not_the_second(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        email = f"new.{uuid.uuid4().hex[:12]}@example.com"
+        async with w.reviewed({"new_customer_max_value": "15.00"}):
+            first = await w.place([(lamp, 2)], email=email)  # 2 x 10.00 and shipping
+            held = await w.saga_reaches(first["id"], "on_hold")
+            second = await w.place([(lamp, 2)], email=email.upper())  # the same customer
+            # Routed while the rule is still on: it was asked, and passed.
+            await w.open_fulfillments(second["id"], 1)
+        assert held["hold"]["reason"] == "review"
+        assert held["hold"]["detail"].startswith("new customer's first order ")
+        assert held["hold"]["detail"].endswith(" EUR above 15.00")
+        assert await w.payments(first["id"]) == []  # nothing charged
+        await w.order_reaches(first["id"], "on_hold")
+        timeline = await http.get(f"{urls['order_capture']}/v1/orders/{first['id']}/timeline")
+        assert "new customer's first order" in str(timeline.json()["items"])
+
+    async def test_an_address_that_fails_validation_is_reviewed_with_its_problem_named(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        await w.location("WH-BER", BERLIN, stock={lamp: 4})
+        async with w.reviewed({"hold_invalid_addresses": True}):
+            order = await w.place([(lamp, 1)], address={"postal_code": "ABC"})
+            held = await w.saga_reaches(order["id"], "on_hold")
+            fine = await w.place([(lamp, 1)])  # Unter den Linden 1, 10117 Berlin, DE
+            await w.open_fulfillments(fine["id"], 1)
+        problem = "postal code 'ABC' is not a DE postal code"
+        assert held["hold"]["reason"] == "review"
+        assert held["hold"]["detail"] == f"address failed validation: {problem}"
+        assert await w.decisions(order["id"]) == []  # nothing routed, reserved or charged
+        await w.order_reaches(order["id"], "on_hold")
+        timeline = await http.get(f"{urls['order_capture']}/v1/orders/{order['id']}/timeline")
+        assert problem in str(timeline.json()["items"])
+
 
 class TestHolds:
     async def test_a_hold_and_its_release_round_trip_through_every_service(

@@ -196,11 +196,16 @@ class SagaRepository:
         self._pending_read_for: set[UUID] = set()  # sagas whose pending calls are read
         self._changed_operations: dict[UUID, PaymentOperation] = {}
 
+    def holds(self, order_id: UUID) -> bool:
+        """Whether this unit of work holds the order's saga already (locked, as a batch's
+        are before its handlers run, or added): a start of the order changes nothing then."""
+        return self._locked.get(order_id) is not None
+
     def add(self, saga: OrderSaga) -> None:
         """A new saga, inserted at commit (flush) with the others of this unit of work. An
         order that has one already keeps it: this one is dropped then, with everything it
         staged (a start delivered twice, under two event ids, starts one saga)."""
-        if self._locked.get(saga.order_id) is not None:  # held here already: it has one
+        if self.holds(saga.order_id):  # it has one
             self.unstage_decisions(saga.order_id)
             return
         self._new[saga.order_id] = saga

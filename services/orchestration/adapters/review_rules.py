@@ -27,6 +27,8 @@ def to_dict(rules: ReviewRules) -> dict[str, Any]:
         "max_order_value": _money(rules.max_order_value),
         "countries_must_match": rules.countries_must_match,
         "max_risk_score": rules.max_risk_score,
+        "new_customer_max_value": _money(rules.new_customer_max_value),
+        "hold_invalid_addresses": rules.hold_invalid_addresses,
     }
 
 
@@ -40,6 +42,8 @@ def from_dict(version: int, body: Mapping[str, Any]) -> ReviewRules:
         max_order_value=money("max_order_value"),
         countries_must_match=bool(body.get("countries_must_match", False)),
         max_risk_score=body.get("max_risk_score"),
+        new_customer_max_value=money("new_customer_max_value"),
+        hold_invalid_addresses=bool(body.get("hold_invalid_addresses", False)),
     )
 
 

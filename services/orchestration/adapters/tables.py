@@ -140,6 +140,18 @@ routing_strategy = _versioned_document("routing_strategy")
 review_rules = _versioned_document("review_rules")  # manual review (domain.review)
 carrier_rates = _versioned_document("carrier_rates")  # domain.carriers.RateTable
 
+# Who has ordered before (adapters.customer_history), for manual review's new-customer rule:
+# one row a customer (domain.review.customer_key), counted once per saga started. The first
+# order's id makes "is this the first?" the same answer however often the order comes.
+customer_history = Table(
+    "customer_history",
+    metadata,
+    Column("customer_key", Text, primary_key=True),
+    Column("first_order_id", Uuid, nullable=False),
+    Column("first_order_at", DateTime(timezone=True), nullable=False),
+    Column("orders", Integer, nullable=False),
+)
+
 payment_operation = Table(
     "payment_operation",
     metadata,

@@ -8,9 +8,15 @@ from decimal import Decimal
 import pytest
 
 from libs.contracts import orchestration as orch
+from services.orchestration.adapters import review_rules
 from services.orchestration.adapters.simulated_fraud import SimulatedFraudCheck
 from services.orchestration.domain.errors import NotInReview
-from services.orchestration.domain.review import OrderFacts, ReviewRules, reasons_for_review
+from services.orchestration.domain.review import (
+    OrderFacts,
+    ReviewRules,
+    customer_key,
+    reasons_for_review,
+)
 from services.orchestration.domain.saga import HoldReason, SagaState
 from tests.orchestration.unit.test_saga import NOW, events, started, state
 
@@ -20,6 +26,8 @@ FACTS = OrderFacts(
     ship_to_country="DE",
     billing_country="FR",
     risk_score=85,
+    new_customer=True,
+    address_problems=("postal code 'ABC' is not a DE postal code", "city missing"),
 )
 
 
@@ -29,13 +37,19 @@ def test_no_rule_reviews_anything_until_it_is_given_a_value() -> None:
 
 def test_each_rule_that_matches_says_why() -> None:
     rules = ReviewRules(
-        max_order_value=Decimal("1000"), countries_must_match=True, max_risk_score=80
+        max_order_value=Decimal("1000"),
+        countries_must_match=True,
+        max_risk_score=80,
+        new_customer_max_value=Decimal("500"),
+        hold_invalid_addresses=True,
     )
 
     assert reasons_for_review(FACTS, rules) == [
         "order value 1200.00 EUR above 1000",
         "billed in FR but shipped to DE",
         "risk score 85 above 80",
+        "new customer's first order 1200.00 EUR above 500",
+        "address failed validation: postal code 'ABC' is not a DE postal code, city missing",
     ]
 
 
@@ -44,6 +58,7 @@ def test_each_rule_that_matches_says_why() -> None:
     [
         ReviewRules(max_order_value=Decimal("1200.00")),  # at the limit is not above it
         ReviewRules(max_risk_score=85),
+        ReviewRules(new_customer_max_value=Decimal("1200.00")),
     ],
 )
 def test_a_value_at_its_limit_passes(rules: ReviewRules) -> None:
@@ -55,6 +70,46 @@ def test_matching_countries_or_no_billing_country_pass_the_country_rule() -> Non
     for billing in ("DE", None):
         facts = OrderFacts(Decimal("10"), "EUR", "DE", billing)
         assert reasons_for_review(facts, rules) == []
+
+
+def test_the_new_customer_rule_looks_only_at_a_first_order_above_its_value() -> None:
+    rules = ReviewRules(new_customer_max_value=Decimal("100"))
+    known = OrderFacts(Decimal("1200.00"), "EUR", "DE", None, new_customer=False)
+    new_and_small = OrderFacts(Decimal("99.99"), "EUR", "DE", None, new_customer=True)
+    new_and_large = OrderFacts(Decimal("100.01"), "EUR", "DE", None, new_customer=True)
+
+    assert reasons_for_review(known, rules) == []
+    assert reasons_for_review(new_and_small, rules) == []
+    assert reasons_for_review(new_and_large, rules) == [
+        "new customer's first order 100.01 EUR above 100"
+    ]
+
+
+def test_a_zero_value_reviews_every_first_order_of_some_value() -> None:
+    rules = ReviewRules(new_customer_max_value=Decimal("0"))
+
+    assert reasons_for_review(
+        OrderFacts(Decimal("0.01"), "EUR", "DE", None, new_customer=True), rules
+    )
+    assert not reasons_for_review(
+        OrderFacts(Decimal("0"), "EUR", "DE", None, new_customer=True), rules
+    )
+
+
+def test_the_address_rule_holds_only_an_address_with_problems_and_only_when_on() -> None:
+    bad = OrderFacts(Decimal("10"), "EUR", "DE", None, address_problems=("city missing",))
+    fine = OrderFacts(Decimal("10"), "EUR", "DE", None)
+
+    assert reasons_for_review(bad, ReviewRules(hold_invalid_addresses=True)) == [
+        "address failed validation: city missing"
+    ]
+    assert reasons_for_review(fine, ReviewRules(hold_invalid_addresses=True)) == []
+    assert reasons_for_review(bad, ReviewRules()) == []
+
+
+def test_a_customer_is_known_by_the_e_mail_address_whatever_its_case() -> None:
+    assert customer_key(" Ada.Lovelace@Example.COM ") == "ada.lovelace@example.com"
+    assert customer_key("") == ""
 
 
 async def test_the_simulated_fraud_check_scores_risky_addresses_high_and_others_steadily() -> None:
@@ -111,3 +166,14 @@ def test_approving_or_rejecting_an_order_not_in_review_is_refused(
         saga.reject("no", NOW)
 
     assert state(saga) is before
+
+
+def test_rules_kept_before_the_new_rules_existed_read_with_them_off() -> None:
+    kept = {"max_order_value": "1000", "countries_must_match": True, "max_risk_score": None}
+    rules = review_rules.from_dict(3, kept)
+    assert (rules.new_customer_max_value, rules.hold_invalid_addresses) == (None, False)
+
+    every = ReviewRules(
+        version=4, new_customer_max_value=Decimal("250.00"), hold_invalid_addresses=True
+    )
+    assert review_rules.from_dict(4, review_rules.to_dict(every)) == every

@@ -14,6 +14,8 @@ RULES_EXAMPLE: dict[str, JsonValue] = {
     "max_order_value": "1000.00",
     "countries_must_match": True,
     "max_risk_score": 80,
+    "new_customer_max_value": "250.00",
+    "hold_invalid_addresses": True,
 }
 
 
@@ -35,6 +37,17 @@ class ReviewRulesBody(BaseModel):
         le=100,
         description="Review an order whose fraud-check risk score (0-100) is above this; the "
         "check is made only when this is set",
+    )
+    new_customer_max_value: Money | None = Field(
+        None,
+        description="Review an order whose grand total (its own currency) is above this when "
+        "it is the first the OMS has seen from its customer (by e-mail address, ignoring case)",
+    )
+    hold_invalid_addresses: bool = Field(
+        False,
+        description="Review a shipped order whose ship-to address fails the address check "
+        "(line 1, city and postal code given, a 2-letter country code, the postal code in its "
+        "country's format); the hold's detail names each problem",
     )
 
 

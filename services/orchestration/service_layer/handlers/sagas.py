@@ -11,8 +11,10 @@ from services.orchestration.adapters import carrier_rates, review_rules, strateg
 from services.orchestration.domain import commands
 from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.errors import InvalidRateTable, SagaNotFound
+from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
 from services.orchestration.domain.review import OrderFacts, reasons_for_review
+from services.orchestration.domain.routing.model import Method
 from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
 from services.orchestration.service_layer.routing import route_now
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
@@ -23,6 +25,8 @@ log = get_logger(__name__)
 async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> None:
     """A placed order starts its saga, once whatever the redeliveries, and is routed in the
     same transaction from orchestration's view of inventory (service_layer.routing)."""
+    if uow.sagas.holds(cmd.order_id):
+        return  # a start delivered again, its saga locked by the batch: nothing new to say
     now = uow.clock.now()
     saga = OrderSaga.start(cmd.order_id, cmd.order, now, uow.sagas.policy)
     reasons = await _review_reasons(cmd, uow)
@@ -36,24 +40,42 @@ async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> N
 
 async def _review_reasons(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> list[str]:
     """Why the review rules in force hold this order (none while every rule is off). The
-    fraud check is asked only when a rule needs its score."""
+    order counts in its customer's history whatever the rules, so that the new-customer rule
+    knows the customers from the day it is switched on; the fraud and address checks are
+    asked only when a rule needs them."""
     rules = await uow.review_rules()
     order = cmd.order
-    score = None
-    if rules.max_risk_score is not None and uow.fraud_check is not None:
-        score = await uow.fraud_check.score(
-            order_id=str(cmd.order_id),
-            customer_email=order.customer_email,
-            grand_total=order.grand_total,
-        )
+    new_customer = await uow.first_order(cmd)
     facts = OrderFacts(
         grand_total=order.grand_total,
         currency=order.currency,
         ship_to_country=order.ship_to.country,
         billing_country=order.extra.get("billing_country") or None,
-        risk_score=score,
+        risk_score=await _risk_score(cmd, uow) if rules.max_risk_score is not None else None,
+        new_customer=new_customer,
+        address_problems=await _address_problems(order, uow)
+        if rules.hold_invalid_addresses
+        else (),
     )
     return reasons_for_review(facts, rules)
+
+
+async def _risk_score(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> int | None:
+    if uow.fraud_check is None:
+        return None
+    return await uow.fraud_check.score(
+        order_id=str(cmd.order_id),
+        customer_email=cmd.order.customer_email,
+        grand_total=cmd.order.grand_total,
+    )
+
+
+async def _address_problems(order: OrderSnapshot, uow: OrchestrationUnitOfWork) -> tuple[str, ...]:
+    """What the address check finds wrong with where the order ships (a pickup order ships
+    nowhere: nothing)."""
+    if uow.address_check is None or order.method is not Method.SHIP:
+        return ()
+    return tuple(await uow.address_check.problems(order.ship_to))
 
 
 async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
