@@ -8,12 +8,13 @@ shows, the date routing checks a requested delivery date against and the label's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.orchestration.domain.carriers import RateTable, select_service
-from services.orchestration.domain.routing.geo import great_circle_km
+from services.orchestration.domain.routing.geo import km_to
 from services.orchestration.domain.routing.model import Method, Quote, RoutingRequest, Site
 
 _SATURDAY = 5  # date.weekday(): Monday is 0
@@ -30,23 +31,45 @@ def arrival(site: Site, request: RoutingRequest, rates: RateTable, now: datetime
     """The order's arrival from `site` if it is handed over now; None when no carrier service
     offers the request's level. A pickup order is the customer's to collect once the store
     has it ready: it travels nowhere."""
-    dispatch = ship_date(site, now)
-    if request.method is Method.PICKUP:
-        return Arrival(dispatch, dispatch, None)
-    km = (
-        great_circle_km(site.point, request.ship_to_point)
-        if site.point is not None and request.ship_to_point is not None
-        else None
-    )
-    quote = select_service(
-        rates,
-        distance_km=km,
-        domestic=site.country == request.ship_to_country,
-        level=request.service_level,
-    )
-    if quote is None:
-        return None
-    return Arrival(dispatch, delivery_date(dispatch, quote.transit_days), quote)
+    return arrivals([site], request, rates, now)[site.code]
+
+
+def arrivals(
+    sites: Sequence[Site], request: RoutingRequest, rates: RateTable, now: datetime
+) -> dict[str, Arrival | None]:
+    """`arrival` for each of many sites (routing asks it of every candidate of an order with
+    a requested delivery date). Sites that share a time zone, cut-off and processing days
+    share a dispatch day, and the business-day sums are made once per dispatch day and
+    transit."""
+    dispatch_days: dict[tuple[str, time | None, int], date] = {}
+    delivery_days: dict[tuple[date, int], date] = {}
+    point = request.ship_to_point
+    km_from = km_to(point) if point is not None else None
+    found: dict[str, Arrival | None] = {}
+    for site in sites:
+        key = (site.timezone, site.cutoff, site.processing_days)
+        dispatch = dispatch_days.get(key)
+        if dispatch is None:
+            dispatch = dispatch_days[key] = ship_date(site, now)
+        if request.method is Method.PICKUP:
+            found[site.code] = Arrival(dispatch, dispatch, None)
+            continue
+        quote = select_service(
+            rates,
+            distance_km=km_from(site.point) if km_from and site.point is not None else None,
+            domestic=site.country == request.ship_to_country,
+            level=request.service_level,
+        )
+        if quote is None:
+            found[site.code] = None
+            continue
+        arrives = delivery_days.get((dispatch, quote.transit_days))
+        if arrives is None:
+            arrives = delivery_days[dispatch, quote.transit_days] = delivery_date(
+                dispatch, quote.transit_days
+            )
+        found[site.code] = Arrival(dispatch, arrives, quote)
+    return found
 
 
 def ship_date(site: Site, now: datetime) -> date:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from services.orchestration.domain.carriers import RateTable
-from services.orchestration.domain.routing.arrival import arrival
+from services.orchestration.domain.routing.arrival import arrivals as arrivals_from
 from services.orchestration.domain.routing.decisions import Context
 from services.orchestration.domain.routing.explain import (
     late_note,
@@ -136,11 +136,11 @@ def _by_requested_date(
     """The decision with the delivery-date filter: a plan of the sites that deliver by the
     date, else the best plan of all, saying that it misses the date."""
     request, rates = ground.request, ground.rates
-    arrivals: dict[str, date | None] = {}
-    for site in ground.ordered:
-        if passes(verdicts[site.code]):
-            found = arrival(site, request, rates, now)
-            arrivals[site.code] = None if found is None else found.delivery_date
+    eligible = [s for s in ground.ordered if passes(verdicts[s.code])]
+    arrivals = {
+        code: None if found is None else found.delivery_date
+        for code, found in arrivals_from(eligible, request, rates, now).items()
+    }
     on_time = [c for c, day in arrivals.items() if day is not None and day <= requested]
 
     def with_dates(waived: bool) -> dict[str, tuple[FilterVerdict, ...]]:
