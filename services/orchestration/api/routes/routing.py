@@ -88,7 +88,8 @@ async def put_strategy(
 async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead:
     """For each service level: where it would ship from, with which carrier service, the
     earliest ship date and the delivery date. Computed by the same routing engine, strategy
-    version and view of inventory's stock that route orders."""
+    version and view of inventory's stock that route orders; with a requested delivery date,
+    each option says whether it arrives by then."""
     lines = tuple(
         Demand(line_id=str(i), sku=ln.sku, quantity=ln.quantity)
         for i, ln in enumerate(body.lines, start=1)
@@ -110,6 +111,7 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
         rates,
         SystemClock().now(),
         body.service_level,
+        requested_delivery_date=body.requested_delivery_date,
     )
     skus = {d.line_id: d.sku for d in lines}
     return PromiseRead(
@@ -131,6 +133,7 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
                 earliest_ship_date=o.earliest_ship_date,
                 delivery_date=o.delivery_date,
                 explanation=o.explanation,
+                meets_requested_date=o.meets_requested_date,
             )
             for o in options
         ],
