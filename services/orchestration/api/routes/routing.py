@@ -52,7 +52,8 @@ async def _strategy_read(session: ReadSessionDep, response: Response) -> Strateg
 )
 async def get_strategy(session: ReadSessionDep, response: Response) -> StrategyRead:
     """Hard filters run first (active, capability, not excluded, destination country, daily
-    capacity, stock); eligible locations are then scored with these weights."""
+    capacity, stock, and for an order with a requested delivery date the delivery date);
+    eligible locations are then scored with these weights."""
     return await _strategy_read(session, response)
 
 
