@@ -94,6 +94,7 @@ class World:
         type: str = "warehouse",
         capabilities: tuple[str, ...] = ("ship",),
         priority: int = 0,
+        processing_days: int = 0,
         stock: dict[str, int] | None = None,
     ) -> str:
         code = self.code(name)
@@ -112,6 +113,7 @@ class World:
                 },
                 "capabilities": list(capabilities),
                 "priority": priority,
+                "processing_days": processing_days,
             }
         )
         created = await locations_create.asyncio_detailed(
@@ -155,12 +157,15 @@ class World:
         token: str = "tok_test_4242",
         delivery: dict[str, Any] | None = None,
         email: str = "grace@example.com",
+        requested_delivery_date: str | None = None,
     ) -> dict[str, Any]:
         body = order_body(
             [(sku, qty, "10.00") for sku, qty in lines],
             channel_order_ref=f"E2E-{uuid.uuid4().hex[:12]}",
             customer={"email": email, "name": "Grace Hopper"},
         )
+        if requested_delivery_date is not None:
+            body["requested_delivery_date"] = requested_delivery_date
         body["payment"]["token"] = token
         if delivery:
             body["delivery"] = delivery
