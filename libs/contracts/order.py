@@ -94,7 +94,11 @@ class OrderPlaced(SequencedOrderEvent):
     delivery: EventDelivery | None = None
     payment: EventPayment | None = None
     totals: EventTotals | None = None
-    requested_delivery_date: date | None = None
+    requested_delivery_date: date | None = Field(
+        None,
+        description='The day the customer needs the order by ("deliver by"); orchestration '
+        "prefers locations that can deliver by it",
+    )
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, str] = Field(default_factory=dict)
 

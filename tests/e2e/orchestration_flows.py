@@ -96,6 +96,7 @@ class World:
         type: str = "warehouse",
         capabilities: tuple[str, ...] = ("ship",),
         priority: int = 0,
+        processing_days: int = 0,
         stock: dict[str, int] | None = None,
     ) -> str:
         code = self.code(name)
@@ -114,6 +115,7 @@ class World:
                 },
                 "capabilities": list(capabilities),
                 "priority": priority,
+                "processing_days": processing_days,
             }
         )
         created = await locations_create.asyncio_detailed(
@@ -158,6 +160,7 @@ class World:
         delivery: dict[str, Any] | None = None,
         email: str = "grace@example.com",
         address: dict[str, Any] | None = None,
+        requested_delivery_date: str | None = None,
     ) -> dict[str, Any]:
         """An order of these lines (10.00 a unit); `address` changes fields of the shipping
         address."""
@@ -166,6 +169,8 @@ class World:
             channel_order_ref=f"E2E-{uuid.uuid4().hex[:12]}",
             customer={"email": email, "name": "Grace Hopper"},
         )
+        if requested_delivery_date is not None:
+            body["requested_delivery_date"] = requested_delivery_date
         body["payment"]["token"] = token
         body["shipping_address"].update(address or {})
         if delivery:

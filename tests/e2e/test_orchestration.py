@@ -85,6 +85,51 @@ class TestShipToHome:
         assert missing.status_code == 404
 
 
+class TestRequestedDeliveryDate:
+    async def test_the_order_goes_where_it_arrives_by_the_date_and_the_decision_says_so(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        # Berlin is nearest the customer, so it wins without a date, but it packs for ten
+        # business days (two weeks and more). Munich dispatches by the next business day and
+        # a standard parcel arrives within six days of today, whatever day the test runs.
+        slow = await w.location("WH-BER", BERLIN, processing_days=10, stock={lamp: 5})
+        quick = await w.location("WH-MUC", MUNICH, stock={lamp: 5})
+        requested = (datetime.now(UTC).date() + timedelta(days=8)).isoformat()
+
+        dated = await w.place([(lamp, 1)], requested_delivery_date=requested)
+        undated = await w.place([(lamp, 1)])
+
+        assert dated["requested_delivery_date"] == requested
+        (f,) = await w.open_fulfillments(dated["id"], 1)
+        assert f["location_code"] == quick
+        (decision,) = await w.decisions(dated["id"])
+        assert decision["outcome"] == "routed"
+        assert decision["meets_requested_date"] is True
+        assert decision["explanation"].startswith(
+            f"Meets the requested delivery date {requested}: arrives "
+        )
+        assert f"{slow} rejected: arrives " in decision["explanation"]
+        filters = filters_of(decision)
+        assert filters[slow]["delivery_date"]["passed"] is False
+        assert f"after the requested {requested}" in filters[slow]["delivery_date"]["reason"]
+        assert filters[quick]["delivery_date"]["passed"] is True
+        assert await w.stock_at(quick, lamp) == (5, 1)
+        # The same order without a date goes to the nearer location, as it always did.
+        (g,) = await w.open_fulfillments(undated["id"], 1)
+        assert g["location_code"] == slow
+        (plain,) = await w.decisions(undated["id"])
+        assert plain["meets_requested_date"] is None
+        assert all("delivery_date" not in f for f in filters_of(plain).values())
+
+
+def filters_of(decision: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        c["location_code"]: {v["name"]: v for v in c["filters"]} for c in decision["candidates"]
+    }
+
+
 class TestSplit:
     async def test_two_warehouses_each_ship_their_part(
         self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api

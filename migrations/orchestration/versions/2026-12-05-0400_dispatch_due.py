@@ -5,7 +5,7 @@ the earliest of them, so the worker's sweep finds the late ones (order_delayed) 
 partial index however many orders there are.
 
 Revision ID: 6b2e9d4f1a37
-Revises: 7e1b3d5f9a20
+Revises: 65dfa291c4ab
 Create Date: 2026-12-05 04:00:00+00:00
 
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "6b2e9d4f1a37"
-down_revision: str | Sequence[str] | None = "7e1b3d5f9a20"
+down_revision: str | Sequence[str] | None = "65dfa291c4ab"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -354,6 +354,7 @@ async def routing_decisions(
                 strategy_version=r.strategy_version,
                 explanation=r.explanation,
                 reason=body.get("reason"),
+                meets_requested_date=body.get("meets_requested_date"),
                 decided_at=r.decided_at,
                 candidates=[CandidateRead.model_validate(c) for c in readable_candidates(body)],
                 parts=body["parts"],

@@ -134,20 +134,36 @@ class RateTable:
 
         return cents
 
-    def _near_cheapest(self, km: float, domestic: bool, level: str | None) -> list[CarrierService]:
-        """The level's services that may be the cheapest at this distance. A Decimal price
-        of every service for every candidate was most of the routing's work; a float
-        estimate is within half a cent of the exact price, so a service estimated more than
-        two cents above the cheapest estimate cannot be the cheapest."""
+    def _near_cheapest(
+        self, km: float, domestic: bool, level: str | None, per_day: float = 0.0
+    ) -> list[CarrierService]:
+        """The level's services that may be the cheapest at this distance (counting
+        `per_day` for each day in transit, as select_service does). A Decimal price of every
+        service for every candidate was most of the routing's work; a float estimate is
+        within half a cent of the exact price, so a service estimated more than two cents
+        above the cheapest estimate cannot be the cheapest."""
         rated = self._float_rates.get(level, ())
         if len(rated) == 1:
             return [rated[0][0]]
         estimates = [
-            (base + per_100km * km / 100 + (0.0 if domestic else surcharge), service)
+            (
+                base
+                + per_100km * km / 100
+                + (0.0 if domestic else surcharge)
+                + per_day * service.transit(domestic=domestic),
+                service,
+            )
             for service, base, per_100km, surcharge in rated
         ]
         low = min((estimate for estimate, _ in estimates), default=0.0)
         return [service for estimate, service in estimates if estimate <= low + 0.02]
+
+    def near_best(
+        self, *, distance_km: float | None, domestic: bool, level: str | None, per_day: float
+    ) -> list[CarrierService]:
+        """The level's services that may have the lowest price + per_day x transit days:
+        the only ones select_service needs to quote exactly."""
+        return self._near_cheapest(_km(distance_km), domestic, level, per_day)
 
     @cached_property
     def _float_rates(
@@ -234,10 +250,17 @@ def select_service(
 ) -> Quote | None:
     """The service a shipment goes with: the lowest price + speed_weight x transit days among
     the level's services (any level when None), so a slightly dearer but faster service can
-    win. Ties go to the carrier, then the service, by name, so a retry chooses the same."""
-    quotes = table.quotes(distance_km=distance_km, domestic=domestic, level=level)
-    if not quotes:
+    win. Ties go to the carrier, then the service, by name, so a retry chooses the same.
+
+    Only the services that can come out lowest (RateTable.near_best, a float estimate) are
+    priced exactly: routing asks this of every candidate of an order with a requested
+    delivery date."""
+    near = table.near_best(
+        distance_km=distance_km, domestic=domestic, level=level, per_day=float(speed_weight)
+    )
+    if not near:
         return None
+    quotes = [table.quote(s, distance_km=distance_km, domestic=domestic) for s in near]
     return min(
         quotes, key=lambda q: (q.price + speed_weight * q.transit_days, q.carrier, q.service)
     )

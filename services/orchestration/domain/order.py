@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +53,8 @@ class OrderSnapshot:
     grand_total: Decimal = Decimal("0")
     shipping_amount: Decimal = Decimal("0")
     customer_email: str = ""
+    # The day the customer needs the order by ("deliver by"), as placed; None: no date asked.
+    requested_delivery_date: date | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def line(self, line_id: str) -> OrderLine:
@@ -125,11 +127,18 @@ class OrderSnapshot:
             "grand_total": str(self.grand_total),
             "shipping_amount": str(self.shipping_amount),
             "customer_email": self.customer_email,
+            "requested_delivery_date": (
+                None
+                if self.requested_delivery_date is None
+                else self.requested_delivery_date.isoformat()
+            ),
             "extra": copy.deepcopy(self.extra),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OrderSnapshot:
+        # Sagas stored before orders carried a requested delivery date have no such key.
+        requested = data.get("requested_delivery_date")
         return cls(
             order_number=data["order_number"],
             channel=data["channel"],
@@ -147,5 +156,6 @@ class OrderSnapshot:
             grand_total=Decimal(data["grand_total"]),
             shipping_amount=Decimal(data["shipping_amount"]),
             customer_email=data["customer_email"],
+            requested_delivery_date=None if requested is None else date.fromisoformat(requested),
             extra=data.get("extra", {}),
         )

@@ -2,20 +2,19 @@
 
 A promise runs the very routing an order would get (same engine, same strategy), so the
 promise shown at checkout is the plan the order then follows, and it picks the carrier the
-way the ship step does (select_service), so the promised transit matches the label.
+way the ship step does (routing/arrival.py, through select_service), so the promised transit
+matches the label.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from services.orchestration.domain.carriers import RateTable, select_service
+from services.orchestration.domain.carriers import RateTable
+from services.orchestration.domain.routing.arrival import arrival
 from services.orchestration.domain.routing.engine import route
-from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import (
     Demand,
     GeoPoint,
@@ -26,8 +25,6 @@ from services.orchestration.domain.routing.model import (
     Site,
     Strategy,
 )
-
-_SATURDAY = 5  # date.weekday(): Monday is 0
 
 
 @dataclass(frozen=True)
@@ -47,43 +44,8 @@ class PromiseOption:
     earliest_ship_date: date  # when the last part leaves: the order ships complete then
     delivery_date: date  # when the last part arrives
     explanation: str
-
-
-class DispatchCalendar(Protocol):
-    """When a location dispatches: a Site, or what an order keeps of the one serving it."""
-
-    @property
-    def timezone(self) -> str: ...
-    @property
-    def cutoff(self) -> time | None: ...
-    @property
-    def processing_days(self) -> int: ...
-
-
-def ship_date(site: DispatchCalendar, now: datetime) -> date:
-    """The day the site dispatches an order placed now: today in the site's time zone, or
-    the next day from the cutoff on, then processing_days more; dispatch is Monday to Friday.
-    A naive `now` is taken as UTC."""
-    aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-    local = aware.astimezone(ZoneInfo(site.timezone))
-    day = local.date()
-    # At the cutoff itself the truck is being loaded: the order misses it.
-    if site.cutoff is not None and local.time() >= site.cutoff:
-        day += timedelta(days=1)
-    return _add_business_days(_next_business_day(day), site.processing_days)
-
-
-def dispatch_deadline(site: DispatchCalendar, now: datetime) -> datetime:
-    """The moment an order that is ready at `now` is late for its dispatch: the end of its
-    ship date in the location's time zone (as UTC)."""
-    zone = ZoneInfo(site.timezone)
-    day_after = ship_date(site, now) + timedelta(days=1)
-    return datetime.combine(day_after, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def delivery_date(ship: date, transit_days: int) -> date:
-    """The day a parcel dispatched on `ship` arrives: transit_days business days later."""
-    return _add_business_days(ship, transit_days)
+    # Whether it arrives by the requested delivery date; None when no date was asked about.
+    meets_requested_date: bool | None = None
 
 
 def promise(
@@ -95,10 +57,14 @@ def promise(
     rates: RateTable,
     now: datetime,
     service_level: str | None,
+    *,
+    requested_delivery_date: date | None = None,
 ) -> list[PromiseOption]:
     """One option per service level (only `service_level` when given, else each level of the
     rate table: standard, express, then the rest) that routing can serve from stock now;
-    levels it would backorder or reject are left out rather than promised."""
+    levels it would backorder or reject are left out rather than promised. With a requested
+    delivery date, routing prefers locations that deliver by it, as it would for the order,
+    and each option says whether it arrives by then."""
     by_code = {s.code: s for s in sites}
     levels = (service_level,) if service_level is not None else rates.levels()
     options = []
@@ -109,8 +75,9 @@ def promise(
             ship_to_country=ship_to_country,
             ship_to_point=ship_to_point,
             service_level=level,
+            requested_delivery_date=requested_delivery_date,
         )
-        decision = route(request, sites, strategy, rates)
+        decision = route(request, sites, strategy, rates, now=now)
         if decision.outcome is not Outcome.ROUTED:
             continue
         parts = [
@@ -119,38 +86,27 @@ def promise(
         if any(p is None for p in parts):
             continue  # no carrier offers the level: nothing to promise
         promised = tuple(p for p in parts if p is not None)
-        options.append(_option(level, promised))
+        options.append(_option(level, promised, requested_delivery_date))
     return options
 
 
 def _promised(
     part: Part, site: Site, request: RoutingRequest, rates: RateTable, now: datetime
 ) -> PromisedPart | None:
-    km = (
-        great_circle_km(site.point, request.ship_to_point)
-        if site.point is not None and request.ship_to_point is not None
-        else None
-    )
-    quote = select_service(
-        rates,
-        distance_km=km,
-        domestic=site.country == request.ship_to_country,
-        level=request.service_level,
-    )
-    if quote is None:
+    arrives = arrival(site, request, rates, now)
+    if arrives is None or arrives.quote is None:
         return None
-    dispatch = ship_date(site, now)
     return PromisedPart(
         location_code=part.location_code,
-        carrier=quote.carrier,
-        service=quote.service,
-        ship_date=dispatch,
-        delivery_date=delivery_date(dispatch, quote.transit_days),
+        carrier=arrives.quote.carrier,
+        service=arrives.quote.service,
+        ship_date=arrives.ship_date,
+        delivery_date=arrives.delivery_date,
         line_ids=tuple(sorted({a.line_id for a in part.allocations})),
     )
 
 
-def _option(level: str, parts: tuple[PromisedPart, ...]) -> PromiseOption:
+def _option(level: str, parts: tuple[PromisedPart, ...], requested: date | None) -> PromiseOption:
     arrives = max(p.delivery_date for p in parts)
     legs = ", ".join(
         f"{p.location_code} ships {p.ship_date.isoformat()} with {p.carrier} {p.service}, "
@@ -164,17 +120,5 @@ def _option(level: str, parts: tuple[PromisedPart, ...]) -> PromiseOption:
         earliest_ship_date=max(p.ship_date for p in parts),
         delivery_date=arrives,
         explanation=f"{level.capitalize()} delivery by {arrives.isoformat()}{split}: {legs}.",
+        meets_requested_date=None if requested is None else arrives <= requested,
     )
-
-
-def _next_business_day(day: date) -> date:
-    while day.weekday() >= _SATURDAY:
-        day += timedelta(days=1)
-    return day
-
-
-def _add_business_days(day: date, days: int) -> date:
-    day = _next_business_day(day)
-    for _ in range(days):
-        day = _next_business_day(day + timedelta(days=1))
-    return day

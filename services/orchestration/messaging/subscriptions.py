@@ -69,6 +69,7 @@ def _order_placed(env: Envelope) -> commands.StartSaga:
         grand_total=e.totals.grand_total if e.totals else e.total_amount,
         shipping_amount=e.totals.shipping_amount if e.totals else Decimal("0"),
         customer_email=e.customer_email,
+        requested_delivery_date=e.requested_delivery_date,
         # The worker's later steps continue this story: their events carry its correlation id
         # and name the placed event as their cause.
         extra={

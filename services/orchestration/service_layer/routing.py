@@ -57,7 +57,7 @@ async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime
             replace(site, used_today=used.get(site.code, 0)) if site.code in limited else site
             for site in sites
         ]
-    decision = route(request, sites, strategy, await uow.rate_table())
+    decision = route(request, sites, strategy, await uow.rate_table(), now=now)
     in_grace = saga.state is SagaState.ROUTING and now < saga.started_at + uow.routing_grace
     if decision.outcome is Outcome.UNROUTABLE and in_grace:
         saga.routing_unavailable(
@@ -96,6 +96,7 @@ def routing_request(saga: OrderSaga) -> RoutingRequest:
         service_level=order.service_level,
         channel=order.channel,
         excluded=frozenset(saga.excluded),
+        requested_delivery_date=order.requested_delivery_date,
     )
 
 

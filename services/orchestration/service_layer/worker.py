@@ -20,10 +20,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,8 +40,6 @@ from services.orchestration.domain.payments import (
     ProviderResult,
     ProviderTimeout,
 )
-from services.orchestration.domain.routing.geo import great_circle_km
-from services.orchestration.domain.routing.model import RoutingRequest, Site
 from services.orchestration.domain.saga import OrderSaga
 
 log = get_logger(__name__)
@@ -213,35 +210,3 @@ def _story_of(saga: OrderSaga) -> AbstractContextManager[str]:
 def _story(saga: OrderSaga) -> Callable[[], AbstractContextManager[str]]:
     """The saga's story, to enter later (when its answer is applied with others)."""
     return lambda: _story_of(saga)
-
-
-def routing_request(saga: OrderSaga) -> RoutingRequest:
-    order = saga.order
-    return RoutingRequest(
-        lines=order.demands(saga.unrouted),
-        method=order.method,
-        ship_to_country=order.ship_to.country,
-        ship_to_point=order.ship_to.point,
-        pickup_location=order.pickup_location,
-        service_level=order.service_level,
-        channel=order.channel,
-        excluded=frozenset(saga.excluded),
-    )
-
-
-def geography(
-    request: RoutingRequest, sites: Sequence[Site]
-) -> dict[str, tuple[float | None, bool]]:
-    found: dict[str, tuple[float | None, bool]] = {}
-    for site in sites:
-        km = None
-        if site.point is not None and request.ship_to_point is not None:
-            km = round(great_circle_km(site.point, request.ship_to_point), 1)
-        found[site.code] = (km, site.country == request.ship_to_country)
-    return found
-
-
-def local_day_start(site: Site, now: datetime) -> datetime:
-    """Midnight of the location's own calendar day: daily capacity counts from there."""
-    zone = ZoneInfo(site.timezone)
-    return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)

@@ -231,7 +231,15 @@ class OrderCreate(Strict):
     shipping_amount: Money = Decimal("0")
     payment: PaymentIn
     totals: TotalsIn | None = None
-    requested_delivery_date: Day | None = None
+    requested_delivery_date: Day | None = Field(
+        None,
+        description='The day the customer needs the order by ("deliver by"). Orchestration '
+        "routes to a location that can deliver by it where one can, else to the best one "
+        "(its routing decision says so). A past day is 422 `delivery_date_in_past`; a shipped "
+        "order needs the next business day (Monday to Friday) after today at the earliest, "
+        "else 422 `delivery_date_unreachable` naming that day; pickup may ask for today",
+        examples=["2026-11-26"],
+    )
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     metadata: dict[MetadataKey, MetadataValue] = Field(
         default_factory=dict,
@@ -524,7 +532,9 @@ class OrderRead(BaseModel):
     payment: PaymentRead
     lines: list[OrderLineRead]
     totals: TotalsRead
-    requested_delivery_date: Day | None = None
+    requested_delivery_date: Day | None = Field(
+        None, description='The day the customer needs the order by ("deliver by")'
+    )
     tags: list[str]
     metadata: dict[str, str]
     notes: str | None = None

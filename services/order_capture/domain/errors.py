@@ -64,6 +64,11 @@ class DeliveryDateInPast(Unprocessable):
     title = "The requested delivery date has already passed"
 
 
+class DeliveryDateUnreachable(Unprocessable):
+    code = "delivery_date_unreachable"
+    title = "No carrier service can deliver a shipped order by the requested delivery date"
+
+
 class UnknownLine(Unprocessable):
     code = "unknown_line"
     title = "A line id does not belong to this order"

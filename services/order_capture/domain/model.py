@@ -11,10 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from services.order_capture.domain import commands, events
+from services.order_capture.domain.calendar import next_business_day
 from services.order_capture.domain.errors import (
     AmountPrecision,
     CancelQuantityTooLarge,
     DeliveryDateInPast,
+    DeliveryDateUnreachable,
     DiscountExceedsLine,
     DuplicateSku,
     OrderNotCancellable,
@@ -461,6 +463,26 @@ def _check_delivery(delivery: Delivery) -> None:
         )
 
 
+def _check_requested_date(requested: date | None, delivery: Delivery, *, today: date) -> None:
+    """A requested delivery date ("deliver by") must be one some service could meet: today
+    at the earliest for pickup, the next business day for a shipped order (no carrier
+    delivers the day it is dispatched). Whether a location can meet it is routing's to
+    find; an order no location can meet is still routed, to the best location."""
+    if requested is None:
+        return
+    if requested < today:
+        raise DeliveryDateInPast(f"requested_delivery_date {requested} is before today ({today})")
+    if delivery.method is DeliveryMethod.SHIP and requested < (
+        earliest := next_business_day(today)
+    ):
+        raise DeliveryDateUnreachable(
+            f"requested_delivery_date {requested} cannot be met: a shipped order arrives on "
+            f"{earliest} at the earliest (the next business day)",
+            field="requested_delivery_date",
+            earliest_delivery_date=earliest.isoformat(),
+        )
+
+
 def _check_new_order(cmd: commands.PlaceOrder, *, today: date) -> None:
     skus = [line.sku for line in cmd.lines]
     duplicates = sorted({s for s in skus if skus.count(s) > 1})
@@ -471,10 +493,7 @@ def _check_new_order(cmd: commands.PlaceOrder, *, today: date) -> None:
             f"SKU(s) on more than one line: {', '.join(duplicates)}", skus=duplicates
         )
     _check_delivery(cmd.delivery)
-    if cmd.requested_delivery_date and cmd.requested_delivery_date < today:
-        raise DeliveryDateInPast(
-            f"requested_delivery_date {cmd.requested_delivery_date} is before today ({today})"
-        )
+    _check_requested_date(cmd.requested_delivery_date, cmd.delivery, today=today)
     amounts = {"shipping_amount": cmd.shipping_amount, "payment.amount": cmd.payment.amount}
     for i, line in enumerate(cmd.lines):
         amounts |= {

@@ -366,3 +366,27 @@ def test_the_cheapest_quote_is_the_first_of_every_quote(
     every = table.quotes(distance_km=km, domestic=domestic, level=level)
     found = table.cheapest(distance_km=km, domestic=domestic, level=level)
     assert found == (every[0] if every else None)
+
+
+@given(
+    km=st.one_of(st.none(), st.floats(min_value=-10, max_value=5000, allow_nan=False)),
+    domestic=st.booleans(),
+    level=st.sampled_from([None, "standard", "express", "overnight"]),
+    table=st.sampled_from([DEFAULT_RATE_TABLE, CLOSE_RATES]),
+    speed_weight=st.sampled_from([Decimal("2.00"), Decimal(0), Decimal("0.005"), Decimal("0.3")]),
+)
+def test_the_selected_service_is_the_best_of_every_quote(
+    km: float | None, domestic: bool, level: str | None, table: RateTable, speed_weight: Decimal
+) -> None:
+    """select_service quotes exactly only the services that can come out best: it must always
+    choose what quoting every service exactly and taking the lowest figure chooses."""
+    every = table.quotes(distance_km=km, domestic=domestic, level=level)
+    best = min(
+        every,
+        key=lambda q: (q.price + speed_weight * q.transit_days, q.carrier, q.service),
+        default=None,
+    )
+    found = select_service(
+        table, distance_km=km, domestic=domestic, level=level, speed_weight=speed_weight
+    )
+    assert found == best

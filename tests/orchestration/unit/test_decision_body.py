@@ -4,6 +4,7 @@ back as exactly the JSON a generic walk of the decision gives, whatever the deci
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -26,6 +27,7 @@ from services.orchestration.domain.routing.stored import (
 )
 
 SKUS = ["LAMP", "SHADE", "BULB", "CORD"]
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 
 
 def network(seed: int) -> tuple[RoutingRequest, list[Site]]:
@@ -44,6 +46,7 @@ def network(seed: int) -> tuple[RoutingRequest, list[Site]]:
             used_today=rng.randint(0, 6),
             available={sku: rng.choice([0, 1, 3, 50]) for sku in rng.sample(SKUS, 3)},
             incoming={sku: rng.choice([0, 5]) for sku in rng.sample(SKUS, 1)},
+            processing_days=n % 4,
         )
         for n in range(rng.randint(1, 30))
     ]
@@ -58,6 +61,10 @@ def network(seed: int) -> tuple[RoutingRequest, list[Site]]:
         ship_to_point=GeoPoint(52.5, 13.4),
         pickup_location=sites[0].code if pickup else None,
         excluded=frozenset({sites[-1].code}) if rng.random() < 0.2 else frozenset(),
+        # Every third network has a delivery date to meet, some of its sites too slow for it.
+        requested_delivery_date=(
+            NOW.date() + timedelta(days=rng.randint(1, 8)) if seed % 3 == 0 else None
+        ),
     )
     return request, sites
 
@@ -71,7 +78,7 @@ def test_the_stored_decision_is_the_decision_as_json(seed: int) -> None:
         allowed_destinations={sites[0].code: frozenset({"AT"})},
         no_route_policy=NoRoutePolicy.BACKORDER if seed % 2 else NoRoutePolicy.REJECT,
     )
-    decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE)
+    decision = route(request, sites, strategy, carriers.DEFAULT_RATE_TABLE, now=NOW)
     # Through JSON, as the database stores it.
     body = orjson.loads(orjson.dumps(stored_decision(request, decision, passed_over=seed)))
     read = {**body, "candidates": readable_candidates(body)}

@@ -15,12 +15,8 @@ from services.orchestration.domain.carriers import (
     RateTable,
     select_service,
 )
-from services.orchestration.domain.promise import (
-    PromisedPart,
-    delivery_date,
-    promise,
-    ship_date,
-)
+from services.orchestration.domain.promise import PromisedPart, promise
+from services.orchestration.domain.routing.arrival import delivery_date, ship_date
 from services.orchestration.domain.routing.engine import route
 from services.orchestration.domain.routing.geo import great_circle_km
 from services.orchestration.domain.routing.model import (
@@ -251,3 +247,53 @@ class TestPromise:
             ("express", date(2024, 5, 7)),
             ("economy", date(2024, 5, 13)),
         ]
+
+
+class TestRequestedDeliveryDate:
+    def test_each_option_says_whether_it_arrives_by_then_in_the_usual_order(self) -> None:
+        options = promise(
+            LINES,
+            "DE",
+            BERLIN,
+            [site()],
+            STRATEGY,
+            DEFAULT_RATE_TABLE,
+            berlin(6, 10),
+            None,
+            requested_delivery_date=date(2024, 5, 7),
+        )
+
+        assert [(o.service_level, o.delivery_date, o.meets_requested_date) for o in options] == [
+            ("standard", date(2024, 5, 8), False),
+            ("express", date(2024, 5, 7), True),
+        ]
+
+    def test_without_a_date_no_option_says(self) -> None:
+        options = promise(
+            LINES, "DE", BERLIN, [site()], STRATEGY, DEFAULT_RATE_TABLE, berlin(6, 10), None
+        )
+
+        assert [o.meets_requested_date for o in options] == [None, None]
+
+    def test_the_options_route_as_the_order_would_by_the_date(self) -> None:
+        # Berlin is nearer but packs for three days; Hamburg ships today.
+        sites = [site("WH-BERLIN", BERLIN, processing_days=3), site("WH-HAMBURG", HAMBURG)]
+
+        def standard(requested: date | None) -> tuple[str, date, bool | None]:
+            (option,) = promise(
+                LINES,
+                "DE",
+                BERLIN,
+                sites,
+                STRATEGY,
+                DEFAULT_RATE_TABLE,
+                berlin(6, 10),
+                "standard",
+                requested_delivery_date=requested,
+            )
+            (part,) = option.parts
+            return part.location_code, option.delivery_date, option.meets_requested_date
+
+        assert standard(None) == ("WH-BERLIN", date(2024, 5, 13), None)
+        assert standard(date(2024, 5, 8)) == ("WH-HAMBURG", date(2024, 5, 8), True)
+        assert standard(date(2024, 5, 7)) == ("WH-BERLIN", date(2024, 5, 13), False)

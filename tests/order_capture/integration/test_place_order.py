@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import plumbing, sales_order
 from services.order_capture.api.app import create_app
+from services.order_capture.domain.calendar import next_business_day
 from services.order_capture.domain.values import Channel
 from tests.order_capture.integration.conftest import client_for, count, published
 from tests.support.orders import order_body
@@ -328,6 +330,37 @@ class TestInvalidOrders:
             assert await orders_with_ref(container, ref) == 0
         outbox_after = await count(container, select(func.count()).select_from(plumbing.outbox))
         assert outbox_after == outbox_before
+
+    async def test_a_shipped_order_for_today_is_unreachable_and_names_the_earliest_day(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        today = datetime.now(UTC).date()
+        ref = f"RDD-{uuid.uuid4().hex[:8]}"
+        shipped = order_body(channel_order_ref=ref, requested_delivery_date=today.isoformat())
+        pickup = order_body(requested_delivery_date=today.isoformat())
+        pickup["delivery"] = {
+            "method": "pickup",
+            "service_level": "standard",
+            "pickup_location_code": "STORE-7",
+        }
+        earliest = next_business_day(today).isoformat()
+        in_time = order_body(requested_delivery_date=earliest)
+
+        refused = await client.post("/v1/orders", json=shipped)
+
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert problem["code"] == "delivery_date_unreachable"
+        assert problem["extensions"] == {
+            "field": "requested_delivery_date",
+            "earliest_delivery_date": earliest,
+        }
+        assert f"arrives on {earliest} at the earliest" in problem["detail"]
+        assert await orders_with_ref(container, ref) == 0
+        for accepted in (pickup, in_time):
+            r = await client.post("/v1/orders", json=accepted)
+            assert r.status_code == 201, r.text
+            assert r.json()["requested_delivery_date"] == accepted["requested_delivery_date"]
 
     async def test_the_same_sku_twice_is_refused_not_merged(
         self, client: httpx.AsyncClient

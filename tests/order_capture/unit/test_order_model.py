@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -11,10 +11,12 @@ from uuid import UUID
 import pytest
 
 from services.order_capture.domain import commands, events
+from services.order_capture.domain.calendar import next_business_day
 from services.order_capture.domain.errors import (
     AmountPrecision,
     CancelQuantityTooLarge,
     DeliveryDateInPast,
+    DeliveryDateUnreachable,
     DiscountExceedsLine,
     DuplicateSku,
     OrderNotCancellable,
@@ -223,9 +225,48 @@ class TestPlace:
         with pytest.raises(DeliveryDateInPast):
             place(valid_command(requested_delivery_date=NOW.date() - timedelta(days=1)))
 
-    def test_accepts_today_as_requested_delivery_date(self) -> None:
-        order = place(valid_command(requested_delivery_date=NOW.date()))
+    def test_a_pickup_order_may_request_today(self) -> None:
+        pickup = Delivery(DeliveryMethod.PICKUP, ServiceLevel.STANDARD, "STORE-7")
+        order = place(valid_command(delivery=pickup, requested_delivery_date=NOW.date()))
         assert order.requested_delivery_date == NOW.date()
+
+    def test_a_shipped_order_may_request_the_next_business_day(self) -> None:
+        # NOW is a Sunday: Monday is the first day a carrier delivers.
+        monday = date(2026, 11, 23)
+        assert place(valid_command(requested_delivery_date=monday)).requested_delivery_date == (
+            monday
+        )
+
+    def test_refuses_a_shipped_order_requested_for_today(self) -> None:
+        with pytest.raises(DeliveryDateUnreachable) as err:
+            place(valid_command(requested_delivery_date=NOW.date()))
+        assert err.value.extra == {
+            "field": "requested_delivery_date",
+            "earliest_delivery_date": "2026-11-23",
+        }
+        assert "2026-11-23 at the earliest" in err.value.detail
+
+    def test_a_past_date_is_in_the_past_whatever_the_delivery(self) -> None:
+        pickup = Delivery(DeliveryMethod.PICKUP, ServiceLevel.STANDARD, "STORE-7")
+        yesterday = NOW.date() - timedelta(days=1)
+        for delivery in (SHIP_STANDARD, pickup):
+            with pytest.raises(DeliveryDateInPast):
+                place(valid_command(delivery=delivery, requested_delivery_date=yesterday))
+
+    @pytest.mark.parametrize(
+        ("today", "earliest"),
+        [
+            (date(2026, 11, 23), date(2026, 11, 24)),  # Monday: Tuesday
+            (date(2026, 11, 26), date(2026, 11, 27)),  # Thursday: Friday
+            (date(2026, 11, 27), date(2026, 11, 30)),  # Friday: Monday
+            (date(2026, 11, 28), date(2026, 11, 30)),  # Saturday: Monday
+            (date(2026, 11, 29), date(2026, 11, 30)),  # Sunday: Monday
+        ],
+    )
+    def test_the_earliest_delivery_is_the_next_business_day(
+        self, today: date, earliest: date
+    ) -> None:
+        assert next_business_day(today) == earliest
 
     def test_refuses_a_discount_larger_than_price_times_quantity(self) -> None:
         lines = (line("SKU-A", 2, "19.99", discount="39.99"),)

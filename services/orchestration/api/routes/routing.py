@@ -52,7 +52,8 @@ async def _strategy_read(session: ReadSessionDep, response: Response) -> Strateg
 )
 async def get_strategy(session: ReadSessionDep, response: Response) -> StrategyRead:
     """Hard filters run first (active, capability, not excluded, destination country, daily
-    capacity, stock); eligible locations are then scored with these weights."""
+    capacity, stock, and for an order with a requested delivery date the delivery date);
+    eligible locations are then scored with these weights."""
     return await _strategy_read(session, response)
 
 
@@ -88,7 +89,8 @@ async def put_strategy(
 async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead:
     """For each service level: where it would ship from, with which carrier service, the
     earliest ship date and the delivery date. Computed by the same routing engine, strategy
-    version and view of inventory's stock that route orders."""
+    version and view of inventory's stock that route orders; with a requested delivery date,
+    each option says whether it arrives by then."""
     lines = tuple(
         Demand(line_id=str(i), sku=ln.sku, quantity=ln.quantity)
         for i, ln in enumerate(body.lines, start=1)
@@ -110,6 +112,7 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
         rates,
         SystemClock().now(),
         body.service_level,
+        requested_delivery_date=body.requested_delivery_date,
     )
     skus = {d.line_id: d.sku for d in lines}
     return PromiseRead(
@@ -131,6 +134,7 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
                 earliest_ship_date=o.earliest_ship_date,
                 delivery_date=o.delivery_date,
                 explanation=o.explanation,
+                meets_requested_date=o.meets_requested_date,
             )
             for o in options
         ],

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from libs.http.fields import Country, Sku
+from libs.http.fields import Country, Day, Sku
 from services.orchestration.domain.routing.model import NoRoutePolicy
 
 
@@ -91,6 +91,7 @@ class PromiseRequest(BaseModel):
                     "lines": [{"sku": "LAMP-001", "quantity": 2}],
                     "ship_to": {"country": "DE", "lat": 52.52, "lon": 13.405},
                     "service_level": "standard",
+                    "requested_delivery_date": "2026-11-26",
                 }
             ]
         },
@@ -99,6 +100,12 @@ class PromiseRequest(BaseModel):
     lines: list[PromiseLine] = Field(min_length=1, max_length=100)
     ship_to: PromiseDestination
     service_level: str | None = Field(None, max_length=40, description="Omitted: every level")
+    requested_delivery_date: Day | None = Field(
+        None,
+        description='The day the customer needs the order by ("deliver by"): locations that '
+        "can deliver by it are preferred, as for an order, and each option says whether it "
+        "does (meets_requested_date)",
+    )
 
 
 class PromisedPartRead(BaseModel):
@@ -116,6 +123,10 @@ class PromiseOptionRead(BaseModel):
     earliest_ship_date: date
     delivery_date: date
     explanation: str
+    meets_requested_date: bool | None = Field(
+        None,
+        description="Whether it arrives by the requested delivery date; null when none was sent",
+    )
 
 
 class PromiseRead(BaseModel):
@@ -140,6 +151,7 @@ class PromiseRead(BaseModel):
                             "earliest_ship_date": "2026-11-23",
                             "delivery_date": "2026-11-25",
                             "explanation": "WH-BER: nearest location with all 1 lines in stock.",
+                            "meets_requested_date": True,
                         }
                     ],
                 }

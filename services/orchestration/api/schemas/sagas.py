@@ -164,6 +164,11 @@ class RoutingDecisionRead(BaseModel):
     strategy_version: int
     explanation: str = Field(description="One sentence a person can read")
     reason: str | None = None
+    meets_requested_date: bool | None = Field(
+        None,
+        description="With a requested delivery date: whether the plan delivers by it (false "
+        "when no location could, and the order went to the best one); null without a date",
+    )
     decided_at: datetime
     candidates: list[CandidateRead]
     parts: list[dict[str, Any]] = Field(description="The chosen plan: location, lines, quote")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 from services.orchestration.domain.routing.filters import (
     NOT_THE_PICKUP_STORE,
@@ -16,6 +17,7 @@ from services.orchestration.domain.routing.model import (
     CandidateReport,
     FilterVerdict,
     Method,
+    RoutingDecision,
     RoutingRequest,
     Site,
     Strategy,
@@ -156,6 +158,52 @@ def _why_pickup_fails(
         if store.available.get(sku, 0) < qty
     ]
     return f"pickup store {code} has " + ", ".join(shortages)
+
+
+def on_time_note(
+    request: RoutingRequest,
+    decision: RoutingDecision,
+    arrivals: Mapping[str, date | None],
+    requested: date,
+) -> str:
+    """The sentence put before a plan that delivers by the requested date: when it arrives."""
+    days = [arrivals[p.location_code] for p in decision.parts]
+    last = max(day for day in days if day is not None)
+    if request.method is Method.PICKUP:
+        when = f"ready for pickup {last.isoformat()}"
+    else:
+        when = f"{'the last part arrives' if len(days) > 1 else 'arrives'} {last.isoformat()}"
+    return f"Meets the requested delivery date {requested.isoformat()}: {when}."
+
+
+def late_note(
+    request: RoutingRequest,
+    strategy: Strategy,
+    arrivals: Mapping[str, date | None],
+    on_time: Sequence[str],
+    requested: date,
+) -> str:
+    """The sentence put before a plan that misses the requested date because no plan could
+    meet it: why not, and the earliest a location would deliver."""
+    by = requested.isoformat()
+    if on_time:
+        names = ", ".join(on_time[:EXPLAINED_SITES])
+        if len(on_time) > EXPLAINED_SITES:
+            names += f" and {len(on_time) - EXPLAINED_SITES} more"
+        parts = "1 part" if strategy.max_parts == 1 else f"{strategy.max_parts} parts"
+        return (
+            f"No plan can deliver by {by}: {names} could, but cannot ship "
+            f"{all_lines(len(request.lines))} within {parts}."
+        )
+    known = sorted((day, code) for code, day in arrivals.items() if day is not None)
+    if not known:
+        return (
+            f"No location can deliver by {by}: no carrier service offers {request.service_level}."
+        )
+    day, code = known[0]
+    if request.method is Method.PICKUP:
+        return f"{code} cannot have it ready for pickup by {by}; it is ready {day.isoformat()}."
+    return f"No location can deliver by {by}; the earliest arrives {day.isoformat()} from {code}."
 
 
 def sentence(head: str, others: Sequence[str]) -> str:

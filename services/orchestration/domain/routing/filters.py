@@ -1,13 +1,17 @@
 """The hard filters every site goes through, and the stock arithmetic they share.
 
 A site that fails any filter is not scored; every filter runs for every site all the same,
-so a report always shows the whole picture.
+so a report always shows the whole picture. The one exception is the delivery-date filter,
+which runs only when the order has a requested delivery date, and then only on the sites
+that pass every other filter: its verdict takes a carrier quote, which is wasted on a site
+that is refused anyway.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
+from datetime import date
+from functools import cache, lru_cache
 from operator import attrgetter
 
 from services.orchestration.domain.routing.model import (
@@ -20,6 +24,7 @@ from services.orchestration.domain.routing.model import (
 )
 
 NOT_THE_PICKUP_STORE = "not the chosen pickup store"
+DELIVERY_DATE = "delivery_date"
 
 
 def run_filters(
@@ -135,6 +140,37 @@ def _stock_verdict(count: int, in_full: int, has_some: bool) -> FilterVerdict:
             else f"none of the {count} lines in stock"
         )
     return FilterVerdict("stock", has_some, reason)
+
+
+def delivery_date_verdict(
+    arrives: date | None, requested: date, *, pickup: bool, level: str, waived: bool = False
+) -> FilterVerdict:
+    """The delivery-date filter on a site whose parcel arrives (for pickup: is ready) on
+    `arrives`, None when no carrier service offers the level. `waived` when no plan could
+    deliver by the date: a late site then passes after all, and the order goes to the best
+    of them rather than nowhere (the decision says so)."""
+    return _date_verdict(arrives, requested, pickup, level, waived)
+
+
+# Bounded: one verdict per (arrival, requested date, ...) seen lately, shared by every site
+# with those dates, as the other filters share theirs (the stored decision keeps each
+# distinct set of verdicts once).
+@lru_cache(maxsize=4096)
+def _date_verdict(
+    arrives: date | None, requested: date, pickup: bool, level: str, waived: bool
+) -> FilterVerdict:
+    if arrives is None:
+        reason = f"no carrier service offers {level}"
+    else:
+        verb = "ready" if pickup else "arrives"
+        on_time = arrives <= requested
+        when = "by" if on_time else "after"
+        reason = f"{verb} {arrives.isoformat()}, {when} the requested {requested.isoformat()}"
+        if on_time:
+            return FilterVerdict(DELIVERY_DATE, True, reason)
+    if waived:
+        return FilterVerdict(DELIVERY_DATE, True, f"{reason} (waived: no plan delivers by then)")
+    return FilterVerdict(DELIVERY_DATE, False, reason)
 
 
 def lines_in_full(lines: Sequence[Demand], available: Mapping[str, int]) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
@@ -97,6 +97,9 @@ class RoutingRequest:
     channel: str = ""
     # Locations that rejected or short-picked this order: never routed to again.
     excluded: frozenset[str] = frozenset()
+    # The day the customer needs the order by ("deliver by"): locations that can deliver by
+    # it are preferred (see engine.py). None: no date asked.
+    requested_delivery_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,9 @@ class Strategy:
 
 @dataclass(frozen=True)
 class FilterVerdict:
-    name: str  # active | capability | not_excluded | country | capacity | stock
+    # active | capability | not_excluded | country | capacity | stock, and delivery_date with
+    # a requested delivery date
+    name: str
     passed: bool
     reason: str  # a few words a person reads, e.g. "no ship_from_store capability"
 
@@ -252,3 +257,6 @@ class RoutingDecision:
     parts: tuple[Part, ...]
     explanation: str  # one sentence a person can read
     reason: str | None = None  # for UNROUTABLE: why nothing could serve
+    # With a requested delivery date: True when every part is expected by it, False when the
+    # plan (or the lack of one) misses it; None when no date was requested.
+    meets_requested_date: bool | None = None

@@ -39,6 +39,7 @@ def stored_decision(
         "parts": [jsonable(p) for p in decision.parts],
         "explanation": decision.explanation,
         "reason": decision.reason,
+        "meets_requested_date": decision.meets_requested_date,
         "request": jsonable(request),
         # Every other location held none of the order's SKUs and expected none: the stock
         # filter refuses them all the same, so they are counted rather than each explained.

@@ -17,7 +17,7 @@ from libs.money import round_to_currency
 from services.orchestration.domain.fulfillment import Fulfillment, FulfillmentLine, Status
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import Kind, PaymentOperation
-from services.orchestration.domain.promise import dispatch_deadline
+from services.orchestration.domain.routing.arrival import dispatch_deadline
 from services.orchestration.domain.saga.events import line_quantities
 from services.orchestration.domain.saga.state import (
     FINISHED,

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from libs.contracts import inventory as inv
 from services.orchestration.domain.fulfillment import Status
-from services.orchestration.domain.promise import dispatch_deadline
+from services.orchestration.domain.routing.arrival import dispatch_deadline
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.state import SagaState, backorder_key
 

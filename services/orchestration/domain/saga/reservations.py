@@ -10,7 +10,7 @@ from uuid import UUID, uuid5
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
 from services.orchestration.domain.order import OrderSnapshot
-from services.orchestration.domain.promise import DispatchCalendar
+from services.orchestration.domain.routing.arrival import DispatchCalendar
 from services.orchestration.domain.routing.model import CandidateReport, Outcome, RoutingDecision
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.events import (

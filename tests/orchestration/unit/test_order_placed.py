@@ -1,0 +1,62 @@
+"""What orchestration keeps of a placed order: the snapshot taken from oms.order.placed, and
+the snapshot as the saga's row stores and loads it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from libs.contracts.order import EventDelivery, OrderPlaced, PlacedOrderLine
+from libs.messaging.envelope import Envelope, dataschema_of
+from services.orchestration.domain.commands import StartSaga
+from services.orchestration.domain.order import OrderSnapshot
+from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
+
+NOW = datetime(2026, 12, 1, 10, 15, tzinfo=UTC)
+ORDER_ID = UUID(int=7)
+
+
+def started(requested: date | None) -> OrderSnapshot:
+    event = OrderPlaced(
+        order_id=str(ORDER_ID),
+        order_number="ORD-1001",
+        channel="web",
+        channel_order_ref="WEB-1",
+        currency="EUR",
+        customer_email="ada@example.com",
+        lines=[PlacedOrderLine(line_id="l1", sku="LAMP", quantity=1, unit_price=Decimal("9"))],
+        total_amount=Decimal("9"),
+        placed_at=NOW,
+        delivery=EventDelivery(method="ship", service_level="standard"),
+        requested_delivery_date=requested,
+    )
+    env = Envelope(
+        id="evt-1",
+        source="/oms/test",
+        type=event.event_type,
+        subject=event.subject,
+        time=NOW,
+        dataschema=dataschema_of(event.topic, event.event_type, event.version),
+        correlationid="corr-1",
+        partitionkey=event.partition_key,
+        data=event.model_dump(mode="json"),
+    )
+    command = SUBSCRIPTIONS[event.topic][event.event_type](env)
+    assert isinstance(command, StartSaga)
+    return command.order
+
+
+class TestRequestedDeliveryDate:
+    def test_is_kept_from_the_placed_event(self) -> None:
+        assert started(date(2026, 12, 8)).requested_delivery_date == date(2026, 12, 8)
+        assert started(None).requested_delivery_date is None
+
+    def test_survives_the_sagas_row(self) -> None:
+        order = started(date(2026, 12, 8))
+        assert OrderSnapshot.from_dict(order.to_dict()) == order
+
+    def test_a_row_stored_before_the_date_was_kept_loads_without_one(self) -> None:
+        stored = started(None).to_dict()
+        del stored["requested_delivery_date"]
+        assert OrderSnapshot.from_dict(stored).requested_delivery_date is None
