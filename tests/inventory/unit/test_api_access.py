@@ -43,6 +43,7 @@ SCOPES = {
     "GET /v1/inbound/{inbound_id}": "inventory:read",
     "POST /v1/inbound/{inbound_id}/receive": "inventory:adjust",
     "POST /v1/inbound/{inbound_id}/cancel": "inventory:adjust",
+    "POST /v1/inbound/{inbound_id}/reschedule": "inventory:adjust",
     "GET /v1/availability": "inventory:read",
     "POST /v1/availability": "inventory:read",
     "GET /v1/availability/compact": "inventory:read",
