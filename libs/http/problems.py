@@ -230,7 +230,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
         log.exception("http.unhandled_error", error_type=type(exc).__name__)
         if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_disconnect(exc):
             return await on_database_unavailable(_, exc)
-        if sqlstate_of(exc) == UNTRANSLATABLE_CHARACTER:
+        if sqlstate_of(exc) in UNSTORABLE_TEXT:
             # Text PostgreSQL cannot store (a NUL character): the client's input, not our bug.
             # The transaction rolled back, so nothing was half-written.
             return problem_response(
@@ -251,8 +251,10 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
     app.add_exception_handler(Exception, on_unexpected)
 
 
-# PostgreSQL's "invalid byte sequence for encoding": text with a NUL byte.
-UNTRANSLATABLE_CHARACTER = "22021"
+# Text with a NUL character: PostgreSQL's "invalid byte sequence for encoding" (22021) for
+# text, "unsupported Unicode escape sequence" (22P05) for a \u0000 in JSONB (a payment token
+# kept in the saga's working detail, say).
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -322,6 +322,13 @@ class World:
         )
         return delays
 
+    async def place_backordered(self, lines: list[tuple[str, int]]) -> dict[str, Any]:
+        """An order placed on a channel that backorders, once its saga waits as backordered."""
+        async with self.backordering():
+            order = await self.place(lines)
+            await self.saga_reaches(order["id"], "backordered")
+        return order
+
     @asynccontextmanager
     async def backordering(self, channel: str = "web") -> AsyncIterator[None]:
         """The channel's orders backorder when nothing serves them from stock, for the block;

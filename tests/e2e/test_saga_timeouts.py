@@ -99,6 +99,9 @@ class TestOverdueSweep:
             await deaf.wait_healthy()
             order = await w.place([(lamp, 2)])
             saga = await w.saga_reaches(order["id"], "waiting_for_stock", timeout=40)
+            # Nothing reserved: it waits. (Checked while inventory is still deaf: once it is
+            # back, the stock it announces may route the order before a later look.)
+            await w.order_reaches(order["id"], "pending")
         finally:
             await deaf.stop()
             inventory.start()
@@ -107,7 +110,6 @@ class TestOverdueSweep:
         assert "inventory did not answer in time" in saga["hold_reason"]
         steps = [s["name"] for s in saga["steps"]]
         assert steps.count("reservation_timed_out") == 4  # the first plan and 3 re-plans
-        await w.order_reaches(order["id"], "pending")  # nothing reserved: it waits
 
         # Inventory, back, works through 4 reserve commands, each followed by its release:
         # each of those ends released. The stock it then announces wakes the waiting order,

@@ -15,9 +15,9 @@ from libs.ids import new_id
 from libs.runtime import ServiceContainer
 from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.tables import plumbing
-from services.orchestration.domain.saga import OrderSaga
-from tests.orchestration.integration.conftest import order_snapshot
-from tests.support.tokens import bearer, token
+from services.orchestration.domain.saga import HoldReason, OrderSaga
+from tests.orchestration.integration.conftest import app_for, order_snapshot
+from tests.support.tokens import admin_headers, bearer, token
 
 
 async def placed(container: ServiceContainer, channel: str = "web") -> UUID:
@@ -152,3 +152,32 @@ async def test_a_hold_writes_its_audit_row_with_the_caller(
     assert entry["event_type"] == "oms.orchestration.order_on_hold"
     assert entry["actor"] == "test-admin"
     assert entry["operation"] == f"POST /v1/orders/{order_id}/hold"
+
+
+async def test_a_payment_token_with_a_nul_character_is_422_and_changes_nothing(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    order_id = new_id()
+    now = datetime.now(UTC)
+    saga = OrderSaga.start(order_id, order_snapshot("web"), now)
+    saga.put_on_hold(HoldReason.PAYMENT_DECLINED, "payment declined: card_declined", now)
+    async with container.session_factory() as session:
+        repo = SagaRepository(session)
+        repo.add(saga)
+        await repo.flush()
+        await session.commit()
+
+    # The answer comes from the app's last-resort handler, which re-raises after answering
+    # (so a server logs it): only the answer is looked at here.
+    transport = httpx.ASGITransport(app=app_for(container), raise_app_exceptions=False)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=admin_headers()
+    ) as http:
+        r = await http.post(f"/v1/orders/{order_id}/payment", json={"token": "tok_\u0000"})
+
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_text")
+    still = await client.get(f"/v1/sagas/{order_id}")
+    assert (still.json()["state"], still.json()["hold"]["reason"]) == (
+        "on_hold",
+        "payment_declined",
+    )
