@@ -94,6 +94,21 @@ class IdempotencyKeys:
             )
         return StoredOutcome(resource_id=row.resource_id, status=row.response_status)
 
+    async def replayed(
+        self,
+        *,
+        scope: str,
+        key: str | None,
+        fingerprint: str,
+        expected: StoredOutcome | None = None,
+    ) -> StoredOutcome | None:
+        """The earlier outcome of a request sent again with its Idempotency-Key, claiming the
+        key when it is new (see `claim`); None when it is new or the request sent no key:
+        what every handler with an optional key asks first."""
+        if not key:
+            return None
+        return await self.claim(scope=scope, key=key, fingerprint=fingerprint, expected=expected)
+
     async def complete(self, *, resource_id: str, status: int) -> None:
         if self._claimed is None:
             return

@@ -115,9 +115,7 @@ async def _replayed(
     fingerprint: str,
 ) -> UUID | None:
     """The order a request with this Idempotency-Key already produced, if it ran before."""
-    if not key:
-        return None
-    prior = await uow.idempotency.claim(scope=scope, key=key, fingerprint=fingerprint)
+    prior = await uow.idempotency.replayed(scope=scope, key=key, fingerprint=fingerprint)
     return UUID(prior.resource_id) if prior is not None and prior.resource_id else None
 
 

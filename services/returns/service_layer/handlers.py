@@ -60,12 +60,11 @@ async def record_shipment(cmd: commands.RecordShipment, uow: ReturnsUnitOfWork) 
 
 
 async def open_return_(cmd: commands.OpenReturn, uow: ReturnsUnitOfWork) -> UUID:
-    if cmd.idempotency_key:
-        prior = await uow.idempotency.claim(
-            scope=SCOPE_OPEN, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
-        )
-        if prior is not None:
-            return UUID(prior.resource_id)
+    prior = await uow.idempotency.replayed(
+        scope=SCOPE_OPEN, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
+    )
+    if prior is not None:
+        return UUID(prior.resource_id)
     order, credits = await _order(uow, cmd)
     earlier = await uow.returns.of_order(order.order_id)
     policy, _ = await uow.policies.current()
@@ -119,12 +118,11 @@ async def drop_off(cmd: commands.DropOffReturn, uow: ReturnsUnitOfWork) -> None:
 async def receive(cmd: commands.ReceiveReturn, uow: ReturnsUnitOfWork) -> UUID:
     """Inspected units arrived; the Idempotency-Key names the receipt, so a repeated request
     records it once."""
-    if cmd.idempotency_key:
-        prior = await uow.idempotency.claim(
-            scope=SCOPE_RECEIVE, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
-        )
-        if prior is not None:
-            return UUID(prior.resource_id)
+    prior = await uow.idempotency.replayed(
+        scope=SCOPE_RECEIVE, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
+    )
+    if prior is not None:
+        return UUID(prior.resource_id)
     rma, order, credits = await _locked(uow, cmd.return_id)
     receipt = rma.receive(uuid4(), cmd.location_code, cmd.lines, order, credits, uow.clock.now())
     await _save(uow, rma, order, credits)

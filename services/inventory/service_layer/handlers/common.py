@@ -14,9 +14,7 @@ async def replayed(
 ) -> str | None:
     """The resource id a request with this Idempotency-Key already produced, if it ran.
     `expected`: the outcome to store with the claim (see IdempotencyKeys.claim)."""
-    if not cmd.idempotency_key:
-        return None
-    prior = await uow.idempotency.claim(
+    prior = await uow.idempotency.replayed(
         scope=scope, key=cmd.idempotency_key, fingerprint=cmd.fingerprint, expected=expected
     )
     return prior.resource_id if prior is not None else None

@@ -199,9 +199,7 @@ async def _visible(
 async def _replayed(uow: OrchestrationUnitOfWork, scope: str, key: str | None, fp: str) -> bool:
     """True when a request with this Idempotency-Key already took effect: it answers with the
     saga as it is now, and nothing happens twice."""
-    if not key:
-        return False
-    return await uow.idempotency.claim(scope=scope, key=key, fingerprint=fp) is not None
+    return await uow.idempotency.replayed(scope=scope, key=key, fingerprint=fp) is not None
 
 
 # What each action a person takes on an order does to its saga; `text` is the action's note,
