@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from libs.contracts import order as contract
 from libs.contracts.base import IntegrationEvent
 from services.order_capture.domain import events
@@ -9,7 +11,7 @@ from services.order_capture.domain.model import Order
 from services.order_capture.domain.values import Address
 
 
-def translate(order: Order, event: events.DomainEvent) -> IntegrationEvent | None:
+def translate(order: Order, event: events.OrderEvent) -> IntegrationEvent | None:
     """The integration event announcing `event`, or None for timeline-only facts."""
     common = {
         "order_id": str(order.id),
@@ -56,7 +58,10 @@ def translate(order: Order, event: events.DomainEvent) -> IntegrationEvent | Non
                 source=event.source,
                 changed_at=event.at,
             )
-    return None
+        case events.FactRecorded():
+            return None  # its source published it already: a timeline entry only
+        case _:
+            assert_never(event)
 
 
 def _placed(order: Order, event: events.OrderPlaced) -> contract.OrderPlaced:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, assert_never
 from uuid import UUID
 
 from sqlalchemy import Table, TextClause, insert, select, text
@@ -206,7 +206,7 @@ def _insert(table: str, columns: tuple[tuple[str, str], ...]) -> TextClause:
     return unnest_insert(table, dict(columns))
 
 
-def timeline_row(order: Order, event: events.DomainEvent) -> dict[str, Any]:
+def timeline_row(order: Order, event: events.OrderEvent) -> dict[str, Any]:
     row: dict[str, Any] = {
         "order_id": order.id,
         "occurred_at": event.at,
@@ -241,6 +241,8 @@ def timeline_row(order: Order, event: events.DomainEvent) -> dict[str, Any]:
             }
         case events.FactRecorded():
             row |= {"kind": event.kind, "details": event.details}
+        case _:
+            assert_never(event)
     return row
 
 

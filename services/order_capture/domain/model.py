@@ -27,7 +27,7 @@ from services.order_capture.domain.errors import (
     UnknownLine,
     VersionMismatch,
 )
-from services.order_capture.domain.events import DomainEvent
+from services.order_capture.domain.events import OrderEvent
 from services.order_capture.domain.quantities import LineQuantities
 from services.order_capture.domain.status import OrderStatus, derive_status
 from services.order_capture.domain.totals import (
@@ -98,7 +98,7 @@ class Order:
     applied_facts: set[str] = field(default_factory=set)
     event_sequence: int = 0
     version: int = 1
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    events: list[OrderEvent] = field(default_factory=list, repr=False, compare=False)
 
     # --- placing ---------------------------------------------------------------------------
 
@@ -443,7 +443,7 @@ class Order:
         self.version += 1
         self.updated_at = max(self.updated_at, now)
 
-    def _record(self, event: DomainEvent) -> None:
+    def _record(self, event: OrderEvent) -> None:
         if event.published:
             self.event_sequence += 1
             event = replace(event, sequence=self.event_sequence)

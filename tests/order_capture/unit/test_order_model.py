@@ -169,7 +169,7 @@ def ship_everything(order: Order) -> Order:
     return order
 
 
-def kinds(evts: list[events.DomainEvent]) -> list[type[events.DomainEvent]]:
+def kinds(evts: list[events.OrderEvent]) -> list[type[events.DomainEvent]]:
     return [type(e) for e in evts]
 
 
