@@ -18,6 +18,14 @@ IfMatchDep = Annotated[
 ]
 
 
+# For a resource whose writes may name the version they are based on (optional_version):
+# without it the write goes through; with a stale one it is 412.
+OptionalIfMatchDep = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The ETag (version) this change is based on"),
+]
+
+
 def etag_of(version: int) -> str:
     return f'"{version}"'
 

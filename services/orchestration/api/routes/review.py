@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
 from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep
-from libs.http.etag import etag_of, optional_version
+from libs.http.etag import OptionalIfMatchDep, etag_of, optional_version
 from libs.http.problems import problem_responses
 from services.orchestration.adapters import review_rules
 from services.orchestration.api.routes.sagas import act
@@ -61,10 +61,7 @@ async def put_review_rules(
     bus: BusDep,
     session: ReadSessionDep,
     response: Response,
-    if_match: Annotated[
-        str | None,
-        Header(alias="If-Match", description="The ETag (version) this change is based on"),
-    ] = None,
+    if_match: OptionalIfMatchDep = None,
 ) -> ReviewRulesRead:
     """Every PUT makes a new version, for the orders placed from then on. With If-Match, a
     version that moved on meanwhile is 412."""

@@ -7,15 +7,13 @@ query about stock (inventory:read) that belongs to no order, so it is not narrow
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 
 from libs.auth.scopes import Scope
 from libs.clock import SystemClock
 from libs.http.auth import requires
 from libs.http.deps import BusDep, ReadSessionDep
-from libs.http.etag import etag_of, optional_version
+from libs.http.etag import OptionalIfMatchDep, etag_of, optional_version
 from libs.http.problems import problem_responses
 from services.orchestration.adapters import carrier_rates, strategies
 from services.orchestration.adapters.routing_view import RoutingView
@@ -68,10 +66,7 @@ async def put_strategy(
     bus: BusDep,
     session: ReadSessionDep,
     response: Response,
-    if_match: Annotated[
-        str | None,
-        Header(alias="If-Match", description="The ETag (version) this change is based on"),
-    ] = None,
+    if_match: OptionalIfMatchDep = None,
 ) -> StrategyRead:
     """Every PUT makes a new version; orders routed from then on name it. With If-Match, a
     version that moved on meanwhile is 412."""
@@ -178,10 +173,7 @@ async def put_carrier_rates(
     bus: BusDep,
     session: ReadSessionDep,
     response: Response,
-    if_match: Annotated[
-        str | None,
-        Header(alias="If-Match", description="The ETag (version) this change is based on"),
-    ] = None,
+    if_match: OptionalIfMatchDep = None,
 ) -> RateTableRead:
     """Every PUT makes a new version, used from then on. A carrier service named twice is
     422 `invalid_rate_table`; with If-Match, a version that moved on meanwhile is 412.
