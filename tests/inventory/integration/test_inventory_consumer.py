@@ -18,7 +18,6 @@ from libs.contracts import inventory as inv
 from libs.contracts.base import IntegrationEvent
 from libs.contracts.returns import ReturnedLine, ReturnReceived
 from libs.ids import new_id
-from libs.messaging.envelope import Envelope, dataschema_of
 from libs.outbox.inbox import InboxEntry
 from libs.runtime import ServiceContainer
 from services.inventory.bootstrap import bootstrap
@@ -35,6 +34,7 @@ from tests.inventory.integration.conftest import (
     taking_turns_with_the_expiry_job,
     unique,
 )
+from tests.support.events import envelope_of
 
 pytestmark = pytest.mark.usefixtures("migrated_databases")
 
@@ -47,16 +47,8 @@ async def deliver(
 ) -> Any:
     """Hand `event` to inventory as its consumer does: translate it, then run the command
     with an inbox entry for the event's id (a redelivery keeps the id)."""
-    env = Envelope(
-        id=event_id or str(new_id()),
-        source="/oms/test",
-        type=event.event_type,
-        subject=event.subject,
-        time=NOW,
-        dataschema=dataschema_of(event.topic, event.event_type, event.version),
-        correlationid=str(uuid.uuid4()),
-        partitionkey=event.partition_key,
-        data=event.model_dump(mode="json"),
+    env = envelope_of(
+        event, at=NOW, event_id=event_id or str(new_id()), correlation_id=str(uuid.uuid4())
     )
     command = SUBSCRIPTIONS[event.topic][event.event_type](env)
     entry = InboxEntry(CONSUMER, env.id, env.type, event.topic)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from libs.contracts.returns import ReturnedLine, ReturnReceived
-from libs.messaging.envelope import Envelope, dataschema_of
 from services.inventory.domain.commands import RestockReturn
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
+from tests.support.events import envelope_of
 
 NOW = datetime(2026, 11, 22, 10, 15, tzinfo=UTC)
 ORDER_ID = UUID(int=7)
@@ -23,17 +23,7 @@ def translate(*lines: ReturnedLine) -> RestockReturn:
         lines=list(lines),
         received_at=NOW,
     )
-    env = Envelope(
-        id="evt-1",
-        source="/oms/test",
-        type=event.event_type,
-        subject=event.subject,
-        time=NOW,
-        dataschema=dataschema_of(event.topic, event.event_type, event.version),
-        correlationid="corr-1",
-        partitionkey=event.partition_key,
-        data=event.model_dump(mode="json"),
-    )
+    env = envelope_of(event, at=NOW)
     command = SUBSCRIPTIONS[event.topic][event.event_type](env)
     assert isinstance(command, RestockReturn)
     return command

@@ -8,10 +8,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from libs.contracts.order import EventDelivery, OrderPlaced, PlacedOrderLine
-from libs.messaging.envelope import Envelope, dataschema_of
 from services.orchestration.domain.commands import StartSaga
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
+from tests.support.events import envelope_of
 
 NOW = datetime(2026, 12, 1, 10, 15, tzinfo=UTC)
 ORDER_ID = UUID(int=7)
@@ -31,17 +31,7 @@ def started(requested: date | None) -> OrderSnapshot:
         delivery=EventDelivery(method="ship", service_level="standard"),
         requested_delivery_date=requested,
     )
-    env = Envelope(
-        id="evt-1",
-        source="/oms/test",
-        type=event.event_type,
-        subject=event.subject,
-        time=NOW,
-        dataschema=dataschema_of(event.topic, event.event_type, event.version),
-        correlationid="corr-1",
-        partitionkey=event.partition_key,
-        data=event.model_dump(mode="json"),
-    )
+    env = envelope_of(event, at=NOW)
     command = SUBSCRIPTIONS[event.topic][event.event_type](env)
     assert isinstance(command, StartSaga)
     return command.order
