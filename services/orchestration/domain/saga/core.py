@@ -245,19 +245,23 @@ class SagaCore(ABC):
         """Each reservation's backordered units at a location are promised from the date
         their stock is expected (kept once made: a re-promise or a late dispatch moves it);
         units no longer waiting are no longer promised here (their fulfilment is)."""
-        waiting: dict[str, list[Held]] = {}
-        for h in self.held:
-            if h.backordered:
-                key = backorder_key(h.reservation_id, h.location_code)
-                waiting.setdefault(key, []).append(h)
+        waiting = self._waiting_by_backorder()
         self.promises = [
             p for p in self.promises if not p.key.startswith("backorder:") or p.key in waiting
         ]
         known = {p.key for p in self.promises}
         for key, units in waiting.items():
-            expected = [h.expected_at for h in units if h.expected_at is not None]
             if key not in known:
-                self._promise_dispatch(key, units, max(expected, default=now))
+                self._promise_dispatch(key, units, expected_at(units) or now)
+
+    def _waiting_by_backorder(self) -> dict[str, list[Held]]:
+        """The held units still waiting for incoming stock, by their backorder's promise key
+        (state.backorder_key)."""
+        waiting: dict[str, list[Held]] = {}
+        for h in self.held:
+            if h.backordered:
+                waiting.setdefault(backorder_key(h.reservation_id, h.location_code), []).append(h)
+        return waiting
 
     def _delayed(
         self,
@@ -443,6 +447,11 @@ class SagaCore(ABC):
     @staticmethod
     def _units(units: dict[str, int]) -> int:
         return sum(units.values())
+
+
+def expected_at(units: Sequence[Held]) -> datetime | None:
+    """When the last of these backordered units' stock is expected (None: no date known)."""
+    return max((h.expected_at for h in units if h.expected_at is not None), default=None)
 
 
 def span_text(span: timedelta) -> str:

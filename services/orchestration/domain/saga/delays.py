@@ -17,8 +17,8 @@ from datetime import datetime
 from libs.contracts import inventory as inv
 from services.orchestration.domain.fulfillment import Status
 from services.orchestration.domain.routing.arrival import dispatch_deadline
-from services.orchestration.domain.saga.core import SagaCore
-from services.orchestration.domain.saga.state import SagaState, backorder_key
+from services.orchestration.domain.saga.core import SagaCore, expected_at
+from services.orchestration.domain.saga.state import Held, SagaState, backorder_key
 
 # A fulfilment order in one of these has not left: its dispatch can still be late.
 NOT_DISPATCHED = frozenset({Status.CREATED, Status.ACCEPTED, Status.PICKED, Status.PACKED})
@@ -61,30 +61,33 @@ class DelayFlow(SagaCore):
         self._step("backorder_repromised", f"{reason}: {len(lines)} lines promised again", now)
         before = {p.key: p.due for p in self.promises}
         self._promise_backorders(now)
-        for key in sorted(moved):
-            self._move_backorder_promise(key, before.get(key), reason, now)
+        waiting = self._waiting_by_backorder()
+        for key in sorted(moved & set(waiting)):  # the rest wait nowhere any more
+            self._move_backorder_promise(key, waiting[key], before.get(key), reason, now)
         if lapsed:
             self._lapsed(lapsed, before, reservation_id, now)
 
     def _move_backorder_promise(
-        self, key: str, previous: datetime | None, reason: str, now: datetime
+        self,
+        key: str,
+        units: Sequence[Held],
+        previous: datetime | None,
+        reason: str,
+        now: datetime,
     ) -> None:
-        units = [
-            h
-            for h in self.held
-            if h.backordered and backorder_key(h.reservation_id, h.location_code) == key
-        ]
-        expected = [h.expected_at for h in units if h.expected_at is not None]
-        promise = next((p for p in self.promises if p.key == key), None)
-        if promise is None or not expected:
-            return  # nothing waits there any more
-        due = dispatch_deadline(promise, max(expected))
+        """The promise of the units waiting under `key` moves to their new date, and the
+        order hears of it when that is later."""
+        expected = expected_at(units)
+        promise = next(p for p in self.promises if p.key == key)  # _promise_backorders made it
+        if expected is None:
+            return
+        due = dispatch_deadline(promise, expected)
         if previous is not None and due > previous:
             what = "was cancelled" if reason == "inbound_cancelled" else "comes later"
             self._delayed(
                 reason,
                 f"the delivery {units[0].sku} waited for at {promise.location_code} {what}; "
-                f"its stock is now expected {max(expected).date().isoformat()}",
+                f"its stock is now expected {expected.date().isoformat()}",
                 {h.line_id: h.backordered for h in units},
                 previous,
                 due,
@@ -121,7 +124,7 @@ class DelayFlow(SagaCore):
         end of the next dispatch day (for stock still to come, counted as if it came now).
         Promises whose units left, or stopped waiting, are dropped without a word."""
         open_keys = {str(f.id) for f in self.fulfillments if f.status in NOT_DISPATCHED}
-        open_keys |= {backorder_key(h.reservation_id, h.location_code) for h in self.held}
+        open_keys |= set(self._waiting_by_backorder())
         self.promises = [p for p in self.promises if p.key in open_keys]
         for p in self.promises:
             if p.due > now:

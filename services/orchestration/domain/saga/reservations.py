@@ -12,7 +12,7 @@ from libs.contracts import orchestration as orch
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.routing.arrival import DispatchCalendar
 from services.orchestration.domain.routing.model import CandidateReport, Outcome, RoutingDecision
-from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.core import SagaCore, expected_at
 from services.orchestration.domain.saga.events import (
     _describe,
     _describe_stock,
@@ -281,7 +281,6 @@ class ReservationFlow(SagaCore):
         waiting = [h for h in self.held if h.backordered]
         if waiting:
             self._promise_backorders(now)
-            expected = [h.expected_at for h in waiting if h.expected_at is not None]
             self.events.append(
                 orch.OrderBackordered(
                     order_id=self.key,
@@ -290,7 +289,7 @@ class ReservationFlow(SagaCore):
                         orch.SkuLineQuantity(line_id=h.line_id, sku=h.sku, quantity=h.backordered)
                         for h in waiting
                     ],
-                    expected_at=max(expected) if expected else None,
+                    expected_at=expected_at(waiting),
                     backordered_at=now,
                 )
             )
