@@ -68,14 +68,7 @@ async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) 
     promised again from the deliveries still expected; what none covers lapses."""
     item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
     if item.cancel(now=uow.clock.now()):
-        # The stock row too (after the delivery: the lock order), so that this SKU's
-        # incoming at the location changes one transaction at a time and each event
-        # carries the total its transaction left; and so that the queue cannot move while
-        # it is promised again (whoever changes a waiting line locks its row first).
-        await uow.stock.lock([(item.location_code, item.sku)])
-        await uow.inbound.save(item)
-        await _announce_incoming(uow, item, reason="inbound_cancelled")
-        await _repromise_waiting(uow, item, reason="inbound_cancelled")
+        await _promise_again(uow, item, reason="inbound_cancelled")
     return item.id
 
 
@@ -84,11 +77,21 @@ async def reschedule_inbound(cmd: commands.RescheduleInbound, uow: InventoryUnit
     are promised again (a later date delays their orders; an earlier one brings them on)."""
     item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
     if item.reschedule(cmd.expected_at, now=uow.clock.now()):
-        await uow.stock.lock([(item.location_code, item.sku)])  # as cancel_inbound does
-        await uow.inbound.save(item)
-        await _announce_incoming(uow, item, reason="inbound_rescheduled")
-        await _repromise_waiting(uow, item, reason="inbound_rescheduled")
+        await _promise_again(uow, item, reason="inbound_rescheduled")
     return item.id
+
+
+async def _promise_again(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
+    """What the changed delivery still brings, and when, is saved and announced, and the
+    queue at its stock row is promised again from it."""
+    # The stock row too (after the delivery: the lock order), so that this SKU's incoming at
+    # the location changes one transaction at a time and each event carries the total its
+    # transaction left; and so that the queue cannot move while it is promised again
+    # (whoever changes a waiting line locks its row first).
+    await uow.stock.lock([(item.location_code, item.sku)])
+    await uow.inbound.save(item)
+    await _announce_incoming(uow, item, reason=reason)
+    await _repromise_waiting(uow, item, reason=reason)
 
 
 async def _repromise_waiting(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
