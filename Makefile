@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
         contracts contracts-release compat clients migrate topics infra deps kafka-reset bench \
-        bench-tools token
+        bench-tools token compose
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench  - benchmarks beside the same-run pgbench ceiling: BENCHMARKS.md and a plot"
 	@echo "make contracts-release - the current contracts become the released baseline (contracts/released)"
 	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
+	@echo "make compose - regenerate docker-compose.yml and deploy/postgres/init.sql from libs/registry.py"
 	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
 
 $(UV):
@@ -61,6 +62,11 @@ kafka-reset:
 
 contracts: deps
 	$(PY) -m tools.contracts
+
+# docker-compose.yml and deploy/postgres/init.sql cannot import Python: they are generated from
+# the service registry (libs/registry.py) and committed; a unit test fails when they are stale.
+compose: deps
+	$(PY) -m tools.compose
 
 # The breaking-change gate compares contracts/ with the released baseline (also a unit test).
 compat: deps

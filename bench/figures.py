@@ -11,11 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from libs import registry
+
 NOT_MEASURED = "not measured in this run"
 # The sign of "0.33 times the ceiling", by name: ruff (RUF001) flags the character itself.
 TIMES = "\N{MULTIPLICATION SIGN}"
-SERVICES = ("order_capture", "inventory", "orchestration", "returns")
-SERVICES_SUM = "services"  # bench.cpu's name for the sum over the four services
+SERVICES = registry.names()
+SERVICES_SUM = "services"  # bench.cpu's name for the sum over the services
 
 Results = Mapping[str, Any]
 

@@ -28,13 +28,14 @@ from bench.load import Pacer, open_loop, pacer, templates
 from bench.pacer import UNIQUE, Spec
 from bench.profile import reduce, start_recording
 from bench.stack import LOG_DIR, Stack, libpq_url, settle
+from libs import registry
 from tests.support.environment import DATABASE_SUFFIX
 from tests.support.orders import order_body
 
 LOCATIONS = [f"BENCH-L{n:03d}" for n in range(100)]
 PROFILE_DIR = LOG_DIR / "profiles"
 SKUS = [f"BENCH-SKU-{n:04d}" for n in range(200)]
-SERVICES = ("order_capture", "inventory", "orchestration", "returns")
+SERVICES = registry.names()
 CLIENT_TIMEOUT_S = 10.0
 IDLE_SAMPLE_S = 3.0
 
@@ -379,7 +380,7 @@ def _hot_figures(
 
 
 def _databases() -> list[str]:
-    return [f"oms_{name}{DATABASE_SUFFIX}" for name in SERVICES]
+    return [f"{service.database}{DATABASE_SUFFIX}" for service in registry.SERVICES]
 
 
 async def end_to_end(stack: Stack, timing: Timing, target_rate: float = 100) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from bench.figures import (
     table,
 )
 from bench.targets import MARKS, Outcome, Target
+from libs import registry
 
 
 def targets_of(section: str, outcomes: Sequence[tuple[Target, Outcome]]) -> list[str]:
@@ -171,10 +172,7 @@ def e2e(results: Results, tps: float | None) -> list[str]:
 
 
 GROUP_NAMES = {
-    "order_capture": "order-capture",
-    "inventory": "inventory",
-    "orchestration": "orchestration",
-    "returns": "returns",
+    **{service.name: service.deploy_name for service in registry.SERVICES},
     SERVICES_SUM: "**the four services**",
     "postgresql": "PostgreSQL (this run's backends and the shared processes)",
     "kafka": "Kafka (the broker, shared)",

@@ -1,4 +1,4 @@
-"""The four services as `make run` runs them, for a benchmark.
+"""The services (libs.registry) as `make run` runs them, for a benchmark.
 
 They use the test databases, migrated from scratch, and a topic prefix of their own, with a
 signing key made for the run, so a benchmark never touches a `make run` stack's data. Every
@@ -28,6 +28,7 @@ import httpx
 
 from bench import cpu
 from bench.cpu import descendants_of
+from libs import registry
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
 from libs.auth.tokens import bearer
@@ -170,7 +171,7 @@ def _start_services() -> dict[str, subprocess.Popen[bytes]]:
     for name in environment.SERVICES:
         with (LOG_DIR / f"{name}.log").open("wb") as log:
             processes[name] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"],
+                [sys.executable, "-m", registry.service(name).package],
                 cwd=ROOT,
                 env=dict(os.environ),
                 stdout=log,

@@ -16,21 +16,23 @@ import sys
 import tempfile
 from pathlib import Path
 
+from libs import registry
+from libs.registry import Service
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "contracts" / "openapi"
 OUTPUT = ROOT / "clients"
 BIN = Path(sys.executable).parent
-SERVICES = ("order-capture", "inventory", "orchestration", "returns")
 
 
-def generate(service: str, config: Path) -> None:
-    package = OUTPUT / service.replace("-", "_")
+def generate(service: Service, config: Path) -> None:
+    package = OUTPUT / service.client
     subprocess.run(
         [
             str(BIN / "openapi-python-client"),
             "generate",
             "--path",
-            str(CONTRACTS / f"{service}.json"),
+            str(CONTRACTS / service.openapi),
             "--meta",
             "none",
             "--output-path",
@@ -70,7 +72,7 @@ def main() -> int:
                 }
             )
         )
-        for service in SERVICES:
+        for service in registry.SERVICES:
             generate(service, config)
     for cache in OUTPUT.rglob(".ruff_cache"):
         shutil.rmtree(cache)

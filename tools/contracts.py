@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from libs import registry
 from libs.auth.keys import generate_signing_key, jwks_of
 from libs.contracts.base import IntegrationEvent
 from libs.contracts.catalog import all_events
@@ -30,7 +31,6 @@ from libs.messaging.envelope import CONTENT_TYPE, Envelope, dataschema_of, sourc
 from libs.messaging.topics import TOPICS, dlq_of, partitions_of
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("order_capture", "inventory", "orchestration", "returns")
 
 
 def openapi_documents() -> dict[Path, dict[str, Any]]:
@@ -40,11 +40,11 @@ def openapi_documents() -> dict[Path, dict[str, Any]]:
     os.environ.setdefault("OMS_AUTH_SIGNING_KEY", json.dumps(key))
     os.environ.setdefault("OMS_AUTH_JWKS", json.dumps(jwks_of(key)))
     docs = {}
-    for service in SERVICES:
-        bootstrap = importlib.import_module(f"services.{service}.bootstrap").bootstrap
-        create_app = importlib.import_module(f"services.{service}.api.app").create_app
+    for service in registry.SERVICES:
+        bootstrap = importlib.import_module(f"{service.package}.bootstrap").bootstrap
+        create_app = importlib.import_module(f"{service.package}.api.app").create_app
         app = create_app(bootstrap())
-        docs[ROOT / "contracts" / "openapi" / f"{service.replace('_', '-')}.json"] = app.openapi()
+        docs[ROOT / "contracts" / "openapi" / service.openapi] = app.openapi()
     return docs
 
 
@@ -119,11 +119,6 @@ DLQ_HEADERS = {
 }
 
 
-def _service(package: str) -> str:
-    """The deploy name: CloudEvent source, consumer group and topic owner name."""
-    return package.replace("_", "-")
-
-
 def _key_field(cls: type[IntegrationEvent]) -> str:
     """The `data` field the record key comes from, found by asking the class itself."""
     # Each field holds its own name, so the key property returns the name of the field it read.
@@ -143,7 +138,7 @@ def _message_id(cls: type[IntegrationEvent]) -> str:
     return f"{cls.event_type}.v{cls.version}"
 
 
-def _constructed_events(package: str) -> set[type[IntegrationEvent]]:
+def _constructed_events(service: registry.Service) -> set[type[IntegrationEvent]]:
     """Event classes a service's code instantiates, i.e. what its outbox may publish.
 
     Read from the source because the outbox writes whatever event it is given; a class nobody
@@ -151,7 +146,7 @@ def _constructed_events(package: str) -> set[type[IntegrationEvent]]:
     """
     events = set(all_events().values())
     found: set[type[IntegrationEvent]] = set()
-    for path in sorted((ROOT / "services" / package).rglob("*.py")):
+    for path in sorted((ROOT / "services" / service.name).rglob("*.py")):
         tree = ast.parse(path.read_text())
         names: dict[str, Any] = {}  # local name -> contract module or class
         for node in ast.walk(tree):
@@ -278,9 +273,9 @@ def asyncapi_document() -> dict[str, Any]:
         }
 
     operations: dict[str, Any] = {}
-    for package in SERVICES:
-        service = _service(package)
-        sent = _constructed_events(package)
+    for each in registry.SERVICES:
+        service = each.deploy_name
+        sent = _constructed_events(each)
         for spec in TOPICS:
             ids = [_message_id(c) for c in events if c in sent and c.topic == spec.name]
             if ids:
@@ -288,9 +283,9 @@ def asyncapi_document() -> dict[str, Any]:
                 op = _operation("send", service, spec.name, ids, summary)
                 op["x-cloudevents-source"] = source_of(service)
                 operations[f"{service}-publishes-{spec.name}"] = op
-    for package in SERVICES:
-        service = _service(package)
-        bootstrap = importlib.import_module(f"services.{package}.bootstrap")
+    for each in registry.SERVICES:
+        service = each.deploy_name
+        bootstrap = importlib.import_module(f"{each.package}.bootstrap")
         subscriptions = bootstrap.SUBSCRIPTIONS
         for spec in TOPICS:
             handled = subscriptions.get(spec.name, {})

@@ -103,15 +103,21 @@ show_tail() {
     log "---- end of $f ----"
 }
 
-# The four services, their HTTP ports and their process patterns (kept in step with
-# docker-compose.yml and tests/contract/test_compose_file.py).
-OMS_SERVICES=(order_capture inventory orchestration returns)
+# The services and their HTTP ports, from the registry (libs/registry.py): OMS_SERVICES (in
+# start order) and OMS_SERVICE_PORTS. It is plain Python, so the machine's python3 reads it
+# when the virtual environment is not made yet (postgres.sh runs before `uv sync` can).
+oms_python() {
+    if [ -x "$REPO/.venv/bin/python" ]; then
+        printf '%s\n' "$REPO/.venv/bin/python"
+    else
+        command -v python3 || die "python3 not found: the service registry (libs/registry.py) needs it"
+    fi
+}
+_oms_registry=$(cd "$REPO" && "$(oms_python)" -m libs.registry shell) ||
+    die "reading the service registry failed: (cd $REPO && python3 -m libs.registry shell)"
+eval "$_oms_registry"
+unset _oms_registry
 service_port() {
-    case "$1" in
-    order_capture) echo 8001 ;;
-    inventory) echo 8002 ;;
-    orchestration) echo 8003 ;;
-    returns) echo 8004 ;;
-    *) die "unknown service: $1" ;;
-    esac
+    [ -n "${OMS_SERVICE_PORTS[$1]:-}" ] || die "unknown service: $1 (services: ${OMS_SERVICES[*]})"
+    echo "${OMS_SERVICE_PORTS[$1]}"
 }

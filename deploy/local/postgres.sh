@@ -11,7 +11,7 @@
 #                                     databases oms_<svc>SUFFIX owned by oms_<svc> (e.g. _test_b,
 #                                     for a second test run beside the first: OMS_TEST_DATABASE_SUFFIX)
 #
-# Services: order_capture inventory orchestration returns; role = password = oms_<svc>.
+# Services: those of libs/registry.py (OMS_SERVICES); role = password = oms_<svc>.
 # URL:      postgresql://oms_<svc>:oms_<svc>@/oms_<svc>[_test]?host=/var/run/postgresql
 #           (the cluster's Unix socket, as the local stack connects: `ensure` lets these roles
 #           log in there with their password), or ...@127.0.0.1:5432/... over TCP.
@@ -33,6 +33,12 @@ READY_TIMEOUT=${OMS_PG_READY_TIMEOUT:-60}
 PG_SOCKET_DIR=${OMS_PG_SOCKET_DIR:-/var/run/postgresql}
 # Marks the pg_hba.conf rule ensure_socket_logins writes, so a later run finds and updates it.
 HBA_MARK="# oms local stack (deploy/local/postgres.sh)"
+
+# The services as a brace list's inside: order_capture,inventory,...
+services_csv() {
+    local IFS=,
+    printf '%s\n' "${OMS_SERVICES[*]}"
+}
 
 # psql as the postgres superuser over the local socket (peer auth); stdin = SQL.
 admin_psql() {
@@ -186,7 +192,7 @@ cmd_ensure() {
     admin_psql <"$INIT_SQL" >/dev/null || die "applying $INIT_SQL failed"
     ensure_socket_logins
     verify_logins
-    log "PostgreSQL $PG_VERSION ready on 127.0.0.1:$PG_PORT: roles/databases oms_{order_capture,inventory,orchestration,returns}[_test] ($((SECONDS - start))s)"
+    log "PostgreSQL $PG_VERSION ready on 127.0.0.1:$PG_PORT: roles/databases oms_{$(services_csv)}[_test] ($((SECONDS - start))s)"
 }
 
 cmd_stop() {
@@ -212,7 +218,7 @@ cmd_database() {
             admin_psql -c "CREATE DATABASE oms_$svc$suffix OWNER oms_$svc"
         fi
     done
-    log "databases oms_{order_capture,inventory,orchestration,returns}$suffix ready"
+    log "databases oms_{$(services_csv)}$suffix ready"
 }
 
 cmd_status() {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Start and supervise the four OMS services locally (what `make run` calls last, after
+# Start and supervise the OMS services locally (what `make run` calls last, after
 # `uv sync`, `kafka.sh start`, `postgres.sh ensure`, migrations and topic creation).
 #
 #   deploy/local/run.sh
 #
-# Runs "$REPO/.venv/bin/python -m services.<svc>" for order_capture inventory orchestration
-# returns (ports 8001-8004) in the background with the caller's environment, each as
+# Runs "$REPO/.venv/bin/python -m services.<svc>" for every service of the registry
+# (libs/registry.py: order_capture inventory orchestration returns on ports 8001-8004, read
+# through `python -m libs.registry shell` by _lib.sh) in the background with the caller's environment, each as
 # <PREFIX>_PROCESSES processes (default: for a shared machine, order-capture one per two CPUs, the
 # others one per four, at least one) with a database pool sized so
 # that the four fit PostgreSQL's connections (size_services); logs in

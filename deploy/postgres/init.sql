@@ -1,5 +1,6 @@
 -- One owning role and two databases per service (oms_<svc> for `make run`, oms_<svc>_test for
--- `make test`). Idempotent: docker-compose runs it once on an empty data directory
+-- `make test`). Generated from libs/registry.py by `make compose` (tools/compose.py): do not edit
+-- by hand. Idempotent: docker-compose runs it once on an empty data directory
 -- (/docker-entrypoint-initdb.d), deploy/local/postgres.sh runs it on every `ensure`.
 -- PostgreSQL 15: ordinary roles cannot create tables in schema public unless they own the
 -- database (public is owned by pg_database_owner), so each role OWNS its databases.

@@ -1,7 +1,9 @@
 """Applies every service's migrations: `python -m libs.db.migrate [service ...]`.
 
-Each service reads its own database URL from its settings (`<PREFIX>_DATABASE_URL`), so the same
-command migrates the development databases or, with the test environment, the test databases.
+The services and their migrations folders (each one's section of migrations/alembic.ini) are
+libs.registry's. Each service reads its own database URL from its settings
+(`<PREFIX>_DATABASE_URL`), so the same command migrates the development databases or, with the
+test environment, the test databases.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from libs import registry
 from libs.db.alembic_env import EMPTY_FIRST
 
-SERVICES = ("order_capture", "inventory", "orchestration", "returns")
+SERVICES = registry.names()
 INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 
 
@@ -28,7 +31,7 @@ def upgrade(
     empty_first: bool = False,
     attempts: int = 30,
 ) -> None:
-    config = Config(str(INI), ini_section=service)
+    config = Config(str(INI), ini_section=registry.service(service).migrations)
     config.attributes[EMPTY_FIRST] = empty_first
     move = command.downgrade if downgrade else command.upgrade
     for attempt in range(1, attempts + 1):

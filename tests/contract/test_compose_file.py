@@ -7,7 +7,7 @@ COMPOSE_SCHEMA_SOURCE.md), so the check needs neither Docker nor the network.
 from __future__ import annotations
 
 import json
-import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +15,16 @@ import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
+from libs import registry
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SCHEMA_FILE = Path(__file__).with_name("compose-spec.schema.json")
 LOCAL_RUN_LIB = REPO / "deploy" / "local" / "_lib.sh"
 
-# compose service name -> (python package under services/, env prefix, HTTP port)
-SERVICES = {
-    "order-capture": ("order_capture", "ORDER_CAPTURE", 8001),
-    "inventory": ("inventory", "INVENTORY", 8002),
-    "orchestration": ("orchestration", "ORCHESTRATION", 8003),
-    "returns": ("returns", "RETURNS", 8004),
-}
+# compose service name -> (python package under services/, env prefix, HTTP port), from the
+# registry (tests/libs/unit/test_registry.py pins the four services' names, prefixes and ports).
+SERVICES = {s.deploy_name: (s.name, s.env_prefix, s.port) for s in registry.SERVICES}
 
 
 def _compose() -> dict[str, Any]:
@@ -90,9 +88,10 @@ def test_compose_file_declares_the_same_system_as_make_run() -> None:
         )
         assert env[f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
 
-    # The ports `make run` (deploy/local/run.sh) waits on are the same ones.
-    local_ports = {
-        svc: int(port)
-        for svc, port in re.findall(r"^\s*(\w+)\) echo (\d+) ;;", LOCAL_RUN_LIB.read_text(), re.M)
-    }
+    # The ports `make run` (deploy/local/run.sh) waits on are the same ones: asked of
+    # deploy/local/_lib.sh's service_port, as run.sh asks.
+    script = f'REPO={REPO}; . {LOCAL_RUN_LIB}; for s in "${{OMS_SERVICES[@]}}"; do '
+    script += 'echo "$s $(service_port "$s")"; done'
+    listed = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    local_ports = {svc: int(port) for svc, port in map(str.split, listed.stdout.splitlines())}
     assert local_ports == {package: port for package, _, port in SERVICES.values()}

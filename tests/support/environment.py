@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from libs import registry
 from libs.auth.keys import generate_signing_key, jwks_of
 
 # Two runs at once (a second working copy, a helper session) each set their own database
@@ -21,11 +22,11 @@ from libs.auth.keys import generate_signing_key, jwks_of
 # databases must exist: `deploy/local/postgres.sh database <suffix>` makes them.
 DATABASE_SUFFIX = os.environ.get("OMS_TEST_DATABASE_SUFFIX", "_test")
 PORT_BASE = int(os.environ.get("OMS_TEST_PORT_BASE", "18000"))
+# Every service of the registry: its environment prefix and its test port (its `make run` port
+# moved from registry.HTTP_PORT_BASE to PORT_BASE).
 SERVICES: dict[str, tuple[str, int]] = {
-    "order_capture": ("ORDER_CAPTURE", PORT_BASE + 1),
-    "inventory": ("INVENTORY", PORT_BASE + 2),
-    "orchestration": ("ORCHESTRATION", PORT_BASE + 3),
-    "returns": ("RETURNS", PORT_BASE + 4),
+    service.name: (service.env_prefix, PORT_BASE + service.port_offset)
+    for service in registry.SERVICES
 }
 
 RUN_ID = os.environ.setdefault("OMS_TEST_RUN_ID", str(int(time.time())))
@@ -40,8 +41,9 @@ PG_SOCKET_DIR = os.environ.get("OMS_PG_SOCKET_DIR", "/var/run/postgresql")
 
 
 def database_url_for(service: str) -> str:
-    database = f"oms_{service}{DATABASE_SUFFIX}"
-    credentials = f"oms_{service}:oms_{service}"
+    found = registry.service(service)
+    database = f"{found.database}{DATABASE_SUFFIX}"
+    credentials = f"{found.role}:{found.role}"
     if os.path.isdir(PG_SOCKET_DIR):
         return f"postgresql+asyncpg://{credentials}@/{database}?host={PG_SOCKET_DIR}"
     return f"postgresql+asyncpg://{credentials}@127.0.0.1:5432/{database}"
