@@ -1,8 +1,9 @@
-"""Writes docker-compose.yml and deploy/postgres/init.sql from the service registry:
-`python -m tools.compose` (what `make compose` runs).
+"""Writes docker-compose.yml, deploy/postgres/init.sql and the image's EXPOSE line
+(deploy/Dockerfile) from the service registry: `python -m tools.compose` (what `make compose`
+runs).
 
-Neither file can import Python, so both are generated from libs/registry.py and committed; a unit
-test (tests/libs/unit/test_registry.py) fails when a committed one differs from what the
+None of them can import Python, so they are generated from libs/registry.py and committed; a
+unit test (tests/libs/unit/test_registry.py) fails when a committed one differs from what the
 registry makes. `--check` writes nothing and exits 1 when one differs.
 """
 
@@ -12,6 +13,7 @@ registry makes. `--check` writes nothing and exits 1 when one differs.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from libs.registry import Service
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 INIT_SQL = ROOT / "deploy" / "postgres" / "init.sql"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 
 # Inside the compose network.
 POSTGRES = "postgres:5432"
@@ -261,9 +264,19 @@ def init_sql() -> str:
     return INIT_SQL_TEXT.format(services=services)
 
 
+def dockerfile() -> str:
+    """The committed Dockerfile with its EXPOSE line listing every service's port (the rest of
+    the file is written by hand)."""
+    expose = "EXPOSE " + " ".join(str(s.port) for s in registry.SERVICES)
+    text, found = re.subn(r"^EXPOSE .*$", expose, DOCKERFILE.read_text(), flags=re.M)
+    if found != 1:
+        raise SystemExit(f"{DOCKERFILE}: expected one EXPOSE line, found {found}")
+    return text
+
+
 def generated() -> dict[Path, str]:
     """Every file this tool writes, by path, as the registry makes it."""
-    return {COMPOSE_FILE: compose_file(), INIT_SQL: init_sql()}
+    return {COMPOSE_FILE: compose_file(), INIT_SQL: init_sql(), DOCKERFILE: dockerfile()}
 
 
 def main(argv: list[str] | None = None) -> int:
