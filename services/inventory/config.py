@@ -4,13 +4,14 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
+from libs.registry import service
 
 
 class InventorySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore", frozen=True)
 
     SERVICE_NAME: str = "inventory"
-    HTTP_PORT: int = 8002
+    HTTP_PORT: int = service("inventory").port
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_inventory:oms_inventory@127.0.0.1:5432/oms_inventory"
     )

@@ -4,6 +4,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
+from libs.registry import service
 from services.orchestration.domain.saga import DeclinePolicy
 
 
@@ -11,7 +12,7 @@ class OrchestrationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ORCHESTRATION_", extra="ignore", frozen=True)
 
     SERVICE_NAME: str = "orchestration"
-    HTTP_PORT: int = 8003
+    HTTP_PORT: int = service("orchestration").port
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_orchestration:oms_orchestration@127.0.0.1:5432/oms_orchestration"
     )

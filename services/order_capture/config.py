@@ -4,6 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
+from libs.registry import service
 
 
 class OrderCaptureSettings(ServiceSettings):
@@ -14,7 +15,7 @@ class OrderCaptureSettings(ServiceSettings):
     # serves (standard and express by default). Any other (same_day) is refused with 422
     # service_level_unavailable at capture, rather than shipped at a level nobody asked for.
     SERVICE_LEVELS: str = "standard,express"
-    HTTP_PORT: int = 8001
+    HTTP_PORT: int = service("order_capture").port
     DATABASE_URL: str = (
         "postgresql+asyncpg://oms_order_capture:oms_order_capture@127.0.0.1:5432/oms_order_capture"
     )
