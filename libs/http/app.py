@@ -21,6 +21,11 @@ from libs.http.middleware import (
     CorrelationMiddleware,
 )
 from libs.http.openapi_examples import add_operation_examples
+from libs.http.openapi_language import (
+    declare_problem_codes,
+    declare_response_headers,
+    service_problem_codes,
+)
 from libs.http.problems import install_problem_handlers, problem_responses
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
 
@@ -72,17 +77,21 @@ def create_service_app(
     app.include_router(health_router())
     for router in [*routers, audit_router(audit_log)]:
         app.include_router(router, prefix="/v1")
-    _with_operation_examples(app)
+    _with_shared_declarations(app, problem_codes=service_problem_codes(routers))
     refuse_unguarded_operations(app.openapi())
     return app
 
 
-def _with_operation_examples(app: FastAPI) -> None:
+def _with_shared_declarations(app: FastAPI, *, problem_codes: list[str]) -> None:
+    """The document FastAPI generates, plus what every service declares alike: examples,
+    the problems the shared edge can answer, the problem codes and the response headers."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = declare_implied_problems(add_operation_examples(generate()))
+            doc = declare_implied_problems(add_operation_examples(generate()))
+            doc = declare_problem_codes(doc, problem_codes)
+            app.openapi_schema = declare_response_headers(doc)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
