@@ -29,8 +29,6 @@ from libs.http.openapi_language import (
 from libs.http.problems import install_problem_handlers, problem_responses
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
 
-API_VERSION = "2.0.0"
-
 
 class Health(BaseModel):
     status: str = Field(examples=["ok"])
@@ -52,18 +50,21 @@ def create_service_app(
     container: ServiceContainer,
     parts: Sequence[str],
     title: str,
+    version: str,
     description: str,
     routers: Sequence[APIRouter],
     audit_log: Table,
     status_table: Mapping[type[DomainError], int] | None = None,
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    """The service's app. `body_limits` maps path prefixes to a body size limit other than
-    the default 1 MiB (e.g. an upload endpoint); everything else keeps the default."""
+    """The service's app. `version` is its API's (semantic) version: the major part changes
+    with a breaking change (the gate, tools/compat.py, refuses one without it), the minor part
+    with an addition. `body_limits` maps path prefixes to a body size limit other than the
+    default 1 MiB (e.g. an upload endpoint); everything else keeps the default."""
     app = FastAPI(
         title=title,
         description=description,
-        version=API_VERSION,
+        version=version,
         lifespan=lifespan_for(container, parts),
         generate_unique_id_function=operation_id,
         openapi_tags=[{"name": "health", "description": "Liveness and readiness probes"}],

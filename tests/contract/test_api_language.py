@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from libs.http.address import Address
 from libs.http.problem_codes import PROBLEMS, SHARED
 from libs.http.problems import PROBLEM_JSON
 from libs.observability.correlation import CORRELATION_HEADER
@@ -78,3 +79,15 @@ def test_the_problem_codes_a_document_lists_are_registered(path: Path) -> None:
     assert set(listed) <= set(PROBLEMS)
     assert set(listed) >= {str(c) for c in SHARED}
     assert listed == sorted(set(listed))
+
+
+@pytest.mark.parametrize("path", sorted(OPENAPI), ids=lambda p: p.name)
+def test_every_address_and_point_has_one_shape(path: Path) -> None:
+    postal = set(Address.model_fields)
+    for name, schema in OPENAPI[path]["components"]["schemas"].items():
+        fields = set(schema.get("properties", {}))
+        assert not fields & {"lat", "lon", "lng", "long"}, f"{name}: say latitude/longitude"
+        if "latitude" in fields or "longitude" in fields:
+            assert {"latitude", "longitude"} <= fields, name
+        if "postal_code" in fields:
+            assert postal <= fields, f"{name} is an address of another shape"
