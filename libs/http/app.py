@@ -21,10 +21,13 @@ from libs.http.middleware import (
     CorrelationMiddleware,
 )
 from libs.http.openapi_examples import add_operation_examples
+from libs.http.openapi_language import (
+    declare_problem_codes,
+    declare_response_headers,
+    service_problem_codes,
+)
 from libs.http.problems import install_problem_handlers, problem_responses
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
-
-API_VERSION = "2.0.0"
 
 
 class Health(BaseModel):
@@ -47,18 +50,21 @@ def create_service_app(
     container: ServiceContainer,
     parts: Sequence[str],
     title: str,
+    version: str,
     description: str,
     routers: Sequence[APIRouter],
     audit_log: Table,
     status_table: Mapping[type[DomainError], int] | None = None,
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    """The service's app. `body_limits` maps path prefixes to a body size limit other than
-    the default 1 MiB (e.g. an upload endpoint); everything else keeps the default."""
+    """The service's app. `version` is its API's (semantic) version: the major part changes
+    with a breaking change (the gate, tools/compat.py, refuses one without it), the minor part
+    with an addition. `body_limits` maps path prefixes to a body size limit other than the
+    default 1 MiB (e.g. an upload endpoint); everything else keeps the default."""
     app = FastAPI(
         title=title,
         description=description,
-        version=API_VERSION,
+        version=version,
         lifespan=lifespan_for(container, parts),
         generate_unique_id_function=operation_id,
         openapi_tags=[{"name": "health", "description": "Liveness and readiness probes"}],
@@ -72,17 +78,21 @@ def create_service_app(
     app.include_router(health_router())
     for router in [*routers, audit_router(audit_log)]:
         app.include_router(router, prefix="/v1")
-    _with_operation_examples(app)
+    _with_shared_declarations(app, problem_codes=service_problem_codes(routers))
     refuse_unguarded_operations(app.openapi())
     return app
 
 
-def _with_operation_examples(app: FastAPI) -> None:
+def _with_shared_declarations(app: FastAPI, *, problem_codes: list[str]) -> None:
+    """The document FastAPI generates, plus what every service declares alike: examples,
+    the problems the shared edge can answer, the problem codes and the response headers."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = declare_implied_problems(add_operation_examples(generate()))
+            doc = declare_implied_problems(add_operation_examples(generate()))
+            doc = declare_problem_codes(doc, problem_codes)
+            app.openapi_schema = declare_response_headers(doc)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

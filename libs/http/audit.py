@@ -24,13 +24,14 @@ from libs.http.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from libs.http.problem_codes import ProblemCode
 from libs.http.problems import problem_responses
 
 RESOURCE_PATTERN = r"^[a-z_]+:[^\s]{1,200}$"
 
 
 class NarrowedAuditReader(Forbidden):
-    code = "audit_needs_unnarrowed_token"
+    code = ProblemCode.AUDIT_NEEDS_UNNARROWED_TOKEN
     title = "The audit log spans every channel and location; a narrowed token cannot read it"
 
 

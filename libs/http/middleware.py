@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.auth.actor import actor_scope
+from libs.http.problem_codes import ProblemCode
 from libs.http.problems import PROBLEM_JSON, problem_response
 from libs.observability.correlation import CORRELATION_HEADER, correlation_scope
 
@@ -77,7 +78,7 @@ class AdmissionControl:
         # Rendered once: a process refusing hundreds of requests a second must do it cheaply.
         refusal = problem_response(
             status=503,
-            code="overloaded",
+            code=ProblemCode.OVERLOADED,
             title="The service is at capacity; retry after the time in Retry-After",
         )
         self._refusal_body = bytes(refusal.body)
@@ -163,7 +164,7 @@ class BodySizeLimitMiddleware:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = problem_response(
             status=413,
-            code="payload_too_large",
+            code=ProblemCode.PAYLOAD_TOO_LARGE,
             title="The request body is larger than the service accepts",
             detail=f"bodies are limited to {max_bytes} bytes",
         )

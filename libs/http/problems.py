@@ -30,6 +30,7 @@ from libs.errors import (
     Unauthenticated,
     Unprocessable,
 )
+from libs.http.problem_codes import ProblemCode
 from libs.observability.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -151,7 +152,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
         malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
         return problem_response(
             status=422,
-            code="malformed_json" if malformed else "validation_error",
+            code=ProblemCode.MALFORMED_JSON if malformed else ProblemCode.VALIDATION_ERROR,
             title="The request body is not valid JSON" if malformed else "The request is invalid",
             detail=f"{len(errors)} field(s) invalid",
             errors=errors,
@@ -164,7 +165,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             # answer as any other body that is not JSON.
             return problem_response(
                 status=422,
-                code="malformed_json",
+                code=ProblemCode.MALFORMED_JSON,
                 title="The request body is not valid JSON",
                 detail=str(exc.detail) if exc.detail else None,
             )
@@ -173,7 +174,11 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             # Starlette names only the methods of the first route whose path matched; RFC 9110
             # wants every method the resource supports.
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        codes = {
+            404: ProblemCode.NOT_FOUND,
+            405: ProblemCode.METHOD_NOT_ALLOWED,
+            413: ProblemCode.PAYLOAD_TOO_LARGE,
+        }
         return problem_response(
             status=exc.status_code,
             code=codes.get(exc.status_code, f"http_{exc.status_code}"),
@@ -185,7 +190,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
         log.warning("http.database_unavailable", error=repr(exc))
         return problem_response(
             status=503,
-            code="database_unavailable",
+            code=ProblemCode.DATABASE_UNAVAILABLE,
             title="The service's database is unreachable; retry later",
             headers={"Retry-After": "2"},
         )
@@ -195,7 +200,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
         log.warning("http.database_busy", error=repr(exc))
         return problem_response(
             status=503,
-            code="database_busy",
+            code=ProblemCode.DATABASE_BUSY,
             title="The service is at capacity; retry later",
             headers={"Retry-After": "2"},
         )
@@ -209,7 +214,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             log.warning("http.dependency_unavailable", error=repr(exc))
             return problem_response(
                 status=503,
-                code="dependency_unavailable",
+                code=ProblemCode.DEPENDENCY_UNAVAILABLE,
                 title="A service this request depends on is unreachable; retry later",
                 headers={"Retry-After": "2"},
             )
@@ -222,7 +227,7 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             log.warning("http.transaction_conflict", sqlstate=sqlstate_of(exc))
             return problem_response(
                 status=503,
-                code="transaction_conflict",
+                code=ProblemCode.TRANSACTION_CONFLICT,
                 title="The request collided with another; retry it",
                 headers={"Retry-After": "1"},
             )
@@ -235,10 +240,12 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             # The transaction rolled back, so nothing was half-written.
             return problem_response(
                 status=422,
-                code="invalid_text",
+                code=ProblemCode.INVALID_TEXT,
                 title="The request contains a character that cannot be stored (NUL)",
             )
-        return problem_response(status=500, code="internal_error", title="Internal server error")
+        return problem_response(
+            status=500, code=ProblemCode.INTERNAL_ERROR, title="Internal server error"
+        )
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

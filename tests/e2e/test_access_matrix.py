@@ -547,7 +547,7 @@ REQUESTS: dict[str, Builder] = {
             "/v1/promises",
             json={
                 "lines": [{"sku": o.sku, "quantity": 1}],
-                "ship_to": {"country": "DE", "lat": 52.52, "lon": 13.405},
+                "ship_to": {"country": "DE", "latitude": 52.52, "longitude": 13.405},
             },
         )
     ),

@@ -323,8 +323,8 @@ class TestAddressChange:
                     "city": "München",
                     "postal_code": "80331",
                     "country": "DE",
-                    "lat": MUNICH[0],
-                    "lon": MUNICH[1],
+                    "latitude": MUNICH[0],
+                    "longitude": MUNICH[1],
                 }
             },
             headers={"If-Match": etag},

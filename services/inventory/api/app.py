@@ -22,6 +22,7 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS inventory",
+        version="2.1.0",
         description="Locations, stock per location with its ledger, available-to-promise, "
         "incoming stock, backorders and reservations that never oversell.",
         # Before stock: GET /stock/imports must not be taken for GET /stock/{sku}.

@@ -15,6 +15,7 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS orchestration",
+        version="3.0.0",
         description="The order saga, the explainable routing engine, delivery promises, "
         "fulfilment orders, carriers and payments; holds and manual review.",
         audit_log=plumbing.audit,

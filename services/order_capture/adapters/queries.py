@@ -236,7 +236,7 @@ async def _shipments_of(session: AsyncSession, order_ids: list[UUID]) -> dict[UU
 def _address(data: dict[str, Any] | None) -> AddressRead | None:
     if data is None:
         return None
-    return AddressRead(**{field: data.get(field) for field in AddressRead.model_fields})
+    return AddressRead.of_stored(data)
 
 
 def read_of_written(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> OrderRead:

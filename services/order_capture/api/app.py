@@ -17,6 +17,7 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS order-capture",
+        version="3.0.0",
         description="Multi-channel order intake: the order's system of record and status hub.",
         audit_log=plumbing.audit,
         routers=[router, self_service],

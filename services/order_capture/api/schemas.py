@@ -6,6 +6,7 @@ anything else the service computes; it gets a 422 naming the field instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -21,7 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from libs.http.fields import Country, Day, Trimmed
+from libs.http.address import Address
+from libs.http.address import AddressRead as SharedAddressRead
+from libs.http.fields import Day, Trimmed
 from libs.http.pagination import Page
 from services.order_capture.domain import commands, values
 from services.order_capture.domain.status import OrderStatus
@@ -34,7 +37,6 @@ def _known_currency(code: str) -> str:
     return code
 
 
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100), Trimmed]
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), Trimmed]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
 Money = Annotated[
@@ -93,7 +95,9 @@ class CustomerIn(Strict):
         return values.Customer(id=self.id, email=self.email, name=self.name, phone=self.phone)
 
 
-class AddressIn(Strict):
+class AddressIn(Address):
+    """An address as in every OMS API, and the name of the person it is for."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -104,25 +108,19 @@ class AddressIn(Strict):
                     "city": "Berlin",
                     "postal_code": "10117",
                     "country": "DE",
-                    "lat": 52.5170,
-                    "lon": 13.3889,
+                    "latitude": 52.5170,
+                    "longitude": 13.3889,
                 }
             ]
         },
     )
 
     name: Text200
-    line1: Text200
-    line2: Text200 | None = None
-    city: Text100
-    postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    region: Text100 | None = None
-    country: Country
-    lat: float | None = Field(default=None, strict=True, ge=-90, le=90)
-    lon: float | None = Field(default=None, strict=True, ge=-180, le=180)
 
     def to_value(self) -> values.Address:
-        return values.Address(**self.model_dump())
+        # The domain, the stored order and its events keep their names for the point: lat/lon.
+        fields = self.model_dump(exclude={"latitude", "longitude"})
+        return values.Address(**fields, lat=self.latitude, lon=self.longitude)
 
 
 class DeliveryIn(Strict):
@@ -401,16 +399,22 @@ class CustomerRead(BaseModel):
     phone: str | None = None
 
 
-class AddressRead(BaseModel):
+class AddressRead(SharedAddressRead):
+    """An address as in every OMS API, and the name of the person it is for."""
+
     name: str
-    line1: str
-    line2: str | None = None
-    city: str
-    postal_code: str
-    region: str | None = None
-    country: str
-    lat: float | None = None
-    lon: float | None = None
+
+    @classmethod
+    def of_stored(cls, data: Mapping[str, Any]) -> AddressRead:
+        """From an address as the order stores it (the domain's names: lat/lon)."""
+        return cls(
+            **{field: data.get(field) for field in cls.model_fields.keys() - _POINT},
+            latitude=data.get("lat"),
+            longitude=data.get("lon"),
+        )
+
+
+_POINT = {"latitude", "longitude"}
 
 
 class DeliveryRead(BaseModel):
@@ -468,8 +472,8 @@ ORDER_READ_EXAMPLE: dict[str, Any] = {
         "postal_code": "10117",
         "region": None,
         "country": "DE",
-        "lat": None,
-        "lon": None,
+        "latitude": None,
+        "longitude": None,
     },
     "billing_address": None,
     "delivery": {"method": "ship", "service_level": "standard", "pickup_location_code": None},

@@ -15,6 +15,7 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS returns",
+        version="2.1.0",
         description="Return policy, RMAs, receiving and inspection, restock, refunds, exchanges.",
         audit_log=plumbing.audit,
         routers=[router, self_service],

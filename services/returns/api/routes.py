@@ -146,6 +146,7 @@ async def _read(session: ReadSessionDep, return_id: UUID, caller: Principal) -> 
 )
 async def open_return(
     body: ReturnCreate,
+    response: Response,
     bus: BusDep,
     session: ReadSessionDep,
     caller: ReturnsWriter,
@@ -162,6 +163,7 @@ async def open_return(
         await session.rollback()
     cmd = _open_command(body, order_id=body.order_id, idempotency_key=idempotency_key)
     return_id: UUID = await bus.handle(cmd)
+    response.headers["Location"] = f"/v1/returns/{return_id}"
     return await _read(session, return_id, caller)
 
 
@@ -323,6 +325,7 @@ async def _label(session: ReadSessionDep, r: ReturnRequest) -> Response:
 )
 async def customer_open(
     body: SelfServiceReturnCreate,
+    response: Response,
     bus: BusDep,
     session: ReadSessionDep,
     idempotency_key: IdempotencyKeyDep = None,
@@ -336,6 +339,7 @@ async def customer_open(
         idempotency_key=idempotency_key,
     )
     return_id: UUID = await bus.handle(cmd)
+    response.headers["Location"] = f"/v1/returns/{return_id}"
     return queries.return_read(await _customer_return(session, return_id))
 
 

@@ -63,7 +63,7 @@ class TestPromiseByARequestedDate:
     ) -> list[dict[str, Any]]:
         body: dict[str, Any] = {
             "lines": [{"sku": sku, "quantity": 1}],
-            "ship_to": {"country": "DE", "lat": BERLIN[0], "lon": BERLIN[1]},
+            "ship_to": {"country": "DE", "latitude": BERLIN[0], "longitude": BERLIN[1]},
         }
         if requested is not None:
             body["requested_delivery_date"] = requested.isoformat()

@@ -242,7 +242,12 @@ INVALID_ORDERS: list[tuple[str, Callable[[dict[str, Any]], None], str, str | Non
         "validation_error",
         "shipping_address.country",
     ),
-    ("latitude 91", _set("shipping_address.lat", 91), "validation_error", "shipping_address.lat"),
+    (
+        "latitude 91",
+        _set("shipping_address.latitude", 91),
+        "validation_error",
+        "shipping_address.latitude",
+    ),
     ("no delivery", _set("delivery", _DELETE), "validation_error", "delivery"),
     ("bad method", _set("delivery.method", "drone"), "validation_error", "delivery.method"),
     (

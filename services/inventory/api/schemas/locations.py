@@ -15,9 +15,11 @@ from pydantic import (
     model_validator,
 )
 
-from libs.http.fields import Country, LocalTime, Trimmed
+from libs.http.address import Address
+from libs.http.fields import LocalTime, Trimmed
 from libs.http.pagination import Page
-from services.inventory.domain.locations import Address, Capability, Location, LocationType
+from services.inventory.domain.locations import Address as DomainAddress
+from services.inventory.domain.locations import Capability, Location, LocationType
 
 Code = Annotated[
     str,
@@ -62,20 +64,10 @@ LOCATION_EXAMPLE: dict[str, Any] = {
 }
 
 
-class AddressIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    line1: Text200
-    line2: Text200 | None = None
-    city: Text200
-    region: Text200 | None = None
-    postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    country: Country
-    latitude: float | None = Field(None, strict=True, ge=-90, le=90)
-    longitude: float | None = Field(None, strict=True, ge=-180, le=180)
-
-    def to_domain(self) -> Address:
-        return Address(**self.model_dump())
+# The address every OMS API speaks (libs.http.address); a location adds nothing to it.
+class AddressIn(Address):
+    def to_domain(self) -> DomainAddress:
+        return DomainAddress(**self.model_dump())
 
 
 class LocationFields(BaseModel):

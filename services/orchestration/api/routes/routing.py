@@ -94,8 +94,8 @@ async def promises(body: PromiseRequest, session: ReadSessionDep) -> PromiseRead
     strategy, _ = await strategies.current(session)
     rates, _, _ = await carrier_rates.current(session)
     point = (
-        GeoPoint(body.ship_to.lat, body.ship_to.lon)
-        if body.ship_to.lat is not None and body.ship_to.lon is not None
+        GeoPoint(body.ship_to.latitude, body.ship_to.longitude)
+        if body.ship_to.latitude is not None and body.ship_to.longitude is not None
         else None
     )
     options = promise(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.http.address import Latitude, Longitude
 from libs.http.fields import Country, Day, Sku
 from services.orchestration.domain.routing.model import NoRoutePolicy
 
@@ -78,8 +79,8 @@ class PromiseDestination(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     country: Country
-    lat: float | None = Field(None, strict=True, ge=-90, le=90)
-    lon: float | None = Field(None, strict=True, ge=-180, le=180)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
 
 
 class PromiseRequest(BaseModel):
@@ -89,7 +90,7 @@ class PromiseRequest(BaseModel):
             "examples": [
                 {
                     "lines": [{"sku": "LAMP-001", "quantity": 2}],
-                    "ship_to": {"country": "DE", "lat": 52.52, "lon": 13.405},
+                    "ship_to": {"country": "DE", "latitude": 52.52, "longitude": 13.405},
                     "service_level": "standard",
                     "requested_delivery_date": "2026-11-26",
                 }
