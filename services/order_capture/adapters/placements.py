@@ -15,37 +15,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from sqlalchemy import Table
 
 from libs.auth.actor import current_actor
-from libs.contracts.base import IntegrationEvent
 from libs.db.bulk import TableRows, inserts_in_one_statement
 from libs.db.pool import RawPool
 from libs.outbox.writer import OutboxWriter
 from services.order_capture.adapters.repository import line_rows, order_row, timeline_row
 from services.order_capture.adapters.tables import order_line, sales_order, timeline_entry
 from services.order_capture.domain.model import Order
+from services.order_capture.service_layer.unit_of_work import (
+    IdempotencyClaim,
+    Publication,
+    WrittenOrder,
+)
 
 NUMBER_BLOCK = 50
-
-
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    scope: str
-    key: str
-    fingerprint: str
-
-
-@dataclass(frozen=True)
-class WrittenOrder:
-    """The rows as written: the 201 is rendered from them, with no read back."""
-
-    order: dict[str, Any]
-    lines: list[dict[str, Any]]
 
 
 class OrderPlacements:
@@ -71,7 +58,7 @@ class OrderPlacements:
     async def insert(
         self,
         order: Order,
-        published: Sequence[IntegrationEvent],
+        publications: Sequence[Publication],
         claim: IdempotencyClaim | None,
     ) -> WrittenOrder | None:
         """The order written, or None when a constraint refused it (a used key, a placed
@@ -80,8 +67,8 @@ class OrderPlacements:
         parts: list[TableRows] = [
             (sales_order, [written.order]),
             (order_line, written.lines),
-            (timeline_entry, [timeline_row(order, event) for event in order.events]),
-            *self._outbox.tables_and_rows(published),
+            (timeline_entry, [timeline_row(order, p.timeline) for p in publications]),
+            *self._outbox.tables_and_rows([p.event for p in publications if p.event is not None]),
         ]
         if claim is not None:
             row = {

@@ -1,4 +1,7 @@
-"""Read-side SQL for the GET endpoints: rows in, response models out, no aggregates.
+"""Read-side SQL for the GET endpoints: rows in, read models out (defined here), no aggregates.
+
+The read models hold the rows as stored; the routes turn them into response schemas (api),
+which this module never imports.
 
 Every query of an order takes the caller's `channels` claim and narrows by it in the SQL
 itself, so an order of another channel is exactly as absent as one that never existed.
@@ -8,10 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Row, Select, exists, func, select, tuple_
@@ -19,36 +22,46 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.narrowing import within
 from libs.http.pagination import decode_cursor, encode_cursor
-from libs.money import display_amount, minor_units
 from libs.self_service import email_proves_order
 from services.order_capture.adapters.tables import (
-    LINE_BUCKETS,
     order_line,
     order_shipment,
     sales_order,
     timeline_entry,
 )
-from services.order_capture.api.schemas import (
-    AddressRead,
-    CustomerRead,
-    DeliveryRead,
-    LineQuantitiesRead,
-    OrderLineRead,
-    OrderPage,
-    OrderRead,
-    PaymentRead,
-    SelfServiceLine,
-    SelfServiceOrderRead,
-    SelfServiceTracking,
-    ShipmentRead,
-    TimelineEntryRead,
-    TimelinePage,
-    TotalsRead,
-)
-from services.order_capture.domain.totals import line_total
 
 Channels = frozenset[str] | None
 """A caller's channels claim: `None` is not narrowed (back office, another service)."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order as stored: its sales_order row, its order_line rows (by position) and its
+    order_shipment rows (by shipping time); a row is read by attribute (`row.currency`)."""
+
+    order: Any
+    lines: Sequence[Any]
+    shipments: Sequence[Any]
+
+
+@dataclass(frozen=True)
+class SelfServiceView:
+    """What self-service shows of an order: its status, its line rows and shipment rows."""
+
+    order_number: str
+    status: str
+    lines: Sequence[Any]
+    shipments: Sequence[Any]
+
+
+@dataclass(frozen=True)
+class PageOf(Generic[T]):
+    """One page of a keyset-paginated list and the cursor of the next (None: the last)."""
+
+    items: Sequence[T]
+    next_cursor: str | None
 
 
 def visible_to(channels: Channels) -> ColumnElement[bool]:
@@ -59,7 +72,7 @@ def visible_to(channels: Channels) -> ColumnElement[bool]:
 
 async def get_order(
     session: AsyncSession, order_id: UUID, *, channels: Channels
-) -> OrderRead | None:
+) -> OrderView | None:
     return await _one(
         session, select(sales_order).where(sales_order.c.id == order_id, visible_to(channels))
     )
@@ -67,7 +80,7 @@ async def get_order(
 
 async def get_order_by_number(
     session: AsyncSession, order_number: str, *, channels: Channels
-) -> OrderRead | None:
+) -> OrderView | None:
     return await _one(
         session,
         select(sales_order).where(sales_order.c.order_number == order_number, visible_to(channels)),
@@ -86,7 +99,7 @@ async def list_orders(
     sku: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-) -> OrderPage:
+) -> PageOf[OrderView]:
     query = (
         select(sales_order)
         .where(visible_to(channels))
@@ -121,8 +134,8 @@ async def list_orders(
     next_cursor = (
         encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
     )
-    return OrderPage(
-        items=[_to_read(r, lines[r.id], shipments[r.id]) for r in page], next_cursor=next_cursor
+    return PageOf(
+        items=[OrderView(r, lines[r.id], shipments[r.id]) for r in page], next_cursor=next_cursor
     )
 
 
@@ -138,7 +151,7 @@ async def order_exists(session: AsyncSession, order_id: UUID, *, channels: Chann
 
 async def timeline(
     session: AsyncSession, order_id: UUID, *, channels: Channels, limit: int, cursor: str | None
-) -> TimelinePage:
+) -> PageOf[Row[Any]]:
     """Oldest first: the order's story in the order it was recorded."""
     t = timeline_entry
     query = (
@@ -152,27 +165,12 @@ async def timeline(
         query = query.where(t.c.seq > int(after))
     rows = (await session.execute(query.limit(limit + 1))).all()
     page, more = rows[:limit], len(rows) > limit
-    return TimelinePage(
-        items=[
-            TimelineEntryRead(
-                at=r.occurred_at,
-                source=r.source,
-                kind=r.kind,
-                reason=r.reason,
-                previous_status=r.previous_status,
-                status=r.status,
-                event_sequence=r.event_sequence,
-                details=r.details,
-            )
-            for r in page
-        ],
-        next_cursor=encode_cursor([page[-1].seq]) if more else None,
-    )
+    return PageOf(items=page, next_cursor=encode_cursor([page[-1].seq]) if more else None)
 
 
 async def self_service_view(
     session: AsyncSession, order_number: str, email: str
-) -> SelfServiceOrderRead | None:
+) -> SelfServiceView | None:
     """None both for an unknown number and for a wrong e-mail, so neither can be told apart:
     the e-mail is compared (in constant time) in both cases. Self-service is the customer's,
     not a channel's: it is not narrowed."""
@@ -188,21 +186,18 @@ async def self_service_view(
         return None
     lines = (await _lines_of(session, [row.id]))[row.id]
     shipments = (await _shipments_of(session, [row.id]))[row.id]
-    return SelfServiceOrderRead(
-        order_number=order_number,
-        status=row.status,
-        lines=[SelfServiceLine.model_validate(ln, from_attributes=True) for ln in lines],
-        tracking=[SelfServiceTracking.model_validate(s, from_attributes=True) for s in shipments],
+    return SelfServiceView(
+        order_number=order_number, status=row.status, lines=lines, shipments=shipments
     )
 
 
-async def _one(session: AsyncSession, query: Select[Any]) -> OrderRead | None:
+async def _one(session: AsyncSession, query: Select[Any]) -> OrderView | None:
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return None
     lines = await _lines_of(session, [row.id])
     shipments = await _shipments_of(session, [row.id])
-    return _to_read(row, lines[row.id], shipments[row.id])
+    return OrderView(row, lines[row.id], shipments[row.id])
 
 
 async def _lines_of(session: AsyncSession, order_ids: list[UUID]) -> dict[UUID, list[Row[Any]]]:
@@ -233,81 +228,7 @@ async def _shipments_of(session: AsyncSession, order_ids: list[UUID]) -> dict[UU
     return grouped
 
 
-def _address(data: dict[str, Any] | None) -> AddressRead | None:
-    if data is None:
-        return None
-    return AddressRead.of_stored(data)
-
-
-def read_of_written(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> OrderRead:
-    """The response for rows just written, rendered as a read of them would be (a new order
-    has no shipments)."""
-    return _to_read(SimpleNamespace(**order), [SimpleNamespace(**line) for line in lines], [])
-
-
-def _to_read(row: Any, lines: Sequence[Any], shipments: Sequence[Any]) -> OrderRead:
-    units = minor_units(row.currency)
-
-    def money(amount: Decimal) -> Decimal:
-        return display_amount(amount, units)
-
-    shipping_address = _address(row.shipping_address)
-    assert shipping_address is not None  # NOT NULL column
-    return OrderRead(
-        id=row.id,
-        order_number=row.order_number,
-        channel=row.channel,
-        channel_order_ref=row.channel_order_ref,
-        status=row.status,
-        currency=row.currency,
-        customer=CustomerRead(
-            id=row.customer_id,
-            email=row.customer_email,
-            name=row.customer_name,
-            phone=row.customer_phone,
-        ),
-        shipping_address=shipping_address,
-        billing_address=_address(row.billing_address),
-        delivery=DeliveryRead(
-            method=row.delivery_method,
-            service_level=row.service_level,
-            pickup_location_code=row.pickup_location_code,
-        ),
-        payment=PaymentRead(
-            method=row.payment["method"],
-            amount=money(Decimal(row.payment["amount"])),
-            authorization_ref=row.payment.get("authorization_ref"),
-        ),
-        lines=[
-            OrderLineRead(
-                id=ln.id,
-                sku=ln.sku,
-                name=ln.name,
-                quantity=ln.quantity,
-                unit_price=money(ln.unit_price),
-                discount_amount=money(ln.discount_amount),
-                tax_amount=money(ln.tax_amount),
-                line_total=money(line_total(ln)),
-                quantities=LineQuantitiesRead(
-                    ordered=ln.quantity, **{b: getattr(ln, b) for b in LINE_BUCKETS}
-                ),
-            )
-            for ln in lines
-        ],
-        totals=TotalsRead(
-            subtotal=money(row.subtotal),
-            discount_total=money(row.discount_total),
-            tax_total=money(row.tax_total),
-            shipping_amount=money(row.shipping_amount),
-            grand_total=money(row.grand_total),
-            refunded=money(row.refunded_amount),
-        ),
-        requested_delivery_date=row.requested_delivery_date,
-        tags=list(row.tags),
-        metadata=dict(row.metadata),
-        notes=row.notes,
-        shipments=[ShipmentRead.model_validate(s, from_attributes=True) for s in shipments],
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+def view_of_written(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> OrderView:
+    """The view of rows just written, as a read of them would give it (a new order has no
+    shipments)."""
+    return OrderView(SimpleNamespace(**order), [SimpleNamespace(**line) for line in lines], [])

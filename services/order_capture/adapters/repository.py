@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from functools import cache
-from typing import Any, assert_never
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Table, TextClause, insert, select, text
@@ -23,7 +23,6 @@ from services.order_capture.adapters.tables import (
     sales_order,
     timeline_entry,
 )
-from services.order_capture.domain import events
 from services.order_capture.domain.errors import DuplicateChannelOrder
 from services.order_capture.domain.model import Order, OrderLine
 from services.order_capture.domain.quantities import LineQuantities
@@ -38,6 +37,7 @@ from services.order_capture.domain.values import (
     ServiceLevel,
     Shipment,
 )
+from services.order_capture.service_layer.unit_of_work import TimelineEntry
 
 
 class OrderRepository:
@@ -160,12 +160,10 @@ class OrderRepository:
                 )
             )
 
-    def stage_timeline(self) -> None:
-        """One timeline entry per domain event of every order this unit of work touched,
-        written at commit (write_timeline) with the rest of the batch's."""
-        self._timeline += [
-            timeline_row(order, event) for order in self.seen for event in order.events
-        ]
+    def stage_timeline(self, order: Order, entry: TimelineEntry) -> None:
+        """A timeline entry of one of this unit of work's orders, written at commit
+        (write_timeline) with the rest of the batch's."""
+        self._timeline.append(timeline_row(order, entry))
 
     async def write_timeline(self) -> None:
         rows, self._timeline = self._timeline, []
@@ -206,44 +204,18 @@ def _insert(table: str, columns: tuple[tuple[str, str], ...]) -> TextClause:
     return unnest_insert(table, dict(columns))
 
 
-def timeline_row(order: Order, event: events.OrderEvent) -> dict[str, Any]:
-    row: dict[str, Any] = {
+def timeline_row(order: Order, entry: TimelineEntry) -> dict[str, Any]:
+    return {
         "order_id": order.id,
-        "occurred_at": event.at,
-        "source": event.source,
-        "reason": event.reason,
-        "event_sequence": event.sequence if event.published else None,
-        "previous_status": None,
-        "status": None,
-        "details": {},
+        "occurred_at": entry.occurred_at,
+        "source": entry.source,
+        "reason": entry.reason,
+        "event_sequence": entry.event_sequence,
+        "previous_status": entry.previous_status,
+        "status": entry.status,
+        "details": entry.details,
+        "kind": entry.kind,
     }
-    match event:
-        case events.OrderPlaced():
-            row |= {"kind": "placed", "status": OrderStatus.PENDING.value}
-        case events.OrderUpdated():
-            row |= {"kind": "updated", "details": {"changed_fields": list(event.changed_fields)}}
-        case events.CancellationRequested():
-            row |= {
-                "kind": "cancellation_requested",
-                "details": {
-                    "cancellation_id": event.cancellation_id,
-                    "requested_by": event.requested_by,
-                    "lines": [{"line_id": lid, "quantity": q} for lid, q in event.quantities],
-                },
-            }
-        case events.OrderCancelled():
-            row |= {"kind": "cancelled"}
-        case events.StatusChanged():
-            row |= {
-                "kind": "status_changed",
-                "previous_status": event.previous_status,
-                "status": event.status,
-            }
-        case events.FactRecorded():
-            row |= {"kind": event.kind, "details": event.details}
-        case _:
-            assert_never(event)
-    return row
 
 
 def line_rows(order: Order) -> list[dict[str, Any]]:

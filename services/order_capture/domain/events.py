@@ -64,9 +64,9 @@ class FactRecorded(DomainEvent):
     details: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
-# Every event an order records. The published language (adapters/published.translate) and the
-# timeline (adapters/repository.timeline_row) match on it exhaustively: an event type added
-# here and mapped in neither fails mypy, not a commit in production.
+# Every event an order records. messaging/publications.translate matches on it exhaustively,
+# giving each its integration event and its timeline entry: an event type added here and not
+# mapped there fails mypy, not a commit in production.
 OrderEvent = (
     OrderPlaced
     | OrderUpdated

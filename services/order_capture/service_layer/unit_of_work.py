@@ -1,41 +1,153 @@
+"""The abstract unit of work of order-capture and the ports its handlers use.
+
+Handlers take a `UnitOfWork`: adapters/unit_of_work.py implements it on PostgreSQL (bootstrap
+hands that one to the bus), tests/order_capture/unit/fakes.py in memory. Every port is a
+Protocol, so an implementation only has to have the methods.
+
+What an order's domain events leave behind, an integration event and a timeline entry each, is
+decided in one place, messaging/publications.translate; the composition root hands it to
+whatever writes them (the concrete unit of work, the placing hot path) as a `Translate`.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+from uuid import UUID
 
+from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
-from libs.db.unit_of_work import SqlAlchemyUnitOfWork
-from libs.ids import uuids_among
-from services.order_capture.adapters import published
-from services.order_capture.adapters.repository import OrderRepository
+from libs.db.idempotency import StoredOutcome
+from services.order_capture.domain.events import OrderEvent
+from services.order_capture.domain.model import Order
 
 
-class OrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
-    orders: OrderRepository
+@dataclass(frozen=True)
+class TimelineEntry:
+    """The line an event adds to its order's timeline (GET /v1/orders/{id}/timeline)."""
 
-    def start(self) -> None:
-        self.orders = OrderRepository(self.session)
+    occurred_at: datetime
+    source: str
+    reason: str
+    kind: str
+    event_sequence: int | None = None  # the `sequence` of the event published with it, if any
+    previous_status: str | None = None
+    status: str | None = None
+    details: dict[str, Any] = field(default_factory=dict, hash=False)
 
-    async def prepare(self, keys: Collection[str]) -> None:
-        """A consumer's batch: its orders (the records' keys) loaded and locked at once."""
-        await self.orders.lock_many(uuids_among(keys))
 
-    async def stage(self) -> None:
-        # The timeline is written from the same domain events the outbox gets, in the same
-        # transaction, so the two never disagree.
-        self.orders.stage_timeline()
-        await super().stage()
+@dataclass(frozen=True)
+class Publication:
+    """What one domain event leaves: its integration event (None when it publishes nothing,
+    its source having published the fact already) and its timeline entry."""
 
-    async def commit(self) -> None:
-        await self.stage()
-        await self.orders.flush()
-        await self.orders.write_timeline()
-        await super().commit()
+    event: IntegrationEvent | None
+    timeline: TimelineEntry
 
-    def collect_events(self) -> list[IntegrationEvent]:
-        collected = []
-        for order in self.orders.seen:
-            while order.events:
-                event = published.translate(order, order.events.pop(0))
-                if event is not None:
-                    collected.append(event)
-        return collected
+
+Translate = Callable[[Order, OrderEvent], Publication]
+
+
+class Orders(Protocol):
+    """Orders loaded for update are kept for the unit of work (`seen`): a second command of a
+    batch about the same order sees what the first changed; what is saved is written at
+    commit."""
+
+    @property
+    def seen(self) -> Sequence[Order]: ...
+
+    async def next_order_number(self) -> str: ...
+
+    async def find_id_by_channel_ref(
+        self, *, channel: str, channel_order_ref: str
+    ) -> UUID | None: ...
+
+    async def find_customer_email_by_number(self, order_number: str) -> tuple[UUID, str] | None: ...
+
+    async def add(self, order: Order) -> None: ...
+
+    async def get_for_update(self, order_id: UUID) -> Order | None: ...
+
+    async def save(self, order: Order) -> None: ...
+
+
+class IdempotencyKeys(Protocol):
+    async def replayed(
+        self,
+        *,
+        scope: str,
+        key: str | None,
+        fingerprint: str,
+        expected: StoredOutcome | None = None,
+    ) -> StoredOutcome | None: ...
+
+    async def complete(self, *, resource_id: str, status: int) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: the orders it loads and changes, the Idempotency-Keys it claims, and
+    the domain events its orders record, which leave with it at commit."""
+
+    @property
+    def orders(self) -> Orders: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    def collect_new_events(self) -> Iterator[tuple[Order, OrderEvent]]: ...
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    scope: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class WrittenOrder:
+    """The rows as written: the 201 is rendered from them, with no read back."""
+
+    order: dict[str, Any]
+    lines: list[dict[str, Any]]
+
+
+class Placements(Protocol):
+    """The placing hot path's writer (handlers/placing.py): a new order and everything it
+    adds in one statement, outside any unit of work."""
+
+    async def next_order_number(self) -> str: ...
+
+    async def insert(
+        self,
+        order: Order,
+        publications: Sequence[Publication],
+        claim: IdempotencyClaim | None,
+    ) -> WrittenOrder | None: ...
+
+
+def new_events(orders: Sequence[Order]) -> Iterator[tuple[Order, OrderEvent]]:
+    """Each event the orders recorded since this was last asked, with its order, in the order
+    the orders were seen and the events recorded; each is taken off its order as it is given."""
+    for order in orders:
+        while order.events:
+            yield order, order.events.pop(0)

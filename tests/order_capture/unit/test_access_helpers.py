@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement
 from libs import self_service
 from libs.self_service import NO_ORDER_EMAIL, email_proves_order
 from services.order_capture.adapters.queries import visible_to
-from services.order_capture.api import schemas
+from services.order_capture.api.schemas import orders as schemas
+from services.order_capture.api.schemas.self_service import SelfServiceCancel
 from tests.support.orders import order_body
 
 
@@ -74,7 +75,7 @@ REQUEST_MODELS: list[type[BaseModel]] = [
     schemas.ContactPatch,
     schemas.CancelRequest,
     schemas.CancelLine,
-    schemas.SelfServiceCancel,
+    SelfServiceCancel,
 ]
 
 
@@ -98,7 +99,7 @@ def nested_models(model: type[BaseModel]) -> set[type[BaseModel]]:
 class TestRequestModels:
     @pytest.mark.parametrize(
         "top",
-        [schemas.OrderCreate, schemas.OrderPatch, schemas.CancelRequest, schemas.SelfServiceCancel],
+        [schemas.OrderCreate, schemas.OrderPatch, schemas.CancelRequest, SelfServiceCancel],
     )
     def test_every_request_model_and_nested_model_forbids_extra_fields(
         self, top: type[BaseModel]

@@ -1,35 +1,40 @@
 """Placing an order: the hot path first, the general path for everything it does not answer.
 
 The hot path builds the order from the command and writes it, with all it adds, in one
-statement (adapters.placements). It asks the database nothing first: a used Idempotency-Key
-or a channel reference placed before make the write fail whole, and so does anything else the
-constraints refuse. Then the general handler (handlers.place_order, in a unit of work) runs
-the same command and answers exactly as it always has: the first order again for a replayed
-key, 409 for a reused key or a duplicate reference.
+statement (the Placements port: adapters.placements). It asks the database nothing first: a
+used Idempotency-Key or a channel reference placed before make the write fail whole, and so
+does anything else the constraints refuse. Then the general handler (handlers.orders.
+place_order, in a unit of work) runs the same command and answers exactly as it always has:
+the first order again for a replayed key, 409 for a reused key or a duplicate reference.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from libs.bus.message_bus import MessageBus
 from libs.clock import Clock
 from libs.errors import DomainError
 from libs.ids import new_id
-from services.order_capture.adapters import published
-from services.order_capture.adapters.placements import (
-    IdempotencyClaim,
-    OrderPlacements,
-    WrittenOrder,
-)
+from libs.runtime import ServiceContainer
 from services.order_capture.domain import commands
 from services.order_capture.domain.model import Order
-from services.order_capture.service_layer.handlers import IDEMPOTENCY_SCOPE_PLACE
+from services.order_capture.service_layer.handlers.orders import IDEMPOTENCY_SCOPE_PLACE
+from services.order_capture.service_layer.unit_of_work import (
+    IdempotencyClaim,
+    Placements,
+    Translate,
+    WrittenOrder,
+)
 
 
 class Placing:
-    def __init__(self, *, placements: OrderPlacements, bus: MessageBus, clock: Clock) -> None:
+    def __init__(
+        self, *, placements: Placements, translate: Translate, bus: MessageBus, clock: Clock
+    ) -> None:
         self._placements = placements
+        self._translate = translate
         self._bus = bus
         self._clock = clock
 
@@ -52,18 +57,22 @@ class Placing:
                 order_id: UUID = await self._bus.handle(cmd)
                 return order_id
             raise
-        events = [
-            event
-            for event in (published.translate(order, domain) for domain in order.events)
-            if event is not None
-        ]
+        publications = [self._translate(order, event) for event in order.events]
         claim = (
             IdempotencyClaim(IDEMPOTENCY_SCOPE_PLACE, cmd.idempotency_key, cmd.request_fingerprint)
             if cmd.idempotency_key
             else None
         )
-        written = await self._placements.insert(order, events, claim)
+        written = await self._placements.insert(order, publications, claim)
         if written is None:
             order_id = await self._bus.handle(cmd)
             return order_id
         return written
+
+
+@dataclass(kw_only=True)
+class OrderCaptureContainer(ServiceContainer):
+    """What an order-capture process runs on: the common container and the placing hot path
+    the app's POST /orders takes, both built by the composition root (bootstrap)."""
+
+    placing: Placing

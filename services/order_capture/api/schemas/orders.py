@@ -1,8 +1,4 @@
-"""Request and response models of the order-capture API.
-
-Request models refuse unknown fields, so a client can never set status, totals, buckets or
-anything else the service computes; it gets a 422 naming the field instead.
-"""
+"""Request and response models of the orders resource (/v1/orders)."""
 
 from __future__ import annotations
 
@@ -12,72 +8,31 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-import pycountry
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from libs.http.address import Address
 from libs.http.address import AddressRead as SharedAddressRead
-from libs.http.fields import Day, Trimmed
+from libs.http.fields import Day
 from libs.http.pagination import Page
+from services.order_capture.api.schemas.fields import (
+    Currency,
+    Email,
+    LocationCode,
+    MetadataKey,
+    MetadataValue,
+    Money,
+    Phone,
+    Reason,
+    Sku,
+    Strict,
+    Tag,
+    Text200,
+)
 from services.order_capture.domain import commands, values
 from services.order_capture.domain.status import OrderStatus
 from services.order_capture.domain.values import Channel, DeliveryMethod, ServiceLevel
 
-
-def _known_currency(code: str) -> str:
-    if pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
-    return code
-
-
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), Trimmed]
-Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-/]+$")]
-Money = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=14, decimal_places=4, examples=["19.99"]),
-]
-Currency = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Z]{3}$"),
-    AfterValidator(_known_currency),
-    Field(description="ISO 4217", examples=["EUR"]),
-]
-Email = Annotated[
-    str,
-    StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-    Field(examples=["ada@example.com"]),
-]
-Phone = Annotated[
-    str,
-    StringConstraints(pattern=r"^\+?[0-9 ()\-.]{5,30}$"),
-    Field(examples=["+49 30 1234567"]),
-]
-LocationCode = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")
-]
-Reason = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=500),
-    Trimmed,
-    Field(examples=["customer changed their mind"]),
-]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[^\s].*$")]
-PaymentMethod = Annotated[
-    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
-]
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-MetadataValue = Annotated[str, StringConstraints(max_length=500)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+OrderNumber = Annotated[str, Field(min_length=1, max_length=40, examples=["OMS-00001000"])]
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -355,16 +310,6 @@ class CancelRequest(Strict):
     )
 
 
-class SelfServiceCancel(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"email": "ada@example.com", "reason": "ordered twice"}]},
-    )
-
-    email: Email
-    reason: Reason = "cancelled by the customer"
-
-
 # --- responses ----------------------------------------------------------------------------
 
 
@@ -549,99 +494,3 @@ class OrderRead(BaseModel):
 
 
 OrderPage = Page[OrderRead]
-
-
-class TimelineEntryRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "at": "2026-11-22T10:15:02Z",
-                    "source": "inventory",
-                    "kind": "status_changed",
-                    "reason": "stock reserved for every line",
-                    "previous_status": "pending",
-                    "status": "confirmed",
-                    "event_sequence": 2,
-                    "details": {},
-                }
-            ]
-        }
-    )
-
-    at: datetime
-    source: str = Field(description="The service (or the customer) whose action this was")
-    kind: str = Field(
-        description="placed, updated, cancellation_requested, cancelled, status_changed, "
-        "stock_reserved, stock_shortage, allocated, shipped, delivered, returned, refunded, "
-        "held, hold_released, delayed (details: reason_code, previous_estimate, new_estimate, "
-        "lines), completed"
-    )
-    reason: str
-    previous_status: str | None = None
-    status: str | None = None
-    event_sequence: int | None = Field(
-        description="The `sequence` of the event published for this entry, if any"
-    )
-    details: dict[str, Any]
-
-
-TimelinePage = Page[TimelineEntryRead]
-
-
-class SelfServiceLine(BaseModel):
-    sku: str
-    name: str | None = None
-    quantity: int
-    shipped: int
-    delivered: int
-    cancelled: int
-    returned: int
-
-
-class SelfServiceTracking(BaseModel):
-    carrier: str
-    tracking_number: str
-    tracking_url: str | None = None
-    shipped_at: datetime
-    delivered_at: datetime | None = None
-
-
-class SelfServiceOrderRead(BaseModel):
-    """What a customer sees with order number and e-mail: status, lines, tracking."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "order_number": "OMS-00001000",
-                    "status": "shipped",
-                    "lines": [
-                        {
-                            "sku": "LAMP-001",
-                            "name": "Desk lamp",
-                            "quantity": 2,
-                            "shipped": 2,
-                            "delivered": 0,
-                            "cancelled": 0,
-                            "returned": 0,
-                        }
-                    ],
-                    "tracking": [
-                        {
-                            "carrier": "dhl",
-                            "tracking_number": "00340434161094042557",
-                            "tracking_url": None,
-                            "shipped_at": "2026-11-23T08:00:00Z",
-                            "delivered_at": None,
-                        }
-                    ],
-                }
-            ]
-        }
-    )
-
-    order_number: str
-    status: OrderStatus
-    lines: list[SelfServiceLine]
-    tracking: list[SelfServiceTracking]

@@ -1,56 +1,61 @@
-"""Thin HTTP endpoints of order-capture: validate, build a command, call the bus, render.
+"""The orders resource: validate, build a command, call the bus, render what the queries read.
 
 Every /v1 route names its scope; every order route also narrows by the caller's channels
 claim in its query, so an order of another channel answers exactly like a missing one (404).
-Self-service has no token: the order number and the customer's e-mail prove who asks.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import Field
 
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
-from libs.http.auth import SelfServiceLimit, requires
+from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep, fingerprint
 from libs.http.etag import IfMatchDep, etag_of, version_from_if_match
 from libs.http.fields import Timestamp
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
 from libs.http.responses import model_response
+from libs.money import display_amount, minor_units
 from services.order_capture.adapters import queries
-from services.order_capture.api.schemas import (
+from services.order_capture.adapters.tables import LINE_BUCKETS
+from services.order_capture.api.schemas.orders import (
+    AddressRead,
     CancelRequest,
+    CustomerRead,
     DeliveryIn,
-    Email,
+    DeliveryRead,
+    LineQuantitiesRead,
     OrderCreate,
+    OrderLineRead,
+    OrderNumber,
     OrderPage,
     OrderPatch,
     OrderRead,
-    SelfServiceCancel,
-    SelfServiceOrderRead,
-    TimelinePage,
+    PaymentRead,
+    ShipmentRead,
+    TotalsRead,
 )
+from services.order_capture.api.schemas.timeline import TimelineEntryRead, TimelinePage
 from services.order_capture.domain import commands
 from services.order_capture.domain.errors import (
-    SELF_SERVICE_NOT_FOUND,
     ChannelNotAllowed,
     OrderNotFound,
     ServiceLevelUnavailable,
 )
 from services.order_capture.domain.status import OrderStatus
+from services.order_capture.domain.totals import line_total
 from services.order_capture.domain.values import Channel, DeliveryMethod
-from services.order_capture.service_layer.placing import Placing
+from services.order_capture.service_layer.handlers.placing import Placing
 
 router = APIRouter(tags=["orders"])
-self_service = APIRouter(tags=["self-service"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-OrderNumber = Annotated[str, Field(min_length=1, max_length=40, examples=["OMS-00001000"])]
 CHANNEL_ACTOR = "channel"
 
 Reader = Annotated[Principal, requires(Scope.ORDERS_READ)]
@@ -60,11 +65,11 @@ Writer = Annotated[Principal, requires(Scope.ORDERS_WRITE)]
 async def _render(
     session: ReadSessionDep, order_id: UUID, response: Response, caller: Principal
 ) -> OrderRead:
-    order = await queries.get_order(session, order_id, channels=caller.channels)
-    if order is None:
+    view = await queries.get_order(session, order_id, channels=caller.channels)
+    if view is None:
         raise OrderNotFound(f"no order {order_id}")
-    response.headers["ETag"] = etag_of(order.version)
-    return order
+    response.headers["ETag"] = etag_of(view.order.version)
+    return order_read(view)
 
 
 async def _visible(session: ReadSessionDep, order_id: UUID, caller: Principal) -> None:
@@ -122,11 +127,12 @@ async def create(
     if isinstance(placed, UUID):
         # Answered by the general path (a replayed key): the order as stored.
         async with request.app.state.container.session_factory() as session:
-            order = await queries.get_order(session, placed, channels=caller.channels)
-        if order is None:
+            view = await queries.get_order(session, placed, channels=caller.channels)
+        if view is None:
             raise OrderNotFound(f"no order {placed}")
     else:
-        order = queries.read_of_written(placed.order, placed.lines)
+        view = queries.view_of_written(placed.order, placed.lines)
+    order = order_read(view)
     return model_response(
         order,
         status_code=201,
@@ -154,11 +160,11 @@ async def get_by_number(
     order_number: OrderNumber, response: Response, session: ReadSessionDep, caller: Reader
 ) -> OrderRead:
     """The same as GET /orders/{id}, found by the human order number (e.g. OMS-00001000)."""
-    order = await queries.get_order_by_number(session, order_number, channels=caller.channels)
-    if order is None:
+    view = await queries.get_order_by_number(session, order_number, channels=caller.channels)
+    if view is None:
         raise OrderNotFound(f"no order {order_number}")
-    response.headers["ETag"] = etag_of(order.version)
-    return order
+    response.headers["ETag"] = etag_of(view.order.version)
+    return order_read(view)
 
 
 @router.get("/orders", summary="List orders, newest first", responses=problem_responses(422, 503))
@@ -181,7 +187,7 @@ async def list_(
     """Cursor-paginated orders, newest first. Filters combine (AND); the e-mail matches
     case-insensitively, `sku` finds orders with a line of that SKU. Only orders of the
     caller's channels are listed (a `channel` filter on another channel finds none)."""
-    return await queries.list_orders(
+    page = await queries.list_orders(
         session,
         channels=caller.channels,
         limit=limit,
@@ -193,6 +199,7 @@ async def list_(
         created_from=created_from,
         created_to=created_to,
     )
+    return OrderPage(items=[order_read(view) for view in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -210,8 +217,24 @@ async def timeline(
     """Every status change and business event of the order, oldest first, each with its time,
     the service it came from and the reason."""
     await _visible(session, order_id, caller)
-    return await queries.timeline(
+    page = await queries.timeline(
         session, order_id, channels=caller.channels, limit=limit, cursor=cursor
+    )
+    return TimelinePage(
+        items=[
+            TimelineEntryRead(
+                at=r.occurred_at,
+                source=r.source,
+                kind=r.kind,
+                reason=r.reason,
+                previous_status=r.previous_status,
+                status=r.status,
+                event_sequence=r.event_sequence,
+                details=r.details,
+            )
+            for r in page.items
+        ],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -287,37 +310,78 @@ def _units_per_line(body: CancelRequest) -> dict[UUID, int]:
     return total
 
 
-@self_service.get(
-    "/self-service/orders/{order_number}",
-    summary="Customer: look up an order",
-    responses=problem_responses(404, 422, 503),
-    dependencies=[SelfServiceLimit],
-)
-async def get_order(
-    order_number: OrderNumber, email: Annotated[Email, Query()], session: ReadSessionDep
-) -> SelfServiceOrderRead:
-    """No staff token: the order number and the customer's e-mail prove who asks. A wrong
-    e-mail is answered exactly like an unknown order number (404)."""
-    view = await queries.self_service_view(session, order_number, email)
-    if view is None:
-        raise OrderNotFound(SELF_SERVICE_NOT_FOUND)
-    return view
+def _address(data: dict[str, Any] | None) -> AddressRead | None:
+    if data is None:
+        return None
+    return AddressRead.of_stored(data)
 
 
-@self_service.post(
-    "/self-service/orders/{order_number}/cancel",
-    summary="Customer: cancel an order that has not shipped",
-    responses=problem_responses(404, 409, 413, 422, 503),
-    dependencies=[SelfServiceLimit],
-)
-async def cancel_order(
-    order_number: OrderNumber, body: SelfServiceCancel, bus: BusDep, session: ReadSessionDep
-) -> SelfServiceOrderRead:
-    """Cancels the whole order while nothing has shipped (409 `order_not_cancellable` after).
-    Proven by the e-mail in the body; a wrong one is a 404, like an unknown order."""
-    await bus.handle(
-        commands.CancelOwnOrder(order_number=order_number, email=body.email, reason=body.reason)
+def order_read(view: queries.OrderView) -> OrderRead:
+    """The response of an order from its stored rows: amounts shown in the currency's minor
+    units, the token of the payment left out."""
+    row, lines, shipments = view.order, view.lines, view.shipments
+    units = minor_units(row.currency)
+
+    def money(amount: Decimal) -> Decimal:
+        return display_amount(amount, units)
+
+    shipping_address = _address(row.shipping_address)
+    assert shipping_address is not None  # NOT NULL column
+    return OrderRead(
+        id=row.id,
+        order_number=row.order_number,
+        channel=row.channel,
+        channel_order_ref=row.channel_order_ref,
+        status=row.status,
+        currency=row.currency,
+        customer=CustomerRead(
+            id=row.customer_id,
+            email=row.customer_email,
+            name=row.customer_name,
+            phone=row.customer_phone,
+        ),
+        shipping_address=shipping_address,
+        billing_address=_address(row.billing_address),
+        delivery=DeliveryRead(
+            method=row.delivery_method,
+            service_level=row.service_level,
+            pickup_location_code=row.pickup_location_code,
+        ),
+        payment=PaymentRead(
+            method=row.payment["method"],
+            amount=money(Decimal(row.payment["amount"])),
+            authorization_ref=row.payment.get("authorization_ref"),
+        ),
+        lines=[
+            OrderLineRead(
+                id=ln.id,
+                sku=ln.sku,
+                name=ln.name,
+                quantity=ln.quantity,
+                unit_price=money(ln.unit_price),
+                discount_amount=money(ln.discount_amount),
+                tax_amount=money(ln.tax_amount),
+                line_total=money(line_total(ln)),
+                quantities=LineQuantitiesRead(
+                    ordered=ln.quantity, **{b: getattr(ln, b) for b in LINE_BUCKETS}
+                ),
+            )
+            for ln in lines
+        ],
+        totals=TotalsRead(
+            subtotal=money(row.subtotal),
+            discount_total=money(row.discount_total),
+            tax_total=money(row.tax_total),
+            shipping_amount=money(row.shipping_amount),
+            grand_total=money(row.grand_total),
+            refunded=money(row.refunded_amount),
+        ),
+        requested_delivery_date=row.requested_delivery_date,
+        tags=list(row.tags),
+        metadata=dict(row.metadata),
+        notes=row.notes,
+        shipments=[ShipmentRead.model_validate(s, from_attributes=True) for s in shipments],
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
-    view = await queries.self_service_view(session, order_number, body.email)
-    assert view is not None  # just proven by the cancellation
-    return view

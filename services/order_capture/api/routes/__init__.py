@@ -1,0 +1,1 @@
+"""The order-capture API's endpoints, one module per resource."""

@@ -1,0 +1,1 @@
+"""The order-capture API's request and response models, one module per resource."""
