@@ -117,7 +117,7 @@ async def in_process(rows: int, sku_prefix: str) -> None:
     from libs.db.migrate import upgrade
     from services.inventory.api.app import create_app
     from services.inventory.bootstrap import bootstrap
-    from services.inventory.service_layer.import_apply import apply_next_import
+    from services.inventory.service_layer.handlers.import_apply import apply_next_import
 
     await asyncio.to_thread(upgrade, "inventory")
     headers = admin_headers()

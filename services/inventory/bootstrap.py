@@ -13,9 +13,9 @@ from services.inventory.config import InventorySettings
 from services.inventory.domain.commands import ReserveStock
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
 from services.inventory.service_layer.handlers import HANDLERS
-from services.inventory.service_layer.import_apply import apply_imports_job
-from services.inventory.service_layer.imports import import_handlers
-from services.inventory.service_layer.jobs import expire_holds_job
+from services.inventory.service_layer.handlers.import_apply import apply_imports_job
+from services.inventory.service_layer.handlers.imports import import_handlers
+from services.inventory.service_layer.handlers.jobs import expire_holds_job
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 

@@ -15,7 +15,7 @@ from services.inventory.adapters.repository import (
     StockRepository,
 )
 from services.inventory.domain import commands
-from services.inventory.service_layer.stock_effects import (
+from services.inventory.service_layer.handlers.stock_effects import (
     announce_stock_changes,
     serve_backorders,
 )

@@ -24,7 +24,7 @@ from services.inventory.bootstrap import bootstrap
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.commands import ConfirmReservation, ReserveStock
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
-from services.inventory.service_layer.jobs import expire_holds_job
+from services.inventory.service_layer.handlers.jobs import expire_holds_job
 from tests.inventory.integration.conftest import (
     FakeClock,
     client_for,

@@ -49,7 +49,7 @@ from services.inventory.domain.allocation import Request
 from services.inventory.domain.locations import Address, Capability, Location, LocationType
 from services.inventory.domain.reservation import LinePick
 from services.inventory.domain.stock import Reason
-from services.inventory.service_layer.jobs import expire_holds_job
+from services.inventory.service_layer.handlers.jobs import expire_holds_job
 from tests.inventory.integration.conftest import (
     FakeClock,
     taking_turns_with_the_expiry_job,

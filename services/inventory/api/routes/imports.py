@@ -23,7 +23,7 @@ from services.inventory.api.schemas.imports import (
 )
 from services.inventory.domain.errors import ImportNotFound, LocationNarrowedImport
 from services.inventory.domain.imports import ImportMode, format_of
-from services.inventory.service_layer.imports import receive_import
+from services.inventory.service_layer.handlers.imports import receive_import
 
 router = APIRouter(tags=["stock-imports"])
 

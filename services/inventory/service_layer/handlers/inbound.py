@@ -6,11 +6,11 @@ from collections import defaultdict
 from uuid import UUID
 
 from libs.ids import new_id
-from services.inventory.adapters import published
 from services.inventory.domain import backorders, commands
 from services.inventory.domain.errors import InboundNotFound
 from services.inventory.domain.inbound import Inbound
 from services.inventory.domain.stock import Movement, Reason
+from services.inventory.messaging import publications as published
 from services.inventory.service_layer.handlers.common import existing_location, replayed
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.inventory.adapters import published
 from services.inventory.domain import commands
 from services.inventory.domain.errors import LocationExists, LocationNotFound
+from services.inventory.messaging import publications as published
 from services.inventory.service_layer.handlers.common import replayed
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 

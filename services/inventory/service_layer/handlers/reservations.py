@@ -16,7 +16,6 @@ from uuid import UUID
 from libs.bus.message_bus import HandleAlone
 from libs.db.idempotency import StoredOutcome
 from libs.ids import new_id
-from services.inventory.adapters import published
 from services.inventory.domain import commands
 from services.inventory.domain.allocation import Network, Plan, held_where_named, plan
 from services.inventory.domain.errors import ReservationNotFound, UnknownLocation, UnknownSku
@@ -28,6 +27,7 @@ from services.inventory.domain.reservation import (
     from_plan,
 )
 from services.inventory.domain.stock import Movement, Reason, StockLevel
+from services.inventory.messaging import publications as published
 from services.inventory.service_layer.handlers.common import replayed
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 

@@ -38,7 +38,7 @@ from services.inventory.domain.imports import (
     upload_outcome,
 )
 from services.inventory.service_layer.handlers.common import replayed
-from services.inventory.service_layer.import_apply import apply_import
+from services.inventory.service_layer.handlers.import_apply import apply_import
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 STAGE_ROWS = 2_000

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from libs.contracts.inventory import BackInStock, LowStock
-from services.inventory.adapters import published
 from services.inventory.domain import backorders
 from services.inventory.domain.alerts import crossed
 from services.inventory.domain.stock import Movement, Reason
+from services.inventory.messaging import publications as published
 
 if TYPE_CHECKING:
     from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork

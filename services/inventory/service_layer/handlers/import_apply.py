@@ -17,7 +17,6 @@ from libs.bus.message_bus import MessageBus
 from libs.contracts.base import IntegrationEvent
 from libs.jobs import PeriodicJob
 from libs.outbox.writer import OutboxWriter
-from services.inventory.adapters import published
 from services.inventory.adapters.import_apply import ChangedRow, ImportBatch, SkuChange
 from services.inventory.adapters.imports import ImportProgress, ImportRepository, ImportState
 from services.inventory.adapters.repository import TouchedLevel
@@ -32,7 +31,8 @@ from services.inventory.domain.imports import (
     below_reserved,
 )
 from services.inventory.domain.stock import Reason, StockLevel
-from services.inventory.service_layer.stock_effects import stock_alerts
+from services.inventory.messaging import publications as published
+from services.inventory.service_layer.handlers.stock_effects import stock_alerts
 from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 APPLY_CHUNK_ROWS = 5_000
