@@ -1,24 +1,56 @@
-"""Domain outcomes -> integration events (inventory's published language)."""
+"""Domain events -> integration events: inventory's published language, in one place.
+
+`translate` matches the union of domain events exhaustively: an event type added to
+domain/events.py and left unmapped here fails mypy (assert_never), instead of failing at
+commit. The unit of work turns each recorded event into its outbox row with it (bootstrap
+hands it over; adapters never import messaging).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from uuid import UUID
+from typing import assert_never
 
 from libs.contracts import inventory as contract
-from libs.ids import new_id
-from services.inventory.adapters.repository import OpenDelivery, TouchedLevel
-from services.inventory.domain.alerts import Alert
-from services.inventory.domain.backorders import Repromise
+from libs.contracts.base import IntegrationEvent
+from services.inventory.domain import events
 from services.inventory.domain.locations import Location
-from services.inventory.domain.reservation import LineChange, Reservation
 
 
-def reservation_confirmed(res: Reservation) -> contract.ReservationConfirmed:
+def translate(event: events.InventoryEvent) -> IntegrationEvent:
+    match event:
+        case events.ReservationConfirmed():
+            return reservation_confirmed(event)
+        case events.ReservationRejected():
+            return reservation_rejected(event)
+        case events.ReservationReleased():
+            return reservation_released(event)
+        case events.StockCommitted():
+            return stock_committed(event)
+        case events.BackorderAllocated():
+            return backorder_allocated(event)
+        case events.BackorderRepromised():
+            return backorder_repromised(event)
+        case events.StockChanged():
+            return stock_changed(event)
+        case events.LocationChanged():
+            return location_changed(event)
+        case events.IncomingChanged():
+            return incoming_changed(event)
+        case events.LowStock():
+            return contract.LowStock(
+                sku=event.sku, available=event.available, threshold=event.threshold or 0
+            )
+        case events.BackInStock():
+            return contract.BackInStock(sku=event.sku, available=event.available)
+        case _:
+            assert_never(event)
+
+
+def reservation_confirmed(event: events.ReservationConfirmed) -> contract.ReservationConfirmed:
     return contract.ReservationConfirmed(
-        order_id=str(res.order_id),
-        reservation_id=str(res.id),
-        expires_at=res.expires_at,
+        order_id=str(event.order_id),
+        reservation_id=str(event.reservation_id),
+        expires_at=event.expires_at,
         lines=[
             contract.ReservedLine(
                 sku=ln.sku,
@@ -29,122 +61,110 @@ def reservation_confirmed(res: Reservation) -> contract.ReservationConfirmed:
                 expected_at=ln.expected_at,
                 line_id=ln.order_line_id,
             )
-            for ln in res.lines
+            for ln in event.lines
         ],
     )
 
 
-def reservation_rejected(res: Reservation) -> contract.ReservationRejected:
-    short = [ln for ln in res.lines if ln.available_at_request is not None]
+def reservation_rejected(event: events.ReservationRejected) -> contract.ReservationRejected:
     return contract.ReservationRejected(
-        order_id=str(res.order_id),
-        reservation_id=str(res.id),
-        reason="insufficient stock for " + ", ".join(ln.sku for ln in short),
+        order_id=str(event.order_id),
+        reservation_id=str(event.reservation_id),
+        reason="insufficient stock for " + ", ".join(ln.sku for ln in event.short),
         lines=[
             contract.ShortLine(
                 sku=ln.sku,
-                requested=ln.quantity,
-                available=ln.available_at_request or 0,
+                requested=ln.requested,
+                available=ln.available,
                 location_code=ln.location_code,
             )
-            for ln in short
+            for ln in event.short
         ],
     )
 
 
-def reservation_released(
-    res: Reservation, changes: Sequence[LineChange], *, reason: str
-) -> contract.ReservationReleased:
+def reservation_released(event: events.ReservationReleased) -> contract.ReservationReleased:
     return contract.ReservationReleased(
-        order_id=str(res.order_id),
-        reservation_id=str(res.id),
-        reason=reason,
-        remaining_open=res.open_units,
+        order_id=str(event.order_id),
+        reservation_id=str(event.reservation_id),
+        reason=event.reason,
+        remaining_open=event.remaining_open,
         lines=[
             contract.ReleasedLine(
                 sku=c.sku, location_code=c.location_code, held=c.held, backordered=c.backordered
             )
-            for c in changes
+            for c in event.changes
         ],
     )
 
 
-def stock_committed(
-    res: Reservation, changes: Sequence[LineChange], *, shipment_id: str | None
-) -> contract.StockCommitted:
+def stock_committed(event: events.StockCommitted) -> contract.StockCommitted:
     return contract.StockCommitted(
-        order_id=str(res.order_id),
-        reservation_id=str(res.id),
-        shipment_id=shipment_id,
+        order_id=str(event.order_id),
+        reservation_id=str(event.reservation_id),
+        shipment_id=event.shipment_id,
         lines=[
             contract.StockLine(sku=c.sku, location_code=c.location_code, quantity=c.held)
-            for c in changes
+            for c in event.changes
         ],
     )
 
 
-def backorder_allocated(
-    res: Reservation, lines: Sequence[tuple[str, str, int]]
-) -> contract.BackorderAllocated:
+def backorder_allocated(event: events.BackorderAllocated) -> contract.BackorderAllocated:
     return contract.BackorderAllocated(
-        order_id=str(res.order_id),
-        reservation_id=str(res.id),
-        allocation_id=str(new_id()),
-        still_backordered=res.backordered_units,
+        order_id=str(event.order_id),
+        reservation_id=str(event.reservation_id),
+        allocation_id=str(event.allocation_id),
+        still_backordered=event.still_backordered,
         lines=[
-            contract.StockLine(sku=sku, location_code=code, quantity=quantity)
-            for code, sku, quantity in lines
+            contract.StockLine(sku=ln.sku, location_code=ln.location_code, quantity=ln.quantity)
+            for ln in event.lines
         ],
     )
 
 
-def backorder_repromised(
-    res: Reservation, promises: Sequence[Repromise], *, inbound_id: UUID, reason: str
-) -> contract.BackorderRepromised:
-    by_no = {ln.line_no: ln for ln in res.lines}
+def backorder_repromised(event: events.BackorderRepromised) -> contract.BackorderRepromised:
     return contract.BackorderRepromised(
-        order_id=str(res.order_id),
-        reservation_id=str(res.id),
-        inbound_id=str(inbound_id),
-        reason=reason,
-        still_backordered=res.backordered_units,
+        order_id=str(event.order_id),
+        reservation_id=str(event.reservation_id),
+        inbound_id=str(event.inbound_id),
+        reason=event.reason,
+        still_backordered=event.still_backordered,
         lines=[
             contract.RepromisedLine(
-                sku=by_no[p.line_no].sku,
-                location_code=by_no[p.line_no].key[0],
-                line_id=by_no[p.line_no].order_line_id,
-                backordered=p.backordered,
-                expected_at=p.expected_at,
-                previous_expected_at=p.previous_expected_at,
-                lapsed=p.lapsed,
+                sku=ln.sku,
+                location_code=ln.location_code,
+                line_id=ln.order_line_id,
+                backordered=ln.backordered,
+                expected_at=ln.expected_at,
+                previous_expected_at=ln.previous_expected_at,
+                lapsed=ln.lapsed,
             )
-            for p in promises
+            for ln in event.lines
         ],
     )
 
 
-def stock_changed(touched: TouchedLevel, *, network_available: int) -> contract.StockChanged:
-    level = touched.level
+def stock_changed(event: events.StockChanged) -> contract.StockChanged:
     return contract.StockChanged(
-        sku=level.sku,
-        location_code=level.location_code,
-        on_hand=level.on_hand,
-        reserved=level.reserved,
-        safety_stock=level.safety_stock,
-        available=level.available,
-        network_available=network_available,
-        reasons=sorted(set(touched.reasons)),
+        sku=event.sku,
+        location_code=event.location_code,
+        on_hand=event.on_hand,
+        reserved=event.reserved,
+        safety_stock=event.safety_stock,
+        available=event.available,
+        network_available=event.network_available,
+        reasons=sorted(set(event.reasons)),
     )
 
 
-def location_changed(
-    loc: Location, *, change: str, fields: Sequence[str] = ()
-) -> contract.LocationChanged:
+def location_changed(event: events.LocationChanged) -> contract.LocationChanged:
+    loc: Location = event.location
     a = loc.address
     return contract.LocationChanged(
         code=loc.code,
-        change=change,
-        changed_fields=list(fields),
+        change=event.change,
+        changed_fields=list(event.fields),
         name=loc.name,
         type=loc.type.value,
         active=loc.active,
@@ -168,28 +188,17 @@ def location_changed(
     )
 
 
-def incoming_changed(
-    key: tuple[str, str], deliveries: Sequence[OpenDelivery], *, inbound_id: UUID, reason: str
-) -> contract.IncomingChanged:
-    code, sku = key
+def incoming_changed(event: events.IncomingChanged) -> contract.IncomingChanged:
     return contract.IncomingChanged(
-        sku=sku,
-        location_code=code,
-        incoming=sum(d.quantity for d in deliveries),
+        sku=event.sku,
+        location_code=event.location_code,
+        incoming=sum(d.quantity for d in event.deliveries),
         deliveries=[
             contract.IncomingDelivery(
                 inbound_id=str(d.inbound_id), quantity=d.quantity, expected_at=d.expected_at
             )
-            for d in deliveries
+            for d in event.deliveries
         ],
-        inbound_id=str(inbound_id),
-        reason=reason,
+        inbound_id=str(event.inbound_id),
+        reason=event.reason,
     )
-
-
-def stock_alert(
-    alert: Alert, *, sku: str, available: int, threshold: int | None
-) -> contract.LowStock | contract.BackInStock:
-    if alert is Alert.LOW_STOCK:
-        return contract.LowStock(sku=sku, available=available, threshold=threshold or 0)
-    return contract.BackInStock(sku=sku, available=available)

@@ -43,13 +43,12 @@ from services.inventory.adapters.tables import (
     stock_movement,
 )
 from services.inventory.api.schemas.availability import InvariantsRead
-from services.inventory.bootstrap import bootstrap
+from services.inventory.bootstrap import bootstrap, expire_holds_job
 from services.inventory.domain import commands
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.locations import Address, Capability, Location, LocationType
 from services.inventory.domain.reservation import LinePick
 from services.inventory.domain.stock import Reason
-from services.inventory.service_layer.handlers.jobs import expire_holds_job
 from tests.inventory.integration.conftest import (
     FakeClock,
     taking_turns_with_the_expiry_job,
