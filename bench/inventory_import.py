@@ -116,8 +116,7 @@ def admin_headers() -> dict[str, str]:
 async def in_process(rows: int, sku_prefix: str) -> None:
     from libs.db.migrate import upgrade
     from services.inventory.api.app import create_app
-    from services.inventory.bootstrap import bootstrap
-    from services.inventory.service_layer.import_apply import apply_next_import
+    from services.inventory.bootstrap import apply_next_import, bootstrap
 
     await asyncio.to_thread(upgrade, "inventory")
     headers = admin_headers()

@@ -10,7 +10,6 @@ long as the transaction (ON COMMIT DROP), so a rollback leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -19,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Integer
 
+from services.inventory.domain.imports import ChangedRow, ShortRow, SkuChange
 from services.inventory.domain.stock import Reason
 
 _CREATE_BATCH = text(
@@ -122,35 +122,6 @@ _CHANGED_ROWS = text(
     "SELECT * FROM import_changed WHERE (sku, location_code) > (:sku, :location_code) "
     "ORDER BY sku, location_code LIMIT :limit"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ShortRow:
-    line_number: int
-    on_hand: int
-    reserved: int
-
-
-@dataclass(frozen=True, slots=True)
-class SkuChange:
-    sku: str
-    change: int
-    network_available: int
-    threshold: int | None
-    waiting: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ChangedRow:
-    location_code: str
-    sku: str
-    on_hand: int
-    reserved: int
-    safety_stock: int
-    available: int
-    available_before: int
-    on_hand_changed: bool
-    safety_stock_changed: bool
 
 
 class ImportBatch:

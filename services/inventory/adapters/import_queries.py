@@ -10,27 +10,26 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import InvalidCursor, decode_cursor, encode_cursor
-from services.inventory.adapters.tables import stock_import, stock_import_error
-from services.inventory.api.schemas.imports import (
-    ImportErrorPage,
-    ImportErrorRead,
-    StockImportPage,
-    StockImportRead,
-    StockImportSummary,
+from services.inventory.adapters.read_models import (
+    ImportErrorView,
+    ImportSummaryView,
+    ImportView,
+    PageOf,
 )
+from services.inventory.adapters.tables import stock_import, stock_import_error
 
 FIRST_ERRORS = 50
 
 
-async def get_import(session: AsyncSession, import_id: UUID) -> StockImportRead | None:
+async def get_import(session: AsyncSession, import_id: UUID) -> ImportView | None:
     row = (
         await session.execute(select(stock_import).where(stock_import.c.id == import_id))
     ).first()
     if row is None:
         return None
     errors = await import_errors(session, import_id, limit=FIRST_ERRORS, cursor=None)
-    return StockImportRead(
-        **_summary(row).model_dump(), errors=errors.items, errors_next_cursor=errors.next_cursor
+    return ImportView(
+        **vars(_summary(row)), errors=errors.items, errors_next_cursor=errors.next_cursor
     )
 
 
@@ -39,7 +38,9 @@ async def import_exists(session: AsyncSession, import_id: UUID) -> bool:
     return found is not None
 
 
-async def list_imports(session: AsyncSession, *, limit: int, cursor: str | None) -> StockImportPage:
+async def list_imports(
+    session: AsyncSession, *, limit: int, cursor: str | None
+) -> PageOf[ImportSummaryView]:
     """Imports, newest first."""
     query = select(stock_import).order_by(
         stock_import.c.created_at.desc(), stock_import.c.id.desc()
@@ -54,12 +55,12 @@ async def list_imports(session: AsyncSession, *, limit: int, cursor: str | None)
     rows, next_cursor = await _page(
         session, query, limit, lambda r: [r.created_at.isoformat(), str(r.id)]
     )
-    return StockImportPage(items=[_summary(r) for r in rows], next_cursor=next_cursor)
+    return PageOf([_summary(r) for r in rows], next_cursor)
 
 
 async def import_errors(
     session: AsyncSession, import_id: UUID, *, limit: int, cursor: str | None
-) -> ImportErrorPage:
+) -> PageOf[ImportErrorView]:
     """The import's bad rows by line number."""
     query = (
         select(stock_import_error.c.line_number, stock_import_error.c.message)
@@ -72,14 +73,14 @@ async def import_errors(
             raise InvalidCursor("The cursor does not fit this list")
         query = query.where(stock_import_error.c.line_number > after)
     rows, next_cursor = await _page(session, query, limit, lambda r: [r.line_number])
-    return ImportErrorPage(
-        items=[ImportErrorRead(line_number=r.line_number, message=r.message) for r in rows],
-        next_cursor=next_cursor,
+    return PageOf(
+        [ImportErrorView(line_number=r.line_number, message=r.message) for r in rows],
+        next_cursor,
     )
 
 
-def _summary(r: Any) -> StockImportSummary:
-    return StockImportSummary(
+def _summary(r: Any) -> ImportSummaryView:
+    return ImportSummaryView(
         id=r.id,
         status=r.status,
         mode=r.mode,

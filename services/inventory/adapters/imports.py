@@ -10,7 +10,6 @@ a crash, so an import left `applying` is free to be taken again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,16 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.inventory.adapters.tables import stock_import, stock_import_error, stock_import_row
 from services.inventory.domain.import_rows import ImportFormat, RowError, StagedRow
-from services.inventory.domain.imports import PENDING, ImportMode, ImportStatus
-
-
-@dataclass(frozen=True)
-class ImportState:
-    id: UUID
-    status: ImportStatus
-    mode: ImportMode
-    rows_received: int
-    rows_invalid: int
+from services.inventory.domain.imports import PENDING, ImportMode, ImportState, ImportStatus
 
 
 class ImportRepository:

@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inventory.adapters.read_models import DriftView, InvariantsView
 from services.inventory.adapters.tables import (
     reservation,
     reservation_line,
     stock_level,
     stock_movement,
 )
-from services.inventory.api.schemas.availability import Drift, InvariantsRead
 
 
-async def invariants(session: AsyncSession, now: datetime) -> InvariantsRead:
+async def invariants(session: AsyncSession, now: datetime) -> InvariantsView:
     """Every counter against its ledger and its open reservation lines; nothing negative."""
     ledger = (
         select(
@@ -69,10 +69,10 @@ async def invariants(session: AsyncSession, now: datetime) -> InvariantsRead:
     drift = [d for r in rows for d in _drift_of(r)]
     drift += await _orphan_ledger(session)
     drift += await _broken_lines(session)
-    return InvariantsRead(ok=not drift, checked_at=now, stock_rows=len(rows), drift=drift)
+    return InvariantsView(ok=not drift, checked_at=now, stock_rows=len(rows), drift=drift)
 
 
-def _drift_of(r: Any) -> list[Drift]:
+def _drift_of(r: Any) -> list[DriftView]:
     checks = [
         ("on_hand_equals_ledger", int(r.ledger_on_hand), r.on_hand),
         ("reserved_equals_ledger", int(r.ledger_reserved), r.reserved),
@@ -81,13 +81,13 @@ def _drift_of(r: Any) -> list[Drift]:
         ("reserved_within_on_hand", min(r.reserved, r.on_hand), r.reserved),
     ]
     return [
-        Drift(location_code=r.location_code, sku=r.sku, check=name, expected=exp, actual=act)
+        DriftView(location_code=r.location_code, sku=r.sku, check=name, expected=exp, actual=act)
         for name, exp, act in checks
         if exp != act
     ]
 
 
-async def _orphan_ledger(session: AsyncSession) -> list[Drift]:
+async def _orphan_ledger(session: AsyncSession) -> list[DriftView]:
     """Ledger rows of a (location, SKU) that has no stock row at all."""
     rows = await session.execute(
         select(stock_movement.c.location_code, stock_movement.c.sku, func.count())
@@ -100,12 +100,14 @@ async def _orphan_ledger(session: AsyncSession) -> list[Drift]:
         .group_by(stock_movement.c.location_code, stock_movement.c.sku)
     )
     return [
-        Drift(location_code=code, sku=sku, check="ledger_without_stock_row", expected=0, actual=n)
+        DriftView(
+            location_code=code, sku=sku, check="ledger_without_stock_row", expected=0, actual=n
+        )
         for code, sku, n in rows
     ]
 
 
-async def _broken_lines(session: AsyncSession) -> list[Drift]:
+async def _broken_lines(session: AsyncSession) -> list[DriftView]:
     """Reservation lines whose buckets do not add up to their quantity."""
     total = (
         reservation_line.c.held
@@ -131,7 +133,7 @@ async def _broken_lines(session: AsyncSession) -> list[Drift]:
         )
     )
     return [
-        Drift(
+        DriftView(
             location_code=r.location_code or "",
             sku=r.sku,
             check="reservation_line_buckets_add_up",

@@ -1,4 +1,5 @@
-"""Read-side SQL for inventory's GET endpoints: rows straight into response models."""
+"""Read-side SQL for inventory's GET endpoints: rows into read models (read_models.py),
+which the routes turn into their responses."""
 
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.http.pagination import decode_cursor, encode_cursor
+from services.inventory.adapters.read_models import (
+    InboundView,
+    LocationStockView,
+    LocationView,
+    MovementView,
+    PageOf,
+    ReservationLineView,
+    ReservationView,
+    SkuPolicyView,
+    StockView,
+)
 from services.inventory.adapters.tables import (
     inbound,
     location,
@@ -32,30 +44,15 @@ from services.inventory.adapters.tables import (
     stock_level,
     stock_movement,
 )
-from services.inventory.api.schemas.inbound import InboundPage, InboundRead
-from services.inventory.api.schemas.locations import LocationPage, LocationRead
-from services.inventory.api.schemas.reservations import (
-    ReservationLineRead,
-    ReservationPage,
-    ReservationRead,
-)
-from services.inventory.api.schemas.stock import (
-    LocationStock,
-    MovementPage,
-    MovementRead,
-    SkuPolicyRead,
-    StockRead,
-)
-from services.inventory.domain.locations import LocationType
 
 # --- locations ----------------------------------------------------------------------------
 
 
-def _location_read(r: Any) -> LocationRead:
-    return LocationRead(
+def _location_read(r: Any) -> LocationView:
+    return LocationView(
         code=r.code,
         name=r.name,
-        type=LocationType(r.type),
+        type=r.type,
         address={k: v for k, v in r.address.items() if v is not None}
         | {"latitude": r.latitude, "longitude": r.longitude},
         capabilities=sorted(r.capabilities),
@@ -71,7 +68,7 @@ def _location_read(r: Any) -> LocationRead:
     )
 
 
-async def get_location(session: AsyncSession, code: str) -> LocationRead | None:
+async def get_location(session: AsyncSession, code: str) -> LocationView | None:
     row = (await session.execute(select(location).where(location.c.code == code))).first()
     return _location_read(row) if row else None
 
@@ -84,7 +81,7 @@ async def list_locations(
     type: str | None = None,
     country: str | None = None,
     active: bool | None = None,
-) -> LocationPage:
+) -> PageOf[LocationView]:
     query = select(location).order_by(location.c.code)
     if type:
         query = query.where(location.c.type == type)
@@ -96,13 +93,13 @@ async def list_locations(
         (after,) = decode_cursor(cursor, arity=1)
         query = query.where(location.c.code > after)
     rows, next_cursor = await _page(session, query, limit, lambda r: [r.code])
-    return LocationPage(items=[_location_read(r) for r in rows], next_cursor=next_cursor)
+    return PageOf([_location_read(r) for r in rows], next_cursor)
 
 
 # --- stock --------------------------------------------------------------------------------
 
 
-async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
+async def stock_of(session: AsyncSession, sku: str) -> StockView | None:
     rows = (
         await session.execute(
             select(stock_level)
@@ -113,7 +110,7 @@ async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
     if not rows:
         return None
     locations = [
-        LocationStock(
+        LocationStockView(
             location_code=r.location_code,
             on_hand=r.on_hand,
             reserved=r.reserved,
@@ -122,7 +119,7 @@ async def stock_of(session: AsyncSession, sku: str) -> StockRead | None:
         )
         for r in rows
     ]
-    return StockRead(
+    return StockView(
         sku=sku,
         on_hand=sum(x.on_hand for x in locations),
         reserved=sum(x.reserved for x in locations),
@@ -139,7 +136,7 @@ async def movements(
     limit: int,
     cursor: str | None,
     location_code: str | None = None,
-) -> MovementPage:
+) -> PageOf[MovementView]:
     """The ledger of a SKU, newest first."""
     query = (
         select(stock_movement)
@@ -152,31 +149,44 @@ async def movements(
         (before,) = decode_cursor(cursor, arity=1)
         query = query.where(stock_movement.c.id < int(before))
     rows, next_cursor = await _page(session, query, limit, lambda r: [r.id])
-    return MovementPage(
-        items=[MovementRead.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=next_cursor,
-    )
+    return PageOf([_movement(r) for r in rows], next_cursor)
 
 
-async def movement(session: AsyncSession, movement_id: int) -> MovementRead | None:
+async def movement(session: AsyncSession, movement_id: int) -> MovementView | None:
     row = (
         await session.execute(select(stock_movement).where(stock_movement.c.id == movement_id))
     ).first()
-    return MovementRead.model_validate(row, from_attributes=True) if row else None
+    return _movement(row) if row else None
 
 
-async def sku_policy_of(session: AsyncSession, sku: str) -> SkuPolicyRead:
+def _movement(r: Any) -> MovementView:
+    return MovementView(
+        id=r.id,
+        location_code=r.location_code,
+        sku=r.sku,
+        on_hand_delta=r.on_hand_delta,
+        reserved_delta=r.reserved_delta,
+        on_hand_after=r.on_hand_after,
+        reserved_after=r.reserved_after,
+        reason=r.reason,
+        reference=r.reference,
+        note=r.note,
+        occurred_at=r.occurred_at,
+    )
+
+
+async def sku_policy_of(session: AsyncSession, sku: str) -> SkuPolicyView:
     threshold = await session.scalar(
         select(sku_policy.c.low_stock_threshold).where(sku_policy.c.sku == sku)
     )
-    return SkuPolicyRead(sku=sku, low_stock_threshold=threshold)
+    return SkuPolicyView(sku=sku, low_stock_threshold=threshold)
 
 
 # --- inbound ------------------------------------------------------------------------------
 
 
-def _inbound_read(r: Any) -> InboundRead:
-    return InboundRead(
+def _inbound_read(r: Any) -> InboundView:
+    return InboundView(
         id=r.id,
         location_code=r.location_code,
         sku=r.sku,
@@ -192,7 +202,7 @@ def _inbound_read(r: Any) -> InboundRead:
     )
 
 
-async def get_inbound(session: AsyncSession, inbound_id: UUID) -> InboundRead | None:
+async def get_inbound(session: AsyncSession, inbound_id: UUID) -> InboundView | None:
     row = (await session.execute(select(inbound).where(inbound.c.id == inbound_id))).first()
     return _inbound_read(row) if row else None
 
@@ -205,7 +215,7 @@ async def list_inbound(
     sku: str | None = None,
     location_code: str | None = None,
     status: str | None = None,
-) -> InboundPage:
+) -> PageOf[InboundView]:
     """Deliveries by expected date, soonest first."""
     query = select(inbound).order_by(inbound.c.expected_at, inbound.c.id)
     if sku:
@@ -223,13 +233,13 @@ async def list_inbound(
     rows, next_cursor = await _page(
         session, query, limit, lambda r: [r.expected_at.isoformat(), str(r.id)]
     )
-    return InboundPage(items=[_inbound_read(r) for r in rows], next_cursor=next_cursor)
+    return PageOf([_inbound_read(r) for r in rows], next_cursor)
 
 
 # --- reservations -------------------------------------------------------------------------
 
 
-async def get_reservation(session: AsyncSession, reservation_id: UUID) -> ReservationRead | None:
+async def get_reservation(session: AsyncSession, reservation_id: UUID) -> ReservationView | None:
     """One statement: the reservation on each of its lines (every reservation has lines)."""
     rows = (
         await session.execute(
@@ -241,15 +251,37 @@ async def get_reservation(session: AsyncSession, reservation_id: UUID) -> Reserv
     ).all()
     if not rows:
         return None
-    return ReservationRead.model_validate(
-        {
-            **rows[0]._mapping,
-            "lines": [
-                ReservationLineRead.model_validate({**ln._mapping, "line_id": ln.order_line_id})
-                for ln in rows
-            ],
-        },
-        from_attributes=False,
+    return _reservation(rows[0]._mapping, [_line(ln._mapping) for ln in rows])
+
+
+def _reservation(r: Any, lines: list[ReservationLineView]) -> ReservationView:
+    return ReservationView(
+        id=r["id"],
+        order_id=r["order_id"],
+        status=r["status"],
+        allow_backorder=r["allow_backorder"],
+        priority=r["priority"],
+        ordered_at=r["ordered_at"],
+        expires_at=r["expires_at"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        lines=lines,
+    )
+
+
+def _line(ln: Any) -> ReservationLineView:
+    return ReservationLineView(
+        line_no=ln["line_no"],
+        sku=ln["sku"],
+        location_code=ln["location_code"],
+        line_id=ln["order_line_id"],
+        quantity=ln["quantity"],
+        held=ln["held"],
+        backordered=ln["backordered"],
+        committed=ln["committed"],
+        released=ln["released"],
+        expected_at=ln["expected_at"],
+        available_at_request=ln["available_at_request"],
     )
 
 
@@ -260,7 +292,7 @@ async def list_reservations(
     cursor: str | None,
     order_id: UUID | None = None,
     status: str | None = None,
-) -> ReservationPage:
+) -> PageOf[ReservationView]:
     """Newest first."""
     query = select(reservation).order_by(reservation.c.created_at.desc(), reservation.c.id.desc())
     if order_id:
@@ -276,23 +308,18 @@ async def list_reservations(
     rows, next_cursor = await _page(
         session, query, limit, lambda r: [r.created_at.isoformat(), str(r.id)]
     )
-    return ReservationPage(items=await _with_lines(session, rows), next_cursor=next_cursor)
+    return PageOf(await _with_lines(session, rows), next_cursor)
 
 
-async def _with_lines(session: AsyncSession, rows: list[Any]) -> list[ReservationRead]:
-    lines: dict[UUID, list[ReservationLineRead]] = defaultdict(list)
+async def _with_lines(session: AsyncSession, rows: list[Any]) -> list[ReservationView]:
+    lines: dict[UUID, list[ReservationLineView]] = defaultdict(list)
     for ln in await session.execute(
         select(reservation_line)
         .where(reservation_line.c.reservation_id.in_([r.id for r in rows]))
         .order_by(reservation_line.c.reservation_id, reservation_line.c.line_no)
     ):
-        lines[ln.reservation_id].append(
-            ReservationLineRead.model_validate({**ln._mapping, "line_id": ln.order_line_id})
-        )
-    return [
-        ReservationRead.model_validate({**r._mapping, "lines": lines[r.id]}, from_attributes=False)
-        for r in rows
-    ]
+        lines[ln.reservation_id].append(_line(ln._mapping))
+    return [_reservation(r._mapping, lines[r.id]) for r in rows]
 
 
 async def expired_holds(session: AsyncSession, now: datetime, *, limit: int) -> list[UUID]:

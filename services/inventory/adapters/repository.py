@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -54,10 +54,10 @@ from services.inventory.adapters.tables import (
 )
 from services.inventory.domain.allocation import Incoming, Key
 from services.inventory.domain.backorders import WaitingLine
-from services.inventory.domain.inbound import Inbound
+from services.inventory.domain.inbound import Inbound, OpenDelivery
 from services.inventory.domain.locations import Capability, Location
 from services.inventory.domain.reservation import Reservation, ReservationLine
-from services.inventory.domain.stock import Movement, Reason, StockLevel
+from services.inventory.domain.stock import Movement, Reason, StockFacts, StockLevel, TouchedLevel
 
 
 class LocationRepository:
@@ -96,38 +96,6 @@ class LocationRepository:
             select(location.c.code).where(location.c.code.in_(set(codes)))
         )
         return set(rows.scalars())
-
-
-@dataclass
-class TouchedLevel:
-    """A stock row changed in this transaction: its state now, and what it was before."""
-
-    level: StockLevel
-    available_before: int
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def freed_nothing(self) -> bool:
-        """Every change was a new hold or a shipment: none of them can have made a unit
-        available (a hold takes units, a shipment takes on hand and reserved alike).
-
-        A row with waiting orders has nothing available whenever a transaction commits (the
-        waiting lines are served first), and a backorder is only made at a row after taking
-        all it has; so such a row still has nothing for its queue, which need not be read.
-        """
-        return bool(self.reasons) and all(r in _TAKING for r in self.reasons)
-
-
-_TAKING = frozenset({Reason.RESERVED.value, Reason.COMMITTED.value})
-
-
-@dataclass(frozen=True)
-class StockFacts:
-    """What announcing a transaction's stock changes needs besides the rows themselves."""
-
-    network_available: dict[str, int]  # sku -> available at every active location
-    thresholds: dict[str, int]  # sku -> low-stock threshold, for the SKUs that have one
-    active: set[str]  # the changed rows' locations that are active
 
 
 @dataclass(frozen=True)
@@ -635,13 +603,6 @@ def _change_params(key: Key, movement: Movement, now: datetime) -> dict[str, Any
         "p_note": movement.note,
         "p_now": now,
     }
-
-
-@dataclass(frozen=True)
-class OpenDelivery:
-    inbound_id: UUID
-    quantity: int  # still expected
-    expected_at: datetime
 
 
 class InboundRepository:

@@ -138,7 +138,7 @@ class ReserveStock(Idempotent):
     def batchable(self) -> bool:
         """Whether it may share a consumer batch's transaction (libs.bus.message_bus): only
         when the rows it takes are known beforehand, so the batch locks them first, in the
-        global order (InventoryUnitOfWork.lock_for)."""
+        global order (the unit of work's lock_for)."""
         return self.named_and_on_hand
 
 

@@ -113,3 +113,49 @@ class FinishUpload(Idempotent):
 class FailImport:
     import_id: UUID
     reason: str
+
+
+@dataclass(frozen=True)
+class ImportState:
+    id: UUID
+    status: ImportStatus
+    mode: ImportMode
+    rows_received: int
+    rows_invalid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShortRow:
+    """A staged row that would take on hand below what is reserved."""
+
+    line_number: int
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True, slots=True)
+class SkuChange:
+    """What an applied import did to one SKU: its availability's change over active
+    locations, the network's availability now, its alert threshold, and whether an order
+    waits for stock at one of its changed rows."""
+
+    sku: str
+    change: int
+    network_available: int
+    threshold: int | None
+    waiting: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedRow:
+    """A stock row an applied import changed, as it left it."""
+
+    location_code: str
+    sku: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    available_before: int
+    on_hand_changed: bool
+    safety_stock_changed: bool

@@ -80,3 +80,12 @@ class Inbound:
     def _touch(self, now: datetime) -> None:
         self.version += 1
         self.updated_at = now
+
+
+@dataclass(frozen=True)
+class OpenDelivery:
+    """What one delivery still brings to its stock row, and when."""
+
+    inbound_id: UUID
+    quantity: int  # still expected
+    expected_at: datetime

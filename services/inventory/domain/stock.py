@@ -6,7 +6,7 @@ stores each one, so the counters can always be re-derived and audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from services.inventory.domain.errors import (
@@ -126,3 +126,35 @@ def adjustment(reason: Reason, delta: int, *, note: str | None = None) -> Moveme
         direction = "add" if reason in _ONLY_UP else "remove"
         raise AdjustmentSignMismatch(f"{reason.value!r} can only {direction} units (got {delta})")
     return Movement(reason=reason, on_hand_delta=delta, note=note)
+
+
+@dataclass
+class TouchedLevel:
+    """A stock row changed in this transaction: its state now, and what it was before."""
+
+    level: StockLevel
+    available_before: int
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def freed_nothing(self) -> bool:
+        """Every change was a new hold or a shipment: none of them can have made a unit
+        available (a hold takes units, a shipment takes on hand and reserved alike).
+
+        A row with waiting orders has nothing available whenever a transaction commits (the
+        waiting lines are served first), and a backorder is only made at a row after taking
+        all it has; so such a row still has nothing for its queue, which need not be read.
+        """
+        return bool(self.reasons) and all(r in _TAKING for r in self.reasons)
+
+
+_TAKING = frozenset({Reason.RESERVED.value, Reason.COMMITTED.value})
+
+
+@dataclass(frozen=True)
+class StockFacts:
+    """What announcing a transaction's stock changes needs besides the rows themselves."""
+
+    network_available: dict[str, int]  # sku -> available at every active location
+    thresholds: dict[str, int]  # sku -> low-stock threshold, for the SKUs that have one
+    active: set[str]  # the changed rows' locations that are active

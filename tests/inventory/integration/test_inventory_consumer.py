@@ -20,11 +20,10 @@ from libs.contracts.returns import ReturnedLine, ReturnReceived
 from libs.ids import new_id
 from libs.outbox.inbox import InboxEntry
 from libs.runtime import ServiceContainer
-from services.inventory.bootstrap import bootstrap
+from services.inventory.bootstrap import bootstrap, expire_holds_job
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.commands import ConfirmReservation, ReserveStock
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
-from services.inventory.service_layer.jobs import expire_holds_job
 from tests.inventory.integration.conftest import (
     FakeClock,
     client_for,

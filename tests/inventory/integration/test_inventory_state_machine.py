@@ -35,6 +35,7 @@ from libs.errors import DomainError
 from libs.ids import new_id
 from libs.runtime import ServiceContainer
 from services.inventory.adapters import invariant_queries
+from services.inventory.adapters.read_models import InvariantsView
 from services.inventory.adapters.tables import (
     inbound,
     reservation,
@@ -42,14 +43,12 @@ from services.inventory.adapters.tables import (
     stock_level,
     stock_movement,
 )
-from services.inventory.api.schemas.availability import InvariantsRead
-from services.inventory.bootstrap import bootstrap
+from services.inventory.bootstrap import bootstrap, expire_holds_job
 from services.inventory.domain import commands
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.locations import Address, Capability, Location, LocationType
 from services.inventory.domain.reservation import LinePick
 from services.inventory.domain.stock import Reason
-from services.inventory.service_layer.jobs import expire_holds_job
 from tests.inventory.integration.conftest import (
     FakeClock,
     taking_turns_with_the_expiry_job,
@@ -490,6 +489,6 @@ class TestInventoryStateMachine:
             harness.close()
 
 
-async def _invariants(harness: Harness) -> InvariantsRead:
+async def _invariants(harness: Harness) -> InvariantsView:
     async with harness.container.session_factory() as s:
         return await invariant_queries.invariants(s, harness.clock.now())

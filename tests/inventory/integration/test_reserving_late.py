@@ -20,11 +20,12 @@ from libs.clock import SystemClock
 from libs.outbox.writer import OutboxWriter
 from libs.runtime import ServiceContainer
 from services.inventory.adapters.tables import plumbing
+from services.inventory.adapters.unit_of_work import SqlAlchemyInventoryUnitOfWork
 from services.inventory.domain import commands
 from services.inventory.domain.allocation import Request
 from services.inventory.domain.reservation import LinePick
+from services.inventory.messaging.publications import translate
 from services.inventory.service_layer.handlers import reservations
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 from tests.inventory.integration.conftest import (
     create_location,
     problem,
@@ -58,10 +59,13 @@ async def reasons_of(client: httpx.AsyncClient, sku: str) -> list[str]:
     return [m["reason"] for m in r.json()["items"]]
 
 
-def one_transaction(container: ServiceContainer) -> InventoryUnitOfWork:
-    return InventoryUnitOfWork(
+def one_transaction(container: ServiceContainer) -> SqlAlchemyInventoryUnitOfWork:
+    outbox = OutboxWriter(table=plumbing.outbox, service="inventory", clock=SystemClock())
+    return SqlAlchemyInventoryUnitOfWork(
+        translate=translate,
+        bulk_outbox=outbox,
         session_factory=container.session_factory,
-        outbox=OutboxWriter(table=plumbing.outbox, service="inventory", clock=SystemClock()),
+        outbox=outbox,
         idempotency_table=plumbing.idempotency,
         clock=SystemClock(),
     )

@@ -20,8 +20,9 @@ from services.inventory.adapters.tables import (
     stock_level,
     stock_movement,
 )
+from services.inventory.bootstrap import apply_next_import
 from services.inventory.domain.import_rows import MAX_ROWS
-from services.inventory.service_layer.import_apply import APPLY_CHUNK_ROWS, apply_next_import
+from services.inventory.service_layer.handlers.import_apply import APPLY_CHUNK_ROWS
 from tests.inventory.integration.conftest import create_location, stock, unique
 
 CSV = "text/csv"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.inventory.adapters.repository import TouchedLevel
-from services.inventory.domain.stock import Reason, StockLevel
+from services.inventory.domain.stock import Reason, StockLevel, TouchedLevel
 
 
 def touched(*reasons: str) -> TouchedLevel:

@@ -145,4 +145,5 @@ async def _answer(
 async def invariants(session: ReadSessionDep) -> InvariantsRead:
     """Each on-hand and reserved counter must equal the sum of its ledger rows, reserved must
     equal the open reservation lines, and nothing may be negative; any drift is listed."""
-    return await invariant_queries.invariants(session, SystemClock().now())
+    found = await invariant_queries.invariants(session, SystemClock().now())
+    return InvariantsRead.model_validate(found, from_attributes=True)

@@ -23,7 +23,7 @@ from services.inventory.api.schemas.imports import (
 )
 from services.inventory.domain.errors import ImportNotFound, LocationNarrowedImport
 from services.inventory.domain.imports import ImportMode, format_of
-from services.inventory.service_layer.imports import receive_import
+from services.inventory.service_layer.handlers.imports import receive_import
 
 router = APIRouter(tags=["stock-imports"])
 
@@ -62,7 +62,7 @@ async def _render(session: ReadSessionDep, import_id: UUID) -> StockImportRead:
     found = await import_queries.get_import(session, import_id)
     if found is None:
         raise ImportNotFound(f"no stock import {import_id}")
-    return found
+    return StockImportRead.model_validate(found, from_attributes=True)
 
 
 @router.post(
@@ -112,7 +112,8 @@ async def list_(
     session: ReadSessionDep, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
 ) -> StockImportPage:
     """Every import with its status and counts, newest first (cursor-paginated)."""
-    return await import_queries.list_imports(session, limit=limit, cursor=cursor)
+    found = await import_queries.list_imports(session, limit=limit, cursor=cursor)
+    return StockImportPage.model_validate(found, from_attributes=True)
 
 
 @router.get(
@@ -142,4 +143,5 @@ async def errors(
     """Every row that was not applied, by line number, with what is wrong with it."""
     if not await import_queries.import_exists(session, import_id):
         raise ImportNotFound(f"no stock import {import_id}")
-    return await import_queries.import_errors(session, import_id, limit=limit, cursor=cursor)
+    found = await import_queries.import_errors(session, import_id, limit=limit, cursor=cursor)
+    return ImportErrorPage.model_validate(found, from_attributes=True)

@@ -33,7 +33,7 @@ async def _render(session: ReadSessionDep, inbound_id: UUID) -> InboundRead:
     found = await queries.get_inbound(session, inbound_id)
     if found is None:
         raise InboundNotFound(f"no inbound delivery {inbound_id}")
-    return found
+    return InboundRead.model_validate(found, from_attributes=True)
 
 
 @router.post(
@@ -84,7 +84,7 @@ async def list_(
     cursor: str | None = None,
 ) -> InboundPage:
     """Deliveries soonest first, cursor-paginated."""
-    return await queries.list_inbound(
+    found = await queries.list_inbound(
         session,
         limit=limit,
         cursor=cursor,
@@ -92,6 +92,7 @@ async def list_(
         location_code=location_code,
         status=status.value if status else None,
     )
+    return InboundPage.model_validate(found, from_attributes=True)
 
 
 @router.get(

@@ -31,7 +31,7 @@ async def _render(session: ReadSessionDep, code: str, response: Response) -> Loc
     if found is None:
         raise LocationNotFound(f"no location {code!r}")
     response.headers["ETag"] = etag_of(found.version)
-    return found
+    return LocationRead.model_validate(found, from_attributes=True)
 
 
 @router.post(
@@ -75,7 +75,7 @@ async def list_(
     cursor: str | None = None,
 ) -> LocationPage:
     """Locations by code, cursor-paginated; filter by type, country or active."""
-    return await queries.list_locations(
+    found = await queries.list_locations(
         session,
         limit=limit,
         cursor=cursor,
@@ -83,6 +83,7 @@ async def list_(
         country=country,
         active=active,
     )
+    return LocationPage.model_validate(found, from_attributes=True)
 
 
 @router.get(

@@ -33,7 +33,7 @@ async def _render(session: ReadSessionDep, reservation_id: UUID) -> ReservationR
     found = await queries.get_reservation(session, reservation_id)
     if found is None:
         raise ReservationNotFound(f"no reservation {reservation_id}")
-    return found
+    return ReservationRead.model_validate(found, from_attributes=True)
 
 
 def _body_hash(reservation_id: UUID | None, body: Any) -> str:
@@ -111,13 +111,14 @@ async def list_(
     cursor: str | None = None,
 ) -> ReservationPage:
     """Reservations newest first, e.g. every reservation of one order (`?order_id=`)."""
-    return await queries.list_reservations(
+    found = await queries.list_reservations(
         session,
         limit=limit,
         cursor=cursor,
         order_id=order_id,
         status=status.value if status else None,
     )
+    return ReservationPage.model_validate(found, from_attributes=True)
 
 
 @router.get(

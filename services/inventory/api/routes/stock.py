@@ -90,7 +90,7 @@ async def adjust(
     found = await queries.movement(session, movement_id)
     assert found is not None
     response.headers["Location"] = f"/v1/stock/{body.sku}/movements"
-    return found
+    return MovementRead.model_validate(found, from_attributes=True)
 
 
 @router.get(
@@ -118,9 +118,10 @@ async def movements(
     cursor: str | None = None,
 ) -> MovementPage:
     """Every change of the SKU's on-hand and reserved counters, newest first (append-only)."""
-    return await queries.movements(
+    found = await queries.movements(
         session, sku, limit=limit, cursor=cursor, location_code=location_code
     )
+    return MovementPage.model_validate(found, from_attributes=True)
 
 
 @router.put(
@@ -135,11 +136,12 @@ async def set_policy(
     """oms.inventory.low_stock is announced when the network's available units fall to or
     below the threshold; back_in_stock when they rise from zero."""
     await bus.handle(commands.SetSkuPolicy(sku=sku, low_stock_threshold=body.low_stock_threshold))
-    return await queries.sku_policy_of(session, sku)
+    found = await queries.sku_policy_of(session, sku)
+    return SkuPolicyRead.model_validate(found, from_attributes=True)
 
 
 async def _stock(session: ReadSessionDep, sku: str) -> StockRead:
     found = await queries.stock_of(session, sku)
     if found is None:
         raise SkuNotFound(f"no stock recorded for SKU {sku}")
-    return found
+    return StockRead.model_validate(found, from_attributes=True)

@@ -6,11 +6,11 @@ from libs.db.idempotency import StoredOutcome
 from services.inventory.domain.commands import Idempotent
 from services.inventory.domain.errors import LocationNotFound
 from services.inventory.domain.locations import Location
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.service_layer.unit_of_work import UnitOfWork
 
 
 async def replayed(
-    uow: InventoryUnitOfWork, scope: str, cmd: Idempotent, *, expected: StoredOutcome | None = None
+    uow: UnitOfWork, scope: str, cmd: Idempotent, *, expected: StoredOutcome | None = None
 ) -> str | None:
     """The resource id a request with this Idempotency-Key already produced, if it ran.
     `expected`: the outcome to store with the claim (see IdempotencyKeys.claim)."""
@@ -21,7 +21,7 @@ async def replayed(
 
 
 async def existing_location(
-    uow: InventoryUnitOfWork, code: str, *, within: frozenset[str] | None = None
+    uow: UnitOfWork, code: str, *, within: frozenset[str] | None = None
 ) -> Location:
     """The location; 404 when there is none, or none `within` the caller's locations claim."""
     found = await uow.locations.get(code, within=within)

@@ -6,19 +6,18 @@ from collections import defaultdict
 from uuid import UUID
 
 from libs.ids import new_id
-from services.inventory.adapters import published
-from services.inventory.domain import backorders, commands
+from services.inventory.domain import backorders, commands, events
 from services.inventory.domain.errors import InboundNotFound
 from services.inventory.domain.inbound import Inbound
 from services.inventory.domain.stock import Movement, Reason
 from services.inventory.service_layer.handlers.common import existing_location, replayed
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.service_layer.unit_of_work import UnitOfWork
 
 SCOPE_CREATE = "inbound-create"
 SCOPE_RECEIVE = "inbound-receive"
 
 
-async def create_inbound(cmd: commands.CreateInbound, uow: InventoryUnitOfWork) -> UUID:
+async def create_inbound(cmd: commands.CreateInbound, uow: UnitOfWork) -> UUID:
     """Expect units at a location on a date; backorders may be promised against them."""
     # The location first: a replay must not show a caller a delivery outside its claim.
     await existing_location(uow, cmd.location_code, within=cmd.caller_locations)
@@ -43,7 +42,7 @@ async def create_inbound(cmd: commands.CreateInbound, uow: InventoryUnitOfWork) 
     return item.id
 
 
-async def receive_inbound(cmd: commands.ReceiveInbound, uow: InventoryUnitOfWork) -> UUID:
+async def receive_inbound(cmd: commands.ReceiveInbound, uow: UnitOfWork) -> UUID:
     """Units arrived: they go on hand (and to waiting backorders first) through the ledger."""
     # The delivery first: one outside the caller's claim is not found, replayed or not.
     item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
@@ -63,7 +62,7 @@ async def receive_inbound(cmd: commands.ReceiveInbound, uow: InventoryUnitOfWork
     return item.id
 
 
-async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) -> UUID:
+async def cancel_inbound(cmd: commands.CancelInbound, uow: UnitOfWork) -> UUID:
     """What is still expected will not come. The backorders waiting at its stock row are
     promised again from the deliveries still expected; what none covers lapses."""
     item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
@@ -72,7 +71,7 @@ async def cancel_inbound(cmd: commands.CancelInbound, uow: InventoryUnitOfWork) 
     return item.id
 
 
-async def reschedule_inbound(cmd: commands.RescheduleInbound, uow: InventoryUnitOfWork) -> UUID:
+async def reschedule_inbound(cmd: commands.RescheduleInbound, uow: UnitOfWork) -> UUID:
     """The rest of the delivery comes at a new time: the backorders waiting at its stock row
     are promised again (a later date delays their orders; an earlier one brings them on)."""
     item = await _locked(uow, cmd.inbound_id, cmd.caller_locations)
@@ -81,7 +80,7 @@ async def reschedule_inbound(cmd: commands.RescheduleInbound, uow: InventoryUnit
     return item.id
 
 
-async def _promise_again(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
+async def _promise_again(uow: UnitOfWork, item: Inbound, *, reason: str) -> None:
     """What the changed delivery still brings, and when, is saved and announced, and the
     queue at its stock row is promised again from it."""
     # The stock row too (after the delivery: the lock order), so that this SKU's incoming at
@@ -94,7 +93,7 @@ async def _promise_again(uow: InventoryUnitOfWork, item: Inbound, *, reason: str
     await _repromise_waiting(uow, item, reason=reason)
 
 
-async def _repromise_waiting(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
+async def _repromise_waiting(uow: UnitOfWork, item: Inbound, *, reason: str) -> None:
     """Promise the queue at the delivery's stock row again; each reservation whose promise
     changed hears it (backorder_repromised), and its lapsed units are released."""
     key = (item.location_code, item.sku)
@@ -112,22 +111,18 @@ async def _repromise_waiting(uow: InventoryUnitOfWork, item: Inbound, *, reason:
         for p in promises:
             res.repromise(p.line_no, p.expected_at, p.lapsed)
         await uow.reservations.save(res, now=now)
-        uow.publish(
-            published.backorder_repromised(res, promises, inbound_id=item.id, reason=reason)
-        )
+        uow.record(events.BackorderRepromised.of(res, promises, inbound_id=item.id, reason=reason))
 
 
-async def _announce_incoming(uow: InventoryUnitOfWork, item: Inbound, *, reason: str) -> None:
+async def _announce_incoming(uow: UnitOfWork, item: Inbound, *, reason: str) -> None:
     """What is still expected at the delivery's location for its SKU, now. Every writer of
     a delivery holds its stock row's lock, so the total cannot move before the commit."""
     key = (item.location_code, item.sku)
     deliveries = await uow.inbound.open_deliveries(key)
-    uow.publish(published.incoming_changed(key, deliveries, inbound_id=item.id, reason=reason))
+    uow.record(events.IncomingChanged.of(key, deliveries, inbound_id=item.id, reason=reason))
 
 
-async def _locked(
-    uow: InventoryUnitOfWork, inbound_id: UUID, within: frozenset[str] | None
-) -> Inbound:
+async def _locked(uow: UnitOfWork, inbound_id: UUID, within: frozenset[str] | None) -> Inbound:
     """The delivery, locked; 404 when there is none, or none at a location `within` the
     caller's locations claim."""
     item = await uow.inbound.get_for_update(inbound_id, within=within)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.inventory.adapters import published
-from services.inventory.domain import commands
+from services.inventory.domain import commands, events
 from services.inventory.domain.errors import LocationExists, LocationNotFound
 from services.inventory.service_layer.handlers.common import replayed
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.service_layer.unit_of_work import UnitOfWork
 
 SCOPE_CREATE = "locations-create"
 
 
-async def create_location(cmd: commands.CreateLocation, uow: InventoryUnitOfWork) -> str:
+async def create_location(cmd: commands.CreateLocation, uow: UnitOfWork) -> str:
     """Add a location; its code is its identity, so a second one with that code is refused."""
     if (prior := await replayed(uow, SCOPE_CREATE, cmd)) is not None:
         return prior
@@ -22,12 +21,12 @@ async def create_location(cmd: commands.CreateLocation, uow: InventoryUnitOfWork
     now = uow.clock.now()
     location = replace(cmd.location, created_at=now, updated_at=now)
     await uow.locations.add(location)
-    uow.publish(published.location_changed(location, change="created"))
+    uow.record(events.LocationChanged.of(location, change="created"))
     await uow.idempotency.complete(resource_id=cmd.location.code, status=201)
     return cmd.location.code
 
 
-async def update_location(cmd: commands.UpdateLocation, uow: InventoryUnitOfWork) -> str:
+async def update_location(cmd: commands.UpdateLocation, uow: UnitOfWork) -> str:
     """Change a location's fields, guarded by the version the client last saw (If-Match)."""
     found = await uow.locations.get(cmd.code, for_update=True)
     if found is None:
@@ -35,5 +34,5 @@ async def update_location(cmd: commands.UpdateLocation, uow: InventoryUnitOfWork
     changed = found.update(cmd.changes, expected_version=cmd.expected_version, now=uow.clock.now())
     if changed:
         await uow.locations.save(found)
-        uow.publish(published.location_changed(found, change="updated", fields=changed))
+        uow.record(events.LocationChanged.of(found, change="updated", fields=changed))
     return found.code

@@ -16,8 +16,7 @@ from uuid import UUID
 from libs.bus.message_bus import HandleAlone
 from libs.db.idempotency import StoredOutcome
 from libs.ids import new_id
-from services.inventory.adapters import published
-from services.inventory.domain import commands
+from services.inventory.domain import commands, events
 from services.inventory.domain.allocation import Network, Plan, held_where_named, plan
 from services.inventory.domain.errors import ReservationNotFound, UnknownLocation, UnknownSku
 from services.inventory.domain.reservation import (
@@ -29,14 +28,14 @@ from services.inventory.domain.reservation import (
 )
 from services.inventory.domain.stock import Movement, Reason, StockLevel
 from services.inventory.service_layer.handlers.common import replayed
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.service_layer.unit_of_work import UnitOfWork
 
 SCOPE_RESERVE = "reservations-create"
 SCOPE_RELEASE = "reservations-release"
 SCOPE_COMMIT = "reservations-commit"
 
 
-async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) -> UUID | Reservation:
+async def reserve_stock(cmd: commands.ReserveStock, uow: UnitOfWork) -> UUID | Reservation:
     """Hold every line or none; a rejection is recorded and announced like a success.
 
     Returns the reservation's id, or for the HTTP API (`from_api`) the reservation made now
@@ -61,9 +60,7 @@ async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) ->
     return made if cmd.from_api or isinstance(made, UUID) else made.id
 
 
-async def _refuse_unknown(
-    cmd: commands.ReserveStock, network: Network, uow: InventoryUnitOfWork
-) -> None:
+async def _refuse_unknown(cmd: commands.ReserveStock, network: Network, uow: UnitOfWork) -> None:
     """For the HTTP API, a location or SKU inventory does not know is the client's error
     (422), not a shortage. Asked only when a stock row the request needs is missing: rows
     that exist name a known location and SKU."""
@@ -80,7 +77,7 @@ async def _refuse_unknown(
 
 
 async def _reserve_locking_late(
-    cmd: commands.ReserveStock, reservation_id: UUID, uow: InventoryUnitOfWork
+    cmd: commands.ReserveStock, reservation_id: UUID, uow: UnitOfWork
 ) -> Reservation | UUID | None:
     """Write the reservation first, then take its units with one conditional UPDATE per
     stock row, just before the commit: a hot SKU's row is locked only for that statement,
@@ -96,14 +93,14 @@ async def _reserve_locking_late(
     if not await uow.reservations.add(res, now=now):
         return res.id  # answered already: a second answer would double the hold
     if await uow.stock.take(res.holds, reference=f"reservation:{res.id}", now=now):
-        uow.publish(published.reservation_confirmed(res))
+        uow.record(events.ReservationConfirmed.of(res))
         return res
     await uow.reservations.remove(res.id)
     return None
 
 
 async def _reserve_locking_first(
-    cmd: commands.ReserveStock, reservation_id: UUID, uow: InventoryUnitOfWork
+    cmd: commands.ReserveStock, reservation_id: UUID, uow: UnitOfWork
 ) -> Reservation:
     """Lock every stock row the reservation may use, decide in plain Python, write."""
     network = await _network(uow, cmd)
@@ -123,10 +120,8 @@ async def _reserve_locking_first(
             )
             await uow.stock.apply(network.levels[line.key], movement, now=now)
     await uow.reservations.add(res, now=now)
-    uow.publish(
-        published.reservation_rejected(res)
-        if res.rejected
-        else published.reservation_confirmed(res)
+    uow.record(
+        events.ReservationRejected.of(res) if res.rejected else events.ReservationConfirmed.of(res)
     )
     await uow.idempotency.complete(resource_id=str(res.id), status=409 if res.rejected else 201)
     return res
@@ -148,7 +143,7 @@ def _reservation(
     )
 
 
-async def _network(uow: InventoryUnitOfWork, cmd: commands.ReserveStock) -> Network:
+async def _network(uow: UnitOfWork, cmd: commands.ReserveStock) -> Network:
     named = {(r.location_code, r.sku) for r in cmd.requests if r.location_code is not None}
     anywhere = {r.sku for r in cmd.requests if r.location_code is None}
     levels = await uow.stock.lock(named, skus_shipped_from_anywhere=anywhere)
@@ -167,16 +162,16 @@ async def _network(uow: InventoryUnitOfWork, cmd: commands.ReserveStock) -> Netw
     )
 
 
-async def confirm_reservation(cmd: commands.ConfirmReservation, uow: InventoryUnitOfWork) -> UUID:
+async def confirm_reservation(cmd: commands.ConfirmReservation, uow: UnitOfWork) -> UUID:
     """Make a temporary hold firm, so it no longer expires."""
     res = await _get(uow, cmd.reservation_id)
     if res.confirm():
         await uow.reservations.save(res, now=uow.clock.now())
-        uow.publish(published.reservation_confirmed(res))
+        uow.record(events.ReservationConfirmed.of(res))
     return res.id
 
 
-async def release_reservation(cmd: commands.ReleaseReservation, uow: InventoryUnitOfWork) -> UUID:
+async def release_reservation(cmd: commands.ReleaseReservation, uow: UnitOfWork) -> UUID:
     """Give back all of a reservation's open units, or the named ones (backordered first)."""
     if (prior := await replayed(uow, SCOPE_RELEASE, cmd)) is not None:
         return UUID(prior)
@@ -190,7 +185,7 @@ async def release_reservation(cmd: commands.ReleaseReservation, uow: InventoryUn
     return res.id
 
 
-async def release_order(cmd: commands.ReleaseOrder, uow: InventoryUnitOfWork) -> None:
+async def release_order(cmd: commands.ReleaseOrder, uow: UnitOfWork) -> None:
     """An order was cancelled (in whole or part): release what its reservations still hold,
     newest reservation first, never more than was cancelled."""
     ids = await uow.reservations.ids_of_order(cmd.order_id)
@@ -206,7 +201,7 @@ async def release_order(cmd: commands.ReleaseOrder, uow: InventoryUnitOfWork) ->
             picks = _still_wanted(picks, changes)
 
 
-async def commit_reservation(cmd: commands.CommitReservation, uow: InventoryUnitOfWork) -> UUID:
+async def commit_reservation(cmd: commands.CommitReservation, uow: UnitOfWork) -> UUID:
     """Held units shipped: on hand and reserved both drop, through the ledger."""
     if (prior := await replayed(uow, SCOPE_COMMIT, cmd)) is not None:
         return UUID(prior)
@@ -225,12 +220,12 @@ async def commit_reservation(cmd: commands.CommitReservation, uow: InventoryUnit
         await uow.stock.apply(levels[(change.location_code, change.sku)], movement, now=now)
     if changes:
         await uow.reservations.save(res, now=now)
-        uow.publish(published.stock_committed(res, changes, shipment_id=cmd.shipment_id))
+        uow.record(events.StockCommitted.of(res, changes, shipment_id=cmd.shipment_id))
     await uow.idempotency.complete(resource_id=str(res.id), status=200)
     return res.id
 
 
-async def expire_reservation(cmd: commands.ExpireReservation, uow: InventoryUnitOfWork) -> None:
+async def expire_reservation(cmd: commands.ExpireReservation, uow: UnitOfWork) -> None:
     """A temporary hold that was never confirmed runs out: its units go back."""
     levels = await _lock_stock_of(uow, [cmd.reservation_id])
     res = await _get(uow, cmd.reservation_id)
@@ -239,7 +234,7 @@ async def expire_reservation(cmd: commands.ExpireReservation, uow: InventoryUnit
 
 
 async def _give_back(
-    uow: InventoryUnitOfWork,
+    uow: UnitOfWork,
     res: Reservation,
     changes: Sequence[LineChange],
     levels: dict[tuple[str, str], StockLevel],
@@ -256,16 +251,16 @@ async def _give_back(
             )
             await uow.stock.apply(levels[(change.location_code, change.sku)], movement, now=now)
     await uow.reservations.save(res, now=now)
-    uow.publish(published.reservation_released(res, changes, reason=reason.value))
+    uow.record(events.ReservationReleased.of(res, changes, reason=reason.value))
 
 
 async def _lock_stock_of(
-    uow: InventoryUnitOfWork, reservation_ids: Sequence[UUID]
+    uow: UnitOfWork, reservation_ids: Sequence[UUID]
 ) -> dict[tuple[str, str], StockLevel]:
     return await uow.stock.lock_of_reservations(reservation_ids)
 
 
-async def _get(uow: InventoryUnitOfWork, reservation_id: UUID) -> Reservation:
+async def _get(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
     return _existing(await uow.reservations.get_for_update(reservation_id), reservation_id)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from services.inventory.domain import commands
 from services.inventory.domain.stock import Movement, Reason, adjustment
 from services.inventory.service_layer.handlers.common import existing_location, replayed
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.service_layer.unit_of_work import UnitOfWork
 
 SCOPE_ADJUST = "stock-adjust"
 
 
-async def set_stock_level(cmd: commands.SetStockLevel, uow: InventoryUnitOfWork) -> None:
+async def set_stock_level(cmd: commands.SetStockLevel, uow: UnitOfWork) -> None:
     """Record a counted on-hand quantity (and optionally the safety stock) from a WMS or ERP."""
     await existing_location(uow, cmd.location_code, within=cmd.caller_locations)
     now = uow.clock.now()
@@ -23,7 +23,7 @@ async def set_stock_level(cmd: commands.SetStockLevel, uow: InventoryUnitOfWork)
         await uow.stock.set_safety_stock(level, cmd.safety_stock, now=now)
 
 
-async def adjust_stock(cmd: commands.AdjustStock, uow: InventoryUnitOfWork) -> int:
+async def adjust_stock(cmd: commands.AdjustStock, uow: UnitOfWork) -> int:
     """Add or remove on-hand units for a stated reason; returns the ledger entry's id."""
     # The location first: a replay must not show a caller a movement outside its claim.
     await existing_location(uow, cmd.location_code, within=cmd.caller_locations)
@@ -38,12 +38,12 @@ async def adjust_stock(cmd: commands.AdjustStock, uow: InventoryUnitOfWork) -> i
     return movement_id
 
 
-async def set_sku_policy(cmd: commands.SetSkuPolicy, uow: InventoryUnitOfWork) -> None:
+async def set_sku_policy(cmd: commands.SetSkuPolicy, uow: UnitOfWork) -> None:
     """Set the SKU's low-stock threshold (None: no low-stock alerts)."""
     await uow.stock.set_threshold(cmd.sku, cmd.low_stock_threshold, now=uow.clock.now())
 
 
-async def restock_return(cmd: commands.RestockReturn, uow: InventoryUnitOfWork) -> None:
+async def restock_return(cmd: commands.RestockReturn, uow: UnitOfWork) -> None:
     """Resellable returned units go back on hand where they were received, once per receipt."""
     reference = f"return-receipt:{cmd.receipt_id}"
     if not cmd.lines or await uow.stock.has_movement(reference):

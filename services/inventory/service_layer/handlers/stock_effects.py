@@ -5,20 +5,16 @@ every row the transaction changed, and any alert a SKU crossed, is announced onc
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 from uuid import UUID
 
-from libs.contracts.inventory import BackInStock, LowStock
-from services.inventory.adapters import published
-from services.inventory.domain import backorders
-from services.inventory.domain.alerts import crossed
+from libs.ids import new_id
+from services.inventory.domain import backorders, events
+from services.inventory.domain.alerts import Alert, crossed
 from services.inventory.domain.stock import Movement, Reason
-
-if TYPE_CHECKING:
-    from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.service_layer.unit_of_work import UnitOfWork
 
 
-async def serve_backorders(uow: InventoryUnitOfWork) -> None:
+async def serve_backorders(uow: UnitOfWork) -> None:
     """Hand available units of every changed row to its waiting lines, queue order first.
 
     The row is locked already (it was changed in this transaction), and anyone changing a
@@ -41,7 +37,7 @@ async def serve_backorders(uow: InventoryUnitOfWork) -> None:
             [a.reservation_id for a in allocations]
         )
         by_id = {res.id: res for res in waiting}
-        served: dict[UUID, list[tuple[str, str, int]]] = defaultdict(list)
+        served: dict[UUID, list[events.AllocatedLine]] = defaultdict(list)
         for a in allocations:
             res = by_id[a.reservation_id]
             step = res.allocate_backorder(a.line_no, a.quantity)
@@ -49,15 +45,15 @@ async def serve_backorders(uow: InventoryUnitOfWork) -> None:
                 Reason.BACKORDER_ALLOCATED, reserved_delta=step, reference=f"reservation:{res.id}"
             )
             await uow.stock.apply(level, movement, now=now)
-            served[res.id].append((*key, step))
+            served[res.id].append(events.AllocatedLine(*key, step))
         for res_id, lines in served.items():
             await uow.reservations.save(by_id[res_id], now=now)
-            uow.publish(published.backorder_allocated(by_id[res_id], lines))
+            uow.record(events.BackorderAllocated.of(by_id[res_id], lines, allocation_id=new_id()))
     # After the allocations, which change rows too: what they leave, no queue waits for.
     uow.stock.served()
 
 
-async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
+async def announce_stock_changes(uow: UnitOfWork) -> None:
     """One stock_changed per row the transaction changed, with its counters after the last
     change and the reasons of them all: a consumer's batch of reservations that takes from
     one row thirty times announces it once (its intermediate counters were never committed,
@@ -73,9 +69,9 @@ async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
         # to it.
         if code in facts.active:
             change[sku] += t.level.available - t.available_before
-        uow.publish(published.stock_changed(t, network_available=facts.network_available[sku]))
+        uow.record(events.StockChanged.of(t, network_available=facts.network_available[sku]))
     for sku in sorted(facts.network_available):
-        uow.publish(
+        uow.record(
             *stock_alerts(
                 sku,
                 network_available=facts.network_available[sku],
@@ -87,11 +83,13 @@ async def announce_stock_changes(uow: InventoryUnitOfWork) -> None:
 
 def stock_alerts(
     sku: str, *, network_available: int, change: int, threshold: int | None
-) -> list[LowStock | BackInStock]:
+) -> list[events.LowStock | events.BackInStock]:
     """The alerts a SKU crossed: the network before is the network now minus the change that
     led to it (both over active locations only)."""
     return [
-        published.stock_alert(alert, sku=sku, available=network_available, threshold=threshold)
+        events.LowStock(sku, network_available, threshold)
+        if alert is Alert.LOW_STOCK
+        else events.BackInStock(sku, network_available)
         for alert in crossed(
             before=max(network_available - change, 0),
             after=network_available,

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterable
-from functools import partial
 from uuid import UUID
 
 from libs.bus.message_bus import Handler, MessageBus
 from libs.errors import DomainError
 from libs.ids import new_id
-from libs.outbox.writer import OutboxWriter
-from services.inventory.adapters.imports import ImportRepository
 from services.inventory.domain.commands import ApplyImport
 from services.inventory.domain.errors import ImportNotFound, ImportTooLarge
 from services.inventory.domain.import_rows import (
@@ -38,8 +35,8 @@ from services.inventory.domain.imports import (
     upload_outcome,
 )
 from services.inventory.service_layer.handlers.common import replayed
-from services.inventory.service_layer.import_apply import apply_import
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.service_layer.handlers.import_apply import apply_import
+from services.inventory.service_layer.unit_of_work import UnitOfWork
 
 STAGE_ROWS = 2_000
 SCOPE = "stock-import"
@@ -127,22 +124,20 @@ async def _stage(bus: MessageBus, import_id: UUID, items: list[Item]) -> None:
 # --- handlers -----------------------------------------------------------------------------
 
 
-async def start_import(cmd: StartImport, uow: InventoryUnitOfWork) -> UUID:
+async def start_import(cmd: StartImport, uow: UnitOfWork) -> UUID:
     """Record a new import, `receiving`, so its progress shows from the first chunk on."""
     import_id = new_id()
-    await ImportRepository(uow.session).add(
-        import_id, mode=cmd.mode, fmt=cmd.format, now=uow.clock.now()
-    )
+    await uow.imports.add(import_id, mode=cmd.mode, fmt=cmd.format, now=uow.clock.now())
     return import_id
 
 
-async def stage_import_rows(cmd: StageImportRows, uow: InventoryUnitOfWork) -> None:
+async def stage_import_rows(cmd: StageImportRows, uow: UnitOfWork) -> None:
     """Stage one chunk; rows naming no location become errors here (one query a chunk)."""
     codes = {r.location_code for r in cmd.rows}
     known = await uow.locations.existing(codes) if codes else set()
     rows = [r for r in cmd.rows if r.location_code in known]
     errors = [*cmd.errors, *(unknown_location(r) for r in cmd.rows if r.location_code not in known)]
-    imports = ImportRepository(uow.session)
+    imports = uow.imports
     await imports.stage(cmd.import_id, rows)
     await imports.record_errors(cmd.import_id, errors)
     await imports.count_received(
@@ -153,9 +148,9 @@ async def stage_import_rows(cmd: StageImportRows, uow: InventoryUnitOfWork) -> N
     )
 
 
-async def finish_upload(cmd: FinishUpload, uow: InventoryUnitOfWork) -> UUID:
+async def finish_upload(cmd: FinishUpload, uow: UnitOfWork) -> UUID:
     """Queue the received file for the apply job, or fail it now if it cannot succeed."""
-    imports = ImportRepository(uow.session)
+    imports = uow.imports
     if (prior := await replayed(uow, SCOPE, cmd)) is not None:
         # The same file again under the same key: this copy goes, the first one answers.
         await imports.delete(cmd.import_id)
@@ -178,9 +173,9 @@ async def finish_upload(cmd: FinishUpload, uow: InventoryUnitOfWork) -> UUID:
     return cmd.import_id
 
 
-async def fail_import(cmd: FailImport, uow: InventoryUnitOfWork) -> None:
+async def fail_import(cmd: FailImport, uow: UnitOfWork) -> None:
     """End an unfinished import as failed, nothing applied; a worker applying it wins."""
-    imports = ImportRepository(uow.session)
+    imports = uow.imports
     if not await imports.try_lock(cmd.import_id):
         return
     state = await imports.get(cmd.import_id)
@@ -188,12 +183,11 @@ async def fail_import(cmd: FailImport, uow: InventoryUnitOfWork) -> None:
         await imports.fail(cmd.import_id, reason=cmd.reason, now=uow.clock.now())
 
 
-def import_handlers(*, outbox: OutboxWriter) -> dict[type, Handler]:
-    """The import use cases for the bus; applying writes its many events in pages itself."""
-    return {
-        StartImport: start_import,
-        StageImportRows: stage_import_rows,
-        FinishUpload: finish_upload,
-        FailImport: fail_import,
-        ApplyImport: partial(apply_import, outbox=outbox),
-    }
+# The import use cases for the bus; applying writes its many events in pages itself.
+IMPORT_HANDLERS: dict[type, Handler] = {
+    StartImport: start_import,
+    StageImportRows: stage_import_rows,
+    FinishUpload: finish_upload,
+    FailImport: fail_import,
+    ApplyImport: apply_import,
+}

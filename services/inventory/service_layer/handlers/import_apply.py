@@ -5,35 +5,35 @@ be applied and reports them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from libs.bus.message_bus import MessageBus
-from libs.contracts.base import IntegrationEvent
 from libs.jobs import PeriodicJob
-from libs.outbox.writer import OutboxWriter
-from services.inventory.adapters import published
-from services.inventory.adapters.import_apply import ChangedRow, ImportBatch, SkuChange
-from services.inventory.adapters.imports import ImportProgress, ImportRepository, ImportState
-from services.inventory.adapters.repository import TouchedLevel
+from services.inventory.domain import events
 from services.inventory.domain.commands import ApplyImport
 from services.inventory.domain.import_rows import RowError
 from services.inventory.domain.imports import (
     CRASHED,
     PENDING,
+    ChangedRow,
     FailImport,
     ImportMode,
+    ImportState,
     ImportStatus,
+    SkuChange,
     below_reserved,
 )
-from services.inventory.domain.stock import Reason, StockLevel
-from services.inventory.service_layer.stock_effects import stock_alerts
-from services.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from services.inventory.domain.stock import Reason, StockLevel, TouchedLevel
+from services.inventory.service_layer.handlers.stock_effects import stock_alerts
+from services.inventory.service_layer.unit_of_work import ImportBatch, ImportProgress, UnitOfWork
+
+# The imports waiting for the apply job, oldest first, at most `limit` of them: read by the
+# job outside any unit of work (bootstrap wires the query).
+PendingImports = Callable[[int], Awaitable[list[UUID]]]
 
 APPLY_CHUNK_ROWS = 5_000
 EVENT_PAGE_ROWS = 5_000
@@ -54,22 +54,22 @@ class _Run:
         return f"import:{self.state.id}"
 
 
-async def apply_import(cmd: ApplyImport, uow: InventoryUnitOfWork, *, outbox: OutboxWriter) -> bool:
+async def apply_import(cmd: ApplyImport, uow: UnitOfWork) -> bool:
     """Apply a queued import; False if it is not there to take (done, or another worker's)."""
-    imports = ImportRepository(uow.session)
+    imports = uow.imports
     if not await imports.try_lock(cmd.import_id):
         return False
     state = await imports.get(cmd.import_id)
     if state is None or state.status not in PENDING:
         return False
-    run = _Run(state, ImportBatch(uow.session), ImportProgress.beside(uow.session), uow.clock.now())
+    run = _Run(state, uow.import_batch(), uow.import_progress(), uow.clock.now())
     await run.progress.report(
         state.id, now=run.now, status=ImportStatus.APPLYING.value, rows_applied=0
     )
     chunks = await run.batch.prepare(state.id, chunk_rows=APPLY_CHUNK_ROWS)
     # The savepoint lets all_or_nothing undo its work and still record why, in this
     # transaction and under the claim it holds.
-    savepoint = await uow.session.begin_nested()
+    savepoint = await uow.savepoint()
     applied, short = await _apply_chunks(run, chunks)
     if short and state.mode is ImportMode.ALL_OR_NOTHING:
         await savepoint.rollback()
@@ -77,7 +77,7 @@ async def apply_import(cmd: ApplyImport, uow: InventoryUnitOfWork, *, outbox: Ou
         await imports.fail(state.id, reason=reason, now=run.now, errors=short)
         return True
     await savepoint.commit()
-    await _announce(uow, run.batch, outbox)
+    await _announce(uow, run.batch)
     await imports.complete(state.id, rows_applied=applied, errors=short, now=run.now)
     return True
 
@@ -103,7 +103,7 @@ async def _apply_chunks(run: _Run, chunks: int) -> tuple[int, list[RowError]]:
     return applied, short
 
 
-async def _announce(uow: InventoryUnitOfWork, batch: ImportBatch, outbox: OutboxWriter) -> None:
+async def _announce(uow: UnitOfWork, batch: ImportBatch) -> None:
     """A stock_changed event per changed row and any crossed alert, written page by page.
 
     SKUs with an order waiting at one of their changed rows go the ordinary way instead: into
@@ -112,18 +112,18 @@ async def _announce(uow: InventoryUnitOfWork, batch: ImportBatch, outbox: Outbox
     """
     skus = {s.sku: s for s in await batch.changed_skus()}
     async for page in batch.changed_rows(page_size=EVENT_PAGE_ROWS):
-        events: list[IntegrationEvent] = []
+        changed: list[events.InventoryEvent] = []
         for row in page:
             touched = _touched(row)
             sku = skus[row.sku]
             if sku.waiting:
                 uow.stock.adopt(touched)
             else:
-                events.append(
-                    published.stock_changed(touched, network_available=sku.network_available)
+                changed.append(
+                    events.StockChanged.of(touched, network_available=sku.network_available)
                 )
-        await outbox.write(uow.session, events)
-    await outbox.write(uow.session, _alerts(s for s in skus.values() if not s.waiting))
+        await uow.write_events_now(changed)
+    await uow.write_events_now(_alerts(s for s in skus.values() if not s.waiting))
 
 
 def _touched(row: ChangedRow) -> TouchedLevel:
@@ -134,7 +134,7 @@ def _touched(row: ChangedRow) -> TouchedLevel:
     return TouchedLevel(level, row.available_before, reasons)
 
 
-def _alerts(skus: Iterable[SkuChange]) -> list[IntegrationEvent]:
+def _alerts(skus: Iterable[SkuChange]) -> list[events.InventoryEvent]:
     return [
         alert
         for s in skus
@@ -144,18 +144,15 @@ def _alerts(skus: Iterable[SkuChange]) -> list[IntegrationEvent]:
     ]
 
 
-async def apply_next_import(
-    *, bus: MessageBus, session_factory: async_sessionmaker[AsyncSession]
-) -> int:
+async def apply_next_import(*, bus: MessageBus, pending: PendingImports) -> int:
     """One pass of the job: apply the oldest import no worker holds; 1 if one was applied.
 
     Already safe with several processes: an import is applied in one transaction that holds
-    its advisory lock (ImportRepository.try_lock) and re-checks its status under it, so a
+    its advisory lock (see StockImports.try_lock) and re-checks its status under it, so a
     second process skips an import being applied, and finds an applied one done. A process
     that dies mid-apply rolls back and frees the lock with its connection: the import is
     still pending, for any process to apply."""
-    async with session_factory() as session:
-        due = await ImportRepository(session).pending(limit=CANDIDATES)
+    due = await pending(CANDIDATES)
     for import_id in due:
         if await _apply(bus, import_id):
             return 1
@@ -173,10 +170,10 @@ async def _apply(bus: MessageBus, import_id: UUID) -> bool:
 
 
 def apply_imports_job(
-    *, bus: MessageBus, session_factory: async_sessionmaker[AsyncSession], interval_s: float
+    *, bus: MessageBus, pending: PendingImports, interval_s: float
 ) -> PeriodicJob:
     return PeriodicJob(
         name="apply-stock-imports",
         interval_s=interval_s,
-        run_once=partial(apply_next_import, bus=bus, session_factory=session_factory),
+        run_once=partial(apply_next_import, bus=bus, pending=pending),
     )

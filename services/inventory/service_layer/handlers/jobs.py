@@ -3,21 +3,26 @@ bus, one message (one transaction) per item, so a crash loses nothing."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from uuid import UUID
 
 from libs.bus.message_bus import MessageBus
 from libs.clock import Clock
 from libs.jobs import PeriodicJob
-from services.inventory.adapters import queries
 from services.inventory.domain.commands import ExpireReservation
 
 EXPIRY_BATCH = 100
+
+# The temporary holds expired by `now`, soonest expired first, at most `limit` of them: read
+# outside any unit of work (bootstrap wires the query).
+ExpiredHolds = Callable[[datetime, int], Awaitable[list[UUID]]]
 
 
 def expire_holds_job(
     *,
     bus: MessageBus,
-    session_factory: async_sessionmaker[AsyncSession],
+    expired_holds: ExpiredHolds,
     clock: Clock,
     interval_s: float,
 ) -> PeriodicJob:
@@ -28,8 +33,7 @@ def expire_holds_job(
     # only, and would have to lock the reservation before its stock rows, against the one
     # lock order every writer keeps.
     async def run_once() -> int:
-        async with session_factory() as session:
-            due = await queries.expired_holds(session, clock.now(), limit=EXPIRY_BATCH)
+        due = await expired_holds(clock.now(), EXPIRY_BATCH)
         for reservation_id in due:
             await bus.handle(ExpireReservation(reservation_id=reservation_id))
         return len(due)
