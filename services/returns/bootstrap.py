@@ -14,8 +14,8 @@ from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import plumbing
 from services.returns.config import ReturnsSettings
 from services.returns.messaging.subscriptions import SUBSCRIPTIONS
-from services.returns.service_layer.exchanges import ExchangePlacer
 from services.returns.service_layer.handlers import BATCHABLE, HANDLERS
+from services.returns.service_layer.handlers.exchanges import ExchangePlacer
 from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
 
 
