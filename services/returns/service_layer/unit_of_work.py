@@ -3,6 +3,7 @@ from __future__ import annotations
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
 from services.returns.adapters.repository import OrderProjection, PolicyStore, ReturnRepository
+from services.returns.messaging.publications import translate
 
 
 class ReturnsUnitOfWork(SqlAlchemyUnitOfWork):
@@ -23,6 +24,6 @@ class ReturnsUnitOfWork(SqlAlchemyUnitOfWork):
         """What the returns of this unit of work announced, in order, to the outbox."""
         events: list[IntegrationEvent] = []
         for r in self.returns.seen:
-            events.extend(r.events)
+            events.extend(translate(e) for e in r.events)
             r.events.clear()
         return events
