@@ -10,11 +10,11 @@ from services.returns.domain.errors import (
 from services.returns.domain.money import OrderCredits
 from services.returns.domain.order import KnownOrder
 from services.returns.domain.rma import ReturnRequest
-from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
+from services.returns.service_layer.unit_of_work import UnitOfWork
 
 
 async def locked(
-    uow: ReturnsUnitOfWork, return_id: UUID
+    uow: UnitOfWork, return_id: UUID
 ) -> tuple[ReturnRequest, KnownOrder, OrderCredits]:
     order_id = await uow.returns.order_of(return_id)
     found = await uow.orders.get_for_update(order_id) if order_id else None
@@ -28,7 +28,7 @@ async def locked(
 
 
 async def save(
-    uow: ReturnsUnitOfWork, rma: ReturnRequest, order: KnownOrder, credits: OrderCredits
+    uow: UnitOfWork, rma: ReturnRequest, order: KnownOrder, credits: OrderCredits
 ) -> None:
     await uow.returns.save(rma)
     await uow.orders.save_credits(order.order_id, credits)

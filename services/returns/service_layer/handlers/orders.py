@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from services.returns.domain import commands
-from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
+from services.returns.service_layer.unit_of_work import UnitOfWork
 
 
-async def project_placed_order(cmd: commands.ProjectPlacedOrder, uow: ReturnsUnitOfWork) -> None:
+async def project_placed_order(cmd: commands.ProjectPlacedOrder, uow: UnitOfWork) -> None:
     """Remember a placed order's lines and prices, for the returns that may come."""
     await uow.orders.add_if_new(cmd)
 
 
-async def update_order_contact(cmd: commands.UpdateOrderContact, uow: ReturnsUnitOfWork) -> None:
+async def update_order_contact(cmd: commands.UpdateOrderContact, uow: UnitOfWork) -> None:
     """The address or contact changed: an exchange ships to the new one."""
     await uow.orders.update_contact(
         cmd.order_id, cmd.shipping_address, cmd.customer_email, cmd.customer_name
     )
 
 
-async def record_shipment(cmd: commands.RecordShipment, uow: ReturnsUnitOfWork) -> None:
+async def record_shipment(cmd: commands.RecordShipment, uow: UnitOfWork) -> None:
     """Delivered units start the return window; a shipment is counted once, whatever the
     redeliveries."""
     found = await uow.orders.get_for_update(cmd.order_id)

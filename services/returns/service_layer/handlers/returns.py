@@ -17,7 +17,7 @@ from services.returns.domain.money import OrderCredits
 from services.returns.domain.opening import ReturnWish, open_return
 from services.returns.domain.order import KnownOrder
 from services.returns.service_layer.handlers.common import locked, save
-from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
+from services.returns.service_layer.unit_of_work import UnitOfWork
 
 SCOPE_OPEN = "returns-create"
 SCOPE_RECEIVE = "returns-receive"
@@ -25,7 +25,7 @@ SCOPE_RECEIVE = "returns-receive"
 # --- opening and reviewing -----------------------------------------------------------------
 
 
-async def open_return_(cmd: commands.OpenReturn, uow: ReturnsUnitOfWork) -> UUID:
+async def open_return_(cmd: commands.OpenReturn, uow: UnitOfWork) -> UUID:
     prior = await uow.idempotency.replayed(
         scope=SCOPE_OPEN, key=cmd.idempotency_key, fingerprint=cmd.fingerprint
     )
@@ -49,9 +49,7 @@ async def open_return_(cmd: commands.OpenReturn, uow: ReturnsUnitOfWork) -> UUID
     return rma.id
 
 
-async def _order(
-    uow: ReturnsUnitOfWork, cmd: commands.OpenReturn
-) -> tuple[KnownOrder, OrderCredits]:
+async def _order(uow: UnitOfWork, cmd: commands.OpenReturn) -> tuple[KnownOrder, OrderCredits]:
     """The order, locked: named by id (staff) or by number and proven by e-mail (customers);
     a wrong e-mail is answered exactly like an unknown order."""
     order_id = cmd.order_id
@@ -65,7 +63,7 @@ async def _order(
     return found
 
 
-async def review_return(cmd: commands.ReviewReturn, uow: ReturnsUnitOfWork) -> None:
+async def review_return(cmd: commands.ReviewReturn, uow: UnitOfWork) -> None:
     rma, order, credits = await locked(uow, cmd.return_id)
     now = uow.clock.now()
     if cmd.approve:
@@ -75,13 +73,13 @@ async def review_return(cmd: commands.ReviewReturn, uow: ReturnsUnitOfWork) -> N
     await save(uow, rma, order, credits)
 
 
-async def drop_off(cmd: commands.DropOffReturn, uow: ReturnsUnitOfWork) -> None:
+async def drop_off(cmd: commands.DropOffReturn, uow: UnitOfWork) -> None:
     rma, order, credits = await locked(uow, cmd.return_id)
     rma.drop_off(order, credits, uow.clock.now())
     await save(uow, rma, order, credits)
 
 
-async def receive(cmd: commands.ReceiveReturn, uow: ReturnsUnitOfWork) -> UUID:
+async def receive(cmd: commands.ReceiveReturn, uow: UnitOfWork) -> UUID:
     """Inspected units arrived; the Idempotency-Key names the receipt, so a repeated request
     records it once."""
     prior = await uow.idempotency.replayed(
@@ -99,7 +97,7 @@ async def receive(cmd: commands.ReceiveReturn, uow: ReturnsUnitOfWork) -> UUID:
 # --- answers -------------------------------------------------------------------------------
 
 
-async def record_refund_outcome(cmd: commands.RecordRefundOutcome, uow: ReturnsUnitOfWork) -> None:
+async def record_refund_outcome(cmd: commands.RecordRefundOutcome, uow: UnitOfWork) -> None:
     """Orchestration paid (or could not pay) a refund this service asked for."""
     ours = await uow.returns.of_refund(cmd.refund_id)
     if ours is None:
@@ -109,13 +107,13 @@ async def record_refund_outcome(cmd: commands.RecordRefundOutcome, uow: ReturnsU
     await save(uow, rma, order, credits)
 
 
-async def retry_refunds(cmd: commands.RetryRefunds, uow: ReturnsUnitOfWork) -> None:
+async def retry_refunds(cmd: commands.RetryRefunds, uow: UnitOfWork) -> None:
     rma, order, credits = await locked(uow, cmd.return_id)
     rma.retry_refunds(order, credits, uow.clock.now())
     await save(uow, rma, order, credits)
 
 
-async def record_exchange_order(cmd: commands.RecordExchangeOrder, uow: ReturnsUnitOfWork) -> None:
+async def record_exchange_order(cmd: commands.RecordExchangeOrder, uow: UnitOfWork) -> None:
     rma, order, credits = await locked(uow, cmd.return_id)
     now = uow.clock.now()
     if cmd.order_id is not None:
