@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from libs.bus.message_bus import MessageBus
 from libs.clock import Clock
 from libs.jobs import PeriodicJob
 from services.returns.domain import commands
@@ -25,11 +24,17 @@ from services.returns.service_layer.unit_of_work import ReplacementOrders, UnitO
 BATCH = 20
 
 
+class CommandBus(Protocol):
+    """Where the worker hands the answer it got (libs.bus.message_bus.MessageBus)."""
+
+    async def handle(self, message: object) -> Any: ...
+
+
 class ExchangePlacer:
     def __init__(
         self,
         *,
-        bus: MessageBus,
+        bus: CommandBus,
         unit_of_work: Callable[[], UnitOfWork],
         orders: ReplacementOrders,
         clock: Clock,
