@@ -1,4 +1,5 @@
-"""Composition root of returns: the one place that picks concrete classes."""
+"""Composition root of returns: the one place that picks concrete classes and wires adapters
+into the service layer."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from libs.auth.settings import AuthSettings
 from libs.bootstrap import build_container
 from libs.clock import SystemClock
 from libs.runtime import ServiceContainer
+from services.returns.adapters.order_capture import OrderCaptureClient
 from services.returns.adapters.tables import plumbing
+from services.returns.adapters.unit_of_work import SqlUnitOfWork
 from services.returns.config import ReturnsSettings
+from services.returns.messaging import publications
 from services.returns.messaging.subscriptions import SUBSCRIPTIONS
-from services.returns.service_layer.exchanges import ExchangePlacer
 from services.returns.service_layer.handlers import BATCHABLE, HANDLERS
-from services.returns.service_layer.unit_of_work import ReturnsUnitOfWork
+from services.returns.service_layer.handlers.exchanges import ExchangePlacer
+from services.returns.service_layer.unit_of_work import UnitOfWork
+
+
+class ReturnsUnitOfWork(SqlUnitOfWork):
+    """The SQL unit of work, publishing each domain event as messaging.publications says."""
+
+    translate = staticmethod(publications.translate)
 
 
 def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> ServiceContainer:
@@ -32,14 +42,27 @@ def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> Serv
         clock=clock,
         **overrides,
     )
+
+    def unit_of_work() -> UnitOfWork:
+        """As the bus makes them (libs.bootstrap), for the exchange worker's own reads and
+        claims."""
+        return ReturnsUnitOfWork(
+            session_factory=container.session_factory,
+            outbox=container.outbox,
+            idempotency_table=plumbing.idempotency,
+            clock=clock,
+        )
+
     placer = ExchangePlacer(
         bus=container.bus,
-        session_factory=container.session_factory,
-        order_capture_url=settings.ORDER_CAPTURE_URL,
-        credentials=ServiceTokens(
-            AuthSettings(), client_id="returns", scopes=[Scope.ORDERS_WRITE]
-        ).headers,
-        timeout_s=settings.ORDER_CAPTURE_TIMEOUT_S,
+        unit_of_work=unit_of_work,
+        orders=OrderCaptureClient(
+            url=settings.ORDER_CAPTURE_URL,
+            credentials=ServiceTokens(
+                AuthSettings(), client_id="returns", scopes=[Scope.ORDERS_WRITE]
+            ).headers,
+            timeout_s=settings.ORDER_CAPTURE_TIMEOUT_S,
+        ),
         clock=clock,
         lease=timedelta(seconds=settings.WORKER_LEASE_S),
     )

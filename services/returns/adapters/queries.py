@@ -1,13 +1,16 @@
 """Read-side SQL for the returns API: one return, lists, self-service and analytics.
 
+The queries return the adapters' own read models (the domain's return, the page and analytics
+dataclasses below), never the API's schemas: the routes turn them into responses.
+
 A return belongs to its order's channel. Every query a caller's request runs takes the
 caller's `channels` claim and filters by it in SQL (`None`: not narrowed), so a return of
 another channel is never read: the edge answers it exactly like a missing one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.narrowing import within
 from libs.http.pagination import decode_cursor, encode_cursor
-from libs.money import display_amount, minor_units
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
     known_order,
@@ -25,21 +27,38 @@ from services.returns.adapters.tables import (
     return_line,
     return_request,
 )
-from services.returns.api.schemas import (
-    AnalyticsRead,
-    ExchangeRead,
-    LabelRead,
-    RateRead,
-    ReceiptRead,
-    RefundRead,
-    ReturnLineRead,
-    ReturnPage,
-    ReturnRead,
-    TimelineRead,
-)
 from services.returns.domain.rma import ReturnRequest
 
 Channels = frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class ReturnsPage:
+    """One page of returns, newest first; `next_cursor` reads on from its last one."""
+
+    items: list[ReturnRequest]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Units returned of one reason, SKU or channel, per unit delivered."""
+
+    key: str
+    returned_units: int
+    delivered_units: int
+    rate: float
+
+
+@dataclass(frozen=True)
+class Analytics:
+    returns: int
+    returned_units: int
+    delivered_units: int
+    by_reason: list[Rate]
+    by_sku: list[Rate]
+    by_channel: list[Rate]
+    average_hours_to_refund: float | None
 
 
 def channel_visible(channels: Channels) -> ColumnElement[bool]:
@@ -67,94 +86,6 @@ async def order_is_visible(session: AsyncSession, order_id: UUID, channels: Chan
     return found is not None
 
 
-def _money(amount: Decimal, currency: str) -> Decimal:
-    return display_amount(amount, minor_units(currency))
-
-
-def return_read(r: ReturnRequest) -> ReturnRead:
-    cur = r.currency
-    res = r.resolution
-    return ReturnRead(
-        id=r.id,
-        rma_number=r.rma_number,
-        order_id=r.order_id,
-        status=r.status.value,
-        method=r.method.value,
-        location_code=r.location_code,
-        resolution={"type": res.kind.value}
-        | ({"replacement_sku": res.replacement_sku} if res.replacement_sku else {}),
-        currency=cur,
-        policy_version=r.policy.version,
-        lines=[
-            ReturnLineRead(
-                line_id=ln.line_id,
-                sku=ln.sku,
-                quantity=ln.quantity,
-                reason=ln.reason.value,
-                comment=ln.comment,
-                received={c.value: n for c, n in ln.received.items()},
-                settled=ln.settled,
-            )
-            for ln in r.lines
-        ],
-        label=LabelRead(
-            carrier=r.label.carrier,
-            service=r.label.service,
-            tracking_number=r.label.tracking_number,
-            paid_by=r.label.paid_by.value,
-        )
-        if r.label
-        else None,
-        receipts=[
-            ReceiptRead(
-                id=rc.id,
-                location_code=rc.location_code,
-                lines=[
-                    {
-                        "line_id": str(x.line_id),
-                        "quantity": x.quantity,
-                        "condition": x.condition.value,
-                        "disposition": x.disposition.value,
-                    }
-                    for x in rc.lines
-                ],
-                received_at=rc.at,
-            )
-            for rc in r.receipts
-        ],
-        refunds=[
-            RefundRead(
-                id=f.id,
-                method=f.method,
-                status=f.status.value,
-                amount=_money(f.amount, cur),
-                breakdown=f.quote.as_dict(),
-                requested_at=f.requested_at,
-                settled_at=f.settled_at,
-                reason=f.reason,
-            )
-            for f in r.refunds
-        ],
-        refunded_amount=_money(r.refunded_amount, cur),
-        exchange=ExchangeRead(
-            replacement_sku=r.exchange.sku,
-            quantity=r.exchange.units,
-            unit_price=_money(r.exchange.unit_price, cur),
-            credit=_money(r.exchange.credit, cur),
-            difference=_money(r.exchange.difference, cur),
-            status=r.exchange.status,
-            order_id=r.exchange.order_id,
-            reason=r.exchange.reason,
-        )
-        if r.exchange
-        else None,
-        rejection_reason=r.rejection_reason,
-        timeline=[TimelineRead(at=t.at, name=t.name, detail=t.detail) for t in r.timeline],
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
-
-
 async def get_return(
     session: AsyncSession, return_id: UUID, *, channels: Channels
 ) -> ReturnRequest | None:
@@ -178,7 +109,7 @@ async def list_returns(
     limit: int,
     cursor: str | None,
     channels: Channels,
-) -> ReturnPage:
+) -> ReturnsPage:
     """Newest first, keyset on (created_at, id); only the returns of `channels`' orders."""
     query = select(return_request).where(order_visible(return_request.c.order_id, channels))
     if order_id is not None:
@@ -198,12 +129,12 @@ async def list_returns(
             )
         )
     ).all()
-    items = [return_read(mappers.return_from(r)) for r in rows[:limit]]
+    items = [mappers.return_from(r) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
-    return ReturnPage(items=items, next_cursor=next_cursor)
+    return ReturnsPage(items=items, next_cursor=next_cursor)
 
 
 async def sender_of(session: AsyncSession, order_id: UUID) -> tuple[str, ...]:
@@ -226,7 +157,7 @@ async def sender_of(session: AsyncSession, order_id: UUID) -> tuple[str, ...]:
     return tuple(x for x in lines if x)
 
 
-async def analytics(session: AsyncSession, *, channels: Channels) -> AnalyticsRead:
+async def analytics(session: AsyncSession, *, channels: Channels) -> Analytics:
     """Return rates: units returned (in returns not rejected) per unit delivered, by reason,
     SKU and channel; and the average time from the request to the first refund paid. Over
     the orders of `channels` only, deliveries and returns alike."""
@@ -262,7 +193,7 @@ async def analytics(session: AsyncSession, *, channels: Channels) -> AnalyticsRe
         ).all()
     )
 
-    async def rates(column: str, delivered: dict[str, int] | None) -> list[RateRead]:
+    async def rates(column: str, delivered: dict[str, int] | None) -> list[Rate]:
         col = returned.c[column]
         rows = await session.execute(
             select(col, func.sum(returned.c.quantity)).group_by(col).order_by(col)
@@ -272,7 +203,7 @@ async def analytics(session: AsyncSession, *, channels: Channels) -> AnalyticsRe
             # By reason, every delivered unit could have been returned for it.
             base = delivered.get(key, 0) if delivered is not None else int(delivered_total)
             out.append(
-                RateRead(
+                Rate(
                     key=key,
                     returned_units=int(units),
                     delivered_units=base,
@@ -299,7 +230,7 @@ async def analytics(session: AsyncSession, *, channels: Channels) -> AnalyticsRe
             select(func.count(func.distinct(returned.c.return_id)), func.sum(returned.c.quantity))
         )
     ).one()
-    return AnalyticsRead(
+    return Analytics(
         returns=int(totals[0] or 0),
         returned_units=int(totals[1] or 0),
         delivered_units=int(delivered_total),

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
 from services.returns.adapters.tables import plumbing
-from services.returns.api.routes import router, self_service
+from services.returns.api.routes import ROUTERS
 
 
 def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> FastAPI:
@@ -18,5 +18,5 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         version="2.1.0",
         description="Return policy, RMAs, receiving and inspection, restock, refunds, exchanges.",
         audit_log=plumbing.audit,
-        routers=[router, self_service],
+        routers=ROUTERS,
     )

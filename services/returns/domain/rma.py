@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 from uuid import UUID, uuid5
 
-from libs.contracts import returns as ev
-from libs.contracts.base import IntegrationEvent
 from libs.money import round_to_currency
+from services.returns.domain import events as ev
 from services.returns.domain.errors import (
     ActionNotAllowed,
     ReceiptExceedsReturn,
@@ -50,6 +49,14 @@ from services.returns.domain.policy import (
 )
 
 
+class _Ref(TypedDict):
+    """What names the return in most of its events."""
+
+    order_id: UUID
+    return_id: UUID
+    rma_number: str
+
+
 @dataclass
 class ReturnRequest:
     id: UUID
@@ -71,7 +78,7 @@ class ReturnRequest:
     rejection_reason: str | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
     version: int = 0
-    events: list[IntegrationEvent] = field(default_factory=list)  # new, for the outbox
+    events: list[ev.ReturnEvent] = field(default_factory=list)  # new, for the outbox
 
     # --- the customer's or agent's steps -------------------------------------------------
 
@@ -79,17 +86,14 @@ class ReturnRequest:
         self.events.append(
             ev.ReturnRequested(
                 **self._ref(),
-                method=self.method.value,
-                resolution=self.resolution.kind.value,
-                lines=[
+                method=self.method,
+                resolution=self.resolution.kind,
+                lines=tuple(
                     ev.RequestedLine(
-                        line_id=str(ln.line_id),
-                        sku=ln.sku,
-                        quantity=ln.quantity,
-                        reason=ln.reason.value,
+                        line_id=ln.line_id, sku=ln.sku, quantity=ln.quantity, reason=ln.reason
                     )
                     for ln in self.lines
-                ],
+                ),
                 needs_review=needs_review,
                 requested_at=now,
             )
@@ -171,20 +175,20 @@ class ReturnRequest:
         self.receipts.append(receipt)
         self.events.append(
             ev.ReturnReceived(
-                order_id=str(self.order_id),
-                return_id=str(self.id),
-                receipt_id=str(receipt_id),
+                order_id=self.order_id,
+                return_id=self.id,
+                receipt_id=receipt_id,
                 location_code=location_code,
-                lines=[
-                    ev.ReturnedLine(
-                        line_id=str(rl.line_id),
+                lines=tuple(
+                    ev.ReceivedLine(
+                        line_id=rl.line_id,
                         quantity=rl.quantity,
-                        condition=rl.condition.value,
+                        condition=rl.condition,
                         sku=self._line(rl.line_id).sku,
-                        disposition=rl.disposition.value,
+                        disposition=rl.disposition,
                     )
                     for rl in receipt.lines
-                ],
+                ),
                 received_at=now,
             )
         )
@@ -328,14 +332,14 @@ class ReturnRequest:
         if paid:
             self.events.append(
                 ev.RefundRequested(
-                    order_id=str(self.order_id),
-                    return_id=str(self.id),
+                    order_id=self.order_id,
+                    return_id=self.id,
                     refund_id=refund_id,
                     amount=q.amount,
                     currency=self.currency,
-                    lines=[
-                        ev.RefundLine(line_id=str(x.line_id), quantity=x.units) for x in q.lines
-                    ],
+                    lines=tuple(
+                        ev.RefundLine(line_id=x.line_id, quantity=x.units) for x in q.lines
+                    ),
                     requested_at=now,
                 )
             )
@@ -379,10 +383,9 @@ class ReturnRequest:
                 method=refund.method,
                 amount=refund.amount,
                 currency=self.currency,
-                lines=[
-                    ev.RefundLine(line_id=str(x.line_id), quantity=x.units)
-                    for x in refund.quote.lines
-                ],
+                lines=tuple(
+                    ev.RefundLine(line_id=x.line_id, quantity=x.units) for x in refund.quote.lines
+                ),
                 refunded_at=now,
             )
         )
@@ -450,12 +453,8 @@ class ReturnRequest:
             f"{self.label.carrier} {self.label.tracking_number}, paid by {self.label.paid_by.value}"
         )
 
-    def _ref(self) -> dict[str, Any]:
-        return {
-            "order_id": str(self.order_id),
-            "return_id": str(self.id),
-            "rma_number": self.rma_number,
-        }
+    def _ref(self) -> _Ref:
+        return {"order_id": self.order_id, "return_id": self.id, "rma_number": self.rma_number}
 
 
 def tracking_number(carrier: str, return_id: UUID) -> str:

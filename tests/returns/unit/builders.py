@@ -26,6 +26,7 @@ from services.returns.domain.parts import (
 )
 from services.returns.domain.policy import Condition, Reason, ReturnPolicy
 from services.returns.domain.rma import ReturnRequest
+from services.returns.messaging.publications import translate
 
 NOW = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
 PLACED = NOW - timedelta(days=12)
@@ -142,8 +143,13 @@ def exchange_for(sku: str, unit_price: Decimal | None = None) -> Resolution:
     return Resolution(ResolutionKind.EXCHANGE, sku, unit_price)
 
 
+def published(rma: ReturnRequest) -> list[IntegrationEvent]:
+    """What the return announced so far, as returns publishes it."""
+    return [translate(e) for e in rma.events]
+
+
 def events(rma: ReturnRequest, cls: type[E]) -> list[E]:
-    return [e for e in rma.events if isinstance(e, cls)]
+    return [e for e in published(rma) if isinstance(e, cls)]
 
 
 def names(rma: ReturnRequest) -> list[str]:

@@ -1,4 +1,4 @@
-"""Request and response models of the returns API."""
+"""Returns: opening one (staff or self-service), its steps' bodies, and what is read of it."""
 
 from __future__ import annotations
 
@@ -11,83 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from libs.http.fields import Sku
 from libs.http.pagination import Page
+from services.returns.api.schemas.common import Code, Email, Money, Strict
 from services.returns.domain.parts import Method, ResolutionKind
-from services.returns.domain.policy import Condition, Disposition, Payer, Reason, RefundTiming
-
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-# --- policy --------------------------------------------------------------------------------
-
-_POLICY: dict[str, Any] = {
-    "window_days": 30,
-    "non_returnable_skus": ["GIFTCARD-50"],
-    "non_returnable_tags": ["final-sale"],
-    "restocking_fee_percent": {"changed_mind": "10"},
-    "return_shipping_payer": {
-        "damaged": "merchant",
-        "wrong_item": "merchant",
-        "not_as_described": "merchant",
-        "size_fit": "customer",
-        "changed_mind": "customer",
-        "other": "customer",
-    },
-    "return_shipping_fee": "4.95",
-    "refund_shipping_for": ["damaged", "not_as_described", "wrong_item"],
-    "refund_timing": "on_receipt",
-    "max_returns_per_order": 5,
-    "review_reasons": [],
-    "review_above_amount": "500.00",
-    "disposition": {"resellable": "restock", "damaged": "write_off", "defective": "quarantine"},
-    "return_carrier": "DHL",
-    "return_service": "returns",
-}
-
-
-class PolicyBody(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_POLICY]})
-
-    window_days: int = Field(30, strict=True, ge=0, le=3650, description="Days after delivery")
-    non_returnable_skus: list[Sku] = Field(default_factory=list, max_length=1000)
-    non_returnable_tags: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
-        default_factory=list, max_length=100, description="Orders with such a tag are final"
-    )
-    restocking_fee_percent: dict[Reason, Percent] = Field(default_factory=dict)
-    return_shipping_payer: dict[Reason, Payer] = Field(
-        default_factory=dict, description="Who pays the parcel back; unnamed reasons: customer"
-    )
-    return_shipping_fee: Money = Field(
-        Decimal("0"), description="Kept from the refund when the customer pays the parcel"
-    )
-    refund_shipping_for: list[Reason] = Field(
-        default_factory=list, description="Reasons for which the order's shipping is paid back"
-    )
-    refund_timing: RefundTiming = RefundTiming.ON_RECEIPT
-    max_returns_per_order: int = Field(5, strict=True, ge=1, le=100)
-    review_reasons: list[Reason] = Field(
-        default_factory=list, description="Returns with these reasons wait for a person"
-    )
-    review_above_amount: Money | None = Field(
-        None, description="Returns worth more wait for a person"
-    )
-    disposition: dict[Condition, Disposition] = Field(default_factory=dict)
-    return_carrier: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "DHL"
-    return_service: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "returns"
-
-
-class PolicyRead(PolicyBody):
-    model_config = ConfigDict(json_schema_extra={"examples": [_POLICY | {"version": 3}]})
-
-    version: int
-    created_at: datetime | None = None
-
+from services.returns.domain.policy import Condition, Reason
 
 # --- opening a return ----------------------------------------------------------------------
 
@@ -323,54 +249,3 @@ class ReturnRead(BaseModel):
 
 class ReturnPage(Page[ReturnRead]):
     pass
-
-
-class RateRead(BaseModel):
-    key: str
-    returned_units: int
-    delivered_units: int
-    rate: float = Field(description="Returned units per delivered unit")
-
-
-class AnalyticsRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "returns": 12,
-                    "returned_units": 15,
-                    "delivered_units": 300,
-                    "by_reason": [
-                        {
-                            "key": "size_fit",
-                            "returned_units": 9,
-                            "delivered_units": 300,
-                            "rate": 0.03,
-                        }
-                    ],
-                    "by_sku": [
-                        {
-                            "key": "LAMP-001",
-                            "returned_units": 4,
-                            "delivered_units": 80,
-                            "rate": 0.05,
-                        }
-                    ],
-                    "by_channel": [
-                        {"key": "web", "returned_units": 15, "delivered_units": 300, "rate": 0.05}
-                    ],
-                    "average_hours_to_refund": 30.5,
-                }
-            ]
-        }
-    )
-
-    returns: int
-    returned_units: int
-    delivered_units: int
-    by_reason: list[RateRead]
-    by_sku: list[RateRead]
-    by_channel: list[RateRead]
-    average_hours_to_refund: float | None = Field(
-        None, description="From the request to the first refund paid; null before any"
-    )

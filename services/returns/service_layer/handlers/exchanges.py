@@ -9,94 +9,80 @@ see ReturnRepository.claim_pending_exchanges), so another process does not call 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
-from uuid import UUID
+from typing import Any, Protocol
 
-import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from libs.bus.message_bus import MessageBus
 from libs.clock import Clock
 from libs.jobs import PeriodicJob
-from libs.observability.logging import get_logger
-from services.returns.adapters.repository import OrderProjection, ReturnRepository
 from services.returns.domain import commands
 from services.returns.domain.order import KnownOrder
 from services.returns.domain.rma import ReturnRequest
+from services.returns.service_layer.unit_of_work import ReplacementOrders, UnitOfWork
 
-log = get_logger(__name__)
 BATCH = 20
+
+
+class CommandBus(Protocol):
+    """Where the worker hands the answer it got (libs.bus.message_bus.MessageBus)."""
+
+    async def handle(self, message: object) -> Any: ...
 
 
 class ExchangePlacer:
     def __init__(
         self,
         *,
-        bus: MessageBus,
-        session_factory: async_sessionmaker[AsyncSession],
-        order_capture_url: str,
-        credentials: Callable[[], Mapping[str, str]],
-        timeout_s: float,
+        bus: CommandBus,
+        unit_of_work: Callable[[], UnitOfWork],
+        orders: ReplacementOrders,
         clock: Clock,
         lease: timedelta,
     ) -> None:
-        """`credentials` gives the headers that authenticate a call (a bearer token); `lease`
-        how long this process's claim on an exchange keeps other processes off it."""
+        """`orders` places the replacement orders; `lease` is how long this process's claim
+        on an exchange keeps other processes off it."""
         self._bus = bus
+        self._uow = unit_of_work
+        self._orders = orders
         self._clock = clock
         self._lease = lease
-        self._credentials = credentials
-        self._sessions = session_factory
-        self._url = order_capture_url.rstrip("/")
-        self._timeout_s = timeout_s
 
     def jobs(self, interval_s: float) -> list[PeriodicJob]:
         return [PeriodicJob(name="place-exchanges", interval_s=interval_s, run_once=self.run_once)]
 
     async def run_once(self) -> int:
-        async with self._sessions.begin() as s:
-            ids = await ReturnRepository(s).claim_pending_exchanges(
+        async with self._uow() as uow:
+            ids = await uow.returns.claim_pending_exchanges(
                 self._clock.now(), BATCH, lease=self._lease
             )
+            await uow.commit()
         placed = 0
         for return_id in ids:
-            async with self._sessions() as s:
-                rma = await ReturnRepository(s).get(return_id)
-                found = await OrderProjection(s).get(rma.order_id) if rma else None
+            async with self._uow() as uow:  # a read: left without a commit
+                rma = await uow.returns.get(return_id)
+                found = await uow.orders.get(rma.order_id) if rma else None
             if rma is None or found is None or rma.exchange is None:
                 continue
             placed += await self._place(rma, found)
         return placed
 
     async def _place(self, rma: ReturnRequest, order: KnownOrder) -> int:
-        try:
-            async with httpx.AsyncClient(timeout=self._timeout_s) as http:
-                r = await http.post(
-                    f"{self._url}/v1/orders",
-                    json=replacement_order(rma, order),
-                    headers={**self._credentials(), "Idempotency-Key": f"exchange-{rma.id}"},
-                )
-        except httpx.HTTPError as exc:
-            log.warning("exchange.unreachable", return_id=str(rma.id), error=repr(exc))
+        answer = await self._orders.place(
+            replacement_order(rma, order),
+            idempotency_key=f"exchange-{rma.id}",
+            return_id=rma.id,
+        )
+        if answer is None:
             return await self._still_pending(rma)
-        if r.status_code >= 500:
-            log.warning("exchange.unavailable", return_id=str(rma.id), status=r.status_code)
-            return await self._still_pending(rma)
-        if r.status_code in (200, 201):
-            await self._bus.handle(commands.RecordExchangeOrder(rma.id, UUID(r.json()["id"])))
-        else:
-            problem = r.json() if r.headers.get("content-type", "").endswith("json") else {}
-            error = f"{problem.get('code', r.status_code)}: {problem.get('detail', r.text[:200])}"
-            await self._bus.handle(commands.RecordExchangeOrder(rma.id, None, error))
+        await self._bus.handle(commands.RecordExchangeOrder(rma.id, answer.order_id, answer.error))
         return 1
 
     async def _still_pending(self, rma: ReturnRequest) -> int:
         """Tried again on the next round, by whichever process is first to claim it."""
-        async with self._sessions.begin() as s:
-            await ReturnRepository(s).release_exchange(rma.id)
+        async with self._uow() as uow:
+            await uow.returns.release_exchange(rma.id)
+            await uow.commit()
         return 0
 
 
