@@ -16,10 +16,10 @@ from services.orchestration.adapters.tables import plumbing
 from services.orchestration.config import OrchestrationSettings
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
-from services.orchestration.service_layer.faults import CrashPoints
 from services.orchestration.service_layer.handlers import BATCHABLE, build_handlers
+from services.orchestration.service_layer.handlers.faults import CrashPoints
+from services.orchestration.service_layer.handlers.worker import SagaWorker
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
-from services.orchestration.service_layer.worker import SagaWorker
 
 
 def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -> ServiceContainer:

@@ -26,7 +26,7 @@ from services.orchestration.domain.review import (
 )
 from services.orchestration.domain.routing.model import Strategy
 from services.orchestration.domain.saga import SagaPolicy
-from services.orchestration.service_layer.faults import CrashPoints
+from services.orchestration.service_layer.handlers.faults import CrashPoints
 
 
 class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
@@ -37,7 +37,7 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
     # The saga worker's, set by the composition root: a committed saga may be due for work.
     worker_wakeup: Wakeup | None = None
     # How long after its placing an order the view cannot serve is asked about again rather
-    # than held (service_layer.routing): the view may not have what serves it yet.
+    # than held (service_layer.handlers.routing): the view may not have what serves it yet.
     routing_grace: timedelta = timedelta(seconds=30)
     # Manual review's fraud-check provider (domain.review.FraudCheck), set by the
     # composition root; asked only when a review rule needs a risk score.

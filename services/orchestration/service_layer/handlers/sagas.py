@@ -16,7 +16,7 @@ from services.orchestration.domain.payments import OpStatus, ProviderResult, ret
 from services.orchestration.domain.review import OrderFacts, reasons_for_review
 from services.orchestration.domain.routing.model import Method
 from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
-from services.orchestration.service_layer.routing import route_now
+from services.orchestration.service_layer.handlers.routing import route_now
 from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
 
 log = get_logger(__name__)
@@ -24,7 +24,7 @@ log = get_logger(__name__)
 
 async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> None:
     """A placed order starts its saga, once whatever the redeliveries, and is routed in the
-    same transaction from orchestration's view of inventory (service_layer.routing)."""
+    same transaction from orchestration's view of inventory (service_layer.handlers.routing)."""
     if uow.sagas.holds(cmd.order_id):
         return  # a start delivered again, its saga locked by the batch: nothing new to say
     now = uow.clock.now()
