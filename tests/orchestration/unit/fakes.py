@@ -10,13 +10,15 @@ command's handler in a fresh unit of work and commits it, as libs.bus.MessageBus
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 from uuid import UUID
 
+from libs.bus.message_bus import Delivery
 from libs.contracts.base import IntegrationEvent
 from libs.errors import IdempotencyKeyReused, PreconditionFailed
 from services.orchestration.adapters import review_rules, strategies
@@ -226,6 +228,77 @@ class FakeSagaRepository:
             for saga in storage.sagas.values():
                 if saga.state is SagaState.WAITING_FOR_STOCK and saga.due_at:
                     saga.due_at = min(saga.due_at, self._wake_all_at)
+
+
+class FakeSagaQueues:
+    """service_layer.unit_of_work.SagaQueues over FakeStorage: claims move the work a lease
+    ahead, as PostgreSQL's do (no other process competes here)."""
+
+    def __init__(self, storage: FakeStorage) -> None:
+        self._storage = storage
+
+    async def wake_waiting(self, now: datetime) -> int:
+        """Waiting orders with stock of one of their SKUs now are due now. (PostgreSQL also
+        asks that the stock changed since the order last looked; the fake keeps no times.)"""
+        stocked = {
+            sku
+            for figures in (self._storage.available, self._storage.incoming)
+            for (sku, _), units in figures.items()
+            if units > 0
+        }
+        woken = 0
+        for saga in self._storage.sagas.values():
+            due, skus = saga.due_at, {ln.sku for ln in saga.order.lines}
+            waiting = saga.state is SagaState.WAITING_FOR_STOCK
+            if waiting and due is not None and due > now and stocked & skus:
+                saga.due_at = now
+                woken += 1
+        return woken
+
+    async def claim_due_for_routing(
+        self, now: datetime, limit: int, *, lease: timedelta
+    ) -> list[OrderSaga]:
+        due = sorted(
+            (saga for saga in self._storage.sagas.values() if _due_for_routing(saga, now)),
+            key=lambda saga: saga.due_at or now,
+        )[:limit]
+        for saga in due:
+            saga.due_at = now + lease
+        return [_without_fulfillments(saga) for saga in due]
+
+    async def claim_due_operations(
+        self, now: datetime, limit: int, *, lease: timedelta
+    ) -> list[PaymentOperation]:
+        due = sorted(
+            (
+                op
+                for op in self._storage.operations.values()
+                if op.status is OpStatus.PENDING and op.next_attempt_at <= now
+            ),
+            key=lambda op: op.next_attempt_at,
+        )[:limit]
+        for op in due:
+            op.next_attempt_at = now + lease
+        return sorted((copy.deepcopy(op) for op in due), key=lambda op: op.created_at)
+
+    async def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, OrderSaga]:
+        return {
+            order_id: _without_fulfillments(self._storage.sagas[order_id])
+            for order_id in order_ids
+            if order_id in self._storage.sagas
+        }
+
+
+def _due_for_routing(saga: OrderSaga, now: datetime) -> bool:
+    planned_by_worker = (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK)
+    return saga.state in planned_by_worker and saga.due_at is not None and saga.due_at <= now
+
+
+def _without_fulfillments(saga: OrderSaga) -> OrderSaga:
+    """Read as the worker's queries read a saga: its row, without its fulfilment orders."""
+    found = copy.deepcopy(saga)
+    found.fulfillments = []
+    return found
 
 
 class FakeRoutingView:
@@ -472,3 +545,16 @@ class FakeBus:
             result = await self._handlers[type(message)](message, uow)
             await uow.commit()
         return result
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """Every delivery's handler in one unit of work, committed once (no inbox here)."""
+        async with self.unit_of_work() as uow:
+            for delivery in deliveries:
+                with delivery.scope():
+                    await self._handlers[type(delivery.message)](delivery.message, uow)
+            await uow.commit()
+
+    @asynccontextmanager
+    async def queues(self) -> AsyncIterator[FakeSagaQueues]:
+        """The saga worker's queues (service_layer.handlers.worker.SagaWorker's `queues`)."""
+        yield FakeSagaQueues(self.storage)

@@ -21,10 +21,10 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from libs.bus.message_bus import Delivery, MessageBus
+from libs.bus.message_bus import Delivery
 from libs.clock import Clock
 from libs.jobs import PeriodicJob, Wakeup
 from libs.observability.correlation import correlation_scope
@@ -48,11 +48,19 @@ BATCH = 20
 CONCURRENCY = 8
 
 
+class CommandBus(Protocol):
+    """What the worker hands its steps to (libs.bus.message_bus.MessageBus)."""
+
+    async def handle(self, message: object) -> Any: ...
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None: ...
+
+
 class SagaWorker:
     def __init__(
         self,
         *,
-        bus: MessageBus,
+        bus: CommandBus,
         queues: QueuesFactory,
         provider: PaymentProvider,
         clock: Clock,
