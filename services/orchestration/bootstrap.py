@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from libs.bootstrap import build_container
@@ -10,16 +11,17 @@ from libs.clock import SystemClock
 from libs.jobs import Wakeup
 from libs.runtime import ServiceContainer
 from services.orchestration.adapters.address_check import FormatAddressCheck
+from services.orchestration.adapters.repository import saga_queues
 from services.orchestration.adapters.simulated_fraud import SimulatedFraudCheck
 from services.orchestration.adapters.simulated_payments import SimulatedPaymentProvider
 from services.orchestration.adapters.tables import plumbing
+from services.orchestration.adapters.unit_of_work import PostgresUnitOfWork
 from services.orchestration.config import OrchestrationSettings
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
-from services.orchestration.service_layer.faults import CrashPoints
 from services.orchestration.service_layer.handlers import BATCHABLE, build_handlers
-from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
-from services.orchestration.service_layer.worker import SagaWorker
+from services.orchestration.service_layer.handlers.faults import CrashPoints
+from services.orchestration.service_layer.handlers.worker import SagaWorker
 
 
 def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -> ServiceContainer:
@@ -40,7 +42,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
     wakeup = Wakeup()
     grace = timedelta(seconds=settings.ROUTING_GRACE_S)
 
-    class ConfiguredUnitOfWork(OrchestrationUnitOfWork):
+    class ConfiguredUnitOfWork(PostgresUnitOfWork):
         policy = saga_policy
         crash_points = armed
         worker_wakeup = wakeup
@@ -60,7 +62,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
     )
     worker = SagaWorker(
         bus=container.bus,
-        session_factory=container.session_factory,
+        queues=partial(saga_queues, container.session_factory),
         provider=SimulatedPaymentProvider(container.session_factory, container.raw_pool, clock),
         clock=clock,
         lease=timedelta(seconds=settings.WORKER_LEASE_S),

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
@@ -20,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.arrays import unnest_select
 from libs.db.driver import fetch
+from services.orchestration.service_layer.unit_of_work import Placed
 
 _PLACED = {
     "customer_key": "text",
@@ -39,13 +38,6 @@ _RECORD = text(
     RETURNING customer_key, first_order_id
     """
 )
-
-
-@dataclass(frozen=True)
-class Placed:
-    customer_key: str
-    order_id: UUID
-    at: datetime
 
 
 async def record(session: AsyncSession, placed: Sequence[Placed]) -> dict[str, UUID]:
@@ -70,3 +62,13 @@ async def record(session: AsyncSession, placed: Sequence[Placed]) -> dict[str, U
     }
     rows = await fetch(session, _RECORD, params)
     return {row["customer_key"]: UUID(bytes=row["first_order_id"].bytes) for row in rows}
+
+
+class CustomerHistoryTable:
+    """The customers' history as the unit of work offers it (service_layer.unit_of_work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, placed: Sequence[Placed]) -> dict[str, UUID]:
+        return await record(self._session, placed)

@@ -1,10 +1,12 @@
-"""Read-side SQL for orchestration's GET endpoints."""
+"""Read-side SQL for orchestration's GET endpoints. Each answers with plain read models of
+its own (the dataclasses below); the routes turn them into their response schemas."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
@@ -22,33 +24,13 @@ from services.orchestration.adapters.tables import (
     routing_decision,
     saga_step,
 )
-from services.orchestration.api.schemas.fulfillments import (
-    FulfillmentLineRead,
-    FulfillmentPage,
-    FulfillmentRead,
-    ShipmentRead,
-)
-from services.orchestration.api.schemas.sagas import (
-    CandidateRead,
-    HeldOrder,
-    HoldPage,
-    HoldRead,
-    PaymentOperationList,
-    PaymentOperationRead,
-    PaymentSummary,
-    RoutingDecisionList,
-    RoutingDecisionRead,
-    SagaPage,
-    SagaRead,
-    SagaStepRead,
-    SagaSummary,
-)
 from services.orchestration.domain.fulfillment import Fulfillment
 from services.orchestration.domain.routing.stored import readable_candidates
 from services.orchestration.domain.saga import (
     FINISHED,
     HOLD_WAYS_OUT,
     Hold,
+    HoldReason,
     OrderSaga,
     SagaState,
 )
@@ -56,6 +38,143 @@ from services.orchestration.domain.saga import (
 # Routing that is overdue by more than this (inventory away, worker down) counts as stuck.
 ROUTING_GRACE = timedelta(seconds=30)
 _FINISHED = [s.value for s in FINISHED]
+
+
+@dataclass(frozen=True)
+class SagaStepRow:
+    name: str
+    at: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class PaymentTotals:
+    status: str
+    currency: str
+    authorized: Decimal
+    captured: Decimal
+    voided: Decimal
+    refunded: Decimal
+
+
+@dataclass(frozen=True)
+class HoldView:
+    hold_id: UUID
+    reason: HoldReason
+    detail: str
+    since: datetime
+    ways_out: list[str]
+
+
+@dataclass(frozen=True)
+class HeldOrderView(HoldView):
+    order_id: UUID
+    order_number: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class SagaSummaryView:
+    order_id: UUID
+    order_number: str
+    state: str
+    stuck: bool
+    started_at: datetime
+    updated_at: datetime
+    due_at: datetime | None
+    deadline_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SagaView(SagaSummaryView):
+    round: int
+    unrouted: dict[str, int]
+    excluded_locations: list[str]
+    hold_reason: str | None
+    hold: HoldView | None
+    payment: PaymentTotals
+    fulfillment_ids: list[UUID]
+    steps: list[SagaStepRow]
+
+
+_Item = TypeVar("_Item")
+
+
+@dataclass(frozen=True)
+class ReadPage(Generic[_Item]):
+    """A page of a keyset-paginated list: its items and the cursor of the next (None: last)."""
+
+    items: list[_Item]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class RoutingDecisionView:
+    id: UUID
+    order_id: UUID
+    round: int
+    outcome: str
+    strategy_version: int
+    explanation: str
+    reason: str | None
+    meets_requested_date: bool | None
+    decided_at: datetime
+    candidates: list[dict[str, Any]]
+    parts: list[dict[str, Any]]
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PaymentOperationView:
+    id: UUID
+    kind: str
+    status: str
+    amount: Decimal
+    currency: str
+    attempts: int
+    code: str | None
+    reason: str | None
+    reference: str | None
+    shipment_id: str | None
+    refund_id: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FulfillmentLineView:
+    line_id: str
+    sku: str
+    quantity: int
+    cancelled: int
+    short: int
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    shipment_id: str
+    carrier: str
+    service: str | None
+    tracking_number: str
+    tracking_url: str | None
+    shipped_at: datetime
+
+
+@dataclass(frozen=True)
+class FulfillmentView:
+    id: UUID
+    order_id: UUID
+    order_number: str
+    location_code: str
+    method: str
+    status: str
+    allowed_actions: list[str]
+    lines: list[FulfillmentLineView]
+    reason: str | None
+    shipment: ShipmentView | None
+    history: list[dict[str, str]]
+    created_at: datetime
+    updated_at: datetime
 
 
 def _money(amount: Decimal, currency: str) -> Decimal:
@@ -102,7 +221,7 @@ async def saga_exists(session: AsyncSession, order_id: UUID, *, channels: Codes)
 
 async def saga_of(
     session: AsyncSession, order_id: UUID, now: datetime, *, channels: Codes
-) -> SagaRead | None:
+) -> SagaView | None:
     """The saga, or None when there is none in these channels (None: in any)."""
     row = (
         await session.execute(
@@ -121,14 +240,14 @@ async def saga_of(
     )
     saga = mappers.saga_from(row, [])
     p = saga.payment
-    return SagaRead(
+    return SagaView(
         **_summary(row, now),
         round=saga.round,
         unrouted={k: v for k, v in saga.unrouted.items() if v},
         excluded_locations=saga.excluded,
         hold_reason=_why_stopped(saga),
         hold=_hold_read(saga.hold, row.order_id) if saga.hold else None,
-        payment=PaymentSummary(
+        payment=PaymentTotals(
             status=p.status,
             currency=saga.order.currency,
             authorized=_money(p.authorized, saga.order.currency),
@@ -137,7 +256,7 @@ async def saga_of(
             refunded=_money(p.refunded, saga.order.currency),
         ),
         fulfillment_ids=list(fids),
-        steps=[SagaStepRead(name=s.name, at=s.at, detail=s.detail) for s in steps],
+        steps=[SagaStepRow(name=s.name, at=s.at, detail=s.detail) for s in steps],
     )
 
 
@@ -148,8 +267,8 @@ def _why_stopped(saga: OrderSaga) -> str | None:
     return saga.hold_reason if saga.state is SagaState.WAITING_FOR_STOCK else None
 
 
-def _hold_read(hold: Hold, order_id: UUID) -> HoldRead:
-    return HoldRead(
+def _hold_read(hold: Hold, order_id: UUID) -> HoldView:
+    return HoldView(
         hold_id=UUID(hold.id),
         reason=hold.reason,
         detail=hold.detail,
@@ -166,7 +285,7 @@ async def list_holds(
     limit: int,
     cursor: str | None,
     channels: Codes,
-) -> HoldPage:
+) -> ReadPage[HeldOrderView]:
     """Held orders, oldest order first (keyset on the order id, a time-ordered UUID)."""
     query = select(order_saga).where(
         order_saga.c.state == SagaState.ON_HOLD.value, saga_visible(channels)
@@ -186,15 +305,15 @@ async def list_holds(
             continue
         held = _hold_read(saga.hold, row.order_id)
         items.append(
-            HeldOrder(
-                **held.model_dump(),
+            HeldOrderView(
+                **vars(held),
                 order_id=row.order_id,
                 order_number=row.order_number,
                 channel=row.channel,
             )
         )
     next_cursor = encode_cursor([str(rows[limit - 1].order_id)]) if len(rows) > limit else None
-    return HoldPage(items=items, next_cursor=next_cursor)
+    return ReadPage(items=items, next_cursor=next_cursor)
 
 
 async def list_sagas(
@@ -206,7 +325,7 @@ async def list_sagas(
     limit: int,
     cursor: str | None,
     channels: Codes,
-) -> SagaPage:
+) -> ReadPage[SagaSummaryView]:
     """Newest first, keyset on (started_at, order_id); only these channels' (None: all)."""
     query = select(order_saga).where(saga_visible(channels))
     if state is not None:
@@ -228,17 +347,17 @@ async def list_sagas(
             )
         )
     ).all()
-    items = [SagaSummary(**_summary(r, now)) for r in rows[:limit]]
+    items = [SagaSummaryView(**_summary(r, now)) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor([last.started_at.isoformat(), str(last.order_id)])
-    return SagaPage(items=items, next_cursor=next_cursor)
+    return ReadPage(items=items, next_cursor=next_cursor)
 
 
-def fulfillment_read(f: Fulfillment, order_number: str) -> FulfillmentRead:
+def fulfillment_read(f: Fulfillment, order_number: str) -> FulfillmentView:
     s = f.shipment
-    return FulfillmentRead(
+    return FulfillmentView(
         id=f.id,
         order_id=f.order_id,
         order_number=order_number,
@@ -247,7 +366,7 @@ def fulfillment_read(f: Fulfillment, order_number: str) -> FulfillmentRead:
         status=f.status.value,
         allowed_actions=[a.value for a in f.allowed],
         lines=[
-            FulfillmentLineRead(
+            FulfillmentLineView(
                 line_id=ln.line_id,
                 sku=ln.sku,
                 quantity=ln.quantity,
@@ -257,7 +376,7 @@ def fulfillment_read(f: Fulfillment, order_number: str) -> FulfillmentRead:
             for ln in f.lines
         ],
         reason=f.reason,
-        shipment=ShipmentRead(
+        shipment=ShipmentView(
             shipment_id=s.shipment_id,
             carrier=s.carrier,
             service=s.service,
@@ -280,7 +399,7 @@ _WITH_NUMBER = select(fulfillment_order, order_saga.c.order_number).join(
 
 async def fulfillment(
     session: AsyncSession, fulfillment_id: UUID, *, channels: Codes, locations: Codes
-) -> FulfillmentRead | None:
+) -> FulfillmentView | None:
     """The fulfilment order, or None when there is none of these channels at these
     locations (None: any)."""
     row = (
@@ -303,7 +422,7 @@ async def fulfillments(
     cursor: str | None,
     channels: Codes,
     locations: Codes,
-) -> FulfillmentPage:
+) -> ReadPage[FulfillmentView]:
     """Oldest first (a work queue), keyset on (created_at, id); only those of these channels
     at these locations (None: any)."""
     query = _WITH_NUMBER.where(fulfillment_visible(channels, locations))
@@ -329,12 +448,12 @@ async def fulfillments(
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
-    return FulfillmentPage(items=items, next_cursor=next_cursor)
+    return ReadPage(items=items, next_cursor=next_cursor)
 
 
 async def routing_decisions(
     session: AsyncSession, order_id: UUID, *, channels: Codes
-) -> RoutingDecisionList:
+) -> list[RoutingDecisionView]:
     """The order's decisions, if its saga is in these channels (None: any)."""
     rows = await session.execute(
         select(routing_decision)
@@ -346,7 +465,7 @@ async def routing_decisions(
     for r in rows:
         body = r.body
         items.append(
-            RoutingDecisionRead(
+            RoutingDecisionView(
                 id=r.id,
                 order_id=r.order_id,
                 round=r.round,
@@ -356,17 +475,17 @@ async def routing_decisions(
                 reason=body.get("reason"),
                 meets_requested_date=body.get("meets_requested_date"),
                 decided_at=r.decided_at,
-                candidates=[CandidateRead.model_validate(c) for c in readable_candidates(body)],
+                candidates=readable_candidates(body),
                 parts=body["parts"],
                 request=body["request"],
             )
         )
-    return RoutingDecisionList(items=items)
+    return items
 
 
 async def payment_operations(
     session: AsyncSession, order_id: UUID, *, channels: Codes
-) -> PaymentOperationList:
+) -> list[PaymentOperationView]:
     """The order's payment calls, if its saga is in these channels (None: any)."""
     rows = await session.execute(
         select(payment_operation)
@@ -378,7 +497,7 @@ async def payment_operations(
     for r in rows:
         op = mappers.operation_from(r)
         items.append(
-            PaymentOperationRead(
+            PaymentOperationView(
                 id=op.id,
                 kind=op.kind.value,
                 status=op.status.value,
@@ -394,4 +513,4 @@ async def payment_operations(
                 completed_at=op.completed_at,
             )
         )
-    return PaymentOperationList(items=items)
+    return items

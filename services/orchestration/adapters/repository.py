@@ -7,7 +7,8 @@ queue instead of deadlocking.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.db.arrays import (
     JsonText,
@@ -539,3 +540,13 @@ class SagaRepository:
             )
         ).one_or_none()
         return mappers.fulfillment_from(row) if row is not None else None
+
+
+@asynccontextmanager
+async def saga_queues(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[SagaRepository]:
+    """The saga worker's queues (service_layer.unit_of_work.SagaQueues) in a transaction of
+    their own, committed on leaving: a claim commits before the worker calls out."""
+    async with sessions.begin() as session:
+        yield SagaRepository(session)

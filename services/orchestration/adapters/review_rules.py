@@ -66,3 +66,18 @@ async def add(
         default_version=DEFAULT.version,
         what="review rules",
     )
+
+
+class ReviewRuleVersions:
+    """Manual review's rules' versions, for the unit of work (service_layer.unit_of_work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def in_force(self) -> ReviewRules:
+        return (await current(self._session))[0]
+
+    async def add(
+        self, body: Mapping[str, Any], now: datetime, expected_version: int | None
+    ) -> int:
+        return await add(self._session, body, now, expected_version)

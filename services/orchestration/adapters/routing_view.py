@@ -13,8 +13,6 @@ reads the view or commits: a consumer's batch of hundreds of stock changes is on
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import time
 from typing import Any
 
 from sqlalchemy import text
@@ -24,33 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.db.driver import fetch
 from services.orchestration.adapters.tables import routing_location
 from services.orchestration.domain.routing.model import GeoPoint, Site
-
-
-@dataclass(frozen=True)
-class LocationRow:
-    code: str
-    type: str
-    active: bool
-    capabilities: list[str]
-    country: str
-    latitude: float | None
-    longitude: float | None
-    priority: int
-    daily_capacity: int | None
-    processing_days: int
-    cutoff: time | None
-    timezone: str
-    version: int
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The locations routing considers for some SKUs: those with stock of any of them, or
-    expecting some, and the chosen pickup store; and how many others it passed over."""
-
-    sites: list[Site]
-    passed_over: int
-
+from services.orchestration.service_layer.unit_of_work import Candidates, LocationRow
 
 _STOCKED = text(
     """
@@ -148,6 +120,10 @@ class RoutingView:
 
     def incoming_changed(self, sku: str, location_code: str, incoming: int) -> None:
         self._incoming[(sku, location_code)] = incoming
+
+    async def touch_stock_of(self, code: str) -> None:
+        """The location's stock counts as changed now: orders waiting for it look again."""
+        await touch_stock_of(self._session, code)
 
     async def flush(self) -> None:
         """Writes what this unit of work projected: one statement per table at most."""

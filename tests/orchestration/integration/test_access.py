@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 
 from libs.auth.scopes import Scope
 from libs.runtime import ServiceContainer
-from services.orchestration.adapters.routing_view import LocationRow, RoutingView
+from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.adapters.tables import order_saga, plumbing
 from services.orchestration.domain.commands import StartSaga
 from services.orchestration.domain.fulfillment import Status
 from services.orchestration.domain.routing.model import Method
+from services.orchestration.service_layer.unit_of_work import LocationRow
 from tests.orchestration.integration.conftest import (
     Seeded,
     order_snapshot,

@@ -79,20 +79,6 @@ async def history(container: ServiceContainer, email: str) -> tuple[UUID, int] |
     return (row.first_order_id, row.orders) if row is not None else None
 
 
-async def test_a_first_order_is_new_and_the_second_is_not(
-    container: ServiceContainer, new_customers_reviewed: None
-) -> None:
-    email = an_email()
-    first, second = uuid4(), uuid4()
-
-    await container.bus.handle(start(first, email))
-    await container.bus.handle(start(second, email.upper()))  # the same customer
-
-    assert await held_for(container, first) == "new customer's first order 44.90 EUR above 10.00"
-    assert await held_for(container, second) is None
-    assert await history(container, email) == (first, 2)
-
-
 async def test_a_start_delivered_again_counts_nothing_alone_or_in_a_batch(
     container: ServiceContainer, new_customers_reviewed: None
 ) -> None:
@@ -139,23 +125,3 @@ async def test_a_batch_counts_its_customers_once_each_and_knows_the_first(
         True,
         False,
     ]
-
-
-async def test_an_order_without_an_e_mail_address_counts_for_nobody(
-    container: ServiceContainer, new_customers_reviewed: None
-) -> None:
-    order_id = uuid4()
-
-    await container.bus.handle(start(order_id, ""))
-
-    assert await held_for(container, order_id) is None
-    assert await history(container, "") is None
-
-
-async def test_the_history_is_kept_while_the_rule_is_off(container: ServiceContainer) -> None:
-    email, order_id = an_email(), uuid4()
-
-    await container.bus.handle(start(order_id, email))
-
-    assert await history(container, email) == (order_id, 1)
-    assert await held_for(container, order_id) is None

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from libs.runtime import ServiceContainer
-from services.orchestration.adapters.routing_view import LocationRow, RoutingView
+from services.orchestration.adapters.routing_view import RoutingView
+from services.orchestration.service_layer.unit_of_work import LocationRow
 
 pytestmark = pytest.mark.usefixtures("migrated_databases")
 

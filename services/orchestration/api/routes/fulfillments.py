@@ -50,7 +50,7 @@ async def list_fulfillments(
     cursor: str | None = None,
 ) -> FulfillmentPage:
     """Oldest first: a location's work queue, e.g. `?location=WH-BER&status=created`."""
-    return await queries.fulfillments(
+    page = await queries.fulfillments(
         session,
         location=location,
         status=status.value if status else None,
@@ -60,6 +60,7 @@ async def list_fulfillments(
         channels=caller.channels,
         locations=caller.locations,
     )
+    return FulfillmentPage.model_validate(page, from_attributes=True)
 
 
 @router.get(
@@ -81,7 +82,7 @@ async def _read(
     )
     if found is None:
         raise FulfillmentNotFound(f"no fulfilment order {fulfillment_id}")
-    return found
+    return FulfillmentRead.model_validate(found, from_attributes=True)
 
 
 async def _act(

@@ -49,7 +49,7 @@ async def list_sagas(
     cursor: str | None = None,
 ) -> SagaPage:
     """Newest first; `stuck=true` lists the sagas whose step waits longer than it may."""
-    return await queries.list_sagas(
+    page = await queries.list_sagas(
         session,
         now=SystemClock().now(),
         state=state.value if state else None,
@@ -58,6 +58,7 @@ async def list_sagas(
         cursor=cursor,
         channels=caller.channels,
     )
+    return SagaPage.model_validate(page, from_attributes=True)
 
 
 @router.get(
@@ -72,7 +73,7 @@ async def get_saga(
     saga = await queries.saga_of(session, order_id, SystemClock().now(), channels=caller.channels)
     if saga is None:
         raise SagaNotFound(f"no saga for order {order_id}")
-    return saga
+    return SagaRead.model_validate(saga, from_attributes=True)
 
 
 @router.get(
@@ -90,7 +91,8 @@ async def routing_decisions(
     chosen plan, the strategy version and a one-sentence explanation."""
     if not await queries.saga_exists(session, order_id, channels=caller.channels):
         raise SagaNotFound(f"no saga for order {order_id}")
-    return await queries.routing_decisions(session, order_id, channels=caller.channels)
+    decisions = await queries.routing_decisions(session, order_id, channels=caller.channels)
+    return RoutingDecisionList.model_validate({"items": decisions}, from_attributes=True)
 
 
 @router.get(
@@ -106,7 +108,8 @@ async def payments(
     """Authorisation, captures, voids and refunds with their outcome and attempts."""
     if not await queries.saga_exists(session, order_id, channels=caller.channels):
         raise SagaNotFound(f"no saga for order {order_id}")
-    return await queries.payment_operations(session, order_id, channels=caller.channels)
+    operations = await queries.payment_operations(session, order_id, channels=caller.channels)
+    return PaymentOperationList.model_validate({"items": operations}, from_attributes=True)
 
 
 Writer = Annotated[Principal, requires(Scope.ORDERS_WRITE)]
@@ -148,7 +151,7 @@ async def list_holds(
     cursor: str | None = None,
 ) -> HoldPage:
     """Every order on hold, oldest first: why, since when, and what would release it."""
-    return await queries.list_holds(
+    page = await queries.list_holds(
         session,
         reason=reason.value if reason else None,
         channel=channel,
@@ -156,6 +159,7 @@ async def list_holds(
         cursor=cursor,
         channels=caller.channels,
     )
+    return HoldPage.model_validate(page, from_attributes=True)
 
 
 @router.post("/orders/{order_id}/hold", summary="Put an order on hold", responses=HOLD_ERRORS)

@@ -21,10 +21,10 @@ from services.orchestration.domain.errors import (
 )
 from services.orchestration.domain.fulfillment import Action, Fulfillment, Shipment, Status
 from services.orchestration.domain.saga import OrderSaga, line_quantities
-from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+from services.orchestration.service_layer.unit_of_work import UnitOfWork
 
 
-async def act(cmd: c.ActOnFulfillment, uow: OrchestrationUnitOfWork) -> Fulfillment:
+async def act(cmd: c.ActOnFulfillment, uow: UnitOfWork) -> Fulfillment:
     order_id = await uow.sagas.order_of_fulfillment(
         cmd.fulfillment_id, channels=cmd.channels, locations=cmd.locations
     )

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from libs.observability.logging import get_logger
-from services.orchestration.adapters import carrier_rates, review_rules, strategies
 from services.orchestration.domain import commands
 from services.orchestration.domain.carriers import RateTable
 from services.orchestration.domain.errors import InvalidRateTable, SagaNotFound
@@ -16,15 +15,15 @@ from services.orchestration.domain.payments import OpStatus, ProviderResult, ret
 from services.orchestration.domain.review import OrderFacts, reasons_for_review
 from services.orchestration.domain.routing.model import Method
 from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
-from services.orchestration.service_layer.routing import route_now
-from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+from services.orchestration.service_layer.handlers.routing import route_now
+from services.orchestration.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
 
-async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> None:
+async def start_saga(cmd: commands.StartSaga, uow: UnitOfWork) -> None:
     """A placed order starts its saga, once whatever the redeliveries, and is routed in the
-    same transaction from orchestration's view of inventory (service_layer.routing)."""
+    same transaction from orchestration's view of inventory (service_layer.handlers.routing)."""
     if uow.sagas.holds(cmd.order_id):
         return  # a start delivered again, its saga locked by the batch: nothing new to say
     now = uow.clock.now()
@@ -38,7 +37,7 @@ async def start_saga(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> N
     uow.sagas.add(saga)  # dropped at commit if the order has one: nothing new to say then
 
 
-async def _review_reasons(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> list[str]:
+async def _review_reasons(cmd: commands.StartSaga, uow: UnitOfWork) -> list[str]:
     """Why the review rules in force hold this order (none while every rule is off). The
     order counts in its customer's history whatever the rules, so that the new-customer rule
     knows the customers from the day it is switched on; the fraud and address checks are
@@ -60,7 +59,7 @@ async def _review_reasons(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork)
     return reasons_for_review(facts, rules)
 
 
-async def _risk_score(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> int | None:
+async def _risk_score(cmd: commands.StartSaga, uow: UnitOfWork) -> int | None:
     if uow.fraud_check is None:
         return None
     return await uow.fraud_check.score(
@@ -70,7 +69,7 @@ async def _risk_score(cmd: commands.StartSaga, uow: OrchestrationUnitOfWork) -> 
     )
 
 
-async def _address_problems(order: OrderSnapshot, uow: OrchestrationUnitOfWork) -> tuple[str, ...]:
+async def _address_problems(order: OrderSnapshot, uow: UnitOfWork) -> tuple[str, ...]:
     """What the address check finds wrong with where the order ships (a pickup order ships
     nowhere: nothing)."""
     if uow.address_check is None or order.method is not Method.SHIP:
@@ -78,14 +77,14 @@ async def _address_problems(order: OrderSnapshot, uow: OrchestrationUnitOfWork) 
     return tuple(await uow.address_check.problems(order.ship_to))
 
 
-async def _locked(uow: OrchestrationUnitOfWork, order_id: UUID) -> OrderSaga:
+async def _locked(uow: UnitOfWork, order_id: UUID) -> OrderSaga:
     saga = await uow.sagas.get_for_update(order_id)
     if saga is None:
         raise SagaNotFound(f"no saga for order {order_id}")
     return saga
 
 
-async def route_saga(cmd: commands.RouteSaga, uow: OrchestrationUnitOfWork) -> None:
+async def route_saga(cmd: commands.RouteSaga, uow: UnitOfWork) -> None:
     """The worker's: a saga due for another plan, planned under its lock."""
     saga = await _locked(uow, cmd.order_id)
     waiting = (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK)
@@ -95,7 +94,7 @@ async def route_saga(cmd: commands.RouteSaga, uow: OrchestrationUnitOfWork) -> N
     await uow.sagas.save(saga)
 
 
-async def record_reservation(cmd: commands.RecordReservation, uow: OrchestrationUnitOfWork) -> None:
+async def record_reservation(cmd: commands.RecordReservation, uow: UnitOfWork) -> None:
     saga = await uow.sagas.get_for_update(cmd.order_id)
     if saga is None:
         return  # a reservation orchestration never asked for (made over inventory's API)
@@ -108,7 +107,7 @@ async def record_reservation(cmd: commands.RecordReservation, uow: Orchestration
 
 
 async def record_backorder_allocation(
-    cmd: commands.RecordBackorderAllocation, uow: OrchestrationUnitOfWork
+    cmd: commands.RecordBackorderAllocation, uow: UnitOfWork
 ) -> None:
     saga = await uow.sagas.get_for_update(cmd.order_id)
     if saga is None:
@@ -118,7 +117,7 @@ async def record_backorder_allocation(
 
 
 async def record_backorder_repromise(
-    cmd: commands.RecordBackorderRepromise, uow: OrchestrationUnitOfWork
+    cmd: commands.RecordBackorderRepromise, uow: UnitOfWork
 ) -> None:
     saga = await uow.sagas.get_for_update(cmd.order_id)
     if saga is None:
@@ -127,27 +126,25 @@ async def record_backorder_repromise(
     await uow.sagas.save(saga)
 
 
-async def cancel_units(cmd: commands.CancelUnits, uow: OrchestrationUnitOfWork) -> None:
+async def cancel_units(cmd: commands.CancelUnits, uow: UnitOfWork) -> None:
     saga = await _locked(uow, cmd.order_id)
     saga.cancel(dict(cmd.quantities) if cmd.quantities is not None else None, uow.clock.now())
     await uow.sagas.save(saga)
 
 
-async def change_delivery(cmd: commands.ChangeDelivery, uow: OrchestrationUnitOfWork) -> None:
+async def change_delivery(cmd: commands.ChangeDelivery, uow: UnitOfWork) -> None:
     saga = await _locked(uow, cmd.order_id)
     saga.replan(cmd.ship_to, cmd.method, cmd.service_level, cmd.pickup_location, uow.clock.now())
     await uow.sagas.save(saga)
 
 
-async def request_refund(cmd: commands.RequestRefund, uow: OrchestrationUnitOfWork) -> None:
+async def request_refund(cmd: commands.RequestRefund, uow: UnitOfWork) -> None:
     saga = await _locked(uow, cmd.order_id)
     saga.request_refund(cmd.refund_id, cmd.amount, cmd.lines, uow.clock.now())
     await uow.sagas.save(saga)
 
 
-async def record_payment_answer(
-    cmd: commands.RecordPaymentAnswer, uow: OrchestrationUnitOfWork
-) -> None:
+async def record_payment_answer(cmd: commands.RecordPaymentAnswer, uow: UnitOfWork) -> None:
     """The provider answered (or timed out): settle the operation and move the saga on."""
     saga = await _locked(uow, cmd.order_id)  # saga first, then the operation: one lock order
     op = await uow.sagas.operation_for_update(cmd.operation_id)
@@ -173,7 +170,7 @@ async def record_payment_answer(
     await uow.sagas.save(saga)
 
 
-async def sweep_overdue(cmd: commands.SweepOverdue, uow: OrchestrationUnitOfWork) -> UUID | None:
+async def sweep_overdue(cmd: commands.SweepOverdue, uow: UnitOfWork) -> UUID | None:
     """A wait ran past its deadline: the saga stops waiting and compensates. Returns its order
     id, or None when no overdue saga is free (none is overdue, or others hold them)."""
     now = uow.clock.now()
@@ -185,9 +182,7 @@ async def sweep_overdue(cmd: commands.SweepOverdue, uow: OrchestrationUnitOfWork
     return saga.order_id
 
 
-async def _visible(
-    uow: OrchestrationUnitOfWork, order_id: UUID, channels: frozenset[str] | None
-) -> OrderSaga:
+async def _visible(uow: UnitOfWork, order_id: UUID, channels: frozenset[str] | None) -> OrderSaga:
     """The saga locked, when the caller's channels may see it: another channel's is 404,
     exactly like a missing one."""
     saga = await uow.sagas.get_for_update(order_id)
@@ -196,7 +191,7 @@ async def _visible(
     return saga
 
 
-async def _replayed(uow: OrchestrationUnitOfWork, scope: str, key: str | None, fp: str) -> bool:
+async def _replayed(uow: UnitOfWork, scope: str, key: str | None, fp: str) -> bool:
     """True when a request with this Idempotency-Key already took effect: it answers with the
     saga as it is now, and nothing happens twice."""
     return await uow.idempotency.replayed(scope=scope, key=key, fingerprint=fp) is not None
@@ -215,7 +210,7 @@ _ACTIONS: dict[commands.OrderAction, Callable[[OrderSaga, str, datetime], None]]
 }
 
 
-async def act_on_order(cmd: commands.ActOnOrder, uow: OrchestrationUnitOfWork) -> None:
+async def act_on_order(cmd: commands.ActOnOrder, uow: UnitOfWork) -> None:
     """A person's action on an order (hold, release, a new payment method, a review's
     approval or rejection), on the saga locked and narrowed to the caller's channels."""
     saga = await _visible(uow, cmd.order_id, cmd.channels)
@@ -226,19 +221,19 @@ async def act_on_order(cmd: commands.ActOnOrder, uow: OrchestrationUnitOfWork) -
     await uow.sagas.save(saga)
 
 
-async def put_carrier_rates(cmd: commands.PutCarrierRates, uow: OrchestrationUnitOfWork) -> int:
+async def put_carrier_rates(cmd: commands.PutCarrierRates, uow: UnitOfWork) -> int:
     try:
         RateTable.from_dict(cmd.body)  # what the schema cannot see: a service named twice
     except ValueError as exc:
         raise InvalidRateTable(str(exc)) from None
-    return await carrier_rates.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
+    return await uow.carrier_rates.add(cmd.body, uow.clock.now(), cmd.expected_version)
 
 
-async def put_review_rules(cmd: commands.PutReviewRules, uow: OrchestrationUnitOfWork) -> int:
-    return await review_rules.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
+async def put_review_rules(cmd: commands.PutReviewRules, uow: UnitOfWork) -> int:
+    return await uow.review_rule_versions.add(cmd.body, uow.clock.now(), cmd.expected_version)
 
 
-async def put_strategy(cmd: commands.PutStrategy, uow: OrchestrationUnitOfWork) -> int:
-    version = await strategies.add(uow.session, cmd.body, uow.clock.now(), cmd.expected_version)
+async def put_strategy(cmd: commands.PutStrategy, uow: UnitOfWork) -> int:
+    version = await uow.strategies.add(cmd.body, uow.clock.now(), cmd.expected_version)
     await uow.sagas.wake_all_waiting(uow.clock.now())  # the new rules may serve what waits
     return version

@@ -10,9 +10,9 @@ commit leaves the step due, so it is simply done again: the payment call is repe
 the same idempotency key, which the provider answers with its first outcome.
 
 A service may run several processes, each with this worker. Each step is claimed first (see
-SagaRepository's queues): a saga to route or a payment call to make is one process's for a
-lease, so two processes never make the same call, and work whose process died is taken up by
-another once the lease has lapsed.
+service_layer.unit_of_work.SagaQueues): a saga to route or a payment call to make is one
+process's for a lease, so two processes never make the same call, and work whose process died
+is taken up by another once the lease has lapsed.
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from libs.bus.message_bus import Delivery, MessageBus
+from libs.bus.message_bus import Delivery
 from libs.clock import Clock
 from libs.jobs import PeriodicJob, Wakeup
 from libs.observability.correlation import correlation_scope
 from libs.observability.logging import get_logger
-from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.domain import commands as c
 from services.orchestration.domain.payments import (
     Kind,
@@ -41,6 +38,7 @@ from services.orchestration.domain.payments import (
     ProviderTimeout,
 )
 from services.orchestration.domain.saga import OrderSaga
+from services.orchestration.service_layer.unit_of_work import QueuesFactory
 
 log = get_logger(__name__)
 BATCH = 20
@@ -50,12 +48,20 @@ BATCH = 20
 CONCURRENCY = 8
 
 
+class CommandBus(Protocol):
+    """What the worker hands its steps to (libs.bus.message_bus.MessageBus)."""
+
+    async def handle(self, message: object) -> Any: ...
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None: ...
+
+
 class SagaWorker:
     def __init__(
         self,
         *,
-        bus: MessageBus,
-        session_factory: async_sessionmaker[AsyncSession],
+        bus: CommandBus,
+        queues: QueuesFactory,
         provider: PaymentProvider,
         clock: Clock,
         lease: timedelta,
@@ -64,7 +70,7 @@ class SagaWorker:
         self._bus = bus
         self._lease = lease
         self._wakeup = wakeup
-        self._sessions = session_factory
+        self._queues = queues
         self._provider = provider
         self._clock = clock
 
@@ -91,8 +97,7 @@ class SagaWorker:
     # --- routing ---------------------------------------------------------------------------
 
     async def route_due(self) -> int:
-        async with self._sessions.begin() as s:
-            repository = SagaRepository(s)
+        async with self._queues() as repository:
             now = self._clock.now()
             await repository.wake_waiting(now)
             sagas = await repository.claim_due_for_routing(now, BATCH, lease=self._lease)
@@ -124,8 +129,7 @@ class SagaWorker:
         applied in one transaction (a batch of them, each order's in turn, under its saga's
         lock); if that fails, each answer in a transaction of its own."""
         by_order: dict[UUID, list[PaymentOperation]] = {}
-        async with self._sessions.begin() as s:
-            repo = SagaRepository(s)
+        async with self._queues() as repo:
             due = await repo.claim_due_operations(self._clock.now(), BATCH, lease=self._lease)
             for op in due:
                 by_order.setdefault(op.order_id, []).append(op)

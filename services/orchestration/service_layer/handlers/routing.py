@@ -29,13 +29,13 @@ from services.orchestration.domain.routing.model import (
 )
 from services.orchestration.domain.routing.stored import stored_decision
 from services.orchestration.domain.saga import OrderSaga, SagaState
-from services.orchestration.service_layer.unit_of_work import OrchestrationUnitOfWork
+from services.orchestration.service_layer.unit_of_work import UnitOfWork
 
 # How soon an order the view cannot serve is looked at again, while it is in its grace.
 RETRY_AFTER = timedelta(seconds=1)
 
 
-async def route_now(saga: OrderSaga, uow: OrchestrationUnitOfWork, now: datetime) -> None:
+async def route_now(saga: OrderSaga, uow: UnitOfWork, now: datetime) -> None:
     """Plans the saga's unrouted units and applies the plan (or, in the grace period, waits
     for the view when nothing serves). The caller holds the saga and writes it afterwards."""
     if saga.state not in (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK):

@@ -1,0 +1,75 @@
+"""The unit of work on PostgreSQL: one transaction, the outbox rows of what the sagas
+announced, one commit (libs.db.unit_of_work), with orchestration's ports on its session."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from libs.contracts.base import IntegrationEvent
+from libs.db.idempotency import IdempotencyKeys
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.ids import uuids_among
+from libs.jobs import Wakeup
+from services.orchestration.adapters.carrier_rates import RateTableVersions
+from services.orchestration.adapters.customer_history import CustomerHistoryTable
+from services.orchestration.adapters.repository import SagaRepository
+from services.orchestration.adapters.review_rules import ReviewRuleVersions
+from services.orchestration.adapters.routing_view import RoutingView
+from services.orchestration.adapters.strategies import StrategyVersions
+from services.orchestration.domain import commands
+from services.orchestration.service_layer.handlers.faults import CrashPoints
+from services.orchestration.service_layer.unit_of_work import UnitOfWork
+
+
+class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
+    sagas: SagaRepository
+    routing: RoutingView
+    idempotency: IdempotencyKeys
+    crash_points: CrashPoints | None = None  # armed only by the crash tests
+    # The saga worker's, set by the composition root: a committed saga may be due for work.
+    worker_wakeup: Wakeup | None = None
+
+    async def commit(self) -> None:
+        await self.routing.flush()
+        await self.sagas.flush()
+        await self.sagas.write_decisions()
+        steps = list(self.sagas.written_steps)
+        if self.crash_points is not None:
+            self.crash_points.at(steps, "before")
+        await super().commit()
+        if self.crash_points is not None:
+            self.crash_points.at(steps, "after")
+        if self.worker_wakeup is not None and self.sagas.seen:
+            self.worker_wakeup.wake()
+
+    def start(self) -> None:
+        self.sagas = SagaRepository(self.session, self.policy)
+        self.routing = RoutingView(self.session)
+        self.strategies = StrategyVersions(self.session)
+        self.review_rule_versions = ReviewRuleVersions(self.session)
+        self.carrier_rates = RateTableVersions(self.session)
+        self.customers = CustomerHistoryTable(self.session)
+        self.forget_reads()
+
+    async def prepare(self, keys: Collection[str]) -> None:
+        """A batch's sagas (the order ids among its keys) loaded and locked at once."""
+        await self.sagas.lock_many(uuids_among(keys))
+
+    async def lock_for(self, messages: Sequence[object]) -> None:
+        """A batch placing several orders reads the view's stock of all their SKUs at once
+        (each order would otherwise read its SKUs' rows at every location on its own), and
+        counts its orders in their customers' history in one statement."""
+        placed = [m for m in messages if isinstance(m, commands.StartSaga)]
+        if len(placed) > 1:
+            await self.routing.prefetch(line.sku for m in placed for line in m.order.lines)
+        # The batch's customers counted at once, their rows locked in one order before any
+        # handler runs; the sagas prepare() found are starts delivered again: not counted.
+        await self.count_customers([m for m in placed if not self.sagas.holds(m.order_id)])
+
+    def collect_events(self) -> list[IntegrationEvent]:
+        """What the sagas of this unit of work announced, in order, to the outbox."""
+        events: list[IntegrationEvent] = []
+        for saga in self.sagas.seen:
+            events.extend(saga.events)
+            saga.events.clear()
+        return events
