@@ -15,6 +15,7 @@ from services.orchestration.adapters.simulated_payments import SimulatedPaymentP
 from services.orchestration.adapters.tables import plumbing
 from services.orchestration.config import OrchestrationSettings
 from services.orchestration.domain.saga import SagaPolicy
+from services.orchestration.messaging import publications
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
 from services.orchestration.service_layer.faults import CrashPoints
 from services.orchestration.service_layer.handlers import BATCHABLE, build_handlers
@@ -47,6 +48,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         routing_grace = grace
         fraud_check = SimulatedFraudCheck()
         address_check = FormatAddressCheck()
+        translate = staticmethod(publications.translate)
 
     container = build_container(
         settings=settings,

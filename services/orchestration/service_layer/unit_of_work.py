@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.domain import commands
 from services.orchestration.domain.carriers import RateTable
+from services.orchestration.domain.events import DomainEvent
 from services.orchestration.domain.review import (
     AddressCheck,
     FraudCheck,
@@ -45,6 +46,10 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
     # Manual review's address check (domain.review.AddressCheck), set by the composition
     # root; asked only when the invalid-address rule is on.
     address_check: AddressCheck | None = None
+    # The integration event each domain event of the sagas is published as
+    # (messaging.publications.translate), set by the composition root: service_layer does
+    # not import messaging.
+    translate: Callable[[DomainEvent], IntegrationEvent]
 
     async def commit(self) -> None:
         await self.routing.flush()
@@ -129,6 +134,6 @@ class OrchestrationUnitOfWork(SqlAlchemyUnitOfWork):
         """What the sagas of this unit of work announced, in order, to the outbox."""
         events: list[IntegrationEvent] = []
         for saga in self.sagas.seen:
-            events.extend(saga.events)
+            events.extend(map(self.translate, saga.events))
             saga.events.clear()
         return events

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from libs.contracts import inventory as inv
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.fulfillment import (
     STOPPABLE,
     UNPICKED,
@@ -31,17 +30,17 @@ class CompensationFlow(SagaCore):
 
     def fulfillment_accepted(self, f: Fulfillment, now: datetime) -> None:
         f.move(Action.ACCEPT, now)
-        self.events.append(orch.FulfillmentAccepted(**_fulfillment_ref(self, f), accepted_at=now))
+        self.events.append(ev.FulfillmentAccepted(**_fulfillment_ref(self, f), accepted_at=now))
         if self.state is SagaState.FULFILLING:
             self.deadline_at = self.acceptance_deadline()
 
     def fulfillment_rejected(self, f: Fulfillment, reason: str, now: datetime) -> None:
         units = f.reject(reason, now)
         self.events.append(
-            orch.FulfillmentRejected(
+            ev.FulfillmentRejected(
                 **_fulfillment_ref(self, f),
                 reason=reason,
-                lines=[orch.LineQuantity(line_id=u.line_id, quantity=u.quantity) for u in units],
+                lines=tuple(ev.LineQuantity(line_id=u.line_id, quantity=u.quantity) for u in units),
                 rejected_at=now,
             )
         )
@@ -65,16 +64,16 @@ class CompensationFlow(SagaCore):
         capture their share of the money."""
         for rid in sorted({ln.reservation_id for ln in f.lines if ln.quantity}):
             self.events.append(
-                inv.CommitReservation(
+                ev.StockCommitRequested(
                     order_id=self.key,
                     reservation_id=rid,
-                    lines=[
-                        inv.ReleaseLine(
+                    lines=tuple(
+                        ev.StockUnits(
                             sku=ln.sku, quantity=ln.quantity, location_code=f.location_code
                         )
                         for ln in f.lines
                         if ln.quantity and ln.reservation_id == rid
-                    ],
+                    ),
                     shipment_id=shipment_id,
                 )
             )
@@ -220,7 +219,7 @@ class CompensationFlow(SagaCore):
         if taken:
             self._release(taken, f.location_code, release_reason, now)
             self.events.append(
-                orch.FulfillmentCancelled(
+                ev.FulfillmentCancelled(
                     order_id=self.key,
                     fulfillment_id=str(f.id),
                     location_code=f.location_code,

@@ -10,10 +10,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
-from libs.contracts import inventory as inv
-from libs.contracts import orchestration as orch
-from libs.contracts.base import IntegrationEvent
 from libs.money import round_to_currency
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.fulfillment import Fulfillment, FulfillmentLine, Status
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import Kind, PaymentOperation
@@ -70,7 +68,7 @@ class SagaCore(ABC):
     version: int = 0
     # Produced by this unit of work, written by the repository at commit.
     new_steps: list[SagaStep] = field(default_factory=list)
-    events: list[IntegrationEvent] = field(default_factory=list)
+    events: list[ev.DomainEvent] = field(default_factory=list)
     new_operations: list[PaymentOperation] = field(default_factory=list)
     # Every fulfilment order of the order, loaded and locked with the saga.
     fulfillments: list[Fulfillment] = field(default_factory=list)
@@ -148,7 +146,7 @@ class SagaCore(ABC):
             )
             self.fulfillments.append(f)
             self.events.append(
-                orch.FulfillmentCreated(
+                ev.FulfillmentCreated(
                     order_id=self.key,
                     fulfillment_id=str(f.id),
                     location_code=code,
@@ -215,7 +213,7 @@ class SagaCore(ABC):
             return
         if self._units(self.shipped):
             self._move(SagaState.COMPLETED, now)
-            self.events.append(orch.OrderCompleted(order_id=self.key, completed_at=now))
+            self.events.append(ev.OrderCompleted(order_id=self.key, completed_at=now))
         else:
             self._move(SagaState.CANCELLED, now)
 
@@ -276,18 +274,18 @@ class SagaCore(ABC):
         when is not known yet)."""
         self.delays += 1
         self.events.append(
-            orch.OrderDelayed(
+            ev.OrderDelayed(
                 order_id=self.key,
                 delay_id=str(uuid5(self.order_id, f"delay-{self.delays}")),
                 reason_code=code,
                 reason=reason,
-                lines=[
-                    orch.SkuLineQuantity(
+                lines=tuple(
+                    ev.SkuLineQuantity(
                         line_id=line_id, sku=self.order.line(line_id).sku, quantity=n
                     )
                     for line_id, n in sorted(lines.items())
                     if n > 0
-                ],
+                ),
                 previous_estimate=previous,
                 new_estimate=estimate,
                 delayed_at=now,
@@ -369,17 +367,15 @@ class SagaCore(ABC):
     def _send_releases(self, units: Sequence[Held], reason: str) -> None:
         for rid in sorted({u.reservation_id for u in units}):
             self.events.append(
-                inv.ReleaseReservation(
+                ev.StockReleaseRequested(
                     order_id=self.key,
                     reservation_id=rid,
                     reason=reason,
-                    lines=[
-                        inv.ReleaseLine(
-                            sku=u.sku, quantity=u.quantity, location_code=u.location_code
-                        )
+                    lines=tuple(
+                        ev.StockUnits(sku=u.sku, quantity=u.quantity, location_code=u.location_code)
                         for u in units
                         if u.reservation_id == rid and u.quantity
-                    ],
+                    ),
                 )
             )
 
@@ -399,7 +395,7 @@ class SagaCore(ABC):
         self.hold_reason = detail
         self._release_held(lambda h: True, "released", now, back_to_routing=True)
         self.events.append(
-            orch.OrderOnHold(
+            ev.OrderOnHold(
                 order_id=self.key,
                 hold_id=self.hold.id,
                 reason=detail,

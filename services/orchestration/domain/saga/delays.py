@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from libs.contracts import inventory as inv
+from services.orchestration.domain import commands
 from services.orchestration.domain.fulfillment import Status
 from services.orchestration.domain.routing.arrival import dispatch_deadline
 from services.orchestration.domain.saga.core import SagaCore, expected_at
@@ -30,7 +30,7 @@ class DelayFlow(SagaCore):
     def backorder_repromised(
         self,
         reservation_id: str,
-        lines: Sequence[inv.RepromisedLine],
+        lines: Sequence[commands.RepromisedLine],
         reason: str,
         now: datetime,
     ) -> None:

@@ -4,55 +4,55 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from libs.contracts import inventory as inv
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import commands
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.fulfillment import FulfillmentLine
 from services.orchestration.domain.saga.state import Held
 
 
 def _routed_part(
     code: str,
-    lines: list[orch.SkuLineQuantity],
+    lines: tuple[ev.SkuLineQuantity, ...],
     backordered: int,
     carrier: str | None,
     service: str | None,
-) -> orch.RoutedPart:
-    return orch.RoutedPart(
+) -> ev.RoutedPart:
+    return ev.RoutedPart(
         location_code=code, lines=lines, backordered=backordered, carrier=carrier, service=service
     )
 
 
-def _parts_of(held: Sequence[Held], reservation_id: str) -> list[orch.RoutedPart]:
+def _parts_of(held: Sequence[Held], reservation_id: str) -> tuple[ev.RoutedPart, ...]:
     by_location: dict[str, list[Held]] = {}
     for h in held:
         if h.reservation_id == reservation_id:
             by_location.setdefault(h.location_code, []).append(h)
-    return [
+    return tuple(
         _routed_part(
             code,
-            [orch.SkuLineQuantity(line_id=h.line_id, sku=h.sku, quantity=h.quantity) for h in hs],
+            tuple(
+                ev.SkuLineQuantity(line_id=h.line_id, sku=h.sku, quantity=h.quantity) for h in hs
+            ),
             sum(h.backordered for h in hs),
             None,
             None,
         )
         for code, hs in sorted(by_location.items())
-    ]
+    )
 
 
-def line_quantities(lines: Sequence[FulfillmentLine]) -> list[orch.LineQuantity]:
+def line_quantities(lines: Sequence[FulfillmentLine]) -> tuple[ev.LineQuantity, ...]:
     """The lines that still have units, as events name them."""
-    return [
-        orch.LineQuantity(line_id=ln.line_id, quantity=ln.quantity)
-        for ln in lines
-        if ln.quantity > 0
-    ]
+    return tuple(
+        ev.LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in lines if ln.quantity > 0
+    )
 
 
 def _describe(held: Sequence[Held]) -> str:
     return ", ".join(f"{h.quantity} x {h.sku} at {h.location_code}" for h in held)
 
 
-def _describe_stock(lines: Sequence[inv.StockLine]) -> str:
+def _describe_stock(lines: Sequence[commands.StockLine]) -> str:
     return ", ".join(f"{ln.quantity} x {ln.sku} at {ln.location_code}" for ln in lines)
 
 

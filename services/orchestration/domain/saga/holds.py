@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.errors import HoldNotPossible, NotInReview, NotOnHold
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.state import Hold, HoldReason, SagaState
@@ -47,7 +47,7 @@ class HoldFlow(SagaCore):
         if self.payment.status == "declined":
             self.payment.status = "none"
         self.events.append(
-            orch.OrderHoldReleased(
+            ev.OrderHoldReleased(
                 order_id=self.key,
                 hold_id=hold.id,
                 reason=note or "released",
@@ -74,7 +74,7 @@ class HoldFlow(SagaCore):
         self._in_review()
         hold = self._stop_held("rejected_in_review", reason, now)
         self.events.append(
-            orch.OrderRejected(order_id=self.key, hold_id=hold.id, reason=reason, rejected_at=now)
+            ev.OrderRejected(order_id=self.key, hold_id=hold.id, reason=reason, rejected_at=now)
         )
 
     def _in_review(self) -> Hold:

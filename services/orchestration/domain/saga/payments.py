@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid5
 
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.errors import PaymentNotNeeded
 from services.orchestration.domain.payments import Kind, PaymentOperation, ProviderResult
 from services.orchestration.domain.saga.core import SagaCore, span_text
@@ -22,7 +22,7 @@ class PaymentFlow(SagaCore):
 
     def payment_answered(self, op: PaymentOperation, result: ProviderResult, now: datetime) -> None:
         self.payment.pending -= 1
-        money = {
+        money: dict[str, Any] = {
             "order_id": self.key,
             "payment_id": str(op.id),
             "amount": op.amount,
@@ -34,7 +34,7 @@ class PaymentFlow(SagaCore):
             if result.approved:
                 self.payment.captured += op.amount
                 self.events.append(
-                    orch.PaymentCaptured(
+                    ev.PaymentCaptured(
                         **money,
                         provider_reference=result.reference,
                         shipment_id=op.shipment_id,
@@ -46,15 +46,15 @@ class PaymentFlow(SagaCore):
                 self._step("capture_failed", result.reason, now)
         elif op.kind is Kind.VOID:
             self.payment.voided += op.amount
-            self.events.append(orch.PaymentVoided(**money, voided_at=now))
+            self.events.append(ev.PaymentVoided(**money, voided_at=now))
             self._step("payment_voided", f"{op.amount} {op.currency}", now)
         elif result.approved:
             self.payment.refunded += op.amount
             self.events.append(
-                orch.PaymentRefunded(
+                ev.PaymentRefunded(
                     **money,
                     refund_id=op.refund_id or "",
-                    lines=[orch.LineQuantity(line_id=i, quantity=n) for i, n in op.lines],
+                    lines=tuple(ev.LineQuantity(line_id=i, quantity=n) for i, n in op.lines),
                     refunded_at=now,
                 )
             )
@@ -62,7 +62,7 @@ class PaymentFlow(SagaCore):
         else:
             self.payment.refund_queued -= op.amount
             self.events.append(
-                orch.PaymentRefundFailed(
+                ev.PaymentRefundFailed(
                     **money, refund_id=op.refund_id or "", reason=result.reason, failed_at=now
                 )
             )
@@ -82,7 +82,7 @@ class PaymentFlow(SagaCore):
             self.payment.authorized = op.amount
             self.payment.authorization = result.reference
             self.events.append(
-                orch.PaymentAuthorized(
+                ev.PaymentAuthorized(
                     **money, provider_reference=result.reference, authorized_at=now
                 )
             )
@@ -92,7 +92,7 @@ class PaymentFlow(SagaCore):
             return
         self.payment.status = "declined"
         self.events.append(
-            orch.PaymentDeclined(
+            ev.PaymentDeclined(
                 **money,
                 code=result.code,
                 reason=result.reason,
@@ -137,7 +137,7 @@ class PaymentFlow(SagaCore):
         reason = f"no new payment method within {span_text(self.policy.payment_recovery)}"
         hold = self._stop_held("payment_recovery_expired", reason, now)
         self.events.append(
-            orch.PaymentRecoveryExpired(
+            ev.PaymentRecoveryExpired(
                 order_id=self.key, hold_id=hold.id, reason=reason, expired_at=now
             )
         )
@@ -151,7 +151,7 @@ class PaymentFlow(SagaCore):
         refundable = self.payment.captured - self.payment.refund_queued
         if amount > refundable:
             self.events.append(
-                orch.PaymentRefundFailed(
+                ev.PaymentRefundFailed(
                     order_id=self.key,
                     payment_id=str(uuid5(self.order_id, f"refund-{refund_id}")),
                     amount=amount,

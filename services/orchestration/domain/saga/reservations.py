@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any, Self
 from uuid import UUID, uuid5
 
-from libs.contracts import inventory as inv
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import commands
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.routing.arrival import DispatchCalendar
 from services.orchestration.domain.routing.model import CandidateReport, Outcome, RoutingDecision
@@ -132,18 +132,18 @@ class ReservationFlow(SagaCore):
             self.unrouted[h.line_id] -= h.quantity
         self.in_flight = InFlight(reservation_id, decision_id, asked)
         self.events.append(
-            inv.ReserveStock(
+            ev.StockReservationRequested(
                 order_id=self.key,
                 reservation_id=reservation_id,
-                lines=[
-                    inv.RequestedLine(
+                lines=tuple(
+                    ev.RequestedStock(
                         sku=h.sku,
                         quantity=h.quantity,
                         location_code=h.location_code,
                         line_id=h.line_id,
                     )
                     for h in asked
-                ],
+                ),
                 allow_backorder=decision.outcome is Outcome.BACKORDERED,
                 ordered_at=self.order.placed_at,
             )
@@ -154,28 +154,28 @@ class ReservationFlow(SagaCore):
 
     def _decided_event(
         self, decision: RoutingDecision, decision_id: str, now: datetime
-    ) -> orch.RoutingDecided:
-        return orch.RoutingDecided(
+    ) -> ev.RoutingDecided:
+        return ev.RoutingDecided(
             order_id=self.key,
             decision_id=decision_id,
             round=self.round,
             outcome=decision.outcome.value,
             strategy_version=decision.strategy_version,
-            parts=[
+            parts=tuple(
                 _routed_part(
                     p.location_code,
-                    [
-                        orch.SkuLineQuantity(line_id=a.line_id, sku=a.sku, quantity=a.quantity)
+                    tuple(
+                        ev.SkuLineQuantity(line_id=a.line_id, sku=a.sku, quantity=a.quantity)
                         for a in p.allocations
-                    ],
+                    ),
                     sum(a.quantity for a in p.allocations if a.backorder),
                     p.quote.carrier if p.quote else None,
                     p.quote.service if p.quote else None,
                 )
                 for p in decision.parts
-            ],
-            candidates=[
-                orch.CandidateVerdict(
+            ),
+            candidates=tuple(
+                ev.CandidateVerdict(
                     location_code=c.location_code,
                     eligible=c.eligible,
                     failed_filter=next((f.name for f in c.filters if not f.passed), None),
@@ -184,7 +184,7 @@ class ReservationFlow(SagaCore):
                     total=c.total,
                 )
                 for c in _announced(decision)
-            ],
+            ),
             candidates_considered=len(decision.candidates),
             explanation=decision.explanation,
             decided_at=now,
@@ -193,7 +193,7 @@ class ReservationFlow(SagaCore):
     # --- inventory's answers -------------------------------------------------------------
 
     def reservation_confirmed(
-        self, reservation_id: str, lines: Sequence[inv.ReservedLine], now: datetime
+        self, reservation_id: str, lines: Sequence[commands.ReservedLine], now: datetime
     ) -> None:
         if self.in_flight is None or self.in_flight.reservation_id != reservation_id:
             return  # stale or repeated
@@ -217,7 +217,7 @@ class ReservationFlow(SagaCore):
                 )
             )
         self.events.append(
-            orch.OrderRouted(
+            ev.OrderRouted(
                 order_id=self.key,
                 decision_id=flight.decision_id,
                 reservation_id=reservation_id,
@@ -258,7 +258,7 @@ class ReservationFlow(SagaCore):
             self._move(SagaState.ROUTING, now, due=now)
 
     def backorder_allocated(
-        self, reservation_id: str, lines: Sequence[inv.StockLine], now: datetime
+        self, reservation_id: str, lines: Sequence[commands.StockLine], now: datetime
     ) -> None:
         for ln in lines:
             left = ln.quantity
@@ -282,13 +282,13 @@ class ReservationFlow(SagaCore):
         if waiting:
             self._promise_backorders(now)
             self.events.append(
-                orch.OrderBackordered(
+                ev.OrderBackordered(
                     order_id=self.key,
                     reservation_id=waiting[0].reservation_id,
-                    lines=[
-                        orch.SkuLineQuantity(line_id=h.line_id, sku=h.sku, quantity=h.backordered)
+                    lines=tuple(
+                        ev.SkuLineQuantity(line_id=h.line_id, sku=h.sku, quantity=h.backordered)
                         for h in waiting
-                    ],
+                    ),
                     expected_at=expected_at(waiting),
                     backordered_at=now,
                 )
