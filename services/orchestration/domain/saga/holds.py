@@ -10,7 +10,7 @@ from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.state import Hold, HoldReason, SagaState
 
 
-class HoldFlow(SagaCore):
+class HoldSteps(SagaCore):
     """Holding an order before fulfilment, and releasing it to be planned again."""
 
     def put_on_hold(self, reason: HoldReason, note: str, now: datetime) -> None:
@@ -56,7 +56,8 @@ class HoldFlow(SagaCore):
             )
         )
         self._step("hold_released", f"{hold.reason.value}: {note or 'released'}", now)
-        # Out of the hold into the state that plans what is left, or follows it to the end.
+        # Out of the hold into the state that plans what is left, or follows it to the end
+        # (planned at once only when units are left: not the route step's usual wait).
         self._move(SagaState.ROUTING, now, due=now if self._units(self.unrouted) else None)
         if not self._units(self.unrouted):
             self._next(now)

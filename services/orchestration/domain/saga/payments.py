@@ -1,4 +1,5 @@
-"""The payment provider's answers and refund requests."""
+"""The authorize step, and the money after it: the payment provider's answers (authorisation,
+captures, voids, refunds), a new payment method, refund requests."""
 
 from __future__ import annotations
 
@@ -11,14 +12,25 @@ from uuid import uuid5
 from services.orchestration.domain import events as ev
 from services.orchestration.domain.errors import PaymentNotNeeded
 from services.orchestration.domain.payments import Kind, PaymentOperation, ProviderResult
-from services.orchestration.domain.saga.core import SagaCore, span_text
+from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.describe import span_text
 from services.orchestration.domain.saga.state import DeclinePolicy, HoldReason, SagaState
 
 
-class PaymentFlow(SagaCore):
+class PaymentSteps(SagaCore):
     """The money: authorisation, captures, voids and refunds as the provider answers them."""
 
-    # --- payments ------------------------------------------------------------------------
+    def _authorize(self, now: datetime) -> bool:
+        """The authorize step's action: the order's total is authorised once, before any unit
+        is handed to a location (a payment operation the worker runs); the saga waits for
+        the provider's answer. Nothing to authorise: the next step follows at once."""
+        left = bool(self.held) or self._units(self.unrouted) > 0
+        if self.payment.status == "none" and self.order.grand_total > 0 and left:
+            self.payment.status = "pending"
+            self._queue(Kind.AUTHORIZE, self.order.grand_total, now)
+            self._enter(SagaState.AUTHORIZING, now)
+            return True
+        return self.payment.status == "pending"
 
     def payment_answered(self, op: PaymentOperation, result: ProviderResult, now: datetime) -> None:
         self.payment.pending -= 1
@@ -108,7 +120,7 @@ class PaymentFlow(SagaCore):
             self._release_held(lambda h: True, "released", now)
             self.unrouted = {}
             self.hold = None
-            self._move(SagaState.CANCELLED, now)
+            self._enter(SagaState.CANCELLED, now)
         else:
             # The hold releases the stock and keeps the units to plan again on its release.
             self._hold(HoldReason.PAYMENT_DECLINED, f"payment declined ({result.code})", now)
@@ -128,6 +140,11 @@ class PaymentFlow(SagaCore):
         self.order = self.order.with_payment_token(token)
         self._step("payment_method_changed", "a new payment method", now)
         self.release("a new payment method", now)
+
+    def _recovery_overdue(self, now: datetime) -> None:
+        """The on-hold step's deadline: only a hold for a declined payment has one."""
+        if self.hold is not None and self.hold.reason is HoldReason.PAYMENT_DECLINED:
+            self.payment_recovery_expired(now)
 
     def payment_recovery_expired(self, now: datetime) -> None:
         """No new payment method came in time: the order stops here (its stock went with the
