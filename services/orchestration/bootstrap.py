@@ -18,6 +18,7 @@ from services.orchestration.adapters.tables import plumbing
 from services.orchestration.adapters.unit_of_work import PostgresUnitOfWork
 from services.orchestration.config import OrchestrationSettings
 from services.orchestration.domain.saga import SagaPolicy
+from services.orchestration.messaging import publications
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
 from services.orchestration.service_layer.handlers import BATCHABLE, build_handlers
 from services.orchestration.service_layer.handlers.faults import CrashPoints
@@ -49,6 +50,7 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
         routing_grace = grace
         fraud_check = SimulatedFraudCheck()
         address_check = FormatAddressCheck()
+        translate = staticmethod(publications.translate)
 
     container = build_container(
         settings=settings,

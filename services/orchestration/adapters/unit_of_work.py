@@ -70,6 +70,6 @@ class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         """What the sagas of this unit of work announced, in order, to the outbox."""
         events: list[IntegrationEvent] = []
         for saga in self.sagas.seen:
-            events.extend(saga.events)
+            events.extend(map(self.translate, saga.events))
             saga.events.clear()
         return events

@@ -4,17 +4,55 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from libs.contracts import inventory as inv
 from services.orchestration.domain.fulfillment import Action
 from services.orchestration.domain.order import OrderSnapshot, ShipTo
 from services.orchestration.domain.payments import ProviderResult
 from services.orchestration.domain.routing.model import Method
+
+# --- inventory's answers, as the saga reads them (messaging/subscriptions.py converts) -------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservedLine:
+    """Units of a confirmed reservation at one location: held, or promised from incoming
+    stock (backordered, expected at `expected_at`)."""
+
+    sku: str
+    location_code: str
+    quantity: int  # held + backordered
+    held: int
+    backordered: int = 0
+    expected_at: datetime | None = None
+    line_id: str | None = None  # the order line, when inventory named it
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockLine:
+    """Units of a SKU at a location (incoming stock allocated to a backorder)."""
+
+    sku: str
+    location_code: str
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepromisedLine:
+    """A backordered line promised again: still waiting from `expected_at`, or `lapsed`
+    units no delivery covers any more."""
+
+    sku: str
+    location_code: str
+    line_id: str | None = None
+    backordered: int
+    expected_at: datetime | None = None
+    previous_expected_at: datetime | None = None
+    lapsed: int = 0
 
 
 @dataclass(frozen=True)
@@ -28,7 +66,7 @@ class RecordReservation:
     order_id: UUID
     reservation_id: str
     confirmed: bool
-    lines: Sequence[inv.ReservedLine] = ()
+    lines: Sequence[ReservedLine] = ()
     reason: str = ""
 
 
@@ -36,14 +74,14 @@ class RecordReservation:
 class RecordBackorderAllocation:
     order_id: UUID
     reservation_id: str
-    lines: Sequence[inv.StockLine]
+    lines: Sequence[StockLine]
 
 
 @dataclass(frozen=True)
 class RecordBackorderRepromise:
     order_id: UUID
     reservation_id: str
-    lines: Sequence[inv.RepromisedLine]
+    lines: Sequence[RepromisedLine]
     reason: str
 
 

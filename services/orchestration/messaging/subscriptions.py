@@ -105,7 +105,21 @@ def _cancellation_requested(env: Envelope) -> commands.CancelUnits:
 def _reservation_confirmed(env: Envelope) -> commands.RecordReservation:
     e = inv.ReservationConfirmed.model_validate(env.data)
     return commands.RecordReservation(
-        order_id=UUID(e.order_id), reservation_id=e.reservation_id, confirmed=True, lines=e.lines
+        order_id=UUID(e.order_id),
+        reservation_id=e.reservation_id,
+        confirmed=True,
+        lines=tuple(
+            commands.ReservedLine(
+                sku=ln.sku,
+                location_code=ln.location_code,
+                quantity=ln.quantity,
+                held=ln.held,
+                backordered=ln.backordered,
+                expected_at=ln.expected_at,
+                line_id=ln.line_id,
+            )
+            for ln in e.lines
+        ),
     )
 
 
@@ -123,14 +137,33 @@ def _reservation_rejected(env: Envelope) -> commands.RecordReservation:
 def _backorder_allocated(env: Envelope) -> commands.RecordBackorderAllocation:
     e = inv.BackorderAllocated.model_validate(env.data)
     return commands.RecordBackorderAllocation(
-        order_id=UUID(e.order_id), reservation_id=e.reservation_id, lines=e.lines
+        order_id=UUID(e.order_id),
+        reservation_id=e.reservation_id,
+        lines=tuple(
+            commands.StockLine(sku=ln.sku, location_code=ln.location_code, quantity=ln.quantity)
+            for ln in e.lines
+        ),
     )
 
 
 def _backorder_repromised(env: Envelope) -> commands.RecordBackorderRepromise:
     e = inv.BackorderRepromised.model_validate(env.data)
     return commands.RecordBackorderRepromise(
-        order_id=UUID(e.order_id), reservation_id=e.reservation_id, lines=e.lines, reason=e.reason
+        order_id=UUID(e.order_id),
+        reservation_id=e.reservation_id,
+        lines=tuple(
+            commands.RepromisedLine(
+                sku=ln.sku,
+                location_code=ln.location_code,
+                line_id=ln.line_id,
+                backordered=ln.backordered,
+                expected_at=ln.expected_at,
+                previous_expected_at=ln.previous_expected_at,
+                lapsed=ln.lapsed,
+            )
+            for ln in e.lines
+        ),
+        reason=e.reason,
     )
 
 

@@ -29,6 +29,7 @@ from services.orchestration.domain.review import AddressCheck, FraudCheck
 from services.orchestration.domain.routing.model import GeoPoint, Site
 from services.orchestration.domain.saga import OrderSaga, SagaPolicy, SagaState
 from services.orchestration.domain.saga.state import SagaStep
+from services.orchestration.messaging import publications
 from services.orchestration.service_layer.handlers import build_handlers
 from services.orchestration.service_layer.unit_of_work import (
     Candidates,
@@ -453,6 +454,8 @@ def _rate_table_from(version: int, body: Mapping[str, Any]) -> RateTable:
 
 
 class FakeUnitOfWork(UnitOfWork):
+    translate = staticmethod(publications.translate)
+
     def __init__(
         self,
         storage: FakeStorage,
@@ -517,7 +520,7 @@ class FakeUnitOfWork(UnitOfWork):
     def collect_events(self) -> list[IntegrationEvent]:
         events: list[IntegrationEvent] = []
         for saga in self._sagas.seen:
-            events.extend(saga.events)
+            events.extend(map(self.translate, saga.events))
             saga.events.clear()
         return events
 

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
-from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
 from services.orchestration.adapters import mappers
+from services.orchestration.domain import commands
 from services.orchestration.domain.fulfillment import Action
 from services.orchestration.domain.routing.model import Outcome
 from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
@@ -49,7 +49,7 @@ def backordered(expected_at: datetime = FRIDAY) -> tuple[OrderSaga, str]:
     saga.reservation_confirmed(
         rid,
         [
-            inv.ReservedLine(
+            commands.ReservedLine(
                 sku=LAMP,
                 location_code="WH-BER",
                 quantity=2,
@@ -58,7 +58,7 @@ def backordered(expected_at: datetime = FRIDAY) -> tuple[OrderSaga, str]:
                 expected_at=expected_at,
                 line_id="L1",
             ),
-            inv.ReservedLine(
+            commands.ReservedLine(
                 sku="MUG-002", location_code="WH-BER", quantity=1, held=1, line_id="L2"
             ),
         ],
@@ -70,9 +70,9 @@ def backordered(expected_at: datetime = FRIDAY) -> tuple[OrderSaga, str]:
 
 def repromised(
     expected_at: datetime | None, *, backordered: int = 2, lapsed: int = 0
-) -> list[inv.RepromisedLine]:
+) -> list[commands.RepromisedLine]:
     return [
-        inv.RepromisedLine(
+        commands.RepromisedLine(
             sku=LAMP,
             location_code="WH-BER",
             line_id="L1",

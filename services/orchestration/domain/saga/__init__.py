@@ -4,15 +4,23 @@ The saga holds what it has asked for and what it was told; each answer moves it 
 queues what comes next (commands to inventory, payment operations, events) in the same
 transaction as its new state. Answers that are stale (an earlier round) or repeated change
 nothing, which is what makes redelivery and a crash-and-restart harmless.
+
+Read it in steps.py: the step table it runs on, top to bottom. The steps are implemented in
+routing.py (route, wait for stock), reservations.py (reserve, wait for incoming stock),
+payments.py (authorize, and the money after it), fulfilment.py (fulfil), compensation.py
+(cancellations, address changes, failed fulfilments), holds.py and delays.py; core.py holds
+the saga's data and the machinery they share.
 """
 
-from services.orchestration.domain.saga.compensation import CompensationFlow
+from services.orchestration.domain.saga.compensation import CompensationSteps
 from services.orchestration.domain.saga.core import SagaCore
-from services.orchestration.domain.saga.delays import DelayFlow
-from services.orchestration.domain.saga.events import line_quantities
-from services.orchestration.domain.saga.holds import HoldFlow
-from services.orchestration.domain.saga.payments import PaymentFlow
-from services.orchestration.domain.saga.reservations import ReservationFlow
+from services.orchestration.domain.saga.delays import DelaySteps
+from services.orchestration.domain.saga.fulfilment import FulfilmentSteps
+from services.orchestration.domain.saga.holds import HoldSteps
+from services.orchestration.domain.saga.parts import line_quantities
+from services.orchestration.domain.saga.payments import PaymentSteps
+from services.orchestration.domain.saga.reservations import ReservationSteps
+from services.orchestration.domain.saga.routing import RoutingSteps
 from services.orchestration.domain.saga.state import (
     FINISHED,
     HOLD_WAYS_OUT,
@@ -28,24 +36,28 @@ from services.orchestration.domain.saga.state import (
     SagaState,
     SagaStep,
 )
+from services.orchestration.domain.saga.steps import ORDER_SAGA
 
 __all__ = [
     "FINISHED",
     "HOLD_WAYS_OUT",
+    "ORDER_SAGA",
     "ZERO",
-    "CompensationFlow",
+    "CompensationSteps",
     "DeclinePolicy",
-    "DelayFlow",
+    "DelaySteps",
     "DispatchPromise",
+    "FulfilmentSteps",
     "Held",
     "Hold",
-    "HoldFlow",
     "HoldReason",
+    "HoldSteps",
     "InFlight",
     "OrderSaga",
     "Payment",
-    "PaymentFlow",
-    "ReservationFlow",
+    "PaymentSteps",
+    "ReservationSteps",
+    "RoutingSteps",
     "SagaCore",
     "SagaPolicy",
     "SagaState",
@@ -54,8 +66,16 @@ __all__ = [
 ]
 
 
-class OrderSaga(ReservationFlow, PaymentFlow, CompensationFlow, HoldFlow, DelayFlow):
-    """One order's saga: its data and shared steps (SagaCore), put together with the flows that
-    answer routing and inventory (ReservationFlow), the payment provider (PaymentFlow),
-    fulfilment reports, cancellations, edits and overdue waits (CompensationFlow), the
-    holds a person puts on and takes off (HoldFlow), and delays (DelayFlow)."""
+class OrderSaga(
+    RoutingSteps,
+    ReservationSteps,
+    PaymentSteps,
+    FulfilmentSteps,
+    CompensationSteps,
+    HoldSteps,
+    DelaySteps,
+):
+    """One order's saga: its data and shared machinery (SagaCore), the steps' implementations,
+    and the step table it runs on (steps.ORDER_SAGA)."""
+
+    definition = ORDER_SAGA

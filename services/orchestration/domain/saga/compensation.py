@@ -1,47 +1,40 @@
-"""Fulfilment reports, cancellations, re-plans and overdue waits: where the saga compensates."""
+"""Where the saga takes back what its steps did: cancellations (every step's compensation, in
+the table's order), address changes, fulfilment orders a location rejects, short-picks or does
+not accept in time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from libs.contracts import inventory as inv
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.fulfillment import (
     STOPPABLE,
     UNPICKED,
-    Action,
     Fulfillment,
     FulfillmentLine,
     Status,
 )
 from services.orchestration.domain.order import ShipTo
-from services.orchestration.domain.payments import Kind
 from services.orchestration.domain.routing.model import Method
-from services.orchestration.domain.saga.core import SagaCore, span_text
-from services.orchestration.domain.saga.events import _units, line_quantities
-from services.orchestration.domain.saga.state import HoldReason, SagaState
+from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.describe import units_of
+from services.orchestration.domain.saga.parts import line_quantities
+from services.orchestration.domain.saga.state import SagaState
 
 
-class CompensationFlow(SagaCore):
-    """Following the fulfilment orders, and undoing what a rejection, cancellation, address
-    change or overdue wait takes back."""
+class CompensationSteps(SagaCore):
+    """Undoing what a cancellation, an address change or a failed fulfilment takes back."""
 
-    # --- fulfilment reports --------------------------------------------------------------
-
-    def fulfillment_accepted(self, f: Fulfillment, now: datetime) -> None:
-        f.move(Action.ACCEPT, now)
-        self.events.append(orch.FulfillmentAccepted(**_fulfillment_ref(self, f), accepted_at=now))
-        if self.state is SagaState.FULFILLING:
-            self.deadline_at = self.acceptance_deadline()
+    # --- a fulfilment order that fails -------------------------------------------------------
 
     def fulfillment_rejected(self, f: Fulfillment, reason: str, now: datetime) -> None:
         units = f.reject(reason, now)
         self.events.append(
-            orch.FulfillmentRejected(
+            ev.FulfillmentRejected(
                 **_fulfillment_ref(self, f),
                 reason=reason,
-                lines=[orch.LineQuantity(line_id=u.line_id, quantity=u.quantity) for u in units],
+                lines=tuple(ev.LineQuantity(line_id=u.line_id, quantity=u.quantity) for u in units),
                 rejected_at=now,
             )
         )
@@ -57,62 +50,26 @@ class CompensationFlow(SagaCore):
         self._release(units, f.location_code, "released", now)
         for u in units:
             self.unrouted[u.line_id] = self.unrouted.get(u.line_id, 0) + u.quantity
-        self._step("rerouting", f"{_units(units)} units from {f.location_code}: {why}", now)
+        self._step("rerouting", f"{units_of(units)} units from {f.location_code}: {why}", now)
         self._next(now)
-
-    def fulfillment_left(self, f: Fulfillment, shipment_id: str, now: datetime) -> None:
-        """Units left the building (shipped or collected): take them off stock for good and
-        capture their share of the money."""
-        for rid in sorted({ln.reservation_id for ln in f.lines if ln.quantity}):
-            self.events.append(
-                inv.CommitReservation(
-                    order_id=self.key,
-                    reservation_id=rid,
-                    lines=[
-                        inv.ReleaseLine(
-                            sku=ln.sku, quantity=ln.quantity, location_code=f.location_code
-                        )
-                        for ln in f.lines
-                        if ln.quantity and ln.reservation_id == rid
-                    ],
-                    shipment_id=shipment_id,
-                )
-            )
-        first = not self.shipped
-        for ln in f.lines:
-            self.shipped[ln.line_id] = self.shipped.get(ln.line_id, 0) + ln.quantity
-        amount = self.order.value_of({ln.line_id: ln.quantity for ln in f.lines})
-        if first:
-            amount += self.order.shipping_amount
-        if self._all_accounted():
-            amount = self._payable() - self.payment.capture_queued
-        amount = min(amount, self.payment.authorized - self.payment.capture_queued)
-        self._step("shipped", f"{f.units} units from {f.location_code}", now)
-        if amount > 0 and self.payment.status == "authorized":
-            self.payment.capture_queued += amount
-            self._queue(Kind.CAPTURE, amount, now, shipment_id=shipment_id)
 
     # --- cancellations and edits ---------------------------------------------------------
 
     def cancel(self, wanted: dict[str, int] | None, now: datetime) -> None:
-        """Stop and release whatever of the cancelled units has not left a location."""
+        """Stop and release whatever of the cancelled units has not left a location: each
+        step's compensation takes back what it can, in the table's order (least advanced
+        first), then what only a reply still to come will tell (steps.py)."""
         if wanted is None:
             wanted = {ln.line_id: ln.quantity for ln in self.order.lines}
         wanted = dict(wanted)
         before = dict(wanted)
-        self._take_from_unrouted(wanted)
-        self._cancel_held(wanted, now)
-        order = {s: i for i, s in enumerate(STOPPABLE)}
-        for f in sorted(
-            (f for f in self.fulfillments if f.status in order), key=lambda f: order[f.status]
-        ):
-            self._withdraw(
-                f, wanted, now, note="cancelled", why="cancelled", release_reason="cancelled"
-            )
-        if self.in_flight is not None:
-            for line_id, n in wanted.items():
-                if n:
-                    self.cancel_pending[line_id] = self.cancel_pending.get(line_id, 0) + n
+        compensations = list(self.definition.compensations())
+        for undo in compensations:
+            if undo.now is not None:
+                undo.now(self, wanted, now)
+        for undo in compensations:
+            if undo.later is not None:
+                undo.later(self, wanted, now)
         self._count_cancelled(before, wanted)
         stopped = self._units(before) - self._units(wanted)
         self._step("cancellation", f"{stopped} units stopped", now)
@@ -156,41 +113,22 @@ class CompensationFlow(SagaCore):
         self._step("replan", f"ship to {ship_to.city or ship_to.country}", now)
         self._next(now)
 
+    def _withdraw_cancelled(self, wanted: dict[str, int], now: datetime) -> None:
+        """The fulfil step's compensation: unshipped fulfilment orders give cancelled units
+        back, the least advanced first; `wanted` shrinks by what was taken."""
+        order = {s: i for i, s in enumerate(STOPPABLE)}
+        for f in sorted(
+            (f for f in self.fulfillments if f.status in order), key=lambda f: order[f.status]
+        ):
+            self._withdraw(
+                f, wanted, now, note="cancelled", why="cancelled", release_reason="cancelled"
+            )
+
     # --- waits that ran too long ---------------------------------------------------------
 
-    def overdue(self, now: datetime) -> None:
-        """The worker found the saga past its deadline: stop waiting and compensate.
-
-        Inventory silent on a reservation: the reservation is released (the command follows
-        the reserve on the same partition, so it also frees stock that is reserved late) and
-        the units are planned again, as after a rejection. A location that does not accept its
-        fulfilment order in time: the order is rejected for it and re-routed elsewhere.
-        """
-        if (due := self.dispatch_due_at) is not None and due <= now:
-            self.dispatch_overdue(now)
-        if self.deadline_at is None or self.deadline_at > now:
-            return
-        if self.hold is not None and self.hold.reason is HoldReason.PAYMENT_DECLINED:
-            self.payment_recovery_expired(now)
-            return
-        if self.is_finished:
-            return
-        if self.state is SagaState.WAITING_FOR_STOCK:
-            waited = now - self.started_at
-            self._hold(
-                HoldReason.BACKORDER_LAPSED if self.backorder_lapsed else HoldReason.UNROUTABLE,
-                f"no location could serve it in {span_text(waited)}: {self.hold_reason or ''}",
-                now,
-            )
-            return
-        if self.state is SagaState.RESERVING and self.in_flight is not None:
-            flight = self.in_flight
-            self._step("reservation_timed_out", f"no answer to {flight.reservation_id}", now)
-            self._send_releases(flight.lines, "released")
-            self.reservation_rejected(
-                flight.reservation_id, "inventory did not answer in time", now
-            )
-            return
+    def _acceptance_overdue(self, now: datetime) -> None:
+        """A location did not accept its fulfilment order in time: the order is rejected for
+        it and its units re-routed elsewhere."""
         late = [
             f
             for f in self.fulfillments
@@ -220,7 +158,7 @@ class CompensationFlow(SagaCore):
         if taken:
             self._release(taken, f.location_code, release_reason, now)
             self.events.append(
-                orch.FulfillmentCancelled(
+                ev.FulfillmentCancelled(
                     order_id=self.key,
                     fulfillment_id=str(f.id),
                     location_code=f.location_code,

@@ -1,24 +1,23 @@
-"""The saga's data and the machinery its flows share: moving on, completion, releases."""
+"""The saga's data, and the machinery its steps share: moving on through the step table
+(steps.py), entering a step's wait, the overdue sweep, completion, releases and holds."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
-from libs.contracts import inventory as inv
-from libs.contracts import orchestration as orch
-from libs.contracts.base import IntegrationEvent
 from libs.money import round_to_currency
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.fulfillment import Fulfillment, FulfillmentLine, Status
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import Kind, PaymentOperation
 from services.orchestration.domain.routing.arrival import dispatch_deadline
-from services.orchestration.domain.saga.events import line_quantities
+from services.orchestration.domain.saga.definition import SagaDefinition
 from services.orchestration.domain.saga.state import (
     FINISHED,
     DispatchPromise,
@@ -31,12 +30,17 @@ from services.orchestration.domain.saga.state import (
     SagaState,
     SagaStep,
     backorder_key,
+    expected_at,
 )
 
 
 @dataclass
 class SagaCore(ABC):
-    """What an order saga holds, and the steps every flow takes (OrderSaga puts them together)."""
+    """What an order saga holds, and the machinery every step uses (OrderSaga puts the steps
+    together and names its definition)."""
+
+    # The step table the saga runs on (steps.ORDER_SAGA; OrderSaga sets it).
+    definition: ClassVar[SagaDefinition[Any]]
 
     order_id: UUID
     order: OrderSnapshot
@@ -70,7 +74,7 @@ class SagaCore(ABC):
     version: int = 0
     # Produced by this unit of work, written by the repository at commit.
     new_steps: list[SagaStep] = field(default_factory=list)
-    events: list[IntegrationEvent] = field(default_factory=list)
+    events: list[ev.DomainEvent] = field(default_factory=list)
     new_operations: list[PaymentOperation] = field(default_factory=list)
     # Every fulfilment order of the order, loaded and locked with the saga.
     fulfillments: list[Fulfillment] = field(default_factory=list)
@@ -90,77 +94,59 @@ class SagaCore(ABC):
         """When the first promised dispatch is late, if nothing leaves before."""
         return min((p.due for p in self.promises), default=None)
 
-    # --- answered by another flow --------------------------------------------------------
-
-    @abstractmethod
-    def reservation_rejected(self, reservation_id: str, reason: str, now: datetime) -> None:
-        """Inventory refused the reservation in flight (ReservationFlow answers it; overdue()
-        in CompensationFlow gives the same answer when inventory stays silent)."""
+    # --- steps of another module ----------------------------------------------------------
 
     @abstractmethod
     def release(self, note: str, now: datetime) -> None:
-        """Take the order off hold (HoldFlow); a new payment method releases it too."""
+        """Take the order off hold (holds.py); a new payment method releases it too."""
+
+    @abstractmethod
+    def _wait_for_stock(self, why: str, now: datetime) -> None:
+        """Nothing can serve it now: to the waiting room (routing.py)."""
+
+    @abstractmethod
+    def _acceptance_overdue(self, now: datetime) -> None:
+        """Fulfilment orders not accepted in time are rejected for it (compensation.py)."""
 
     @abstractmethod
     def dispatch_overdue(self, now: datetime) -> None:
-        """A promised dispatch passed with its units still there (DelayFlow); overdue()
+        """A promised dispatch passed with its units still there (delays.py); overdue()
         finds it."""
 
-    @abstractmethod
-    def payment_recovery_expired(self, now: datetime) -> None:
-        """The declined payment's hold ran out (PaymentFlow); overdue() finds it."""
+    # --- moving on through the steps --------------------------------------------------------
 
-    # --- moving on -----------------------------------------------------------------------
+    def _run_from(self, step: str, now: datetime) -> None:
+        """Move on through the step table from `step`: each step does its action in turn,
+        until one waits (for a reply, for the worker, or at the end)."""
+        for s in self.definition.from_step(step):
+            if s.action.run is not None and s.action.run(self, now):
+                return
 
     def _advance(self, now: datetime) -> None:
-        """Reserved: authorise the money once, then hand held units to their locations."""
-        left = bool(self.held) or self._units(self.unrouted) > 0
-        if self.payment.status == "none" and self.order.grand_total > 0 and left:
-            self.payment.status = "pending"
-            self._queue(Kind.AUTHORIZE, self.order.grand_total, now)
-            self._move(SagaState.AUTHORIZING, now)
-            return
-        if self.payment.status == "pending":
-            return
-        self._create_fulfillments(now)
-        self._next(now)
+        """Reserved and nothing waits for incoming stock: authorise the money once, then hand
+        held units to their locations."""
+        self._run_from("authorize", now)
 
-    def _create_fulfillments(self, now: datetime) -> None:
-        ready = [h for h in self.held if h.quantity > 0 and not h.backordered]
-        by_location: dict[str, list[Held]] = {}
-        for h in ready:
-            by_location.setdefault(h.location_code, []).append(h)
-        for code, held in sorted(by_location.items()):
-            f = Fulfillment(
-                id=uuid5(self.order_id, f"fulfillment-{self.round}-{code}"),
-                order_id=self.order_id,
-                location_code=code,
-                method=self.order.method.value,
-                status=Status.CREATED,
-                lines=[
-                    FulfillmentLine(h.line_id, h.sku, h.quantity, h.reservation_id) for h in held
-                ],
-                created_at=now,
-                updated_at=now,
-                history=[{"status": "created", "at": now.isoformat(), "note": ""}],
-                distance_km=held[0].distance_km,
-                domestic=held[0].domestic,
-            )
-            self.fulfillments.append(f)
-            self.events.append(
-                orch.FulfillmentCreated(
-                    order_id=self.key,
-                    fulfillment_id=str(f.id),
-                    location_code=code,
-                    method=f.method,
-                    lines=line_quantities(f.lines),
-                    created_at=now,
-                )
-            )
-            self._step("fulfillment_created", f"{f.units} units at {code}", now)
-            self._promise_dispatch(str(f.id), held, now)
-        self.held = [h for h in self.held if h not in ready]
-        self.deadline_at = self.acceptance_deadline()
+    def _enter(self, state: SagaState, now: datetime) -> None:
+        """Move to the step of `state`, waiting as its table entry says (when the worker looks
+        again, when it stops waiting)."""
+        wait = self.definition.step_in(state).deadline
+        due = wait.due(self, now) if wait is not None and wait.due is not None else None
+        deadline = wait.at(self, now) if wait is not None and wait.at is not None else None
+        self._move(state, now, due=due, deadline=deadline)
+
+    def overdue(self, now: datetime) -> None:
+        """The worker found the saga past its deadline (or a promised dispatch past due): the
+        step it is at says what an expired wait means (steps.py: each step's deadline)."""
+        if (due := self.dispatch_due_at) is not None and due <= now:
+            self.dispatch_overdue(now)
+        if self.deadline_at is None or self.deadline_at > now:
+            return
+        wait = self.definition.step_in(self.state).deadline
+        if wait is not None and wait.on_expiry is not None:
+            wait.on_expiry(self, now)
+
+    # --- payment operations and the acceptance deadline ------------------------------------
 
     def _queue(self, kind: Kind, amount: Decimal, now: datetime, **extra: Any) -> None:
         self.payment.operations += 1
@@ -194,12 +180,18 @@ class SagaCore(ABC):
         if self.state is SagaState.BACKORDERED and any(h.backordered for h in self.held):
             return  # the backorder allocation moves it on
         if self._units(self.unrouted):
-            self._move(SagaState.ROUTING, now, due=now)
+            self._enter(SagaState.ROUTING, now)
             return
         self.check_completion(now)
         if not self.is_finished and self.state is not SagaState.FULFILLING:
             # The deadline holds only while a fulfilment still waits to be accepted.
-            self._move(SagaState.FULFILLING, now, deadline=self.acceptance_deadline())
+            self._enter(SagaState.FULFILLING, now)
+
+    def _settle(self, now: datetime) -> bool:
+        """The last step's action: route what is left, or follow the fulfilments to the end
+        (_next). The saga waits here: replies and the worker move it on."""
+        self._next(now)
+        return True
 
     def check_completion(self, now: datetime) -> None:
         """Finished when no unit is waiting or moving and every payment call is answered."""
@@ -214,10 +206,10 @@ class SagaCore(ABC):
             self._queue(Kind.VOID, unspent, now)
             return
         if self._units(self.shipped):
-            self._move(SagaState.COMPLETED, now)
-            self.events.append(orch.OrderCompleted(order_id=self.key, completed_at=now))
+            self._enter(SagaState.COMPLETED, now)
+            self.events.append(ev.OrderCompleted(order_id=self.key, completed_at=now))
         else:
-            self._move(SagaState.CANCELLED, now)
+            self._enter(SagaState.CANCELLED, now)
 
     # --- dispatch promises ----------------------------------------------------------------
 
@@ -276,18 +268,18 @@ class SagaCore(ABC):
         when is not known yet)."""
         self.delays += 1
         self.events.append(
-            orch.OrderDelayed(
+            ev.OrderDelayed(
                 order_id=self.key,
                 delay_id=str(uuid5(self.order_id, f"delay-{self.delays}")),
                 reason_code=code,
                 reason=reason,
-                lines=[
-                    orch.SkuLineQuantity(
+                lines=tuple(
+                    ev.SkuLineQuantity(
                         line_id=line_id, sku=self.order.line(line_id).sku, quantity=n
                     )
                     for line_id, n in sorted(lines.items())
                     if n > 0
-                ],
+                ),
                 previous_estimate=previous,
                 new_estimate=estimate,
                 delayed_at=now,
@@ -369,17 +361,15 @@ class SagaCore(ABC):
     def _send_releases(self, units: Sequence[Held], reason: str) -> None:
         for rid in sorted({u.reservation_id for u in units}):
             self.events.append(
-                inv.ReleaseReservation(
+                ev.StockReleaseRequested(
                     order_id=self.key,
                     reservation_id=rid,
                     reason=reason,
-                    lines=[
-                        inv.ReleaseLine(
-                            sku=u.sku, quantity=u.quantity, location_code=u.location_code
-                        )
+                    lines=tuple(
+                        ev.StockUnits(sku=u.sku, quantity=u.quantity, location_code=u.location_code)
                         for u in units
                         if u.reservation_id == rid and u.quantity
-                    ],
+                    ),
                 )
             )
 
@@ -399,7 +389,7 @@ class SagaCore(ABC):
         self.hold_reason = detail
         self._release_held(lambda h: True, "released", now, back_to_routing=True)
         self.events.append(
-            orch.OrderOnHold(
+            ev.OrderOnHold(
                 order_id=self.key,
                 hold_id=self.hold.id,
                 reason=detail,
@@ -407,7 +397,7 @@ class SagaCore(ABC):
                 held_at=now,
             )
         )
-        self._move(SagaState.ON_HOLD, now)
+        self._enter(SagaState.ON_HOLD, now)
 
     def _stop_held(self, step: str, detail: str, now: datetime) -> Hold:
         """A held order stops for good (its stock went with the hold): every unit left is
@@ -420,7 +410,7 @@ class SagaCore(ABC):
         self.unrouted = {ln: 0 for ln in self.unrouted}
         self.hold = None
         self._step(step, detail, now)
-        self._move(SagaState.CANCELLED, now)
+        self._enter(SagaState.CANCELLED, now)
         return hold
 
     def _move(
@@ -447,14 +437,3 @@ class SagaCore(ABC):
     @staticmethod
     def _units(units: dict[str, int]) -> int:
         return sum(units.values())
-
-
-def expected_at(units: Sequence[Held]) -> datetime | None:
-    """When the last of these backordered units' stock is expected (None: no date known)."""
-    return max((h.expected_at for h in units if h.expected_at is not None), default=None)
-
-
-def span_text(span: timedelta) -> str:
-    """A wait as a person reads it: whole hours, or minutes under an hour."""
-    hours = span.total_seconds() / 3600
-    return f"{hours:.0f} h" if hours >= 1 else f"{span.total_seconds() / 60:.0f} min"

@@ -14,23 +14,23 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from libs.contracts import inventory as inv
+from services.orchestration.domain import commands
 from services.orchestration.domain.fulfillment import Status
 from services.orchestration.domain.routing.arrival import dispatch_deadline
-from services.orchestration.domain.saga.core import SagaCore, expected_at
-from services.orchestration.domain.saga.state import Held, SagaState, backorder_key
+from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.state import Held, SagaState, backorder_key, expected_at
 
 # A fulfilment order in one of these has not left: its dispatch can still be late.
 NOT_DISPATCHED = frozenset({Status.CREATED, Status.ACCEPTED, Status.PICKED, Status.PACKED})
 
 
-class DelayFlow(SagaCore):
+class DelaySteps(SagaCore):
     """Inventory's new promises for backorders, and promised dispatches that passed."""
 
     def backorder_repromised(
         self,
         reservation_id: str,
-        lines: Sequence[inv.RepromisedLine],
+        lines: Sequence[commands.RepromisedLine],
         reason: str,
         now: datetime,
     ) -> None:
@@ -117,7 +117,7 @@ class DelayFlow(SagaCore):
         )
         self.backorder_lapsed = True
         if self.state in (SagaState.BACKORDERED, SagaState.ROUTING, SagaState.WAITING_FOR_STOCK):
-            self._move(SagaState.ROUTING, now, due=now)
+            self._enter(SagaState.ROUTING, now)
 
     def dispatch_overdue(self, now: datetime) -> None:
         """The sweep found a promised dispatch past due: each late promise is delayed to the

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.errors import HoldNotPossible, NotInReview, NotOnHold
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.state import Hold, HoldReason, SagaState
 
 
-class HoldFlow(SagaCore):
+class HoldSteps(SagaCore):
     """Holding an order before fulfilment, and releasing it to be planned again."""
 
     def put_on_hold(self, reason: HoldReason, note: str, now: datetime) -> None:
@@ -47,7 +47,7 @@ class HoldFlow(SagaCore):
         if self.payment.status == "declined":
             self.payment.status = "none"
         self.events.append(
-            orch.OrderHoldReleased(
+            ev.OrderHoldReleased(
                 order_id=self.key,
                 hold_id=hold.id,
                 reason=note or "released",
@@ -56,7 +56,8 @@ class HoldFlow(SagaCore):
             )
         )
         self._step("hold_released", f"{hold.reason.value}: {note or 'released'}", now)
-        # Out of the hold into the state that plans what is left, or follows it to the end.
+        # Out of the hold into the state that plans what is left, or follows it to the end
+        # (planned at once only when units are left: not the route step's usual wait).
         self._move(SagaState.ROUTING, now, due=now if self._units(self.unrouted) else None)
         if not self._units(self.unrouted):
             self._next(now)
@@ -74,7 +75,7 @@ class HoldFlow(SagaCore):
         self._in_review()
         hold = self._stop_held("rejected_in_review", reason, now)
         self.events.append(
-            orch.OrderRejected(order_id=self.key, hold_id=hold.id, reason=reason, rejected_at=now)
+            ev.OrderRejected(order_id=self.key, hold_id=hold.id, reason=reason, rejected_at=now)
         )
 
     def _in_review(self) -> Hold:

@@ -1,4 +1,5 @@
-"""The payment provider's answers and refund requests."""
+"""The authorize step, and the money after it: the payment provider's answers (authorisation,
+captures, voids, refunds), a new payment method, refund requests."""
 
 from __future__ import annotations
 
@@ -8,21 +9,32 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid5
 
-from libs.contracts import orchestration as orch
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.errors import PaymentNotNeeded
 from services.orchestration.domain.payments import Kind, PaymentOperation, ProviderResult
-from services.orchestration.domain.saga.core import SagaCore, span_text
+from services.orchestration.domain.saga.core import SagaCore
+from services.orchestration.domain.saga.describe import span_text
 from services.orchestration.domain.saga.state import DeclinePolicy, HoldReason, SagaState
 
 
-class PaymentFlow(SagaCore):
+class PaymentSteps(SagaCore):
     """The money: authorisation, captures, voids and refunds as the provider answers them."""
 
-    # --- payments ------------------------------------------------------------------------
+    def _authorize(self, now: datetime) -> bool:
+        """The authorize step's action: the order's total is authorised once, before any unit
+        is handed to a location (a payment operation the worker runs); the saga waits for
+        the provider's answer. Nothing to authorise: the next step follows at once."""
+        left = bool(self.held) or self._units(self.unrouted) > 0
+        if self.payment.status == "none" and self.order.grand_total > 0 and left:
+            self.payment.status = "pending"
+            self._queue(Kind.AUTHORIZE, self.order.grand_total, now)
+            self._enter(SagaState.AUTHORIZING, now)
+            return True
+        return self.payment.status == "pending"
 
     def payment_answered(self, op: PaymentOperation, result: ProviderResult, now: datetime) -> None:
         self.payment.pending -= 1
-        money = {
+        money: dict[str, Any] = {
             "order_id": self.key,
             "payment_id": str(op.id),
             "amount": op.amount,
@@ -34,7 +46,7 @@ class PaymentFlow(SagaCore):
             if result.approved:
                 self.payment.captured += op.amount
                 self.events.append(
-                    orch.PaymentCaptured(
+                    ev.PaymentCaptured(
                         **money,
                         provider_reference=result.reference,
                         shipment_id=op.shipment_id,
@@ -46,15 +58,15 @@ class PaymentFlow(SagaCore):
                 self._step("capture_failed", result.reason, now)
         elif op.kind is Kind.VOID:
             self.payment.voided += op.amount
-            self.events.append(orch.PaymentVoided(**money, voided_at=now))
+            self.events.append(ev.PaymentVoided(**money, voided_at=now))
             self._step("payment_voided", f"{op.amount} {op.currency}", now)
         elif result.approved:
             self.payment.refunded += op.amount
             self.events.append(
-                orch.PaymentRefunded(
+                ev.PaymentRefunded(
                     **money,
                     refund_id=op.refund_id or "",
-                    lines=[orch.LineQuantity(line_id=i, quantity=n) for i, n in op.lines],
+                    lines=tuple(ev.LineQuantity(line_id=i, quantity=n) for i, n in op.lines),
                     refunded_at=now,
                 )
             )
@@ -62,7 +74,7 @@ class PaymentFlow(SagaCore):
         else:
             self.payment.refund_queued -= op.amount
             self.events.append(
-                orch.PaymentRefundFailed(
+                ev.PaymentRefundFailed(
                     **money, refund_id=op.refund_id or "", reason=result.reason, failed_at=now
                 )
             )
@@ -82,7 +94,7 @@ class PaymentFlow(SagaCore):
             self.payment.authorized = op.amount
             self.payment.authorization = result.reference
             self.events.append(
-                orch.PaymentAuthorized(
+                ev.PaymentAuthorized(
                     **money, provider_reference=result.reference, authorized_at=now
                 )
             )
@@ -92,7 +104,7 @@ class PaymentFlow(SagaCore):
             return
         self.payment.status = "declined"
         self.events.append(
-            orch.PaymentDeclined(
+            ev.PaymentDeclined(
                 **money,
                 code=result.code,
                 reason=result.reason,
@@ -108,7 +120,7 @@ class PaymentFlow(SagaCore):
             self._release_held(lambda h: True, "released", now)
             self.unrouted = {}
             self.hold = None
-            self._move(SagaState.CANCELLED, now)
+            self._enter(SagaState.CANCELLED, now)
         else:
             # The hold releases the stock and keeps the units to plan again on its release.
             self._hold(HoldReason.PAYMENT_DECLINED, f"payment declined ({result.code})", now)
@@ -129,6 +141,11 @@ class PaymentFlow(SagaCore):
         self._step("payment_method_changed", "a new payment method", now)
         self.release("a new payment method", now)
 
+    def _recovery_overdue(self, now: datetime) -> None:
+        """The on-hold step's deadline: only a hold for a declined payment has one."""
+        if self.hold is not None and self.hold.reason is HoldReason.PAYMENT_DECLINED:
+            self.payment_recovery_expired(now)
+
     def payment_recovery_expired(self, now: datetime) -> None:
         """No new payment method came in time: the order stops here (its stock went with the
         hold) and order-capture cancels it."""
@@ -137,7 +154,7 @@ class PaymentFlow(SagaCore):
         reason = f"no new payment method within {span_text(self.policy.payment_recovery)}"
         hold = self._stop_held("payment_recovery_expired", reason, now)
         self.events.append(
-            orch.PaymentRecoveryExpired(
+            ev.PaymentRecoveryExpired(
                 order_id=self.key, hold_id=hold.id, reason=reason, expired_at=now
             )
         )
@@ -151,7 +168,7 @@ class PaymentFlow(SagaCore):
         refundable = self.payment.captured - self.payment.refund_queued
         if amount > refundable:
             self.events.append(
-                orch.PaymentRefundFailed(
+                ev.PaymentRefundFailed(
                     order_id=self.key,
                     payment_id=str(uuid5(self.order_id, f"refund-{refund_id}")),
                     amount=amount,

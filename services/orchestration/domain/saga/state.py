@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -123,6 +124,11 @@ class Held:
 def backorder_key(reservation_id: str, location_code: str) -> str:
     """The dispatch promise of a reservation's backordered units at one location."""
     return f"backorder:{reservation_id}:{location_code}"
+
+
+def expected_at(units: Sequence[Held]) -> datetime | None:
+    """When the last of these backordered units' stock is expected (None: no date known)."""
+    return max((h.expected_at for h in units if h.expected_at is not None), default=None)
 
 
 @dataclass

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from uuid import uuid5
 
-from libs.contracts import orchestration as orch
 from services.orchestration.domain import carriers
 from services.orchestration.domain import commands as c
+from services.orchestration.domain import events as ev
 from services.orchestration.domain.errors import (
     FulfillmentNotFound,
     InvalidPick,
@@ -72,10 +72,10 @@ def _reject(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datet
 def _pick(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
     shorts = f.pick(dict(cmd.picked or {ln.line_id: ln.quantity for ln in f.lines}), now)
     saga.events.append(
-        orch.FulfillmentPicked(
+        ev.FulfillmentPicked(
             **_base(saga, f),
             lines=line_quantities(f.lines),
-            short=[orch.LineQuantity(line_id=s.line_id, quantity=s.quantity) for s in shorts],
+            short=tuple(ev.LineQuantity(line_id=s.line_id, quantity=s.quantity) for s in shorts),
             picked_at=now,
         )
     )
@@ -88,7 +88,7 @@ def _pick(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetim
 
 def _pack(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
     f.move(Action.PACK, now)
-    saga.events.append(orch.FulfillmentPacked(**_base(saga, f), packed_at=now))
+    saga.events.append(ev.FulfillmentPacked(**_base(saga, f), packed_at=now))
 
 
 def _ship(
@@ -117,7 +117,7 @@ def _ship(
     f.shipment = Shipment(shipment_id, carrier, service, tracking, cmd.tracking_url, now)
     f.move(Action.SHIP, now, f"{carrier} {tracking}")
     saga.events.append(
-        orch.FulfillmentShipped(
+        ev.FulfillmentShipped(
             **_base(saga, f),
             shipment_id=shipment_id,
             carrier=carrier,
@@ -133,7 +133,7 @@ def _ship(
 
 def _ready(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
     f.move(Action.READY_FOR_PICKUP, now)
-    saga.events.append(orch.FulfillmentReadyForPickup(**_base(saga, f), ready_at=now))
+    saga.events.append(ev.FulfillmentReadyForPickup(**_base(saga, f), ready_at=now))
 
 
 def _collect(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
@@ -141,7 +141,7 @@ def _collect(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: date
     f.shipment = Shipment(shipment_id, "pickup", None, shipment_id, None, now)
     f.move(Action.COLLECT, now)
     saga.events.append(
-        orch.FulfillmentCollected(
+        ev.FulfillmentCollected(
             **_base(saga, f),
             shipment_id=shipment_id,
             lines=line_quantities(f.lines),
@@ -156,7 +156,7 @@ def _deliver(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: date
     f.move(Action.DELIVER, now)
     assert f.shipment is not None
     saga.events.append(
-        orch.FulfillmentDelivered(
+        ev.FulfillmentDelivered(
             **_base(saga, f),
             shipment_id=f.shipment.shipment_id,
             lines=line_quantities(f.lines),
