@@ -15,6 +15,7 @@ DOCUMENTS = sorted(
     [
         ROOT / "README.md",
         ROOT / "CONTRIBUTING.md",
+        ROOT / "CHANGELOG.md",
         *(ROOT / "docs").glob("*.md"),
     ]
 )
