@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
         contracts contracts-release compat clients migrate topics infra deps kafka-reset bench \
-        bench-tools token compose
+        bench-tools token compose docs
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
@@ -22,6 +22,7 @@ help:
 	@echo "make contracts-release - the current contracts become the released baseline (contracts/released)"
 	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
 	@echo "make compose - regenerate docker-compose.yml and deploy/postgres/init.sql from libs/registry.py"
+	@echo "make docs   - the HTTP API reference from contracts/openapi (Redoc): build/docs/index.html"
 	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
 
 $(UV):
@@ -83,6 +84,11 @@ $(CLIENT_STAMP): $(wildcard contracts/openapi/*.json) tools/clients.py .venv/.sy
 	@touch $@
 
 clients: $(CLIENT_STAMP)
+
+# The HTTP API reference as static pages, rendered by the vendored Redoc (tools/docs/vendor/)
+# from the committed documents, so it needs no network and opens from file://.
+docs: deps
+	$(PY) -m tools.docs
 
 lint: deps
 	.venv/bin/ruff check libs services tools tests migrations bench
