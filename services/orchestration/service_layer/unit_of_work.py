@@ -21,8 +21,8 @@ from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
 from services.orchestration.domain import commands
 from services.orchestration.domain.carriers import RateTable
-from services.orchestration.domain.payments import PaymentOperation
 from services.orchestration.domain.events import DomainEvent
+from services.orchestration.domain.payments import PaymentOperation
 from services.orchestration.domain.review import (
     AddressCheck,
     FraudCheck,
@@ -284,31 +284,3 @@ class UnitOfWork(ABC):
             # Every customer asked about is answered: None when its order was not counted.
             self._first_orders.update(dict.fromkeys(p.customer_key for p in orders))
             self._first_orders.update(await self.customers.record(orders))
-            self._first_orders.update(await customer_history.record(self.session, orders))
-
-    async def strategy(self) -> Strategy:
-        """The routing strategy in force, read once per unit of work (a consumer's batch
-        routes many orders with it)."""
-        if self._strategy is None:
-            self._strategy, _ = await strategies.current(self.session)
-        return self._strategy
-
-    async def review_rules(self) -> ReviewRules:
-        """Manual review's rules in force, read once per unit of work."""
-        if self._review_rules is None:
-            self._review_rules, _ = await review_rules.current(self.session)
-        return self._review_rules
-
-    async def rate_table(self) -> RateTable:
-        """The carrier rate table in force, read once per unit of work."""
-        if self._rate_table is None:
-            self._rate_table, _, _ = await carrier_rates.current(self.session)
-        return self._rate_table
-
-    def collect_events(self) -> list[IntegrationEvent]:
-        """What the sagas of this unit of work announced, in order, to the outbox."""
-        events: list[IntegrationEvent] = []
-        for saga in self.sagas.seen:
-            events.extend(map(self.translate, saga.events))
-            saga.events.clear()
-        return events

@@ -12,7 +12,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from libs.contracts import inventory as inv
 from libs.errors import IdempotencyKeyReused, PreconditionFailed
 from services.orchestration.adapters.strategies import DEFAULT, to_dict
 from services.orchestration.domain import commands as c
@@ -67,7 +66,7 @@ async def reserved(bus: FakeBus, order_id: UUID) -> None:
     in_flight = bus.storage.saga(order_id).in_flight
     assert in_flight is not None, "no reservation in flight"
     lines = [
-        inv.ReservedLine(
+        c.ReservedLine(
             sku=h.sku,
             location_code=h.location_code,
             quantity=h.quantity,
