@@ -29,7 +29,7 @@ from services.returns.domain.parts import Method, RefundStatus, Status
 from services.returns.domain.policy import Condition, Reason, RefundTiming, ReturnPolicy
 from services.returns.domain.rma import ReturnRequest
 from services.returns.service_layer.handlers import HANDLERS
-from services.returns.service_layer.handlers.exchanges import ExchangePlacer
+from services.returns.service_layer.handlers.exchanges import ExchangePlacer, replacement_order
 from services.returns.service_layer.unit_of_work import Placement
 from tests.returns.unit.builders import (
     DELIVERED,
@@ -512,3 +512,25 @@ async def test_a_return_is_judged_by_the_policy_in_force_when_it_opens(
     return_id = await returns.open()
 
     assert returns.rma(return_id).policy.version == 3
+
+
+async def test_an_exchange_order_names_the_address_point_as_order_capture_api_does(
+    returns: Service,
+) -> None:
+    """The order events say lat/lon; order-capture's API (3.0.0) says latitude/longitude and
+    refuses unknown fields, so the replacement order is written in the API's names."""
+    return_id = await exchange_received(returns)
+    rma = returns.rma(return_id)
+    located = replace(
+        returns.db.orders[rma.order_id],
+        shipping_address={"country": "DE", "city": "Berlin", "lat": 52.5, "lon": 13.4},
+    )
+
+    body = replacement_order(rma, located)
+
+    assert body["shipping_address"] == {
+        "country": "DE",
+        "city": "Berlin",
+        "latitude": 52.5,
+        "longitude": 13.4,
+    }

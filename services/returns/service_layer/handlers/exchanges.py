@@ -9,7 +9,7 @@ see ReturnRepository.claim_pending_exchanges), so another process does not call 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -86,6 +86,15 @@ class ExchangePlacer:
         return 0
 
 
+# The order events name an address's point lat/lon; order-capture's API (3.0.0, one address
+# shape across the APIs) names it latitude/longitude and refuses unknown fields.
+_API_POINT_NAMES = {"lat": "latitude", "lon": "longitude"}
+
+
+def _api_address(stored: Mapping[str, Any]) -> dict[str, Any]:
+    return {_API_POINT_NAMES.get(name, name): value for name, value in stored.items()}
+
+
 def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:
     """The replacement as an order of the original channel: the returned units' value is a
     discount on it, so only a price difference is charged (with the original payment)."""
@@ -98,7 +107,7 @@ def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:
         "channel": order.channel,
         "channel_order_ref": f"{rma.rma_number}-X",
         "customer": {"email": order.customer_email, "name": order.customer_name},
-        "shipping_address": dict(order.shipping_address),
+        "shipping_address": _api_address(order.shipping_address),
         "delivery": {"method": "ship", "service_level": "standard"},
         "currency": order.currency,
         "lines": [
