@@ -23,7 +23,8 @@ def translate(event: ev.DomainEvent) -> IntegrationEvent:
     match event:
         # --- asked of inventory ---------------------------------------------------------
         case ev.StockReservationRequested():
-            return from_event(inv.ReserveStock, event)
+            # A hold until a time and a backorder queue priority: inventory's, not asked for.
+            return from_event(inv.ReserveStock, event, left_default=("expires_at", "priority"))
         case ev.StockReleaseRequested():
             return from_event(inv.ReleaseReservation, event)
         case ev.StockCommitRequested():

@@ -57,7 +57,7 @@ def test_is_the_explicit_copy_with_nested_parts_and_defaults() -> None:
         shipped_at=event.shipped_at,
     )
 
-    wired = from_event(WireShipped, event)
+    wired = from_event(WireShipped, event, left_default=("carrier",))
     assert wired == explicit
     assert wired.model_dump_json() == explicit.model_dump_json()
     assert wired.carrier is None
@@ -66,13 +66,30 @@ def test_is_the_explicit_copy_with_nested_parts_and_defaults() -> None:
 
 def test_validates_as_the_explicit_copy_does() -> None:
     with pytest.raises(ValidationError):
-        from_event(WireShipped, shipped(Line("l-1", 0)))
+        from_event(WireShipped, shipped(Line("l-1", 0)), left_default=("carrier",))
 
 
-def test_a_field_the_event_lacks_and_the_model_requires_fails() -> None:
+class WireOrder(BaseModel):
+    order_id: str
+    carrier: str | None = None
+
+
+def test_a_field_the_event_lacks_fails_even_when_the_model_has_a_default() -> None:
+    # A domain field renamed (carrier -> courier) must not quietly publish carrier=None.
     @dataclass(frozen=True)
-    class Unshipped:
+    class Renamed:
         order_id: str
+        courier: str
 
-    with pytest.raises(ValidationError):
-        from_event(WireShipped, Unshipped("o-1"))
+    with pytest.raises(TypeError, match="carrier"):
+        from_event(WireOrder, Renamed("o-1", "dhl"))
+
+
+def test_a_field_left_to_its_default_must_really_be_missing() -> None:
+    @dataclass(frozen=True)
+    class HasCarrier:
+        order_id: str
+        carrier: str
+
+    with pytest.raises(TypeError, match="not defaults"):
+        from_event(WireOrder, HasCarrier("o-1", "dhl"), left_default=("carrier",))
