@@ -27,6 +27,7 @@ class EndpointRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self.seen: list[WebhookEndpoint] = []
+        self._receiving: list[WebhookEndpoint] | None = None
 
     async def add(self, endpoint: WebhookEndpoint) -> None:
         await self._session.execute(insert(webhook_endpoint).values(endpoint_row(endpoint)))
@@ -59,13 +60,17 @@ class EndpointRepository:
         )
 
     async def receiving(self) -> list[WebhookEndpoint]:
-        rows = await self._session.execute(
-            select(webhook_endpoint).where(
-                webhook_endpoint.c.enabled,
-                webhook_endpoint.c.status != EndpointStatus.DISABLED.value,
+        # Read once per unit of work: a consumer's batch of hundreds of events shares one, and
+        # no handler of an event changes an endpoint.
+        if self._receiving is None:
+            rows = await self._session.execute(
+                select(webhook_endpoint).where(
+                    webhook_endpoint.c.enabled,
+                    webhook_endpoint.c.status != EndpointStatus.DISABLED.value,
+                )
             )
-        )
-        return [endpoint_of(row) for row in rows]
+            self._receiving = [endpoint_of(row) for row in rows]
+        return self._receiving
 
 
 class DeliveryRepository:
