@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from libs.contracts.base import event_class
 from libs.contracts.catalog import all_events
 from libs.messaging.consumer import Subscriptions, Translator
 from libs.messaging.envelope import Envelope
@@ -17,6 +18,12 @@ CONSUMED_TOPICS = service("notifications").consumes
 
 
 def _record(env: Envelope) -> commands.RecordEvent:
+    # An event that breaks its contract is poison, as it is to every other consumer: it is
+    # dead-lettered, never sent on. What is sent is the event as published (fields newer than
+    # this service's contracts included), so the validated model is not used further.
+    contract = event_class(env.type)
+    if contract is not None:
+        contract.model_validate(env.data)
     data = env.data
     channel = data.get("channel")
     return commands.RecordEvent(
