@@ -57,7 +57,8 @@ async def create(
     idempotency_key: IdempotencyKeyDep = None,
 ) -> WebhookEndpointWithSecret:
     """The endpoint and its signing secret, shown in full only here (and when rotated):
-    deliveries are signed with it as Standard Webhooks specifies. 422 with the reason:
+    deliveries are signed with it as Standard Webhooks specifies. The same request again with
+    its Idempotency-Key answers the same endpoint, with its current secret. 422 with the reason:
     `invalid_webhook_url`, `insecure_webhook_url` (http outside development),
     `private_webhook_target` (a loopback, private or link-local host), `unknown_event_type`,
     `invalid_webhook_secret`.
