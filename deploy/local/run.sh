@@ -32,8 +32,8 @@ HEALTH_TIMEOUT=${OMS_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=15
 PG_SOCKET_DIR=${OMS_PG_SOCKET_DIR:-/var/run/postgresql}
 
-# Of postgres.sh's 200 connections, what each service's processes may open together; the rest
-# is left for migrations, psql and the like.
+# Of postgres.sh's 300 connections, what each service's processes may open together (five
+# services: 225); the rest is left for migrations, psql and the like.
 CONNECTIONS_PER_SERVICE=45
 MAX_POOL_SIZE=10 # the services' own default
 
