@@ -114,6 +114,7 @@ class Objects:
     pickup_sku: str = ""
     shipped: dict[str, Any] = field(default_factory=dict)  # an order, its fulfilment walked
     edited: dict[str, Any] = field(default_factory=dict)  # an order to edit and cancel
+    expedited: dict[str, Any] = field(default_factory=dict)  # an order to expedite
     fulfillment: str = ""
     pickup: str = ""
     rejected: str = ""
@@ -202,6 +203,7 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
 
         o.shipped = await w.place([(o.sku, 1)])
         o.edited = await w.place([(o.sku, 1)])
+        o.expedited = await w.place([(o.sku, 1)])
         rejected = await w.place([(o.sku, 1)])
         pickup = await w.place(
             [(o.pickup_sku, 1)],
@@ -418,6 +420,11 @@ REQUESTS: dict[str, Builder] = {
     "orders-cancel": call(
         lambda o: Call(
             f"/v1/orders/{o.edited['id']}/cancel", json={"reason": "test"}, channel=CHANNEL
+        )
+    ),
+    "orders-change-priority": call(
+        lambda o: Call(
+            f"/v1/orders/{o.expedited['id']}/priority", json={"priority": "high"}, channel=CHANNEL
         )
     ),
     # inventory

@@ -23,8 +23,8 @@ def translate(event: ev.DomainEvent) -> IntegrationEvent:
     match event:
         # --- asked of inventory ---------------------------------------------------------
         case ev.StockReservationRequested():
-            # A hold until a time and a backorder queue priority: inventory's, not asked for.
-            return from_event(inv.ReserveStock, event, left_default=("expires_at", "priority"))
+            # A hold until a time: inventory's, not asked for.
+            return from_event(inv.ReserveStock, event, left_default=("expires_at",))
         case ev.StockReleaseRequested():
             return from_event(inv.ReleaseReservation, event)
         case ev.StockCommitRequested():
