@@ -14,11 +14,12 @@ the ones they wait for. The service layer hands every answer to the saga through
 declared method with arguments mypy checks against it, returns what the method returns, and
 refuses a reply no step lists. A reply that comes when the saga is not at a step that lists it
 (late, or delivered again) is still handed to the method, which knows what it means (mostly:
-nothing). Besides them,
-at any step before fulfilment a person may hold the order (holds.py), and at any step the
-customer may cancel units (the compensations below) or change the address (compensation.py:
-what is not picked yet is planned again); promised dispatches that pass are told as delays
-(delays.py).
+nothing).
+
+Besides replies, at any step before fulfilment a person may hold the order (holds.py), and at
+any step the customer may cancel units (the compensations below) or change the address
+(compensation.py: what is not picked yet is planned again); promised dispatches that pass are
+told as delays (delays.py).
 """
 
 from __future__ import annotations
