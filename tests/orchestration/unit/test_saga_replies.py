@@ -41,10 +41,18 @@ from tests.orchestration.unit.test_saga import (
 ORCHESTRATION = Path(__file__).parents[3] / "services" / "orchestration"
 
 # The saga's own methods the service layer may call itself: none is an answer a step waits
-# for (starting the saga, a person's hold, cancelling units, a new address, the overdue sweep,
-# and completing once a location tells a delivery or collection). A method that takes an
-# answer belongs in the step table instead, as a Reply.
-NOT_REPLIES = {"start", "put_on_hold", "cancel", "replan", "overdue", "check_completion"}
+# for (starting the saga, a person's hold, cancelling units, a new address, a new priority,
+# the overdue sweep, and completing once a location tells a delivery or collection). A method
+# that takes an answer belongs in the step table instead, as a Reply.
+NOT_REPLIES = {
+    "start",
+    "put_on_hold",
+    "cancel",
+    "replan",
+    "change_priority",
+    "overdue",
+    "check_completion",
+}
 
 
 def declared() -> dict[str, Reply[OrderSaga, ..., object]]:
