@@ -5,7 +5,7 @@
 #   deploy/local/run.sh
 #
 # Runs "$REPO/.venv/bin/python -m services.<svc>" for every service of the registry
-# (libs/registry.py: order_capture inventory orchestration returns on ports 8001-8004, read
+# (libs/registry.py: order_capture inventory orchestration returns notifications on ports 8001-8005, read
 # through `python -m libs.registry shell` by _lib.sh) in the background with the caller's environment, each as
 # <PREFIX>_PROCESSES processes (default: for a shared machine, order-capture one per two CPUs, the
 # others one per four, at least one) with a database pool sized so
@@ -32,8 +32,8 @@ HEALTH_TIMEOUT=${OMS_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=15
 PG_SOCKET_DIR=${OMS_PG_SOCKET_DIR:-/var/run/postgresql}
 
-# Of postgres.sh's 200 connections, what each service's processes may open together; the rest
-# is left for migrations, psql and the like.
+# Of postgres.sh's 300 connections, what each service's processes may open together (five
+# services: 225); the rest is left for migrations, psql and the like.
 CONNECTIONS_PER_SERVICE=45
 MAX_POOL_SIZE=10 # the services' own default
 
@@ -86,7 +86,7 @@ refuse_duplicates() {
 size_services() {
     local svc prefix procs_var pool_var nice_var apart_var url_var procs pool all i=0
     local -a auto nice apart
-    # One interpreter for all four: a start of Python with the settings module takes ~1 s.
+    # One interpreter for all of them: a start of Python with the settings module takes ~1 s.
     {
         read -r -a auto
         read -r -a nice
