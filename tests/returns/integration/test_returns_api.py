@@ -7,8 +7,10 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
+from libs.http.pagination import encode_cursor
 from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import return_request
 from services.returns.domain import commands
@@ -98,6 +100,22 @@ class TestRefusals:
             409,
             "exceeds_expected_units",
         )
+
+
+class TestList:
+    @pytest.mark.parametrize(
+        "values",
+        [
+            [1733385600, 42],  # numbers for the date-time and the id
+            ["2026-12-05T07:30:00+00:00", "not-a-uuid"],
+        ],
+    )
+    async def test_a_cursor_with_values_of_the_wrong_type_is_422(
+        self, client: httpx.AsyncClient, values: list[Any]
+    ) -> None:
+        # Decodable (base64 JSON of the list's length), yet not a cursor this list issued.
+        r = await client.get("/v1/returns", params={"cursor": encode_cursor(values)})
+        problem(r, 422, "invalid_cursor")
 
 
 class TestReviewAndIdempotency:
