@@ -3,6 +3,7 @@
     templates/<language>/<kind>.subject.txt.j2   the subject line
     templates/<language>/<kind>.txt.j2           the plain-text part
     templates/<language>/<kind>.html.j2          the HTML part (autoescaped)
+    templates/<language>/<kind>.sms.txt.j2       the SMS (one line; no customer input in it)
     templates/<language>/_layout.{txt,html}.j2   greeting, thanks and footer, per language
     templates/<language>/_phrases.j2             the customer's words for reason codes
     templates/_macros.{txt,html}.j2              item lists, addresses, buttons (no words)
@@ -100,20 +101,41 @@ class TemplateRenderer:
         brand: Brand,
         context: Mapping[str, Any],
     ) -> RenderedMessage:
-        problems = context_problems(kind, context)
-        if problems:
-            raise TemplateContextError(f"{kind.value}: {', '.join(problems)}")
-        values = {**context, "brand": brand, "language": language}
+        values = _values(kind, language, brand, context)
         prefix = f"{language.value}/{kind.value}"
         subject = self._environment.get_template(f"{prefix}.subject.txt.j2").render(values)
         text = self._environment.get_template(f"{prefix}.txt.j2").render(values)
         html = self._environment.get_template(f"{prefix}{_HTML_SUFFIX}").render(values)
         return RenderedMessage(
             # One line, whatever the template's layout: a line break in a header would end it.
-            subject=_WHITESPACE.sub(" ", subject).strip(),
+            subject=_one_line(subject),
             text=text.strip() + "\n",
             html=html.strip() + "\n",
         )
+
+    def render_sms(
+        self,
+        kind: NotificationKind,
+        language: Language,
+        brand: Brand,
+        context: Mapping[str, Any],
+    ) -> str:
+        values = _values(kind, language, brand, context)
+        template = self._environment.get_template(f"{language.value}/{kind.value}.sms.txt.j2")
+        return _one_line(template.render(values))
+
+
+def _values(
+    kind: NotificationKind, language: Language, brand: Brand, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    problems = context_problems(kind, context)
+    if problems:
+        raise TemplateContextError(f"{kind.value}: {', '.join(problems)}")
+    return {**context, "brand": brand, "language": language}
+
+
+def _one_line(rendered: str) -> str:
+    return _WHITESPACE.sub(" ", rendered).strip()
 
 
 def load_brand_book(path: Path = BRANDS_FILE) -> BrandBook:

@@ -150,7 +150,20 @@ class MessageRenderer(Protocol):
         language: Language,
         brand: Brand,
         context: Mapping[str, Any],
-    ) -> RenderedMessage: ...
+    ) -> RenderedMessage:
+        """The e-mail's subject, text and HTML. Raises ValueError for a context that does not
+        match the kind (see KIND_FIELDS)."""
+        ...
+
+    def render_sms(
+        self,
+        kind: NotificationKind,
+        language: Language,
+        brand: Brand,
+        context: Mapping[str, Any],
+    ) -> str:
+        """The SMS text: one line, the same context as the e-mail."""
+        ...
 
 
 class EmailSender(Protocol):

@@ -17,7 +17,7 @@ from services.notifications.adapters.mail import SmtpEmailSender, SmtpSettings
 from services.notifications.adapters.templating import TemplateRenderer, load_brand_book
 from services.notifications.domain.localisation import Language
 from services.notifications.domain.messages import EmailMessage, NotificationKind, SendFailed
-from tests.notifications.unit.message_contexts import HOSTILE, complete_context
+from tests.notifications.message_contexts import HOSTILE, complete_context
 from tests.support.mailbox import Mailbox, ReceivedMail
 from tools import mail_sink
 

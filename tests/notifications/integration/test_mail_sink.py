@@ -17,7 +17,7 @@ from services.notifications.adapters.mail import SmtpEmailSender, SmtpSettings
 from services.notifications.adapters.templating import TemplateRenderer, load_brand_book
 from services.notifications.domain.localisation import Language
 from services.notifications.domain.messages import EmailMessage, NotificationKind
-from tests.notifications.unit.message_contexts import complete_context
+from tests.notifications.message_contexts import complete_context
 from tests.support import environment
 from tests.support.mailbox import Mailbox, start_sink_process, wait_listening
 

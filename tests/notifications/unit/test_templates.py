@@ -25,7 +25,7 @@ from services.notifications.domain.messages import (
     NotificationKind,
     RenderedMessage,
 )
-from tests.notifications.unit.message_contexts import HOSTILE, complete_context
+from tests.notifications.message_contexts import HOSTILE, complete_context
 
 RENDERER = TemplateRenderer()
 BRAND = load_brand_book().default
@@ -218,3 +218,29 @@ def test_a_field_a_template_reads_but_the_context_lacks_fails_the_render() -> No
     lines_without_names = [{"quantity": 1}]
     with pytest.raises(UndefinedError, match="name"):
         render(NotificationKind.DELIVERED, Language.EN, lines=lines_without_names)
+
+
+@pytest.mark.parametrize(("kind", "language"), ALL)
+def test_every_sms_is_one_short_line_without_what_the_customer_typed(
+    kind: NotificationKind, language: Language
+) -> None:
+    text = RENDERER.render_sms(kind, language, BRAND, complete_context(kind))
+    assert "\n" not in text and text.startswith(f"{BRAND.name}: ")
+    assert "WEB-1001" in text or "RMA-2001" in text
+    # Two SMS at most (a concatenated SMS carries 153 characters each); the name and the items
+    # stay out, so nothing a customer typed can lengthen it.
+    assert len(text) <= 306, text
+    assert "script" not in text and "Ann" not in text
+    assert not re.search(r"{{|}}|\bNone\b", text)
+
+
+def test_the_sms_carries_the_tracking_link_or_else_the_number() -> None:
+    shipped = complete_context(NotificationKind.SHIPPED)
+    with_link = RENDERER.render_sms(NotificationKind.SHIPPED, Language.DE, BRAND, shipped)
+    assert with_link.endswith(
+        "Sendung verfolgen: https://track.example.com/JJD000390007777?a=1&b=2"
+    )
+    without = RENDERER.render_sms(
+        NotificationKind.SHIPPED, Language.EN, BRAND, {**shipped, "tracking_url": None}
+    )
+    assert without.endswith("Tracking number: JJD000390007777")
