@@ -173,7 +173,7 @@ def e2e(results: Results, tps: float | None) -> list[str]:
 
 GROUP_NAMES = {
     **{service.name: service.deploy_name for service in registry.SERVICES},
-    SERVICES_SUM: "**the four services**",
+    SERVICES_SUM: "**the services together**",
     "postgresql": "PostgreSQL (this run's backends and the shared processes)",
     "kafka": "Kafka (the broker, shared)",
     "load generator": "load generator (bench.pacer)",

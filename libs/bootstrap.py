@@ -14,7 +14,7 @@ from libs.clock import Clock, SystemClock
 from libs.config import ServiceSettings
 from libs.db.engine import asyncpg_dsn, make_engine, make_session_factory
 from libs.db.pool import RawPool
-from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkClass
 from libs.http.auth import AccessControl
 from libs.http.rate_limit import RateLimiter
 from libs.messaging.consumer import InboxConsumer, Subscriptions
@@ -37,7 +37,7 @@ def build_container(
     *,
     settings: ServiceSettings,
     tables: PlumbingTables,
-    uow_class: type[SqlAlchemyUnitOfWork],
+    uow_class: UnitOfWorkClass,
     handlers: Mapping[type, Handler],
     subscriptions: Subscriptions | None,
     batchable: Collection[type] = (),
@@ -45,6 +45,9 @@ def build_container(
     relay_class: type[OutboxRelay] = OutboxRelay,
     auth: AuthSettings | None = None,
 ) -> ServiceContainer:
+    """`uow_class` makes the bus's units of work from the plumbing built here; a service
+    binds its own arguments first: `partial(ServiceUnitOfWork, translate=publications.translate)`
+    (see libs.db.unit_of_work.UnitOfWorkClass)."""
     clock = clock or SystemClock()
     auth = auth or AuthSettings()
     auth.refuse_defaults(settings.ENV)

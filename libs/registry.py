@@ -10,7 +10,7 @@ Everything else about a service follows from its name by convention (the propert
 convention is written once too. Plain Python on purpose (no pydantic, no settings): the shell
 scripts start it before anything is installed but the interpreter.
 
-    python -m libs.registry names                 order_capture inventory orchestration returns
+    python -m libs.registry names                 order_capture inventory ... notifications
     python -m libs.registry port order_capture    8001
     python -m libs.registry shell                 bash: OMS_SERVICES and OMS_SERVICE_PORTS
 """
@@ -119,6 +119,12 @@ SERVICES: tuple[Service, ...] = (
         consumes=(ORDER_EVENTS, INVENTORY_EVENTS, RETURNS_EVENTS),
     ),
     Service("returns", port=8004, consumes=(ORDER_EVENTS, ORCHESTRATION_EVENTS)),
+    # Signed webhooks and customer notifications: it reads every event topic about orders.
+    Service(
+        "notifications",
+        port=8005,
+        consumes=(ORDER_EVENTS, ORCHESTRATION_EVENTS, INVENTORY_EVENTS, RETURNS_EVENTS),
+    ),
 )
 
 

@@ -139,7 +139,9 @@ def _message_id(cls: type[IntegrationEvent]) -> str:
 
 
 def _constructed_events(service: registry.Service) -> set[type[IntegrationEvent]]:
-    """Event classes a service's code instantiates, i.e. what its outbox may publish.
+    """Event classes a service's code instantiates, i.e. what its outbox may publish: called
+    (`contract.Event(...)`) or built from a domain event (`from_event(contract.Event, ...)`,
+    libs.messaging.wire).
 
     Read from the source because the outbox writes whatever event it is given; a class nobody
     instantiates has no sender.
@@ -149,6 +151,7 @@ def _constructed_events(service: registry.Service) -> set[type[IntegrationEvent]
     for path in sorted((ROOT / "services" / service.name).rglob("*.py")):
         tree = ast.parse(path.read_text())
         names: dict[str, Any] = {}  # local name -> contract module or class
+        builders: set[str] = set()  # local names of libs.messaging.wire.from_event
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
                 "libs.contracts"
@@ -156,19 +159,28 @@ def _constructed_events(service: registry.Service) -> set[type[IntegrationEvent]
                 module = importlib.import_module(str(node.module))
                 for alias in node.names:
                     names[alias.asname or alias.name] = getattr(module, alias.name)
+            if isinstance(node, ast.ImportFrom) and node.module == "libs.messaging.wire":
+                builders.update(a.asname or a.name for a in node.names if a.name == "from_event")
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
-            target = None
-            if isinstance(node.func, ast.Name):
-                target = names.get(node.func.id)
-            elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-                owner = names.get(node.func.value.id)
-                if isinstance(owner, ModuleType):
-                    target = getattr(owner, node.func.attr, None)
+            target = _named(node.func, names)
+            if isinstance(node.func, ast.Name) and node.func.id in builders and node.args:
+                target = _named(node.args[0], names)
             if target in events:
                 found.add(target)
     return found
+
+
+def _named(expr: ast.expr, names: dict[str, Any]) -> object:
+    """What `expr` (`Event` or `module.Event`) names among a module's contract imports."""
+    if isinstance(expr, ast.Name):
+        return names.get(expr.id)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        owner = names.get(expr.value.id)
+        if isinstance(owner, ModuleType):
+            return getattr(owner, expr.attr, None)
+    return None
 
 
 def _event_message(cls: type[IntegrationEvent]) -> dict[str, Any]:

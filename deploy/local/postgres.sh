@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local PostgreSQL 15 (Debian's cluster 15/main on 127.0.0.1:5432) without Docker.
 #
-#   deploy/local/postgres.sh ensure   install if missing, start if down, max_connections >= 200,
+#   deploy/local/postgres.sh ensure   install if missing, start if down, max_connections >= 300,
 #                                     roles oms_<svc> / databases oms_<svc> and oms_<svc>_test
 #                                     (deploy/postgres/init.sql), check a password login for each
 #   deploy/local/postgres.sh stop     stop the cluster, only if `ensure` started it
@@ -25,7 +25,7 @@ SCRIPT_NAME="postgres.sh"
 PG_VERSION=15
 PG_CLUSTER=main
 PG_PORT=5432
-MIN_CONNECTIONS=200
+MIN_CONNECTIONS=300
 INIT_SQL="$REPO/deploy/postgres/init.sql"
 MARKER="$REPO/.local/postgres.started"
 PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"

@@ -5,7 +5,7 @@
 #   deploy/local/run.sh
 #
 # Runs "$REPO/.venv/bin/python -m services.<svc>" for every service of the registry
-# (libs/registry.py: order_capture inventory orchestration returns on ports 8001-8004, read
+# (libs/registry.py: order_capture inventory orchestration returns notifications on ports 8001-8005, read
 # through `python -m libs.registry shell` by _lib.sh) in the background with the caller's environment, each as
 # <PREFIX>_PROCESSES processes (default: for a shared machine, order-capture one per two CPUs, the
 # others one per four, at least one) with a database pool sized so
@@ -38,8 +38,8 @@ MAIL_SINK_PORT=${OMS_MAIL_SINK_PORT:-1025}
 MAIL_DIR="$REPO/.local/mail"
 MAIL_SINK_PID=""
 
-# Of postgres.sh's 200 connections, what each service's processes may open together; the rest
-# is left for migrations, psql and the like.
+# Of postgres.sh's 300 connections, what each service's processes may open together (five
+# services: 225); the rest is left for migrations, psql and the like.
 CONNECTIONS_PER_SERVICE=45
 MAX_POOL_SIZE=10 # the services' own default
 
@@ -127,7 +127,7 @@ stop_mail_sink() {
 size_services() {
     local svc prefix procs_var pool_var nice_var apart_var url_var procs pool all i=0
     local -a auto nice apart
-    # One interpreter for all four: a start of Python with the settings module takes ~1 s.
+    # One interpreter for all of them: a start of Python with the settings module takes ~1 s.
     {
         read -r -a auto
         read -r -a nice

@@ -14,4 +14,6 @@ class Scope(StrEnum):
     FULFILLMENT_WRITE = "fulfillment:write"
     RETURNS_WRITE = "returns:write"
     REFUNDS_WRITE = "refunds:write"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
     ADMIN = "admin"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from libs.contracts import inventory, orchestration, order, returns
+from libs.contracts import inventory, notifications, orchestration, order, returns
 from libs.contracts.base import IntegrationEvent, registered_events
 
-PRODUCER_MODULES = (order, inventory, orchestration, returns)
+PRODUCER_MODULES = (order, inventory, orchestration, returns, notifications)
 
 
 def all_events() -> dict[str, type[IntegrationEvent]]:

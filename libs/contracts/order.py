@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -154,6 +154,20 @@ class OrderCancelled(SequencedOrderEvent):
 
     reason: str
     cancelled_at: datetime
+
+
+class OrderPriorityChanged(SequencedOrderEvent):
+    """The channel or an agent expedited the order (`high`) or took it back to `normal`. A
+    high-priority order is first in line for incoming stock (its backorders are served
+    before those of normal orders placed earlier)."""
+
+    event_type: ClassVar[str] = "oms.order.priority_changed"
+    topic: ClassVar[str] = ORDER_EVENTS
+
+    priority: Literal["normal", "high"]
+    previous_priority: Literal["normal", "high"]
+    reason: str = Field(description="Why, in words a person can read")
+    changed_at: datetime
 
 
 class OrderStatusChanged(SequencedOrderEvent):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, TypedDict, Unpack
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +23,17 @@ from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
 from libs.db.idempotency import IdempotencyKeys
 from libs.outbox.writer import OutboxWriter
+
+
+class UnitOfWorkPlumbing(TypedDict):
+    """What libs.bootstrap gives every unit of work it makes. A service's unit of work takes
+    these through to this class (`**plumbing: Unpack[UnitOfWorkPlumbing]`) beside arguments
+    of its own, such as its `translate`."""
+
+    session_factory: async_sessionmaker[AsyncSession]
+    outbox: OutboxWriter
+    idempotency_table: Table
+    clock: Clock
 
 
 class SqlAlchemyUnitOfWork:
@@ -105,3 +116,12 @@ class SqlAlchemyUnitOfWork:
 
 
 UnitOfWorkFactory = Callable[[], SqlAlchemyUnitOfWork]
+
+
+class UnitOfWorkClass(Protocol):
+    """How a service hands libs.bootstrap its unit of work: the class with the service's own
+    arguments bound, `functools.partial(ServiceUnitOfWork, translate=publications.translate)`,
+    which the container calls with the plumbing for each unit of work (a class that takes
+    only the plumbing fits as it is)."""
+
+    def __call__(self, **plumbing: Unpack[UnitOfWorkPlumbing]) -> SqlAlchemyUnitOfWork: ...

@@ -105,6 +105,13 @@ class ProblemCode(StrEnum):
     EXCEEDS_RETURNABLE = "exceeds_returnable"
     RETURN_LIMIT_REACHED = "return_limit_reached"
     UNKNOWN_RETURN_LINE = "unknown_return_line"
+    # --- notifications ---------------------------------------------------------------------
+    WEBHOOK_ENDPOINT_NOT_FOUND = "webhook_endpoint_not_found"
+    INVALID_WEBHOOK_URL = "invalid_webhook_url"
+    INSECURE_WEBHOOK_URL = "insecure_webhook_url"
+    PRIVATE_WEBHOOK_TARGET = "private_webhook_target"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    INVALID_WEBHOOK_SECRET = "invalid_webhook_secret"
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,9 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
         "Check the id or order number (and, self-service, the e-mail address).",
     ),
     P.CHANNEL_NOT_ALLOWED: ProblemInfo(
-        403, "The token does not allow orders of this channel.", "Use the channel's client."
+        403,
+        "The token does not allow this channel (an order's, or a webhook endpoint's filter).",
+        "Use the channel's client.",
     ),
     P.DUPLICATE_CHANNEL_ORDER: ProblemInfo(
         409,
@@ -340,6 +349,28 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
         422, "The order already has as many returns as the policy allows.", "Do not retry."
     ),
     P.UNKNOWN_RETURN_LINE: ProblemInfo(422, "A line id is not part of this return.", _FIX),
+    P.WEBHOOK_ENDPOINT_NOT_FOUND: ProblemInfo(404, "No such webhook endpoint.", "Check the id."),
+    P.INVALID_WEBHOOK_URL: ProblemInfo(
+        422,
+        "The webhook URL is not an absolute http(s) URL with a host (and no credentials).",
+        _FIX,
+    ),
+    P.INSECURE_WEBHOOK_URL: ProblemInfo(
+        422, "A webhook URL must use https outside development.", "Use an https URL."
+    ),
+    P.PRIVATE_WEBHOOK_TARGET: ProblemInfo(
+        422,
+        "The webhook URL names a loopback, private, link-local or reserved host.",
+        "Use a public host name or address.",
+    ),
+    P.UNKNOWN_EVENT_TYPE: ProblemInfo(
+        422,
+        "An event type or pattern matches no event the system publishes; `unknown` lists them.",
+        _FIX,
+    ),
+    P.INVALID_WEBHOOK_SECRET: ProblemInfo(
+        422, "A signing secret is not whsec_ and the base64 of 24 to 64 bytes.", _FIX
+    ),
 }
 
 # Codes the shared edge and libraries answer, whichever service serves the request.

@@ -9,6 +9,7 @@ INVENTORY_EVENTS = "oms.inventory.events"
 INVENTORY_COMMANDS = "oms.inventory.commands"
 ORCHESTRATION_EVENTS = "oms.orchestration.events"
 RETURNS_EVENTS = "oms.returns.events"
+NOTIFICATIONS_EVENTS = "oms.notifications.events"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -29,6 +30,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(INVENTORY_COMMANDS, "inventory", 6, "order id"),
     TopicSpec(ORCHESTRATION_EVENTS, "orchestration", 6, "order id"),
     TopicSpec(RETURNS_EVENTS, "returns", 6, "order id"),
+    TopicSpec(NOTIFICATIONS_EVENTS, "notifications", 6, "webhook endpoint id"),
 )
 
 

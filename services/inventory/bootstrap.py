@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +18,10 @@ from libs.runtime import ServiceContainer
 from services.inventory.adapters import queries
 from services.inventory.adapters.imports import ImportRepository
 from services.inventory.adapters.tables import plumbing
-from services.inventory.adapters.unit_of_work import bound_unit_of_work
+from services.inventory.adapters.unit_of_work import SqlAlchemyInventoryUnitOfWork
 from services.inventory.config import InventorySettings
 from services.inventory.domain.commands import ReserveStock
-from services.inventory.messaging.publications import translate
+from services.inventory.messaging import publications
 from services.inventory.messaging.subscriptions import SUBSCRIPTIONS
 from services.inventory.service_layer.handlers import HANDLERS, import_apply, jobs
 from services.inventory.service_layer.handlers.imports import IMPORT_HANDLERS
@@ -34,7 +35,11 @@ def bootstrap(settings: InventorySettings | None = None, **overrides: Any) -> Se
     container = build_container(
         settings=settings,
         tables=plumbing,
-        uow_class=bound_unit_of_work(translate=translate, bulk_outbox=bulk_outbox),
+        uow_class=partial(
+            SqlAlchemyInventoryUnitOfWork,
+            translate=publications.translate,
+            bulk_outbox=bulk_outbox,
+        ),
         handlers={**HANDLERS, **IMPORT_HANDLERS},
         subscriptions=SUBSCRIPTIONS,
         # A batch of orchestration's reservations shares one transaction (see ReserveStock).

@@ -43,19 +43,19 @@ def bootstrap(settings: OrchestrationSettings | None = None, **overrides: Any) -
     wakeup = Wakeup()
     grace = timedelta(seconds=settings.ROUTING_GRACE_S)
 
-    class ConfiguredUnitOfWork(PostgresUnitOfWork):
-        policy = saga_policy
-        crash_points = armed
-        worker_wakeup = wakeup
-        routing_grace = grace
-        fraud_check = SimulatedFraudCheck()
-        address_check = FormatAddressCheck()
-        translate = staticmethod(publications.translate)
-
     container = build_container(
         settings=settings,
         tables=plumbing,
-        uow_class=ConfiguredUnitOfWork,
+        uow_class=partial(
+            PostgresUnitOfWork,
+            translate=publications.translate,
+            policy=saga_policy,
+            routing_grace=grace,
+            fraud_check=SimulatedFraudCheck(),
+            address_check=FormatAddressCheck(),
+            crash_points=armed,
+            worker_wakeup=wakeup,
+        ),
         handlers=build_handlers(),
         subscriptions=SUBSCRIPTIONS,
         batchable=BATCHABLE,

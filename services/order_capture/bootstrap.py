@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import partial
 from typing import Any
 
 from libs.bootstrap import build_container
 from services.order_capture.adapters.placements import OrderPlacements
 from services.order_capture.adapters.tables import plumbing
-from services.order_capture.adapters.unit_of_work import bound_unit_of_work
+from services.order_capture.adapters.unit_of_work import SqlAlchemyOrderCaptureUnitOfWork
 from services.order_capture.config import OrderCaptureSettings
-from services.order_capture.messaging.publications import translate
+from services.order_capture.messaging import publications
 from services.order_capture.messaging.subscriptions import SUBSCRIPTIONS
 from services.order_capture.service_layer.handlers import BATCHABLE, HANDLERS
 from services.order_capture.service_layer.handlers.placing import OrderCaptureContainer, Placing
@@ -22,7 +23,7 @@ def bootstrap(
     container = build_container(
         settings=settings or OrderCaptureSettings(),
         tables=plumbing,
-        uow_class=bound_unit_of_work(translate=translate),
+        uow_class=partial(SqlAlchemyOrderCaptureUnitOfWork, translate=publications.translate),
         handlers=HANDLERS,
         subscriptions=SUBSCRIPTIONS,
         batchable=BATCHABLE,
@@ -32,7 +33,7 @@ def bootstrap(
         placements=OrderPlacements(
             pool=container.raw_pool, outbox=container.outbox, idempotency=plumbing.idempotency
         ),
-        translate=translate,
+        translate=publications.translate,
         bus=container.bus,
         clock=container.clock,
     )

@@ -4,6 +4,7 @@ into the service layer."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from libs.auth.scopes import Scope
@@ -23,19 +24,14 @@ from services.returns.service_layer.handlers.exchanges import ExchangePlacer
 from services.returns.service_layer.unit_of_work import UnitOfWork
 
 
-class ReturnsUnitOfWork(SqlUnitOfWork):
-    """The SQL unit of work, publishing each domain event as messaging.publications says."""
-
-    translate = staticmethod(publications.translate)
-
-
 def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> ServiceContainer:
     settings = settings or ReturnsSettings()
     clock = overrides.pop("clock", None) or SystemClock()
+    uow_class = partial(SqlUnitOfWork, translate=publications.translate)
     container = build_container(
         settings=settings,
         tables=plumbing,
-        uow_class=ReturnsUnitOfWork,
+        uow_class=uow_class,
         handlers=HANDLERS,
         batchable=BATCHABLE,
         subscriptions=SUBSCRIPTIONS,
@@ -46,7 +42,7 @@ def bootstrap(settings: ReturnsSettings | None = None, **overrides: Any) -> Serv
     def unit_of_work() -> UnitOfWork:
         """As the bus makes them (libs.bootstrap), for the exchange worker's own reads and
         claims."""
-        return ReturnsUnitOfWork(
+        return uow_class(
             session_factory=container.session_factory,
             outbox=container.outbox,
             idempotency_table=plumbing.idempotency,

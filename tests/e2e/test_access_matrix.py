@@ -45,6 +45,7 @@ CONTRACTS = {
     "inventory": "inventory.json",
     "orchestration": "orchestration.json",
     "returns": "returns.json",
+    "notifications": "notifications.json",
 }
 CHANNEL = "web"
 OTHER_CHANNEL = "marketplace"
@@ -113,6 +114,7 @@ class Objects:
     pickup_sku: str = ""
     shipped: dict[str, Any] = field(default_factory=dict)  # an order, its fulfilment walked
     edited: dict[str, Any] = field(default_factory=dict)  # an order to edit and cancel
+    expedited: dict[str, Any] = field(default_factory=dict)  # an order to expedite
     fulfillment: str = ""
     pickup: str = ""
     rejected: str = ""
@@ -126,6 +128,8 @@ class Objects:
     waiting: str = ""  # an order put on hold (and released) by the matrix
     strategy: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    webhook: str = ""  # a webhook endpoint filtered to CHANNEL
+    webhook_to_delete: str = ""
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -199,6 +203,7 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
 
         o.shipped = await w.place([(o.sku, 1)])
         o.edited = await w.place([(o.sku, 1)])
+        o.expedited = await w.place([(o.sku, 1)])
         rejected = await w.place([(o.sku, 1)])
         pickup = await w.place(
             [(o.pickup_sku, 1)],
@@ -250,6 +255,11 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
                 )
             )
             o.reservations[name] = created["id"]
+        for name in ("webhook", "webhook_to_delete"):
+            created = await _ok(
+                http.post(o.url("notifications", "/v1/webhook-endpoints"), json=WEBHOOK)
+            )
+            setattr(o, name, created["id"])
         await _ok(
             http.post(o.url("inventory", f"/v1/reservations/{o.reservations['commit']}/confirm"))
         )
@@ -301,6 +311,17 @@ def _fulfilment(o: Objects, action: str, fid: str | None = None, **kw: Any) -> C
 
 def _return(o: Objects, suffix: str = "", rid: str | None = None, **kw: Any) -> Call:
     return Call(f"/v1/returns/{rid or o.returned}{suffix}", channel=CHANNEL, **kw)
+
+
+WEBHOOK = {
+    "url": "https://hooks.example.com/matrix",
+    "event_types": ["oms.order.*"],
+    "channels": [CHANNEL],
+}
+
+
+def _webhook(o: Objects, suffix: str = "", webhook: str | None = None, **kw: Any) -> Call:
+    return Call(f"/v1/webhook-endpoints/{webhook or o.webhook}{suffix}", channel=CHANNEL, **kw)
 
 
 async def _update(o: Objects) -> Call:
@@ -399,6 +420,11 @@ REQUESTS: dict[str, Builder] = {
     "orders-cancel": call(
         lambda o: Call(
             f"/v1/orders/{o.edited['id']}/cancel", json={"reason": "test"}, channel=CHANNEL
+        )
+    ),
+    "orders-change-priority": call(
+        lambda o: Call(
+            f"/v1/orders/{o.expedited['id']}/priority", json={"priority": "high"}, channel=CHANNEL
         )
     ),
     # inventory
@@ -631,6 +657,20 @@ REQUESTS: dict[str, Builder] = {
     "returns-reject": call(
         lambda o: _return(o, "/reject", rid=o.to_reject, json={"reason": "worn"})
     ),
+    # notifications
+    "webhook-endpoints-create": call(
+        lambda o: Call(
+            "/v1/webhook-endpoints", json=WEBHOOK, channel=CHANNEL, other_channel_status=403
+        )
+    ),
+    "webhook-endpoints-list-endpoints": call(
+        lambda o: Call("/v1/webhook-endpoints", channel=CHANNEL, hidden=o.webhook)
+    ),
+    "webhook-endpoints-get": call(lambda o: _webhook(o)),
+    "webhook-endpoints-update": call(lambda o: _webhook(o, json={"description": "matrix"})),
+    "webhook-endpoints-delete": call(lambda o: _webhook(o, webhook=o.webhook_to_delete)),
+    "webhook-endpoints-rotate-secret": call(lambda o: _webhook(o, "/rotate-secret")),
+    "webhook-endpoints-list-deliveries": call(lambda o: _webhook(o, "/deliveries")),
     # every service
     "audit-audit": call(
         lambda o: Call("/v1/audit", params={"resource": f"order:{o.shipped['id']}"})

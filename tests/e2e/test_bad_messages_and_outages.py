@@ -67,14 +67,15 @@ class TestPoisonMessages:
                     )
             return by_consumer
 
-        # Every consumer of order events (orchestration, returns) dead-letters both.
+        # Every consumer of order events (orchestration, returns, notifications) dead-letters
+        # both.
         found = await eventually(
             dead_letters,
-            until=lambda d: len(d) == 2 and all(len(v) == 2 for v in d.values()),
+            until=lambda d: len(d) == 3 and all(len(v) == 2 for v in d.values()),
             timeout=30,
             what="both poison records dead-lettered by each consumer",
         )
-        assert set(found) == {"orchestration", "returns"}
+        assert set(found) == {"orchestration", "returns", "notifications"}
 
 
 class TestStartWithoutDependencies:

@@ -555,6 +555,36 @@ class TestWaitingRoom:
         decisions = await w.decisions(order["id"])
         assert [d["outcome"] for d in decisions] == ["unroutable", "routed"]
 
+    async def test_an_expedited_waiting_order_is_reserved_first_in_the_backorder_queue(
+        self, stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+    ) -> None:
+        w = World(http, urls, api)
+        lamp = w.sku("LAMP")
+        order = await w.place([(lamp, 1)])
+        await w.saga_reaches(order["id"], "waiting_for_stock")
+        expedited = await http.post(
+            f"{urls['order_capture']}/v1/orders/{order['id']}/priority",
+            json={"priority": "high", "reason": "VIP customer"},
+        )
+        assert expedited.status_code == 200, expedited.text
+        assert expedited.json()["priority"] == "high"
+
+        # Orchestration learns it from oms.order.priority_changed; once stock comes, the
+        # reservation it asks for carries the high order's place in the backorder queue.
+        await eventually(
+            lambda: w.saga(order["id"]),
+            until=lambda saga: saga["priority"] == "high",
+            timeout=20,
+            what="orchestration to learn the order's priority",
+        )
+        await w.location("WH-PRIO", BERLIN, stock={lamp: 5})
+        await w.open_fulfillments(order["id"], 1)
+        reservations = await http.get(
+            f"{urls['inventory']}/v1/reservations", params={"order_id": order["id"]}
+        )
+        assert reservations.status_code == 200, reservations.text
+        assert [r["priority"] for r in reservations.json()["items"]] == [50]
+
 
 class TestPaymentRecovery:
     async def test_a_declined_order_resumes_with_a_new_payment_method_and_ships(

@@ -9,10 +9,10 @@ language of their own.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Unpack
 
 from libs.contracts.base import IntegrationEvent
-from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkPlumbing
 from libs.observability.correlation import (
     correlation_scope,
     current_causation_id,
@@ -45,10 +45,16 @@ class SqlAlchemyInventoryUnitOfWork(SqlAlchemyUnitOfWork):
     reservations: ReservationRepository
     imports: ImportRepository
 
-    def __init__(self, *, translate: Translate, bulk_outbox: OutboxWriter, **base: Any) -> None:
+    def __init__(
+        self,
+        *,
+        translate: Translate,
+        bulk_outbox: OutboxWriter,
+        **plumbing: Unpack[UnitOfWorkPlumbing],
+    ) -> None:
         """`translate`: a domain event's integration event. `bulk_outbox`: the writer of
         events written before the commit (write_events_now), which audits none of them."""
-        super().__init__(**base)
+        super().__init__(**plumbing)
         self._translate = translate
         self._bulk_outbox = bulk_outbox
         self._recorded: list[InventoryEvent] = []
@@ -135,19 +141,6 @@ class SqlAlchemyInventoryUnitOfWork(SqlAlchemyUnitOfWork):
         await self.reservations.flush()
         await self.stock.flush()
         await super().commit()
-
-
-def bound_unit_of_work(
-    *, translate: Translate, bulk_outbox: OutboxWriter
-) -> type[SqlAlchemyInventoryUnitOfWork]:
-    """The unit of work class with `translate` and `bulk_outbox` given, for a caller that
-    makes its units of work from the base class's arguments alone (libs.bootstrap)."""
-
-    class BoundInventoryUnitOfWork(SqlAlchemyInventoryUnitOfWork):
-        def __init__(self, **base: Any) -> None:
-            super().__init__(translate=translate, bulk_outbox=bulk_outbox, **base)
-
-    return BoundInventoryUnitOfWork
 
 
 def _implements(uow: SqlAlchemyInventoryUnitOfWork) -> UnitOfWork:

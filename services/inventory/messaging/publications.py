@@ -12,6 +12,7 @@ from typing import assert_never
 
 from libs.contracts import inventory as contract
 from libs.contracts.base import IntegrationEvent
+from libs.messaging.wire import from_event
 from services.inventory.domain import events
 from services.inventory.domain.locations import Location
 
@@ -160,7 +161,6 @@ def stock_changed(event: events.StockChanged) -> contract.StockChanged:
 
 def location_changed(event: events.LocationChanged) -> contract.LocationChanged:
     loc: Location = event.location
-    a = loc.address
     return contract.LocationChanged(
         code=loc.code,
         change=event.change,
@@ -169,16 +169,7 @@ def location_changed(event: events.LocationChanged) -> contract.LocationChanged:
         type=loc.type.value,
         active=loc.active,
         capabilities=sorted(c.value for c in loc.capabilities),
-        address=contract.LocationAddress(
-            line1=a.line1,
-            line2=a.line2,
-            city=a.city,
-            region=a.region,
-            postal_code=a.postal_code,
-            country=a.country,
-            latitude=a.latitude,
-            longitude=a.longitude,
-        ),
+        address=from_event(contract.LocationAddress, loc.address),
         priority=loc.priority,
         daily_order_capacity=loc.daily_order_capacity,
         processing_days=loc.processing_days,

@@ -95,6 +95,7 @@ class SagaView(SagaSummaryView):
     payment: PaymentTotals
     fulfillment_ids: list[UUID]
     steps: list[SagaStepRow]
+    priority: str
 
 
 _Item = TypeVar("_Item")
@@ -243,6 +244,7 @@ async def saga_of(
     return SagaView(
         **_summary(row, now),
         round=saga.round,
+        priority=saga.order.priority,
         unrouted={k: v for k, v in saga.unrouted.items() if v},
         excluded_locations=saga.excluded,
         hold_reason=_why_stopped(saga),

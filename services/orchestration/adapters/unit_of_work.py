@@ -3,11 +3,13 @@ announced, one commit (libs.db.unit_of_work), with orchestration's ports on its 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from datetime import timedelta
+from typing import Unpack
 
 from libs.contracts.base import IntegrationEvent
 from libs.db.idempotency import IdempotencyKeys
-from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkPlumbing
 from libs.ids import uuids_among
 from libs.jobs import Wakeup
 from services.orchestration.adapters.carrier_rates import RateTableVersions
@@ -17,17 +19,44 @@ from services.orchestration.adapters.review_rules import ReviewRuleVersions
 from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.adapters.strategies import StrategyVersions
 from services.orchestration.domain import commands
+from services.orchestration.domain.events import DomainEvent
+from services.orchestration.domain.review import AddressCheck, FraudCheck
+from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.service_layer.handlers.faults import CrashPoints
 from services.orchestration.service_layer.unit_of_work import UnitOfWork
+
+Translate = Callable[[DomainEvent], IntegrationEvent]
 
 
 class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
     sagas: SagaRepository
     routing: RoutingView
     idempotency: IdempotencyKeys
-    crash_points: CrashPoints | None = None  # armed only by the crash tests
-    # The saga worker's, set by the composition root: a committed saga may be due for work.
-    worker_wakeup: Wakeup | None = None
+
+    def __init__(
+        self,
+        *,
+        translate: Translate,
+        policy: SagaPolicy,
+        routing_grace: timedelta,
+        fraud_check: FraudCheck | None,
+        address_check: AddressCheck | None,
+        crash_points: CrashPoints | None = None,
+        worker_wakeup: Wakeup | None = None,
+        **plumbing: Unpack[UnitOfWorkPlumbing],
+    ) -> None:
+        """`translate`: the integration event published for each domain event of the sagas
+        (messaging.publications.translate). `crash_points`: armed only by the crash tests.
+        `worker_wakeup`: the saga worker's, told that a committed saga may be due for work.
+        The rest as the abstract unit of work says."""
+        super().__init__(**plumbing)
+        self._translate = translate
+        self.policy = policy
+        self.routing_grace = routing_grace
+        self.fraud_check = fraud_check
+        self.address_check = address_check
+        self.crash_points = crash_points
+        self.worker_wakeup = worker_wakeup
 
     async def commit(self) -> None:
         await self.routing.flush()
@@ -70,6 +99,6 @@ class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         """What the sagas of this unit of work announced, in order, to the outbox."""
         events: list[IntegrationEvent] = []
         for saga in self.sagas.seen:
-            events.extend(map(self.translate, saga.events))
+            events.extend(map(self._translate, saga.events))
             saga.events.clear()
         return events

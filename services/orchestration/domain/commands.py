@@ -101,6 +101,12 @@ class ChangeDelivery:
 
 
 @dataclass(frozen=True)
+class ChangePriority:
+    order_id: UUID
+    priority: str  # normal or high
+
+
+@dataclass(frozen=True)
 class RequestRefund:
     order_id: UUID
     refund_id: str

@@ -84,6 +84,7 @@ class StockReservationRequested:
     lines: tuple[RequestedStock, ...]
     allow_backorder: bool
     ordered_at: datetime
+    priority: int = 0  # the order's place in the backorder queue (higher first)
 
 
 @dataclass(frozen=True)

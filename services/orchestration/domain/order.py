@@ -38,6 +38,9 @@ class ShipTo:
         )
 
 
+BACKORDER_PRIORITY = {"normal": 0, "high": 50}
+
+
 @dataclass(frozen=True)
 class OrderSnapshot:
     order_number: str
@@ -55,7 +58,16 @@ class OrderSnapshot:
     customer_email: str = ""
     # The day the customer needs the order by ("deliver by"), as placed; None: no date asked.
     requested_delivery_date: date | None = None
+    # normal or high (oms.order.priority_changed): a high order's reservations are first in
+    # line for incoming stock.
+    priority: str = "normal"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def backorder_priority(self) -> int:
+        """Its place in inventory's backorder queue (ReserveStock.priority, higher first):
+        high orders are served before normal ones placed earlier."""
+        return BACKORDER_PRIORITY.get(self.priority, 0)
 
     def line(self, line_id: str) -> OrderLine:
         return next(ln for ln in self.lines if ln.line_id == line_id)
@@ -132,6 +144,7 @@ class OrderSnapshot:
                 if self.requested_delivery_date is None
                 else self.requested_delivery_date.isoformat()
             ),
+            "priority": self.priority,
             "extra": copy.deepcopy(self.extra),
         }
 
@@ -157,5 +170,7 @@ class OrderSnapshot:
             shipping_amount=Decimal(data["shipping_amount"]),
             customer_email=data["customer_email"],
             requested_delivery_date=None if requested is None else date.fromisoformat(requested),
+            # Sagas stored before orders had a priority have no such key.
+            priority=data.get("priority", "normal"),
             extra=data.get("extra", {}),
         )

@@ -2,17 +2,19 @@
 
 One exhaustive `match`: a domain event type added to domain.events.DomainEvent and not
 mapped here fails mypy --strict (assert_never), not production. The orchestration events go
-to oms.orchestration.events; the three requests to inventory are its commands.
+to oms.orchestration.events; the three requests to inventory are its commands. The domain
+events carry what the published ones carry, field for field and part for part (domain.events),
+so each is copied by name (libs.messaging.wire.from_event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import assert_never
 
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orch
 from libs.contracts.base import IntegrationEvent
+from libs.messaging.wire import from_event
 from services.orchestration.domain import events as ev
 
 
@@ -21,294 +23,64 @@ def translate(event: ev.DomainEvent) -> IntegrationEvent:
     match event:
         # --- asked of inventory ---------------------------------------------------------
         case ev.StockReservationRequested():
-            return inv.ReserveStock(
-                order_id=event.order_id,
-                reservation_id=event.reservation_id,
-                lines=[
-                    inv.RequestedLine(
-                        sku=ln.sku,
-                        quantity=ln.quantity,
-                        location_code=ln.location_code,
-                        line_id=ln.line_id,
-                    )
-                    for ln in event.lines
-                ],
-                allow_backorder=event.allow_backorder,
-                ordered_at=event.ordered_at,
-            )
+            # A hold until a time: inventory's, not asked for.
+            return from_event(inv.ReserveStock, event, left_default=("expires_at",))
         case ev.StockReleaseRequested():
-            return inv.ReleaseReservation(
-                order_id=event.order_id,
-                reservation_id=event.reservation_id,
-                reason=event.reason,
-                lines=_stock_lines(event.lines),
-            )
+            return from_event(inv.ReleaseReservation, event)
         case ev.StockCommitRequested():
-            return inv.CommitReservation(
-                order_id=event.order_id,
-                reservation_id=event.reservation_id,
-                lines=_stock_lines(event.lines),
-                shipment_id=event.shipment_id,
-            )
+            return from_event(inv.CommitReservation, event)
         # --- routing and the order's course -----------------------------------------------
         case ev.RoutingDecided():
-            return orch.RoutingDecided(
-                order_id=event.order_id,
-                decision_id=event.decision_id,
-                round=event.round,
-                outcome=event.outcome,
-                strategy_version=event.strategy_version,
-                parts=_parts(event.parts),
-                candidates=[
-                    orch.CandidateVerdict(
-                        location_code=c.location_code,
-                        eligible=c.eligible,
-                        failed_filter=c.failed_filter,
-                        reason=c.reason,
-                        total=c.total,
-                    )
-                    for c in event.candidates
-                ],
-                candidates_considered=event.candidates_considered,
-                explanation=event.explanation,
-                decided_at=event.decided_at,
-            )
+            return from_event(orch.RoutingDecided, event)
         case ev.OrderRouted():
-            return orch.OrderRouted(
-                order_id=event.order_id,
-                decision_id=event.decision_id,
-                reservation_id=event.reservation_id,
-                parts=_parts(event.parts),
-                routed_at=event.routed_at,
-            )
+            return from_event(orch.OrderRouted, event)
         case ev.OrderBackordered():
-            return orch.OrderBackordered(
-                order_id=event.order_id,
-                reservation_id=event.reservation_id,
-                lines=_sku_lines(event.lines),
-                expected_at=event.expected_at,
-                backordered_at=event.backordered_at,
-            )
+            return from_event(orch.OrderBackordered, event)
         case ev.OrderDelayed():
-            return orch.OrderDelayed(
-                order_id=event.order_id,
-                delay_id=event.delay_id,
-                reason_code=event.reason_code,
-                reason=event.reason,
-                lines=_sku_lines(event.lines),
-                previous_estimate=event.previous_estimate,
-                new_estimate=event.new_estimate,
-                delayed_at=event.delayed_at,
-            )
+            return from_event(orch.OrderDelayed, event)
         case ev.OrderOnHold():
-            return orch.OrderOnHold(
-                order_id=event.order_id,
-                hold_id=event.hold_id,
-                reason=event.reason,
-                reason_code=event.reason_code,
-                held_at=event.held_at,
-            )
+            return from_event(orch.OrderOnHold, event)
         case ev.OrderHoldReleased():
-            return orch.OrderHoldReleased(
-                order_id=event.order_id,
-                hold_id=event.hold_id,
-                reason=event.reason,
-                reason_code=event.reason_code,
-                released_at=event.released_at,
-            )
+            return from_event(orch.OrderHoldReleased, event)
         case ev.PaymentRecoveryExpired():
-            return orch.PaymentRecoveryExpired(
-                order_id=event.order_id,
-                hold_id=event.hold_id,
-                reason=event.reason,
-                expired_at=event.expired_at,
-            )
+            return from_event(orch.PaymentRecoveryExpired, event)
         case ev.OrderRejected():
-            return orch.OrderRejected(
-                order_id=event.order_id,
-                hold_id=event.hold_id,
-                reason=event.reason,
-                rejected_at=event.rejected_at,
-            )
+            return from_event(orch.OrderRejected, event)
         case ev.OrderCompleted():
-            return orch.OrderCompleted(order_id=event.order_id, completed_at=event.completed_at)
+            return from_event(orch.OrderCompleted, event)
         # --- fulfilment orders --------------------------------------------------------------
         case ev.FulfillmentCreated():
-            return orch.FulfillmentCreated(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                method=event.method,
-                lines=_lines(event.lines),
-                created_at=event.created_at,
-            )
+            return from_event(orch.FulfillmentCreated, event)
         case ev.FulfillmentAccepted():
-            return orch.FulfillmentAccepted(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                accepted_at=event.accepted_at,
-            )
+            return from_event(orch.FulfillmentAccepted, event)
         case ev.FulfillmentRejected():
-            return orch.FulfillmentRejected(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                reason=event.reason,
-                lines=_lines(event.lines),
-                rejected_at=event.rejected_at,
-            )
+            return from_event(orch.FulfillmentRejected, event)
         case ev.FulfillmentPicked():
-            return orch.FulfillmentPicked(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                lines=_lines(event.lines),
-                short=_lines(event.short),
-                picked_at=event.picked_at,
-            )
+            return from_event(orch.FulfillmentPicked, event)
         case ev.FulfillmentPacked():
-            return orch.FulfillmentPacked(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                packed_at=event.packed_at,
-            )
+            return from_event(orch.FulfillmentPacked, event)
         case ev.FulfillmentCancelled():
-            return orch.FulfillmentCancelled(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                reason=event.reason,
-                lines=_lines(event.lines),
-                cancelled_at=event.cancelled_at,
-            )
+            return from_event(orch.FulfillmentCancelled, event)
         case ev.FulfillmentShipped():
-            return orch.FulfillmentShipped(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                shipment_id=event.shipment_id,
-                carrier=event.carrier,
-                service=event.service,
-                tracking_number=event.tracking_number,
-                tracking_url=event.tracking_url,
-                lines=_lines(event.lines),
-                shipped_at=event.shipped_at,
-            )
+            return from_event(orch.FulfillmentShipped, event)
         case ev.FulfillmentReadyForPickup():
-            return orch.FulfillmentReadyForPickup(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                ready_at=event.ready_at,
-            )
+            return from_event(orch.FulfillmentReadyForPickup, event)
         case ev.FulfillmentCollected():
-            return orch.FulfillmentCollected(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                shipment_id=event.shipment_id,
-                lines=_lines(event.lines),
-                collected_at=event.collected_at,
-            )
+            return from_event(orch.FulfillmentCollected, event)
         case ev.FulfillmentDelivered():
-            return orch.FulfillmentDelivered(
-                order_id=event.order_id,
-                fulfillment_id=event.fulfillment_id,
-                location_code=event.location_code,
-                shipment_id=event.shipment_id,
-                lines=_lines(event.lines),
-                delivered_at=event.delivered_at,
-            )
+            return from_event(orch.FulfillmentDelivered, event)
         # --- payments -----------------------------------------------------------------------
         case ev.PaymentAuthorized():
-            return orch.PaymentAuthorized(
-                order_id=event.order_id,
-                payment_id=event.payment_id,
-                amount=event.amount,
-                currency=event.currency,
-                provider_reference=event.provider_reference,
-                authorized_at=event.authorized_at,
-            )
+            return from_event(orch.PaymentAuthorized, event)
         case ev.PaymentDeclined():
-            return orch.PaymentDeclined(
-                order_id=event.order_id,
-                payment_id=event.payment_id,
-                amount=event.amount,
-                currency=event.currency,
-                code=event.code,
-                reason=event.reason,
-                resolution=event.resolution,
-                declined_at=event.declined_at,
-            )
+            return from_event(orch.PaymentDeclined, event)
         case ev.PaymentCaptured():
-            return orch.PaymentCaptured(
-                order_id=event.order_id,
-                payment_id=event.payment_id,
-                amount=event.amount,
-                currency=event.currency,
-                provider_reference=event.provider_reference,
-                shipment_id=event.shipment_id,
-                captured_at=event.captured_at,
-            )
+            return from_event(orch.PaymentCaptured, event)
         case ev.PaymentVoided():
-            return orch.PaymentVoided(
-                order_id=event.order_id,
-                payment_id=event.payment_id,
-                amount=event.amount,
-                currency=event.currency,
-                voided_at=event.voided_at,
-            )
+            return from_event(orch.PaymentVoided, event)
         case ev.PaymentRefunded():
-            return orch.PaymentRefunded(
-                order_id=event.order_id,
-                payment_id=event.payment_id,
-                amount=event.amount,
-                currency=event.currency,
-                refund_id=event.refund_id,
-                lines=_lines(event.lines),
-                refunded_at=event.refunded_at,
-            )
+            return from_event(orch.PaymentRefunded, event)
         case ev.PaymentRefundFailed():
-            return orch.PaymentRefundFailed(
-                order_id=event.order_id,
-                payment_id=event.payment_id,
-                amount=event.amount,
-                currency=event.currency,
-                refund_id=event.refund_id,
-                reason=event.reason,
-                failed_at=event.failed_at,
-            )
+            return from_event(orch.PaymentRefundFailed, event)
         case _:
             assert_never(event)
-
-
-def _lines(lines: Iterable[ev.LineQuantity]) -> list[orch.LineQuantity]:
-    return [orch.LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in lines]
-
-
-def _sku_lines(lines: Iterable[ev.SkuLineQuantity]) -> list[orch.SkuLineQuantity]:
-    return [
-        orch.SkuLineQuantity(line_id=ln.line_id, sku=ln.sku, quantity=ln.quantity) for ln in lines
-    ]
-
-
-def _parts(parts: Iterable[ev.RoutedPart]) -> list[orch.RoutedPart]:
-    return [
-        orch.RoutedPart(
-            location_code=p.location_code,
-            lines=_sku_lines(p.lines),
-            backordered=p.backordered,
-            carrier=p.carrier,
-            service=p.service,
-        )
-        for p in parts
-    ]
-
-
-def _stock_lines(lines: Iterable[ev.StockUnits]) -> list[inv.ReleaseLine]:
-    return [
-        inv.ReleaseLine(sku=ln.sku, quantity=ln.quantity, location_code=ln.location_code)
-        for ln in lines
-    ]

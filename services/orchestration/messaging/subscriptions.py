@@ -11,6 +11,7 @@ from libs.contracts.order import (
     EventDelivery,
     OrderCancellationRequested,
     OrderPlaced,
+    OrderPriorityChanged,
     OrderUpdated,
 )
 from libs.contracts.returns import RefundRequested
@@ -92,6 +93,11 @@ def _order_updated(env: Envelope) -> commands.ChangeDelivery | None:
         service_level=e.delivery.service_level,
         pickup_location=e.delivery.pickup_location_code,
     )
+
+
+def _priority_changed(env: Envelope) -> commands.ChangePriority:
+    e = OrderPriorityChanged.model_validate(env.data)
+    return commands.ChangePriority(order_id=UUID(e.order_id), priority=e.priority)
 
 
 def _cancellation_requested(env: Envelope) -> commands.CancelUnits:
@@ -210,6 +216,7 @@ SUBSCRIPTIONS: Subscriptions = {
     ORDER_EVENTS: {
         OrderPlaced.event_type: _order_placed,
         OrderUpdated.event_type: _order_updated,
+        OrderPriorityChanged.event_type: _priority_changed,
         OrderCancellationRequested.event_type: _cancellation_requested,
     },
     INVENTORY_EVENTS: {

@@ -21,7 +21,6 @@ from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
 from services.orchestration.domain import commands
 from services.orchestration.domain.carriers import RateTable
-from services.orchestration.domain.events import DomainEvent
 from services.orchestration.domain.payments import PaymentOperation
 from services.orchestration.domain.review import (
     AddressCheck,
@@ -208,10 +207,6 @@ class UnitOfWork(ABC):
     # Manual review's address check (domain.review.AddressCheck), set by the composition
     # root; asked only when the invalid-address rule is on.
     address_check: AddressCheck | None = None
-    # The integration event each domain event of the sagas is published as
-    # (messaging.publications.translate), set by the composition root: service_layer does
-    # not import messaging.
-    translate: Callable[[DomainEvent], IntegrationEvent]
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

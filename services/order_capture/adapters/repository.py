@@ -34,6 +34,7 @@ from services.order_capture.domain.values import (
     Delivery,
     DeliveryMethod,
     Payment,
+    Priority,
     ServiceLevel,
     Shipment,
 )
@@ -274,6 +275,7 @@ def order_row(order: Order) -> dict[str, Any]:
         "tags": list(order.tags),
         "metadata": order.metadata,
         "notes": order.notes,
+        "priority": order.priority.value,
         "on_hold": order.on_hold,
         "closed": order.closed,
         "applied_facts": sorted(order.applied_facts),
@@ -336,6 +338,7 @@ def _order_from(row: Any, lines: Sequence[Any], shipments: Sequence[Any]) -> Ord
         tags=tuple(row.tags),
         metadata=dict(row.metadata),
         notes=row.notes,
+        priority=Priority(row.priority),
         status=OrderStatus(row.status),
         on_hold=row.on_hold,
         closed=row.closed,

@@ -62,6 +62,8 @@ sales_order = Table(
     Column("tags", ARRAY(Text), nullable=False),
     Column("metadata", JSONB, nullable=False),
     Column("notes", Text),
+    # normal or high (domain.values.Priority).
+    Column("priority", Text, nullable=False, server_default="normal"),
     Column("on_hold", Boolean, nullable=False),
     Column("closed", Boolean, nullable=False),
     # Business keys of the reports already applied (shipment ids, ...): a report repeated

@@ -9,10 +9,10 @@ know no published language of their own.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from typing import Any
+from typing import Unpack
 
 from libs.contracts.base import IntegrationEvent
-from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkPlumbing
 from libs.ids import uuids_among
 from services.order_capture.adapters.repository import OrderRepository
 from services.order_capture.domain.events import OrderEvent
@@ -23,8 +23,8 @@ from services.order_capture.service_layer.unit_of_work import Translate, UnitOfW
 class SqlAlchemyOrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
     orders: OrderRepository
 
-    def __init__(self, *, translate: Translate, **base: Any) -> None:
-        super().__init__(**base)
+    def __init__(self, *, translate: Translate, **plumbing: Unpack[UnitOfWorkPlumbing]) -> None:
+        super().__init__(**plumbing)
         self._translate = translate
 
     def start(self) -> None:
@@ -54,17 +54,6 @@ class SqlAlchemyOrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
             if publication.event is not None:
                 collected.append(publication.event)
         return collected
-
-
-def bound_unit_of_work(*, translate: Translate) -> type[SqlAlchemyOrderCaptureUnitOfWork]:
-    """The unit of work class with `translate` given, for a caller that makes its units of
-    work from the base class's arguments alone (libs.bootstrap)."""
-
-    class BoundOrderCaptureUnitOfWork(SqlAlchemyOrderCaptureUnitOfWork):
-        def __init__(self, **base: Any) -> None:
-            super().__init__(translate=translate, **base)
-
-    return BoundOrderCaptureUnitOfWork
 
 
 def _implements(uow: SqlAlchemyOrderCaptureUnitOfWork) -> UnitOfWork:

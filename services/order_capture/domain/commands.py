@@ -16,6 +16,7 @@ from services.order_capture.domain.values import (
     Delivery,
     OrderChanges,
     Payment,
+    Priority,
 )
 
 
@@ -55,6 +56,13 @@ class EditOrder:
     order_id: UUID
     expected_version: int
     changes: OrderChanges
+
+
+@dataclass(frozen=True)
+class ChangePriority:
+    order_id: UUID
+    priority: Priority
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,12 @@ class StatusChanged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class PriorityChanged(DomainEvent):
+    priority: str = ""
+    previous_priority: str = ""
+
+
+@dataclass(frozen=True)
 class FactRecorded(DomainEvent):
     """Something another service reported (stock held, parcel shipped...): timeline only,
     since its source has already published it."""
@@ -73,5 +79,6 @@ OrderEvent = (
     | CancellationRequested
     | OrderCancelled
     | StatusChanged
+    | PriorityChanged
     | FactRecorded
 )

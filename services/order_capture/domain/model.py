@@ -46,6 +46,7 @@ from services.order_capture.domain.values import (
     DeliveryMethod,
     OrderChanges,
     Payment,
+    Priority,
     Shipment,
 )
 
@@ -89,6 +90,7 @@ class Order:
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     notes: str | None = None
+    priority: Priority = Priority.NORMAL
     status: OrderStatus = OrderStatus.PENDING
     on_hold: bool = False
     closed: bool = False
@@ -209,6 +211,28 @@ class Order:
                 source=events.ORDER_CAPTURE,
                 reason=f"edited: {', '.join(changed)}",
                 changed_fields=tuple(changed),
+            )
+        )
+        return True
+
+    def change_priority(self, priority: Priority, reason: str, *, now: datetime) -> bool:
+        """Expedite the order (or take it back to normal) while anything is left to serve;
+        the same priority again changes nothing."""
+        if self.has_shipped or self.status is OrderStatus.CANCELLED:
+            raise OrderNotEditable(
+                f"order {self.order_number} is {self.status.value}; only unshipped orders change"
+            )
+        if priority is self.priority:
+            return False
+        previous, self.priority = self.priority, priority
+        self._touch(now)
+        self._record(
+            events.PriorityChanged(
+                at=now,
+                source=events.ORDER_CAPTURE,
+                reason=reason or f"priority {priority.value}",
+                priority=priority.value,
+                previous_priority=previous.value,
             )
         )
         return True

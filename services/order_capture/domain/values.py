@@ -24,6 +24,13 @@ class DeliveryMethod(StrEnum):
     PICKUP = "pickup"
 
 
+class Priority(StrEnum):
+    """How urgently an order is served: a high one is first in line for incoming stock."""
+
+    NORMAL = "normal"
+    HIGH = "high"
+
+
 class ServiceLevel(StrEnum):
     STANDARD = "standard"
     EXPRESS = "express"

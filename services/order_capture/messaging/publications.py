@@ -94,6 +94,17 @@ def translate(order: Order, event: events.OrderEvent) -> Publication:
                     status=event.status,
                 ),
             )
+        case events.PriorityChanged():
+            return Publication(
+                contract.OrderPriorityChanged(
+                    **common,
+                    priority=event.priority,
+                    previous_priority=event.previous_priority,
+                    reason=event.reason,
+                    changed_at=event.at,
+                ),
+                _entry(event, "priority_changed", details={"priority": event.priority}),
+            )
         case events.FactRecorded():
             # Its source published it already: a timeline entry only.
             return Publication(None, _entry(event, event.kind, details=event.details))

@@ -454,8 +454,6 @@ def _rate_table_from(version: int, body: Mapping[str, Any]) -> RateTable:
 
 
 class FakeUnitOfWork(UnitOfWork):
-    translate = staticmethod(publications.translate)
-
     def __init__(
         self,
         storage: FakeStorage,
@@ -520,7 +518,7 @@ class FakeUnitOfWork(UnitOfWork):
     def collect_events(self) -> list[IntegrationEvent]:
         events: list[IntegrationEvent] = []
         for saga in self._sagas.seen:
-            events.extend(map(self.translate, saga.events))
+            events.extend(map(publications.translate, saga.events))
             saga.events.clear()
         return events
 

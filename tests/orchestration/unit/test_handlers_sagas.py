@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from libs.contracts import inventory as inv
 from libs.errors import IdempotencyKeyReused, PreconditionFailed
 from services.orchestration.adapters.strategies import DEFAULT, to_dict
 from services.orchestration.domain import commands as c
@@ -173,6 +174,38 @@ async def test_stock_that_arrives_serves_a_waiting_order_when_the_worker_plans_i
     await bus.handle(c.RouteSaga(order_id, bus.storage.saga(order_id).round))
 
     assert state(bus, order_id) is SagaState.RESERVING
+
+
+def reserve_stock_priorities(bus: FakeBus) -> list[int]:
+    return [e.priority for e in bus.storage.outbox if isinstance(e, inv.ReserveStock)]
+
+
+async def test_an_expedited_order_asks_for_its_stock_first_in_the_backorder_queue() -> None:
+    bus = FakeBus(routing_grace=timedelta(0))
+    order_id = await placed(bus)
+    assert state(bus, order_id) is SagaState.WAITING_FOR_STOCK
+
+    await bus.handle(c.ChangePriority(order_id, "high"))
+    assert bus.storage.saga(order_id).order.priority == "high"
+    await stocked(bus)
+    await bus.handle(c.RouteSaga(order_id, bus.storage.saga(order_id).round))
+
+    assert state(bus, order_id) is SagaState.RESERVING
+    assert reserve_stock_priorities(bus) == [50]
+
+
+async def test_a_normal_order_asks_for_its_stock_at_the_default_priority() -> None:
+    bus = FakeBus()
+    await stocked(bus)
+    await placed(bus)
+    assert reserve_stock_priorities(bus) == [0]
+
+
+async def test_an_order_priority_survives_the_saga_row() -> None:
+    order = dataclasses.replace(an_order(), priority="high")
+    assert OrderSnapshot.from_dict(order.to_dict()) == order
+    stored_before_priorities = {k: v for k, v in an_order().to_dict().items() if k != "priority"}
+    assert OrderSnapshot.from_dict(stored_before_priorities).priority == "normal"
 
 
 async def test_a_new_strategy_makes_every_waiting_order_due_at_once() -> None:

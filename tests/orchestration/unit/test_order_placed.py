@@ -7,8 +7,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from libs.contracts.order import EventDelivery, OrderPlaced, PlacedOrderLine
-from services.orchestration.domain.commands import StartSaga
+from libs.contracts.order import (
+    EventDelivery,
+    OrderPlaced,
+    OrderPriorityChanged,
+    PlacedOrderLine,
+)
+from services.orchestration.domain.commands import ChangePriority, StartSaga
 from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.messaging.subscriptions import SUBSCRIPTIONS
 from tests.support.events import envelope_of
@@ -50,3 +55,17 @@ class TestRequestedDeliveryDate:
         stored = started(None).to_dict()
         del stored["requested_delivery_date"]
         assert OrderSnapshot.from_dict(stored).requested_delivery_date is None
+
+
+def test_an_expedited_order_becomes_a_change_of_its_sagas_priority() -> None:
+    event = OrderPriorityChanged(
+        order_id=str(ORDER_ID),
+        order_number="ORD-1001",
+        sequence=2,
+        priority="high",
+        previous_priority="normal",
+        reason="VIP customer",
+        changed_at=NOW,
+    )
+    command = SUBSCRIPTIONS[event.topic][event.event_type](envelope_of(event, at=NOW))
+    assert command == ChangePriority(order_id=ORDER_ID, priority="high")

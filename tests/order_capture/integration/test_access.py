@@ -61,6 +61,7 @@ def requests_on(order: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/v1/orders/{oid}/timeline", {}),
         ("PATCH", f"/v1/orders/{oid}", {"json": {"notes": "x"}, "headers": {"If-Match": '"1"'}}),
         ("POST", f"/v1/orders/{oid}/cancel", {"json": {"reason": "x"}}),
+        ("POST", f"/v1/orders/{oid}/priority", {"json": {"priority": "high"}}),
     ]
 
 
@@ -86,6 +87,7 @@ class TestScopes:
             ("GET", "/v1/orders/{id}/timeline", Scope.ORDERS_READ),
             ("PATCH", "/v1/orders/{id}", Scope.ORDERS_WRITE),
             ("POST", "/v1/orders/{id}/cancel", Scope.ORDERS_WRITE),
+            ("POST", "/v1/orders/{id}/priority", Scope.ORDERS_WRITE),
         ],
     )
     async def test_a_token_without_the_scope_is_403_and_changes_nothing(
@@ -103,6 +105,7 @@ class TestScopes:
             "/v1/orders": order_body(),
             f"/v1/orders/{order['id']}": {"notes": "x"},
             f"/v1/orders/{order['id']}/cancel": {"reason": "x"},
+            f"/v1/orders/{order['id']}/priority": {"priority": "high"},
         }
         kwargs: dict[str, Any] = {"headers": {**scoped(other, Scope.INVENTORY_READ)}}
         if method != "GET":
@@ -137,6 +140,7 @@ class TestScopes:
             ("get", "/v1/orders/{order_id}/timeline"): Scope.ORDERS_READ,
             ("patch", "/v1/orders/{order_id}"): Scope.ORDERS_WRITE,
             ("post", "/v1/orders/{order_id}/cancel"): Scope.ORDERS_WRITE,
+            ("post", "/v1/orders/{order_id}/priority"): Scope.ORDERS_WRITE,
         }
         for (method, path), scope in expected.items():
             assert doc["paths"][path][method]["security"] == [{"bearerAuth": [scope.value]}]

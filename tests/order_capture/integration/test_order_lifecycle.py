@@ -137,6 +137,38 @@ class TestEdit:
         assert "status" in [e["field"] for e in r.json()["errors"]]
 
 
+class TestPriority:
+    async def test_an_expedited_order_is_published_once_and_shown(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        order = await place(client)
+        assert order["priority"] == "normal"
+        body = {"priority": "high", "reason": "VIP customer"}
+        r = await client.post(f"/v1/orders/{order['id']}/priority", json=body)
+        assert r.status_code == 200, r.text
+        assert (r.json()["priority"], r.headers["etag"]) == ("high", '"2"')
+        again = await client.post(f"/v1/orders/{order['id']}/priority", json=body)
+        assert (again.status_code, again.json()["version"]) == (200, 2)
+        events = await published(container, order["id"])
+        assert [e["type"] for e in events] == ["oms.order.placed", "oms.order.priority_changed"]
+        assert events[-1]["data"]["priority"] == "high"
+        assert events[-1]["data"]["previous_priority"] == "normal"
+        timeline = (await client.get(f"/v1/orders/{order['id']}/timeline")).json()["items"]
+        assert "priority_changed" in [entry["kind"] for entry in timeline]
+
+    async def test_a_shipped_order_is_409_and_an_unknown_priority_422(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        order = await place(client)
+        bad = await client.post(f"/v1/orders/{order['id']}/priority", json={"priority": "asap"})
+        assert bad.status_code == 422, bad.text
+        await ship_everything(container, order)
+        r = await client.post(f"/v1/orders/{order['id']}/priority", json={"priority": "high"})
+        assert r.status_code == 409, r.text
+        assert r.json()["code"] == "order_not_editable"
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
 class TestCancel:
     async def test_a_full_cancel_cancels_every_unit_and_repeating_it_is_harmless(
         self, client: httpx.AsyncClient, container: ServiceContainer

@@ -19,6 +19,7 @@ from services.order_capture.domain.errors import (
     DuplicateChannelOrder,
     DuplicateSku,
     OrderNotCancellable,
+    OrderNotEditable,
     OrderNotFound,
     VersionMismatch,
 )
@@ -32,6 +33,7 @@ from services.order_capture.domain.values import (
     DeliveryMethod,
     OrderChanges,
     Payment,
+    Priority,
     ServiceLevel,
 )
 from tests.order_capture.unit.fakes import FakeStore, FixedClock, handle
@@ -201,6 +203,57 @@ class TestEditOrder:
         )
         with pytest.raises(OrderNotFound):
             await handle(store, clock, cmd)
+
+
+class TestChangePriority:
+    async def test_expediting_is_published_and_on_the_timeline(
+        self, store: FakeStore, clock: FixedClock
+    ) -> None:
+        order = await place(store, clock)
+        clock.at = LATER
+        cmd = commands.ChangePriority(order.id, Priority.HIGH, reason="VIP customer")
+        await handle(store, clock, cmd)
+        assert (store.orders[order.id].priority, store.orders[order.id].version) == (
+            Priority.HIGH,
+            2,
+        )
+        changed = store.published[-1]
+        assert isinstance(changed, contract.OrderPriorityChanged)
+        assert (changed.sequence, changed.priority, changed.previous_priority) == (
+            2,
+            "high",
+            "normal",
+        )
+        assert (changed.reason, changed.changed_at) == ("VIP customer", LATER)
+        entry = store.timeline[order.id][-1]
+        assert (entry.kind, entry.details, entry.event_sequence) == (
+            "priority_changed",
+            {"priority": "high"},
+            2,
+        )
+
+    async def test_the_same_priority_again_changes_nothing(
+        self, store: FakeStore, clock: FixedClock
+    ) -> None:
+        order = await place(store, clock)
+        await handle(store, clock, commands.ChangePriority(order.id, Priority.HIGH))
+        await handle(store, clock, commands.ChangePriority(order.id, Priority.HIGH))
+        assert store.published_types() == ["oms.order.placed", "oms.order.priority_changed"]
+        assert store.orders[order.id].version == 2
+
+    async def test_a_cancelled_order_keeps_its_priority(
+        self, store: FakeStore, clock: FixedClock
+    ) -> None:
+        order = await place(store, clock)
+        await handle(
+            store,
+            clock,
+            commands.CancelOrder(order_id=order.id, reason="gone", requested_by="channel"),
+        )
+        with pytest.raises(OrderNotEditable):
+            await handle(store, clock, commands.ChangePriority(order.id, Priority.HIGH))
+        assert store.orders[order.id].priority is Priority.NORMAL
+        assert "oms.order.priority_changed" not in store.published_types()
 
 
 class TestCancelOrder:

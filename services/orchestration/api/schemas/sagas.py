@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -139,6 +139,11 @@ class SagaRead(SagaSummary):
     payment: PaymentSummary
     fulfillment_ids: list[UUID]
     steps: list[SagaStepRead]
+    priority: Literal["normal", "high"] = Field(
+        "normal",
+        description="The order's priority (oms.order.priority_changed): a high order's "
+        "reservations are first in line for incoming stock",
+    )
 
 
 class SagaPage(Page[SagaSummary]):

@@ -5,6 +5,7 @@ not accept in time."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from services.orchestration.domain import events as ev
@@ -82,6 +83,11 @@ class CompensationSteps(SagaCore):
             self.check_completion(now)
             return
         self._next(now)
+
+    def change_priority(self, priority: str) -> None:
+        """The order was expedited or taken back to normal: reservations asked from now on
+        carry its new place in the backorder queue (those already held keep theirs)."""
+        self.order = replace(self.order, priority=priority)
 
     def replan(
         self,

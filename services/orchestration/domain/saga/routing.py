@@ -138,6 +138,7 @@ class RoutingSteps(SagaCore):
                 ),
                 allow_backorder=decision.outcome is Outcome.BACKORDERED,
                 ordered_at=self.order.placed_at,
+                priority=self.order.backorder_priority,
             )
         )
         self._step("routed", decision.explanation, now)

@@ -16,6 +16,7 @@ def build_handlers() -> dict[type, Handler]:
         commands.RecordBackorderRepromise: sagas.record_backorder_repromise,
         commands.CancelUnits: sagas.cancel_units,
         commands.ChangeDelivery: sagas.change_delivery,
+        commands.ChangePriority: sagas.change_priority,
         commands.RequestRefund: sagas.request_refund,
         commands.RecordPaymentAnswer: sagas.record_payment_answer,
         commands.SweepOverdue: sagas.sweep_overdue,

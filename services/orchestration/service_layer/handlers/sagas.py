@@ -138,6 +138,12 @@ async def change_delivery(cmd: commands.ChangeDelivery, uow: UnitOfWork) -> None
     await uow.sagas.save(saga)
 
 
+async def change_priority(cmd: commands.ChangePriority, uow: UnitOfWork) -> None:
+    saga = await _locked(uow, cmd.order_id)
+    saga.change_priority(cmd.priority)
+    await uow.sagas.save(saga)
+
+
 async def request_refund(cmd: commands.RequestRefund, uow: UnitOfWork) -> None:
     saga = await _locked(uow, cmd.order_id)
     saga.request_refund(cmd.refund_id, cmd.amount, cmd.lines, uow.clock.now())

@@ -38,6 +38,7 @@ from services.order_capture.api.schemas.orders import (
     OrderPatch,
     OrderRead,
     PaymentRead,
+    PriorityChange,
     ShipmentRead,
     TotalsRead,
 )
@@ -302,6 +303,30 @@ async def cancel(
     return await _render(session, order_id, response, caller)
 
 
+@router.post(
+    "/orders/{order_id}/priority",
+    summary="Expedite an order, or take it back to normal",
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def change_priority(
+    order_id: UUID,
+    body: PriorityChange,
+    response: Response,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Writer,
+) -> OrderRead:
+    """`high` puts the order first in line for incoming stock (its backorders are served
+    before those of normal orders placed earlier); published as oms.order.priority_changed.
+    The same priority again changes nothing, so a retry is safe. 409 `order_not_editable`
+    once anything has shipped or the order is cancelled."""
+    await _visible(session, order_id, caller)
+    await bus.handle(
+        commands.ChangePriority(order_id=order_id, priority=body.priority, reason=body.reason)
+    )
+    return await _render(session, order_id, response, caller)
+
+
 def _units_per_line(body: CancelRequest) -> dict[UUID, int]:
     """The same line twice in one request counts twice (its quantities add up)."""
     total: dict[UUID, int] = {}
@@ -380,6 +405,7 @@ def order_read(view: queries.OrderView) -> OrderRead:
         tags=list(row.tags),
         metadata=dict(row.metadata),
         notes=row.notes,
+        priority=row.priority,
         shipments=[ShipmentRead.model_validate(s, from_attributes=True) for s in shipments],
         version=row.version,
         created_at=row.created_at,

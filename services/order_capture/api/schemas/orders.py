@@ -30,7 +30,7 @@ from services.order_capture.api.schemas.fields import (
 )
 from services.order_capture.domain import commands, values
 from services.order_capture.domain.status import OrderStatus
-from services.order_capture.domain.values import Channel, DeliveryMethod, ServiceLevel
+from services.order_capture.domain.values import Channel, DeliveryMethod, Priority, ServiceLevel
 
 OrderNumber = Annotated[str, Field(min_length=1, max_length=40, examples=["OMS-00001000"])]
 
@@ -310,6 +310,20 @@ class CancelRequest(Strict):
     )
 
 
+class PriorityChange(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"priority": "high", "reason": "VIP customer"}]},
+    )
+
+    priority: Priority = Field(
+        description="high: first in line for incoming stock; normal: as placed"
+    )
+    reason: Annotated[str, StringConstraints(max_length=500)] = Field(
+        default="", description="Why, for the timeline and the event"
+    )
+
+
 # --- responses ----------------------------------------------------------------------------
 
 
@@ -487,6 +501,9 @@ class OrderRead(BaseModel):
     tags: list[str]
     metadata: dict[str, str]
     notes: str | None = None
+    priority: Priority = Field(
+        Priority.NORMAL, description="high orders are first in line for incoming stock"
+    )
     shipments: list[ShipmentRead]
     version: int = Field(description="Also the ETag; send it in If-Match to PATCH")
     created_at: datetime

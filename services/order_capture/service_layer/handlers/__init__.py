@@ -8,6 +8,7 @@ from services.order_capture.domain import commands
 from services.order_capture.service_layer.handlers.orders import (
     cancel_order,
     cancel_own_order,
+    change_priority,
     edit_order,
     place_order,
 )
@@ -20,6 +21,7 @@ BATCHABLE = frozenset(RECORDERS)
 HANDLERS: dict[type, Handler] = {
     commands.PlaceOrder: place_order,
     commands.EditOrder: edit_order,
+    commands.ChangePriority: change_priority,
     commands.CancelOrder: cancel_order,
     commands.CancelOwnOrder: cancel_own_order,
     **dict.fromkeys(RECORDERS, record_report),

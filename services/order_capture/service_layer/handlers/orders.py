@@ -56,6 +56,15 @@ async def edit_order(cmd: commands.EditOrder, uow: UnitOfWork) -> UUID:
     return order.id
 
 
+async def change_priority(cmd: commands.ChangePriority, uow: UnitOfWork) -> UUID:
+    """Expedite an order or take it back to normal; the same priority again is a no-op, so a
+    retried request is safe without an Idempotency-Key."""
+    order = await _locked(uow, cmd.order_id)
+    if order.change_priority(cmd.priority, cmd.reason, now=uow.clock.now()):
+        await uow.orders.save(order)
+    return order.id
+
+
 async def cancel_order(cmd: commands.CancelOrder, uow: UnitOfWork) -> UUID:
     """Cancel unshipped units. With an Idempotency-Key a retried partial cancel applies once."""
     replayed = await _replayed(

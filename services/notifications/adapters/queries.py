@@ -1,0 +1,132 @@
+"""Read-side SQL for the notifications API: webhook endpoints and their deliveries.
+
+The queries return the adapters' own read models (the domain's endpoint, the dataclasses
+below), never the API's schemas: the routes turn them into responses.
+
+A caller narrowed to channels sees only the endpoints whose channel filter lies within its
+channels (an endpoint without a filter gets every channel's events, so only an unnarrowed
+caller sees it); the filter is part of each query, so another endpoint is never read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, cast, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Text
+
+from libs.db.pagination import Keyset, by_datetime, by_int, by_uuid
+from services.notifications.adapters.mappers import endpoint_of
+from services.notifications.adapters.tables import webhook_delivery, webhook_endpoint
+from services.notifications.domain.endpoints import WebhookEndpoint
+
+Channels = frozenset[str] | None
+
+ENDPOINTS = Keyset(
+    by_datetime(webhook_endpoint.c.created_at), by_uuid(webhook_endpoint.c.id), descending=True
+)
+DELIVERIES = Keyset(by_int(webhook_delivery.c.seq), descending=True)
+
+
+@dataclass(frozen=True)
+class EndpointsPage:
+    items: list[WebhookEndpoint]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: UUID
+    endpoint_id: UUID
+    webhook_id: str
+    event_type: str
+    aggregate_key: str
+    order_id: UUID | None
+    occurred_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeliveriesPage:
+    items: list[Delivery]
+    next_cursor: str | None
+
+
+def _visible(channels: Channels) -> ColumnElement[bool]:
+    if channels is None:
+        return true()
+    allowed = cast(sorted(channels), ARRAY(Text))
+    column = webhook_endpoint.c.channels
+    contained: ColumnElement[bool] = column.contained_by(allowed)
+    return column.is_not(None) & contained
+
+
+async def get_endpoint(
+    session: AsyncSession, endpoint_id: UUID, *, channels: Channels
+) -> WebhookEndpoint | None:
+    row = (
+        await session.execute(
+            select(webhook_endpoint).where(webhook_endpoint.c.id == endpoint_id, _visible(channels))
+        )
+    ).one_or_none()
+    return endpoint_of(row) if row is not None else None
+
+
+async def list_endpoints(
+    session: AsyncSession, *, channels: Channels, limit: int, cursor: str | None
+) -> EndpointsPage:
+    """Newest first."""
+    query: Select[Any] = select(webhook_endpoint).where(_visible(channels))
+    rows, next_cursor = await ENDPOINTS.page(session, query, limit=limit, cursor=cursor)
+    return EndpointsPage([endpoint_of(r) for r in rows], next_cursor)
+
+
+async def list_deliveries(
+    session: AsyncSession, endpoint_id: UUID, *, limit: int, cursor: str | None
+) -> DeliveriesPage:
+    """Newest first; the caller checked it sees the endpoint."""
+    d = webhook_delivery.c
+    query: Select[Any] = select(
+        d.seq,
+        d.id,
+        d.endpoint_id,
+        d.webhook_id,
+        d.event_type,
+        d.aggregate_key,
+        d.order_id,
+        d.occurred_at,
+        d.status,
+        d.attempts,
+        d.next_attempt_at,
+        d.created_at,
+        d.payload,
+    ).where(d.endpoint_id == endpoint_id)
+    rows, next_cursor = await DELIVERIES.page(session, query, limit=limit, cursor=cursor)
+    return DeliveriesPage(
+        [
+            Delivery(
+                r.id,
+                r.endpoint_id,
+                r.webhook_id,
+                r.event_type,
+                r.aggregate_key,
+                r.order_id,
+                r.occurred_at,
+                r.status,
+                r.attempts,
+                r.next_attempt_at,
+                r.created_at,
+                r.payload,
+            )
+            for r in rows
+        ],
+        next_cursor,
+    )

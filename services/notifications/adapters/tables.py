@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from libs.bootstrap import PlumbingTables
+from libs.db.metadata import make_metadata
+from libs.outbox.tables import audit_table, idempotency_table, inbox_table, outbox_table
+
+metadata = make_metadata()
+
+webhook_endpoint = Table(
+    "webhook_endpoint",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("event_types", ARRAY(Text), nullable=False),
+    # NULL: every channel's events (and those of no channel); else only those channels'.
+    Column("channels", ARRAY(Text), nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("status", Text, nullable=False),
+    # [{"value": "whsec_...", "created_at": ..., "expires_at": ... | null}], the current first.
+    # Kept readable: every delivery is signed with them (HMAC needs the key itself).
+    Column("secrets", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Index("ix_webhook_endpoint_created", "created_at", "id"),
+)
+
+# One event for one endpoint, waiting for (or past) the delivery worker.
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    # The order deliveries were made in: the worker sends one order's in this order.
+    Column("seq", BigInteger, Identity(always=True), primary_key=True),
+    Column("id", Uuid, nullable=False, unique=True),
+    Column(
+        "endpoint_id",
+        Uuid,
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The CloudEvent id, sent as webhook-id: receivers dedupe on it.
+    Column("webhook_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    # The record key: the order id, or what else the event is about (a SKU).
+    Column("aggregate_key", Text, nullable=False),
+    Column("order_id", Uuid, nullable=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("endpoint_id", "webhook_id"),
+    Index("ix_webhook_delivery_endpoint", "endpoint_id", "seq"),
+    Index(
+        "ix_webhook_delivery_pending",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+# The channel of each order seen placed (only oms.order.placed says it).
+order_channel = Table(
+    "order_channel",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("channel", Text, nullable=False),
+)
+
+# Events of orders whose channel was not known yet, for the channel-filtered endpoints.
+parked_event = Table(
+    "parked_event",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("event_type", Text, nullable=False),
+    Column("aggregate_key", Text, nullable=False),
+    Column("order_id", Uuid, nullable=False, index=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSONB, nullable=False),
+)
+
+plumbing = PlumbingTables(
+    outbox=outbox_table(metadata),
+    inbox=inbox_table(metadata),
+    idempotency=idempotency_table(metadata),
+    audit=audit_table(metadata),
+)

@@ -1,0 +1,43 @@
+"""The SQLAlchemy unit of work of notifications: one transaction, the repositories on its
+session, and the events of the endpoints it saw turned into outbox rows at each command's end.
+
+How a domain event is published is not decided here: `translate` (domain event -> integration
+event) is bound by bootstrap to messaging.publications.translate, so adapters never import
+messaging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from libs.contracts.base import IntegrationEvent
+from libs.db.idempotency import IdempotencyKeys
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from services.notifications.adapters.repository import (
+    DeliveryRepository,
+    EndpointRepository,
+    OrderChannels,
+)
+from services.notifications.adapters.secrets import RandomSecrets
+from services.notifications.domain.events import NotificationEvent
+from services.notifications.service_layer.unit_of_work import UnitOfWork
+
+Translate = Callable[[NotificationEvent], IntegrationEvent]
+
+
+class SqlUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
+    endpoints: EndpointRepository
+    deliveries: DeliveryRepository
+    orders: OrderChannels
+    secrets: RandomSecrets
+    idempotency: IdempotencyKeys
+    translate: Translate  # bound by bootstrap: the published event of each domain event
+
+    def start(self) -> None:
+        self.endpoints = EndpointRepository(self.session)
+        self.deliveries = DeliveryRepository(self.session)
+        self.orders = OrderChannels(self.session)
+        self.secrets = RandomSecrets()
+
+    def collect_events(self) -> list[IntegrationEvent]:
+        """What the endpoints of this unit of work announced, in order, to the outbox."""
+        return [self.translate(e) for e in self.collect_new_events()]

@@ -1,0 +1,25 @@
+"""Use cases of notifications, one module per area; each takes a command and an open unit of
+work. The bus dispatches by command type."""
+
+from __future__ import annotations
+
+from libs.bus.message_bus import Handler
+from services.notifications.domain import commands
+from services.notifications.service_layer.handlers import events
+from services.notifications.service_layer.handlers.endpoints import EndpointHandlers, EndpointRules
+
+# A consumed event writes its own deliveries and its own order's channel and parked events,
+# nothing another record's handler locks: a consumer's batch of them may share a
+# transaction (libs.bus.message_bus.MessageBus).
+BATCHABLE = frozenset({commands.RecordEvent})
+
+
+def handlers(rules: EndpointRules) -> dict[type, Handler]:
+    endpoints = EndpointHandlers(rules)
+    return {
+        commands.CreateEndpoint: endpoints.create,
+        commands.UpdateEndpoint: endpoints.update,
+        commands.DeleteEndpoint: endpoints.delete,
+        commands.RotateSecret: endpoints.rotate_secret,
+        commands.RecordEvent: events.record_event,
+    }

@@ -1,0 +1,146 @@
+"""The unit of work the handlers take, and the ports of what it holds.
+
+Handlers see only these: the abstract `UnitOfWork` and the repository ports (Protocols). The
+SQLAlchemy ones live in adapters/ and are wired in by bootstrap; tests hand the handlers
+in-memory ones (tests/notifications/unit/fakes.py). Nothing here knows of SQL, HTTP or the
+wire.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+from libs.clock import Clock
+from services.notifications.domain.endpoints import WebhookEndpoint
+from services.notifications.domain.events import NotificationEvent
+
+
+class EndpointRepository(Protocol):
+    seen: list[WebhookEndpoint]
+    """The endpoints loaded or added in this unit of work: their new events are collected."""
+
+    async def add(self, endpoint: WebhookEndpoint) -> None: ...
+
+    async def get_for_update(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        """The endpoint, locked until the unit of work ends."""
+
+    async def save(self, endpoint: WebhookEndpoint) -> None: ...
+
+    async def delete(self, endpoint_id: UUID) -> None:
+        """The endpoint and its deliveries."""
+
+    async def receiving(self) -> list[WebhookEndpoint]:
+        """Every endpoint that receives events now (enabled, not disabled)."""
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A delivery to make: one event for one endpoint, to be sent by the delivery worker."""
+
+    endpoint_id: UUID
+    webhook_id: str  # the CloudEvent id: the same for every endpoint and every attempt
+    event_type: str
+    key: str
+    order_id: UUID | None
+    occurred_at: datetime
+    payload: Mapping[str, Any]
+
+
+class DeliveryRepository(Protocol):
+    async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
+        """Pending deliveries; one an endpoint already has for that event is left as it is."""
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    """An event of an order whose channel was not known when it came: channel-filtered
+    endpoints get it once the order's placement tells the channel."""
+
+    event_id: str
+    event_type: str
+    key: str
+    order_id: UUID
+    occurred_at: datetime
+    payload: Mapping[str, Any]
+
+
+class OrderChannels(Protocol):
+    """The channel of each order notifications has seen placed, and the events waiting for
+    one."""
+
+    async def lock(self, order_id: UUID) -> None:
+        """Until the unit of work ends: two events of one order handled at once (a placement
+        and an event that came before it, on two topics) never both miss each other."""
+
+    async def remember(self, order_id: UUID, channel: str) -> None:
+        """The order's channel; an order's channel never changes, so a second is ignored."""
+
+    async def channel_of(self, order_id: UUID) -> str | None: ...
+
+    async def park(self, event: ParkedEvent) -> None: ...
+
+    async def take_parked(self, order_id: UUID) -> list[ParkedEvent]:
+        """The order's parked events, in the order they happened, removed."""
+
+
+class SecretSource(Protocol):
+    def new_secret(self) -> str:
+        """A new signing secret (whsec_...)."""
+
+
+class IdempotencyStore(Protocol):
+    async def replayed(
+        self, *, scope: str, key: str | None, fingerprint: str
+    ) -> StoredOutcome | None: ...
+
+    async def complete(self, *, resource_id: str, status: int) -> None: ...
+
+
+class StoredOutcome(Protocol):
+    @property
+    def resource_id(self) -> str | None: ...
+
+
+class UnitOfWork(abc.ABC):
+    """One transaction: the handlers' reads and writes through the ports, and the events of
+    the endpoints it saw, committed together or not at all."""
+
+    endpoints: EndpointRepository
+    deliveries: DeliveryRepository
+    orders: OrderChannels
+    secrets: SecretSource
+    idempotency: IdempotencyStore
+    clock: Clock
+
+    @abc.abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abc.abstractmethod
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Ends the transaction; what was not committed is rolled back."""
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None: ...
+
+    def collect_new_events(self) -> list[NotificationEvent]:
+        """What the endpoints of this unit of work recorded since the last call, in order;
+        they forget it, so each event is collected once."""
+        events: list[NotificationEvent] = []
+        for endpoint in self.endpoints.seen:
+            events.extend(endpoint.events)
+            endpoint.events.clear()
+        return events

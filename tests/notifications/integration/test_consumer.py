@@ -1,0 +1,174 @@
+"""Events produced to the real Kafka topics become pending deliveries for the endpoints they
+match, and for no other, through notifications' own consumer and inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+
+from libs.contracts.base import IntegrationEvent
+from libs.contracts.orchestration import OrderRouted
+from libs.contracts.order import EventPayment, OrderPlaced, PlacedOrderLine
+from libs.messaging.envelope import TYPE_HEADER
+from libs.messaging.kafka import make_producer
+from libs.messaging.topics import ORCHESTRATION_EVENTS, ORDER_EVENTS
+from libs.registry import service
+from libs.runtime import ServiceContainer
+from services.notifications.adapters.tables import parked_event, webhook_delivery
+from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.support.events import envelope_of
+from tests.support.kafka import consumed_to_end
+from tests.support.polling import eventually
+
+V1 = "/v1/webhook-endpoints"
+GROUP = service("notifications").consumer_group
+
+
+@pytest.fixture
+async def consuming(
+    container: ServiceContainer, kafka_topics: str
+) -> AsyncIterator[AIOKafkaProducer]:
+    """notifications' consumer running on the real broker, and a producer to feed it."""
+    assert container.consumer is not None
+    task = asyncio.create_task(container.consumer.run())
+    producer = make_producer(bootstrap_servers=BOOTSTRAP_SERVERS, client_id="notif-test")
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def send(producer: AIOKafkaProducer, event: IntegrationEvent, event_id: str) -> None:
+    envelope = envelope_of(event, at=datetime.now(UTC), event_id=event_id)
+    await producer.send_and_wait(
+        TOPIC_PREFIX + event.topic,
+        envelope.to_bytes(),
+        key=event.partition_key.encode(),
+        headers=[(TYPE_HEADER, event.event_type.encode())],
+    )
+
+
+def placed(order_id: UUID, channel: str) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=str(order_id),
+        order_number=f"OMS-{uuid.uuid4().hex[:8]}",
+        channel=channel,
+        channel_order_ref=uuid.uuid4().hex,
+        currency="EUR",
+        customer_email="ada@example.com",
+        lines=[PlacedOrderLine(line_id=str(uuid.uuid4()), sku="SKU-1", quantity=1, unit_price=10)],
+        total_amount=Decimal("10.00"),
+        placed_at=datetime.now(UTC),
+        payment=EventPayment(method="card", amount=Decimal("10.00"), token="tok_visa_4242"),
+    )
+
+
+def routed(order_id: UUID) -> OrderRouted:
+    return OrderRouted(
+        order_id=str(order_id),
+        decision_id=str(uuid.uuid4()),
+        reservation_id=str(uuid.uuid4()),
+        parts=[],
+        routed_at=datetime.now(UTC),
+    )
+
+
+async def endpoint(client: httpx.AsyncClient, **fields: Any) -> str:
+    r = await client.post(V1, json={"url": "https://hooks.example.com/oms", **fields})
+    assert r.status_code == 201, r.text
+    endpoint_id: str = r.json()["id"]
+    return endpoint_id
+
+
+async def deliveries_of(container: ServiceContainer, webhook_ids: list[str]) -> list[Any]:
+    async with container.session_factory() as session:
+        rows = await session.execute(
+            select(webhook_delivery).where(webhook_delivery.c.webhook_id.in_(webhook_ids))
+        )
+        return list(rows)
+
+
+async def test_an_event_on_kafka_becomes_a_delivery_for_the_matching_endpoint_only(
+    client: httpx.AsyncClient, container: ServiceContainer, consuming: AIOKafkaProducer
+) -> None:
+    web = await endpoint(client, event_types=["oms.order.placed"], channels=["web"])
+    app = await endpoint(client, event_types=["oms.order.placed"], channels=["app"])
+    returns = await endpoint(client, event_types=["oms.returns.*"])
+    orchestration = await endpoint(client, event_types=["oms.orchestration.*"])
+    order_id = uuid.uuid4()
+    placed_id, routed_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+    await send(consuming, placed(order_id, "web"), placed_id)
+    await send(consuming, placed(order_id, "web"), placed_id)  # redelivered: one delivery
+    await send(consuming, routed(order_id), routed_id)
+
+    rows = await eventually(
+        lambda: deliveries_of(container, [placed_id, routed_id]),
+        until=lambda rows: len(rows) >= 2,
+        timeout=30,
+        what="the deliveries of the events sent",
+    )
+    await consumed_to_end({GROUP: [ORDER_EVENTS, ORCHESTRATION_EVENTS]})
+    rows = await deliveries_of(container, [placed_id, routed_id])
+    by_endpoint = {(str(r.endpoint_id), r.webhook_id): r for r in rows}
+    assert set(by_endpoint) == {(web, placed_id), (orchestration, routed_id)}
+    assert not {app, returns} & {str(r.endpoint_id) for r in rows}
+    delivery = by_endpoint[(web, placed_id)]
+    assert delivery.status == "pending"
+    assert delivery.event_type == "oms.order.placed"
+    assert delivery.order_id == order_id and delivery.aggregate_key == str(order_id)
+    assert delivery.payload["id"] == placed_id
+    assert delivery.payload["type"] == "oms.order.placed"
+    assert delivery.payload["data"]["payment"]["method"] == "card"
+    assert "token" not in delivery.payload["data"]["payment"]
+    assert "tok_visa_4242" not in str(delivery.payload)
+
+
+async def test_an_event_before_its_orders_placement_reaches_the_channels_endpoint_after_it(
+    client: httpx.AsyncClient, container: ServiceContainer, consuming: AIOKafkaProducer
+) -> None:
+    web = await endpoint(client, event_types=["oms.orchestration.order_routed"], channels=["web"])
+    app = await endpoint(client, event_types=["*"], channels=["app"])
+    order_id = uuid.uuid4()
+    placed_id, routed_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+    await send(consuming, routed(order_id), routed_id)
+    await consumed_to_end({GROUP: [ORCHESTRATION_EVENTS]})
+    assert not [r for r in await deliveries_of(container, [routed_id]) if str(r.endpoint_id) == web]
+
+    await send(consuming, placed(order_id, "web"), placed_id)
+
+    rows = await eventually(
+        lambda: deliveries_of(container, [routed_id]),
+        until=lambda rows: any(str(r.endpoint_id) == web for r in rows),
+        timeout=30,
+        what="the parked event's delivery",
+    )
+    await consumed_to_end({GROUP: [ORDER_EVENTS, ORCHESTRATION_EVENTS]})
+    mine = [
+        (str(r.endpoint_id), r.webhook_id)
+        for r in await deliveries_of(container, [placed_id, routed_id])
+        if str(r.endpoint_id) in (web, app)
+    ]
+    assert mine == [(web, routed_id)]
+    assert rows
+    async with container.session_factory() as session:
+        waiting = await session.scalar(
+            select(func.count()).where(parked_event.c.order_id == order_id)
+        )
+    assert waiting == 0

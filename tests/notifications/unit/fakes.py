@@ -1,0 +1,193 @@
+"""In-memory stand-ins for notifications' unit of work and repositories, for handler tests
+without a database or a broker.
+
+`FakeDatabase` is what "is stored": a unit of work works on a copy of it taken when it starts
+and puts the copy back only on commit, so a handler that raises leaves nothing behind, as a
+rolled-back transaction does. The events of the endpoints a unit of work saw land, at commit,
+in `FakeDatabase.outbox` (domain events, in order)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from libs.clock import Clock
+from libs.errors import IdempotencyKeyReused
+from services.notifications.domain.endpoints import EndpointStatus, WebhookEndpoint
+from services.notifications.domain.events import NotificationEvent
+from services.notifications.domain.secrets import format_secret
+from services.notifications.service_layer.unit_of_work import (
+    NewDelivery,
+    ParkedEvent,
+    UnitOfWork,
+)
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    fingerprint: str
+    resource_id: str | None = None
+    status: int | None = None
+
+
+@dataclass
+class FakeDatabase:
+    endpoints: dict[UUID, WebhookEndpoint] = field(default_factory=dict)
+    # (endpoint id, webhook id) -> the delivery: one per endpoint and event, as the table's key.
+    deliveries: dict[tuple[UUID, str], NewDelivery] = field(default_factory=dict)
+    channels: dict[UUID, str] = field(default_factory=dict)
+    parked: dict[str, ParkedEvent] = field(default_factory=dict)
+    keys: dict[tuple[str, str], StoredOutcome] = field(default_factory=dict)
+    outbox: list[NotificationEvent] = field(default_factory=list)
+    commits: int = 0
+    secrets_made: int = 0
+
+
+class FakeEndpoints:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self.seen: list[WebhookEndpoint] = []
+
+    async def add(self, endpoint: WebhookEndpoint) -> None:
+        self._db.endpoints[endpoint.id] = copy.deepcopy(endpoint)
+        self.seen.append(endpoint)
+
+    async def get_for_update(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        found = self._db.endpoints.get(endpoint_id)
+        if found is None:
+            return None
+        endpoint = copy.deepcopy(found)
+        self.seen.append(endpoint)
+        return endpoint
+
+    async def save(self, endpoint: WebhookEndpoint) -> None:
+        self._db.endpoints[endpoint.id] = copy.deepcopy(endpoint)
+
+    async def delete(self, endpoint_id: UUID) -> None:
+        self._db.endpoints.pop(endpoint_id, None)
+        for key in [k for k in self._db.deliveries if k[0] == endpoint_id]:
+            del self._db.deliveries[key]
+
+    async def receiving(self) -> list[WebhookEndpoint]:
+        return [
+            copy.deepcopy(e)
+            for e in self._db.endpoints.values()
+            if e.enabled and e.status is not EndpointStatus.DISABLED
+        ]
+
+
+class FakeDeliveries:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
+        for d in deliveries:
+            self._db.deliveries.setdefault((d.endpoint_id, d.webhook_id), d)
+
+
+class FakeOrderChannels:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self.locked: list[UUID] = []
+
+    async def lock(self, order_id: UUID) -> None:
+        self.locked.append(order_id)
+
+    async def remember(self, order_id: UUID, channel: str) -> None:
+        self._db.channels.setdefault(order_id, channel)
+
+    async def channel_of(self, order_id: UUID) -> str | None:
+        return self._db.channels.get(order_id)
+
+    async def park(self, event: ParkedEvent) -> None:
+        self._db.parked.setdefault(event.event_id, event)
+
+    async def take_parked(self, order_id: UUID) -> list[ParkedEvent]:
+        taken = [p for p in self._db.parked.values() if p.order_id == order_id]
+        for p in taken:
+            del self._db.parked[p.event_id]
+        return sorted(taken, key=lambda p: p.occurred_at)
+
+
+class CountingSecrets:
+    """Secrets that differ and are in the format: 24 bytes of a counter."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def new_secret(self) -> str:
+        self._db.secrets_made += 1
+        return format_secret(self._db.secrets_made.to_bytes(24, "big"))
+
+
+class FakeIdempotencyKeys:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self._claimed: tuple[str, str] | None = None
+
+    async def replayed(
+        self, *, scope: str, key: str | None, fingerprint: str
+    ) -> StoredOutcome | None:
+        if not key:
+            return None
+        found = self._db.keys.get((scope, key))
+        if found is None:
+            self._db.keys[(scope, key)] = StoredOutcome(fingerprint)
+            self._claimed = (scope, key)
+            return None
+        if found.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used with another body")
+        return found
+
+    async def complete(self, *, resource_id: str, status: int) -> None:
+        if self._claimed is not None:
+            fingerprint = self._db.keys[self._claimed].fingerprint
+            self._db.keys[self._claimed] = StoredOutcome(fingerprint, resource_id, status)
+
+
+class FakeUnitOfWork(UnitOfWork):
+    endpoints: FakeEndpoints
+    deliveries: FakeDeliveries
+    orders: FakeOrderChannels
+    secrets: CountingSecrets
+    idempotency: FakeIdempotencyKeys
+
+    def __init__(self, db: FakeDatabase, clock: Clock) -> None:
+        self._db = db
+        self.clock = clock
+
+    async def __aenter__(self) -> Self:
+        self._work = copy.deepcopy(self._db)
+        self.endpoints = FakeEndpoints(self._work)
+        self.deliveries = FakeDeliveries(self._work)
+        self.orders = FakeOrderChannels(self._work)
+        self.secrets = CountingSecrets(self._work)
+        self.idempotency = FakeIdempotencyKeys(self._work)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        self._work.outbox.extend(self.collect_new_events())
+        self._work.commits += 1
+        _copy_into(self._db, self._work)
+
+    async def rollback(self) -> None:
+        """Forget what was not committed."""
+        _copy_into(self._work, self._db)
+
+
+def _copy_into(target: FakeDatabase, source: FakeDatabase) -> None:
+    for name, value in vars(source).items():
+        setattr(target, name, copy.deepcopy(value))
