@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.api import Api, generated_clients
 from tests.support.environment import SERVICES, base_url, migrate_from_scratch
+from tests.support.mailbox import Mailbox
 from tests.support.polling import eventually
 from tests.support.tokens import admin_headers
 
@@ -119,7 +120,10 @@ Stack = dict[str, ServiceProcess]
 
 
 @pytest.fixture(scope="session")
-async def stack(migrated_databases: None, kafka_topics: str) -> AsyncIterator[Stack]:
+async def stack(
+    migrated_databases: None, kafka_topics: str, mail_sink: Mailbox
+) -> AsyncIterator[Stack]:
+    # The mail sink first: the services' customer e-mails go there (tests.support.mailbox).
     # Empty databases again: the integration tests leave thousands of unpublished outbox rows
     # (about orders no service knows) that the stack's relays would otherwise send first.
     migrate_from_scratch()
