@@ -103,6 +103,33 @@ class TestRefusals:
 
 
 class TestList:
+    async def test_an_orders_returns_page_newest_first_and_the_cursor_walks_them_once(
+        self, container: ServiceContainer, client: httpx.AsyncClient, policy: dict[str, Any]
+    ) -> None:
+        order = await delivered_order(container, units=5)
+        opened = []
+        for _ in range(5):
+            r = await open_(client, return_body(order, 1))
+            assert r.status_code == 201, r.text
+            opened.append(r.json()["id"])
+
+        seen: list[str] = []
+        pages = 0
+        params: dict[str, Any] = {"order_id": order["id"], "limit": 2}
+        while True:
+            r = await client.get("/v1/returns", params=params)
+            assert r.status_code == 200, r.text
+            page = r.json()
+            assert len(page["items"]) <= 2
+            seen += [item["id"] for item in page["items"]]
+            pages += 1
+            if not page.get("next_cursor"):
+                break
+            params["cursor"] = page["next_cursor"]
+
+        assert pages == 3
+        assert seen == list(reversed(opened))  # newest first, each once
+
     @pytest.mark.parametrize(
         "values",
         [
