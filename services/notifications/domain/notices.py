@@ -217,7 +217,9 @@ NOTIFYING_EVENTS = frozenset(
 # --- notice -> template context ---------------------------------------------------------------
 
 
-def context_for(kind: NotificationKind, data: Mapping[str, Any], order: CustomerOrder) -> dict[str, Any]:
+def context_for(
+    kind: NotificationKind, data: Mapping[str, Any], order: CustomerOrder
+) -> dict[str, Any]:
     """The template context of `kind` (exactly domain.messages.KIND_FIELDS and the common
     fields) from the event's data and the order."""
     common: dict[str, Any] = {"customer_name": order.name, "order_number": order.order_number}
@@ -357,5 +359,5 @@ def retry_after(attempts: int, policy: RetryPolicy) -> timedelta | None:
     """How long after the `attempts`-th failed try the next one is; None: no more tries."""
     if attempts >= policy.max_attempts:
         return None
-    delay = policy.first * (2 ** max(attempts - 1, 0))
+    delay = policy.first * (1 << max(attempts - 1, 0))
     return min(delay, policy.longest)
