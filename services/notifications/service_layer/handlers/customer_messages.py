@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from libs.ids import new_id
+from libs.observability.logging import get_logger
 from services.notifications.domain import commands
 from services.notifications.domain.errors import (
     CustomerOrderNotFound,
@@ -33,6 +34,8 @@ from services.notifications.domain.notification_commands import (
 )
 from services.notifications.service_layer.unit_of_work import NewNotification, UnitOfWork
 
+log = get_logger(__name__)
+
 SCOPE_RESEND = "notifications-resend"
 
 
@@ -51,7 +54,16 @@ async def record_customer_messages(cmd: commands.RecordEvent, uow: UnitOfWork) -
     data: dict[str, Any] = dict(cmd.cloud_event.get("data") or {})
     now = uow.clock.now()
     if cmd.event_type == "oms.order.placed":
-        await uow.customer_orders.add(customer_order_of_placed(data), cmd.occurred_at)
+        try:
+            placed = customer_order_of_placed(data)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            # The contract checked the event; one this service cannot read costs its customer
+            # messages, never its webhook deliveries.
+            log.error(
+                "notifications.unreadable_placement", order_id=str(cmd.order_id), error=repr(exc)
+            )
+        else:
+            await uow.customer_orders.add(placed, cmd.occurred_at)
     elif cmd.event_type == "oms.order.updated":
         customer = data.get("customer") or {}
         delivery = data.get("delivery") or {}
