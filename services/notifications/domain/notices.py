@@ -232,9 +232,11 @@ def context_for(
                 ],
                 "total": order.total,
                 "currency": order.currency,
+                # A pickup order names its store instead; an order that named no address at all
+                # (a digital one) lists none.
                 "shipping_address": list(order.shipping_address)
                 if order.shipping_address is not None
-                else None,
+                else (None if order.pickup_location else []),
                 "pickup_location": order.pickup_location,
                 "promised_date": order.promised_date,
             }

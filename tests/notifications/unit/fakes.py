@@ -20,8 +20,8 @@ from libs.clock import Clock
 from libs.errors import IdempotencyKeyReused
 from services.notifications.domain.endpoints import EndpointStatus, WebhookEndpoint
 from services.notifications.domain.events import NotificationEvent
-from services.notifications.domain.secrets import format_secret
 from services.notifications.domain.notices import CustomerOrder
+from services.notifications.domain.secrets import format_secret
 from services.notifications.service_layer.unit_of_work import (
     LedgerEntry,
     NewDelivery,
