@@ -76,10 +76,15 @@ async def record_customer_messages(cmd: commands.RecordEvent, uow: UnitOfWork) -
             if delivery.get("method") == "pickup"
             else address_lines(data.get("shipping_address")),
         )
-    part = part_of(cmd.event_type, data)
+    try:
+        part = part_of(cmd.event_type, data)
+        notice = notice_for(cmd.event_type, data)
+    except (KeyError, ValueError, TypeError) as exc:
+        # As above: an event without what a message needs costs that message only.
+        log.error("notifications.unreadable_event", event_id=cmd.event_id, error=repr(exc))
+        return
     if part is not None:
         await uow.customer_orders.add_part(cmd.order_id, *part)
-    notice = notice_for(cmd.event_type, data)
     if notice is None:
         return
     order = await uow.customer_orders.get(cmd.order_id)
