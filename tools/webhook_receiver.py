@@ -13,6 +13,7 @@ verify is answered 401, as a real receiver would, and printed all the same.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -61,6 +62,8 @@ class Receiver:
 
     secrets: Sequence[str] = ()
     status: int = 204
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
+    delay_s: float = 0.0  # before answering: a slow (or, long enough, a hanging) receiver
     received: list[Received] = field(default_factory=list)
     on_receive: Callable[[Received], None] | None = None
 
@@ -84,7 +87,9 @@ class Receiver:
         self.received.append(got)
         if self.on_receive is not None:
             self.on_receive(got)
-        return Response(status_code=status)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        return Response(status_code=status, headers=self.headers)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/{path:path}", self.receive, methods=["POST"])])

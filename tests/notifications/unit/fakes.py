@@ -18,6 +18,7 @@ from uuid import UUID
 
 from libs.clock import Clock
 from libs.errors import IdempotencyKeyReused
+from services.notifications.domain.delivery import Outcome, Verdict
 from services.notifications.domain.endpoints import EndpointStatus, WebhookEndpoint
 from services.notifications.domain.events import NotificationEvent
 from services.notifications.domain.secrets import format_secret
@@ -44,6 +45,8 @@ class FakeDatabase:
     parked: dict[str, ParkedEvent] = field(default_factory=dict)
     keys: dict[tuple[str, str], StoredOutcome] = field(default_factory=dict)
     outbox: list[NotificationEvent] = field(default_factory=list)
+    # (delivery id, attempt number, outcome, verdict), as recorded.
+    attempts: list[tuple[UUID, int, Outcome, Verdict]] = field(default_factory=list)
     commits: int = 0
     secrets_made: int = 0
 
@@ -88,6 +91,16 @@ class FakeDeliveries:
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         for d in deliveries:
             self._db.deliveries.setdefault((d.endpoint_id, d.webhook_id), d)
+
+    async def record_attempt(
+        self,
+        delivery_id: UUID,
+        number: int,
+        started_at: datetime,
+        outcome: Outcome,
+        verdict: Verdict,
+    ) -> None:
+        self._db.attempts.append((delivery_id, number, outcome, verdict))
 
 
 class FakeOrderChannels:
