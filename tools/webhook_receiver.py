@@ -66,6 +66,9 @@ class Receiver:
     delay_s: float = 0.0  # before answering: a slow (or, long enough, a hanging) receiver
     received: list[Received] = field(default_factory=list)
     on_receive: Callable[[Received], None] | None = None
+    # Requests being answered now, and the most there ever were at once.
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def verified(self, body: bytes, headers: dict[str, str]) -> bool | None:
         if not self.secrets:
@@ -87,8 +90,13 @@ class Receiver:
         self.received.append(got)
         if self.on_receive is not None:
             self.on_receive(got)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
         return Response(status_code=status, headers=self.headers)
 
     def app(self) -> Starlette:

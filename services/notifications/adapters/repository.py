@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import orjson
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -153,9 +153,49 @@ class DeliveryQueue:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def claim_due(self, now: datetime, limit: int, *, lease: timedelta) -> list[DueDelivery]:
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        lease: timedelta,
+        per_endpoint: int,
+        busy: Collection[UUID] = (),
+    ) -> list[DueDelivery]:
         d = webhook_delivery
         earlier = aliased(webhook_delivery)
+        # What may be sent now, numbered per endpoint in the order it is due: an endpoint
+        # with a backlog (a receiver that is down, retried) gets `per_endpoint` of a claim,
+        # never all of it.
+        candidates = (
+            select(
+                d.c.id,
+                func.row_number()
+                .over(partition_by=d.c.endpoint_id, order_by=(d.c.next_attempt_at, d.c.seq))
+                .label("rank"),
+            )
+            .join(webhook_endpoint, webhook_endpoint.c.id == d.c.endpoint_id)
+            .where(
+                d.c.status == DeliveryStatus.PENDING.value,
+                d.c.next_attempt_at <= now,
+                or_(d.c.leased_until.is_(None), d.c.leased_until < now),
+                webhook_endpoint.c.enabled,
+                webhook_endpoint.c.status != EndpointStatus.DISABLED.value,
+                d.c.endpoint_id.not_in(list(busy)) if busy else true(),
+                # Per-order order: only the earliest pending delivery of an endpoint's
+                # order (its record key) is sent; the later ones wait for it.
+                ~exists().where(
+                    and_(
+                        earlier.c.endpoint_id == d.c.endpoint_id,
+                        earlier.c.aggregate_key == d.c.aggregate_key,
+                        earlier.c.status == DeliveryStatus.PENDING.value,
+                        earlier.c.seq < d.c.seq,
+                    )
+                ),
+            )
+            .subquery()
+        )
+        chosen = select(candidates.c.id).where(candidates.c.rank <= per_endpoint)
         rows = (
             await self._session.execute(
                 select(
@@ -170,24 +210,10 @@ class DeliveryQueue:
                     webhook_endpoint.c.secrets,
                 )
                 .join(webhook_endpoint, webhook_endpoint.c.id == d.c.endpoint_id)
-                .where(
-                    d.c.status == DeliveryStatus.PENDING.value,
-                    d.c.next_attempt_at <= now,
-                    or_(d.c.leased_until.is_(None), d.c.leased_until < now),
-                    webhook_endpoint.c.enabled,
-                    webhook_endpoint.c.status != EndpointStatus.DISABLED.value,
-                    # Per-order order: only the earliest pending delivery of an endpoint's
-                    # order (its record key) is sent; the later ones wait for it.
-                    ~exists().where(
-                        and_(
-                            earlier.c.endpoint_id == d.c.endpoint_id,
-                            earlier.c.aggregate_key == d.c.aggregate_key,
-                            earlier.c.status == DeliveryStatus.PENDING.value,
-                            earlier.c.seq < d.c.seq,
-                        )
-                    ),
-                )
-                .order_by(d.c.next_attempt_at, d.c.seq)
+                .where(d.c.id.in_(chosen))
+                # A first attempt before a retry: a new event never queues behind the
+                # retries of receivers that are down.
+                .order_by(d.c.attempts > 0, d.c.next_attempt_at, d.c.seq)
                 .limit(limit)
                 .with_for_update(of=d, skip_locked=True)
             )

@@ -64,14 +64,14 @@ class HttpWebhookSender:
             return Outcome(None, took(), refused)
         headers = signed_headers(delivery.webhook_id, delivery.payload, delivery.secrets, at)
         try:
-            # The whole attempt, answer included, within the timeout: a receiver that trickles
-            # its answer must not hold a sender for longer than one that never answers.
-            async with asyncio.timeout(self._timeout_s):
-                async with self._client.stream(
-                    "POST", delivery.url, content=delivery.payload, headers=headers
-                ) as response:
-                    excerpt = await _excerpt(response)
-        except (TimeoutError, httpx.TimeoutException):
+            # httpx's own time-outs (connect, write, each read, a pooled connection), not a
+            # cancellation from outside: a request cancelled midway can leave its connection
+            # in the pool half used, and the pool then stalls every later request.
+            async with self._client.stream(
+                "POST", delivery.url, content=delivery.payload, headers=headers
+            ) as response:
+                excerpt = await _excerpt(response)
+        except httpx.TimeoutException:
             return Outcome(None, took(), f"no answer within {self._timeout_s:g} s")
         except httpx.HTTPError as exc:
             return Outcome(None, took(), f"could not send: {type(exc).__name__}: {exc}")

@@ -42,7 +42,12 @@ class RetryPolicy:
     ) -> datetime | None:
         """When to try again after `attempts` failed ones (None: give up). `jitter` is a
         random number in [0, 1)."""
-        ceiling = min(self.cap, self.first * 2 ** max(attempts - 1, 0))
+        # Doubling stops at the cap: 2^n itself would overflow a timedelta after a few dozen
+        # attempts, and a short cap (or a long window) makes that many.
+        doublings = max(attempts - 1, 0)
+        ceiling = self.cap
+        if doublings < 30 and self.first * 2**doublings < self.cap:
+            ceiling = self.first * 2**doublings
         wait = max(self.floor, ceiling * jitter)
         at = now + wait
         return at if at <= expires_at else None

@@ -9,7 +9,7 @@ wire.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,10 +73,19 @@ class DeliveryQueue(Protocol):
     """The delivery worker's queue: deliveries claimed for a lease, in a transaction of their
     own that commits before any request is made."""
 
-    async def claim_due(self, now: datetime, limit: int, *, lease: timedelta) -> list[DueDelivery]:
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        lease: timedelta,
+        per_endpoint: int,
+        busy: Collection[UUID] = (),
+    ) -> list[DueDelivery]:
         """Pending deliveries due now, not leased, of endpoints that receive, each the
         earliest pending one of its endpoint and order (a later event of an order waits for
-        the earlier one); leased until now + lease."""
+        the earlier one); at most `per_endpoint` of one endpoint and none of a `busy` one,
+        first attempts before retries; leased until now + lease."""
 
     async def purge(self, before: datetime) -> int:
         """Delivered and failed deliveries made before then, with their attempts."""

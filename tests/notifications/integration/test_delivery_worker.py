@@ -24,7 +24,7 @@ from services.notifications.adapters.webhook_sender import HttpWebhookSender
 from services.notifications.bootstrap import bootstrap, targets_of
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain import commands
-from services.notifications.service_layer.handlers.deliveries import DeliveryWorker
+from services.notifications.service_layer.handlers.deliveries import PER_ENDPOINT, DeliveryWorker
 from tests.support.polling import eventually
 from tests.support.webhooks import ServedReceiver, serving
 from tools.webhook_receiver import Receiver
@@ -124,6 +124,7 @@ async def send_until(worker: DeliveryWorker, done: Any, what: str) -> None:
 
     async def probe() -> bool:
         await worker.send_due()
+        await worker.settle()
         result = done()
         return bool(await result if inspect.isawaitable(result) else result)
 
@@ -209,10 +210,15 @@ async def test_a_hanging_receiver_times_out_without_holding_up_another_endpoint(
         await record(container, uuid.uuid4())
 
         started = datetime.now(UTC)
-        await worker.send_due()  # one batch: both deliveries, at once
+        await worker.send_due()  # both started; neither waits for the other's answer
+        await eventually(
+            lambda: _status(container, fine["id"], "delivered"),
+            what="the healthy endpoint's delivery while the other hangs",
+        )
         took = datetime.now(UTC) - started
+        await worker.settle()
 
-    assert took < timedelta(seconds=5)  # the 0.5 s timeout, not the receiver's 30 s
+    assert took < timedelta(seconds=0.5)  # before the hanging one's 0.5 s timeout
     assert len(healthy.received) == 1
     (slow_one,) = await deliveries_to(container, stuck["id"])
     (attempt,) = await attempts_of(container, slow_one.id)
@@ -220,6 +226,32 @@ async def test_a_hanging_receiver_times_out_without_holding_up_another_endpoint(
     assert slow_one.status == "pending"
     (fast_one,) = await deliveries_to(container, fine["id"])
     assert fast_one.status == "delivered"
+
+
+async def test_a_slow_endpoint_with_a_backlog_takes_a_few_slots_and_others_go_on(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    # Slow, but within the timeout: what it is answering is what the worker has in flight.
+    hanging, healthy = Receiver(delay_s=0.4), Receiver()
+    async with serving(hanging) as slow, serving(healthy) as fast:
+        await endpoint(client, slow.url)
+        for _ in range(30):  # thirty orders' events for the slow receiver first
+            await record(container, uuid.uuid4())
+        fine = await endpoint(client, fast.url)
+        await record(container, uuid.uuid4())  # then one for both
+
+        async def delivered() -> bool:
+            await worker.send_due()  # as the job does: claim whatever slots are free
+            return await _status(container, fine["id"], "delivered")
+
+        await eventually(
+            delivered, what="the healthy endpoint's delivery beside a slow endpoint's backlog"
+        )
+        await worker.settle()
+
+    assert len(hanging.received) >= PER_ENDPOINT  # it was tried, and kept trying
+    assert hanging.most_in_flight <= PER_ENDPOINT  # never more of the slots at once
+    assert len(healthy.received) == 1
 
 
 async def test_an_orders_later_event_waits_for_the_earlier_while_other_orders_go_on(
@@ -232,13 +264,17 @@ async def test_an_orders_later_event_waits_for_the_earlier_while_other_orders_go
     mine = {a1, a2, b1}
 
     async with delivery_queue(container.session_factory) as queue:
-        claimed = await queue.claim_due(datetime.now(UTC), 500, lease=timedelta(seconds=30))
+        claimed = await queue.claim_due(
+            datetime.now(UTC), 500, lease=timedelta(seconds=30), per_endpoint=500
+        )
     first_round = {d.webhook_id for d in claimed} & mine
 
     assert first_round == {a1, b1}  # a2 waits for a1, b1 does not
     await _finish(container, [d for d in claimed if d.webhook_id == a1])
     async with delivery_queue(container.session_factory) as queue:
-        claimed = await queue.claim_due(datetime.now(UTC), 500, lease=timedelta(seconds=30))
+        claimed = await queue.claim_due(
+            datetime.now(UTC), 500, lease=timedelta(seconds=30), per_endpoint=500
+        )
     assert {d.webhook_id for d in claimed} & mine == {a2}  # b1 is still leased
     assert created["id"]
 
@@ -253,7 +289,7 @@ async def test_a_delivery_whose_worker_died_is_claimed_again_once_the_lease_laps
         # A worker claims it and dies before sending: nothing else may send it meanwhile.
         async with delivery_queue(container.session_factory) as queue:
             claimed = await queue.claim_due(
-                datetime.now(UTC), 500, lease=timedelta(milliseconds=300)
+                datetime.now(UTC), 500, lease=timedelta(milliseconds=300), per_endpoint=500
             )
         assert event_id in {d.webhook_id for d in claimed}
         await worker.send_due()

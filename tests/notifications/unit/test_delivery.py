@@ -60,6 +60,15 @@ def test_the_wait_is_a_random_share_of_a_doubling_ceiling_capped_and_floored(
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("attempts", [40, 64, 200, 10_000])
+def test_after_many_attempts_the_wait_stays_at_the_cap(attempts: int) -> None:
+    """2^attempts seconds would overflow a timedelta: the doubling stops at the cap."""
+    at = POLICY.next_attempt(attempts, NOW, NOW + timedelta(days=3), 0.5)
+
+    assert at == NOW + POLICY.cap * 0.5
+
+
+@pytest.mark.unit
 def test_no_attempt_is_planned_past_the_window() -> None:
     expires = NOW + timedelta(seconds=30)
 

@@ -10,15 +10,22 @@ to lapse: the delivery is sent again (at least once; `webhook-id` lets the recei
 Several processes may each run the worker: a claim skips what another holds. Only the earliest
 pending delivery of an endpoint's order is ever claimed, so one order's events reach an
 endpoint in the order they were recorded, while other orders and other endpoints go on.
+
+No receiver holds up another: the worker claims only as many deliveries as it has free slots
+and does not wait for their answers, an endpoint gets at most PER_ENDPOINT of the slots, and a
+first attempt is claimed before any retry (a receiver that is down, retried, never queues a new
+event behind its backlog).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from uuid import UUID
 
 from libs.clock import Clock
 from libs.jobs import PeriodicJob, Wakeup
@@ -34,9 +41,10 @@ from services.notifications.domain.delivery import (
 from services.notifications.service_layer.unit_of_work import QueueFactory, UnitOfWork
 
 log = get_logger(__name__)
-BATCH = 50
-# Requests in flight at once: a receiver that hangs holds one for the timeout, never the rest.
+# Requests in flight at once in a process, and of them to one endpoint: a receiver that hangs
+# holds its own slots for the timeout, never the others'.
 CONCURRENCY = 16
+PER_ENDPOINT = 4
 
 
 class WebhookSender(Protocol):
@@ -94,8 +102,10 @@ class DeliveryWorker:
         self._clock = clock
         self._lease = lease
         self._retention = retention
-        self._wakeup = wakeup
+        # Woken when a send ends (a slot is free) as well as by whoever is given it.
+        self._wakeup = wakeup or Wakeup()
         self._jitter = jitter
+        self._in_flight: dict[asyncio.Task[None], UUID] = {}
 
     def jobs(self, interval_s: float) -> list[PeriodicJob]:
         return [
@@ -109,17 +119,31 @@ class DeliveryWorker:
         ]
 
     async def send_due(self) -> int:
-        """One batch of due deliveries, sent at once (at most CONCURRENCY in flight)."""
+        """Claims due deliveries for the free slots and starts sending them, without waiting
+        for their answers; the number started."""
+        free = CONCURRENCY - len(self._in_flight)
+        if free <= 0:
+            return 0
+        per_endpoint = Counter(self._in_flight.values())
+        busy = [e for e, sending in per_endpoint.items() if sending >= PER_ENDPOINT]
         async with self._queue() as queue:
-            due = await queue.claim_due(self._clock.now(), BATCH, lease=self._lease)
-        slots = asyncio.Semaphore(CONCURRENCY)
-
-        async def send(delivery: DueDelivery) -> None:
-            async with slots:
-                await self._send(delivery)
-
-        await asyncio.gather(*(send(d) for d in due))
+            due = await queue.claim_due(
+                self._clock.now(), free, lease=self._lease, per_endpoint=PER_ENDPOINT, busy=busy
+            )
+        for delivery in due:
+            task = asyncio.create_task(self._send(delivery))
+            self._in_flight[task] = delivery.endpoint_id
+            task.add_done_callback(self._sent)
         return len(due)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        self._wakeup.wake()
+
+    async def settle(self) -> None:
+        """Until every send started has been recorded (tests; a stop that may wait)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _send(self, delivery: DueDelivery) -> None:
         started = self._clock.now()
