@@ -118,6 +118,20 @@ class ServiceProcess:
 
 Stack = dict[str, ServiceProcess]
 
+# What the stack's services run with besides the run's environment: notifications sends to
+# receivers on this machine (tests/support/webhooks.py) and retries within seconds, so a
+# receiver that was down gets its deliveries while the test waits.
+STACK_ENV: dict[str, dict[str, str]] = {
+    "notifications": {
+        "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        "NOTIFICATIONS_WEBHOOK_RETRY_FIRST_S": "0.5",
+        "NOTIFICATIONS_WEBHOOK_RETRY_CAP_S": "2",
+        "NOTIFICATIONS_WEBHOOK_RETRY_FLOOR_S": "0.2",
+        "NOTIFICATIONS_WEBHOOK_TIMEOUT_S": "2",
+        "NOTIFICATIONS_DELIVERY_INTERVAL_S": "0.2",
+    }
+}
+
 
 @pytest.fixture(scope="session")
 async def stack(
@@ -127,7 +141,7 @@ async def stack(
     # Empty databases again: the integration tests leave thousands of unpublished outbox rows
     # (about orders no service knows) that the stack's relays would otherwise send first.
     migrate_from_scratch()
-    services = {name: ServiceProcess(name) for name in SERVICES}
+    services = {name: ServiceProcess(name, env=STACK_ENV.get(name)) for name in SERVICES}
     for proc in services.values():
         proc.start()
     try:

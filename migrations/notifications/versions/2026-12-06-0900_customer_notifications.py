@@ -3,7 +3,7 @@ notification ledger (one row per message, unique per order, kind and business ke
 opt-outs.
 
 Revision ID: a9a8971646f2
-Revises: 44751b32e7a0
+Revises: 9c3d1e7f2a40
 Create Date: 2026-12-05 16:50:20.076596+00:00
 
 """
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "a9a8971646f2"
-down_revision: str | Sequence[str] | None = "44751b32e7a0"
+down_revision: str | Sequence[str] | None = "9c3d1e7f2a40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

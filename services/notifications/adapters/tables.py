@@ -42,6 +42,9 @@ webhook_endpoint = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    # Since when every delivery to it failed (set when one runs out of retries, cleared by a
+    # success): failing for longer than the setting disables the endpoint.
+    Column("failing_since", DateTime(timezone=True), nullable=True),
     Index("ix_webhook_endpoint_created", "created_at", "id"),
 )
 
@@ -70,6 +73,15 @@ webhook_delivery = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # A worker's claim: while it holds, no other process sends the delivery; a worker that
+    # died leaves it to lapse, and the delivery is sent again (at least once).
+    Column("leased_until", DateTime(timezone=True), nullable=True),
+    # Retried until then (created_at + the retry window; NULL: rows from before the worker).
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
     UniqueConstraint("endpoint_id", "webhook_id"),
     Index("ix_webhook_delivery_endpoint", "endpoint_id", "seq"),
     Index(
@@ -77,6 +89,33 @@ webhook_delivery = Table(
         "next_attempt_at",
         postgresql_where=text("status = 'pending'"),
     ),
+    Index(
+        "ix_webhook_delivery_order_queue",
+        "endpoint_id",
+        "aggregate_key",
+        "seq",
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+# Every request made for a delivery, kept as long as the delivery (the ledger).
+webhook_delivery_attempt = Table(
+    "webhook_delivery_attempt",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column(
+        "delivery_id",
+        Uuid,
+        ForeignKey("webhook_delivery.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("number", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer, nullable=True),  # NULL: no answer (refused, timed out)
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("response_excerpt", Text, nullable=True),
+    Index("ix_webhook_delivery_attempt_delivery", "delivery_id", "number"),
 )
 
 # The channel of each order seen placed (only oms.order.placed says it).

@@ -9,14 +9,16 @@ wire.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
 from libs.clock import Clock
+from services.notifications.domain.delivery import DueDelivery, Outcome, Verdict
 from services.notifications.domain.endpoints import WebhookEndpoint
 from services.notifications.domain.events import NotificationEvent
 from services.notifications.domain.notices import CustomerOrder
@@ -56,6 +58,41 @@ class NewDelivery:
 class DeliveryRepository(Protocol):
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         """Pending deliveries; one an endpoint already has for that event is left as it is."""
+
+    async def record_attempt(
+        self,
+        delivery_id: UUID,
+        number: int,
+        started_at: datetime,
+        outcome: Outcome,
+        verdict: Verdict,
+    ) -> None:
+        """The attempt in the ledger, and the delivery's new state (its lease released)."""
+
+
+class DeliveryQueue(Protocol):
+    """The delivery worker's queue: deliveries claimed for a lease, in a transaction of their
+    own that commits before any request is made."""
+
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        lease: timedelta,
+        per_endpoint: int,
+        busy: Collection[UUID] = (),
+    ) -> list[DueDelivery]:
+        """Pending deliveries due now, not leased, of endpoints that receive, each the
+        earliest pending one of its endpoint and order (a later event of an order waits for
+        the earlier one); at most `per_endpoint` of one endpoint and none of a `busy` one,
+        first attempts before retries; leased until now + lease."""
+
+    async def purge(self, before: datetime) -> int:
+        """Delivered and failed deliveries made before then, with their attempts."""
+
+
+QueueFactory = Callable[[], AbstractAsyncContextManager[DeliveryQueue]]
 
 
 @dataclass(frozen=True)

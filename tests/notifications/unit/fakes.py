@@ -18,6 +18,7 @@ from uuid import UUID
 
 from libs.clock import Clock
 from libs.errors import IdempotencyKeyReused
+from services.notifications.domain.delivery import Outcome, Verdict
 from services.notifications.domain.endpoints import EndpointStatus, WebhookEndpoint
 from services.notifications.domain.events import NotificationEvent
 from services.notifications.domain.notices import CustomerOrder
@@ -52,6 +53,8 @@ class FakeDatabase:
     notifications: dict[tuple[UUID, str, str], NewNotification] = field(default_factory=dict)
     pending_again: list[UUID] = field(default_factory=list)
     opt_outs: set[str] = field(default_factory=set)
+    # (delivery id, attempt number, outcome, verdict), as recorded.
+    attempts: list[tuple[UUID, int, Outcome, Verdict]] = field(default_factory=list)
     commits: int = 0
     secrets_made: int = 0
 
@@ -96,6 +99,16 @@ class FakeDeliveries:
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         for d in deliveries:
             self._db.deliveries.setdefault((d.endpoint_id, d.webhook_id), d)
+
+    async def record_attempt(
+        self,
+        delivery_id: UUID,
+        number: int,
+        started_at: datetime,
+        outcome: Outcome,
+        verdict: Verdict,
+    ) -> None:
+        self._db.attempts.append((delivery_id, number, outcome, verdict))
 
 
 class FakeOrderChannels:
