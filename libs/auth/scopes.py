@@ -16,6 +16,4 @@ class Scope(StrEnum):
     REFUNDS_WRITE = "refunds:write"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
-    NOTIFICATIONS_READ = "notifications:read"
-    NOTIFICATIONS_WRITE = "notifications:write"
     ADMIN = "admin"
