@@ -25,9 +25,10 @@ from services.notifications.adapters.webhook_sender import HttpWebhookSender
 from services.notifications.bootstrap import bootstrap, targets_of
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain import commands
+from services.notifications.domain.delivery import Outcome
 from services.notifications.service_layer.handlers.deliveries import PER_ENDPOINT, DeliveryWorker
 from tests.support.polling import eventually
-from tests.support.webhooks import ServedReceiver, serving
+from tests.support.webhooks import serving
 from tools.webhook_receiver import Receiver
 
 V1 = "/v1/webhook-endpoints"
@@ -331,13 +332,7 @@ async def _status(container: ServiceContainer, endpoint_id: str, status: str) ->
 
 
 async def _finish(container: ServiceContainer, claimed: list[Any]) -> None:
-    from services.notifications.domain.delivery import Outcome
-
     for delivery in claimed:
         await container.bus.handle(
             commands.RecordAttempt(delivery, datetime.now(UTC), Outcome(204, 1), 0.5)
         )
-
-
-# So that the module's served receivers are torn down even when a test fails midway.
-_ = ServedReceiver
