@@ -44,6 +44,30 @@ class NotificationsSettings(ServiceSettings):
     DELIVERY_INTERVAL_S: float = Field(default=1.0, gt=0)
     DELIVERY_LEASE_S: float = Field(default=60.0, gt=0)
 
+    # Customer e-mails: the SMTP server they are handed to (`make run` and the tests: the
+    # development sink, tools/mail_sink.py) and how (adapters/mail.py's SmtpSettings).
+    SMTP_HOST: str = "127.0.0.1"
+    SMTP_PORT: int = Field(default=1025, ge=1, le=65535)
+    SMTP_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    # Unset: STARTTLS when the server offers it; true: required; false: never.
+    SMTP_START_TLS: bool | None = None
+    SMTP_USE_TLS: bool = False
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_VALIDATE_CERTS: bool = True
+    # The brands (sender name and address per sales channel); unset: the one beside the
+    # templates (adapters/templates/brands.json).
+    BRANDS_FILE: str | None = None
+    # Where the simulated SMS provider writes (adapters/sms.py).
+    SMS_DIR: str = ".local/sms"
+    # The sending job: how often it looks for due notifications, how long a claimed one is
+    # its own before another process may take it, and the retries of a transient failure.
+    SEND_INTERVAL_S: float = Field(default=1.0, gt=0)
+    SEND_LEASE_S: float = Field(default=60.0, gt=0)
+    SEND_RETRY_FIRST_S: float = Field(default=30.0, ge=0)
+    SEND_RETRY_LONGEST_S: float = Field(default=3600.0, ge=0)
+    SEND_MAX_ATTEMPTS: int = Field(default=8, ge=1)
+
     @property
     def require_https(self) -> bool:
         if self.WEBHOOK_REQUIRE_HTTPS is not None:

@@ -131,6 +131,7 @@ class Objects:
     policy: dict[str, Any] = field(default_factory=dict)
     webhook: str = ""  # a webhook endpoint filtered to CHANNEL
     webhook_to_delete: str = ""
+    notification: str = ""  # the confirmation e-mail of `shipped`
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -264,11 +265,26 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
         await _ok(
             http.post(o.url("inventory", f"/v1/reservations/{o.reservations['commit']}/confirm"))
         )
+        o.notification = await _notification_of(o, o.shipped)
         yield o
         restore = {k: v for k, v in o.policy.items() if k not in SERVER_SET}
         await _ok(http.put(o.url("returns", "/v1/return-policy"), json=restore))
         strategy = {k: v for k, v in o.strategy.items() if k not in SERVER_SET}
         await _ok(http.put(o.url("orchestration", "/v1/routing/strategy"), json=strategy))
+
+
+async def _notification_of(o: Objects, order: dict[str, Any]) -> str:
+    """The order's first customer notification (its confirmation), once recorded."""
+
+    async def listed() -> list[dict[str, Any]]:
+        r = await o.http.get(
+            o.url("notifications", "/v1/notifications"), params={"order_id": order["id"]}
+        )
+        items: list[dict[str, Any]] = r.json()["items"] if r.status_code == 200 else []
+        return items
+
+    items = await eventually(listed, until=bool, timeout=30, what="the order's confirmation")
+    return str(items[-1]["id"])
 
 
 async def _etag(o: Objects, order_id: str) -> str:
@@ -672,6 +688,26 @@ REQUESTS: dict[str, Builder] = {
     "webhook-endpoints-delete": call(lambda o: _webhook(o, webhook=o.webhook_to_delete)),
     "webhook-endpoints-rotate-secret": call(lambda o: _webhook(o, "/rotate-secret")),
     "webhook-endpoints-list-deliveries": call(lambda o: _webhook(o, "/deliveries")),
+    "notifications-list-notifications": call(
+        lambda o: Call(
+            "/v1/notifications",
+            channel=CHANNEL,
+            hidden=o.notification,
+            params={"order_id": o.shipped["id"]},
+        )
+    ),
+    "notifications-resend": call(
+        lambda o: Call(
+            f"/v1/notifications/{o.notification}/resend", channel=CHANNEL, headers=_key()
+        )
+    ),
+    "notifications-put-preferences": call(
+        lambda o: Call(
+            f"/v1/notification-preferences/{o.shipped['id']}",
+            json={"opted_out": False},
+            channel=CHANNEL,
+        )
+    ),
     # every service
     "audit-audit": call(
         lambda o: Call("/v1/audit", params={"resource": f"order:{o.shipped['id']}"})

@@ -99,6 +99,8 @@ def apply() -> None:
     os.environ.setdefault("NOTIFICATIONS_SMTP_HOST", "127.0.0.1")
     os.environ.setdefault("NOTIFICATIONS_SMTP_PORT", str(MAIL_SINK_PORT))
     os.environ.setdefault("NOTIFICATIONS_SMS_DIR", str(SMS_DIR))
+    # The sending job looks for due notifications often (a test waits for the e-mail).
+    os.environ.setdefault("NOTIFICATIONS_SEND_INTERVAL_S", "0.2")
 
 
 def migrate_from_scratch() -> None:

@@ -4,11 +4,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
     Index,
     Integer,
+    Numeric,
     Table,
     Text,
     UniqueConstraint,
@@ -134,6 +136,76 @@ parked_event = Table(
     Column("order_id", Uuid, nullable=False, index=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("payload", JSONB, nullable=False),
+)
+
+# --- customer notifications ---------------------------------------------------------------
+
+# What the customer messages of an order need, kept from its placement (domain.notices).
+customer_order = Table(
+    "customer_order",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("order_number", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("phone", Text, nullable=True),
+    Column("language", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("total", Numeric(18, 4), nullable=False),
+    # [{"line_id", "sku", "name", "quantity", "amount"}]
+    Column("lines", JSONB, nullable=False),
+    # The address's lines, or NULL for a pickup order.
+    Column("shipping_address", JSONB, nullable=True),
+    Column("pickup_location", Text, nullable=True),
+    Column("promised_date", Date, nullable=True),
+    # {"fulfillment:<id>" | "return:<id>": {line id: quantity}}
+    Column("parts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+)
+
+# The notification ledger: one row per message an event caused, once per business fact.
+notification = Table(
+    "notification",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("business_key", Text, nullable=False),
+    Column("medium", Text, nullable=False),
+    # Known once the order's placement has been consumed (filled in when it is sent).
+    Column("recipient", Text, nullable=True),
+    Column("language", Text, nullable=True),
+    Column("channel", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("message_id", Text, nullable=True),
+    # The event that caused it: its data is what the message says (with the order's).
+    Column("event_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("event_data", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("order_id", "kind", "business_key"),
+    Index("ix_notification_order_created", "order_id", "created_at", "id"),
+    Index("ix_notification_created", "created_at", "id"),
+    Index(
+        "ix_notification_pending",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+# Who asked for no messages: "order:<order id>" (that order's) or "email:<address>" (every
+# order of that customer, lower-cased).
+notification_opt_out = Table(
+    "notification_opt_out",
+    metadata,
+    Column("subject", Text, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 plumbing = PlumbingTables(

@@ -14,6 +14,10 @@ from typing import Unpack
 from libs.contracts.base import IntegrationEvent
 from libs.db.idempotency import IdempotencyKeys
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkPlumbing
+from services.notifications.adapters.notification_repository import (
+    CustomerOrderRepository,
+    NotificationRepository,
+)
 from services.notifications.adapters.repository import (
     DeliveryRepository,
     EndpointRepository,
@@ -33,6 +37,8 @@ class SqlUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
     orders: OrderChannels
     secrets: RandomSecrets
     idempotency: IdempotencyKeys
+    customer_orders: CustomerOrderRepository
+    notifications: NotificationRepository
     translate: Translate  # bound by bootstrap: the published event of each domain event
 
     def __init__(
@@ -50,6 +56,8 @@ class SqlUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         self.deliveries = DeliveryRepository(self.session, self._retry_window)
         self.orders = OrderChannels(self.session)
         self.secrets = RandomSecrets()
+        self.customer_orders = CustomerOrderRepository(self.session)
+        self.notifications = NotificationRepository(self.session)
 
     def collect_events(self) -> list[IntegrationEvent]:
         """What the endpoints of this unit of work announced, in order, to the outbox."""

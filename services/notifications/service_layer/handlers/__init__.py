@@ -6,7 +6,11 @@ from __future__ import annotations
 from libs.bus.message_bus import Handler
 from services.notifications.domain import commands
 from services.notifications.domain.delivery import RetryPolicy
-from services.notifications.service_layer.handlers import events
+from services.notifications.domain.notification_commands import (
+    ResendNotification,
+    SetNotificationPreference,
+)
+from services.notifications.service_layer.handlers import customer_messages, events
 from services.notifications.service_layer.handlers.deliveries import record_attempt_handler
 from services.notifications.service_layer.handlers.endpoints import EndpointHandlers, EndpointRules
 
@@ -24,5 +28,7 @@ def handlers(rules: EndpointRules, retry_policy: RetryPolicy) -> dict[type, Hand
         commands.DeleteEndpoint: endpoints.delete,
         commands.RotateSecret: endpoints.rotate_secret,
         commands.RecordEvent: events.record_event,
+        ResendNotification: customer_messages.resend,
+        SetNotificationPreference: customer_messages.set_preference,
         commands.RecordAttempt: record_attempt_handler(retry_policy),
     }
