@@ -53,10 +53,16 @@ async def consuming(
             await task
 
 
-async def send(producer: AIOKafkaProducer, event: IntegrationEvent, event_id: str) -> None:
+async def send(
+    producer: AIOKafkaProducer,
+    event: IntegrationEvent,
+    event_id: str,
+    *,
+    prefix: str = TOPIC_PREFIX,
+) -> None:
     envelope = envelope_of(event, at=datetime.now(UTC), event_id=event_id)
     await producer.send_and_wait(
-        TOPIC_PREFIX + event.topic,
+        prefix + event.topic,
         envelope.to_bytes(),
         key=event.partition_key.encode(),
         headers=[(TYPE_HEADER, event.event_type.encode())],

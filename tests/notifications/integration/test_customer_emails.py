@@ -23,16 +23,19 @@ from sqlalchemy import select
 
 from libs.contracts.orchestration import FulfillmentShipped, LineQuantity
 from libs.contracts.order import EventCustomer, OrderPlaced, OrderStatusChanged, PlacedOrderLine
+from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
 from libs.messaging.kafka import make_producer
 from libs.runtime import ServiceContainer
 from services.notifications.adapters.mail import SmtpEmailSender, SmtpSettings
 from services.notifications.adapters.notification_repository import sending_queue
 from services.notifications.adapters.tables import notification
 from services.notifications.adapters.templating import default_renderer, load_brand_book
+from services.notifications.bootstrap import bootstrap
+from services.notifications.config import NotificationsSettings
 from services.notifications.domain.notices import RetryPolicy
 from services.notifications.service_layer.handlers.sending import NotificationSender
 from tests.notifications.integration.test_consumer import send
-from tests.support.environment import BOOTSTRAP_SERVERS
+from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.mailbox import Mailbox
 from tests.support.polling import eventually
 from tools import mail_sink
@@ -57,10 +60,29 @@ async def sink(tmp_path: Path) -> AsyncIterator[Sink]:
         await server.wait_closed()
 
 
+# This module's forged events go to topics of its own. On the run's topics the end-to-end
+# stack's order-capture and returns would read them later and dead-letter a shipment of an
+# order they never took (tests/e2e/test_events_match_their_contracts.py counts dead letters).
+OWN_PREFIX = TOPIC_PREFIX + "mail."
+
+
+@pytest.fixture(scope="module")
+async def own_topics(kafka_topics: str) -> AsyncIterator[str]:
+    await ensure_topics(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=OWN_PREFIX)
+    yield OWN_PREFIX
+    await delete_topics_with_prefix(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=OWN_PREFIX)
+
+
+@pytest.fixture(scope="module")
+async def container(migrated_databases: None, own_topics: str) -> AsyncIterator[ServiceContainer]:
+    """notifications reading this module's topics (the same database as the others)."""
+    c = bootstrap(NotificationsSettings(KAFKA_TOPIC_PREFIX=own_topics))
+    yield c
+    await c.engine.dispose()
+
+
 @pytest.fixture
-async def producer(
-    container: ServiceContainer, kafka_topics: str
-) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(container: ServiceContainer) -> AsyncIterator[AIOKafkaProducer]:
     """notifications' consumer running on the real broker, and a producer to feed it."""
     assert container.consumer is not None
     task = asyncio.create_task(container.consumer.run())
@@ -103,7 +125,13 @@ def placed(order_id: UUID, email: str) -> OrderPlaced:
         customer=EventCustomer(email=email, name="Ann Example"),
         lines=[
             PlacedOrderLine(
-                line_id="L1", sku="MUG", name="Blue mug", quantity=2, unit_price=Decimal("10")
+                # A UUID like every real line's: the other services' consumers read this event
+                # from the run's topics too (the end-to-end stack) and would dead-letter it.
+                line_id=str(uuid.uuid4()),
+                sku="MUG",
+                name="Blue mug",
+                quantity=2,
+                unit_price=Decimal("10"),
             )
         ],
         total_amount=Decimal("20.00"),
@@ -132,7 +160,7 @@ def shipped(order: OrderPlaced) -> FulfillmentShipped:
         carrier="dhl",
         tracking_number="00340434161094042557",
         tracking_url="https://track.example.com/00340434161094042557",
-        lines=[LineQuantity(line_id="L1", quantity=2)],
+        lines=[LineQuantity(line_id=order.lines[0].line_id, quantity=2)],
         shipped_at=datetime.now(UTC),
     )
 
@@ -161,15 +189,19 @@ async def test_confirmation_and_shipment_are_sent_once_each_even_when_events_com
 ) -> None:
     order_id = uuid.uuid4()
     order = placed(order_id, "ann@example.com")
-    await send(producer, order, str(uuid.uuid4()))
+    await send(producer, order, str(uuid.uuid4()), prefix=OWN_PREFIX)
     confirmation_id = str(uuid.uuid4())
-    await send(producer, confirmed(order), confirmation_id)
-    await send(producer, confirmed(order), confirmation_id)  # redelivered: same event id
-    await send(producer, confirmed(order, 3), str(uuid.uuid4()))  # confirmed again: same fact
+    await send(producer, confirmed(order), confirmation_id, prefix=OWN_PREFIX)
+    await send(
+        producer, confirmed(order), confirmation_id, prefix=OWN_PREFIX
+    )  # redelivered: same event id
+    await send(
+        producer, confirmed(order, 3), str(uuid.uuid4()), prefix=OWN_PREFIX
+    )  # confirmed again: same fact
     shipment = shipped(order)
     shipment_event = str(uuid.uuid4())
-    await send(producer, shipment, shipment_event)
-    await send(producer, shipment, shipment_event)
+    await send(producer, shipment, shipment_event, prefix=OWN_PREFIX)
+    await send(producer, shipment, shipment_event, prefix=OWN_PREFIX)
     # Every event consumed (the shipment comes on another topic than the confirmation).
     await eventually(
         lambda: ledger(container, order_id),
@@ -220,8 +252,8 @@ async def test_an_opted_out_order_is_recorded_suppressed_and_nothing_is_sent(
         "customer_opted_out": False,
     }
     order = placed(order_id, "quiet@example.com")
-    await send(producer, order, str(uuid.uuid4()))
-    await send(producer, confirmed(order), str(uuid.uuid4()))
+    await send(producer, order, str(uuid.uuid4()), prefix=OWN_PREFIX)
+    await send(producer, confirmed(order), str(uuid.uuid4()), prefix=OWN_PREFIX)
     (row,) = await recorded(container, order_id, 1)
     assert row["status"] == "suppressed"
     await sender(container, sink, NOW_RETRY).send_due()
@@ -241,8 +273,8 @@ async def test_a_451_is_tried_again_and_a_550_fails_for_good(
         (gone, f"gone-{gone}@example.com"),
     ):
         order = placed(order_id, email)
-        await send(producer, order, str(uuid.uuid4()))
-        await send(producer, confirmed(order), str(uuid.uuid4()))
+        await send(producer, order, str(uuid.uuid4()), prefix=OWN_PREFIX)
+        await send(producer, confirmed(order), str(uuid.uuid4()), prefix=OWN_PREFIX)
         await recorded(container, order_id, 1)
     job = sender(container, sink, NOW_RETRY)
     await job.send_due()
@@ -267,8 +299,8 @@ async def test_the_ledger_lists_an_orders_notifications_and_a_resend_sends_the_s
 ) -> None:
     order_id = uuid.uuid4()
     order = placed(order_id, "bob@example.com")
-    await send(producer, order, str(uuid.uuid4()))
-    await send(producer, confirmed(order), str(uuid.uuid4()))
+    await send(producer, order, str(uuid.uuid4()), prefix=OWN_PREFIX)
+    await send(producer, confirmed(order), str(uuid.uuid4()), prefix=OWN_PREFIX)
     await recorded(container, order_id, 1)
     job = sender(container, sink, NOW_RETRY)
     await job.send_due()
