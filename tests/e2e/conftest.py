@@ -120,7 +120,10 @@ Stack = dict[str, ServiceProcess]
 
 # What the stack's services run with besides the run's environment: notifications sends to
 # receivers on this machine (tests/support/webhooks.py) and retries within seconds, so a
-# receiver that was down gets its deliveries while the test waits.
+# receiver that was down gets its deliveries while the test waits. Its claims lapse after 4 s
+# rather than 60, so a process started after one was killed mid-delivery sends that delivery
+# again while the test waits; still longer than an attempt's 2 s time-out, so a live
+# process's delivery is never sent twice at once.
 STACK_ENV: dict[str, dict[str, str]] = {
     "notifications": {
         "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
@@ -129,6 +132,7 @@ STACK_ENV: dict[str, dict[str, str]] = {
         "NOTIFICATIONS_WEBHOOK_RETRY_FLOOR_S": "0.2",
         "NOTIFICATIONS_WEBHOOK_TIMEOUT_S": "2",
         "NOTIFICATIONS_DELIVERY_INTERVAL_S": "0.2",
+        "NOTIFICATIONS_DELIVERY_LEASE_S": "4",
     }
 }
 
