@@ -16,9 +16,9 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         parts=parts,
         title="OMS notifications",
         version="0.2.0",
-        description="Webhook endpoints and the deliveries of the events they subscribe to "
-        "(signed per Standard Webhooks). Sending the deliveries is not built yet: they wait "
-        "as pending. Customer e-mail notifications: the ledger of each order's messages, a "
+        description="Webhook endpoints and the deliveries of the events they subscribe to: "
+        "signed per Standard Webhooks, in order per order, retried with backoff, every attempt "
+        "in a ledger. Customer e-mail notifications: the ledger of each order's messages, a "
         "resend, and the opt-out.",
         audit_log=plumbing.audit,
         routers=ROUTERS,
