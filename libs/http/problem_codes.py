@@ -112,6 +112,9 @@ class ProblemCode(StrEnum):
     PRIVATE_WEBHOOK_TARGET = "private_webhook_target"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
     INVALID_WEBHOOK_SECRET = "invalid_webhook_secret"
+    WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    INVALID_REPLAY_SINCE = "invalid_replay_since"
 
 
 @dataclass(frozen=True)
@@ -370,6 +373,23 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
     ),
     P.INVALID_WEBHOOK_SECRET: ProblemInfo(
         422, "A signing secret is not whsec_ and the base64 of 24 to 64 bytes.", _FIX
+    ),
+    P.WEBHOOK_DELIVERY_NOT_FOUND: ProblemInfo(
+        404,
+        "No such webhook delivery, or one of an endpoint the caller may not see.",
+        "Check the id (the endpoint's deliveries list them).",
+    ),
+    P.WEBHOOK_ENDPOINT_DISABLED: ProblemInfo(
+        409,
+        "The webhook endpoint is disabled (switched off, or after failing too long): nothing "
+        "would be sent to it.",
+        "Enable it (PATCH `enabled: true`), then send again.",
+    ),
+    P.INVALID_REPLAY_SINCE: ProblemInfo(
+        422,
+        "`since` is not an RFC 3339 time with an offset (such as 2026-12-05T10:00:00Z), or "
+        "lies in the future.",
+        _FIX,
     ),
 }
 

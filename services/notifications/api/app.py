@@ -15,10 +15,11 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS notifications",
-        version="0.1.0",
-        description="Webhook endpoints and the deliveries of the events they subscribe to "
-        "(signed per Standard Webhooks). Sending the deliveries is not built yet: they wait "
-        "as pending.",
+        version="0.2.0",
+        description="Webhook endpoints, the deliveries of the events they subscribe to (signed "
+        "per Standard Webhooks and sent by the delivery worker) and the ledger of every "
+        "attempt: a delivery can be sent again, an endpoint's deliveries replayed since a "
+        "time, and a test ping sent.",
         audit_log=plumbing.audit,
         routers=ROUTERS,
     )

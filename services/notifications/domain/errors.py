@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libs.errors import Forbidden, NotFound, Unprocessable
+from libs.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class WebhookEndpointNotFound(NotFound):
@@ -38,3 +38,21 @@ class InvalidWebhookSecret(Unprocessable):
 class ChannelNotAllowed(Forbidden):
     code = "channel_not_allowed"
     title = "The token does not allow these channels"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
+    title = "No such webhook delivery"
+
+
+class DisabledWebhookEndpoint(Conflict):
+    """Nothing is sent to an endpoint that is switched off or was disabled for failing, so a
+    retry, a replay or a ping for it would wait for ever."""
+
+    code = "webhook_endpoint_disabled"
+    title = "The webhook endpoint is disabled: enable it first"
+
+
+class InvalidReplaySince(Unprocessable):
+    code = "invalid_replay_since"
+    title = "since is not an RFC 3339 time with an offset, or lies in the future"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from libs.bus.message_bus import Handler
 from services.notifications.domain import commands
 from services.notifications.domain.delivery import RetryPolicy
-from services.notifications.service_layer.handlers import events
+from services.notifications.service_layer.handlers import events, ledger
 from services.notifications.service_layer.handlers.deliveries import record_attempt_handler
 from services.notifications.service_layer.handlers.endpoints import EndpointHandlers, EndpointRules
 
@@ -25,4 +25,7 @@ def handlers(rules: EndpointRules, retry_policy: RetryPolicy) -> dict[type, Hand
         commands.RotateSecret: endpoints.rotate_secret,
         commands.RecordEvent: events.record_event,
         commands.RecordAttempt: record_attempt_handler(retry_policy),
+        commands.RetryDelivery: ledger.retry_delivery,
+        commands.ReplayEndpoint: ledger.replay_endpoint,
+        commands.PingEndpoint: ledger.ping_endpoint,
     }
