@@ -131,6 +131,7 @@ class Objects:
     policy: dict[str, Any] = field(default_factory=dict)
     webhook: str = ""  # a webhook endpoint filtered to CHANNEL
     webhook_to_delete: str = ""
+    webhook_delivery: str = ""  # a test ping's delivery to `webhook`
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -261,6 +262,10 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
                 http.post(o.url("notifications", "/v1/webhook-endpoints"), json=WEBHOOK)
             )
             setattr(o, name, created["id"])
+        ping = await _ok(
+            http.post(o.url("notifications", f"/v1/webhook-endpoints/{o.webhook}/test"))
+        )
+        o.webhook_delivery = ping["id"]
         await _ok(
             http.post(o.url("inventory", f"/v1/reservations/{o.reservations['commit']}/confirm"))
         )
@@ -672,6 +677,16 @@ REQUESTS: dict[str, Builder] = {
     "webhook-endpoints-delete": call(lambda o: _webhook(o, webhook=o.webhook_to_delete)),
     "webhook-endpoints-rotate-secret": call(lambda o: _webhook(o, "/rotate-secret")),
     "webhook-endpoints-list-deliveries": call(lambda o: _webhook(o, "/deliveries")),
+    "webhook-endpoints-replay": call(
+        lambda o: _webhook(o, "/replay", params={"since": "2020-01-01T00:00:00Z"})
+    ),
+    "webhook-endpoints-send-test-ping": call(lambda o: _webhook(o, "/test")),
+    "webhook-deliveries-get": call(
+        lambda o: Call(f"/v1/deliveries/{o.webhook_delivery}", channel=CHANNEL)
+    ),
+    "webhook-deliveries-retry": call(
+        lambda o: Call(f"/v1/deliveries/{o.webhook_delivery}/retry", channel=CHANNEL)
+    ),
     # every service
     "audit-audit": call(
         lambda o: Call("/v1/audit", params={"resource": f"order:{o.shipped['id']}"})
