@@ -114,6 +114,9 @@ class ProblemCode(StrEnum):
     INVALID_WEBHOOK_SECRET = "invalid_webhook_secret"
     NOTIFICATION_NOT_FOUND = "notification_not_found"
     NOTIFICATION_OPTED_OUT = "notification_opted_out"
+    WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    INVALID_REPLAY_SINCE = "invalid_replay_since"
 
 
 @dataclass(frozen=True)
@@ -379,6 +382,23 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
         "The order, or its customer's e-mail address, opted out of notifications.",
         "Opt in again (PUT /v1/notification-preferences/{order_id}) first, if the customer "
         "asked for it.",
+    ),
+    P.WEBHOOK_DELIVERY_NOT_FOUND: ProblemInfo(
+        404,
+        "No such webhook delivery, or one of an endpoint the caller may not see.",
+        "Check the id (the endpoint's deliveries list them).",
+    ),
+    P.WEBHOOK_ENDPOINT_DISABLED: ProblemInfo(
+        409,
+        "The webhook endpoint is disabled (switched off, or after failing too long): nothing "
+        "would be sent to it.",
+        "Enable it (PATCH `enabled: true`), then send again.",
+    ),
+    P.INVALID_REPLAY_SINCE: ProblemInfo(
+        422,
+        "`since` is not an RFC 3339 time with an offset (such as 2026-12-05T10:00:00Z), or "
+        "lies in the future.",
+        _FIX,
     ),
 }
 

@@ -132,6 +132,7 @@ class Objects:
     webhook: str = ""  # a webhook endpoint filtered to CHANNEL
     webhook_to_delete: str = ""
     notification: str = ""  # the confirmation e-mail of `shipped`
+    webhook_delivery: str = ""  # a test ping's delivery to `webhook`
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -262,6 +263,10 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
                 http.post(o.url("notifications", "/v1/webhook-endpoints"), json=WEBHOOK)
             )
             setattr(o, name, created["id"])
+        ping = await _ok(
+            http.post(o.url("notifications", f"/v1/webhook-endpoints/{o.webhook}/test"))
+        )
+        o.webhook_delivery = ping["id"]
         await _ok(
             http.post(o.url("inventory", f"/v1/reservations/{o.reservations['commit']}/confirm"))
         )
@@ -707,6 +712,16 @@ REQUESTS: dict[str, Builder] = {
             json={"opted_out": False},
             channel=CHANNEL,
         )
+    ),
+    "webhook-endpoints-replay": call(
+        lambda o: _webhook(o, "/replay", params={"since": "2020-01-01T00:00:00Z"})
+    ),
+    "webhook-endpoints-send-test-ping": call(lambda o: _webhook(o, "/test")),
+    "webhook-deliveries-get": call(
+        lambda o: Call(f"/v1/deliveries/{o.webhook_delivery}", channel=CHANNEL)
+    ),
+    "webhook-deliveries-retry": call(
+        lambda o: Call(f"/v1/deliveries/{o.webhook_delivery}/retry", channel=CHANNEL)
     ),
     # every service
     "audit-audit": call(

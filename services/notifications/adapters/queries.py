@@ -21,7 +21,12 @@ from sqlalchemy.types import Text
 
 from libs.db.pagination import Keyset, by_datetime, by_int, by_uuid
 from services.notifications.adapters.mappers import endpoint_of
-from services.notifications.adapters.tables import notification, webhook_delivery, webhook_endpoint
+from services.notifications.adapters.tables import (
+    notification,
+    webhook_delivery,
+    webhook_delivery_attempt,
+    webhook_endpoint,
+)
 from services.notifications.domain.endpoints import WebhookEndpoint
 
 Channels = frozenset[str] | None
@@ -52,6 +57,21 @@ class Delivery:
     next_attempt_at: datetime | None
     created_at: datetime
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    started_at: datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    response_excerpt: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryWithAttempts(Delivery):
+    attempt_log: list[Attempt]
 
 
 @dataclass(frozen=True)
@@ -94,41 +114,71 @@ async def list_deliveries(
 ) -> DeliveriesPage:
     """Newest first; the caller checked it sees the endpoint."""
     d = webhook_delivery.c
-    query: Select[Any] = select(
-        d.seq,
-        d.id,
-        d.endpoint_id,
-        d.webhook_id,
-        d.event_type,
-        d.aggregate_key,
-        d.order_id,
-        d.occurred_at,
-        d.status,
-        d.attempts,
-        d.next_attempt_at,
-        d.created_at,
-        d.payload,
-    ).where(d.endpoint_id == endpoint_id)
+    query: Select[Any] = select(d.seq, *_DELIVERY_COLUMNS).where(d.endpoint_id == endpoint_id)
     rows, next_cursor = await DELIVERIES.page(session, query, limit=limit, cursor=cursor)
-    return DeliveriesPage(
-        [
-            Delivery(
-                r.id,
-                r.endpoint_id,
-                r.webhook_id,
-                r.event_type,
-                r.aggregate_key,
-                r.order_id,
-                r.occurred_at,
-                r.status,
-                r.attempts,
-                r.next_attempt_at,
-                r.created_at,
-                r.payload,
+    return DeliveriesPage([_delivery(r) for r in rows], next_cursor)
+
+
+async def get_delivery(
+    session: AsyncSession, delivery_id: UUID, *, channels: Channels
+) -> DeliveryWithAttempts | None:
+    """The delivery with every attempt, oldest first, if the caller sees its endpoint."""
+    row = (
+        await session.execute(
+            select(*_DELIVERY_COLUMNS)
+            .join(webhook_endpoint, webhook_endpoint.c.id == webhook_delivery.c.endpoint_id)
+            .where(webhook_delivery.c.id == delivery_id, _visible(channels))
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    a = webhook_delivery_attempt.c
+    attempts = await session.execute(
+        select(a.number, a.started_at, a.status_code, a.latency_ms, a.error, a.response_excerpt)
+        .where(a.delivery_id == delivery_id)
+        .order_by(a.number, a.id)
+    )
+    return DeliveryWithAttempts(
+        **vars(_delivery(row)),
+        attempt_log=[
+            Attempt(
+                r.number, r.started_at, r.status_code, r.latency_ms, r.error, r.response_excerpt
             )
-            for r in rows
+            for r in attempts
         ],
-        next_cursor,
+    )
+
+
+_DELIVERY_COLUMNS = (
+    webhook_delivery.c.id,
+    webhook_delivery.c.endpoint_id,
+    webhook_delivery.c.webhook_id,
+    webhook_delivery.c.event_type,
+    webhook_delivery.c.aggregate_key,
+    webhook_delivery.c.order_id,
+    webhook_delivery.c.occurred_at,
+    webhook_delivery.c.status,
+    webhook_delivery.c.attempts,
+    webhook_delivery.c.next_attempt_at,
+    webhook_delivery.c.created_at,
+    webhook_delivery.c.payload,
+)
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        r.id,
+        r.endpoint_id,
+        r.webhook_id,
+        r.event_type,
+        r.aggregate_key,
+        r.order_id,
+        r.occurred_at,
+        r.status,
+        r.attempts,
+        r.next_attempt_at,
+        r.created_at,
+        r.payload,
     )
 
 

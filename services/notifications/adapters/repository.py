@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, true, update
+from sqlalchemy import Update, and_, delete, exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -31,7 +32,11 @@ from services.notifications.domain.delivery import (
 )
 from services.notifications.domain.endpoints import EndpointStatus, WebhookEndpoint
 from services.notifications.domain.secrets import signing_secrets
-from services.notifications.service_layer.unit_of_work import NewDelivery, ParkedEvent
+from services.notifications.service_layer.unit_of_work import (
+    NewDelivery,
+    ParkedEvent,
+    StoredDelivery,
+)
 
 
 class EndpointRepository:
@@ -57,6 +62,14 @@ class EndpointRepository:
         endpoint = endpoint_of(row)
         self.seen.append(endpoint)
         return endpoint
+
+    async def get(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        row = (
+            await self._session.execute(
+                select(webhook_endpoint).where(webhook_endpoint.c.id == endpoint_id)
+            )
+        ).one_or_none()
+        return endpoint_of(row) if row is not None else None
 
     async def save(self, endpoint: WebhookEndpoint) -> None:
         values = endpoint_row(endpoint)
@@ -90,27 +103,65 @@ class DeliveryRepository:
         self._retry_window = retry_window
 
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
-        rows = [
-            {
-                "id": new_id(),
-                "endpoint_id": d.endpoint_id,
-                "webhook_id": d.webhook_id,
-                "event_type": d.event_type,
-                "aggregate_key": d.key,
-                "order_id": d.order_id,
-                "occurred_at": d.occurred_at,
-                "payload": dict(d.payload),
-                "status": "pending",
-                "next_attempt_at": now,
-                "created_at": now,
-                "expires_at": now + self._retry_window,
-            }
-            for d in deliveries
-        ]
+        rows = [self._row(d, now) for d in deliveries]
         await self._session.execute(
             pg_insert(webhook_delivery)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["endpoint_id", "webhook_id"])
+        )
+
+    async def add_one(self, delivery: NewDelivery, now: datetime) -> UUID:
+        row = self._row(delivery, now)
+        await self._session.execute(insert(webhook_delivery).values(row))
+        made: UUID = row["id"]
+        return made
+
+    def _row(self, d: NewDelivery, now: datetime) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "endpoint_id": d.endpoint_id,
+            "webhook_id": d.webhook_id,
+            "event_type": d.event_type,
+            "aggregate_key": d.key,
+            "order_id": d.order_id,
+            "occurred_at": d.occurred_at,
+            "payload": dict(d.payload),
+            "status": DeliveryStatus.PENDING.value,
+            "next_attempt_at": now,
+            "created_at": now,
+            "expires_at": now + self._retry_window,
+        }
+
+    async def get_for_update(self, delivery_id: UUID) -> StoredDelivery | None:
+        d = webhook_delivery.c
+        row = (
+            await self._session.execute(
+                select(d.id, d.endpoint_id).where(d.id == delivery_id).with_for_update()
+            )
+        ).one_or_none()
+        return StoredDelivery(row.id, row.endpoint_id) if row is not None else None
+
+    async def requeue(self, delivery_id: UUID, now: datetime) -> None:
+        await self._session.execute(self._requeued(now).where(webhook_delivery.c.id == delivery_id))
+
+    async def requeue_since(self, endpoint_id: UUID, since: datetime, now: datetime) -> int:
+        d = webhook_delivery.c
+        result = await self._session.execute(
+            self._requeued(now).where(d.endpoint_id == endpoint_id, d.created_at >= since)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _requeued(self, now: datetime) -> Update:
+        # Due now: the worker's claim takes the requeued deliveries by their seq, so one
+        # order's go in their first order, after any earlier one of it still pending. The
+        # attempts count stays (the next attempt is numbered after the ledger's); a lease held
+        # stays too, so a delivery being sent right now is not sent twice at once (that
+        # attempt's outcome then decides its state, as if it had come after).
+        return update(webhook_delivery).values(
+            status=DeliveryStatus.PENDING.value,
+            next_attempt_at=now,
+            expires_at=now + self._retry_window,
+            delivered_at=None,
         )
 
     async def record_attempt(

@@ -15,11 +15,12 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS notifications",
-        version="0.2.0",
-        description="Webhook endpoints and the deliveries of the events they subscribe to: "
-        "signed per Standard Webhooks, in order per order, retried with backoff, every attempt "
-        "in a ledger. Customer e-mail notifications: the ledger of each order's messages, a "
-        "resend, and the opt-out.",
+        version="0.3.0",
+        description="Webhook endpoints, the deliveries of the events they subscribe to (signed "
+        "per Standard Webhooks, in order per order, retried with backoff) and the ledger of "
+        "every attempt: a delivery can be sent again, an endpoint's deliveries replayed since "
+        "a time, and a test ping sent. Customer e-mail notifications: the ledger of each "
+        "order's messages, a resend, and the opt-out.",
         audit_log=plumbing.audit,
         routers=ROUTERS,
     )

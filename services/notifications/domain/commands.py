@@ -77,3 +77,32 @@ class RecordAttempt:
     started_at: datetime
     outcome: Outcome
     jitter: float
+
+
+@dataclass(frozen=True)
+class RetryDelivery:
+    """Send a delivery again now, whatever its state; its attempts stay in the ledger."""
+
+    delivery_id: UUID
+    allowed_channels: frozenset[str] | None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplayEndpoint:
+    """Send again every delivery of the endpoint made at or after `since` (the text the caller
+    sent: an RFC 3339 time, checked by the handler against the clock)."""
+
+    endpoint_id: UUID
+    since: str
+    allowed_channels: frozenset[str] | None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class PingEndpoint:
+    """Queue a test ping (`oms.webhook.ping`) for the endpoint alone."""
+
+    endpoint_id: UUID
+    allowed_channels: frozenset[str] | None
+    idempotency_key: str | None = None

@@ -53,3 +53,21 @@ class NotificationOptedOut(Conflict):
 class CustomerOrderNotFound(NotFound):
     code = "order_not_found"
     title = "No such order"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
+    title = "No such webhook delivery"
+
+
+class DisabledWebhookEndpoint(Conflict):
+    """Nothing is sent to an endpoint that is switched off or was disabled for failing, so a
+    retry, a replay or a ping for it would wait for ever."""
+
+    code = "webhook_endpoint_disabled"
+    title = "The webhook endpoint is disabled: enable it first"
+
+
+class InvalidReplaySince(Unprocessable):
+    code = "invalid_replay_since"
+    title = "since is not an RFC 3339 time with an offset, or lies in the future"

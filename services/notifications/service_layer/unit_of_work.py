@@ -33,6 +33,11 @@ class EndpointRepository(Protocol):
     async def get_for_update(self, endpoint_id: UUID) -> WebhookEndpoint | None:
         """The endpoint, locked until the unit of work ends."""
 
+    async def get(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        """The endpoint, not locked: for a handler that only reads it while it writes its
+        deliveries (the worker locks a delivery, then its endpoint; taking them the other way
+        round could deadlock with it)."""
+
     async def save(self, endpoint: WebhookEndpoint) -> None: ...
 
     async def delete(self, endpoint_id: UUID) -> None:
@@ -55,9 +60,31 @@ class NewDelivery:
     payload: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class StoredDelivery:
+    """What the ledger's actions read of a delivery before changing it."""
+
+    id: UUID
+    endpoint_id: UUID
+
+
 class DeliveryRepository(Protocol):
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         """Pending deliveries; one an endpoint already has for that event is left as it is."""
+
+    async def add_one(self, delivery: NewDelivery, now: datetime) -> UUID:
+        """A pending delivery of an event of its own (a ping: its id is new), and its id."""
+
+    async def get_for_update(self, delivery_id: UUID) -> StoredDelivery | None:
+        """The delivery, locked until the unit of work ends."""
+
+    async def requeue(self, delivery_id: UUID, now: datetime) -> None:
+        """The delivery due now and pending again, retried for a new retry window from now;
+        its attempts stay, and the next is numbered after them."""
+
+    async def requeue_since(self, endpoint_id: UUID, since: datetime, now: datetime) -> int:
+        """Every delivery of the endpoint made at or after `since` requeued as `requeue`
+        does; how many."""
 
     async def record_attempt(
         self,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Self
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from libs.clock import Clock
 from libs.errors import IdempotencyKeyReused
@@ -28,6 +28,7 @@ from services.notifications.service_layer.unit_of_work import (
     NewDelivery,
     NewNotification,
     ParkedEvent,
+    StoredDelivery,
     UnitOfWork,
 )
 
@@ -44,6 +45,11 @@ class FakeDatabase:
     endpoints: dict[UUID, WebhookEndpoint] = field(default_factory=dict)
     # (endpoint id, webhook id) -> the delivery: one per endpoint and event, as the table's key.
     deliveries: dict[tuple[UUID, str], NewDelivery] = field(default_factory=dict)
+    # Each delivery's id and when it was made, by the same key.
+    delivery_ids: dict[tuple[UUID, str], UUID] = field(default_factory=dict)
+    made_at: dict[UUID, datetime] = field(default_factory=dict)
+    # The deliveries the ledger's actions made due again, and when.
+    requeued: dict[UUID, datetime] = field(default_factory=dict)
     channels: dict[UUID, str] = field(default_factory=dict)
     parked: dict[str, ParkedEvent] = field(default_factory=dict)
     keys: dict[tuple[str, str], StoredOutcome] = field(default_factory=dict)
@@ -76,6 +82,10 @@ class FakeEndpoints:
         self.seen.append(endpoint)
         return endpoint
 
+    async def get(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        found = self._db.endpoints.get(endpoint_id)
+        return copy.deepcopy(found) if found is not None else None
+
     async def save(self, endpoint: WebhookEndpoint) -> None:
         self._db.endpoints[endpoint.id] = copy.deepcopy(endpoint)
 
@@ -98,7 +108,37 @@ class FakeDeliveries:
 
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         for d in deliveries:
-            self._db.deliveries.setdefault((d.endpoint_id, d.webhook_id), d)
+            self._add(d, now)
+
+    async def add_one(self, delivery: NewDelivery, now: datetime) -> UUID:
+        return self._add(delivery, now)
+
+    def _add(self, d: NewDelivery, now: datetime) -> UUID:
+        key = (d.endpoint_id, d.webhook_id)
+        self._db.deliveries.setdefault(key, d)
+        if key not in self._db.delivery_ids:
+            self._db.delivery_ids[key] = uuid4()
+            self._db.made_at[self._db.delivery_ids[key]] = now
+        return self._db.delivery_ids[key]
+
+    async def get_for_update(self, delivery_id: UUID) -> StoredDelivery | None:
+        for (endpoint_id, _), found in self._db.delivery_ids.items():
+            if found == delivery_id:
+                return StoredDelivery(delivery_id, endpoint_id)
+        return None
+
+    async def requeue(self, delivery_id: UUID, now: datetime) -> None:
+        self._db.requeued[delivery_id] = now
+
+    async def requeue_since(self, endpoint_id: UUID, since: datetime, now: datetime) -> int:
+        chosen = [
+            delivery_id
+            for (endpoint, _), delivery_id in self._db.delivery_ids.items()
+            if endpoint == endpoint_id and self._db.made_at[delivery_id] >= since
+        ]
+        for delivery_id in chosen:
+            self._db.requeued[delivery_id] = now
+        return len(chosen)
 
     async def record_attempt(
         self,

@@ -19,10 +19,13 @@ from services.notifications.domain.endpoints import (
 )
 from services.notifications.domain.errors import (
     ChannelNotAllowed,
+    DisabledWebhookEndpoint,
     InsecureWebhookUrl,
+    InvalidReplaySince,
     InvalidWebhookSecret,
     PrivateWebhookTarget,
     UnknownEventType,
+    WebhookDeliveryNotFound,
     WebhookEndpointNotFound,
 )
 from services.notifications.domain.events import WebhookEndpointDisabled
@@ -331,3 +334,100 @@ async def test_nothing_is_parked_when_no_filtered_endpoint_wants_the_event() -> 
     await s.handle(event("oms.orchestration.order_routed", order_id=uuid.uuid4()))
 
     assert s.db.parked == {} and s.db.deliveries == {}
+
+
+# --- the delivery ledger's actions ----------------------------------------------------------
+
+
+async def test_a_retry_makes_the_delivery_due_now_once_per_idempotency_key() -> None:
+    s = Service()
+    endpoint_id = await s.create()
+    placed = event("oms.order.placed", order_id=uuid.uuid4(), channel="web")
+    await s.handle(placed)
+    delivery_id = s.db.delivery_ids[(endpoint_id, placed.event_id)]
+    s.clock.at = NOW + timedelta(hours=1)
+
+    retried = await s.handle(commands.RetryDelivery(delivery_id, None, idempotency_key="k"))
+    s.clock.at = NOW + timedelta(hours=2)
+    again = await s.handle(commands.RetryDelivery(delivery_id, None, idempotency_key="k"))
+
+    assert retried == again == delivery_id
+    assert s.db.requeued == {delivery_id: NOW + timedelta(hours=1)}  # the repeat did nothing
+    with pytest.raises(IdempotencyKeyReused):
+        await s.handle(commands.RetryDelivery(uuid.uuid4(), None, idempotency_key="k"))
+
+
+async def test_a_retry_is_refused_for_an_unknown_unseen_or_disabled_endpoints_delivery() -> None:
+    s = Service()
+    unfiltered = await s.create()
+    placed = event("oms.order.placed", order_id=uuid.uuid4(), channel="web")
+    await s.handle(placed)
+    delivery_id = s.db.delivery_ids[(unfiltered, placed.event_id)]
+
+    with pytest.raises(WebhookDeliveryNotFound):
+        await s.handle(commands.RetryDelivery(uuid.uuid4(), None))
+    with pytest.raises(WebhookDeliveryNotFound):  # a narrowed token does not see the endpoint
+        await s.handle(commands.RetryDelivery(delivery_id, frozenset({"web"})))
+    await s.handle(commands.UpdateEndpoint(unfiltered, EndpointChanges(enabled=False), None))
+    with pytest.raises(DisabledWebhookEndpoint):
+        await s.handle(commands.RetryDelivery(delivery_id, None))
+    assert s.db.requeued == {}
+
+
+async def test_a_replay_requeues_the_deliveries_made_since_the_time_given() -> None:
+    s = Service()
+    endpoint_id = await s.create()
+    other = await s.create()
+    order_id = uuid.uuid4()
+    made = []
+    for minutes in (0, 10, 20):
+        s.clock.at = NOW + timedelta(minutes=minutes)
+        status = event("oms.order.status_changed", order_id=order_id)
+        await s.handle(status)
+        made.append(s.db.delivery_ids[(endpoint_id, status.event_id)])
+    s.clock.at = NOW + timedelta(hours=1)
+
+    count = await s.handle(commands.ReplayEndpoint(endpoint_id, "2026-12-05T12:10:00Z", None))
+
+    assert count == 2
+    assert set(s.db.requeued) == set(made[1:])
+    assert set(s.db.requeued.values()) == {NOW + timedelta(hours=1)}
+    assert not {s.db.delivery_ids[k] for k in s.db.delivery_ids if k[0] == other} & set(
+        s.db.requeued
+    )
+
+
+async def test_a_replay_refuses_a_bad_since_and_a_disabled_endpoint_and_requeues_nothing() -> None:
+    s = Service()
+    endpoint_id = await s.create()
+    await s.handle(event("oms.order.status_changed", order_id=uuid.uuid4()))
+
+    for since in ("yesterday", "2026-12-05T10:00:00", "2026-12-05T13:00:00Z"):
+        with pytest.raises(InvalidReplaySince):
+            await s.handle(commands.ReplayEndpoint(endpoint_id, since, None))
+    with pytest.raises(WebhookEndpointNotFound):
+        await s.handle(commands.ReplayEndpoint(uuid.uuid4(), "2026-12-05T10:00:00Z", None))
+    s.db.endpoints[endpoint_id].disable_for_failures(NOW, "500 for 5 days")
+    with pytest.raises(DisabledWebhookEndpoint):
+        await s.handle(commands.ReplayEndpoint(endpoint_id, "2026-12-05T10:00:00Z", None))
+    assert s.db.requeued == {}
+
+
+async def test_a_ping_is_a_delivery_for_that_endpoint_alone_whatever_it_subscribes_to() -> None:
+    s = Service()
+    endpoint_id = await s.create(event_types=("oms.returns.*",))
+    other = await s.create()
+
+    delivery_id = await s.handle(commands.PingEndpoint(endpoint_id, None, idempotency_key="p"))
+    again = await s.handle(commands.PingEndpoint(endpoint_id, None, idempotency_key="p"))
+
+    assert again == delivery_id
+    assert s.deliveries(endpoint_id) == ["oms.webhook.ping"] and s.deliveries(other) == []
+    ((key, ping),) = [(k, d) for k, d in s.db.deliveries.items() if k[0] == endpoint_id]
+    assert s.db.delivery_ids[key] == delivery_id
+    assert ping.order_id is None and ping.key == ping.webhook_id  # waits behind no order
+    assert ping.payload["id"] == ping.webhook_id
+    assert ping.payload["data"] == {"endpoint_id": str(endpoint_id)}
+    await s.handle(commands.UpdateEndpoint(endpoint_id, EndpointChanges(enabled=False), None))
+    with pytest.raises(DisabledWebhookEndpoint):
+        await s.handle(commands.PingEndpoint(endpoint_id, None))

@@ -1,5 +1,5 @@
-"""Webhook endpoints: create, list, read, change, delete, rotate the signing secret, and the
-deliveries made for one.
+"""Webhook endpoints: create, list, read, change, delete, rotate the signing secret, the
+deliveries made for one, a replay of them since a time, and a test ping.
 
 A caller narrowed to channels sees and changes only the endpoints whose channel filter lies
 within its channels (looked up narrowed in SQL); any other is answered like a missing one."""
@@ -20,9 +20,12 @@ from libs.http.etag import OptionalIfMatchDep, etag_of, optional_version
 from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
 from services.notifications.adapters import queries
+from services.notifications.api.routes.deliveries import delivery_read
 from services.notifications.api.schemas.webhook_endpoints import (
     DeliveryPage,
     DeliveryRead,
+    DeliveryWithAttemptsRead,
+    ReplayRead,
     SecretRead,
     SecretRotation,
     WebhookEndpointCreate,
@@ -208,6 +211,66 @@ async def list_deliveries(
     return DeliveryPage(
         items=[DeliveryRead(**vars(d)) for d in page.items], next_cursor=page.next_cursor
     )
+
+
+@router.post(
+    PATH + "/{endpoint_id}/replay",
+    status_code=202,
+    summary="Send a webhook endpoint's deliveries since a time again",
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def replay(
+    endpoint_id: UUID,
+    since: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="An RFC 3339 time with an offset: every delivery made at or after it "
+            "is sent again (422 `invalid_replay_since` if it is not one, or lies in the "
+            "future)",
+            examples=["2026-12-05T10:00:00Z"],
+        ),
+    ],
+    bus: BusDep,
+    caller: Writer,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> ReplayRead:
+    """Every delivery of the endpoint made at or after `since`, whatever its state, is due
+    again (retried for a new retry window), with the same `webhook-id` each, and sent in the
+    order they were first made: one order's in that order, as always. Their attempts stay in
+    the ledger. Answers how many; 409 `webhook_endpoint_disabled` when the endpoint is
+    switched off or disabled."""
+    requeued: int = await bus.handle(
+        commands.ReplayEndpoint(endpoint_id, since, caller.channels, idempotency_key)
+    )
+    return ReplayRead(requeued=requeued)
+
+
+@router.post(
+    PATH + "/{endpoint_id}/test",
+    status_code=202,
+    summary="Send a test ping to a webhook endpoint",
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def send_test_ping(
+    endpoint_id: UUID,
+    bus: BusDep,
+    session: ReadSessionDep,
+    caller: Writer,
+    response: Response,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> DeliveryWithAttemptsRead:
+    """A delivery of an `oms.webhook.ping` CloudEvent (`data.endpoint_id` names the endpoint)
+    for this endpoint alone, whatever event types it subscribes to, sent by the worker like
+    any other: signed, retried, in the ledger. Answers the delivery (`Location` is where to
+    follow it); 409 `webhook_endpoint_disabled` when the endpoint is switched off or
+    disabled."""
+    delivery_id: UUID = await bus.handle(
+        commands.PingEndpoint(endpoint_id, caller.channels, idempotency_key)
+    )
+    response.headers["Location"] = f"/v1/deliveries/{delivery_id}"
+    return await delivery_read(session, delivery_id, caller.channels)
 
 
 async def _visible(

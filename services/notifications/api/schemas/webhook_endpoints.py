@@ -156,3 +156,35 @@ class DeliveryRead(BaseModel):
 
 class DeliveryPage(Page[DeliveryRead]):
     pass
+
+
+class DeliveryAttemptRead(BaseModel):
+    number: int = Field(description="1 for the first attempt, then 2, 3...", examples=[1])
+    started_at: datetime
+    status_code: int | None = Field(
+        description="What the receiver answered; null: no answer (timed out, refused, not "
+        "resolved)",
+        examples=[500],
+    )
+    latency_ms: int = Field(description="How long the attempt took", examples=[84])
+    error: str | None = Field(
+        description="Why the attempt failed (a status other than 2xx, a redirect, no answer "
+        "within the timeout, a connection refused...); null when it delivered",
+        examples=["answered 500"],
+    )
+    response_excerpt: str | None = Field(
+        description="The start of the answer's body (1 KB at most); null without an answer",
+        examples=['{"error":"busy"}'],
+    )
+
+
+class DeliveryWithAttemptsRead(DeliveryRead):
+    attempt_log: list[DeliveryAttemptRead] = Field(
+        description="Every attempt made, oldest first (a retry or a replay adds to it)"
+    )
+
+
+class ReplayRead(BaseModel):
+    requeued: int = Field(
+        description="How many of the endpoint's deliveries are due again", examples=[12]
+    )

@@ -10,7 +10,7 @@ from services.notifications.domain.notification_commands import (
     ResendNotification,
     SetNotificationPreference,
 )
-from services.notifications.service_layer.handlers import customer_messages, events
+from services.notifications.service_layer.handlers import customer_messages, events, ledger
 from services.notifications.service_layer.handlers.deliveries import record_attempt_handler
 from services.notifications.service_layer.handlers.endpoints import EndpointHandlers, EndpointRules
 
@@ -31,4 +31,7 @@ def handlers(rules: EndpointRules, retry_policy: RetryPolicy) -> dict[type, Hand
         ResendNotification: customer_messages.resend,
         SetNotificationPreference: customer_messages.set_preference,
         commands.RecordAttempt: record_attempt_handler(retry_policy),
+        commands.RetryDelivery: ledger.retry_delivery,
+        commands.ReplayEndpoint: ledger.replay_endpoint,
+        commands.PingEndpoint: ledger.ping_endpoint,
     }
