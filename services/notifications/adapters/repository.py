@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Update, and_, delete, exists, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Update,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -211,16 +223,18 @@ class DeliveryQueue:
         *,
         lease: timedelta,
         per_endpoint: int,
-        busy: Collection[UUID] = (),
+        in_flight: Mapping[UUID, int] | None = None,
     ) -> list[DueDelivery]:
         d = webhook_delivery
         earlier = aliased(webhook_delivery)
         # What may be sent now, numbered per endpoint in the order it is due: an endpoint
-        # with a backlog (a receiver that is down, retried) gets `per_endpoint` of a claim,
-        # never all of it.
+        # with a backlog (a receiver that is down, retried) gets at most `per_endpoint`
+        # requests at once, the ones the caller has in flight to it counted, never all of it.
+        in_flight = {e: n for e, n in (in_flight or {}).items() if n > 0}
         candidates = (
             select(
                 d.c.id,
+                d.c.endpoint_id,
                 func.row_number()
                 .over(partition_by=d.c.endpoint_id, order_by=(d.c.next_attempt_at, d.c.seq))
                 .label("rank"),
@@ -232,7 +246,7 @@ class DeliveryQueue:
                 or_(d.c.leased_until.is_(None), d.c.leased_until < now),
                 webhook_endpoint.c.enabled,
                 webhook_endpoint.c.status != EndpointStatus.DISABLED.value,
-                d.c.endpoint_id.not_in(list(busy)) if busy else true(),
+                d.c.endpoint_id.not_in([e for e, n in in_flight.items() if n >= per_endpoint]),
                 # Per-order order: only the earliest pending delivery of an endpoint's
                 # order (its record key) is sent; the later ones wait for it.
                 ~exists().where(
@@ -246,7 +260,12 @@ class DeliveryQueue:
             )
             .subquery()
         )
-        chosen = select(candidates.c.id).where(candidates.c.rank <= per_endpoint)
+        room = (
+            per_endpoint - case(in_flight, value=candidates.c.endpoint_id, else_=0)
+            if in_flight
+            else literal(per_endpoint)
+        )
+        chosen = select(candidates.c.id).where(candidates.c.rank <= room)
         rows = (
             await self._session.execute(
                 select(

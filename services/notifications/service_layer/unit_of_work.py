@@ -9,7 +9,7 @@ wire.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,12 +108,12 @@ class DeliveryQueue(Protocol):
         *,
         lease: timedelta,
         per_endpoint: int,
-        busy: Collection[UUID] = (),
+        in_flight: Mapping[UUID, int] | None = None,
     ) -> list[DueDelivery]:
         """Pending deliveries due now, not leased, of endpoints that receive, each the
         earliest pending one of its endpoint and order (a later event of an order waits for
-        the earlier one); at most `per_endpoint` of one endpoint and none of a `busy` one,
-        first attempts before retries; leased until now + lease."""
+        the earlier one); of one endpoint at most `per_endpoint` less what the caller has
+        `in_flight` to it already, first attempts before retries; leased until now + lease."""
 
     async def purge(self, before: datetime) -> int:
         """Delivered and failed deliveries made before then, with their attempts."""

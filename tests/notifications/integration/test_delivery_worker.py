@@ -300,6 +300,33 @@ async def test_an_orders_later_event_waits_for_the_earlier_while_other_orders_go
     assert created["id"]
 
 
+async def test_an_endpoints_requests_in_flight_count_against_its_share_of_a_claim(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    created = await endpoint(client, "http://127.0.0.1:9/never-sent")
+    mine = set()
+    for _ in range(10):  # ten orders: ten deliveries that could all go at once
+        mine.update(await record(container, uuid.uuid4()))
+    endpoint_id = UUID(created["id"])
+
+    async def claimed_with(sending: int) -> set[str]:
+        async with delivery_queue(container.session_factory) as queue:
+            claimed = await queue.claim_due(
+                datetime.now(UTC),
+                500,
+                lease=timedelta(milliseconds=1),  # lapsed by the next claim
+                per_endpoint=4,
+                in_flight={endpoint_id: sending},
+            )
+        # The module's earlier endpoints get the same events: only this one's count here.
+        return {d.webhook_id for d in claimed if d.endpoint_id == endpoint_id} & mine
+
+    # Two requests already out to it: two more, not four (it was six at once before).
+    assert len(await claimed_with(2)) == 2
+    assert await claimed_with(4) == set()  # its whole share out: none
+    assert len(await claimed_with(0)) == 4
+
+
 async def test_a_delivery_whose_worker_died_is_claimed_again_once_the_lease_lapses(
     container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
 ) -> None:

@@ -124,11 +124,13 @@ class DeliveryWorker:
         free = CONCURRENCY - len(self._in_flight)
         if free <= 0:
             return 0
-        per_endpoint = Counter(self._in_flight.values())
-        busy = [e for e, sending in per_endpoint.items() if sending >= PER_ENDPOINT]
         async with self._queue() as queue:
             due = await queue.claim_due(
-                self._clock.now(), free, lease=self._lease, per_endpoint=PER_ENDPOINT, busy=busy
+                self._clock.now(),
+                free,
+                lease=self._lease,
+                per_endpoint=PER_ENDPOINT,
+                in_flight=Counter(self._in_flight.values()),
             )
         for delivery in due:
             task = asyncio.create_task(self._send(delivery))
