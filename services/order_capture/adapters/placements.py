@@ -68,7 +68,7 @@ class OrderPlacements:
             (sales_order, [written.order]),
             (order_line, written.lines),
             (timeline_entry, [timeline_row(order, p.timeline) for p in publications]),
-            *self._outbox.tables_and_rows([p.event for p in publications if p.event is not None]),
+            *self._outbox.tables_and_rows([r for p in publications for r in p.records]),
         ]
         if claim is not None:
             row = {

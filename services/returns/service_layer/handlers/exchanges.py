@@ -97,7 +97,8 @@ def _api_address(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:
     """The replacement as an order of the original channel: the returned units' value is a
-    discount on it, so only a price difference is charged (with the original payment)."""
+    discount on it, so only a price difference is charged. Without a payment token: returns
+    never holds one (a token travels only from order-capture to orchestration)."""
     x = rma.exchange
     assert x is not None
     subtotal = x.unit_price * x.units
@@ -119,7 +120,7 @@ def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:
             }
         ],
         "shipping_amount": "0",
-        "payment": {"method": "card", "token": order.payment_token, "amount": _amount(total)},
+        "payment": {"method": "card", "amount": _amount(total)},
         "tags": ["exchange"],
         "metadata": {
             "exchange_for_return": rma.rma_number,
