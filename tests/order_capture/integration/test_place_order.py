@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from libs.messaging.topics import PAYMENT_COMMANDS
 from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import plumbing, sales_order
 from services.order_capture.api.app import create_app
@@ -119,10 +121,19 @@ class TestPlaceOrder:
         assert order["payment"] == {"method": "card", "amount": "50.10", "authorization_ref": None}
         assert "token" not in r.text, "the payment token is never shown again"
         (placed,) = await published(container, order["id"])
+        (authorize_with,) = await published(container, order["id"], PAYMENT_COMMANDS)
         assert placed["type"] == "oms.order.placed"
         assert placed["data"]["sequence"] == 1
         assert placed["data"]["totals"]["grand_total"] == "50.10"
-        assert placed["data"]["payment"]["token"] == "tok_test_4242"
+        # The token never travels on the public event: only to orchestration, on its own topic.
+        assert placed["data"]["payment"] == {
+            "method": "card",
+            "amount": "50.10",
+            "authorization_ref": None,
+        }
+        assert "tok_test_4242" not in json.dumps(placed)
+        assert authorize_with["type"] == "oms.payments.authorize_with"
+        assert authorize_with["data"] == {"order_id": order["id"], "token": "tok_test_4242"}
         assert placed["data"]["shipping_address"]["country"] == "DE"
 
     async def test_pickup_orders_name_their_store(self, client: httpx.AsyncClient) -> None:
