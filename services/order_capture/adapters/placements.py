@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
 from sqlalchemy import Table
@@ -54,6 +55,17 @@ class OrderPlacements:
                 self._numbers = sorted((row["n"] for row in rows), reverse=True)
             value = self._numbers.pop()
         return f"OMS-{value:08d}"
+
+    async def payment_token_of(self, order_id: UUID, *, channel: str, email: str) -> str | None:
+        async with self._pool.connection() as connection:
+            token: str | None = await connection.fetchval(
+                "SELECT payment->>'token' FROM sales_order WHERE id = $1 AND channel = $2"
+                " AND lower(customer_email) = lower($3)",
+                order_id,
+                channel,
+                email,
+            )
+        return token
 
     async def insert(
         self,

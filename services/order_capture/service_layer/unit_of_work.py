@@ -144,6 +144,10 @@ class Placements(Protocol):
 
     async def next_order_number(self) -> str: ...
 
+    async def payment_token_of(self, order_id: UUID, *, channel: str, email: str) -> str | None:
+        """The payment token of that order, if it is of this channel and customer e-mail."""
+        ...
+
     async def insert(
         self,
         order: Order,

@@ -318,6 +318,66 @@ INVALID_ORDERS: list[tuple[str, Callable[[dict[str, Any]], None], str, str | Non
 ]
 
 
+class TestPayingWithAnEarlierOrdersToken:
+    """An exchange's replacement order names the original order instead of a token: returns
+    never holds one, and order-capture charges the original's (to orchestration alone)."""
+
+    async def test_the_token_of_an_order_of_the_same_channel_and_customer_is_charged(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        body = order_body()
+        body["payment"]["token"] = "tok_original_4242"
+        first = await client.post("/v1/orders", json=body)
+        assert first.status_code == 201, first.text
+        again = order_body(customer={"email": "ADA@example.com", "name": "Ada Lovelace"})
+        again["payment"] = {
+            "method": "card",
+            "token_of_order": first.json()["id"],
+            "amount": again["payment"]["amount"],
+        }
+
+        r = await client.post("/v1/orders", json=again)
+
+        assert r.status_code == 201, r.text
+        assert "tok_original_4242" not in r.text
+        (placed,) = await published(container, r.json()["id"])
+        assert "tok_original_4242" not in json.dumps(placed)
+        (authorize_with,) = await published(container, r.json()["id"], PAYMENT_COMMANDS)
+        assert authorize_with["data"]["token"] == "tok_original_4242"
+
+    @pytest.mark.parametrize(
+        "other",
+        [
+            {"channel": "mobile_app"},
+            {"customer": {"email": "grace@example.com", "name": "Grace Hopper"}},
+            {"unknown_order": True},
+        ],
+        ids=["another channel", "another customer", "no such order"],
+    )
+    async def test_no_order_of_this_channel_and_customer_is_422_and_writes_nothing(
+        self, client: httpx.AsyncClient, container: ServiceContainer, other: dict[str, Any]
+    ) -> None:
+        first = await client.post("/v1/orders", json=order_body())
+        assert first.status_code == 201, first.text
+        unknown = other.pop("unknown_order", False)
+        body = order_body(**other)
+        ref = body["channel_order_ref"]
+        body["payment"] = {
+            "method": "card",
+            "token_of_order": str(uuid.uuid4()) if unknown else first.json()["id"],
+            "amount": body["payment"]["amount"],
+        }
+
+        r = await client.post("/v1/orders", json=body)
+
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "payment_source_unusable"
+        placed = await count(
+            container, select(func.count()).where(sales_order.c.channel_order_ref == ref)
+        )
+        assert placed == 0
+
+
 class TestInvalidOrders:
     @pytest.mark.parametrize(
         ("mutate", "code", "field"),

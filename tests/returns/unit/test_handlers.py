@@ -438,8 +438,12 @@ async def test_an_exchange_places_its_replacement_order_once_and_the_return_clos
     assert body["lines"] == [
         {"sku": "LAMP-001-XL", "quantity": 2, "unit_price": "45", "discount_amount": "82"}
     ]
-    # No token: returns never holds one (it stays with order-capture and orchestration).
-    assert body["payment"] == {"method": "card", "amount": "8"}
+    # The original order's token, by its order: returns never holds a token.
+    assert body["payment"] == {
+        "method": "card",
+        "token_of_order": str(ORDER_ID),
+        "amount": "8",
+    }
     rma = returns.rma(return_id)
     assert rma.exchange is not None
     assert (rma.exchange.status, rma.exchange.order_id) == ("placed", UUID(int=7))
