@@ -53,8 +53,19 @@ async def consuming(
             await task
 
 
-async def send(producer: AIOKafkaProducer, event: IntegrationEvent, event_id: str) -> None:
+async def send(
+    producer: AIOKafkaProducer,
+    event: IntegrationEvent,
+    event_id: str,
+    *,
+    payment_token: str | None = None,
+) -> None:
+    """`payment_token`: put in the data's payment, as oms.order.placed v1 carried one (v2 has
+    none): a record written before the change may still be on the topic."""
     envelope = envelope_of(event, at=datetime.now(UTC), event_id=event_id)
+    if payment_token is not None:
+        data = {**envelope.data, "payment": {**envelope.data["payment"], "token": payment_token}}
+        envelope = envelope.model_copy(update={"data": data})
     await producer.send_and_wait(
         TOPIC_PREFIX + event.topic,
         envelope.to_bytes(),
@@ -74,7 +85,7 @@ def placed(order_id: UUID, channel: str) -> OrderPlaced:
         lines=[PlacedOrderLine(line_id=str(uuid.uuid4()), sku="SKU-1", quantity=1, unit_price=10)],
         total_amount=Decimal("10.00"),
         placed_at=datetime.now(UTC),
-        payment=EventPayment(method="card", amount=Decimal("10.00"), token="tok_visa_4242"),
+        payment=EventPayment(method="card", amount=Decimal("10.00")),
     )
 
 
@@ -113,8 +124,9 @@ async def test_an_event_on_kafka_becomes_a_delivery_for_the_matching_endpoint_on
     order_id = uuid.uuid4()
     placed_id, routed_id = str(uuid.uuid4()), str(uuid.uuid4())
 
-    await send(consuming, placed(order_id, "web"), placed_id)
-    await send(consuming, placed(order_id, "web"), placed_id)  # redelivered: one delivery
+    await send(consuming, placed(order_id, "web"), placed_id, payment_token="tok_visa_4242")
+    # Redelivered: one delivery.
+    await send(consuming, placed(order_id, "web"), placed_id, payment_token="tok_visa_4242")
     await send(consuming, routed(order_id), routed_id)
 
     rows = await eventually(
