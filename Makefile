@@ -8,13 +8,18 @@ UV := .tools/bin/uv
 PY := .venv/bin/python
 # uv must use the machine's Python 3.11, never download one (only package registries are reachable).
 export UV_PYTHON_DOWNLOADS := never
+# Python keeps its compiled modules (__pycache__/, ignored by git). Some machines set
+# PYTHONDONTWRITEBYTECODE (this one does): then every process compiles every module it
+# imports from source again, about 7 s of CPU for a service or a pytest process, and the test
+# run starts hundreds of them.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
         contracts contracts-release compat clients migrate topics infra deps kafka-reset bench \
         bench-tools token compose docs
 
 help:
-	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the four services (Ctrl-C stops)"
+	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the five services (Ctrl-C stops)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
 	@echo "make token SCOPES=... CHANNELS=... LOCATIONS=... - a development access token"
@@ -110,7 +115,7 @@ test: check infra
 	$(call pytest,-ra --durations=8)
 
 # Benchmarks report figures; they assert nothing about speed (the suite never times anything).
-# Benchmarks (not part of `make test`): starts its own four services on the test databases,
+# Benchmarks (not part of `make test`): starts its own services on the test databases,
 # measures the pgbench ceiling and every scenario, writes BENCHMARKS.md and the plot.
 # wrk (Debian's package) drives the closed-loop capture runs; installed when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.support import environment
+from tests.support.mailbox import Mailbox, start_sink_process, wait_listening
 
 environment.apply()
 
@@ -55,3 +58,25 @@ async def kafka_topics() -> AsyncIterator[str]:
     await delete_topics_with_prefix(
         bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
     )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def mail_sink() -> AsyncIterator[Mailbox]:
+    """The run's development SMTP sink (tools/mail_sink.py) as a process, the way `make run`
+    starts it: on environment.MAIL_SINK_PORT, writing to environment.MAIL_DIR."""
+    log_path = environment.ROOT / ".local" / "test-logs" / "mail_sink.log"
+    process = start_sink_process(environment.MAIL_DIR, environment.MAIL_SINK_PORT, log_path)
+    try:
+        await wait_listening(process, environment.MAIL_SINK_PORT, log_path)
+        yield Mailbox(environment.MAIL_DIR)
+    finally:
+        await asyncio.to_thread(_stop, process)

@@ -13,6 +13,9 @@
 # .local/logs/<svc>.log (previous run kept as <svc>.log.1), pids in .local/run/<svc>.pid.
 # Waits for GET /healthz on each (OMS_HEALTH_TIMEOUT seconds each, default 60), prints the /docs
 # URLs, then supervises: a service that dies is reported (log tail) and the others keep running.
+# Before the services it starts the development SMTP sink (tools/mail_sink.py) on
+# OMS_MAIL_SINK_PORT (default 1025), which writes every e-mail the services send to
+# .local/mail/ as a .eml file (log .local/logs/mail_sink.log, pid .local/run/mail_sink.pid).
 # Ctrl-C / SIGTERM: SIGTERM the services (SIGKILL after 15 s), then kafka.sh stop and
 # postgres.sh stop, exit 0.
 # A second run while services from an earlier run are alive is REFUSED (exit 1): stop the
@@ -31,6 +34,9 @@ SUPERVISOR_PIDFILE="$RUN_DIR/run.pid"
 HEALTH_TIMEOUT=${OMS_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=15
 PG_SOCKET_DIR=${OMS_PG_SOCKET_DIR:-/var/run/postgresql}
+MAIL_SINK_PORT=${OMS_MAIL_SINK_PORT:-1025}
+MAIL_DIR="$REPO/.local/mail"
+MAIL_SINK_PID=""
 
 # Of postgres.sh's 300 connections, what each service's processes may open together (five
 # services: 225); the rest is left for migrations, psql and the like.
@@ -75,6 +81,41 @@ refuse_duplicates() {
             die "port $port (for $svc) is already in use by a process not started by run.sh; free it first (ss -ltnp 'sport = :$port')"
         fi
     done
+    pid=$(read_pid "$RUN_DIR/mail_sink.pid")
+    if [ -n "$pid" ] && pid_matches "$pid" "tools.mail_sink"; then
+        die "already running: the mail sink (pid $pid) from an earlier run; run 'make stop' (deploy/local/stop.sh) first"
+    fi
+    rm -f "$RUN_DIR/mail_sink.pid"
+    if port_open "$MAIL_SINK_PORT"; then
+        die "port $MAIL_SINK_PORT (for the mail sink) is already in use; free it first, or set OMS_MAIL_SINK_PORT"
+    fi
+}
+
+# The development SMTP sink: every e-mail the services send ends in $MAIL_DIR, none leaves.
+start_mail_sink() {
+    local log="$LOG_DIR/mail_sink.log" i
+    [ -f "$log" ] && mv -f "$log" "$log.1"
+    setsid "$PY" -m tools.mail_sink --dir "$MAIL_DIR" --host 127.0.0.1 --port "$MAIL_SINK_PORT" \
+        >>"$log" 2>&1 </dev/null &
+    MAIL_SINK_PID=$!
+    echo "$MAIL_SINK_PID" >"$RUN_DIR/mail_sink.pid"
+    for ((i = 0; i < 100; i++)); do
+        port_open "$MAIL_SINK_PORT" && break
+        pid_alive "$MAIL_SINK_PID" || { show_tail "$log" 20; die "the mail sink exited during startup"; }
+        sleep 0.1
+    done
+    port_open "$MAIL_SINK_PORT" || { show_tail "$log" 20; die "the mail sink did not listen on port $MAIL_SINK_PORT within 10s"; }
+    log "started the mail sink (pid $MAIL_SINK_PID) on 127.0.0.1:$MAIL_SINK_PORT: e-mails go to $MAIL_DIR"
+    export NOTIFICATIONS_SMTP_HOST=${NOTIFICATIONS_SMTP_HOST:-127.0.0.1}
+    export NOTIFICATIONS_SMTP_PORT=${NOTIFICATIONS_SMTP_PORT:-$MAIL_SINK_PORT}
+}
+
+stop_mail_sink() {
+    [ -n "$MAIL_SINK_PID" ] || return 0
+    terminate_pid "$MAIL_SINK_PID" 5 "mail sink"
+    wait "$MAIL_SINK_PID" 2>/dev/null || true
+    rm -f "$RUN_DIR/mail_sink.pid"
+    MAIL_SINK_PID=""
 }
 
 # Processes, CPU priority and pool size per service, unless the caller set them: what the
@@ -180,6 +221,7 @@ shutdown() {
     trap '' INT TERM
     log "shutting down"
     stop_services
+    stop_mail_sink
     "$REPO/deploy/local/kafka.sh" stop || log "WARNING: kafka.sh stop failed"
     "$REPO/deploy/local/postgres.sh" stop || log "WARNING: postgres.sh stop failed"
     rm -f "$SUPERVISOR_PIDFILE"
@@ -194,6 +236,7 @@ on_exit() {
         SHUTTING_DOWN=1
         trap '' INT TERM
         stop_services
+        stop_mail_sink
         rm -f "$SUPERVISOR_PIDFILE"
         if [ "$code" -ne 0 ]; then
             log "services stopped; Kafka and PostgreSQL left running ('make stop' stops them)"
@@ -243,6 +286,13 @@ supervise() {
                 log "WARNING: $svc (pid $pid) exited with status $rc; the other services keep running (Ctrl-C stops all)"
             fi
         done
+        if [ -n "$MAIL_SINK_PID" ] && ! pid_alive "$MAIL_SINK_PID"; then
+            wait "$MAIL_SINK_PID" 2>/dev/null || true
+            show_tail "$LOG_DIR/mail_sink.log" 20
+            log "WARNING: the mail sink (pid $MAIL_SINK_PID) exited; e-mails are not delivered until the next 'make run'"
+            rm -f "$RUN_DIR/mail_sink.pid"
+            MAIL_SINK_PID=""
+        fi
         if [ "$alive" -eq 0 ]; then
             log "all services have exited"
             shutdown 1
@@ -267,6 +317,7 @@ main() {
         eval "$("$PY" -m tools.dev_auth env)"
     fi
     size_services
+    start_mail_sink
     local svc
     for svc in "${OMS_SERVICES[@]}"; do
         start_service "$svc"
@@ -280,6 +331,7 @@ main() {
         for svc in "${OMS_SERVICES[@]}"; do
             printf '  %-14s http://127.0.0.1:%s/docs\n' "$svc" "$(service_port "$svc")"
         done
+        echo "E-mails: $MAIL_DIR/*.eml (the development SMTP sink on 127.0.0.1:$MAIL_SINK_PORT)"
         echo "Logs: $LOG_DIR/<service>.log"
         echo "Processes per service: <SERVICE>_PROCESSES (e.g. ORCHESTRATION_PROCESSES=3 make run)."
         echo "Ctrl-C to stop (services, then Kafka and PostgreSQL)."

@@ -4,7 +4,8 @@
 #   deploy/local/stop.sh
 #
 # 1. a live run.sh supervisor (.local/run/run.pid) gets SIGTERM and does its own shutdown;
-# 2. services still named by .local/run/<svc>.pid get SIGTERM, SIGKILL after 15 s;
+# 2. services still named by .local/run/<svc>.pid get SIGTERM, SIGKILL after 15 s, and the mail
+#    sink named by .local/run/mail_sink.pid after 5 s;
 # 3. deploy/local/kafka.sh stop;  4. deploy/local/postgres.sh stop (only if ensure started it).
 set -euo pipefail
 
@@ -55,6 +56,14 @@ if [ "${#pids[@]}" -gt 0 ]; then
 else
     log "no services running"
 fi
+
+# The mail sink left behind (tools/mail_sink.py, started by run.sh before the services).
+pid=$(read_pid "$RUN_DIR/mail_sink.pid")
+if [ -n "$pid" ] && pid_matches "$pid" "tools.mail_sink"; then
+    log "stopping the mail sink (pid $pid)"
+    terminate_pid "$pid" 5 "mail sink"
+fi
+rm -f "$RUN_DIR/mail_sink.pid"
 
 "$REPO/deploy/local/kafka.sh" stop
 "$REPO/deploy/local/postgres.sh" stop

@@ -16,4 +16,6 @@ class Scope(StrEnum):
     REFUNDS_WRITE = "refunds:write"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_WRITE = "webhooks:write"
+    NOTIFICATIONS_READ = "notifications:read"
+    NOTIFICATIONS_WRITE = "notifications:write"
     ADMIN = "admin"

@@ -79,8 +79,19 @@ def create_service_app(
     for router in [*routers, audit_router(audit_log)]:
         app.include_router(router, prefix="/v1")
     _with_shared_declarations(app, problem_codes=service_problem_codes(routers))
-    refuse_unguarded_operations(app.openapi())
+    checked = tuple(id(router) for router in routers)
+    if checked not in _FOUND_GUARDED:
+        refuse_unguarded_operations(app.openapi())
+        _FOUND_GUARDED[checked] = tuple(routers)
     return app
+
+
+# The route sets this process has already checked: the check reads the whole OpenAPI document,
+# which takes about 0.6 s to generate, and the same routers always give the same answer (the
+# tests build a service's app once per test, hundreds of times). The document itself is still
+# generated, once per app, when it is first asked for. Routers are not hashable: they are known
+# by identity, and kept here so that no identity is reused by another router.
+_FOUND_GUARDED: dict[tuple[int, ...], tuple[APIRouter, ...]] = {}
 
 
 def _with_shared_declarations(app: FastAPI, *, problem_codes: list[str]) -> None:

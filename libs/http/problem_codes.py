@@ -113,6 +113,8 @@ class ProblemCode(StrEnum):
     PRIVATE_WEBHOOK_TARGET = "private_webhook_target"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
     INVALID_WEBHOOK_SECRET = "invalid_webhook_secret"
+    NOTIFICATION_NOT_FOUND = "notification_not_found"
+    NOTIFICATION_OPTED_OUT = "notification_opted_out"
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,13 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
     ),
     P.INVALID_WEBHOOK_SECRET: ProblemInfo(
         422, "A signing secret is not whsec_ and the base64 of 24 to 64 bytes.", _FIX
+    ),
+    P.NOTIFICATION_NOT_FOUND: ProblemInfo(404, "No such customer notification.", "Check the id."),
+    P.NOTIFICATION_OPTED_OUT: ProblemInfo(
+        409,
+        "The order, or its customer's e-mail address, opted out of notifications.",
+        "Opt in again (PUT /v1/notification-preferences/{order_id}) first, if the customer "
+        "asked for it.",
     ),
 }
 

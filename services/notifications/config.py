@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
 from libs.registry import service
+from services.notifications.domain.delivery import RetryPolicy
 
 DAY_S = 24 * 3600
 
@@ -26,6 +29,44 @@ class NotificationsSettings(ServiceSettings):
     # How long a rotated-out signing secret stays valid (deliveries carry both signatures),
     # unless the rotation names its own overlap.
     SECRET_ROTATION_OVERLAP_S: int = Field(default=DAY_S, ge=0, le=30 * DAY_S)
+    # Sending: how long one attempt may take (connect, send, answer), how long a delivery is
+    # retried, the backoff's first wait and its cap (full jitter below them), how long an
+    # endpoint may fail before it is disabled, and how long the ledger keeps what is done.
+    WEBHOOK_TIMEOUT_S: float = Field(default=5.0, gt=0, le=60)
+    WEBHOOK_RETRY_WINDOW_S: int = Field(default=3 * DAY_S, ge=0)
+    WEBHOOK_RETRY_FIRST_S: float = Field(default=5.0, gt=0)
+    WEBHOOK_RETRY_CAP_S: float = Field(default=3600.0, gt=0)
+    WEBHOOK_RETRY_FLOOR_S: float = Field(default=1.0, ge=0)
+    WEBHOOK_DISABLE_AFTER_S: int = Field(default=5 * DAY_S, ge=0)
+    DELIVERY_RETENTION_S: int = Field(default=30 * DAY_S, ge=0)
+    # The delivery worker: how often it looks when idle, and how long a claim holds (longer
+    # than an attempt can take, so a live worker's delivery is never sent twice at once).
+    DELIVERY_INTERVAL_S: float = Field(default=1.0, gt=0)
+    DELIVERY_LEASE_S: float = Field(default=60.0, gt=0)
+
+    # Customer e-mails: the SMTP server they are handed to (`make run` and the tests: the
+    # development sink, tools/mail_sink.py) and how (adapters/mail.py's SmtpSettings).
+    SMTP_HOST: str = "127.0.0.1"
+    SMTP_PORT: int = Field(default=1025, ge=1, le=65535)
+    SMTP_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    # Unset: STARTTLS when the server offers it; true: required; false: never.
+    SMTP_START_TLS: bool | None = None
+    SMTP_USE_TLS: bool = False
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_VALIDATE_CERTS: bool = True
+    # The brands (sender name and address per sales channel); unset: the one beside the
+    # templates (adapters/templates/brands.json).
+    BRANDS_FILE: str | None = None
+    # Where the simulated SMS provider writes (adapters/sms.py).
+    SMS_DIR: str = ".local/sms"
+    # The sending job: how often it looks for due notifications, how long a claimed one is
+    # its own before another process may take it, and the retries of a transient failure.
+    SEND_INTERVAL_S: float = Field(default=1.0, gt=0)
+    SEND_LEASE_S: float = Field(default=60.0, gt=0)
+    SEND_RETRY_FIRST_S: float = Field(default=30.0, ge=0)
+    SEND_RETRY_LONGEST_S: float = Field(default=3600.0, ge=0)
+    SEND_MAX_ATTEMPTS: int = Field(default=8, ge=1)
 
     @property
     def require_https(self) -> bool:
@@ -38,3 +79,13 @@ class NotificationsSettings(ServiceSettings):
         if self.WEBHOOK_ALLOW_PRIVATE_TARGETS is not None:
             return self.WEBHOOK_ALLOW_PRIVATE_TARGETS
         return self.ENV == "development"
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            window=timedelta(seconds=self.WEBHOOK_RETRY_WINDOW_S),
+            first=timedelta(seconds=self.WEBHOOK_RETRY_FIRST_S),
+            cap=timedelta(seconds=self.WEBHOOK_RETRY_CAP_S),
+            floor=timedelta(seconds=self.WEBHOOK_RETRY_FLOOR_S),
+            disable_after=timedelta(seconds=self.WEBHOOK_DISABLE_AFTER_S),
+        )

@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.api import Api, generated_clients
 from tests.support.environment import SERVICES, base_url, migrate_from_scratch
+from tests.support.mailbox import Mailbox
 from tests.support.polling import eventually
 from tests.support.tokens import admin_headers
 
@@ -117,13 +118,30 @@ class ServiceProcess:
 
 Stack = dict[str, ServiceProcess]
 
+# What the stack's services run with besides the run's environment: notifications sends to
+# receivers on this machine (tests/support/webhooks.py) and retries within seconds, so a
+# receiver that was down gets its deliveries while the test waits.
+STACK_ENV: dict[str, dict[str, str]] = {
+    "notifications": {
+        "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        "NOTIFICATIONS_WEBHOOK_RETRY_FIRST_S": "0.5",
+        "NOTIFICATIONS_WEBHOOK_RETRY_CAP_S": "2",
+        "NOTIFICATIONS_WEBHOOK_RETRY_FLOOR_S": "0.2",
+        "NOTIFICATIONS_WEBHOOK_TIMEOUT_S": "2",
+        "NOTIFICATIONS_DELIVERY_INTERVAL_S": "0.2",
+    }
+}
+
 
 @pytest.fixture(scope="session")
-async def stack(migrated_databases: None, kafka_topics: str) -> AsyncIterator[Stack]:
+async def stack(
+    migrated_databases: None, kafka_topics: str, mail_sink: Mailbox
+) -> AsyncIterator[Stack]:
+    # The mail sink first: the services' customer e-mails go there (tests.support.mailbox).
     # Empty databases again: the integration tests leave thousands of unpublished outbox rows
     # (about orders no service knows) that the stack's relays would otherwise send first.
     migrate_from_scratch()
-    services = {name: ServiceProcess(name) for name in SERVICES}
+    services = {name: ServiceProcess(name, env=STACK_ENV.get(name)) for name in SERVICES}
     for proc in services.values():
         proc.start()
     try:

@@ -31,6 +31,14 @@ SERVICES: dict[str, tuple[str, int]] = {
 
 RUN_ID = os.environ.setdefault("OMS_TEST_RUN_ID", str(int(time.time())))
 TOPIC_PREFIX = f"test{RUN_ID}."
+ROOT = Path(__file__).resolve().parents[2]
+# The run's development SMTP sink (tools/mail_sink.py, started by the `mail_sink` fixture): a
+# port in the run's block, clear of the services' (PORT_BASE + 1...), and a folder of the
+# run's own, so the tests read only the messages this run sent (tests/support/mailbox.py).
+MAIL_SINK_PORT = PORT_BASE + 25
+MAIL_DIR = ROOT / ".local" / "mail-test" / RUN_ID
+# Where the simulated SMS provider writes (services/notifications/adapters/sms.py).
+SMS_DIR = ROOT / ".local" / "sms-test" / RUN_ID
 BOOTSTRAP_SERVERS = os.environ.get("OMS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
@@ -87,6 +95,12 @@ def apply() -> None:
     )
     os.environ.setdefault("RETURNS_WORKER_INTERVAL_S", "0.1")
     os.environ.setdefault("RETURNS_WORKER_LEASE_S", "3")
+    # Customer messages go to the run's sink and SMS folder, never to a real server.
+    os.environ.setdefault("NOTIFICATIONS_SMTP_HOST", "127.0.0.1")
+    os.environ.setdefault("NOTIFICATIONS_SMTP_PORT", str(MAIL_SINK_PORT))
+    os.environ.setdefault("NOTIFICATIONS_SMS_DIR", str(SMS_DIR))
+    # The sending job looks for due notifications often (a test waits for the e-mail).
+    os.environ.setdefault("NOTIFICATIONS_SEND_INTERVAL_S", "0.2")
 
 
 def migrate_from_scratch() -> None:

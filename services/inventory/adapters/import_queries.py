@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.http.pagination import InvalidCursor, decode_cursor, encode_cursor
+from libs.db.pagination import Keyset, by_datetime, by_int, by_uuid
 from services.inventory.adapters.read_models import (
     ImportErrorView,
     ImportSummaryView,
@@ -19,6 +18,12 @@ from services.inventory.adapters.read_models import (
 from services.inventory.adapters.tables import stock_import, stock_import_error
 
 FIRST_ERRORS = 50
+
+IMPORTS = Keyset(
+    by_datetime(stock_import.c.created_at), by_uuid(stock_import.c.id), descending=True
+)
+IMPORT_ERRORS = Keyset(by_int(stock_import_error.c.line_number))
+"""An import's bad rows by line number (one error per line of an import)."""
 
 
 async def get_import(session: AsyncSession, import_id: UUID) -> ImportView | None:
@@ -42,18 +47,8 @@ async def list_imports(
     session: AsyncSession, *, limit: int, cursor: str | None
 ) -> PageOf[ImportSummaryView]:
     """Imports, newest first."""
-    query = select(stock_import).order_by(
-        stock_import.c.created_at.desc(), stock_import.c.id.desc()
-    )
-    if cursor:
-        created_at, before = decode_cursor(cursor, arity=2)
-        try:
-            position = (datetime.fromisoformat(created_at), UUID(before))
-        except (TypeError, ValueError) as exc:
-            raise InvalidCursor("The cursor does not fit this list") from exc
-        query = query.where(tuple_(stock_import.c.created_at, stock_import.c.id) < position)
-    rows, next_cursor = await _page(
-        session, query, limit, lambda r: [r.created_at.isoformat(), str(r.id)]
+    rows, next_cursor = await IMPORTS.page(
+        session, select(stock_import), limit=limit, cursor=cursor
     )
     return PageOf([_summary(r) for r in rows], next_cursor)
 
@@ -62,17 +57,10 @@ async def import_errors(
     session: AsyncSession, import_id: UUID, *, limit: int, cursor: str | None
 ) -> PageOf[ImportErrorView]:
     """The import's bad rows by line number."""
-    query = (
-        select(stock_import_error.c.line_number, stock_import_error.c.message)
-        .where(stock_import_error.c.import_id == import_id)
-        .order_by(stock_import_error.c.line_number)
+    query = select(stock_import_error.c.line_number, stock_import_error.c.message).where(
+        stock_import_error.c.import_id == import_id
     )
-    if cursor:
-        (after,) = decode_cursor(cursor, arity=1)
-        if not isinstance(after, int):
-            raise InvalidCursor("The cursor does not fit this list")
-        query = query.where(stock_import_error.c.line_number > after)
-    rows, next_cursor = await _page(session, query, limit, lambda r: [r.line_number])
+    rows, next_cursor = await IMPORT_ERRORS.page(session, query, limit=limit, cursor=cursor)
     return PageOf(
         [ImportErrorView(line_number=r.line_number, message=r.message) for r in rows],
         next_cursor,
@@ -93,11 +81,3 @@ def _summary(r: Any) -> ImportSummaryView:
         updated_at=r.updated_at,
         finished_at=r.finished_at,
     )
-
-
-async def _page(
-    session: AsyncSession, query: Select[Any], limit: int, key: Any
-) -> tuple[list[Any], str | None]:
-    rows = (await session.execute(query.limit(limit + 1))).all()
-    page, more = rows[:limit], len(rows) > limit
-    return page, encode_cursor(key(page[-1])) if more and page else None

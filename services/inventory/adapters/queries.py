@@ -18,12 +18,11 @@ from sqlalchemy import (
     cast,
     func,
     select,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.http.pagination import decode_cursor, encode_cursor
+from libs.db.pagination import Keyset, by_datetime, by_int, by_text, by_uuid
 from services.inventory.adapters.read_models import (
     InboundView,
     LocationStockView,
@@ -43,6 +42,16 @@ from services.inventory.adapters.tables import (
     sku_policy,
     stock_level,
     stock_movement,
+)
+
+# The lists' orders: each one's last key is unique, so a cursor names exactly one row.
+LOCATIONS = Keyset(by_text(location.c.code))
+MOVEMENTS = Keyset(by_int(stock_movement.c.id), descending=True)
+"""A SKU's ledger newest first: the movement id grows with every movement."""
+INBOUND = Keyset(by_datetime(inbound.c.expected_at), by_uuid(inbound.c.id))
+"""Deliveries soonest first."""
+RESERVATIONS = Keyset(
+    by_datetime(reservation.c.created_at), by_uuid(reservation.c.id), descending=True
 )
 
 # --- locations ----------------------------------------------------------------------------
@@ -82,17 +91,14 @@ async def list_locations(
     country: str | None = None,
     active: bool | None = None,
 ) -> PageOf[LocationView]:
-    query = select(location).order_by(location.c.code)
+    query = select(location)
     if type:
         query = query.where(location.c.type == type)
     if country:
         query = query.where(location.c.country == country)
     if active is not None:
         query = query.where(location.c.active == active)
-    if cursor:
-        (after,) = decode_cursor(cursor, arity=1)
-        query = query.where(location.c.code > after)
-    rows, next_cursor = await _page(session, query, limit, lambda r: [r.code])
+    rows, next_cursor = await LOCATIONS.page(session, query, limit=limit, cursor=cursor)
     return PageOf([_location_read(r) for r in rows], next_cursor)
 
 
@@ -138,17 +144,10 @@ async def movements(
     location_code: str | None = None,
 ) -> PageOf[MovementView]:
     """The ledger of a SKU, newest first."""
-    query = (
-        select(stock_movement)
-        .where(stock_movement.c.sku == sku)
-        .order_by(stock_movement.c.id.desc())
-    )
+    query = select(stock_movement).where(stock_movement.c.sku == sku)
     if location_code:
         query = query.where(stock_movement.c.location_code == location_code)
-    if cursor:
-        (before,) = decode_cursor(cursor, arity=1)
-        query = query.where(stock_movement.c.id < int(before))
-    rows, next_cursor = await _page(session, query, limit, lambda r: [r.id])
+    rows, next_cursor = await MOVEMENTS.page(session, query, limit=limit, cursor=cursor)
     return PageOf([_movement(r) for r in rows], next_cursor)
 
 
@@ -217,22 +216,14 @@ async def list_inbound(
     status: str | None = None,
 ) -> PageOf[InboundView]:
     """Deliveries by expected date, soonest first."""
-    query = select(inbound).order_by(inbound.c.expected_at, inbound.c.id)
+    query = select(inbound)
     if sku:
         query = query.where(inbound.c.sku == sku)
     if location_code:
         query = query.where(inbound.c.location_code == location_code)
     if status:
         query = query.where(inbound.c.status == status)
-    if cursor:
-        expected_at, after = decode_cursor(cursor, arity=2)
-        query = query.where(
-            tuple_(inbound.c.expected_at, inbound.c.id)
-            > (datetime.fromisoformat(expected_at), UUID(after))
-        )
-    rows, next_cursor = await _page(
-        session, query, limit, lambda r: [r.expected_at.isoformat(), str(r.id)]
-    )
+    rows, next_cursor = await INBOUND.page(session, query, limit=limit, cursor=cursor)
     return PageOf([_inbound_read(r) for r in rows], next_cursor)
 
 
@@ -294,20 +285,12 @@ async def list_reservations(
     status: str | None = None,
 ) -> PageOf[ReservationView]:
     """Newest first."""
-    query = select(reservation).order_by(reservation.c.created_at.desc(), reservation.c.id.desc())
+    query = select(reservation)
     if order_id:
         query = query.where(reservation.c.order_id == order_id)
     if status:
         query = query.where(reservation.c.status == status)
-    if cursor:
-        created_at, before = decode_cursor(cursor, arity=2)
-        query = query.where(
-            tuple_(reservation.c.created_at, reservation.c.id)
-            < (datetime.fromisoformat(created_at), UUID(before))
-        )
-    rows, next_cursor = await _page(
-        session, query, limit, lambda r: [r.created_at.isoformat(), str(r.id)]
-    )
+    rows, next_cursor = await RESERVATIONS.page(session, query, limit=limit, cursor=cursor)
     return PageOf(await _with_lines(session, rows), next_cursor)
 
 
@@ -531,14 +514,3 @@ async def _incoming(
             }
         )
     return incoming
-
-
-# --- paging -------------------------------------------------------------------------------
-
-
-async def _page(
-    session: AsyncSession, query: Select[Any], limit: int, key: Any
-) -> tuple[list[Any], str | None]:
-    rows = (await session.execute(query.limit(limit + 1))).all()
-    page, more = rows[:limit], len(rows) > limit
-    return page, encode_cursor(key(page[-1])) if more and page else None

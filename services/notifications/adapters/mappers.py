@@ -18,10 +18,11 @@ def endpoint_of(row: Any) -> WebhookEndpoint:
         enabled=row.enabled,
         description=row.description,
         status=EndpointStatus(row.status),
-        secrets=tuple(_secret(s) for s in row.secrets),
+        secrets=secrets_of(row.secrets),
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
+        failing_since=row.failing_since,
     )
 
 
@@ -45,7 +46,12 @@ def endpoint_row(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "created_at": endpoint.created_at,
         "updated_at": endpoint.updated_at,
         "version": endpoint.version,
+        "failing_since": endpoint.failing_since,
     }
+
+
+def secrets_of(stored: list[dict[str, Any]]) -> tuple[SigningSecret, ...]:
+    return tuple(_secret(s) for s in stored)
 
 
 def _secret(stored: dict[str, Any]) -> SigningSecret:

@@ -21,7 +21,7 @@ from sqlalchemy.types import Text
 
 from libs.db.pagination import Keyset, by_datetime, by_int, by_uuid
 from services.notifications.adapters.mappers import endpoint_of
-from services.notifications.adapters.tables import webhook_delivery, webhook_endpoint
+from services.notifications.adapters.tables import notification, webhook_delivery, webhook_endpoint
 from services.notifications.domain.endpoints import WebhookEndpoint
 
 Channels = frozenset[str] | None
@@ -130,3 +130,95 @@ async def list_deliveries(
         ],
         next_cursor,
     )
+
+
+# --- customer notifications -------------------------------------------------------------------
+
+NOTIFICATIONS = Keyset(
+    by_datetime(notification.c.created_at), by_uuid(notification.c.id), descending=True
+)
+
+
+@dataclass(frozen=True)
+class CustomerNotification:
+    id: UUID
+    order_id: UUID
+    kind: str
+    business_key: str
+    medium: str
+    recipient: str | None
+    language: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    message_id: str | None
+    event_type: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NotificationsPage:
+    items: list[CustomerNotification]
+    next_cursor: str | None
+
+
+def _notification_visible(channels: Channels) -> ColumnElement[bool]:
+    # A notification whose order has not been seen placed has no channel yet: only an
+    # unnarrowed caller sees it.
+    if channels is None:
+        return true()
+    return notification.c.channel.in_(sorted(channels))
+
+
+_NOTIFICATION_COLUMNS = (
+    notification.c.id,
+    notification.c.order_id,
+    notification.c.kind,
+    notification.c.business_key,
+    notification.c.medium,
+    notification.c.recipient,
+    notification.c.language,
+    notification.c.status,
+    notification.c.attempts,
+    notification.c.next_attempt_at,
+    notification.c.last_error,
+    notification.c.message_id,
+    notification.c.event_type,
+    notification.c.created_at,
+    notification.c.sent_at,
+)
+
+
+def _notification(row: Any) -> CustomerNotification:
+    return CustomerNotification(*(getattr(row, c.name) for c in _NOTIFICATION_COLUMNS))
+
+
+async def list_notifications(
+    session: AsyncSession,
+    *,
+    order_id: UUID | None,
+    channels: Channels,
+    limit: int,
+    cursor: str | None,
+) -> NotificationsPage:
+    """Newest first; an order's, or every order's."""
+    query: Select[Any] = select(*_NOTIFICATION_COLUMNS).where(_notification_visible(channels))
+    if order_id is not None:
+        query = query.where(notification.c.order_id == order_id)
+    rows, next_cursor = await NOTIFICATIONS.page(session, query, limit=limit, cursor=cursor)
+    return NotificationsPage([_notification(r) for r in rows], next_cursor)
+
+
+async def get_notification(
+    session: AsyncSession, notification_id: UUID, *, channels: Channels
+) -> CustomerNotification | None:
+    row = (
+        await session.execute(
+            select(*_NOTIFICATION_COLUMNS).where(
+                notification.c.id == notification_id, _notification_visible(channels)
+            )
+        )
+    ).one_or_none()
+    return _notification(row) if row is not None else None

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+import orjson
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from libs.bus.message_bus import lock_keys
 from libs.ids import new_id
-from services.notifications.adapters.mappers import endpoint_of, endpoint_row
+from services.notifications.adapters.mappers import endpoint_of, endpoint_row, secrets_of
 from services.notifications.adapters.tables import (
     order_channel,
     parked_event,
     webhook_delivery,
+    webhook_delivery_attempt,
     webhook_endpoint,
 )
+from services.notifications.domain.delivery import (
+    DeliveryStatus,
+    DueDelivery,
+    Outcome,
+    Verdict,
+)
 from services.notifications.domain.endpoints import EndpointStatus, WebhookEndpoint
+from services.notifications.domain.secrets import signing_secrets
 from services.notifications.service_layer.unit_of_work import NewDelivery, ParkedEvent
 
 
@@ -74,8 +85,9 @@ class EndpointRepository:
 
 
 class DeliveryRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, retry_window: timedelta) -> None:
         self._session = session
+        self._retry_window = retry_window
 
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         rows = [
@@ -91,6 +103,7 @@ class DeliveryRepository:
                 "status": "pending",
                 "next_attempt_at": now,
                 "created_at": now,
+                "expires_at": now + self._retry_window,
             }
             for d in deliveries
         ]
@@ -99,6 +112,151 @@ class DeliveryRepository:
             .values(rows)
             .on_conflict_do_nothing(index_elements=["endpoint_id", "webhook_id"])
         )
+
+    async def record_attempt(
+        self,
+        delivery_id: UUID,
+        number: int,
+        started_at: datetime,
+        outcome: Outcome,
+        verdict: Verdict,
+    ) -> None:
+        await self._session.execute(
+            insert(webhook_delivery_attempt).values(
+                delivery_id=delivery_id,
+                number=number,
+                started_at=started_at,
+                status_code=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
+                response_excerpt=outcome.excerpt,
+            )
+        )
+        delivered = verdict.status is DeliveryStatus.DELIVERED
+        await self._session.execute(
+            update(webhook_delivery)
+            .where(webhook_delivery.c.id == delivery_id)
+            .values(
+                status=verdict.status.value,
+                attempts=number,
+                next_attempt_at=verdict.next_attempt_at,
+                leased_until=None,
+                last_attempt_at=started_at,
+                last_status_code=outcome.status_code,
+                last_error=outcome.error,
+                delivered_at=started_at if delivered else None,
+            )
+        )
+
+
+class DeliveryQueue:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        lease: timedelta,
+        per_endpoint: int,
+        busy: Collection[UUID] = (),
+    ) -> list[DueDelivery]:
+        d = webhook_delivery
+        earlier = aliased(webhook_delivery)
+        # What may be sent now, numbered per endpoint in the order it is due: an endpoint
+        # with a backlog (a receiver that is down, retried) gets `per_endpoint` of a claim,
+        # never all of it.
+        candidates = (
+            select(
+                d.c.id,
+                func.row_number()
+                .over(partition_by=d.c.endpoint_id, order_by=(d.c.next_attempt_at, d.c.seq))
+                .label("rank"),
+            )
+            .join(webhook_endpoint, webhook_endpoint.c.id == d.c.endpoint_id)
+            .where(
+                d.c.status == DeliveryStatus.PENDING.value,
+                d.c.next_attempt_at <= now,
+                or_(d.c.leased_until.is_(None), d.c.leased_until < now),
+                webhook_endpoint.c.enabled,
+                webhook_endpoint.c.status != EndpointStatus.DISABLED.value,
+                d.c.endpoint_id.not_in(list(busy)) if busy else true(),
+                # Per-order order: only the earliest pending delivery of an endpoint's
+                # order (its record key) is sent; the later ones wait for it.
+                ~exists().where(
+                    and_(
+                        earlier.c.endpoint_id == d.c.endpoint_id,
+                        earlier.c.aggregate_key == d.c.aggregate_key,
+                        earlier.c.status == DeliveryStatus.PENDING.value,
+                        earlier.c.seq < d.c.seq,
+                    )
+                ),
+            )
+            .subquery()
+        )
+        chosen = select(candidates.c.id).where(candidates.c.rank <= per_endpoint)
+        rows = (
+            await self._session.execute(
+                select(
+                    d.c.id,
+                    d.c.endpoint_id,
+                    d.c.webhook_id,
+                    d.c.payload,
+                    d.c.attempts,
+                    d.c.created_at,
+                    d.c.expires_at,
+                    webhook_endpoint.c.url,
+                    webhook_endpoint.c.secrets,
+                )
+                .join(webhook_endpoint, webhook_endpoint.c.id == d.c.endpoint_id)
+                .where(d.c.id.in_(chosen))
+                # A first attempt before a retry: a new event never queues behind the
+                # retries of receivers that are down.
+                .order_by(d.c.attempts > 0, d.c.next_attempt_at, d.c.seq)
+                .limit(limit)
+                .with_for_update(of=d, skip_locked=True)
+            )
+        ).all()
+        if not rows:
+            return []
+        await self._session.execute(
+            update(d).where(d.c.id.in_([r.id for r in rows])).values(leased_until=now + lease)
+        )
+        return [
+            DueDelivery(
+                id=r.id,
+                endpoint_id=r.endpoint_id,
+                url=r.url,
+                webhook_id=r.webhook_id,
+                # The body as sent and signed: the stored CloudEvent as compact JSON.
+                payload=orjson.dumps(r.payload),
+                secrets=tuple(signing_secrets(secrets_of(r.secrets), now)),
+                attempts=r.attempts,
+                created_at=r.created_at,
+                expires_at=r.expires_at or r.created_at + timedelta(days=3),
+            )
+            for r in rows
+        ]
+
+    async def purge(self, before: datetime) -> int:
+        done = (DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value)
+        result = await self._session.execute(
+            delete(webhook_delivery).where(
+                webhook_delivery.c.status.in_(done), webhook_delivery.c.created_at < before
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def delivery_queue(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[DeliveryQueue]:
+    """The delivery worker's queue in a transaction of its own, committed on leaving: a claim
+    commits before the worker sends."""
+    async with sessions.begin() as session:
+        yield DeliveryQueue(session)
 
 
 class OrderChannels:

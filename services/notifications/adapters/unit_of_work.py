@@ -8,16 +8,23 @@ messaging."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Unpack
 
 from libs.contracts.base import IntegrationEvent
 from libs.db.idempotency import IdempotencyKeys
-from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from libs.db.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkPlumbing
+from services.notifications.adapters.notification_repository import (
+    CustomerOrderRepository,
+    NotificationRepository,
+)
 from services.notifications.adapters.repository import (
     DeliveryRepository,
     EndpointRepository,
     OrderChannels,
 )
 from services.notifications.adapters.secrets import RandomSecrets
+from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.domain.events import NotificationEvent
 from services.notifications.service_layer.unit_of_work import UnitOfWork
 
@@ -30,13 +37,27 @@ class SqlUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
     orders: OrderChannels
     secrets: RandomSecrets
     idempotency: IdempotencyKeys
+    customer_orders: CustomerOrderRepository
+    notifications: NotificationRepository
     translate: Translate  # bound by bootstrap: the published event of each domain event
+
+    def __init__(
+        self,
+        *,
+        retry_window: timedelta = RetryPolicy().window,
+        **plumbing: Unpack[UnitOfWorkPlumbing],
+    ) -> None:
+        """`retry_window`: how long a new delivery is retried (the settings')."""
+        super().__init__(**plumbing)
+        self._retry_window = retry_window
 
     def start(self) -> None:
         self.endpoints = EndpointRepository(self.session)
-        self.deliveries = DeliveryRepository(self.session)
+        self.deliveries = DeliveryRepository(self.session, self._retry_window)
         self.orders = OrderChannels(self.session)
         self.secrets = RandomSecrets()
+        self.customer_orders = CustomerOrderRepository(self.session)
+        self.notifications = NotificationRepository(self.session)
 
     def collect_events(self) -> list[IntegrationEvent]:
         """What the endpoints of this unit of work announced, in order, to the outbox."""

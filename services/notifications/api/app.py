@@ -15,10 +15,11 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         container=container,
         parts=parts,
         title="OMS notifications",
-        version="0.1.0",
+        version="0.2.0",
         description="Webhook endpoints and the deliveries of the events they subscribe to "
         "(signed per Standard Webhooks). Sending the deliveries is not built yet: they wait "
-        "as pending.",
+        "as pending. Customer e-mail notifications: the ledger of each order's messages, a "
+        "resend, and the opt-out.",
         audit_log=plumbing.audit,
         routers=ROUTERS,
     )

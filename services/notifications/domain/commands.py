@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from services.notifications.domain.delivery import DueDelivery, Outcome
 from services.notifications.domain.endpoints import EndpointChanges
 
 
@@ -63,3 +64,16 @@ class RecordEvent:
     order_id: UUID | None
     channel: str | None
     cloud_event: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordAttempt:
+    """An attempt the delivery worker made: its outcome goes in the ledger, and decides the
+    delivery's next attempt (or its end) and the endpoint's health. `jitter` is the random
+    number in [0, 1) the next attempt's backoff takes (chosen by the worker: handlers stay
+    deterministic)."""
+
+    delivery: DueDelivery
+    started_at: datetime
+    outcome: Outcome
+    jitter: float

@@ -56,6 +56,8 @@ class WebhookEndpoint:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # Since when deliveries to it fail (the first failed attempt after a success).
+    failing_since: datetime | None = None
     events: list[NotificationEvent] = field(default_factory=list, compare=False)
 
     @property
@@ -90,6 +92,27 @@ class WebhookEndpoint:
     def rotate_secret(self, new_value: str, now: datetime, overlap: timedelta) -> None:
         self.secrets = rotated(self.secrets, new_value, now, overlap)
         self._touch(now)
+
+    def delivered(self) -> None:
+        """A delivery got through: whatever failed before, the endpoint works now."""
+        self.failing_since = None
+        if self.status is EndpointStatus.FAILING:
+            self.status = EndpointStatus.ACTIVE
+            self.version += 1
+
+    def attempt_failed(
+        self, now: datetime, *, out_of_retries: bool, disable_after: timedelta
+    ) -> None:
+        """An attempt failed: the endpoint is failing from the first such attempt; failing once
+        a delivery ran out of retries; disabled once it failed for `disable_after`."""
+        if self.failing_since is None:
+            self.failing_since = now
+        if out_of_retries and self.status is EndpointStatus.ACTIVE:
+            self.status = EndpointStatus.FAILING
+            self._touch(now)
+        if now - self.failing_since >= disable_after:
+            since = self.failing_since.isoformat(timespec="seconds")
+            self.disable_for_failures(now, f"every delivery failed since {since}")
 
     def disable_for_failures(self, now: datetime, reason: str) -> None:
         """Deliveries failed for too long: no more are made until the client enables it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libs.errors import Forbidden, NotFound, Unprocessable
+from libs.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class WebhookEndpointNotFound(NotFound):
@@ -38,3 +38,18 @@ class InvalidWebhookSecret(Unprocessable):
 class ChannelNotAllowed(Forbidden):
     code = "channel_not_allowed"
     title = "The token does not allow these channels"
+
+
+class NotificationNotFound(NotFound):
+    code = "notification_not_found"
+    title = "No such notification"
+
+
+class NotificationOptedOut(Conflict):
+    code = "notification_opted_out"
+    title = "The order or its customer opted out of notifications"
+
+
+class CustomerOrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "No such order"

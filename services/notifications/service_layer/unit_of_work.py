@@ -9,16 +9,19 @@ wire.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
 from libs.clock import Clock
+from services.notifications.domain.delivery import DueDelivery, Outcome, Verdict
 from services.notifications.domain.endpoints import WebhookEndpoint
 from services.notifications.domain.events import NotificationEvent
+from services.notifications.domain.notices import CustomerOrder
 
 
 class EndpointRepository(Protocol):
@@ -56,6 +59,41 @@ class DeliveryRepository(Protocol):
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         """Pending deliveries; one an endpoint already has for that event is left as it is."""
 
+    async def record_attempt(
+        self,
+        delivery_id: UUID,
+        number: int,
+        started_at: datetime,
+        outcome: Outcome,
+        verdict: Verdict,
+    ) -> None:
+        """The attempt in the ledger, and the delivery's new state (its lease released)."""
+
+
+class DeliveryQueue(Protocol):
+    """The delivery worker's queue: deliveries claimed for a lease, in a transaction of their
+    own that commits before any request is made."""
+
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        lease: timedelta,
+        per_endpoint: int,
+        busy: Collection[UUID] = (),
+    ) -> list[DueDelivery]:
+        """Pending deliveries due now, not leased, of endpoints that receive, each the
+        earliest pending one of its endpoint and order (a later event of an order waits for
+        the earlier one); at most `per_endpoint` of one endpoint and none of a `busy` one,
+        first attempts before retries; leased until now + lease."""
+
+    async def purge(self, before: datetime) -> int:
+        """Delivered and failed deliveries made before then, with their attempts."""
+
+
+QueueFactory = Callable[[], AbstractAsyncContextManager[DeliveryQueue]]
+
 
 @dataclass(frozen=True)
 class ParkedEvent:
@@ -89,6 +127,76 @@ class OrderChannels(Protocol):
         """The order's parked events, in the order they happened, removed."""
 
 
+class CustomerOrders(Protocol):
+    """The orders as their customer messages need them (domain.notices.CustomerOrder)."""
+
+    async def add(self, order: CustomerOrder, placed_at: datetime) -> None:
+        """The order as placed; an order already there is left as it is."""
+
+    async def get(self, order_id: UUID) -> CustomerOrder | None: ...
+
+    async def change_customer(
+        self,
+        order_id: UUID,
+        *,
+        email: str,
+        name: str,
+        phone: str | None,
+        shipping_address: tuple[str, ...] | None,
+    ) -> None:
+        """The customer's edit of the order (oms.order.updated); nothing if it is not known."""
+
+    async def add_part(self, order_id: UUID, key: str, quantities: Mapping[str, int]) -> None:
+        """The units of a fulfilment order or a return (domain.notices.part_of)."""
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    id: UUID
+    order_id: UUID
+    kind: str
+    business_key: str
+    medium: str
+    recipient: str | None
+    language: str | None
+    channel: str | None
+    status: str
+    event_id: str
+    event_type: str
+    event_data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What a handler reads of a notification."""
+
+    id: UUID
+    order_id: UUID
+    channel: str | None
+    status: str
+    recipient: str | None
+
+
+class NotificationLedger(Protocol):
+    async def add(self, notification: NewNotification, now: datetime) -> bool:
+        """The notification, unless the order has one of that kind and business key already
+        (then False, and the one there is left as it is)."""
+
+    async def get_for_update(self, notification_id: UUID) -> LedgerEntry | None: ...
+
+    async def make_pending(self, notification_id: UUID, now: datetime) -> None:
+        """Due now, its attempts counted from zero again, its last error forgotten."""
+
+    async def opted_out(self, order_id: UUID, email: str | None) -> bool:
+        """Whether the order, or the customer with that e-mail address, asked for no messages."""
+
+    async def opt_outs(self, order_id: UUID, email: str | None) -> tuple[bool, bool]:
+        """(the order opted out, the customer's address opted out)."""
+
+    async def set_opt_out(self, subject: str, opted_out: bool, now: datetime) -> None:
+        """`order:<id>` or `email:<address>` opted out (or in again)."""
+
+
 class SecretSource(Protocol):
     def new_secret(self) -> str:
         """A new signing secret (whsec_...)."""
@@ -117,6 +225,8 @@ class UnitOfWork(abc.ABC):
     secrets: SecretSource
     idempotency: IdempotencyStore
     clock: Clock
+    customer_orders: CustomerOrders
+    notifications: NotificationLedger
 
     @abc.abstractmethod
     async def __aenter__(self) -> Self: ...

@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.narrowing import Codes
-from libs.http.pagination import decode_cursor, encode_cursor
+from libs.db.pagination import Keyset, by_datetime, by_uuid
 from libs.money import display_amount, minor_units
 from services.orchestration.adapters import mappers
 from services.orchestration.adapters.narrowing import fulfillment_visible, saga_visible
@@ -279,6 +279,15 @@ def _hold_read(hold: Hold, order_id: UUID) -> HoldView:
     )
 
 
+HELD = Keyset(by_uuid(order_saga.c.order_id))
+"""Held orders oldest order first: the order id is a time-ordered UUID."""
+SAGAS = Keyset(
+    by_datetime(order_saga.c.started_at), by_uuid(order_saga.c.order_id), descending=True
+)
+FULFILLMENTS = Keyset(by_datetime(fulfillment_order.c.created_at), by_uuid(fulfillment_order.c.id))
+"""Fulfilment orders oldest first: a work queue."""
+
+
 async def list_holds(
     session: AsyncSession,
     *,
@@ -296,12 +305,9 @@ async def list_holds(
         query = query.where(order_saga.c.channel == channel)
     if reason is not None:
         query = query.where(order_saga.c.data["hold"]["reason"].astext == reason)
-    if cursor:
-        (after,) = decode_cursor(cursor, arity=1)
-        query = query.where(order_saga.c.order_id > UUID(after))
-    rows = (await session.execute(query.order_by(order_saga.c.order_id).limit(limit + 1))).all()
+    rows, next_cursor = await HELD.page(session, query, limit=limit, cursor=cursor)
     items = []
-    for row in rows[:limit]:
+    for row in rows:
         saga = mappers.saga_from(row, [])
         if saga.hold is None:
             continue
@@ -314,7 +320,6 @@ async def list_holds(
                 channel=row.channel,
             )
         )
-    next_cursor = encode_cursor([str(rows[limit - 1].order_id)]) if len(rows) > limit else None
     return ReadPage(items=items, next_cursor=next_cursor)
 
 
@@ -336,24 +341,8 @@ async def list_sagas(
         query = query.where(_stuck(now))
     elif stuck is False:
         query = query.where(~func.coalesce(_stuck(now), false()))
-    if cursor:
-        started, order_id = decode_cursor(cursor, arity=2)
-        query = query.where(
-            tuple_(order_saga.c.started_at, order_saga.c.order_id)
-            < (datetime.fromisoformat(started), UUID(order_id))
-        )
-    rows = (
-        await session.execute(
-            query.order_by(order_saga.c.started_at.desc(), order_saga.c.order_id.desc()).limit(
-                limit + 1
-            )
-        )
-    ).all()
-    items = [SagaSummaryView(**_summary(r, now)) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([last.started_at.isoformat(), str(last.order_id)])
+    rows, next_cursor = await SAGAS.page(session, query, limit=limit, cursor=cursor)
+    items = [SagaSummaryView(**_summary(r, now)) for r in rows]
     return ReadPage(items=items, next_cursor=next_cursor)
 
 
@@ -434,22 +423,8 @@ async def fulfillments(
         query = query.where(fulfillment_order.c.status == status)
     if order_id is not None:
         query = query.where(fulfillment_order.c.order_id == order_id)
-    if cursor:
-        created, fid = decode_cursor(cursor, arity=2)
-        query = query.where(
-            tuple_(fulfillment_order.c.created_at, fulfillment_order.c.id)
-            > (datetime.fromisoformat(created), UUID(fid))
-        )
-    rows = (
-        await session.execute(
-            query.order_by(fulfillment_order.c.created_at, fulfillment_order.c.id).limit(limit + 1)
-        )
-    ).all()
-    items = [fulfillment_read(mappers.fulfillment_from(r), r.order_number) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    rows, next_cursor = await FULFILLMENTS.page(session, query, limit=limit, cursor=cursor)
+    items = [fulfillment_read(mappers.fulfillment_from(r), r.order_number) for r in rows]
     return ReadPage(items=items, next_cursor=next_cursor)
 
 

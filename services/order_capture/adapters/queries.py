@@ -17,11 +17,11 @@ from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.narrowing import within
-from libs.http.pagination import decode_cursor, encode_cursor
+from libs.db.pagination import Keyset, by_datetime, by_int, by_uuid
 from libs.self_service import email_proves_order
 from services.order_capture.adapters.tables import (
     order_line,
@@ -64,6 +64,13 @@ class PageOf(Generic[T]):
     next_cursor: str | None
 
 
+ORDERS = Keyset(by_datetime(sales_order.c.created_at), by_uuid(sales_order.c.id), descending=True)
+"""Orders newest first; the id breaks ties between orders placed in the same microsecond."""
+
+TIMELINE = Keyset(by_int(timeline_entry.c.seq))
+"""An order's timeline oldest first: `seq` is the order it was recorded in."""
+
+
 def visible_to(channels: Channels) -> ColumnElement[bool]:
     """The WHERE clause that keeps the orders of the caller's channels. An empty claim sees
     nothing (`IN ()` is false); no claim at all sees every order."""
@@ -100,11 +107,7 @@ async def list_orders(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> PageOf[OrderView]:
-    query = (
-        select(sales_order)
-        .where(visible_to(channels))
-        .order_by(sales_order.c.created_at.desc(), sales_order.c.id.desc())
-    )
+    query = select(sales_order).where(visible_to(channels))
     if status:
         query = query.where(sales_order.c.status == status)
     if channel:
@@ -121,19 +124,9 @@ async def list_orders(
         query = query.where(sales_order.c.created_at >= created_from)
     if created_to:
         query = query.where(sales_order.c.created_at < created_to)
-    if cursor:
-        created_at, order_id = decode_cursor(cursor, arity=2)
-        query = query.where(
-            tuple_(sales_order.c.created_at, sales_order.c.id)
-            < (datetime.fromisoformat(created_at), UUID(order_id))
-        )
-    rows = (await session.execute(query.limit(limit + 1))).all()
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = await ORDERS.page(session, query, limit=limit, cursor=cursor)
     ids = [r.id for r in page]
     lines, shipments = await _lines_of(session, ids), await _shipments_of(session, ids)
-    next_cursor = (
-        encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
-    )
     return PageOf(
         items=[OrderView(r, lines[r.id], shipments[r.id]) for r in page], next_cursor=next_cursor
     )
@@ -158,14 +151,9 @@ async def timeline(
         select(t)
         .join(sales_order, sales_order.c.id == t.c.order_id)
         .where(t.c.order_id == order_id, visible_to(channels))
-        .order_by(t.c.seq)
     )
-    if cursor:
-        (after,) = decode_cursor(cursor, arity=1)
-        query = query.where(t.c.seq > int(after))
-    rows = (await session.execute(query.limit(limit + 1))).all()
-    page, more = rows[:limit], len(rows) > limit
-    return PageOf(items=page, next_cursor=encode_cursor([page[-1].seq]) if more else None)
+    page, next_cursor = await TIMELINE.page(session, query, limit=limit, cursor=cursor)
+    return PageOf(items=page, next_cursor=next_cursor)
 
 
 async def self_service_view(

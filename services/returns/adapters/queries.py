@@ -10,15 +10,14 @@ another channel is never read: the edge answers it exactly like a missing one.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, true, tuple_
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db.narrowing import within
-from libs.http.pagination import decode_cursor, encode_cursor
+from libs.db.pagination import Keyset, by_datetime, by_uuid
 from services.returns.adapters import mappers
 from services.returns.adapters.tables import (
     known_order,
@@ -101,6 +100,12 @@ async def get_return(
     return mappers.return_from(row) if row is not None else None
 
 
+RETURNS = Keyset(
+    by_datetime(return_request.c.created_at), by_uuid(return_request.c.id), descending=True
+)
+"""Returns newest first."""
+
+
 async def list_returns(
     session: AsyncSession,
     *,
@@ -116,24 +121,8 @@ async def list_returns(
         query = query.where(return_request.c.order_id == order_id)
     if status is not None:
         query = query.where(return_request.c.status == status)
-    if cursor:
-        created, rid = decode_cursor(cursor, arity=2)
-        query = query.where(
-            tuple_(return_request.c.created_at, return_request.c.id)
-            < (datetime.fromisoformat(created), UUID(rid))
-        )
-    rows = (
-        await session.execute(
-            query.order_by(return_request.c.created_at.desc(), return_request.c.id.desc()).limit(
-                limit + 1
-            )
-        )
-    ).all()
-    items = [mappers.return_from(r) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    rows, next_cursor = await RETURNS.page(session, query, limit=limit, cursor=cursor)
+    items = [mappers.return_from(r) for r in rows]
     return ReturnsPage(items=items, next_cursor=next_cursor)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from libs.http.pagination import encode_cursor
 from libs.runtime import ServiceContainer
 from tests.inventory.integration.conftest import (
     create_location,
@@ -516,6 +517,26 @@ class TestAvailability:
         assert r.json()["items"] == [
             {"sku": ghost, "available": 0, "locations": [], "incoming": [], "backordered": 0}
         ]
+
+
+class TestCursors:
+    @pytest.mark.parametrize(
+        ("path", "values"),
+        [
+            ("/v1/locations", [7]),  # a number where the location code belongs
+            ("/v1/stock/{sku}/movements", ["not-a-movement-id"]),
+            ("/v1/inbound", [1733385600, 42]),  # numbers for the date-time and the id
+            ("/v1/reservations", ["2026-12-05T07:30:00+00:00", "not-a-uuid"]),
+            ("/v1/stock/imports", [1733385600, 42]),
+        ],
+    )
+    async def test_a_cursor_with_values_of_the_wrong_type_is_422(
+        self, client: httpx.AsyncClient, path: str, values: list[Any]
+    ) -> None:
+        # Decodable (base64 JSON of the list's length), yet not a cursor this list issued.
+        _, sku = await stocked(client, 1)
+        r = await client.get(path.format(sku=sku), params={"cursor": encode_cursor(values)})
+        problem(r, 422, "invalid_cursor")
 
 
 class TestInvariants:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from libs.http.pagination import encode_cursor
 from libs.runtime import ServiceContainer
 from services.inventory.adapters.tables import (
     plumbing,
@@ -265,6 +266,18 @@ class TestBadRows:
             if not (cursor := page["next_cursor"]):
                 break
         assert lines == list(range(2, 122))
+
+    async def test_a_cursor_with_a_line_number_of_the_wrong_type_is_422(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        wh = await location(client)
+        created = await accepted(client, csv_file([(wh, "S1", -1)]), mode="partial")
+        for line in ("2", True, 2.5):  # decodable, yet no line number this list issued
+            r = await client.get(
+                f"/v1/stock/imports/{created['id']}/errors",
+                params={"cursor": encode_cursor([line])},
+            )
+            assert (r.status_code, r.json()["code"]) == (422, "invalid_cursor"), r.text
 
     async def test_a_row_below_what_is_reserved_fails_all_or_nothing(
         self, client: httpx.AsyncClient, container: ServiceContainer

@@ -131,6 +131,19 @@ def test_a_cursor_round_trips_to_the_rows_key_values() -> None:
 
 
 @pytest.mark.unit
+def test_the_cursor_is_the_one_the_lists_wrote_by_hand() -> None:
+    """Byte for byte, so a cursor a client holds from before the lists used the helper still
+    continues where it was issued."""
+    r = row(created_at=AT, id=ID, seq=41, code="DC-1")
+
+    assert NEWEST_FIRST.cursor_of(r) == encode_cursor([AT.isoformat(), str(ID)])
+    assert OLDEST_FIRST.cursor_of(r) == encode_cursor([AT.isoformat(), str(ID)])
+    assert BY_SEQ_DESC.cursor_of(r) == encode_cursor([41])
+    assert BY_CODE.cursor_of(r) == encode_cursor(["DC-1"])
+    assert Keyset(by_uuid(item.c.id)).cursor_of(r) == encode_cursor([str(ID)])
+
+
+@pytest.mark.unit
 def test_a_labelled_column_is_read_from_its_label() -> None:
     keyset = Keyset(by_uuid(item.c.id, attribute="item_id"))
 
@@ -144,10 +157,13 @@ def test_a_labelled_column_is_read_from_its_label() -> None:
         (NEWEST_FIRST, "%%%"),  # not base64
         (NEWEST_FIRST, encode_cursor([AT.isoformat()])),  # another list's length
         (NEWEST_FIRST, encode_cursor(["yesterday", str(ID)])),  # not a date-time
+        (NEWEST_FIRST, encode_cursor([1733385600, str(ID)])),  # a number for a date-time
         (NEWEST_FIRST, encode_cursor([AT.isoformat(), "not-a-uuid"])),
         (NEWEST_FIRST, encode_cursor([AT.isoformat(), 7])),  # a number for a UUID
         (BY_SEQ, encode_cursor(["7"])),  # a string for a number
         (BY_SEQ, encode_cursor([True])),  # JSON true is no sequence number
+        (BY_SEQ, encode_cursor([7.5])),  # nor is a fraction
+        (BY_SEQ, encode_cursor([None])),
         (BY_CODE, encode_cursor([7])),
     ],
 )

@@ -9,8 +9,8 @@ in `FakeDatabase.outbox` (domain events, in order)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -18,11 +18,15 @@ from uuid import UUID
 
 from libs.clock import Clock
 from libs.errors import IdempotencyKeyReused
+from services.notifications.domain.delivery import Outcome, Verdict
 from services.notifications.domain.endpoints import EndpointStatus, WebhookEndpoint
 from services.notifications.domain.events import NotificationEvent
+from services.notifications.domain.notices import CustomerOrder
 from services.notifications.domain.secrets import format_secret
 from services.notifications.service_layer.unit_of_work import (
+    LedgerEntry,
     NewDelivery,
+    NewNotification,
     ParkedEvent,
     UnitOfWork,
 )
@@ -44,6 +48,13 @@ class FakeDatabase:
     parked: dict[str, ParkedEvent] = field(default_factory=dict)
     keys: dict[tuple[str, str], StoredOutcome] = field(default_factory=dict)
     outbox: list[NotificationEvent] = field(default_factory=list)
+    customer_orders: dict[UUID, CustomerOrder] = field(default_factory=dict)
+    # (order id, kind, business key) -> the notification: one each, as the table's key.
+    notifications: dict[tuple[UUID, str, str], NewNotification] = field(default_factory=dict)
+    pending_again: list[UUID] = field(default_factory=list)
+    opt_outs: set[str] = field(default_factory=set)
+    # (delivery id, attempt number, outcome, verdict), as recorded.
+    attempts: list[tuple[UUID, int, Outcome, Verdict]] = field(default_factory=list)
     commits: int = 0
     secrets_made: int = 0
 
@@ -88,6 +99,16 @@ class FakeDeliveries:
     async def add(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
         for d in deliveries:
             self._db.deliveries.setdefault((d.endpoint_id, d.webhook_id), d)
+
+    async def record_attempt(
+        self,
+        delivery_id: UUID,
+        number: int,
+        started_at: datetime,
+        outcome: Outcome,
+        verdict: Verdict,
+    ) -> None:
+        self._db.attempts.append((delivery_id, number, outcome, verdict))
 
 
 class FakeOrderChannels:
@@ -150,12 +171,80 @@ class FakeIdempotencyKeys:
             self._db.keys[self._claimed] = StoredOutcome(fingerprint, resource_id, status)
 
 
+class FakeCustomerOrders:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    async def add(self, order: CustomerOrder, placed_at: datetime) -> None:
+        self._db.customer_orders.setdefault(order.order_id, order)
+
+    async def get(self, order_id: UUID) -> CustomerOrder | None:
+        return self._db.customer_orders.get(order_id)
+
+    async def change_customer(
+        self,
+        order_id: UUID,
+        *,
+        email: str,
+        name: str,
+        phone: str | None,
+        shipping_address: tuple[str, ...] | None,
+    ) -> None:
+        found = self._db.customer_orders.get(order_id)
+        if found is not None:
+            self._db.customer_orders[order_id] = replace(
+                found, email=email, name=name, phone=phone, shipping_address=shipping_address
+            )
+
+    async def add_part(self, order_id: UUID, key: str, quantities: Mapping[str, int]) -> None:
+        found = self._db.customer_orders.get(order_id)
+        if found is not None:
+            parts = {**found.parts, key: dict(quantities)}
+            self._db.customer_orders[order_id] = replace(found, parts=parts)
+
+
+class FakeNotifications:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    async def add(self, notification: NewNotification, now: datetime) -> bool:
+        key = (notification.order_id, notification.kind, notification.business_key)
+        if key in self._db.notifications:
+            return False
+        self._db.notifications[key] = notification
+        return True
+
+    async def get_for_update(self, notification_id: UUID) -> LedgerEntry | None:
+        for n in self._db.notifications.values():
+            if n.id == notification_id:
+                return LedgerEntry(n.id, n.order_id, n.channel, n.status, n.recipient)
+        return None
+
+    async def make_pending(self, notification_id: UUID, now: datetime) -> None:
+        self._db.pending_again.append(notification_id)
+
+    async def opted_out(self, order_id: UUID, email: str | None) -> bool:
+        return any(await self.opt_outs(order_id, email))
+
+    async def opt_outs(self, order_id: UUID, email: str | None) -> tuple[bool, bool]:
+        by_email = email is not None and f"email:{email.strip().lower()}" in self._db.opt_outs
+        return f"order:{order_id}" in self._db.opt_outs, by_email
+
+    async def set_opt_out(self, subject: str, opted_out: bool, now: datetime) -> None:
+        if opted_out:
+            self._db.opt_outs.add(subject)
+        else:
+            self._db.opt_outs.discard(subject)
+
+
 class FakeUnitOfWork(UnitOfWork):
     endpoints: FakeEndpoints
     deliveries: FakeDeliveries
     orders: FakeOrderChannels
     secrets: CountingSecrets
     idempotency: FakeIdempotencyKeys
+    customer_orders: FakeCustomerOrders
+    notifications: FakeNotifications
 
     def __init__(self, db: FakeDatabase, clock: Clock) -> None:
         self._db = db
@@ -168,6 +257,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.orders = FakeOrderChannels(self._work)
         self.secrets = CountingSecrets(self._work)
         self.idempotency = FakeIdempotencyKeys(self._work)
+        self.customer_orders = FakeCustomerOrders(self._work)
+        self.notifications = FakeNotifications(self._work)
         return self
 
     async def __aexit__(

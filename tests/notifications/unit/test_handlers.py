@@ -12,6 +12,7 @@ import pytest
 
 from libs.errors import IdempotencyKeyReused, PreconditionFailed
 from services.notifications.domain import commands
+from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.domain.endpoints import (
     EndpointChanges,
     EndpointStatus,
@@ -35,7 +36,8 @@ from tests.notifications.unit.fakes import FakeDatabase, FakeUnitOfWork
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 URL = "https://hooks.example.com/oms"
 HANDLERS = handlers(
-    EndpointRules(TargetPolicy(require_https=True, allow_private=False), KNOWN_EVENT_TYPES)
+    EndpointRules(TargetPolicy(require_https=True, allow_private=False), KNOWN_EVENT_TYPES),
+    RetryPolicy(),
 )
 
 

@@ -5,12 +5,15 @@ Idempotency-Key replays."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from libs.auth.scopes import Scope
+from libs.http.pagination import encode_cursor
 from libs.ids import new_id
 from libs.runtime import ServiceContainer
 from services.orchestration.adapters.repository import SagaRepository
@@ -90,6 +93,25 @@ async def test_holds_lists_held_orders_by_reason_and_channel(
     assert other.json()["items"] == []
     bad = await client.get("/v1/holds", params={"reason": "bored"})
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "values"),
+    [
+        ("/v1/holds", [42]),  # a number where the order id belongs
+        ("/v1/holds", ["not-a-uuid"]),
+        ("/v1/sagas", [1733385600, 42]),  # numbers for the date-time and the id
+        ("/v1/fulfillments", ["2026-12-05T07:30:00+00:00", 42]),
+    ],
+)
+async def test_a_list_cursor_with_values_of_the_wrong_type_is_422(
+    client: httpx.AsyncClient, path: str, values: list[Any]
+) -> None:
+    # Decodable (base64 JSON of the list's length), yet not a cursor this list issued.
+    r = await client.get(path, params={"cursor": encode_cursor(values)})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "invalid_cursor"
 
 
 async def test_out_of_turn_holds_and_releases_are_409_with_stable_codes(

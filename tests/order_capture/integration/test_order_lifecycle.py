@@ -11,6 +11,7 @@ from uuid import UUID
 import httpx
 import pytest
 
+from libs.http.pagination import encode_cursor
 from libs.outbox.inbox import InboxEntry
 from libs.runtime import ServiceContainer
 from services.order_capture.domain import commands
@@ -350,6 +351,26 @@ class TestListAndTimeline:
         ).json()
         assert [o["id"] for o in first["items"] + second["items"]] == list(reversed(created))
         assert second["next_cursor"] is None
+
+    @pytest.mark.parametrize(
+        ("path", "values"),
+        [
+            # Numbers where the date-time and the id belong.
+            ("/v1/orders", [1733385600, 42]),
+            ("/v1/orders", ["2026-12-05T07:30:00+00:00", "not-a-uuid"]),
+            # A date-time where the timeline's sequence number belongs.
+            ("/v1/orders/{id}/timeline", ["2026-12-05T07:30:00+00:00"]),
+        ],
+    )
+    async def test_a_cursor_with_values_of_the_wrong_type_is_422(
+        self, client: httpx.AsyncClient, path: str, values: list[Any]
+    ) -> None:
+        # Decodable (base64 JSON of the list's length), yet not a cursor this list issued.
+        order = await place(client)
+        r = await client.get(path.format(id=order["id"]), params={"cursor": encode_cursor(values)})
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "invalid_cursor"
 
     async def test_the_timeline_tells_the_story_with_sources(
         self, client: httpx.AsyncClient, container: ServiceContainer

@@ -7,8 +7,10 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
+from libs.http.pagination import encode_cursor
 from libs.runtime import ServiceContainer
 from services.returns.adapters.tables import return_request
 from services.returns.domain import commands
@@ -98,6 +100,49 @@ class TestRefusals:
             409,
             "exceeds_expected_units",
         )
+
+
+class TestList:
+    async def test_an_orders_returns_page_newest_first_and_the_cursor_walks_them_once(
+        self, container: ServiceContainer, client: httpx.AsyncClient, policy: dict[str, Any]
+    ) -> None:
+        order = await delivered_order(container, units=5)
+        opened = []
+        for _ in range(5):
+            r = await open_(client, return_body(order, 1))
+            assert r.status_code == 201, r.text
+            opened.append(r.json()["id"])
+
+        seen: list[str] = []
+        pages = 0
+        params: dict[str, Any] = {"order_id": order["id"], "limit": 2}
+        while True:
+            r = await client.get("/v1/returns", params=params)
+            assert r.status_code == 200, r.text
+            page = r.json()
+            assert len(page["items"]) <= 2
+            seen += [item["id"] for item in page["items"]]
+            pages += 1
+            if not page.get("next_cursor"):
+                break
+            params["cursor"] = page["next_cursor"]
+
+        assert pages == 3
+        assert seen == list(reversed(opened))  # newest first, each once
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            [1733385600, 42],  # numbers for the date-time and the id
+            ["2026-12-05T07:30:00+00:00", "not-a-uuid"],
+        ],
+    )
+    async def test_a_cursor_with_values_of_the_wrong_type_is_422(
+        self, client: httpx.AsyncClient, values: list[Any]
+    ) -> None:
+        # Decodable (base64 JSON of the list's length), yet not a cursor this list issued.
+        r = await client.get("/v1/returns", params={"cursor": encode_cursor(values)})
+        problem(r, 422, "invalid_cursor")
 
 
 class TestReviewAndIdempotency:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from libs.bus.message_bus import Handler
 from services.notifications.domain import commands
-from services.notifications.service_layer.handlers import events
+from services.notifications.domain.delivery import RetryPolicy
+from services.notifications.domain.notification_commands import (
+    ResendNotification,
+    SetNotificationPreference,
+)
+from services.notifications.service_layer.handlers import customer_messages, events
+from services.notifications.service_layer.handlers.deliveries import record_attempt_handler
 from services.notifications.service_layer.handlers.endpoints import EndpointHandlers, EndpointRules
 
 # A consumed event writes its own deliveries and its own order's channel and parked events,
@@ -14,7 +20,7 @@ from services.notifications.service_layer.handlers.endpoints import EndpointHand
 BATCHABLE = frozenset({commands.RecordEvent})
 
 
-def handlers(rules: EndpointRules) -> dict[type, Handler]:
+def handlers(rules: EndpointRules, retry_policy: RetryPolicy) -> dict[type, Handler]:
     endpoints = EndpointHandlers(rules)
     return {
         commands.CreateEndpoint: endpoints.create,
@@ -22,4 +28,7 @@ def handlers(rules: EndpointRules) -> dict[type, Handler]:
         commands.DeleteEndpoint: endpoints.delete,
         commands.RotateSecret: endpoints.rotate_secret,
         commands.RecordEvent: events.record_event,
+        ResendNotification: customer_messages.resend,
+        SetNotificationPreference: customer_messages.set_preference,
+        commands.RecordAttempt: record_attempt_handler(retry_policy),
     }

@@ -19,6 +19,9 @@ from services.notifications.domain.matching import (
     waiting_for_channel,
     webhook_payload,
 )
+from services.notifications.service_layer.handlers.customer_messages import (
+    record_customer_messages,
+)
 from services.notifications.service_layer.unit_of_work import (
     NewDelivery,
     ParkedEvent,
@@ -73,6 +76,8 @@ async def record_event(cmd: commands.RecordEvent, uow: UnitOfWork) -> None:
             )
     if deliveries:
         await uow.deliveries.add(deliveries, now)
+    # The customer messages the event causes, in the same transaction (once per event).
+    await record_customer_messages(cmd, uow)
 
 
 def _delivery(endpoint_id: UUID, cmd: commands.RecordEvent, payload: dict[str, Any]) -> NewDelivery:

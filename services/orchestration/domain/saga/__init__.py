@@ -9,7 +9,9 @@ Read it in steps.py: the step table it runs on, top to bottom. The steps are imp
 routing.py (route, wait for stock), reservations.py (reserve, wait for incoming stock),
 payments.py (authorize, and the money after it), fulfilment.py (fulfil), compensation.py
 (cancellations, address changes, failed fulfilments), holds.py and delays.py; core.py holds
-the saga's data and the machinery they share.
+the saga's data and the machinery they share. The replies (ROUTING_DECIDED, PAYMENT_ANSWERED,
+...) are declared there too: the service layer hands each answer to the saga through the table,
+ORDER_SAGA.take(saga, REPLY, ...).
 """
 
 from services.orchestration.domain.saga.compensation import CompensationSteps
@@ -36,12 +38,46 @@ from services.orchestration.domain.saga.state import (
     SagaState,
     SagaStep,
 )
-from services.orchestration.domain.saga.steps import ORDER_SAGA
+from services.orchestration.domain.saga.steps import (
+    APPROVED_IN_REVIEW,
+    BACKORDER_ALLOCATED,
+    BACKORDER_REPROMISED,
+    FULFILLMENT_ACCEPTED,
+    FULFILLMENT_LEFT,
+    FULFILLMENT_REJECTED,
+    FULFILLMENT_SHORT_PICKED,
+    NEW_PAYMENT_METHOD,
+    ORDER_SAGA,
+    PAYMENT_ANSWERED,
+    REFUND_REQUESTED,
+    REJECTED_IN_REVIEW,
+    RELEASED,
+    RESERVATION_CONFIRMED,
+    RESERVATION_REJECTED,
+    ROUTING_DECIDED,
+    ROUTING_UNAVAILABLE,
+)
 
 __all__ = [
+    "APPROVED_IN_REVIEW",
+    "BACKORDER_ALLOCATED",
+    "BACKORDER_REPROMISED",
     "FINISHED",
+    "FULFILLMENT_ACCEPTED",
+    "FULFILLMENT_LEFT",
+    "FULFILLMENT_REJECTED",
+    "FULFILLMENT_SHORT_PICKED",
     "HOLD_WAYS_OUT",
+    "NEW_PAYMENT_METHOD",
     "ORDER_SAGA",
+    "PAYMENT_ANSWERED",
+    "REFUND_REQUESTED",
+    "REJECTED_IN_REVIEW",
+    "RELEASED",
+    "RESERVATION_CONFIRMED",
+    "RESERVATION_REJECTED",
+    "ROUTING_DECIDED",
+    "ROUTING_UNAVAILABLE",
     "ZERO",
     "CompensationSteps",
     "DeclinePolicy",

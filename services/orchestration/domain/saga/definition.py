@@ -4,7 +4,9 @@ deadline, its compensation and what a failure does (read the order saga's in ste
 A definition is data the saga runs on: SagaCore moves on through the steps in their order
 (run_from), takes a step's wait (due, deadline) when it enters the step's state, asks the
 step it is in what an expired deadline means, and cancels by running the steps'
-compensations in their order.
+compensations in their order. Replies reach the saga through it too: the service layer
+hands each answer to the definition (take) with the Reply it is, and the definition calls the
+saga method the Reply declares, refusing a Reply no step lists.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Concatenate, Generic, ParamSpec, TypeVar
 
 from services.orchestration.domain.saga.state import SagaState
 
 S = TypeVar("S")
+# A Reply's saga, the arguments its method takes after the saga, and what the method returns.
+# A Reply of a part of the saga (RoutingSteps) is a Reply of the whole (OrderSaga), and one
+# returning `str | None` is one returning `object`: the table lists them all as such.
+S_contra = TypeVar("S_contra", contravariant=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 # When the worker looks at the saga again, or when it stops waiting (None: not timed).
 When = Callable[[S, datetime], datetime | None]
@@ -35,15 +44,31 @@ class Action(Generic[S]):
     run: Callable[[S, datetime], bool] | None = None
 
 
-@dataclass(frozen=True)
-class Reply(Generic[S]):
-    """An answer the step waits for, the saga's method that takes it, and what follows.
-    A failure reply is one that undoes the step's work or stops the order."""
+@dataclass(frozen=True, eq=False)
+class Reply(Generic[S_contra, P, R_co]):
+    """An answer a saga waits for and the saga's method that takes it: one identity (compared
+    by identity) wherever steps list it. Its type carries the method's arguments and result,
+    so that SagaDefinition.take checks what the caller passes and returns what the method
+    returns."""
 
     name: str
-    handler: Callable[..., object]
+    handler: Callable[Concatenate[S_contra, P], R_co]
+
+
+@dataclass(frozen=True)
+class Awaited(Generic[S]):
+    """A reply as one step lists it: which of its answers (`case`, when the step tells them
+    apart), what follows, and whether it is a failure (one that undoes the step's work or
+    stops the order)."""
+
+    reply: Reply[S, ..., object]
     then: str
     failure: bool = False
+    case: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.case or self.reply.name
 
 
 @dataclass(frozen=True)
@@ -72,7 +97,7 @@ class Step(Generic[S]):
     name: str
     state: SagaState  # the saga's state while it is at this step
     action: Action[S]
-    replies: tuple[Reply[S], ...] = ()
+    replies: tuple[Awaited[S], ...] = ()
     deadline: Deadline[S] | None = None
     compensation: Compensation[S] | None = None
 
@@ -86,6 +111,19 @@ class SagaDefinition(Generic[S]):
         self._by_name = {s.name: s for s in steps}
         assert len(self._by_state) == len(steps), "one step per state"
         assert len(self._by_name) == len(steps), "one step per name"
+        # Each reply once, in the order the table first lists it.
+        self._replies = tuple(dict.fromkeys(a.reply for s in steps for a in s.replies))
+        names = [r.name for r in self._replies]
+        assert len(set(names)) == len(names), "one name per reply"
+
+    def take(self, saga: S, reply: Reply[S, P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Hand `saga` the answer `reply` carries: the method the Reply declares takes it,
+        whatever step the saga is at (each method knows what a late or repeated answer means:
+        nothing, mostly), and its result comes back. A Reply no step lists is refused: an
+        answer the table does not declare has no way into the saga."""
+        if reply not in self._replies:
+            raise LookupError(f"no step of the saga lists the reply {reply.name!r}")
+        return reply.handler(saga, *args, **kwargs)
 
     def step_in(self, state: SagaState) -> Step[S]:
         """The step a saga in `state` is at."""
@@ -99,5 +137,10 @@ class SagaDefinition(Generic[S]):
     def compensations(self) -> Iterator[Compensation[S]]:
         return (s.compensation for s in self.steps if s.compensation is not None)
 
-    def replies(self) -> Iterator[Reply[S]]:
-        return (r for s in self.steps for r in s.replies)
+    def replies(self) -> Iterator[Reply[S, ..., object]]:
+        """Every reply the table lists, once each, in the order it first lists them."""
+        return iter(self._replies)
+
+    def steps_awaiting(self, reply: Reply[S, ..., object]) -> tuple[Step[S], ...]:
+        """The steps that list `reply`, in table order."""
+        return tuple(s for s in self.steps if any(a.reply is reply for a in s.replies))

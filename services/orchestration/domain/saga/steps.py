@@ -8,11 +8,18 @@ undoes it, and what a failure does. The saga runs on this table (SagaCore):
 - cancelling: every step's compensation takes back what it can, in this order (least
   advanced first), then what only a reply still to come will tell.
 
-Replies name the saga's method that takes them (the service layer calls it). Besides them,
-at any step before fulfilment a person may hold the order (holds.py), and at any step the
-customer may cancel units (the compensations below) or change the address (compensation.py:
-what is not picked yet is planned again); promised dispatches that pass are told as delays
-(delays.py).
+Replies are the constants below, each naming the saga's method that takes it; the steps list
+the ones they wait for. The service layer hands every answer to the saga through the table,
+`ORDER_SAGA.take(saga, RESERVATION_CONFIRMED, reservation_id, lines, now)`: it calls the
+declared method with arguments mypy checks against it, returns what the method returns, and
+refuses a reply no step lists. A reply that comes when the saga is not at a step that lists it
+(late, or delivered again) is still handed to the method, which knows what it means (mostly:
+nothing).
+
+Besides replies, at any step before fulfilment a person may hold the order (holds.py), and at
+any step the customer may cancel units (the compensations below) or change the address
+(compensation.py: what is not picked yet is planned again); promised dispatches that pass are
+told as delays (delays.py).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from services.orchestration.domain.saga.compensation import CompensationSteps
 from services.orchestration.domain.saga.core import SagaCore
 from services.orchestration.domain.saga.definition import (
     Action,
+    Awaited,
     Compensation,
     Deadline,
     Reply,
@@ -62,6 +70,33 @@ def _acceptance(saga: OrderSaga, now: datetime) -> datetime | None:
     return saga.acceptance_deadline()
 
 
+# The replies: who answers, and the saga's method that takes the answer. A reply is one
+# identity wherever the table lists it (the routing decision at route and at wait for stock).
+ROUTING_DECIDED = Reply("the worker's routing decision", RoutingSteps.apply_routing)
+ROUTING_UNAVAILABLE = Reply("inventory's view could not be read", RoutingSteps.routing_unavailable)
+RESERVATION_CONFIRMED = Reply(
+    "inventory.reservation_confirmed", ReservationSteps.reservation_confirmed
+)
+RESERVATION_REJECTED = Reply(
+    "inventory.reservation_rejected", ReservationSteps.reservation_rejected
+)
+BACKORDER_ALLOCATED = Reply("inventory.backorder_allocated", ReservationSteps.backorder_allocated)
+BACKORDER_REPROMISED = Reply("inventory.backorder_repromised", DelaySteps.backorder_repromised)
+PAYMENT_ANSWERED = Reply("the provider answered a payment operation", PaymentSteps.payment_answered)
+FULFILLMENT_ACCEPTED = Reply("the location accepted", FulfilmentSteps.fulfillment_accepted)
+FULFILLMENT_LEFT = Reply("the units left (shipped or collected)", FulfilmentSteps.fulfillment_left)
+FULFILLMENT_REJECTED = Reply("the location rejected", CompensationSteps.fulfillment_rejected)
+FULFILLMENT_SHORT_PICKED = Reply(
+    "the location short-picked", CompensationSteps.fulfillment_gave_back
+)
+REFUND_REQUESTED = Reply("a refund request (returns)", PaymentSteps.request_refund)
+RELEASED = Reply("a person releases the hold", HoldSteps.release)
+APPROVED_IN_REVIEW = Reply("a person approves in review", HoldSteps.approve)
+NEW_PAYMENT_METHOD = Reply(
+    "a new payment method (held for a declined payment)", PaymentSteps.new_payment_method
+)
+REJECTED_IN_REVIEW = Reply("a person rejects in review", HoldSteps.reject)
+
 # Fulfilment orders handed out in an earlier round may still wait to be accepted while the
 # saga is at a later round's step: their lateness is checked there too.
 _EARLIER_FULFILMENTS = "none of its own; fulfilment orders of an earlier round that are not "
@@ -77,14 +112,9 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
             "then inventory.reserve_stock for the chosen locations"
         ),
         replies=(
-            Reply(
-                "the worker's routing decision",
-                RoutingSteps.apply_routing,
-                "routed or backordered: reserve; unroutable: wait for stock",
-            ),
-            Reply(
-                "inventory's view could not be read",
-                RoutingSteps.routing_unavailable,
+            Awaited(ROUTING_DECIDED, "routed or backordered: reserve; unroutable: wait for stock"),
+            Awaited(
+                ROUTING_UNAVAILABLE,
                 "planned again at the retry time; the order is not failed for it",
                 failure=True,
             ),
@@ -106,9 +136,8 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
             "again when stock, a location or the strategy changes"
         ),
         replies=(
-            Reply(
-                "the worker's routing decision",
-                RoutingSteps.apply_routing,
+            Awaited(
+                ROUTING_DECIDED,
                 "served now: reserve; still unroutable: keep waiting (nothing is announced)",
             ),
         ),
@@ -125,15 +154,13 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
         state=SagaState.RESERVING,
         action=Action("inventory.reserve_stock is out (the route step sent it)"),
         replies=(
-            Reply(
-                "inventory.reservation_confirmed",
-                ReservationSteps.reservation_confirmed,
+            Awaited(
+                RESERVATION_CONFIRMED,
                 "order_routed; cancellations and re-plans that came meanwhile apply; then "
                 "on to the wait for incoming stock",
             ),
-            Reply(
-                "inventory.reservation_rejected",
-                ReservationSteps.reservation_rejected,
+            Awaited(
+                RESERVATION_REJECTED,
                 "planned again (route); after policy.max_replans rejections in a row, wait "
                 "for stock",
                 failure=True,
@@ -161,14 +188,9 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
             run=ReservationSteps._wait_for_backorders,
         ),
         replies=(
-            Reply(
-                "inventory.backorder_allocated",
-                ReservationSteps.backorder_allocated,
-                "once no unit waits: on to authorize",
-            ),
-            Reply(
-                "inventory.backorder_repromised",
-                DelaySteps.backorder_repromised,
+            Awaited(BACKORDER_ALLOCATED, "once no unit waits: on to authorize"),
+            Awaited(
+                BACKORDER_REPROMISED,
                 "a later date: order_delayed; lapsed units: order_delayed and routed again",
                 failure=True,
             ),
@@ -187,17 +209,17 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
             run=PaymentSteps._authorize,
         ),
         replies=(
-            Reply(
-                "the provider approved the authorisation",
-                PaymentSteps.payment_answered,
+            Awaited(
+                PAYMENT_ANSWERED,
                 "payment_authorized; on to fulfil",
+                case="the provider approved the authorisation",
             ),
-            Reply(
-                "the provider declined the authorisation",
-                PaymentSteps.payment_answered,
+            Awaited(
+                PAYMENT_ANSWERED,
                 "payment_declined; by policy.on_decline held payment_declined (its stock "
                 "released, a new payment method awaited) or cancelled",
                 failure=True,
+                case="the provider declined the authorisation",
             ),
         ),
         deadline=Deadline(_EARLIER_FULFILMENTS, on_expiry=CompensationSteps._acceptance_overdue),
@@ -215,31 +237,24 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
             run=FulfilmentSteps._fulfil,
         ),
         replies=(
-            Reply(
-                "the location accepted",
-                FulfilmentSteps.fulfillment_accepted,
-                "fulfillment_accepted; the acceptance deadline moves on",
-            ),
-            Reply(
-                "the units left (shipped or collected)",
-                FulfilmentSteps.fulfillment_left,
+            Awaited(FULFILLMENT_ACCEPTED, "fulfillment_accepted; the acceptance deadline moves on"),
+            Awaited(
+                FULFILLMENT_LEFT,
                 "inventory.commit_reservation; their share of the money is captured",
             ),
-            Reply(
-                "the provider answered a capture",
-                PaymentSteps.payment_answered,
+            Awaited(
+                PAYMENT_ANSWERED,
                 "payment_captured (a failed capture is noted)",
+                case="the provider answered a capture",
             ),
-            Reply(
-                "the location rejected",
-                CompensationSteps.fulfillment_rejected,
+            Awaited(
+                FULFILLMENT_REJECTED,
                 "fulfillment_rejected; its units released there and routed elsewhere, never "
                 "to that location again",
                 failure=True,
             ),
-            Reply(
-                "the location short-picked",
-                CompensationSteps.fulfillment_gave_back,
+            Awaited(
+                FULFILLMENT_SHORT_PICKED,
                 "the missing units released there and routed elsewhere",
                 failure=True,
             ),
@@ -266,14 +281,13 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
             run=SagaCore._settle,
         ),
         replies=(
-            Reply(
-                "the provider answered a void",
-                PaymentSteps.payment_answered,
+            Awaited(
+                PAYMENT_ANSWERED,
                 "payment_voided; the order ends",
+                case="the provider answered a void",
             ),
-            Reply(
-                "a refund request (returns)",
-                PaymentSteps.request_refund,
+            Awaited(
+                REFUND_REQUESTED,
                 "refunded from what was captured (payment_refunded), or refused "
                 "(payment_refund_failed)",
             ),
@@ -287,19 +301,15 @@ ORDER_SAGA: SagaDefinition[OrderSaga] = SagaDefinition(
             "wait to be planned again"
         ),
         replies=(
-            Reply(
-                "a person releases (or approves in review)",
-                HoldSteps.release,
-                "order_hold_released; planned again from where it stands (route)",
+            Awaited(RELEASED, "order_hold_released; planned again from where it stands (route)"),
+            Awaited(
+                APPROVED_IN_REVIEW,
+                "order_hold_released (approved in review); planned again from where it stands "
+                "(route)",
             ),
-            Reply(
-                "a new payment method (held for a declined payment)",
-                PaymentSteps.new_payment_method,
-                "released: reserved and authorised again",
-            ),
-            Reply(
-                "a person rejects in review",
-                HoldSteps.reject,
+            Awaited(NEW_PAYMENT_METHOD, "released: reserved and authorised again"),
+            Awaited(
+                REJECTED_IN_REVIEW,
                 "order_rejected: cancelled (order-capture cancels the order)",
                 failure=True,
             ),

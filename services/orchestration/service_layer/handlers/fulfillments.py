@@ -20,7 +20,15 @@ from services.orchestration.domain.errors import (
     NoCarrierService,
 )
 from services.orchestration.domain.fulfillment import Action, Fulfillment, Shipment, Status
-from services.orchestration.domain.saga import OrderSaga, line_quantities
+from services.orchestration.domain.saga import (
+    FULFILLMENT_ACCEPTED,
+    FULFILLMENT_LEFT,
+    FULFILLMENT_REJECTED,
+    FULFILLMENT_SHORT_PICKED,
+    ORDER_SAGA,
+    OrderSaga,
+    line_quantities,
+)
 from services.orchestration.service_layer.unit_of_work import UnitOfWork
 
 
@@ -62,11 +70,11 @@ def _base(saga: OrderSaga, f: Fulfillment) -> dict[str, str]:
 
 
 def _accept(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
-    saga.fulfillment_accepted(f, now)
+    ORDER_SAGA.take(saga, FULFILLMENT_ACCEPTED, f, now)
 
 
 def _reject(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
-    saga.fulfillment_rejected(f, cmd.reason or "rejected by the location", now)
+    ORDER_SAGA.take(saga, FULFILLMENT_REJECTED, f, cmd.reason or "rejected by the location", now)
 
 
 def _pick(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
@@ -83,7 +91,7 @@ def _pick(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetim
         f.status = Status.CANCELLED  # nothing found: nothing left to pack
         f.reason = "nothing could be picked"
     if shorts:
-        saga.fulfillment_gave_back(f, shorts, "short pick", now)
+        ORDER_SAGA.take(saga, FULFILLMENT_SHORT_PICKED, f, shorts, "short pick", now)
 
 
 def _pack(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
@@ -128,7 +136,7 @@ def _ship(
             shipped_at=now,
         )
     )
-    saga.fulfillment_left(f, shipment_id, now)
+    ORDER_SAGA.take(saga, FULFILLMENT_LEFT, f, shipment_id, now)
 
 
 def _ready(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: datetime) -> None:
@@ -148,7 +156,7 @@ def _collect(saga: OrderSaga, f: Fulfillment, cmd: c.ActOnFulfillment, now: date
             collected_at=now,
         )
     )
-    saga.fulfillment_left(f, shipment_id, now)
+    ORDER_SAGA.take(saga, FULFILLMENT_LEFT, f, shipment_id, now)
     saga.check_completion(now)
 
 

@@ -28,7 +28,13 @@ from services.orchestration.domain.routing.model import (
     Site,
 )
 from services.orchestration.domain.routing.stored import stored_decision
-from services.orchestration.domain.saga import OrderSaga, SagaState
+from services.orchestration.domain.saga import (
+    ORDER_SAGA,
+    ROUTING_DECIDED,
+    ROUTING_UNAVAILABLE,
+    OrderSaga,
+    SagaState,
+)
 from services.orchestration.service_layer.unit_of_work import UnitOfWork
 
 # How soon an order the view cannot serve is looked at again, while it is in its grace.
@@ -60,14 +66,23 @@ async def route_now(saga: OrderSaga, uow: UnitOfWork, now: datetime) -> None:
     decision = route(request, sites, strategy, await uow.rate_table(), now=now)
     in_grace = saga.state is SagaState.ROUTING and now < saga.started_at + uow.routing_grace
     if decision.outcome is Outcome.UNROUTABLE and in_grace:
-        saga.routing_unavailable(
-            f"no location can serve it yet ({decision.reason})", now + RETRY_AFTER, now
+        ORDER_SAGA.take(
+            saga,
+            ROUTING_UNAVAILABLE,
+            f"no location can serve it yet ({decision.reason})",
+            now + RETRY_AFTER,
+            now,
         )
         return
     # Only the chosen locations' legs are recorded with the saga.
     chosen = [s for s in sites if s.code in {part.location_code for part in decision.parts}]
-    decision_id = saga.apply_routing(
-        decision, now, geo=geography(request, chosen), calendars={s.code: s for s in chosen}
+    decision_id = ORDER_SAGA.take(
+        saga,
+        ROUTING_DECIDED,
+        decision,
+        now,
+        geo=geography(request, chosen),
+        calendars={s.code: s for s in chosen},
     )
     if decision_id is None:
         return

@@ -14,7 +14,22 @@ from services.orchestration.domain.order import OrderSnapshot
 from services.orchestration.domain.payments import OpStatus, ProviderResult, retry_delay_s
 from services.orchestration.domain.review import OrderFacts, reasons_for_review
 from services.orchestration.domain.routing.model import Method
-from services.orchestration.domain.saga import HoldReason, OrderSaga, SagaState
+from services.orchestration.domain.saga import (
+    APPROVED_IN_REVIEW,
+    BACKORDER_ALLOCATED,
+    BACKORDER_REPROMISED,
+    NEW_PAYMENT_METHOD,
+    ORDER_SAGA,
+    PAYMENT_ANSWERED,
+    REFUND_REQUESTED,
+    REJECTED_IN_REVIEW,
+    RELEASED,
+    RESERVATION_CONFIRMED,
+    RESERVATION_REJECTED,
+    HoldReason,
+    OrderSaga,
+    SagaState,
+)
 from services.orchestration.service_layer.handlers.routing import route_now
 from services.orchestration.service_layer.unit_of_work import UnitOfWork
 
@@ -100,9 +115,9 @@ async def record_reservation(cmd: commands.RecordReservation, uow: UnitOfWork) -
         return  # a reservation orchestration never asked for (made over inventory's API)
     now = uow.clock.now()
     if cmd.confirmed:
-        saga.reservation_confirmed(cmd.reservation_id, cmd.lines, now)
+        ORDER_SAGA.take(saga, RESERVATION_CONFIRMED, cmd.reservation_id, cmd.lines, now)
     else:
-        saga.reservation_rejected(cmd.reservation_id, cmd.reason, now)
+        ORDER_SAGA.take(saga, RESERVATION_REJECTED, cmd.reservation_id, cmd.reason, now)
     await uow.sagas.save(saga)
 
 
@@ -112,7 +127,7 @@ async def record_backorder_allocation(
     saga = await uow.sagas.get_for_update(cmd.order_id)
     if saga is None:
         return
-    saga.backorder_allocated(cmd.reservation_id, cmd.lines, uow.clock.now())
+    ORDER_SAGA.take(saga, BACKORDER_ALLOCATED, cmd.reservation_id, cmd.lines, uow.clock.now())
     await uow.sagas.save(saga)
 
 
@@ -122,7 +137,9 @@ async def record_backorder_repromise(
     saga = await uow.sagas.get_for_update(cmd.order_id)
     if saga is None:
         return
-    saga.backorder_repromised(cmd.reservation_id, cmd.lines, cmd.reason, uow.clock.now())
+    ORDER_SAGA.take(
+        saga, BACKORDER_REPROMISED, cmd.reservation_id, cmd.lines, cmd.reason, uow.clock.now()
+    )
     await uow.sagas.save(saga)
 
 
@@ -146,7 +163,7 @@ async def change_priority(cmd: commands.ChangePriority, uow: UnitOfWork) -> None
 
 async def request_refund(cmd: commands.RequestRefund, uow: UnitOfWork) -> None:
     saga = await _locked(uow, cmd.order_id)
-    saga.request_refund(cmd.refund_id, cmd.amount, cmd.lines, uow.clock.now())
+    ORDER_SAGA.take(saga, REFUND_REQUESTED, cmd.refund_id, cmd.amount, cmd.lines, uow.clock.now())
     await uow.sagas.save(saga)
 
 
@@ -190,7 +207,7 @@ async def record_payment_answer(cmd: commands.RecordPaymentAnswer, uow: UnitOfWo
     op.code, op.reason, op.reference = result.code, result.reason, result.reference
     op.completed_at = now
     await uow.sagas.save_operation(op)
-    saga.payment_answered(op, result, now)
+    ORDER_SAGA.take(saga, PAYMENT_ANSWERED, op, result, now)
     await uow.sagas.save(saga)
 
 
@@ -222,15 +239,24 @@ async def _replayed(uow: UnitOfWork, scope: str, key: str | None, fp: str) -> bo
 
 
 # What each action a person takes on an order does to its saga; `text` is the action's note,
-# payment token or reason.
+# payment token or reason. A hold is no reply (a person may hold the order at any step before
+# fulfilment); the rest are replies the on-hold step lists.
 _ACTIONS: dict[commands.OrderAction, Callable[[OrderSaga, str, datetime], None]] = {
     commands.OrderAction.HOLD: lambda saga, note, now: saga.put_on_hold(
         HoldReason.MANUAL, note, now
     ),
-    commands.OrderAction.RELEASE: OrderSaga.release,
-    commands.OrderAction.PAYMENT: OrderSaga.new_payment_method,
-    commands.OrderAction.APPROVE: OrderSaga.approve,
-    commands.OrderAction.REJECT: OrderSaga.reject,
+    commands.OrderAction.RELEASE: lambda saga, note, now: ORDER_SAGA.take(
+        saga, RELEASED, note, now
+    ),
+    commands.OrderAction.PAYMENT: lambda saga, token, now: ORDER_SAGA.take(
+        saga, NEW_PAYMENT_METHOD, token, now
+    ),
+    commands.OrderAction.APPROVE: lambda saga, note, now: ORDER_SAGA.take(
+        saga, APPROVED_IN_REVIEW, note, now
+    ),
+    commands.OrderAction.REJECT: lambda saga, reason, now: ORDER_SAGA.take(
+        saga, REJECTED_IN_REVIEW, reason, now
+    ),
 }
 
 

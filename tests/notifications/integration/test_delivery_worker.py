@@ -1,0 +1,338 @@
+"""The webhook delivery worker against the real database and a real receiver over HTTP:
+signed as Standard Webhooks says (verified with its library), retried, never redirected,
+never held up by a slow receiver, one order's events in order, and sent again after a
+worker died holding it."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from libs.runtime import ServiceContainer
+from services.notifications.adapters.repository import delivery_queue
+from services.notifications.adapters.tables import webhook_delivery, webhook_delivery_attempt
+from services.notifications.adapters.webhook_sender import HttpWebhookSender
+from services.notifications.bootstrap import bootstrap, targets_of
+from services.notifications.config import NotificationsSettings
+from services.notifications.domain import commands
+from services.notifications.domain.delivery import Outcome
+from services.notifications.service_layer.handlers.deliveries import PER_ENDPOINT, DeliveryWorker
+from tests.support.polling import eventually
+from tests.support.webhooks import serving
+from tools.webhook_receiver import Receiver
+
+V1 = "/v1/webhook-endpoints"
+# Receivers on this machine; retries at once (no floor, a 50 ms first wait); attempts cut off
+# after half a second.
+SETTINGS = NotificationsSettings(
+    WEBHOOK_ALLOW_PRIVATE_TARGETS=True,
+    WEBHOOK_RETRY_FIRST_S=0.05,
+    WEBHOOK_RETRY_FLOOR_S=0,
+    WEBHOOK_TIMEOUT_S=0.5,
+)
+
+
+@pytest.fixture(scope="module")
+async def container(migrated_databases: None) -> AsyncIterator[ServiceContainer]:
+    c = bootstrap(SETTINGS)
+    yield c
+    await c.engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def worker_with(
+    container: ServiceContainer, timeout_s: float
+) -> AsyncIterator[DeliveryWorker]:
+    """A delivery worker of the service's own parts, its attempts cut off after `timeout_s`."""
+    sender = HttpWebhookSender(timeout_s=timeout_s, policy=targets_of(SETTINGS))
+    try:
+        yield DeliveryWorker(
+            bus=container.bus,
+            queue=partial(delivery_queue, container.session_factory),
+            sender=sender,
+            clock=container.clock,
+            lease=timedelta(seconds=30),
+            retention=timedelta(days=30),
+        )
+    finally:
+        await sender.close()
+
+
+@pytest.fixture
+async def worker(container: ServiceContainer) -> AsyncIterator[DeliveryWorker]:
+    async with worker_with(container, SETTINGS.WEBHOOK_TIMEOUT_S) as made:
+        yield made
+
+
+async def endpoint(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    r = await client.post(
+        V1,
+        json={"url": url, "event_types": ["oms.order.*"]},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def record(container: ServiceContainer, order_id: UUID, n: int = 1) -> list[str]:
+    """`n` events of the order, in order, as the consumer would record them."""
+    ids = []
+    for i in range(n):
+        event_id = str(uuid.uuid4())
+        cloud_event = {
+            "specversion": "1.0",
+            "id": event_id,
+            "type": "oms.order.status_changed",
+            "subject": str(order_id),
+            "data": {"order_id": str(order_id), "sequence": i + 1},
+        }
+        await container.bus.handle(
+            commands.RecordEvent(
+                event_id=event_id,
+                event_type="oms.order.status_changed",
+                occurred_at=datetime.now(UTC),
+                key=str(order_id),
+                order_id=order_id,
+                channel="web",
+                cloud_event=cloud_event,
+            )
+        )
+        ids.append(event_id)
+    return ids
+
+
+async def deliveries_to(container: ServiceContainer, endpoint_id: str) -> list[Any]:
+    async with container.session_factory() as s:
+        rows = await s.execute(
+            select(webhook_delivery)
+            .where(webhook_delivery.c.endpoint_id == UUID(endpoint_id))
+            .order_by(webhook_delivery.c.seq)
+        )
+        return list(rows)
+
+
+async def attempts_of(container: ServiceContainer, delivery_id: UUID) -> list[Any]:
+    async with container.session_factory() as s:
+        rows = await s.execute(
+            select(webhook_delivery_attempt)
+            .where(webhook_delivery_attempt.c.delivery_id == delivery_id)
+            .order_by(webhook_delivery_attempt.c.number)
+        )
+        return list(rows)
+
+
+async def send_until(worker: DeliveryWorker, done: Any, what: str) -> None:
+    """Run the worker's batches until `done()` (a plain or an async callable) holds."""
+
+    async def probe() -> bool:
+        await worker.send_due()
+        await worker.settle()
+        result = done()
+        return bool(await result if inspect.isawaitable(result) else result)
+
+    await eventually(probe, timeout=15, interval=0.05, what=what)
+
+
+async def test_a_delivery_is_signed_as_standard_webhooks_says_and_recorded(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    receiver = Receiver()
+    async with serving(receiver) as served:
+        created = await endpoint(client, served.url)
+        receiver.secrets = [created["secret"]]
+        (event_id,) = await record(container, uuid.uuid4())
+
+        await send_until(worker, lambda: receiver.received, "the delivery at the receiver")
+
+    (got,) = receiver.received
+    assert got.verified is True and got.status == 204
+    assert got.webhook_id == event_id and got.event["id"] == event_id
+    assert got.headers["content-type"] == "application/json"
+    assert abs(int(got.headers["webhook-timestamp"]) - datetime.now(UTC).timestamp()) < 60
+    (delivery,) = await deliveries_to(container, created["id"])
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 204)
+    assert delivery.delivered_at is not None and delivery.leased_until is None
+    (attempt,) = await attempts_of(container, delivery.id)
+    assert (attempt.number, attempt.status_code, attempt.error) == (1, 204, None)
+
+
+async def test_a_500_is_retried_with_the_same_webhook_id_and_each_attempt_is_in_the_ledger(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    receiver = Receiver(status=500)
+    async with serving(receiver) as served:
+        created = await endpoint(client, served.url)
+        await record(container, uuid.uuid4())
+
+        async def attempts() -> list[Any]:
+            (delivery,) = await deliveries_to(container, created["id"])
+            return await attempts_of(container, delivery.id)
+
+        await send_until(worker, lambda: _at_least(attempts, 2), "two failed attempts")
+        receiver.status = 200
+        await send_until(
+            worker,
+            lambda: _status(container, created["id"], "delivered"),
+            "the delivery after the receiver recovered",
+        )
+
+    ids = {got.webhook_id for got in receiver.received}
+    assert len(ids) == 1 and len(receiver.received) >= 3
+    recorded = await attempts()
+    assert [a.number for a in recorded] == list(range(1, len(recorded) + 1))
+    assert [a.status_code for a in recorded][-1] == 200
+    assert all(a.status_code == 500 and a.error == "answered 500" for a in recorded[:-1])
+
+
+async def test_a_redirect_is_not_followed(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    target = Receiver()
+    async with serving(target) as elsewhere:
+        redirecting = Receiver(status=307, headers={"location": elsewhere.url})
+        async with serving(redirecting) as served:
+            created = await endpoint(client, served.url)
+            await record(container, uuid.uuid4())
+            await send_until(worker, lambda: redirecting.received, "the first attempt")
+
+    assert target.received == []
+    (delivery,) = await deliveries_to(container, created["id"])
+    (attempt, *_) = await attempts_of(container, delivery.id)
+    assert attempt.status_code == 307
+    assert attempt.error == "answered 307: redirects are not followed"
+
+
+async def test_a_hanging_receiver_times_out_without_holding_up_another_endpoint(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    hanging, healthy = Receiver(delay_s=30), Receiver()
+    async with (
+        worker_with(container, timeout_s=5) as worker,
+        serving(hanging) as slow,
+        serving(healthy) as fast,
+    ):
+        stuck = await endpoint(client, slow.url)
+        fine = await endpoint(client, fast.url)
+        await record(container, uuid.uuid4())
+
+        async def delivered() -> bool:
+            await worker.send_due()  # as the job does: claim whatever slots are free
+            return await _status(container, fine["id"], "delivered")
+
+        await eventually(delivered, what="the healthy endpoint's delivery while the other hangs")
+        # Delivered while the hanging request was out and not yet answered.
+        (slow_one,) = await deliveries_to(container, stuck["id"])
+        assert len(hanging.received) == 1
+        assert await attempts_of(container, slow_one.id) == []
+        await worker.settle()
+
+    assert len(healthy.received) == 1
+    (slow_one,) = await deliveries_to(container, stuck["id"])
+    (attempt,) = await attempts_of(container, slow_one.id)
+    assert attempt.status_code is None and attempt.error == "no answer within 5 s"
+    assert slow_one.status == "pending"
+
+
+async def test_a_slow_endpoint_with_a_backlog_takes_a_few_slots_and_others_go_on(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    # Slow, but well within the timeout: what it is answering is what the worker has in
+    # flight (a request the worker gave up on would still count at the receiver).
+    hanging, healthy = Receiver(delay_s=0.4), Receiver()
+    async with (
+        worker_with(container, timeout_s=5) as worker,
+        serving(hanging) as slow,
+        serving(healthy) as fast,
+    ):
+        await endpoint(client, slow.url)
+        for _ in range(30):  # thirty orders' events for the slow receiver first
+            await record(container, uuid.uuid4())
+        fine = await endpoint(client, fast.url)
+        await record(container, uuid.uuid4())  # then one for both
+
+        async def delivered() -> bool:
+            await worker.send_due()  # as the job does: claim whatever slots are free
+            return await _status(container, fine["id"], "delivered")
+
+        await eventually(
+            delivered, what="the healthy endpoint's delivery beside a slow endpoint's backlog"
+        )
+        await worker.settle()
+
+    assert len(hanging.received) >= PER_ENDPOINT  # it was tried, and kept trying
+    assert hanging.most_in_flight <= PER_ENDPOINT  # never more of the slots at once
+    assert len(healthy.received) == 1
+
+
+async def test_an_orders_later_event_waits_for_the_earlier_while_other_orders_go_on(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    created = await endpoint(client, "http://127.0.0.1:9/never-sent")
+    first_order, second_order = uuid.uuid4(), uuid.uuid4()
+    a1, a2 = await record(container, first_order, 2)
+    (b1,) = await record(container, second_order)
+    mine = {a1, a2, b1}
+
+    async with delivery_queue(container.session_factory) as queue:
+        claimed = await queue.claim_due(
+            datetime.now(UTC), 500, lease=timedelta(seconds=30), per_endpoint=500
+        )
+    first_round = {d.webhook_id for d in claimed} & mine
+
+    assert first_round == {a1, b1}  # a2 waits for a1, b1 does not
+    await _finish(container, [d for d in claimed if d.webhook_id == a1])
+    async with delivery_queue(container.session_factory) as queue:
+        claimed = await queue.claim_due(
+            datetime.now(UTC), 500, lease=timedelta(seconds=30), per_endpoint=500
+        )
+    assert {d.webhook_id for d in claimed} & mine == {a2}  # b1 is still leased
+    assert created["id"]
+
+
+async def test_a_delivery_whose_worker_died_is_claimed_again_once_the_lease_lapses(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    receiver = Receiver()
+    async with serving(receiver) as served:
+        await endpoint(client, served.url)
+        (event_id,) = await record(container, uuid.uuid4())
+        # A worker claims it and dies before sending: nothing else may send it meanwhile.
+        async with delivery_queue(container.session_factory) as queue:
+            claimed = await queue.claim_due(
+                datetime.now(UTC), 500, lease=timedelta(milliseconds=300), per_endpoint=500
+            )
+        assert event_id in {d.webhook_id for d in claimed}
+        await worker.send_due()
+        assert event_id not in {got.webhook_id for got in receiver.received}
+
+        await send_until(
+            worker,
+            lambda: event_id in {got.webhook_id for got in receiver.received},
+            "the delivery sent again after the lease",
+        )
+
+
+async def _at_least(probe: Any, n: int) -> bool:
+    return len(await probe()) >= n
+
+
+async def _status(container: ServiceContainer, endpoint_id: str, status: str) -> bool:
+    return [d.status for d in await deliveries_to(container, endpoint_id)] == [status]
+
+
+async def _finish(container: ServiceContainer, claimed: list[Any]) -> None:
+    for delivery in claimed:
+        await container.bus.handle(
+            commands.RecordAttempt(delivery, datetime.now(UTC), Outcome(204, 1), 0.5)
+        )
