@@ -28,6 +28,7 @@ from libs.messaging.topics import (
     INVENTORY_EVENTS,
     ORCHESTRATION_EVENTS,
     ORDER_EVENTS,
+    PAYMENT_COMMANDS,
     RETURNS_EVENTS,
     TOPICS,
 )
@@ -116,7 +117,8 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "orchestration",
         port=8003,
-        consumes=(ORDER_EVENTS, INVENTORY_EVENTS, RETURNS_EVENTS),
+        # The payment tokens' topic: no other service may read it (docs/security.md).
+        consumes=(ORDER_EVENTS, INVENTORY_EVENTS, RETURNS_EVENTS, PAYMENT_COMMANDS),
     ),
     Service("returns", port=8004, consumes=(ORDER_EVENTS, ORCHESTRATION_EVENTS)),
     # Signed webhooks and customer notifications: it reads every event topic about orders.

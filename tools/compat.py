@@ -26,6 +26,11 @@ Who writes a value decides what breaks it:
   `<type>.v<N+1>.json` published beside the old one. A released event schema that no longer
   exists is breaking.
 - A document whose info.version MAJOR part changed may break anything: nothing is reported.
+  The event schemas' version is the AsyncAPI document's (events/asyncapi.json, not compared
+  itself): when its major part changed, no event schema change is reported, a removed type
+  version included. That is for a change that must not be published beside the old version
+  (oms.order.placed.v1 carried the payment token); a baseline without the AsyncAPI document
+  was released at events version 1.
 
 What it covers: local $refs (JSON pointers such as #/components/schemas/X or #/$defs/X; cycles
 guarded), allOf (merged), anyOf/oneOf and `type` lists (alternatives, paired by type and then by
@@ -54,6 +59,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASED = Path("contracts") / "released"
 # Written by another generator and not gated here (it describes the event schemas it refers to).
 IGNORED = frozenset({"asyncapi.json"})
+ASYNCAPI = Path("events") / "asyncapi.json"
+# The events' major version of a baseline released before the AsyncAPI document was kept in it.
+_FIRST_EVENTS_MAJOR = "1"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 Schema = dict[str, Any]
@@ -517,6 +525,8 @@ def release(root: Path = ROOT) -> list[Path]:
     if target.exists():
         shutil.rmtree(target)  # a document dropped since the last release leaves the baseline
     written = []
+    if (contracts / ASYNCAPI).is_file():  # not gated, but its version is the events' version
+        documents.append(contracts / ASYNCAPI)
     for source in documents:
         copy = target / source.relative_to(contracts)
         copy.parent.mkdir(parents=True, exist_ok=True)
@@ -531,10 +541,13 @@ def check(root: Path = ROOT) -> list[str]:
     if not released.is_dir():
         return [f"no released baseline at {RELEASED}: run `python -m tools.compat --release`"]
     found: list[str] = []
+    events_bumped = _events_major(released) != _events_major(root / "contracts")
     for old_path in _documents(released):
         relative = old_path.relative_to(released)
         label = relative.as_posix()
         current = root / "contracts" / relative
+        if relative.parts[0] == "events" and events_bumped:
+            continue
         if relative.parts[0] == "events" and not current.exists():
             found.append(f"{label}: removed (publish a new type version beside it, never replace)")
         elif not current.exists():
@@ -544,6 +557,12 @@ def check(root: Path = ROOT) -> list[str]:
         else:
             found += [f"{label}: {m}" for m in breaking_changes(_load(old_path), _load(current))]
     return found
+
+
+def _events_major(base: Path) -> str:
+    """The major events version of contracts/ or of a baseline (its AsyncAPI document's)."""
+    document = base / ASYNCAPI
+    return _major(_load(document)) if document.is_file() else _FIRST_EVENTS_MAJOR
 
 
 def _load(path: Path) -> Schema:

@@ -14,8 +14,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from libs.contracts.base import OrderEvent
-from libs.messaging.topics import ORCHESTRATION_EVENTS
+from libs.contracts.base import OrderCommand, OrderEvent
+from libs.messaging.topics import ORCHESTRATION_EVENTS, PAYMENT_COMMANDS
 
 
 class LineQuantity(BaseModel):
@@ -29,6 +29,22 @@ class SkuLineQuantity(LineQuantity):
 
 class _OrchestrationEvent(OrderEvent):
     topic: ClassVar[str] = ORCHESTRATION_EVENTS
+
+
+# --- payment tokens (a private command topic) ----------------------------------------------
+
+
+class AuthorizeWith(OrderCommand):
+    """The payment token to authorise the order's total with, sent by order-capture with the
+    order. A token is a secret of the payment provider: it travels only here, on a topic that
+    orchestration alone reads, never on oms.order.events or to a webhook."""
+
+    event_type: ClassVar[str] = "oms.payments.authorize_with"
+    topic: ClassVar[str] = PAYMENT_COMMANDS
+
+    token: str | None = Field(
+        None, description="The payment provider's token; null when the channel gave none"
+    )
 
 
 # --- routing --------------------------------------------------------------------------------

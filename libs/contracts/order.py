@@ -58,11 +58,11 @@ class EventDelivery(BaseModel):
 
 
 class EventPayment(BaseModel):
-    """The payment the channel took. The token travels so orchestration can authorise it."""
+    """The payment the channel took. Never its token: orchestration receives that on
+    oms.payments.commands, which no other service reads."""
 
     method: str
     amount: Decimal
-    token: str | None = None
     authorization_ref: str | None = None
 
 
@@ -78,6 +78,7 @@ class OrderPlaced(SequencedOrderEvent):
     """A new order was accepted from a sales channel and awaits stock and payment."""
 
     event_type: ClassVar[str] = "oms.order.placed"
+    version: ClassVar[int] = 2
     topic: ClassVar[str] = ORDER_EVENTS
 
     channel: str

@@ -55,6 +55,7 @@ class ProblemCode(StrEnum):
     DUPLICATE_SKU = "duplicate_sku"
     TOTAL_MISMATCH = "total_mismatch"
     PAYMENT_AMOUNT_MISMATCH = "payment_amount_mismatch"
+    PAYMENT_SOURCE_UNUSABLE = "payment_source_unusable"
     DISCOUNT_EXCEEDS_LINE = "discount_exceeds_line"
     AMOUNT_PRECISION = "amount_precision"
     PICKUP_LOCATION_REQUIRED = "pickup_location_required"
@@ -240,6 +241,12 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
     ),
     P.PAYMENT_AMOUNT_MISMATCH: ProblemInfo(
         422, "The payment amount differs from the order's grand total.", _FIX
+    ),
+    P.PAYMENT_SOURCE_UNUSABLE: ProblemInfo(
+        422,
+        "`payment.token_of_order` names no order of this channel and customer with a payment "
+        "token to charge.",
+        _FIX,
     ),
     P.DISCOUNT_EXCEEDS_LINE: ProblemInfo(
         422, "A line's discount is larger than its price times its quantity.", _FIX

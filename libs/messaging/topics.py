@@ -10,6 +10,9 @@ INVENTORY_COMMANDS = "oms.inventory.commands"
 ORCHESTRATION_EVENTS = "oms.orchestration.events"
 RETURNS_EVENTS = "oms.returns.events"
 NOTIFICATIONS_EVENTS = "oms.notifications.events"
+# Payment tokens, from order-capture to orchestration alone: no other service subscribes, and in
+# production only orchestration's principal may read it (docs/security.md#payment-tokens).
+PAYMENT_COMMANDS = "oms.payments.commands"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -31,6 +34,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(ORCHESTRATION_EVENTS, "orchestration", 6, "order id"),
     TopicSpec(RETURNS_EVENTS, "returns", 6, "order id"),
     TopicSpec(NOTIFICATIONS_EVENTS, "notifications", 6, "webhook endpoint id"),
+    TopicSpec(PAYMENT_COMMANDS, "orchestration", 6, "order id"),
 )
 
 

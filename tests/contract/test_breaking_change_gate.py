@@ -26,7 +26,10 @@ from tools.compat import (
 pytestmark = pytest.mark.unit
 
 ORDER_CAPTURE = ROOT / "contracts" / "openapi" / "order-capture.json"
-ORDER_PLACED = ROOT / "contracts" / "events" / "oms.order.events" / "oms.order.placed.v1.json"
+# The released v1 (the current type is v2, without the payment token): a sample of an event.
+ORDER_PLACED = (
+    ROOT / "contracts" / "released" / "events" / "oms.order.events" / "oms.order.placed.v1.json"
+)
 GET_ORDER = "GET /v1/orders/{order_id} 200"
 PLACE_ORDER = "POST /v1/orders request"
 
@@ -317,6 +320,7 @@ def test_release_then_check_in_a_scratch_tree(tmp_path: Path) -> None:
     written = release(tmp_path)
 
     assert sorted(p.relative_to(tmp_path / RELEASED).as_posix() for p in written) == [
+        "events/asyncapi.json",  # not gated; its version is the events' version
         "events/topic/oms.order.placed.v1.json",
         "openapi/svc.json",
     ]
@@ -327,6 +331,27 @@ def test_release_then_check_in_a_scratch_tree(tmp_path: Path) -> None:
         "events/topic/oms.order.placed.v1.json: removed"
         " (publish a new type version beside it, never replace)"
     ]
+    # Unless the events' major version (the AsyncAPI document's) rose: nothing is reported.
+    (contracts / "events" / "asyncapi.json").write_text('{"info": {"version": "2.0.0"}}')
+    assert check(tmp_path) == []
+
+
+def test_a_baseline_without_the_asyncapi_document_was_events_version_1(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    (contracts / "events" / "topic").mkdir(parents=True)
+    event = contracts / "events" / "topic" / "oms.order.placed.v1.json"
+    event.write_text(ORDER_PLACED.read_text())
+    release(tmp_path)
+    event.unlink()
+    removed = [
+        "events/topic/oms.order.placed.v1.json: removed"
+        " (publish a new type version beside it, never replace)"
+    ]
+
+    (contracts / "events" / "asyncapi.json").write_text('{"info": {"version": "1.4.0"}}')
+    assert check(tmp_path) == removed
+    (contracts / "events" / "asyncapi.json").write_text('{"info": {"version": "2.0.0"}}')
+    assert check(tmp_path) == []
 
 
 def test_the_command_prints_each_breaking_change_and_exits_1(

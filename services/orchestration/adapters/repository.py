@@ -39,6 +39,7 @@ from libs.db.engine import json_text
 from libs.db.narrowing import Codes
 from services.orchestration.adapters import mappers
 from services.orchestration.adapters.narrowing import fulfillment_visible
+from services.orchestration.adapters.payment_tokens import tokens_of
 from services.orchestration.adapters.tables import (
     fulfillment_order,
     order_saga,
@@ -278,6 +279,10 @@ class SagaRepository:
             return {}
         rows = await fetch(self._session, _SAGAS, {"ids": list(order_ids)})
         return {row.order_id: mappers.saga_from(row, []) for row in map(fields, rows)}
+
+    async def payment_tokens(self, order_ids: Sequence[UUID]) -> dict[UUID, str | None]:
+        """The payment tokens order-capture sent for these orders (those that came)."""
+        return await tokens_of(self._session, order_ids)
 
     async def get(self, order_id: UUID) -> OrderSaga | None:
         """Read without a lock, for the worker's planning outside any transaction."""

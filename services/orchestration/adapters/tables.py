@@ -152,6 +152,17 @@ customer_history = Table(
     Column("orders", Integer, nullable=False),
 )
 
+# Each order's payment token from order-capture (oms.payments.commands, adapters.payment_tokens):
+# a secret of the payment provider, kept apart from the saga and never published. A null token:
+# the channel gave none.
+payment_token = Table(
+    "payment_token",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("token", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
 payment_operation = Table(
     "payment_operation",
     metadata,

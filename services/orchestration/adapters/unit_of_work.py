@@ -14,6 +14,7 @@ from libs.ids import uuids_among
 from libs.jobs import Wakeup
 from services.orchestration.adapters.carrier_rates import RateTableVersions
 from services.orchestration.adapters.customer_history import CustomerHistoryTable
+from services.orchestration.adapters.payment_tokens import PaymentTokenTable
 from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.review_rules import ReviewRuleVersions
 from services.orchestration.adapters.routing_view import RoutingView
@@ -31,6 +32,7 @@ Translate = Callable[[DomainEvent], IntegrationEvent]
 class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
     sagas: SagaRepository
     routing: RoutingView
+    payment_tokens: PaymentTokenTable
     idempotency: IdempotencyKeys
 
     def __init__(
@@ -62,6 +64,7 @@ class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         await self.routing.flush()
         await self.sagas.flush()
         await self.sagas.write_decisions()
+        await self.payment_tokens.flush()
         steps = list(self.sagas.written_steps)
         if self.crash_points is not None:
             self.crash_points.at(steps, "before")
@@ -78,6 +81,7 @@ class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         self.review_rule_versions = ReviewRuleVersions(self.session)
         self.carrier_rates = RateTableVersions(self.session)
         self.customers = CustomerHistoryTable(self.session)
+        self.payment_tokens = PaymentTokenTable(self.session)
         self.forget_reads()
 
     async def prepare(self, keys: Collection[str]) -> None:

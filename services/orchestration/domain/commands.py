@@ -162,11 +162,23 @@ class SweepOverdue:
 
 
 @dataclass(frozen=True)
+class KeepPaymentToken:
+    """The token order-capture sent for an order's authorisation (None: the channel gave
+    none); it may come before or after the order's saga starts."""
+
+    order_id: UUID
+    token: str | None
+
+
+@dataclass(frozen=True)
 class RecordPaymentAnswer:
     operation_id: UUID
     result: ProviderResult | None  # None: the provider timed out, try again later
     # The operation's order: its saga is locked first, then the operation (one lock order).
     order_id: UUID
+    # No answer because the order's payment token has not arrived yet: not the provider's
+    # fault, and said so if it never comes.
+    token_missing: bool = False
 
 
 @dataclass(frozen=True)

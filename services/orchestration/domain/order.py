@@ -52,6 +52,8 @@ class OrderSnapshot:
     method: Method = Method.SHIP
     service_level: str = "standard"
     pickup_location: str | None = None
+    # A new payment method's token (new_payment_method), used instead of the one order-capture
+    # sent on oms.payments.commands (kept apart: service_layer.unit_of_work.PaymentTokens).
     payment_token: str | None = None
     grand_total: Decimal = Decimal("0")
     shipping_amount: Decimal = Decimal("0")

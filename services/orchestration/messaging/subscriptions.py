@@ -6,6 +6,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from libs.contracts import inventory as inv
+from libs.contracts.orchestration import AuthorizeWith
 from libs.contracts.order import (
     EventAddress,
     EventDelivery,
@@ -17,7 +18,12 @@ from libs.contracts.order import (
 from libs.contracts.returns import RefundRequested
 from libs.messaging.consumer import Subscriptions
 from libs.messaging.envelope import Envelope
-from libs.messaging.topics import INVENTORY_EVENTS, ORDER_EVENTS, RETURNS_EVENTS
+from libs.messaging.topics import (
+    INVENTORY_EVENTS,
+    ORDER_EVENTS,
+    PAYMENT_COMMANDS,
+    RETURNS_EVENTS,
+)
 from services.orchestration.domain import commands
 from services.orchestration.domain.order import OrderLine, OrderSnapshot, ShipTo
 from services.orchestration.domain.routing.model import Method
@@ -66,7 +72,6 @@ def _order_placed(env: Envelope) -> commands.StartSaga:
         method=_method(e.delivery),
         service_level=e.delivery.service_level if e.delivery else "standard",
         pickup_location=pickup,
-        payment_token=e.payment.token if e.payment else None,
         grand_total=e.totals.grand_total if e.totals else e.total_amount,
         shipping_amount=e.totals.shipping_amount if e.totals else Decimal("0"),
         customer_email=e.customer_email,
@@ -80,6 +85,11 @@ def _order_placed(env: Envelope) -> commands.StartSaga:
         },
     )
     return commands.StartSaga(order_id=UUID(e.order_id), order=order)
+
+
+def _authorize_with(env: Envelope) -> commands.KeepPaymentToken:
+    e = AuthorizeWith.model_validate(env.data)
+    return commands.KeepPaymentToken(order_id=UUID(e.order_id), token=e.token)
 
 
 def _order_updated(env: Envelope) -> commands.ChangeDelivery | None:
@@ -230,4 +240,5 @@ SUBSCRIPTIONS: Subscriptions = {
         inv.IncomingChanged.event_type: _incoming_changed,
     },
     RETURNS_EVENTS: {RefundRequested.event_type: _refund_requested},
+    PAYMENT_COMMANDS: {AuthorizeWith.event_type: _authorize_with},
 }

@@ -95,6 +95,11 @@ class SagaQueues(Protocol):
 
     async def get_many(self, order_ids: Sequence[UUID]) -> dict[UUID, OrderSaga]: ...
 
+    async def payment_tokens(self, order_ids: Sequence[UUID]) -> dict[UUID, str | None]:
+        """The tokens order-capture sent for these orders; an order whose token has not
+        arrived yet is left out (None: it came, and the channel gave no token)."""
+        ...
+
 
 # Opens the worker's queues in a transaction of their own, committed on leaving.
 QueuesFactory = Callable[[], AbstractAsyncContextManager[SagaQueues]]
@@ -178,6 +183,15 @@ class CustomerHistory(Protocol):
         ...
 
 
+class PaymentTokens(Protocol):
+    """Each order's payment token as order-capture sent it (oms.payments.commands), kept
+    apart from the saga: it comes on its own topic, before or after the order's saga."""
+
+    async def keep(self, order_id: UUID, token: str | None, at: datetime) -> None:
+        """Kept once: the same order's token again changes nothing."""
+        ...
+
+
 class IdempotencyKeys(Protocol):
     async def replayed(self, *, scope: str, key: str | None, fingerprint: str) -> object | None:
         """The earlier outcome of a request sent again with its Idempotency-Key (claiming
@@ -195,6 +209,7 @@ class UnitOfWork(ABC):
     review_rule_versions: VersionedDocuments[ReviewRules]
     carrier_rates: VersionedDocuments[RateTable]
     customers: CustomerHistory
+    payment_tokens: PaymentTokens
     idempotency: IdempotencyKeys
     clock: Clock
     policy: SagaPolicy = SagaPolicy()  # the service's, set by the composition root

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
 from sqlalchemy import Table
@@ -55,6 +56,17 @@ class OrderPlacements:
             value = self._numbers.pop()
         return f"OMS-{value:08d}"
 
+    async def payment_token_of(self, order_id: UUID, *, channel: str, email: str) -> str | None:
+        async with self._pool.connection() as connection:
+            token: str | None = await connection.fetchval(
+                "SELECT payment->>'token' FROM sales_order WHERE id = $1 AND channel = $2"
+                " AND lower(customer_email) = lower($3)",
+                order_id,
+                channel,
+                email,
+            )
+        return token
+
     async def insert(
         self,
         order: Order,
@@ -68,7 +80,7 @@ class OrderPlacements:
             (sales_order, [written.order]),
             (order_line, written.lines),
             (timeline_entry, [timeline_row(order, p.timeline) for p in publications]),
-            *self._outbox.tables_and_rows([p.event for p in publications if p.event is not None]),
+            *self._outbox.tables_and_rows([r for p in publications for r in p.records]),
         ]
         if claim is not None:
             row = {

@@ -51,8 +51,7 @@ class SqlAlchemyOrderCaptureUnitOfWork(SqlAlchemyUnitOfWork):
         for order, event in self.collect_new_events():
             publication = self._translate(order, event)
             self.orders.stage_timeline(order, publication.timeline)
-            if publication.event is not None:
-                collected.append(publication.event)
+            collected.extend(publication.records)
         return collected
 
 

@@ -49,6 +49,9 @@ class PlaceOrder:
     claimed_totals: Mapping[str, Decimal] = field(default_factory=dict)
     idempotency_key: str | None = None
     request_fingerprint: str = ""
+    # Pay with the token of this earlier order of the same channel and customer (returns'
+    # exchange orders): the token stays in order-capture, which no caller sees it leave.
+    payment_token_of: UUID | None = None
 
 
 @dataclass(frozen=True)

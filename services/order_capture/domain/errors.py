@@ -39,6 +39,11 @@ class PaymentAmountMismatch(Unprocessable):
     title = "The payment amount differs from the order's grand total"
 
 
+class PaymentSourceUnusable(Unprocessable):
+    code = "payment_source_unusable"
+    title = "The order named to pay with has no token this order may use"
+
+
 class DiscountExceedsLine(Unprocessable):
     code = "discount_exceeds_line"
     title = "A line's discount is larger than its price times quantity"

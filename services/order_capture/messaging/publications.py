@@ -1,5 +1,6 @@
 """Domain events -> what they leave behind: the integration event (order-capture's published
-language on oms.order.events) and the timeline entry of each, decided in this one place.
+language on oms.order.events) and the timeline entry of each, decided in this one place; and for
+a placed order, its payment token to orchestration alone (oms.payments.commands).
 
 `translate` matches the event union exhaustively: an event type added to domain/events.py and
 not mapped here fails mypy --strict, not a commit in production. Bootstrap hands it to the unit
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
+from libs.contracts import orchestration as payments
 from libs.contracts import order as contract
 from services.order_capture.domain import events
 from services.order_capture.domain.model import Order
@@ -31,6 +33,10 @@ def translate(order: Order, event: events.OrderEvent) -> Publication:
             return Publication(
                 _placed(order, event),
                 _entry(event, "placed", status=OrderStatus.PENDING.value),
+                # The token goes to orchestration alone, in the same transaction as the order.
+                commands=(
+                    payments.AuthorizeWith(order_id=str(order.id), token=order.payment.token),
+                ),
             )
         case events.OrderUpdated():
             return Publication(
@@ -149,7 +155,6 @@ def _placed(order: Order, event: events.OrderPlaced) -> contract.OrderPlaced:
         payment=contract.EventPayment(
             method=order.payment.method,
             amount=order.payment.amount,
-            token=order.payment.token,
             authorization_ref=order.payment.authorization_ref,
         ),
         lines=[

@@ -42,10 +42,17 @@ class TimelineEntry:
 @dataclass(frozen=True)
 class Publication:
     """What one domain event leaves: its integration event (None when it publishes nothing,
-    its source having published the fact already) and its timeline entry."""
+    its source having published the fact already), its timeline entry, and any command sent
+    with it to one service alone (the payment token, to orchestration: never on the event)."""
 
     event: IntegrationEvent | None
     timeline: TimelineEntry
+    commands: tuple[IntegrationEvent, ...] = ()
+
+    @property
+    def records(self) -> list[IntegrationEvent]:
+        """Everything it writes to the outbox, the event first."""
+        return [*([self.event] if self.event is not None else []), *self.commands]
 
 
 Translate = Callable[[Order, OrderEvent], Publication]
@@ -136,6 +143,10 @@ class Placements(Protocol):
     adds in one statement, outside any unit of work."""
 
     async def next_order_number(self) -> str: ...
+
+    async def payment_token_of(self, order_id: UUID, *, channel: str, email: str) -> str | None:
+        """The payment token of that order, if it is of this channel and customer e-mail."""
+        ...
 
     async def insert(
         self,

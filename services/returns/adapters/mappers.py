@@ -59,7 +59,6 @@ def order_from(row: Row[Any], lines: list[Row[Any]]) -> KnownOrder:
         ],
         tags=frozenset(row.tags),
         shipping_address=row.shipping_address,
-        payment_token=row.payment_token,
     )
 
 

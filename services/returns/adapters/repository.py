@@ -64,7 +64,6 @@ _ORDER_COLUMNS = types_of(
         "grand_total",
         "tags",
         "shipping_address",
-        "payment_token",
     ),
 )
 _ADD_ORDER = unnest_insert(
@@ -102,7 +101,6 @@ class OrderProjection:
                 "grand_total": order.grand_total,
                 "tags": sorted(order.tags),
                 "shipping_address": dict(order.shipping_address),
-                "payment_token": order.payment_token,
             }
             for order in placed
         ]

@@ -38,7 +38,6 @@ known_order = Table(
     Column("grand_total", Numeric(14, 4), nullable=False, server_default="0"),
     Column("tags", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("shipping_address", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("payment_token", Text, nullable=True),
     # What its returns were credited with so far: the base of every next refund quote.
     Column("credits", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
 )

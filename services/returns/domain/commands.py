@@ -41,7 +41,6 @@ class ProjectPlacedOrder:
     grand_total: Decimal = Decimal("0")
     tags: frozenset[str] = frozenset()
     shipping_address: Mapping[str, Any] = field(default_factory=dict)
-    payment_token: str | None = None
 
 
 @dataclass(frozen=True)

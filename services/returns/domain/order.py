@@ -60,7 +60,6 @@ class KnownOrder:
     lines: list[OrderLine]
     tags: frozenset[str] = frozenset()
     shipping_address: Mapping[str, Any] = field(default_factory=dict)
-    payment_token: str | None = None
 
     def line(self, line_id: UUID) -> OrderLine | None:
         return next((ln for ln in self.lines if ln.line_id == line_id), None)

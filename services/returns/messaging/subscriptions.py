@@ -41,7 +41,6 @@ def _order_placed(env: Envelope) -> commands.ProjectPlacedOrder:
         grand_total=e.totals.grand_total if e.totals else e.total_amount,
         tags=frozenset(e.tags),
         shipping_address=e.shipping_address.model_dump(mode="json") if e.shipping_address else {},
-        payment_token=e.payment.token if e.payment else None,
     )
 
 

@@ -106,9 +106,21 @@ def test_readers_are_the_consumer_groups_and_their_topics() -> None:
     assert {group: readers[group] for group in map(_group, FIRST_FOUR)} == {
         "order-capture": ["oms.inventory.events", "oms.orchestration.events", "oms.returns.events"],
         "inventory": ["oms.inventory.commands", "oms.returns.events"],
-        "orchestration": ["oms.order.events", "oms.inventory.events", "oms.returns.events"],
+        "orchestration": [
+            "oms.order.events",
+            "oms.inventory.events",
+            "oms.returns.events",
+            "oms.payments.commands",
+        ],
         "returns": ["oms.order.events", "oms.orchestration.events"],
     }
+
+
+@pytest.mark.unit
+def test_only_orchestration_reads_the_payment_tokens_topic() -> None:
+    readers = [s.name for s in registry.SERVICES if "oms.payments.commands" in s.consumes]
+
+    assert readers == ["orchestration"]
 
 
 @pytest.mark.unit

@@ -68,6 +68,7 @@ class FakeStorage:
     touched: list[str] = field(default_factory=list)  # locations whose stock counts as changed
     documents: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)  # by kind
     customers: dict[str, tuple[UUID, int]] = field(default_factory=dict)  # first order, count
+    payment_tokens: dict[UUID, str | None] = field(default_factory=dict)  # as order-capture sent
     idempotency: dict[tuple[str, str], str] = field(default_factory=dict)  # -> fingerprint
 
     def saga(self, order_id: UUID) -> OrderSaga:
@@ -289,6 +290,10 @@ class FakeSagaQueues:
             if order_id in self._storage.sagas
         }
 
+    async def payment_tokens(self, order_ids: Sequence[UUID]) -> dict[UUID, str | None]:
+        tokens = self._storage.payment_tokens
+        return {order_id: tokens[order_id] for order_id in order_ids if order_id in tokens}
+
 
 def _due_for_routing(saga: OrderSaga, now: datetime) -> bool:
     planned_by_worker = (SagaState.ROUTING, SagaState.WAITING_FOR_STOCK)
@@ -427,6 +432,22 @@ class FakeCustomerHistory:
         return answered
 
 
+class FakePaymentTokens:
+    """service_layer.unit_of_work.PaymentTokens over FakeStorage: the first token kept, as
+    adapters.payment_tokens keeps it, written at commit."""
+
+    def __init__(self, storage: FakeStorage) -> None:
+        self._storage = storage
+        self._pending: dict[UUID, str | None] = {}
+
+    async def keep(self, order_id: UUID, token: str | None, at: datetime) -> None:
+        self._pending.setdefault(order_id, token)
+
+    def commit(self) -> None:
+        for order_id, token in self._pending.items():
+            self._storage.payment_tokens.setdefault(order_id, token)
+
+
 class FakeIdempotencyKeys:
     def __init__(self, storage: FakeStorage) -> None:
         self._storage = storage
@@ -489,6 +510,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.review_rule_versions = self._review_rules_versions
         self.carrier_rates = self._rates
         self.customers = FakeCustomerHistory(storage)
+        self.payment_tokens = self._payment_tokens = FakePaymentTokens(storage)
         self.idempotency = self._idempotency = FakeIdempotencyKeys(storage)
         self.committed = False
         self.forget_reads()
@@ -510,6 +532,7 @@ class FakeUnitOfWork(UnitOfWork):
         for versions in (self._strategies, self._review_rules_versions, self._rates):
             versions.commit()
         self._idempotency.commit()
+        self._payment_tokens.commit()
         self.committed = True
 
     async def rollback(self) -> None:

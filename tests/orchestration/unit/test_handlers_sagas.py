@@ -37,7 +37,6 @@ def an_order(*, sku: str = SKU, email: str = "", total: str = "44.90") -> OrderS
         method=Method.SHIP,
         service_level="standard",
         pickup_location=None,
-        payment_token="tok_visa",
         grand_total=Decimal(total),
         shipping_amount=Decimal("4.90"),
         customer_email=email,
@@ -56,9 +55,15 @@ async def stocked(bus: FakeBus, code: str = "WH-BER", sku: str = SKU, units: int
     await bus.handle(c.ProjectStock(sku, code, units))
 
 
-async def placed(bus: FakeBus, order: OrderSnapshot | None = None) -> UUID:
+async def placed(
+    bus: FakeBus, order: OrderSnapshot | None = None, *, token: str | None = "tok_visa"
+) -> UUID:
+    """The order's saga started, and its payment token kept as order-capture sends it (on its
+    own topic; `token=None`: not come yet)."""
     order_id = uuid4()
     await bus.handle(c.StartSaga(order_id, order or an_order()))
+    if token is not None:
+        await bus.handle(c.KeepPaymentToken(order_id, token))
     return order_id
 
 

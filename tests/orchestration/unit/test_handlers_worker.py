@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from services.orchestration.domain import commands as c
 from services.orchestration.domain.payments import ProviderResult, ProviderTimeout
 from services.orchestration.domain.saga import SagaPolicy, SagaState
 from services.orchestration.service_layer.handlers.worker import SagaWorker
@@ -20,6 +21,7 @@ class Provider:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, Decimal]] = []
+        self.tokens: list[str] = []  # of the authorisations
         self.silent = False
 
     async def _answer(self, kind: str, key: str, amount: Decimal) -> ProviderResult:
@@ -31,6 +33,7 @@ class Provider:
     async def authorize(
         self, *, key: str, token: str, amount: Decimal, currency: str
     ) -> ProviderResult:
+        self.tokens.append(token)
         return await self._answer("authorize", key, amount)
 
     async def capture(
@@ -84,8 +87,65 @@ async def test_the_due_payment_call_is_made_and_its_answer_moves_the_order_on() 
     assert await worker.run_payments() == 1
 
     assert provider.calls == [("authorize", op.idempotency_key, Decimal("44.90"))]
+    assert provider.tokens == ["tok_visa"]  # the token order-capture sent on its own topic
     assert state(bus, order_id) is SagaState.FULFILLING
     assert await worker.run_payments() == 0
+
+
+async def test_an_authorisation_due_before_its_token_came_waits_for_it_asking_nobody() -> None:
+    bus = FakeBus()
+    await stocked(bus)
+    order_id = await placed(bus, token=None)
+    await reserved(bus, order_id)
+    provider = Provider()
+    worker = worker_of(bus, provider)
+
+    assert await worker.run_payments() == 1
+
+    assert provider.calls == []
+    (op,) = bus.storage.pending_operations(order_id)
+    assert (op.attempts, op.reason) == (1, "waiting for the order's payment token; retrying")
+    assert state(bus, order_id) is SagaState.AUTHORIZING
+    await bus.handle(c.KeepPaymentToken(order_id, "tok_late"))
+    bus.clock.advance(op.next_attempt_at - bus.clock.now())
+    assert await worker.run_payments() == 1
+
+    assert provider.calls == [("authorize", op.idempotency_key, Decimal("44.90"))]
+    assert provider.tokens == ["tok_late"]
+    assert state(bus, order_id) is SagaState.FULFILLING
+
+
+async def test_a_token_that_never_comes_declines_the_payment_and_holds_the_order() -> None:
+    bus = FakeBus()
+    await stocked(bus)
+    order_id = await placed(bus, token=None)
+    await reserved(bus, order_id)
+    provider = Provider()
+    worker = worker_of(bus, provider)
+
+    for _ in range(SagaPolicy().payment_attempts):
+        assert await worker.run_payments() == 1
+        pending = bus.storage.pending_operations(order_id)
+        if pending:
+            bus.clock.advance(pending[0].next_attempt_at - bus.clock.now())
+
+    assert provider.calls == []
+    assert bus.storage.pending_operations(order_id) == []
+    saga = bus.storage.saga(order_id)
+    assert saga.payment.status == "declined"
+    assert saga.state is SagaState.ON_HOLD  # the default policy: a new payment method may come
+    (declined,) = [
+        e for e in bus.storage.outbox if e.event_type == "oms.orchestration.payment_declined"
+    ]
+    assert declined.model_dump()["code"] == "payment_token_missing"
+
+
+async def test_a_payment_token_sent_again_keeps_the_first() -> None:
+    bus = FakeBus()
+    order_id = await placed(bus, token="tok_first")
+    await bus.handle(c.KeepPaymentToken(order_id, "tok_again"))
+
+    assert bus.storage.payment_tokens == {order_id: "tok_first"}
 
 
 async def test_a_call_the_provider_left_unanswered_is_made_again_later_with_its_key() -> None:

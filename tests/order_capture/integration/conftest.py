@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from libs.messaging.topics import ORDER_EVENTS
 from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import plumbing
 from services.order_capture.api.app import create_app
@@ -42,12 +43,18 @@ async def count(container: ServiceContainer, query: Any) -> int:
         return int(await s.scalar(query) or 0)
 
 
-async def published(container: ServiceContainer, order_id: str) -> list[dict[str, Any]]:
-    """The CloudEvents the order's outbox rows hold, in the order they were written."""
+async def published(
+    container: ServiceContainer, order_id: str, topic: str = ORDER_EVENTS
+) -> list[dict[str, Any]]:
+    """The CloudEvents the order's outbox rows hold for `topic` (its public events unless
+    told: the payment token's command goes to oms.payments.commands), in the order they were
+    written."""
     outbox = plumbing.outbox
     async with container.session_factory() as s:
         rows = await s.execute(
-            select(outbox.c.payload).where(outbox.c.key == order_id).order_by(outbox.c.seq)
+            select(outbox.c.payload)
+            .where(outbox.c.key == order_id, outbox.c.topic == topic)
+            .order_by(outbox.c.seq)
         )
         return [row.payload for row in rows]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from libs.messaging.topics import PAYMENT_COMMANDS
 from libs.runtime import ServiceContainer
 from services.order_capture.adapters.tables import plumbing, sales_order
 from services.order_capture.api.app import create_app
@@ -119,10 +121,19 @@ class TestPlaceOrder:
         assert order["payment"] == {"method": "card", "amount": "50.10", "authorization_ref": None}
         assert "token" not in r.text, "the payment token is never shown again"
         (placed,) = await published(container, order["id"])
+        (authorize_with,) = await published(container, order["id"], PAYMENT_COMMANDS)
         assert placed["type"] == "oms.order.placed"
         assert placed["data"]["sequence"] == 1
         assert placed["data"]["totals"]["grand_total"] == "50.10"
-        assert placed["data"]["payment"]["token"] == "tok_test_4242"
+        # The token never travels on the public event: only to orchestration, on its own topic.
+        assert placed["data"]["payment"] == {
+            "method": "card",
+            "amount": "50.10",
+            "authorization_ref": None,
+        }
+        assert "tok_test_4242" not in json.dumps(placed)
+        assert authorize_with["type"] == "oms.payments.authorize_with"
+        assert authorize_with["data"] == {"order_id": order["id"], "token": "tok_test_4242"}
         assert placed["data"]["shipping_address"]["country"] == "DE"
 
     async def test_pickup_orders_name_their_store(self, client: httpx.AsyncClient) -> None:
@@ -305,6 +316,66 @@ INVALID_ORDERS: list[tuple[str, Callable[[dict[str, Any]], None], str, str | Non
     ("client sets status", _set("status", "confirmed"), "validation_error", "status"),
     ("client sets a bucket", _set("lines.0.shipped", 2), "validation_error", "lines.0.shipped"),
 ]
+
+
+class TestPayingWithAnEarlierOrdersToken:
+    """An exchange's replacement order names the original order instead of a token: returns
+    never holds one, and order-capture charges the original's (to orchestration alone)."""
+
+    async def test_the_token_of_an_order_of_the_same_channel_and_customer_is_charged(
+        self, client: httpx.AsyncClient, container: ServiceContainer
+    ) -> None:
+        body = order_body()
+        body["payment"]["token"] = "tok_original_4242"
+        first = await client.post("/v1/orders", json=body)
+        assert first.status_code == 201, first.text
+        again = order_body(customer={"email": "ADA@example.com", "name": "Ada Lovelace"})
+        again["payment"] = {
+            "method": "card",
+            "token_of_order": first.json()["id"],
+            "amount": again["payment"]["amount"],
+        }
+
+        r = await client.post("/v1/orders", json=again)
+
+        assert r.status_code == 201, r.text
+        assert "tok_original_4242" not in r.text
+        (placed,) = await published(container, r.json()["id"])
+        assert "tok_original_4242" not in json.dumps(placed)
+        (authorize_with,) = await published(container, r.json()["id"], PAYMENT_COMMANDS)
+        assert authorize_with["data"]["token"] == "tok_original_4242"
+
+    @pytest.mark.parametrize(
+        "other",
+        [
+            {"channel": "mobile_app"},
+            {"customer": {"email": "grace@example.com", "name": "Grace Hopper"}},
+            {"unknown_order": True},
+        ],
+        ids=["another channel", "another customer", "no such order"],
+    )
+    async def test_no_order_of_this_channel_and_customer_is_422_and_writes_nothing(
+        self, client: httpx.AsyncClient, container: ServiceContainer, other: dict[str, Any]
+    ) -> None:
+        first = await client.post("/v1/orders", json=order_body())
+        assert first.status_code == 201, first.text
+        unknown = other.pop("unknown_order", False)
+        body = order_body(**other)
+        ref = body["channel_order_ref"]
+        body["payment"] = {
+            "method": "card",
+            "token_of_order": str(uuid.uuid4()) if unknown else first.json()["id"],
+            "amount": body["payment"]["amount"],
+        }
+
+        r = await client.post("/v1/orders", json=body)
+
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "payment_source_unusable"
+        placed = await count(
+            container, select(func.count()).where(sales_order.c.channel_order_ref == ref)
+        )
+        assert placed == 0
 
 
 class TestInvalidOrders:

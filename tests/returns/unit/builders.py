@@ -108,7 +108,6 @@ def make_order(
         lines=lines,
         tags=tags,
         shipping_address={"country": "DE", "city": "Berlin"},
-        payment_token="tok_visa",
     )
 
 

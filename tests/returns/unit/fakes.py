@@ -84,7 +84,6 @@ class FakeOrderProjection:
             ],
             tags=order.tags,
             shipping_address=dict(order.shipping_address),
-            payment_token=order.payment_token,
         )
         self._db.credits[order.order_id] = OrderCredits()
 

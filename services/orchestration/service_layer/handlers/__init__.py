@@ -19,6 +19,7 @@ def build_handlers() -> dict[type, Handler]:
         commands.ChangePriority: sagas.change_priority,
         commands.RequestRefund: sagas.request_refund,
         commands.RecordPaymentAnswer: sagas.record_payment_answer,
+        commands.KeepPaymentToken: sagas.keep_payment_token,
         commands.SweepOverdue: sagas.sweep_overdue,
         commands.ActOnFulfillment: fulfillments.act,
         commands.PutStrategy: sagas.put_strategy,
@@ -32,9 +33,10 @@ def build_handlers() -> dict[type, Handler]:
 
 
 # What the consumer hands over: each locks its own order's saga (and then its fulfilment
-# orders), or writes the view of inventory, and nothing else, so a consumer's batch of them
-# may share a transaction (libs.bus.message_bus.MessageBus). A placed order's routing reads
-# the view in that transaction, after the batch's projections before it.
+# orders), or writes the view of inventory or its own order's payment token, and nothing else,
+# so a consumer's batch of them may share a transaction (libs.bus.message_bus.MessageBus). A
+# placed order's routing reads the view in that transaction, after the batch's projections
+# before it.
 BATCHABLE = frozenset(
     {
         commands.StartSaga,
@@ -43,6 +45,7 @@ BATCHABLE = frozenset(
         commands.CancelUnits,
         commands.ChangeDelivery,
         commands.RequestRefund,
+        commands.KeepPaymentToken,
         commands.ProjectLocation,
         commands.ProjectStock,
         commands.ProjectIncoming,

@@ -167,6 +167,12 @@ async def request_refund(cmd: commands.RequestRefund, uow: UnitOfWork) -> None:
     await uow.sagas.save(saga)
 
 
+async def keep_payment_token(cmd: commands.KeepPaymentToken, uow: UnitOfWork) -> None:
+    """Kept for the authorisation, which the worker makes when the saga gets there; one
+    that is due before the token came waits for it (record_payment_answer)."""
+    await uow.payment_tokens.keep(cmd.order_id, cmd.token, uow.clock.now())
+
+
 async def record_payment_answer(cmd: commands.RecordPaymentAnswer, uow: UnitOfWork) -> None:
     """The provider answered (or timed out): settle the operation and move the saga on."""
     saga = await _locked(uow, cmd.order_id)  # saga first, then the operation: one lock order
@@ -177,12 +183,24 @@ async def record_payment_answer(cmd: commands.RecordPaymentAnswer, uow: UnitOfWo
     op.attempts += 1
     result = cmd.result
     if result is None and op.attempts >= saga.policy.payment_attempts:
-        result = ProviderResult(
-            False, code="provider_unavailable", reason=f"no answer after {op.attempts} tries"
+        result = (
+            ProviderResult(
+                False,
+                code="payment_token_missing",
+                reason=f"the order's payment token had not arrived after {op.attempts} tries",
+            )
+            if cmd.token_missing
+            else ProviderResult(
+                False, code="provider_unavailable", reason=f"no answer after {op.attempts} tries"
+            )
         )
     if result is None:
         op.next_attempt_at = now + timedelta(seconds=retry_delay_s(op.attempts))
-        op.reason = "provider timed out; retrying with the same idempotency key"
+        op.reason = (
+            "waiting for the order's payment token; retrying"
+            if cmd.token_missing
+            else "provider timed out; retrying with the same idempotency key"
+        )
         await uow.sagas.save_operation(op)
         return
     op.status = OpStatus.SUCCEEDED if result.approved else OpStatus.FAILED

@@ -134,6 +134,9 @@ class SagaWorker:
             for op in due:
                 by_order.setdefault(op.order_id, []).append(op)
             sagas = await repo.get_many(list(by_order))
+            tokens = await repo.payment_tokens(
+                [op.order_id for op in due if op.kind is Kind.AUTHORIZE]
+            )
         answers: list[Delivery] = []
         # One order's operations in turn; orders at once. Two processes may each hold a call
         # of one order (both due together): each call has its own amount and idempotency
@@ -141,7 +144,7 @@ class SagaWorker:
         await at_most(
             CONCURRENCY,
             [
-                self._pay_in_turn(ops, sagas[order_id], answers)
+                self._pay_in_turn(ops, sagas[order_id], tokens, answers)
                 for order_id, ops in by_order.items()
                 if order_id in sagas
             ],
@@ -157,27 +160,41 @@ class SagaWorker:
         return len(due)
 
     async def _pay_in_turn(
-        self, ops: list[PaymentOperation], saga: OrderSaga, answers: list[Delivery]
+        self,
+        ops: list[PaymentOperation],
+        saga: OrderSaga,
+        tokens: dict[UUID, str | None],
+        answers: list[Delivery],
     ) -> None:
         with _story_of(saga):
             for op in ops:
-                result = await self._pay(op, saga)
+                # The customer's new payment method first, else the token order-capture sent;
+                # an authorisation whose token has not come yet waits for it, asking nobody.
+                missing = (
+                    op.kind is Kind.AUTHORIZE
+                    and saga.order.payment_token is None
+                    and op.order_id not in tokens
+                )
+                token = saga.order.payment_token or tokens.get(op.order_id) or ""
+                result = None if missing else await self._pay(op, saga, token)
                 answers.append(
                     Delivery(
-                        c.RecordPaymentAnswer(op.id, result, op.order_id),
+                        c.RecordPaymentAnswer(op.id, result, op.order_id, token_missing=missing),
                         None,
                         saga.key,
                         _story(saga),
                     )
                 )
 
-    async def _pay(self, op: PaymentOperation, saga: OrderSaga) -> ProviderResult | None:
+    async def _pay(
+        self, op: PaymentOperation, saga: OrderSaga, token: str
+    ) -> ProviderResult | None:
         """The provider's answer; None when it did not answer (to be asked again later)."""
         key = op.idempotency_key
         money: dict[str, Any] = {"key": key, "amount": op.amount, "currency": op.currency}
         try:
             if op.kind is Kind.AUTHORIZE:
-                return await self._provider.authorize(token=saga.order.payment_token or "", **money)
+                return await self._provider.authorize(token=token, **money)
             call = {
                 Kind.CAPTURE: self._provider.capture,
                 Kind.VOID: self._provider.void,

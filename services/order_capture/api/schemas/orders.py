@@ -103,12 +103,21 @@ class PaymentIn(Strict):
     authorization_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = (
         Field(default=None, description="An authorisation already taken by the channel")
     )
+    token_of_order: UUID | None = Field(
+        default=None,
+        description="Instead of a token: charge the payment token of this earlier order of the "
+        "same channel and customer (an exchange's replacement order); 422 "
+        "payment_source_unusable when there is no such order with a token",
+    )
     amount: Money = Field(description="Must equal the order's grand total")
 
     @model_validator(mode="after")
     def _token_or_authorization(self) -> PaymentIn:
-        if not (self.token or self.authorization_ref):
-            raise ValueError("either payment.token or payment.authorization_ref is required")
+        if not (self.token or self.authorization_ref or self.token_of_order):
+            raise ValueError(
+                "either payment.token, payment.authorization_ref or payment.token_of_order"
+                " is required"
+            )
         return self
 
 
@@ -235,6 +244,7 @@ class OrderCreate(Strict):
             claimed_totals=self.totals.model_dump(exclude_none=True) if self.totals else {},
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
+            payment_token_of=self.payment.token_of_order,
         )
 
 

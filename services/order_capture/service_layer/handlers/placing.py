@@ -10,7 +10,7 @@ the first order again for a replayed key, 409 for a reused key or a duplicate re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from libs.bus.message_bus import MessageBus
@@ -19,6 +19,7 @@ from libs.errors import DomainError
 from libs.ids import new_id
 from libs.runtime import ServiceContainer
 from services.order_capture.domain import commands
+from services.order_capture.domain.errors import PaymentSourceUnusable
 from services.order_capture.domain.model import Order
 from services.order_capture.service_layer.handlers.orders import IDEMPOTENCY_SCOPE_PLACE
 from services.order_capture.service_layer.unit_of_work import (
@@ -41,6 +42,7 @@ class Placing:
     async def place(self, cmd: commands.PlaceOrder) -> WrittenOrder | UUID:
         """The order as the hot path wrote it, or the id of the order the general path
         answered with (to be read back for the response)."""
+        cmd = await self._with_token_of_order(cmd)
         try:
             order = Order.place(
                 cmd,
@@ -68,6 +70,21 @@ class Placing:
             order_id = await self._bus.handle(cmd)
             return order_id
         return written
+
+    async def _with_token_of_order(self, cmd: commands.PlaceOrder) -> commands.PlaceOrder:
+        """The command paying with the token of the order it names, which must be of the same
+        channel and customer (422 payment_source_unusable otherwise, as for no token)."""
+        if cmd.payment_token_of is None:
+            return cmd
+        token = await self._placements.payment_token_of(
+            cmd.payment_token_of, channel=cmd.channel.value, email=cmd.customer.email
+        )
+        if token is None:
+            raise PaymentSourceUnusable(
+                f"order {cmd.payment_token_of} is no order of channel {cmd.channel.value} and "
+                "this customer with a payment token"
+            )
+        return replace(cmd, payment=replace(cmd.payment, token=token), payment_token_of=None)
 
 
 @dataclass(kw_only=True)

@@ -97,7 +97,9 @@ def _api_address(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:
     """The replacement as an order of the original channel: the returned units' value is a
-    discount on it, so only a price difference is charged (with the original payment)."""
+    discount on it, so only a price difference is charged, with the original payment: the body
+    names the original order (`token_of_order`), whose token order-capture keeps; returns never
+    holds a token (one travels only from order-capture to orchestration)."""
     x = rma.exchange
     assert x is not None
     subtotal = x.unit_price * x.units
@@ -119,7 +121,12 @@ def replacement_order(rma: ReturnRequest, order: KnownOrder) -> dict[str, Any]:
             }
         ],
         "shipping_amount": "0",
-        "payment": {"method": "card", "token": order.payment_token, "amount": _amount(total)},
+        # The original order's token, charged by order-capture: returns never holds it.
+        "payment": {
+            "method": "card",
+            "token_of_order": str(order.order_id),
+            "amount": _amount(total),
+        },
         "tags": ["exchange"],
         "metadata": {
             "exchange_for_return": rma.rma_number,
