@@ -14,6 +14,7 @@ from libs.runtime import ServiceContainer
 from services.notifications.adapters.mail import SmtpEmailSender, SmtpSettings
 from services.notifications.adapters.notification_repository import sending_queue
 from services.notifications.adapters.repository import delivery_queue
+from services.notifications.adapters.sms import SimulatedSmsSender
 from services.notifications.adapters.tables import plumbing
 from services.notifications.adapters.templating import (
     BRANDS_FILE,
@@ -74,7 +75,7 @@ def bootstrap(settings: NotificationsSettings | None = None, **overrides: Any) -
         settings=settings,
         tables=plumbing,
         uow_class=partial(NotificationsUnitOfWork, retry_window=retry.window),
-        handlers=handlers(rules_of(settings), retry),
+        handlers=handlers(rules_of(settings), retry, settings.sms_kinds),
         batchable=BATCHABLE,
         subscriptions=SUBSCRIPTIONS,
         clock=clock,
@@ -89,7 +90,7 @@ def bootstrap(settings: NotificationsSettings | None = None, **overrides: Any) -
         retention=timedelta(seconds=settings.DELIVERY_RETENTION_S),
     )
     container.jobs.extend(job.run for job in worker.jobs(settings.DELIVERY_INTERVAL_S))
-    # Customer e-mails: the sending job (the brands file is read now, so a broken one stops
+    # Customer e-mails and SMS: the sending job (the brands file is read now, so a broken one stops
     # the process at start, not at its first message).
     container.jobs.extend(
         job.run for job in notification_sender(settings, container).jobs(settings.SEND_INTERVAL_S)
@@ -104,6 +105,7 @@ def notification_sender(
         queue=sending_queue(container.session_factory),
         renderer=default_renderer(),
         email=SmtpEmailSender(smtp_settings_of(settings), clock=container.clock),
+        sms=SimulatedSmsSender(Path(settings.SMS_DIR), clock=container.clock),
         brands=load_brand_book(Path(settings.BRANDS_FILE) if settings.BRANDS_FILE else BRANDS_FILE),
         clock=container.clock,
         lease=timedelta(seconds=settings.SEND_LEASE_S),

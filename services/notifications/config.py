@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.config import ServiceSettings
 from libs.registry import service
 from services.notifications.domain.delivery import RetryPolicy
+from services.notifications.domain.messages import NotificationKind
+from services.notifications.domain.notices import SMS_KINDS_BY_DEFAULT
 
 DAY_S = 24 * 3600
 
@@ -60,6 +62,9 @@ class NotificationsSettings(ServiceSettings):
     BRANDS_FILE: str | None = None
     # Where the simulated SMS provider writes (adapters/sms.py).
     SMS_DIR: str = ".local/sms"
+    # The kinds also sent by SMS to a customer who gave a phone number: comma-separated
+    # NotificationKind values (domain.messages); empty: no SMS at all.
+    SMS_KINDS: str = ",".join(sorted(SMS_KINDS_BY_DEFAULT))
     # The sending job: how often it looks for due notifications, how long a claimed one is
     # its own before another process may take it, and the retries of a transient failure.
     SEND_INTERVAL_S: float = Field(default=1.0, gt=0)
@@ -67,6 +72,20 @@ class NotificationsSettings(ServiceSettings):
     SEND_RETRY_FIRST_S: float = Field(default=30.0, ge=0)
     SEND_RETRY_LONGEST_S: float = Field(default=3600.0, ge=0)
     SEND_MAX_ATTEMPTS: int = Field(default=8, ge=1)
+
+    @field_validator("SMS_KINDS")
+    @classmethod
+    def _known_sms_kinds(cls, value: str) -> str:
+        # A misspelt kind would silently text nothing: refused at start instead.
+        known = {kind.value for kind in NotificationKind}
+        unknown = sorted(set(_listed(value)) - known)
+        if unknown:
+            raise ValueError(f"unknown notification kind(s) {unknown}; known: {sorted(known)}")
+        return value
+
+    @property
+    def sms_kinds(self) -> frozenset[NotificationKind]:
+        return frozenset(NotificationKind(kind) for kind in _listed(self.SMS_KINDS))
 
     @property
     def require_https(self) -> bool:
@@ -89,3 +108,7 @@ class NotificationsSettings(ServiceSettings):
             floor=timedelta(seconds=self.WEBHOOK_RETRY_FLOOR_S),
             disable_after=timedelta(seconds=self.WEBHOOK_DISABLE_AFTER_S),
         )
+
+
+def _listed(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -24,7 +24,11 @@ from services.notifications.adapters.tables import (
 from services.notifications.domain.localisation import Language
 from services.notifications.domain.notices import CustomerOrder, NotificationStatus, OrderLine
 from services.notifications.service_layer.handlers.sending import Claimed, Outcome
-from services.notifications.service_layer.unit_of_work import LedgerEntry, NewNotification
+from services.notifications.service_layer.unit_of_work import (
+    LedgerEntry,
+    NewNotification,
+    RecordedNotice,
+)
 
 PENDING = NotificationStatus.PENDING.value
 
@@ -177,7 +181,7 @@ class NotificationRepository:
                 created_at=now,
                 updated_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["order_id", "kind", "business_key"])
+            .on_conflict_do_nothing(index_elements=["order_id", "kind", "business_key", "medium"])
             .returning(notification.c.id)
         )
         return result.one_or_none() is not None
@@ -186,14 +190,26 @@ class NotificationRepository:
         n = notification.c
         row = (
             await self._session.execute(
-                select(n.id, n.order_id, n.channel, n.status, n.recipient)
+                select(n.id, n.order_id, n.channel, n.status, n.recipient, n.medium)
                 .where(n.id == notification_id)
                 .with_for_update()
             )
         ).one_or_none()
         if row is None:
             return None
-        return LedgerEntry(row.id, row.order_id, row.channel, row.status, row.recipient)
+        return LedgerEntry(row.id, row.order_id, row.channel, row.status, row.recipient, row.medium)
+
+    async def recorded(self, order_id: UUID, medium: str) -> list[RecordedNotice]:
+        n = notification.c
+        rows = await self._session.execute(
+            select(n.kind, n.business_key, n.event_id, n.event_type, n.event_data)
+            .where(n.order_id == order_id, n.medium == medium)
+            .order_by(n.created_at, n.id)
+        )
+        return [
+            RecordedNotice(r.kind, r.business_key, r.event_id, r.event_type, r.event_data)
+            for r in rows
+        ]
 
     async def make_pending(self, notification_id: UUID, now: datetime) -> None:
         await self._session.execute(
@@ -249,7 +265,7 @@ class SqlSendingQueue:
                 update(notification)
                 .where(n.id.in_(due.scalar_subquery()))
                 .values(next_attempt_at=until)
-                .returning(n.id, n.order_id, n.kind, n.attempts, n.event_data)
+                .returning(n.id, n.order_id, n.kind, n.medium, n.attempts, n.event_data)
             )
         ).all()
         if not rows:
@@ -279,6 +295,7 @@ class SqlSendingQueue:
                     id=row.id,
                     order_id=row.order_id,
                     kind=row.kind,
+                    medium=row.medium,
                     attempts=row.attempts,
                     event_data=row.event_data,
                     order=order,

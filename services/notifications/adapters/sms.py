@@ -11,17 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 from enum import StrEnum
 from pathlib import Path
 
 from libs.clock import Clock, SystemClock
 from libs.ids import new_id
-from services.notifications.domain.messages import SendFailed, SmsMessage
-
-# E.164: a plus, a country code and at most 15 digits in all. A provider refuses anything
-# else for good, so the simulation does too.
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+from services.notifications.domain.messages import SendFailed, SmsMessage, is_e164
 
 
 class SimulatedFailure(StrEnum):
@@ -52,7 +47,8 @@ class SimulatedSmsSender:
             raise SendFailed("simulated provider outage", transient=True, code=503)
         if self.failure is SimulatedFailure.PERMANENT:
             raise SendFailed("simulated provider refused the number", transient=False, code=400)
-        if not _E164.fullmatch(message.to_number):
+        # A provider refuses anything but E.164 for good, so the simulation does too.
+        if not is_e164(message.to_number):
             raise SendFailed(
                 f"not an E.164 number: {message.to_number!r}", transient=False, code=400
             )

@@ -164,7 +164,8 @@ customer_order = Table(
     Column("placed_at", DateTime(timezone=True), nullable=False),
 )
 
-# The notification ledger: one row per message an event caused, once per business fact.
+# The notification ledger: one row per message an event caused, once per business fact and
+# medium (the e-mail and the SMS of one shipment are a row each).
 notification = Table(
     "notification",
     metadata,
@@ -173,7 +174,8 @@ notification = Table(
     Column("kind", Text, nullable=False),
     Column("business_key", Text, nullable=False),
     Column("medium", Text, nullable=False),
-    # Known once the order's placement has been consumed (filled in when it is sent).
+    # The e-mail address (medium email) or the phone number (sms); known once the order's
+    # placement has been consumed (filled in when it is sent).
     Column("recipient", Text, nullable=True),
     Column("language", Text, nullable=True),
     Column("channel", Text, nullable=True),
@@ -189,7 +191,7 @@ notification = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("order_id", "kind", "business_key"),
+    UniqueConstraint("order_id", "kind", "business_key", "medium"),
     Index("ix_notification_order_created", "order_id", "created_at", "id"),
     Index("ix_notification_created", "created_at", "id"),
     Index(

@@ -9,6 +9,7 @@ without importing an adapter: `adapters/templating.py`, `adapters/mail.py` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -121,6 +122,15 @@ class EmailMessage:
     brand: Brand
     language: Language
     content: RenderedMessage
+
+
+# E.164: a plus, a country code and at most 15 digits in all. A provider refuses anything
+# else for good, so no SMS to another form is ever handed over (nor tried again).
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def is_e164(number: str) -> bool:
+    return _E164.fullmatch(number) is not None
 
 
 @dataclass(frozen=True)

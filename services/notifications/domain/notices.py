@@ -4,9 +4,11 @@ Pure functions over an event's data (the JSON the contract publishes) and the or
 notifications saw it placed (`CustomerOrder`, kept from `oms.order.placed`):
 
 - `notice_for` says whether an event causes a message, of which kind, and under which business
-  key: the ledger holds one notification per (order, kind, key), so an event consumed twice,
+  key: the ledger holds one notification per (order, kind, key, medium), so an event consumed twice,
   or a second event about the same business fact (an order confirmed again after a backorder),
   makes nothing twice.
+- `texted` says whether a notice goes by SMS too (beside the e-mail: one ledger row per
+  medium).
 - `context_for` builds the template context of domain.messages.KIND_FIELDS from the event's
   data and the order, when the message is sent (not when the event comes: the order's
   placement may be consumed after an orchestration event of it, the topics being read side
@@ -16,7 +18,7 @@ notifications saw it placed (`CustomerOrder`, kept from `oms.order.placed`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -195,6 +197,19 @@ def notice_for(event_type: str, data: Mapping[str, Any]) -> Notice | None:
         case "oms.returns.refunded":
             return Notice(K.REFUND_ISSUED, str(data["refund_id"]))
     return None
+
+
+# The kinds a customer who gave a phone number is also texted about, unless configured
+# otherwise (NOTIFICATIONS_SMS_KINDS): where the parcel is, as commercial OMSs text it (on its
+# way, ready to collect, late, there). A confirmation, a cancellation, a return or a refund
+# is read at leisure: e-mail only.
+SMS_KINDS_BY_DEFAULT = frozenset({K.SHIPPED, K.READY_FOR_PICKUP, K.DELAYED, K.DELIVERED})
+
+
+def texted(kind: NotificationKind, order: CustomerOrder, sms_kinds: Collection[str]) -> bool:
+    """Whether the notice of `kind` goes by SMS too: a kind texted, to an order with a phone
+    number (whether it is one an SMS can go to is the sending job's to find out, and record)."""
+    return kind in sms_kinds and bool(order.phone)
 
 
 # Every event type that may cause a message (for docs and tests).

@@ -202,14 +202,29 @@ class LedgerEntry:
     channel: str | None
     status: str
     recipient: str | None
+    medium: str
+
+
+@dataclass(frozen=True)
+class RecordedNotice:
+    """A notification already in the ledger, as a later one of the same fact needs it."""
+
+    kind: str
+    business_key: str
+    event_id: str
+    event_type: str
+    event_data: Mapping[str, Any]
 
 
 class NotificationLedger(Protocol):
     async def add(self, notification: NewNotification, now: datetime) -> bool:
-        """The notification, unless the order has one of that kind and business key already
-        (then False, and the one there is left as it is)."""
+        """The notification, unless the order has one of that kind, business key and medium
+        already (then False, and the one there is left as it is)."""
 
     async def get_for_update(self, notification_id: UUID) -> LedgerEntry | None: ...
+
+    async def recorded(self, order_id: UUID, medium: str) -> list[RecordedNotice]:
+        """The order's notifications by that medium, oldest first."""
 
     async def make_pending(self, notification_id: UUID, now: datetime) -> None:
         """Due now, its attempts counted from zero again, its last error forgotten."""

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +29,7 @@ from libs.messaging.kafka import make_producer
 from libs.runtime import ServiceContainer
 from services.notifications.adapters.mail import SmtpEmailSender, SmtpSettings
 from services.notifications.adapters.notification_repository import sending_queue
+from services.notifications.adapters.sms import SimulatedSmsSender
 from services.notifications.adapters.tables import notification
 from services.notifications.adapters.templating import default_renderer, load_brand_book
 from services.notifications.bootstrap import bootstrap
@@ -45,19 +47,31 @@ from tools import mail_sink
 class Sink:
     port: int
     mailbox: Mailbox
+    # Where the simulated SMS provider the sending job also holds writes.
+    sms_dir: Path
+
+
+@asynccontextmanager
+async def running_sink(folder: Path) -> AsyncIterator[Sink]:
+    """The real sink on a free port: `gone-...` answered 550, `busy-...` 451."""
+    server = await mail_sink.start(
+        folder / "mail", host="127.0.0.1", port=0, reject=[r"gone-.*"], defer=[r"busy-.*"]
+    )
+    try:
+        yield Sink(
+            port=mail_sink.bound_port(server),
+            mailbox=Mailbox(folder / "mail"),
+            sms_dir=folder / "sms",
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 @pytest.fixture
 async def sink(tmp_path: Path) -> AsyncIterator[Sink]:
-    """The real sink on a free port: `gone-...` answered 550, `busy-...` 451."""
-    server = await mail_sink.start(
-        tmp_path / "mail", host="127.0.0.1", port=0, reject=[r"gone-.*"], defer=[r"busy-.*"]
-    )
-    try:
-        yield Sink(port=mail_sink.bound_port(server), mailbox=Mailbox(tmp_path / "mail"))
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with running_sink(tmp_path) as running:
+        yield running
 
 
 # This module's forged events go to topics of its own. On the run's topics the end-to-end
@@ -104,6 +118,7 @@ def sender(container: ServiceContainer, sink: Sink, retries: RetryPolicy) -> Not
         email=SmtpEmailSender(
             SmtpSettings(host="127.0.0.1", port=sink.port, timeout_s=5, start_tls=False)
         ),
+        sms=SimulatedSmsSender(sink.sms_dir),
         brands=load_brand_book(),
         clock=container.clock,
         lease=timedelta(seconds=30),

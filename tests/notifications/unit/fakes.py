@@ -28,6 +28,7 @@ from services.notifications.service_layer.unit_of_work import (
     NewDelivery,
     NewNotification,
     ParkedEvent,
+    RecordedNotice,
     StoredDelivery,
     UnitOfWork,
 )
@@ -55,8 +56,8 @@ class FakeDatabase:
     keys: dict[tuple[str, str], StoredOutcome] = field(default_factory=dict)
     outbox: list[NotificationEvent] = field(default_factory=list)
     customer_orders: dict[UUID, CustomerOrder] = field(default_factory=dict)
-    # (order id, kind, business key) -> the notification: one each, as the table's key.
-    notifications: dict[tuple[UUID, str, str], NewNotification] = field(default_factory=dict)
+    # (order id, kind, business key, medium) -> the notification: one each, as the table's key.
+    notifications: dict[tuple[UUID, str, str, str], NewNotification] = field(default_factory=dict)
     pending_again: list[UUID] = field(default_factory=list)
     opt_outs: set[str] = field(default_factory=set)
     # (delivery id, attempt number, outcome, verdict), as recorded.
@@ -248,7 +249,12 @@ class FakeNotifications:
         self._db = db
 
     async def add(self, notification: NewNotification, now: datetime) -> bool:
-        key = (notification.order_id, notification.kind, notification.business_key)
+        key = (
+            notification.order_id,
+            notification.kind,
+            notification.business_key,
+            notification.medium,
+        )
         if key in self._db.notifications:
             return False
         self._db.notifications[key] = notification
@@ -257,8 +263,16 @@ class FakeNotifications:
     async def get_for_update(self, notification_id: UUID) -> LedgerEntry | None:
         for n in self._db.notifications.values():
             if n.id == notification_id:
-                return LedgerEntry(n.id, n.order_id, n.channel, n.status, n.recipient)
+                return LedgerEntry(n.id, n.order_id, n.channel, n.status, n.recipient, n.medium)
         return None
+
+    async def recorded(self, order_id: UUID, medium: str) -> list[RecordedNotice]:
+        # Insertion order is the order they were added in, as created_at orders the table's.
+        return [
+            RecordedNotice(n.kind, n.business_key, n.event_id, n.event_type, n.event_data)
+            for n in self._db.notifications.values()
+            if n.order_id == order_id and n.medium == medium
+        ]
 
     async def make_pending(self, notification_id: UUID, now: datetime) -> None:
         self._db.pending_again.append(notification_id)

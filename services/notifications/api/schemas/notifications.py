@@ -31,9 +31,14 @@ class NotificationRead(BaseModel):
         "delivered), the delay, the cancellation, the return or the refund",
         examples=["4b1c9a52-0f3e-4c55-9d7a-3f4b2f0f6e11"],
     )
-    medium: Literal["email", "sms"]
+    medium: Literal["email", "sms"] = Field(
+        description="email, or sms: the kinds texted (shipped, ready_for_pickup, delayed, "
+        "delivered by default) go by SMS too to a customer who gave a phone number, each "
+        "medium a notification of its own"
+    )
     recipient: str | None = Field(
-        description="The customer's e-mail address; null until the order's placement is seen",
+        description="The customer's e-mail address (email) or phone number in E.164 (sms); "
+        "null until the order's placement is seen",
         examples=["ann@example.com"],
     )
     language: str | None = Field(examples=["de"])
@@ -46,7 +51,8 @@ class NotificationRead(BaseModel):
     next_attempt_at: datetime | None
     last_error: str | None
     message_id: str | None = Field(
-        description="The e-mail's Message-ID: the same for every send of the notification",
+        description="The e-mail's Message-ID, the same for every send of the notification; "
+        "for an SMS the provider's reference of its last send",
         examples=["<0b8e5c1e-6f0a-4f5c-9a53-3c0f0f6f2e11@shop.example.com>"],
     )
     event_type: str = Field(

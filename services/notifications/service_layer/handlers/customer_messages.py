@@ -2,13 +2,16 @@
 an opt-out.
 
 A consumed event keeps the order's projection up to date and, if it causes a message
-(domain.notices.notice_for), adds its notification, in the transaction of the event's inbox
+(domain.notices.notice_for), adds its notification (by e-mail, and by SMS too for the kinds
+texted to an order with a phone number), in the transaction of the event's inbox
 row: the same event consumed again, or another event about the same business fact, adds
 nothing. The message is written and sent later by the sending job (handlers/sending.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,19 +23,26 @@ from services.notifications.domain.errors import (
     NotificationNotFound,
     NotificationOptedOut,
 )
+from services.notifications.domain.messages import NotificationKind
 from services.notifications.domain.notices import (
+    CustomerOrder,
     Medium,
     NotificationStatus,
     address_lines,
     customer_order_of_placed,
     notice_for,
     part_of,
+    texted,
 )
 from services.notifications.domain.notification_commands import (
     ResendNotification,
     SetNotificationPreference,
 )
-from services.notifications.service_layer.unit_of_work import NewNotification, UnitOfWork
+from services.notifications.service_layer.unit_of_work import (
+    NewNotification,
+    RecordedNotice,
+    UnitOfWork,
+)
 
 log = get_logger(__name__)
 
@@ -47,8 +57,12 @@ def email_subject(email: str) -> str:
     return f"email:{email.strip().lower()}"
 
 
-async def record_customer_messages(cmd: commands.RecordEvent, uow: UnitOfWork) -> None:
-    """Called for every consumed event, after its webhook deliveries (the order is locked)."""
+async def record_customer_messages(
+    cmd: commands.RecordEvent, uow: UnitOfWork, sms_kinds: Collection[str] = frozenset()
+) -> None:
+    """Called for every consumed event, after its webhook deliveries (the order is locked).
+    A notice goes by e-mail, and by SMS too for the `sms_kinds` when the order has a phone
+    number: one ledger row per medium."""
     if cmd.order_id is None:
         return
     data: dict[str, Any] = dict(cmd.cloud_event.get("data") or {})
@@ -64,6 +78,7 @@ async def record_customer_messages(cmd: commands.RecordEvent, uow: UnitOfWork) -
             )
         else:
             await uow.customer_orders.add(placed, cmd.occurred_at)
+            await _text_what_came_before(cmd.order_id, uow, sms_kinds, now)
     elif cmd.event_type == "oms.order.updated":
         customer = data.get("customer") or {}
         delivery = data.get("delivery") or {}
@@ -90,22 +105,74 @@ async def record_customer_messages(cmd: commands.RecordEvent, uow: UnitOfWork) -
     order = await uow.customer_orders.get(cmd.order_id)
     email = order.email if order is not None else None
     suppressed = await uow.notifications.opted_out(cmd.order_id, email)
+    fact = RecordedNotice(
+        kind=notice.kind.value,
+        business_key=notice.business_key,
+        event_id=cmd.event_id,
+        event_type=cmd.event_type,
+        event_data=data,
+    )
     await uow.notifications.add(
-        NewNotification(
-            id=new_id(),
-            order_id=cmd.order_id,
-            kind=notice.kind.value,
-            business_key=notice.business_key,
-            medium=Medium.EMAIL.value,
-            recipient=email,
-            language=order.language.value if order is not None else None,
-            channel=order.channel if order is not None else None,
-            status=(NotificationStatus.SUPPRESSED if suppressed else NotificationStatus.PENDING),
-            event_id=cmd.event_id,
-            event_type=cmd.event_type,
-            event_data=data,
-        ),
+        _notification(cmd.order_id, fact, Medium.EMAIL, email, order, suppressed=suppressed),
         now,
+    )
+    # An order not seen placed yet: its placement, when it comes, adds the SMS (below).
+    if order is not None and texted(notice.kind, order, sms_kinds):
+        await uow.notifications.add(
+            _notification(
+                cmd.order_id, fact, Medium.SMS, order.phone, order, suppressed=suppressed
+            ),
+            now,
+        )
+
+
+async def _text_what_came_before(
+    order_id: UUID, uow: UnitOfWork, sms_kinds: Collection[str], now: datetime
+) -> None:
+    """The SMS of the notices recorded before the order's placement was consumed (a shipment
+    read first from another topic): they were recorded by e-mail only, the phone number not
+    known yet. The order's events are handled one at a time (it is locked), so one of the
+    two always sees the other."""
+    order = await uow.customer_orders.get(order_id)
+    if order is None or not order.phone:
+        return
+    earlier = [
+        fact
+        for fact in await uow.notifications.recorded(order_id, Medium.EMAIL.value)
+        if texted(NotificationKind(fact.kind), order, sms_kinds)
+    ]
+    if not earlier:
+        return
+    suppressed = await uow.notifications.opted_out(order_id, order.email)
+    for fact in earlier:
+        await uow.notifications.add(
+            _notification(order_id, fact, Medium.SMS, order.phone, order, suppressed=suppressed),
+            now,
+        )
+
+
+def _notification(
+    order_id: UUID,
+    fact: RecordedNotice,
+    medium: Medium,
+    recipient: str | None,
+    order: CustomerOrder | None,
+    *,
+    suppressed: bool,
+) -> NewNotification:
+    return NewNotification(
+        id=new_id(),
+        order_id=order_id,
+        kind=fact.kind,
+        business_key=fact.business_key,
+        medium=medium.value,
+        recipient=recipient,
+        language=order.language.value if order is not None else None,
+        channel=order.channel if order is not None else None,
+        status=(NotificationStatus.SUPPRESSED if suppressed else NotificationStatus.PENDING),
+        event_id=fact.event_id,
+        event_type=fact.event_type,
+        event_data=fact.event_data,
     )
 
 
@@ -120,7 +187,14 @@ async def resend(cmd: ResendNotification, uow: UnitOfWork) -> UUID:
     entry = await uow.notifications.get_for_update(cmd.notification_id)
     if entry is None or not _visible(entry.channel, cmd.allowed_channels):
         raise NotificationNotFound(f"no notification {cmd.notification_id}")
-    if await uow.notifications.opted_out(entry.order_id, entry.recipient):
+    # The customer's opt-out is by e-mail address, whichever medium the notification went
+    # by (an SMS's recipient is a phone number).
+    order = await uow.customer_orders.get(entry.order_id)
+    if order is not None:
+        email: str | None = order.email
+    else:
+        email = entry.recipient if entry.medium == Medium.EMAIL else None
+    if await uow.notifications.opted_out(entry.order_id, email):
         raise NotificationOptedOut(
             f"order {entry.order_id} or its customer opted out of notifications"
         )

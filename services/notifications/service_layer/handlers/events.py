@@ -9,6 +9,7 @@ channel filter, and is parked for the filtered ones until the placement says the
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +30,9 @@ from services.notifications.service_layer.unit_of_work import (
 )
 
 
-async def record_event(cmd: commands.RecordEvent, uow: UnitOfWork) -> None:
+async def record_event(
+    cmd: commands.RecordEvent, uow: UnitOfWork, *, sms_kinds: Collection[str] = frozenset()
+) -> None:
     payload = webhook_payload(cmd.cloud_event)
     channel = cmd.channel
     if cmd.order_id is not None:
@@ -77,7 +80,7 @@ async def record_event(cmd: commands.RecordEvent, uow: UnitOfWork) -> None:
     if deliveries:
         await uow.deliveries.add(deliveries, now)
     # The customer messages the event causes, in the same transaction (once per event).
-    await record_customer_messages(cmd, uow)
+    await record_customer_messages(cmd, uow, sms_kinds)
 
 
 def _delivery(endpoint_id: UUID, cmd: commands.RecordEvent, payload: dict[str, Any]) -> NewDelivery:

@@ -1,4 +1,5 @@
-"""The sending job: pending notifications written and handed to the SMTP server.
+"""The sending job: pending notifications written and handed to the SMTP server (e-mails) or
+the SMS provider (SMS, by the SmsSender port), under the same rules for both.
 
 Each batch claims its notifications in one short transaction (FOR UPDATE SKIP LOCKED, then a
 lease, so processes running the job at once take different ones, and one that dies leaves
@@ -23,16 +24,20 @@ from uuid import UUID
 from libs.clock import Clock
 from libs.jobs import PeriodicJob
 from libs.observability.logging import get_logger
-from services.notifications.domain.brands import BrandBook
+from services.notifications.domain.brands import Brand, BrandBook
 from services.notifications.domain.messages import (
     EmailMessage,
     EmailSender,
     MessageRenderer,
     NotificationKind,
     SendFailed,
+    SmsMessage,
+    SmsSender,
+    is_e164,
 )
 from services.notifications.domain.notices import (
     CustomerOrder,
+    Medium,
     NotificationStatus,
     RetryPolicy,
     context_for,
@@ -56,6 +61,7 @@ class Claimed:
     id: UUID
     order_id: UUID
     kind: str
+    medium: str
     attempts: int
     event_data: Mapping[str, Any]
     order: CustomerOrder | None
@@ -94,6 +100,7 @@ class NotificationSender:
         queue: QueueFactory,
         renderer: MessageRenderer,
         email: EmailSender,
+        sms: SmsSender,
         brands: BrandBook,
         clock: Clock,
         lease: timedelta,
@@ -102,6 +109,7 @@ class NotificationSender:
         self._queue = queue
         self._renderer = renderer
         self._email = email
+        self._sms = sms
         self._brands = brands
         self._clock = clock
         self._lease = lease
@@ -146,28 +154,28 @@ class NotificationSender:
                 last_error="waiting for the order's placement",
             )
         attempts = n.attempts + 1
-        facts = {"recipient": order.email, "language": order.language, "channel": order.channel}
+        medium = Medium(n.medium)
+        recipient = order.email if medium is Medium.EMAIL else order.phone
+        facts = {"recipient": recipient, "language": order.language, "channel": order.channel}
+        if recipient is None or (medium is Medium.SMS and not is_e164(recipient)):
+            # An SMS no provider takes, now or later: failed at once, never handed over.
+            error = (
+                "the order has no phone number any more"
+                if recipient is None
+                else f"not an E.164 number: {recipient!r}"
+            )
+            return self._failed(n, attempts, error, **facts)
         brand = self._brands.for_channel(order.channel)
         kind = NotificationKind(n.kind)
         try:
-            content = self._renderer.render(
-                kind, order.language, brand, context_for(kind, n.event_data, order)
-            )
+            message = self._write(n, medium, kind, order, brand, recipient)
         except (ValueError, KeyError, TypeError) as exc:
             # A context the templates refuse, or an event without what the message needs:
             # trying again renders the same.
             log.error("notification.unrenderable", notification_id=str(n.id), error=repr(exc))
             return self._failed(n, attempts, f"cannot write the message: {exc}", **facts)
-        message = EmailMessage(
-            notification_id=n.id,
-            to_address=order.email,
-            to_name=order.name or None,
-            brand=brand,
-            language=order.language,
-            content=content,
-        )
         try:
-            message_id = await self._email.send(message)
+            message_id = await self._hand_over(message)
         except SendFailed as failure:
             delay = retry_after(attempts, self._retries) if failure.transient else None
             if delay is None:
@@ -186,7 +194,7 @@ class NotificationSender:
                 attempts=attempts,
                 next_attempt_at=self._clock.now() + delay,
                 last_error=failure.detail,
-                recipient=order.email,
+                recipient=recipient,
                 language=order.language.value,
                 channel=order.channel,
             )
@@ -199,10 +207,43 @@ class NotificationSender:
             next_attempt_at=None,
             message_id=message_id,
             sent_at=now,
-            recipient=order.email,
+            recipient=recipient,
             language=order.language.value,
             channel=order.channel,
         )
+
+    def _write(
+        self,
+        n: Claimed,
+        medium: Medium,
+        kind: NotificationKind,
+        order: CustomerOrder,
+        brand: Brand,
+        recipient: str,
+    ) -> EmailMessage | SmsMessage:
+        """The message, rendered from the same context whichever the medium."""
+        context = context_for(kind, n.event_data, order)
+        if medium is Medium.SMS:
+            return SmsMessage(
+                notification_id=n.id,
+                to_number=recipient,
+                sender=brand.name,
+                text=self._renderer.render_sms(kind, order.language, brand, context),
+            )
+        return EmailMessage(
+            notification_id=n.id,
+            to_address=recipient,
+            to_name=order.name or None,
+            brand=brand,
+            language=order.language,
+            content=self._renderer.render(kind, order.language, brand, context),
+        )
+
+    async def _hand_over(self, message: EmailMessage | SmsMessage) -> str:
+        """The e-mail's Message-ID or the SMS provider's reference. Raises SendFailed."""
+        if isinstance(message, SmsMessage):
+            return await self._sms.send(message)
+        return await self._email.send(message)
 
     def _outcome(self, n: Claimed, status: NotificationStatus, attempts: int) -> Outcome:
         return Outcome(
