@@ -88,6 +88,12 @@ def test_compose_file_declares_the_same_system_as_make_run() -> None:
         )
         assert env[f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
 
+    # Customer e-mails go to the development SMTP sink, as under `make run`.
+    notifications = _environment(services["notifications"])
+    sink = services[notifications["NOTIFICATIONS_SMTP_HOST"]]
+    assert _command(sink)[:3] == ["python", "-m", "tools.mail_sink"]
+    assert notifications["NOTIFICATIONS_SMTP_PORT"] in _command(sink)
+
     # The ports `make run` (deploy/local/run.sh) waits on are the same ones: asked of
     # deploy/local/_lib.sh's service_port, as run.sh asks.
     script = f'REPO={REPO}; . {LOCAL_RUN_LIB}; for s in "${{OMS_SERVICES[@]}}"; do '
