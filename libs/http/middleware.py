@@ -12,7 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from libs.auth.actor import actor_scope
 from libs.http.problem_codes import ProblemCode
 from libs.http.problems import PROBLEM_JSON, problem_response
-from libs.observability.correlation import CORRELATION_HEADER, correlation_scope
+from libs.observability.correlation import (
+    CORRELATION_HEADER,
+    CORRELATION_SCOPE_KEY,
+    correlation_scope,
+)
 
 _HEADER = CORRELATION_HEADER.lower().encode()
 MAX_CORRELATION_ID = 128
@@ -28,6 +32,7 @@ class CorrelationMiddleware:
             return
         incoming = dict(scope["headers"]).get(_HEADER, b"").decode("latin-1")[:MAX_CORRELATION_ID]
         with correlation_scope(incoming or None) as correlation_id:
+            scope[CORRELATION_SCOPE_KEY] = correlation_id
 
             async def send_with_header(message: Message) -> None:
                 if message["type"] == "http.response.start":

@@ -31,6 +31,7 @@ from libs.errors import (
     Unprocessable,
 )
 from libs.http.problem_codes import ProblemCode
+from libs.observability.correlation import CORRELATION_HEADER, CORRELATION_SCOPE_KEY
 from libs.observability.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -220,7 +221,16 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
             )
         return await on_unexpected(request, exc)
 
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        response = await answer_unexpected(request, exc)
+        # Starlette answers an exception no other handler took outside every middleware, the
+        # correlation one too: the id that request was given goes back on from its scope.
+        correlation_id = request.scope.get(CORRELATION_SCOPE_KEY)
+        if correlation_id:
+            response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
+    async def answer_unexpected(_: Request, exc: Exception) -> JSONResponse:
         if is_retryable_conflict(exc):
             # PostgreSQL rolled the transaction back for another's sake (a deadlock, a
             # serialization failure): nothing was written, and the same request goes through.

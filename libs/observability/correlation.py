@@ -16,6 +16,9 @@ import structlog
 from libs.ids import new_id
 
 CORRELATION_HEADER = "X-Correlation-ID"
+# Where the HTTP middleware leaves the request's correlation id in its ASGI scope, for the
+# answer to an unhandled exception, which Starlette gives outside every middleware.
+CORRELATION_SCOPE_KEY = "oms.correlation_id"
 KAFKA_CORRELATION_HEADER = "correlation-id"
 KAFKA_CAUSATION_HEADER = "causation-id"
 

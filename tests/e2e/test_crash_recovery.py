@@ -109,7 +109,11 @@ class TestRelayDiesBetweenSendAndDelete:
             sku = random_sku("RELAY")
             await set_stock(http, urls, location="WH-BER", sku=sku, on_hand=10)
             order = await place_order(http, urls, lines=[(sku, 4)])
-            unpublished_sql = "SELECT count(*) FROM outbox WHERE key = :k"  # deleted once sent
+            # Its placed event's row (deleted once sent); the order's payment token went into
+            # the outbox beside it, for orchestration's private topic.
+            unpublished_sql = (
+                "SELECT count(*) FROM outbox WHERE key = :k AND event_type = 'oms.order.placed'"
+            )
             assert await scalar("order_capture", unpublished_sql, k=order["id"]) == 1
 
             crashed = await asyncio.create_subprocess_exec(

@@ -75,11 +75,17 @@ async def test_the_audit_log_names_the_client_that_made_each_change(
     admin = bearer(token([Scope.ADMIN], client_id="auditor"))
     r = await client.get("/v1/audit", params={"resource": f"order:{order_id}"}, headers=admin)
     assert r.status_code == 200, r.text
-    (entry,) = r.json()["items"]
-    assert entry["actor"] == "audit-probe"
-    assert entry["operation"] == "POST /v1/orders"
-    assert entry["event_type"] == "oms.order.placed"
-    assert f"order:{order_id}" in entry["resources"]
+    entries = r.json()["items"]
+    # One row per event the placement raised: the order's, and its payment token's command to
+    # orchestration (oms.payments.commands).
+    assert sorted(e["event_type"] for e in entries) == [
+        "oms.order.placed",
+        "oms.payments.authorize_with",
+    ]
+    for entry in entries:
+        assert entry["actor"] == "audit-probe"
+        assert entry["operation"] == "POST /v1/orders"
+        assert f"order:{order_id}" in entry["resources"]
 
     narrowed_admin = bearer(token([Scope.ADMIN], channels=["web"]))
     refused = await client.get(

@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 
 from libs.db.errors import raised_by_database
+from libs.http.middleware import CorrelationMiddleware
 from libs.http.problems import install_problem_handlers
 from libs.messaging.consumer import is_transient
+from libs.observability.correlation import CORRELATION_HEADER
 
 
 class DriverError(Exception):
@@ -83,3 +85,28 @@ async def test_http_answers_each_kind_for_what_it_is(
 
     assert (r.status_code, r.json()["code"]) == (status, code)
     assert r.headers.get("Retry-After") == retry_after
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        wrapped("22021"),  # a NUL character PostgreSQL cannot store: 422 invalid_text
+        wrapped("40P01"),
+        FileNotFoundError("label font"),
+    ],
+)
+async def test_an_exception_no_handler_took_is_answered_with_the_requests_correlation_id(
+    exc: Exception,
+) -> None:
+    """Starlette answers these outside every middleware; the id still goes back (the API
+    fuzzing found a 422 invalid_text without it)."""
+    app = app_raising(exc)
+    app.add_middleware(CorrelationMiddleware)  # as libs.http.app does: inside Starlette's own
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        given = await client.get("/boom", headers={CORRELATION_HEADER: "corr-given"})
+        made = await client.get("/boom")
+
+    assert given.status_code >= 400
+    assert given.headers[CORRELATION_HEADER] == "corr-given"
+    assert made.headers.get(CORRELATION_HEADER)  # one the service made for the request
