@@ -26,6 +26,10 @@ child). What it does:
   fewer processes than it was given.
 - The supervisor is killed outright (SIGKILL, out of memory): the kernel kills the children
   too (PR_SET_PDEATHSIG, Linux), so none serves on orphaned with nothing to stop it.
+- Metrics: a scrape of `/metrics` reaches whichever child the kernel hands the connection, so
+  the children share their values through a fresh directory the supervisor makes for this run
+  (METRICS_DIRECTORY_ENV, prometheus-client's multiprocess mode; libs.observability.metrics)
+  and removes when it stops. One process alone keeps them in memory.
 """
 
 from __future__ import annotations
@@ -35,10 +39,12 @@ import contextlib
 import ctypes
 import math
 import os
+import shutil
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -53,6 +59,10 @@ log = get_logger(__name__)
 PARTS = ("api", "relay", "consumer", "jobs")
 STOP_TIMEOUT_S = 10.0  # below the 15 s that make run and the tests give a service to stop
 _PR_SET_PDEATHSIG = 1
+# Read by prometheus-client when it is imported: set, each process keeps its metric values in
+# files of that directory, and a scrape adds up every process's files. Set by an operator, it
+# only says where the supervisor makes its run's directory.
+METRICS_DIRECTORY_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 S = TypeVar("S", bound=ServiceSettings)
 # Runs the service in this process: its settings, its parts, and the socket to serve HTTP on
@@ -81,6 +91,9 @@ def run(argv: Sequence[str], *, settings: S, serve: Serve[S]) -> None:
         serve(child_settings(settings, child), parts, child.listen_fd)
     elif settings.PROCESSES == 1 and not consumer_apart(settings, parts):
         yield_cpu(settings.CPU_NICE)
+        # Alone, its values stay in memory: files left in a directory by an earlier run
+        # would be added to this one's.
+        os.environ.pop(METRICS_DIRECTORY_ENV, None)
         serve(settings, parts, None)
     else:
         configure_logging(service=settings.deploy_name, level=settings.LOG_LEVEL)
@@ -177,7 +190,8 @@ class Supervisor:
     def run(self) -> int:
         """Start the children, supervise them until asked to stop or one exits; the status."""
         listening = self._bind() if "api" in self._parts else None
-        return asyncio.run(self._supervise(listening))
+        with shared_metrics_directory(self._settings.deploy_name):
+            return asyncio.run(self._supervise(listening))
 
     def _bind(self) -> socket.socket:
         # Bound here, once, so a port in use fails the start at once with a plain error, and
@@ -269,6 +283,24 @@ class Supervisor:
             # passes it on once.
             start_new_session=True,
         )
+
+
+@contextlib.contextmanager
+def shared_metrics_directory(service: str) -> Iterator[str]:
+    """A new, empty directory for the children's metric values, named to them through the
+    environment they inherit, and removed afterwards. New for every run: the files of an
+    earlier run's processes would otherwise be added to this one's counters."""
+    base = os.environ.get(METRICS_DIRECTORY_ENV) or None
+    directory = tempfile.mkdtemp(prefix=f"oms-metrics-{service}-", dir=base)
+    os.environ[METRICS_DIRECTORY_ENV] = directory
+    try:
+        yield directory
+    finally:
+        if base is None:
+            os.environ.pop(METRICS_DIRECTORY_ENV, None)
+        else:
+            os.environ[METRICS_DIRECTORY_ENV] = base
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _settle(asked: asyncio.Future[int], sig: int) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy import Table
@@ -27,6 +27,7 @@ from libs.http.openapi_language import (
     service_problem_codes,
 )
 from libs.http.problems import install_problem_handlers, problem_responses
+from libs.observability import metrics as prometheus
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
 
 
@@ -74,8 +75,11 @@ def create_service_app(
     # Inside the correlation id (a refused request still gets one), before any other work.
     app.add_middleware(AdmissionControl, max_in_flight=container.settings.HTTP_MAX_IN_FLIGHT)
     app.add_middleware(CorrelationMiddleware)
+    # Outermost: a request's time includes the whole edge, and a refused one is counted too.
+    app.add_middleware(prometheus.HttpMetricsMiddleware)
     install_problem_handlers(app, status_table or {})
     app.include_router(health_router())
+    app.include_router(metrics_router(container))
     for router in [*routers, audit_router(audit_log)]:
         app.include_router(router, prefix="/v1")
     _with_shared_declarations(app, problem_codes=service_problem_codes(routers))
@@ -184,5 +188,20 @@ def health_router() -> APIRouter:
         ready = all(checks.values())
         body = Readiness(status="ready" if ready else "not_ready", checks=checks)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    return router
+
+
+def metrics_router(container: ServiceContainer) -> APIRouter:
+    """`GET /metrics` (libs.observability.metrics). Like the probes it takes no token: it is
+    for Prometheus on the cluster network (docs/security.md). It stays out of the OpenAPI
+    document: it is an operator's endpoint in Prometheus' format, not part of the API."""
+    router = APIRouter()
+    engine, outbox = container.engine, container.outbox.table
+
+    @router.get(prometheus.METRICS_PATH, include_in_schema=False)
+    async def metrics() -> Response:
+        families = await prometheus.outbox_families(engine, outbox)
+        return Response(prometheus.render(families), media_type=prometheus.CONTENT_TYPE)
 
     return router

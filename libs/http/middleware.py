@@ -64,7 +64,8 @@ class AdmissionControl:
     Without it a process takes every request it is sent and serves them all slower, until
     clients time out having been served by nobody; with it, the requests it accepts keep
     the latency of a busy but not drowning process, and the others learn to come back in a
-    moment (cheaply: the body is never read). Liveness and readiness probes are never shed.
+    moment (cheaply: the body is never read). Liveness and readiness probes and the metrics
+    scrape are never shed.
     """
 
     def __init__(
@@ -72,7 +73,8 @@ class AdmissionControl:
         app: ASGIApp,
         max_in_flight: int,
         retry_after_s: int = 1,
-        exempt: frozenset[str] = frozenset({"/healthz", "/readyz"}),
+        # The probes, and the scrape that shows an operator why the process is so busy.
+        exempt: frozenset[str] = frozenset({"/healthz", "/readyz", "/metrics"}),
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight

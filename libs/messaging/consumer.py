@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +39,12 @@ from libs.messaging.envelope import TYPE_HEADER, Envelope
 from libs.messaging.topics import TopicNamer, dlq_of
 from libs.observability.correlation import correlation_scope
 from libs.observability.logging import dependency_of, get_logger
+from libs.observability.metrics import (
+    forget_consumer_lag,
+    record_dead_lettered,
+    records_handled,
+    set_consumer_lag,
+)
 from libs.outbox.inbox import InboxEntry
 
 log = get_logger(__name__)
@@ -99,6 +106,7 @@ class _CommitProcessedOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self._owner.commit_processed(revoked)
+        self._owner.forget_lag(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("consumer.assigned", partitions=[f"{tp.topic}:{tp.partition}" for tp in assigned])
@@ -131,6 +139,9 @@ class InboxConsumer:
         self._max_batch = max_batch  # records handled in one go
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
+        # The offset after the last record each partition's fetches handed over: with the
+        # broker's high watermark, the partition's lag, known without asking the broker.
+        self._handed: dict[TopicPartition, int] = {}
 
     async def run(self) -> None:
         """Consume until cancelled; an unreachable broker is retried, never fatal."""
@@ -171,11 +182,13 @@ class InboxConsumer:
                 # uncommitted records are redelivered after a crash, and the inbox absorbs them.
                 if not batches or loop.time() >= next_commit:
                     await self.commit_processed(list(self._processed))
+                    await self._record_lag(consumer)
                     next_commit = loop.time() + self._commit_interval_s
         finally:
             with contextlib.suppress(Exception):
                 await self.commit_processed(list(self._processed))
             self._consumer = None
+            self.forget_lag(list(self._handed))
             await consumer.stop()
             await producer.stop()
 
@@ -203,6 +216,8 @@ class InboxConsumer:
         rest: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
         for tp, records in batches.items():
             if tp in consumer.assignment():
+                if records:
+                    self._handed[tp] = records[-1].offset + 1
                 heads[tp], rest[tp] = self._head_of(records)
         together = [d for head in heads.values() for _, d in head.batch]
         if len(together) > 1 and await self._handled_together(together):
@@ -241,6 +256,7 @@ class InboxConsumer:
         return head, []
 
     async def _handled_together(self, deliveries: list[Delivery]) -> bool:
+        started = time.perf_counter()
         try:
             await self._bus.handle_batch(deliveries)
         except asyncio.CancelledError:
@@ -254,6 +270,10 @@ class InboxConsumer:
                 error=repr(exc),
             )
             return False
+        records_handled(
+            [d.inbox.topic for d in deliveries if d.inbox is not None],
+            time.perf_counter() - started,
+        )
         return True
 
     async def _handle_head(
@@ -369,6 +389,26 @@ class InboxConsumer:
             # Harmless: the records are redelivered and the inbox absorbs them.
             log.warning("consumer.commit_failed", consumer=self._name, error=repr(exc))
 
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue  # nothing fetched from it yet
+            if tp not in self._handed:
+                # Nothing handed over since it was assigned: a fetch was made from its
+                # position, so the client knows it without asking the broker.
+                with contextlib.suppress(KafkaError, TimeoutError):
+                    async with asyncio.timeout(0.1):
+                        self._handed[tp] = await consumer.position(tp)
+            handed = self._handed.get(tp)
+            if handed is not None:
+                set_consumer_lag(self._namer.logical(tp.topic), tp.partition, highwater - handed)
+
+    def forget_lag(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            if self._handed.pop(tp, None) is not None:
+                forget_consumer_lag(self._namer.logical(tp.topic), tp.partition)
+
     async def process(self, record: ConsumerRecord[Any, Any], producer: AIOKafkaProducer) -> None:
         """One record on its own: handled with retries, or dead-lettered."""
         work = self._work_of(record)
@@ -394,7 +434,9 @@ class InboxConsumer:
             try:
                 command = translator(envelope)
                 if command is not None:
+                    started = time.perf_counter()
                     await self._bus.handle(command, inbox=entry)
+                    records_handled([entry.topic], time.perf_counter() - started)
                 return
             except asyncio.CancelledError:
                 raise
@@ -429,6 +471,7 @@ class InboxConsumer:
         dlq = dlq_of(record.topic)
         # Awaited before the offset commit, so a dead letter is never lost either.
         await (await producer.send(dlq, value=record.value, key=record.key, headers=headers))
+        record_dead_lettered(self._namer.logical(record.topic))
         log.error(
             "consumer.dead_lettered",
             consumer=self._name,

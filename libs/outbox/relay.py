@@ -36,6 +36,7 @@ from libs.db.engine import loopback_without_ssl_choice
 from libs.messaging.envelope import CONTENT_TYPE, TYPE_HEADER
 from libs.messaging.topics import TopicNamer
 from libs.observability.logging import dependency_of, get_logger
+from libs.observability.metrics import events_published
 from libs.outbox.tables import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
@@ -182,6 +183,7 @@ class OutboxRelay:
                 )
             )
         await asyncio.gather(*acks)
+        events_published(row["event_type"] for row in rows)
 
     async def delete_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
         await conn.execute(self._delete, seqs)

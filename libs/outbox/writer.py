@@ -29,6 +29,10 @@ class OutboxWriter:
         self._source = source_of(service)
         self._clock = clock
 
+    @property
+    def table(self) -> Table:
+        return self._table
+
     def envelope(self, event: IntegrationEvent) -> Envelope:
         return Envelope(
             id=str(new_id()),
