@@ -35,6 +35,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -61,6 +62,10 @@ UNMATCHED = "unmatched"
 # Anything else a client sends as a method is one series, not one per invented method.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OUTBOX_QUERY_TIMEOUT_S = 1.0
+
+# A `_created` timestamp beside every series would double what each scrape sends; Prometheus
+# sees counter resets without it.
+disable_created_metrics()
 
 HTTP_REQUEST_DURATION = Histogram(
     "oms_http_request_duration_seconds",

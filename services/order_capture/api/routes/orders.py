@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
+from prometheus_client import Counter
 
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
@@ -58,6 +59,14 @@ router = APIRouter(tags=["orders"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CHANNEL_ACTOR = "channel"
+
+# On GET /metrics (libs.observability.metrics) beside oms_events_published_total, which counts
+# the placed events by type alone: their channel is in the payload the relay never decodes.
+ORDERS_PLACED = Counter(
+    "oms_orders_placed",
+    "Orders placed, by sales channel (a replayed Idempotency-Key places none)",
+    ["channel"],
+)
 
 Reader = Annotated[Principal, requires(Scope.ORDERS_READ)]
 Writer = Annotated[Principal, requires(Scope.ORDERS_WRITE)]
@@ -132,6 +141,7 @@ async def create(
         if view is None:
             raise OrderNotFound(f"no order {placed}")
     else:
+        ORDERS_PLACED.labels(body.channel.value).inc()
         view = queries.view_of_written(placed.order, placed.lines)
     order = order_read(view)
     return model_response(
