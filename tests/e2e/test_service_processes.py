@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import ServiceProcess, Stack
 from tests.support.environment import RUN_ID
@@ -137,6 +138,34 @@ class TestSeveralProcesses:
         for pid in children:
             assert peak_rss_mb(pid) <= MEMORY_LIMIT_MB, f"process {pid}"
         assert peak_rss_mb(two.process.pid) <= MEMORY_LIMIT_MB  # type: ignore[union-attr]
+
+    async def test_a_scrape_of_either_process_reports_the_whole_service(
+        self, two: ServiceProcess
+    ) -> None:
+        """The children share their metric values (libs.observability.metrics): whichever
+        child the kernel hands a scrape's connection to, it counts every child's requests."""
+
+        async def fresh_get(path: str) -> httpx.Response:
+            async with httpx.AsyncClient(timeout=5) as fresh:  # a new connection: either child
+                return await fresh.get(f"{two.url}{path}")
+
+        for _ in range(30):
+            assert (await fresh_get("/healthz")).status_code == 200
+        seen = []
+        for _ in range(6):
+            scrape = await fresh_get("/metrics")
+            assert scrape.status_code == 200
+            families = {f.name: f for f in text_string_to_metric_families(scrape.text)}
+            seen.append(
+                sum(
+                    sample.value
+                    for sample in families["oms_http_request_duration_seconds"].samples
+                    if sample.name.endswith("_count") and sample.labels["route"] == "/healthz"
+                )
+            )
+            # Values from the shared files, not one process's memory (which has these).
+            assert "process_cpu_seconds" not in families
+        assert seen == [30] * 6
 
     async def test_sigterm_stops_every_process(self, two: ServiceProcess) -> None:
         children = two.children()
