@@ -65,7 +65,7 @@ OUTBOX_QUERY_TIMEOUT_S = 1.0
 
 # A `_created` timestamp beside every series would double what each scrape sends; Prometheus
 # sees counter resets without it.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated upstream
 
 HTTP_REQUEST_DURATION = Histogram(
     "oms_http_request_duration_seconds",
