@@ -12,6 +12,7 @@ from tests.e2e.conftest import ServiceProcess, Stack
 from tests.e2e.flows import place_order, random_sku, set_stock, wait_for_status
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
 from tests.support.kafka import read_topic
+from tests.support.metrics import scrape, value
 from tests.support.orders import order_body
 from tests.support.polling import eventually
 
@@ -76,6 +77,11 @@ class TestPoisonMessages:
             what="both poison records dead-lettered by each consumer",
         )
         assert set(found) == {"orchestration", "returns", "notifications"}
+        # Each counts what it dead-lettered (earlier tests may have sent it some too).
+        for consumer in found:
+            samples = await scrape(urls[consumer])
+            dead = value(samples, "oms_consumer_dead_lettered_total", topic="oms.order.events")
+            assert dead is not None and dead >= 2, consumer
 
 
 class TestStartWithoutDependencies:
