@@ -156,7 +156,7 @@ SERVICE_BLOCK = """
       {prefix}_HTTP_HOST: 0.0.0.0
 {notes}\
       {prefix}_PROCESSES: ${{{prefix}_PROCESSES:-2}}
-      # Tokens: the identity provider's public keys, and the key this service signs its
+{extra_environment}      # Tokens: the identity provider's public keys, and the key this service signs its
       # calls with. From the environment only: eval "$(python -m tools.dev_auth env)" in development.
       OMS_AUTH_JWKS: ${{OMS_AUTH_JWKS:?set OMS_AUTH_JWKS}}
       OMS_AUTH_SIGNING_KEY: ${{OMS_AUTH_SIGNING_KEY:?set OMS_AUTH_SIGNING_KEY}}
@@ -171,10 +171,39 @@ SERVICE_BLOCK = """
       start_period: 20s
 """
 
+# What a service needs beyond the common settings, by its deploy name.
+EXTRA_ENVIRONMENT = {
+    "notifications": """\
+      # Customer e-mails go to the development sink below (a real SMTP server in production:
+      # NOTIFICATIONS_SMTP_*, docs/operations.md); SMS to the simulated provider's folder.
+      NOTIFICATIONS_SMTP_HOST: mail-sink
+      NOTIFICATIONS_SMTP_PORT: "1025"
+      NOTIFICATIONS_SMS_DIR: /tmp/oms-sms
+""",
+}
+EXTRA_DEPENDS_ON = {
+    "notifications": """\
+    depends_on:
+      <<: *app-depends-on
+      mail-sink:
+        condition: service_started
+""",
+}
+
 COMPOSE_TAIL = """
+  # The development SMTP sink (tools/mail_sink.py, aiosmtpd): every e-mail the services send
+  # is kept as a .eml file in the mail volume (docker compose cp mail-sink:/mail ./mail), and
+  # none leaves. Its port is not published: only notifications talks to it.
+  mail-sink:
+    <<: *app
+    command: ["python", "-m", "tools.mail_sink", "--host", "0.0.0.0", "--port", "1025", "--dir", "/mail"]
+    volumes:
+      - mail:/mail
+
 volumes:
   kafka-data:
   postgres-data:
+  mail:
 """
 
 
@@ -202,7 +231,10 @@ def compose_file() -> str:
             kafka=KAFKA,
             port=s.port,
             notes=FIRST_SERVICE_NOTES if first else "",
-            depends_on=FIRST_DEPENDS_ON if first else OTHER_DEPENDS_ON,
+            extra_environment=EXTRA_ENVIRONMENT.get(s.deploy_name, ""),
+            depends_on=FIRST_DEPENDS_ON
+            if first
+            else EXTRA_DEPENDS_ON.get(s.deploy_name, OTHER_DEPENDS_ON),
         )
         for first, s in ((i == 0, s) for i, s in enumerate(registry.SERVICES))
     ]
