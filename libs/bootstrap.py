@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import Table
@@ -21,6 +22,7 @@ from libs.messaging.consumer import InboxConsumer, Subscriptions
 from libs.messaging.kafka import make_consumer, make_producer
 from libs.messaging.topics import TopicNamer
 from libs.outbox.relay import OutboxRelay
+from libs.outbox.retention import Retention, RetentionPolicy
 from libs.outbox.writer import OutboxWriter
 from libs.runtime import ServiceContainer
 
@@ -57,6 +59,7 @@ def build_container(
     )
     session_factory = make_session_factory(engine)
     outbox = OutboxWriter(table=tables.outbox, service=name, clock=clock, audit_table=tables.audit)
+    idempotency_retention = timedelta(seconds=settings.IDEMPOTENCY_RETENTION_S)
 
     def uow_factory() -> SqlAlchemyUnitOfWork:
         return uow_class(
@@ -64,6 +67,7 @@ def build_container(
             outbox=outbox,
             idempotency_table=tables.idempotency,
             clock=clock,
+            idempotency_retention=idempotency_retention,
         )
 
     bus = MessageBus(
@@ -109,6 +113,14 @@ def build_container(
             commit_interval_s=settings.CONSUMER_COMMIT_INTERVAL_S,
             max_batch=settings.CONSUMER_MAX_BATCH,
         )
+    retention = Retention(
+        engine=engine,
+        idempotency=tables.idempotency,
+        inbox=tables.inbox,
+        audit=tables.audit,
+        policy=retention_policy(settings),
+        clock=clock,
+    )
     return ServiceContainer(
         settings=settings,
         access=access_control(settings, auth),
@@ -122,6 +134,17 @@ def build_container(
         raw_pool=RawPool(
             settings.DATABASE_URL, size=settings.DATABASE_POOL_SIZE, application_name=name
         ),
+        # Every service's own jobs are added after this one by its bootstrap.
+        jobs=[retention.job(settings.RETENTION_INTERVAL_S).run],
+    )
+
+
+def retention_policy(settings: ServiceSettings) -> RetentionPolicy:
+    return RetentionPolicy(
+        idempotency=timedelta(seconds=settings.IDEMPOTENCY_RETENTION_S),
+        inbox=timedelta(seconds=settings.INBOX_RETENTION_S),
+        audit=timedelta(seconds=settings.AUDIT_RETENTION_S),
+        batch=settings.RETENTION_BATCH,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 # Python, but also ~130 MB and one more database pool (up to 2 x DATABASE_POOL_SIZE + 1
 # connections), and past a few processes a service waits on PostgreSQL, not on Python.
 MAX_DEFAULT_PROCESSES = 4
+DAY_S = 24 * 3600
 
 
 def default_processes() -> int:
@@ -158,6 +159,21 @@ class ServiceSettings(BaseSettings):
     # on 2 CPUs, order capture accepted 3,766 at p99 598 ms with 64 and 3,873 at p99 245 ms
     # with 32 (a process keeps its CPU busy with far fewer than 32 requests at once).
     HTTP_MAX_IN_FLIGHT: int = Field(default=32, ge=1)
+    # Retention of the shared plumbing tables (libs.outbox.retention), each in seconds.
+    # Idempotency keys: the API promises a key is honoured for 24 h (docs/api-guide.md); an
+    # older key is ignored by the lookup at once and deleted by the job later.
+    IDEMPOTENCY_RETENTION_S: int = Field(default=DAY_S, ge=60)
+    # Inbox rows are what makes a redelivered event a no-op, so they must outlive every copy
+    # of the event the broker can still deliver: longer than the topics' retention.ms. The
+    # topics are created without one (libs.messaging.admin), so the broker's
+    # log.retention.hours applies, 168 (7 days) by default; 14 days leaves a margin for a
+    # replay from the earliest offset. Raise it with any topic's retention.
+    INBOX_RETENTION_S: int = Field(default=14 * DAY_S, ge=60)
+    AUDIT_RETENTION_S: int = Field(default=365 * DAY_S, ge=60)
+    # How often the retention job looks when it last found nothing; while it finds rows it
+    # goes on, RETENTION_BATCH rows of each table per transaction.
+    RETENTION_INTERVAL_S: float = Field(default=300, gt=0)
+    RETENTION_BATCH: int = Field(default=5000, ge=1)
     RUN_RELAY: bool = True
     RUN_CONSUMER: bool = True
     RUN_JOBS: bool = True

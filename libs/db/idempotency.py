@@ -5,14 +5,20 @@ then sees the stored outcome; so concurrent retries cannot both act.
 
 Keys belong to the client that sent them (the token's client id), as an API account's keys do:
 another client sending the same key and body gets no replay of someone else's outcome.
+
+A key is honoured for its retention (IDEMPOTENCY_RETENTION_S, 24 h by default, as the API
+promises) and not a moment longer, whether or not the retention job (libs.outbox.retention)
+has deleted its row yet: a key sent again after that is a new key, its old row taken over by
+the new request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import Insert, Integer, Table, Text, bindparam, select, update
+from sqlalchemy import Insert, Integer, Interval, Table, Text, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,22 +26,34 @@ from libs.auth.actor import current_actor
 from libs.db.driver import fetch
 from libs.errors import IdempotencyKeyReused
 
+# The API's promise (docs/api-guide.md): a key is kept 24 h. IDEMPOTENCY_RETENTION_S.
+DEFAULT_RETENTION = timedelta(hours=24)
+
 
 @cache
 def _claim_statement(table: Table) -> Insert:
-    """The key's row, unless there is one: compiled once per table."""
-    return (
-        insert(table)
-        .values(
-            scope=bindparam("p_scope", type_=Text),
-            key=bindparam("p_key", type_=Text),
-            fingerprint=bindparam("p_fingerprint", type_=Text),
-            resource_id=bindparam("p_resource_id", type_=Text),
-            response_status=bindparam("p_status", type_=Integer),
-        )
-        .on_conflict_do_nothing()
-        .returning(table.c.key)
+    """The key's row, unless there is one still within its retention: an expired row is
+    taken over as if it were not there (the row lock of ON CONFLICT DO UPDATE makes two
+    requests taking it over at once wait for each other, as for a new key). Compiled once
+    per table."""
+    statement = insert(table).values(
+        scope=bindparam("p_scope", type_=Text),
+        key=bindparam("p_key", type_=Text),
+        fingerprint=bindparam("p_fingerprint", type_=Text),
+        resource_id=bindparam("p_resource_id", type_=Text),
+        response_status=bindparam("p_status", type_=Integer),
     )
+    # The row's created_at comes from the database's clock, so its age is taken on that clock.
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.scope, table.c.key],
+        set_={
+            "fingerprint": statement.excluded.fingerprint,
+            "resource_id": statement.excluded.resource_id,
+            "response_status": statement.excluded.response_status,
+            "created_at": func.now(),
+        },
+        where=table.c.created_at < func.now() - bindparam("p_retention", type_=Interval),
+    ).returning(table.c.key)
 
 
 @dataclass(frozen=True)
@@ -45,9 +63,12 @@ class StoredOutcome:
 
 
 class IdempotencyKeys:
-    def __init__(self, session: AsyncSession, table: Table) -> None:
+    def __init__(
+        self, session: AsyncSession, table: Table, retention: timedelta = DEFAULT_RETENTION
+    ) -> None:
         self._session = session
         self._table = table
+        self._retention = retention
         self._claimed: tuple[str, str] | None = None
 
     async def claim(
@@ -75,6 +96,7 @@ class IdempotencyKeys:
                 "p_fingerprint": fingerprint,
                 "p_resource_id": outcome.resource_id,
                 "p_status": outcome.status,
+                "p_retention": self._retention,
             },
         )
         if inserted:

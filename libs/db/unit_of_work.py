@@ -13,15 +13,16 @@ commits once.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from datetime import timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self, TypedDict, Unpack
+from typing import Any, NotRequired, Protocol, Self, TypedDict, Unpack
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
 from libs.contracts.base import IntegrationEvent
-from libs.db.idempotency import IdempotencyKeys
+from libs.db.idempotency import DEFAULT_RETENTION, IdempotencyKeys
 from libs.outbox.writer import OutboxWriter
 
 
@@ -34,6 +35,8 @@ class UnitOfWorkPlumbing(TypedDict):
     outbox: OutboxWriter
     idempotency_table: Table
     clock: Clock
+    # How long a used Idempotency-Key is honoured (IDEMPOTENCY_RETENTION_S).
+    idempotency_retention: NotRequired[timedelta]
 
 
 class SqlAlchemyUnitOfWork:
@@ -44,17 +47,21 @@ class SqlAlchemyUnitOfWork:
         outbox: OutboxWriter,
         idempotency_table: Table,
         clock: Clock,
+        idempotency_retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
         self._session_factory = session_factory
         self._outbox = outbox
         self._idempotency_table = idempotency_table
+        self._idempotency_retention = idempotency_retention
         self.clock = clock
         self._pending: list[IntegrationEvent] = []
 
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()
         await self.session.begin()
-        self.idempotency = IdempotencyKeys(self.session, self._idempotency_table)
+        self.idempotency = IdempotencyKeys(
+            self.session, self._idempotency_table, self._idempotency_retention
+        )
         self._pending = []
         self._staged_outbox: list[dict[str, Any]] = []
         self._staged_audit: list[dict[str, Any]] = []

@@ -58,6 +58,9 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("topic", Text, nullable=False),
         Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         PrimaryKeyConstraint("consumer", "event_id"),
+        # For the retention job (libs.outbox.retention), which deletes the rows past
+        # INBOX_RETENTION_S a batch at a time without reading the young ones.
+        Index("ix_inbox_received_at", "received_at"),
     )
 
 
