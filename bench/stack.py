@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from libs.auth.tokens import bearer
 from libs.config import shared_host_consumer_apart, shared_host_nice, shared_host_processes
 from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
 from tests.support import environment
+from tests.support.mailbox import start_sink_process, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = ROOT / ".local" / "bench-logs"
@@ -150,6 +152,12 @@ async def running_stack() -> AsyncIterator[Stack]:
     await ensure_topics(
         bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
     )
+    # notifications e-mails every order's customer: the development SMTP sink takes them, as
+    # under `make run`, so the figures include what sending costs (without it every e-mail
+    # was retried against a closed port, which costs something else).
+    sink_dir = LOG_DIR / "mail" / environment.RUN_ID
+    sink = start_sink_process(sink_dir, environment.MAIL_SINK_PORT, LOG_DIR / "mail_sink.log")
+    await wait_listening(sink, environment.MAIL_SINK_PORT, LOG_DIR / "mail_sink.log")
     processes = _start_services()
     stack = Stack(
         urls={name: environment.base_url(name) for name in environment.SERVICES},
@@ -160,6 +168,8 @@ async def running_stack() -> AsyncIterator[Stack]:
         yield stack
     finally:
         await asyncio.to_thread(_stop_services, processes)
+        await asyncio.to_thread(_stop_services, {"mail_sink": sink})
+        shutil.rmtree(sink_dir, ignore_errors=True)
         await delete_topics_with_prefix(
             bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
         )
