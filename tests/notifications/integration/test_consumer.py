@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from libs.contracts.base import IntegrationEvent
 from libs.contracts.orchestration import OrderRouted
 from libs.contracts.order import EventPayment, OrderPlaced, PlacedOrderLine
+from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
 from libs.messaging.envelope import TYPE_HEADER
 from libs.messaging.kafka import make_producer
 from libs.messaging.topics import ORCHESTRATION_EVENTS, ORDER_EVENTS
@@ -35,14 +36,14 @@ V1 = "/v1/webhook-endpoints"
 GROUP = service("notifications").consumer_group
 
 
-@pytest.fixture
-async def consuming(
-    container: ServiceContainer, kafka_topics: str
+@contextlib.asynccontextmanager
+async def consumer_fed(
+    container: ServiceContainer, client_id: str
 ) -> AsyncIterator[AIOKafkaProducer]:
     """notifications' consumer running on the real broker, and a producer to feed it."""
     assert container.consumer is not None
     task = asyncio.create_task(container.consumer.run())
-    producer = make_producer(bootstrap_servers=BOOTSTRAP_SERVERS, client_id="notif-test")
+    producer = make_producer(bootstrap_servers=BOOTSTRAP_SERVERS, client_id=client_id)
     await producer.start()
     try:
         yield producer
@@ -51,6 +52,25 @@ async def consuming(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def topics_of_its_own(prefix: str) -> AsyncIterator[str]:
+    """The system's topics under `prefix`, for a module whose forged events must stay off the
+    run's topics (the end-to-end stack's services would read and dead-letter them)."""
+    await ensure_topics(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=prefix)
+    try:
+        yield prefix
+    finally:
+        await delete_topics_with_prefix(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=prefix)
+
+
+@pytest.fixture
+async def consuming(
+    container: ServiceContainer, kafka_topics: str
+) -> AsyncIterator[AIOKafkaProducer]:
+    async with consumer_fed(container, "notif-test") as producer:
+        yield producer
 
 
 async def send(

@@ -5,8 +5,6 @@ back from the `.eml` files it wrote."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,8 +22,6 @@ from sqlalchemy import select
 
 from libs.contracts.orchestration import FulfillmentShipped, LineQuantity
 from libs.contracts.order import EventCustomer, OrderPlaced, OrderStatusChanged, PlacedOrderLine
-from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
-from libs.messaging.kafka import make_producer
 from libs.runtime import ServiceContainer
 from services.notifications.adapters.mail import SmtpEmailSender, SmtpSettings
 from services.notifications.adapters.notification_repository import sending_queue
@@ -36,8 +32,8 @@ from services.notifications.bootstrap import bootstrap
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain.notices import RetryPolicy
 from services.notifications.service_layer.handlers.sending import NotificationSender
-from tests.notifications.integration.test_consumer import send
-from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.notifications.integration.test_consumer import consumer_fed, send, topics_of_its_own
+from tests.support.environment import TOPIC_PREFIX
 from tests.support.mailbox import Mailbox
 from tests.support.polling import eventually
 from tools import mail_sink
@@ -82,9 +78,8 @@ OWN_PREFIX = TOPIC_PREFIX + "mail."
 
 @pytest.fixture(scope="module")
 async def own_topics(kafka_topics: str) -> AsyncIterator[str]:
-    await ensure_topics(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=OWN_PREFIX)
-    yield OWN_PREFIX
-    await delete_topics_with_prefix(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=OWN_PREFIX)
+    async with topics_of_its_own(OWN_PREFIX) as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +92,8 @@ async def container(migrated_databases: None, own_topics: str) -> AsyncIterator[
 
 @pytest.fixture
 async def producer(container: ServiceContainer) -> AsyncIterator[AIOKafkaProducer]:
-    """notifications' consumer running on the real broker, and a producer to feed it."""
-    assert container.consumer is not None
-    task = asyncio.create_task(container.consumer.run())
-    kafka = make_producer(bootstrap_servers=BOOTSTRAP_SERVERS, client_id="notif-mail-test")
-    await kafka.start()
-    try:
+    async with consumer_fed(container, "notif-mail-test") as kafka:
         yield kafka
-    finally:
-        await kafka.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def sender(container: ServiceContainer, sink: Sink, retries: RetryPolicy) -> NotificationSender:

@@ -5,8 +5,6 @@ it wrote; the e-mails beside them go through real SMTP into the development sink
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -19,12 +17,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from libs.contracts.order import EventCustomer, OrderPlaced
-from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
-from libs.messaging.kafka import make_producer
 from libs.runtime import ServiceContainer
 from services.notifications.bootstrap import bootstrap
 from services.notifications.config import NotificationsSettings
-from tests.notifications.integration.test_consumer import send
+from tests.notifications.integration.test_consumer import consumer_fed, send, topics_of_its_own
 from tests.notifications.integration.test_customer_emails import (
     NOW_RETRY,
     Sink,
@@ -35,7 +31,7 @@ from tests.notifications.integration.test_customer_emails import (
     sender,
     shipped,
 )
-from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
+from tests.support.environment import TOPIC_PREFIX
 from tests.support.polling import eventually
 
 PHONE = "+4915112345678"
@@ -47,9 +43,8 @@ OWN_PREFIX = TOPIC_PREFIX + "sms."
 
 @pytest.fixture(scope="module")
 async def own_topics(kafka_topics: str) -> AsyncIterator[str]:
-    await ensure_topics(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=OWN_PREFIX)
-    yield OWN_PREFIX
-    await delete_topics_with_prefix(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=OWN_PREFIX)
+    async with topics_of_its_own(OWN_PREFIX) as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +57,8 @@ async def container(migrated_databases: None, own_topics: str) -> AsyncIterator[
 
 @pytest.fixture
 async def producer(container: ServiceContainer) -> AsyncIterator[AIOKafkaProducer]:
-    """notifications' consumer running on the real broker, and a producer to feed it."""
-    assert container.consumer is not None
-    task = asyncio.create_task(container.consumer.run())
-    kafka = make_producer(bootstrap_servers=BOOTSTRAP_SERVERS, client_id="notif-sms-test")
-    await kafka.start()
-    try:
+    async with consumer_fed(container, "notif-sms-test") as kafka:
         yield kafka
-    finally:
-        await kafka.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @pytest.fixture
