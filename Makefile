@@ -111,8 +111,9 @@ define pytest
 	if [ $$rc -eq 5 ]; then echo "make: pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 endef
 
+# Two pytest runs at once, each with its own databases, ports and topics (tools/test_shards.py).
 test: check infra
-	$(call pytest,-ra --durations=8)
+	$(PY) -m tools.test_shards -ra --durations=8
 
 # Benchmarks report figures; they assert nothing about speed (the suite never times anything).
 # Benchmarks (not part of `make test`): starts its own services on the test databases,

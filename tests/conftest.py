@@ -73,7 +73,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 async def mail_sink() -> AsyncIterator[Mailbox]:
     """The run's development SMTP sink (tools/mail_sink.py) as a process, the way `make run`
     starts it: on environment.MAIL_SINK_PORT, writing to environment.MAIL_DIR."""
-    log_path = environment.ROOT / ".local" / "test-logs" / "mail_sink.log"
+    log_path = environment.LOG_DIR / "mail_sink.log"
     process = start_sink_process(environment.MAIL_DIR, environment.MAIL_SINK_PORT, log_path)
     try:
         await wait_listening(process, environment.MAIL_SINK_PORT, log_path)

@@ -17,13 +17,12 @@ import httpx
 import pytest
 
 from tests.support.api import Api, generated_clients
-from tests.support.environment import SERVICES, base_url, migrate_from_scratch
+from tests.support.environment import LOG_DIR, SERVICES, base_url, migrate_from_scratch
 from tests.support.mailbox import Mailbox
 from tests.support.polling import eventually
 from tests.support.tokens import admin_headers
 
 ROOT = Path(__file__).resolve().parents[2]
-LOG_DIR = ROOT / ".local" / "test-logs"
 
 
 class ServiceProcess:

@@ -39,6 +39,9 @@ MAIL_SINK_PORT = PORT_BASE + 25
 MAIL_DIR = ROOT / ".local" / "mail-test" / RUN_ID
 # Where the simulated SMS provider writes (services/notifications/adapters/sms.py).
 SMS_DIR = ROOT / ".local" / "sms-test" / RUN_ID
+# The logs of the processes the run starts, in a folder per database suffix: two runs at once
+# (make test's two shards) start services of the same names, and a test reads its service's log.
+LOG_DIR = ROOT / ".local" / "test-logs" / DATABASE_SUFFIX.lstrip("_")
 BOOTSTRAP_SERVERS = os.environ.get("OMS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
