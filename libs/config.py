@@ -180,10 +180,9 @@ class ServiceSettings(KafkaClientSettings, BaseSettings):
     # older key is ignored by the lookup at once and deleted by the job later.
     IDEMPOTENCY_RETENTION_S: int = Field(default=DAY_S, ge=60)
     # Inbox rows are what makes a redelivered event a no-op, so they must outlive every copy
-    # of the event the broker can still deliver: longer than the topics' retention.ms. The
-    # topics are created without one (libs.messaging.admin), so the broker's
-    # log.retention.hours applies, 168 (7 days) by default; 14 days leaves a margin for a
-    # replay from the earliest offset. Raise it with any topic's retention.
+    # of the event the broker can still deliver: longer than the topics' retention.ms, 7 days
+    # as the topics tool makes them (OMS_KAFKA_RETENTION_MS, libs.messaging.admin); 14 days
+    # leaves a margin for a replay from the earliest offset. Raise it with the topics'.
     INBOX_RETENTION_S: int = Field(default=14 * DAY_S, ge=60)
     AUDIT_RETENTION_S: int = Field(default=365 * DAY_S, ge=60)
     # How often the retention job looks when it last found nothing; while it finds rows it
