@@ -47,8 +47,9 @@ infra: deps
 migrate: infra
 	$(PY) -m libs.db.migrate
 
+# The local broker is a cluster of one: one copy of each partition (production's default is 3).
 topics: infra
-	$(PY) -m libs.messaging.admin ensure-topics
+	OMS_KAFKA_REPLICATION_FACTOR=1 OMS_KAFKA_MIN_INSYNC_REPLICAS=1 $(PY) -m libs.messaging.admin ensure-topics
 
 run: migrate topics
 	@deploy/local/run.sh

@@ -34,7 +34,7 @@ from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
 from libs.auth.tokens import bearer
 from libs.config import shared_host_consumer_apart, shared_host_nice, shared_host_processes
-from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
+from libs.messaging.admin import ONE_BROKER, delete_topics_with_prefix, ensure_topics
 from tests.support import environment
 from tests.support.mailbox import start_sink_process, wait_listening
 
@@ -150,7 +150,9 @@ async def running_stack() -> AsyncIterator[Stack]:
         os.environ[f"{prefix}_CONSUMER_APART"] = str(shared_host_consumer_apart(name)).lower()
     await asyncio.to_thread(environment.migrate_from_scratch)
     await ensure_topics(
-        bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
+        bootstrap_servers=environment.BOOTSTRAP_SERVERS,
+        prefix=environment.TOPIC_PREFIX,
+        layout=ONE_BROKER,
     )
     # notifications e-mails every order's customer: the development SMTP sink takes them, as
     # under `make run`, so the figures include what sending costs (without it every e-mail

@@ -54,9 +54,9 @@ def build_container(
     auth = auth or AuthSettings()
     auth.refuse_defaults(settings.ENV)
     name = settings.deploy_name
-    engine = make_engine(
-        settings.DATABASE_URL, pool_size=settings.DATABASE_POOL_SIZE, application_name=name
-    )
+    database = settings.database_pool()
+    kafka_security = settings.kafka_security()
+    engine = make_engine(settings.DATABASE_URL, application_name=name, options=database)
     session_factory = make_session_factory(engine)
     outbox = OutboxWriter(table=tables.outbox, service=name, clock=clock, audit_table=tables.audit)
     idempotency_retention = timedelta(seconds=settings.IDEMPOTENCY_RETENTION_S)
@@ -78,7 +78,10 @@ def build_container(
     )
     namer = TopicNamer(settings.KAFKA_TOPIC_PREFIX)
     producer_factory = partial(
-        make_producer, bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, client_id=name
+        make_producer,
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        client_id=name,
+        security=kafka_security,
     )
     relay = relay_class(
         service=name,
@@ -89,6 +92,7 @@ def build_container(
         batch_size=settings.RELAY_BATCH_SIZE,
         poll_interval_s=settings.RELAY_POLL_INTERVAL_S,
         linger_s=settings.RELAY_LINGER_S,
+        connection=database.connection,
     )
     consumer = None
     if subscriptions:
@@ -106,6 +110,7 @@ def build_container(
                 client_id=name,
                 group_instance_id=settings.KAFKA_GROUP_INSTANCE_ID or None,
                 batch_window_s=settings.CONSUMER_LINGER_S,
+                security=kafka_security,
             ),
             producer_factory=producer_factory,
             max_attempts=settings.CONSUMER_MAX_ATTEMPTS,
@@ -132,7 +137,10 @@ def build_container(
         clock=clock,
         outbox=outbox,
         raw_pool=RawPool(
-            settings.DATABASE_URL, size=settings.DATABASE_POOL_SIZE, application_name=name
+            settings.DATABASE_URL,
+            size=settings.DATABASE_POOL_SIZE,
+            application_name=name,
+            connection=database.connection,
         ),
         # Every service's own jobs are added after this one by its bootstrap.
         jobs=[retention.job(settings.RETENTION_INTERVAL_S).run],

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from libs.db.engine import ConnectionOptions, PoolOptions
+from libs.messaging.kafka import KafkaClientSettings
+
 # Processes a service runs by default, at most: one more process is one more core's worth of
 # Python, but also ~130 MB and one more database pool (up to 2 x DATABASE_POOL_SIZE + 1
 # connections), and past a few processes a service waits on PostgreSQL, not on Python.
@@ -80,8 +83,9 @@ class WriteAllowance(BaseModel):
     burst: int = Field(ge=1)
 
 
-class ServiceSettings(BaseSettings):
-    """Shared knobs. A subclass sets `env_prefix` (e.g. `INVENTORY_`) and the defaults."""
+class ServiceSettings(KafkaClientSettings, BaseSettings):
+    """Shared knobs (the brokers' address and security: KafkaClientSettings). A subclass sets
+    `env_prefix` (e.g. `INVENTORY_`) and the defaults."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -108,7 +112,19 @@ class ServiceSettings(BaseSettings):
     GC_GEN0_THRESHOLD: int = Field(default=50_000, ge=100)
     DATABASE_URL: str
     DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
-    KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
+    # Connections a process opens beyond the pool under a burst (-1: as many as the pool).
+    DATABASE_MAX_OVERFLOW: int = Field(default=-1, ge=-1)
+    # How long a request waits for a pooled connection before it fails (503, not a hang).
+    DATABASE_POOL_TIMEOUT_S: float = Field(default=30, gt=0)
+    DATABASE_CONNECT_TIMEOUT_S: float = Field(default=5, gt=0)
+    # The server ends a statement that runs (or waits on a lock) longer: no statement here
+    # takes more than a fraction of a second, so one that does is stuck. 0 turns it off.
+    DATABASE_STATEMENT_TIMEOUT_MS: int = Field(default=30_000, ge=0)
+    # TLS to PostgreSQL (libpq's sslmode; the CA for verify-*: PGSSLROOTCERT). Empty: the
+    # URL's own choice, else none on loopback, `require` in production, `prefer` elsewhere.
+    DATABASE_SSLMODE: Literal[
+        "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"
+    ] = ""
     # Lets a test run use its own topics on a shared broker; empty in every real deployment.
     KAFKA_TOPIC_PREFIX: str = ""
     # Static consumer-group membership: set a stable id per instance so a restart is quick
@@ -164,10 +180,9 @@ class ServiceSettings(BaseSettings):
     # older key is ignored by the lookup at once and deleted by the job later.
     IDEMPOTENCY_RETENTION_S: int = Field(default=DAY_S, ge=60)
     # Inbox rows are what makes a redelivered event a no-op, so they must outlive every copy
-    # of the event the broker can still deliver: longer than the topics' retention.ms. The
-    # topics are created without one (libs.messaging.admin), so the broker's
-    # log.retention.hours applies, 168 (7 days) by default; 14 days leaves a margin for a
-    # replay from the earliest offset. Raise it with any topic's retention.
+    # of the event the broker can still deliver: longer than the topics' retention.ms, 7 days
+    # as the topics tool makes them (OMS_KAFKA_RETENTION_MS, libs.messaging.admin); 14 days
+    # leaves a margin for a replay from the earliest offset. Raise it with the topics'.
     INBOX_RETENTION_S: int = Field(default=14 * DAY_S, ge=60)
     AUDIT_RETENTION_S: int = Field(default=365 * DAY_S, ge=60)
     # How often the retention job looks when it last found nothing; while it finds rows it
@@ -190,6 +205,20 @@ class ServiceSettings(BaseSettings):
                 "DATABASE_URL carries no password or the development one; set real credentials"
             )
         return self
+
+    def database_pool(self) -> PoolOptions:
+        overflow = self.DATABASE_MAX_OVERFLOW
+        return PoolOptions(
+            size=self.DATABASE_POOL_SIZE,
+            max_overflow=self.DATABASE_POOL_SIZE if overflow < 0 else overflow,
+            timeout_s=self.DATABASE_POOL_TIMEOUT_S,
+            connection=ConnectionOptions(
+                connect_timeout_s=self.DATABASE_CONNECT_TIMEOUT_S,
+                statement_timeout_ms=self.DATABASE_STATEMENT_TIMEOUT_MS,
+                sslmode=self.DATABASE_SSLMODE,
+                remote_sslmode="require" if self.ENV == "production" else "",
+            ),
+        )
 
     @property
     def deploy_name(self) -> str:

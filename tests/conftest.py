@@ -49,10 +49,12 @@ def migrated_databases() -> None:
 @pytest.fixture(scope="session")
 async def kafka_topics() -> AsyncIterator[str]:
     """This run's topics on the real broker (created explicitly), removed at the end."""
-    from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
+    from libs.messaging.admin import ONE_BROKER, delete_topics_with_prefix, ensure_topics
 
     await ensure_topics(
-        bootstrap_servers=environment.BOOTSTRAP_SERVERS, prefix=environment.TOPIC_PREFIX
+        bootstrap_servers=environment.BOOTSTRAP_SERVERS,
+        prefix=environment.TOPIC_PREFIX,
+        layout=ONE_BROKER,
     )
     yield environment.TOPIC_PREFIX
     await delete_topics_with_prefix(

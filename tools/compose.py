@@ -1,6 +1,6 @@
-"""Writes docker-compose.yml, deploy/postgres/init.sql and the image's EXPOSE line
-(deploy/Dockerfile) from the service registry: `python -m tools.compose` (what `make compose`
-runs).
+"""Writes docker-compose.yml, its gateway's configuration (deploy/compose/gateway.conf),
+deploy/postgres/init.sql and the image's EXPOSE line (deploy/Dockerfile) from the service
+registry: `python -m tools.compose` (what `make compose` runs).
 
 None of them can import Python, so they are generated from libs/registry.py and committed; a
 unit test (tests/libs/unit/test_registry.py) fails when a committed one differs from what the
@@ -24,17 +24,23 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 INIT_SQL = ROOT / "deploy" / "postgres" / "init.sql"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+GATEWAY_CONF = ROOT / "deploy" / "compose" / "gateway.conf"
 
 # Inside the compose network.
 POSTGRES = "postgres:5432"
 KAFKA = "kafka:9092"
+# Where the keys service writes the development key and its JWKS (tools.dev_auth files), and
+# the services read them; the image makes the folder the unprivileged user's.
+DEV_KEYS = "/var/lib/oms/dev-keys"
 
 COMPOSE_HEAD = """\
-# The whole OMS on a machine with Docker: `docker compose up --build`.
+# The whole OMS on a machine with Docker: `docker compose up --build`, nothing else to set.
 # Generated from libs/registry.py by `make compose` (tools/compose.py): do not edit by hand.
 # Same topology as `make run` (which needs no Docker): Kafka 3.9.1 in KRaft combined mode,
-# PostgreSQL 15 with one role + database per service, topics and migrations as one-shot jobs,
-# then the services on ports {ports} (http://localhost:<port>/docs).
+# PostgreSQL 15 with one role + database per service; the development keys, the topics and
+# the migrations as one-shot jobs; then the services, reached through the gateway on ports
+# {ports} (http://localhost:<port>/docs). No service publishes a port of its own, so
+# each one scales: `docker compose up --scale order-capture=2 --scale inventory=2`.
 # Inside this network the broker is kafka:9092 and the database postgres:5432.
 # Validated against the Compose Specification schema by tests/contract/test_compose_file.py.
 name: oms
@@ -84,11 +90,15 @@ services:
       start_period: 30s
     restart: unless-stopped
 
+  # Makes the topics the services need (the broker never auto-creates one); a cluster of one
+  # broker holds one copy of each partition (production's default is 3: docs/operations.md).
   kafka-init:
     <<: *app
     command: ["python", "-m", "libs.messaging.admin", "ensure-topics"]
     environment:
       OMS_KAFKA_BOOTSTRAP_SERVERS: kafka:9092
+      OMS_KAFKA_REPLICATION_FACTOR: "1"
+      OMS_KAFKA_MIN_INSYNC_REPLICAS: "1"
     depends_on:
       kafka:
         condition: service_healthy
@@ -115,6 +125,19 @@ services:
       start_period: 10s
     restart: unless-stopped
 
+  # The development signing key and the JWKS that trusts it, made on the first `up` into the
+  # dev-keys volume and kept (`make run` keeps its own in .local/auth). Every service trusts
+  # it and signs its calls with it; production refuses such keys (docs/security.md). A token:
+  #   docker compose run --rm keys python -m tools.dev_auth token --scopes "orders:read orders:write"
+  keys:
+    <<: *app
+    command: ["python", "-m", "tools.dev_auth", "files", "--dir", "{dev_keys}"]
+    environment:
+      OMS_AUTH_SIGNING_KEY_FILE: {dev_keys}/dev-signing-key.json
+    volumes:
+      - dev-keys:{dev_keys}
+    restart: "no"
+
   migrate:
     <<: *app
     command: ["python", "-m", "libs.db.migrate"]
@@ -131,10 +154,12 @@ services:
 FIRST_SERVICE_NOTES = """\
       # Processes of the service (see the README): the services share one PostgreSQL of 200
       # connections, and each process may open 21 (pool, overflow, relay lock) with the
-      # default pool; 2 each fits, more wants a smaller <PREFIX>_DATABASE_POOL_SIZE.
+      # default pool; 2 each fits, more (or --scale) wants a smaller <PREFIX>_DATABASE_POOL_SIZE.
 """
 FIRST_DEPENDS_ON = """\
     depends_on: &app-depends-on
+      keys:
+        condition: service_completed_successfully
       kafka:
         condition: service_healthy
       kafka-init:
@@ -156,12 +181,16 @@ SERVICE_BLOCK = """
       {prefix}_HTTP_HOST: 0.0.0.0
 {notes}\
       {prefix}_PROCESSES: ${{{prefix}_PROCESSES:-2}}
-{extra_environment}      # Tokens: the identity provider's public keys, and the key this service signs its
-      # calls with. From the environment only: eval "$(python -m tools.dev_auth env)" in development.
-      OMS_AUTH_JWKS: ${{OMS_AUTH_JWKS:?set OMS_AUTH_JWKS}}
-      OMS_AUTH_SIGNING_KEY: ${{OMS_AUTH_SIGNING_KEY:?set OMS_AUTH_SIGNING_KEY}}
-    ports:
-      - "{port}:{port}"
+      # Only the gateway reaches it: its X-Forwarded-For is the caller (limits per address).
+      FORWARDED_ALLOW_IPS: "*"
+{extra_environment}      # Tokens: the keys service's development key and JWKS, unless the environment brings
+      # its own (eval "$(python -m tools.dev_auth env)" shares `make run`'s key).
+      OMS_AUTH_JWKS_FILE: {dev_keys}/jwks.json
+      OMS_AUTH_SIGNING_KEY_FILE: {dev_keys}/dev-signing-key.json
+      OMS_AUTH_JWKS: ${{OMS_AUTH_JWKS:-}}
+      OMS_AUTH_SIGNING_KEY: ${{OMS_AUTH_SIGNING_KEY:-}}
+    volumes:
+      - dev-keys:{dev_keys}:ro
 {depends_on}\
     healthcheck:
       test: ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/healthz', timeout=3)"]
@@ -190,6 +219,19 @@ EXTRA_DEPENDS_ON = {
 """,
 }
 
+GATEWAY_BLOCK = """
+  # The only published ports: each proxies to every container of its service (Docker's DNS
+  # names them all; nginx asks again every few seconds, so a `--scale` is followed without a
+  # restart). Configuration: deploy/compose/gateway.conf, generated beside this file.
+  gateway:
+    image: nginx:1.27-alpine
+    volumes:
+      - ./deploy/compose/gateway.conf:/etc/nginx/conf.d/default.conf:ro
+    ports:
+{ports}
+    restart: unless-stopped
+"""
+
 COMPOSE_TAIL = """
   # The development SMTP sink (tools/mail_sink.py, aiosmtpd): every e-mail the services send
   # is kept as a .eml file in the mail volume (docker compose cp mail-sink:/mail ./mail), and
@@ -203,6 +245,7 @@ COMPOSE_TAIL = """
 volumes:
   kafka-data:
   postgres-data:
+  dev-keys:
   mail:
 """
 
@@ -230,6 +273,7 @@ def compose_file() -> str:
             database_url=database_url(s),
             kafka=KAFKA,
             port=s.port,
+            dev_keys=DEV_KEYS,
             notes=FIRST_SERVICE_NOTES if first else "",
             extra_environment=EXTRA_ENVIRONMENT.get(s.deploy_name, ""),
             depends_on=FIRST_DEPENDS_ON
@@ -238,8 +282,43 @@ def compose_file() -> str:
         )
         for first, s in ((i == 0, s) for i, s in enumerate(registry.SERVICES))
     ]
-    head = COMPOSE_HEAD.format(ports=_ports(), migrate_environment=migrate_environment)
-    return head + "".join(blocks) + COMPOSE_TAIL
+    head = COMPOSE_HEAD.format(
+        ports=_ports(), migrate_environment=migrate_environment, dev_keys=DEV_KEYS
+    )
+    ports = "\n".join(f'      - "{s.port}:{s.port}"' for s in registry.SERVICES)
+    return head + "".join(blocks) + GATEWAY_BLOCK.format(ports=ports) + COMPOSE_TAIL
+
+
+GATEWAY_HEAD = """\
+# The compose file's gateway (nginx): one server per service port, proxied to every container
+# of that service. Generated from libs/registry.py by `make compose` (tools/compose.py): do not
+# edit by hand.
+# Docker's DNS (127.0.0.11) is asked again after `valid`, and a name in a variable is resolved
+# per request, so containers a `--scale` adds or removes are followed; nginx spreads the
+# requests over all the addresses. Requests that are not idempotent are never retried on
+# another container (nginx's default).
+resolver 127.0.0.11 valid=5s ipv6=off;
+"""
+
+GATEWAY_SERVER = """
+server {{
+    listen {port};
+    location / {{
+        set $upstream {deploy_name}:{port};
+        proxy_pass http://$upstream;
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+    }}
+}}
+"""
+
+
+def gateway_conf() -> str:
+    servers = [
+        GATEWAY_SERVER.format(port=s.port, deploy_name=s.deploy_name) for s in registry.SERVICES
+    ]
+    return GATEWAY_HEAD + "".join(servers)
 
 
 INIT_SQL_TEXT = """\
@@ -308,7 +387,12 @@ def dockerfile() -> str:
 
 def generated() -> dict[Path, str]:
     """Every file this tool writes, by path, as the registry makes it."""
-    return {COMPOSE_FILE: compose_file(), INIT_SQL: init_sql(), DOCKERFILE: dockerfile()}
+    return {
+        COMPOSE_FILE: compose_file(),
+        GATEWAY_CONF: gateway_conf(),
+        INIT_SQL: init_sql(),
+        DOCKERFILE: dockerfile(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             stale.append(str(path.relative_to(ROOT)))
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
     if stale:

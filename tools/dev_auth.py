@@ -1,6 +1,7 @@
 """Development tokens: the local stack's signing key, and tokens minted with it.
 
     python -m tools.dev_auth env       # export lines for OMS_AUTH_SIGNING_KEY / OMS_AUTH_JWKS
+    python -m tools.dev_auth files --dir /keys  # the key and its JWKS as files (docker compose)
     python -m tools.dev_auth token --scopes "orders:read orders:write" --channels web
     make token SCOPES="orders:read orders:write" CHANNELS=web LOCATIONS=store-berlin
 
@@ -53,6 +54,19 @@ def env_lines() -> str:
     )
 
 
+# The file names `files` writes, which docker-compose.yml's services read
+# (OMS_AUTH_SIGNING_KEY_FILE, OMS_AUTH_JWKS_FILE).
+SIGNING_KEY_NAME = "dev-signing-key.json"
+JWKS_NAME = "jwks.json"
+
+
+def write_files(directory: Path) -> None:
+    """The development key (made once: a second run keeps it, so tokens minted earlier stay
+    valid) and the JWKS that trusts it, in `directory`."""
+    key = dev_signing_key(directory / SIGNING_KEY_NAME)
+    (directory / JWKS_NAME).write_text(json.dumps(jwks_of(key)))
+
+
 def _codes(text: str | None) -> list[str] | None:
     if text is None or not text.strip():
         return None
@@ -63,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.dev_auth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print export lines for the development key and JWKS")
+    files = sub.add_parser("files", help="write the development key and its JWKS as files")
+    files.add_argument("--dir", type=Path, required=True, help="where to write them")
     token = sub.add_parser("token", help="mint a development access token")
     token.add_argument("--scopes", default="admin", help="space- or comma-separated scopes")
     token.add_argument("--channels", default=None, help="narrow to these channels")
@@ -72,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "env":
         print(env_lines())
+        return 0
+    if args.command == "files":
+        write_files(args.dir)
+        print(f"development key and JWKS in {args.dir}", file=sys.stderr)
         return 0
     scopes = _codes(args.scopes) or []
     unknown = sorted(set(scopes) - {scope.value for scope in Scope})

@@ -28,8 +28,10 @@ class AuthSettings(BaseSettings):
     # The authorization server's public keys: a JWKS document, inline or as a file path.
     JWKS: str = ""
     JWKS_FILE: str = ""
-    # This service's own private JWK, to sign the tokens of its calls to other services.
+    # This service's own private JWK, to sign the tokens of its calls to other services:
+    # inline or as a file path (a mounted Secret; the compose file's development key).
     SIGNING_KEY: SecretStr = SecretStr("")
+    SIGNING_KEY_FILE: str = ""
     LEEWAY_S: float = Field(default=30, ge=0, le=300)
     SERVICE_TOKEN_TTL_S: int = Field(default=300, ge=30)
 
@@ -47,6 +49,8 @@ class AuthSettings(BaseSettings):
 
     def signing_key(self) -> dict[str, Any] | None:
         secret = self.SIGNING_KEY.get_secret_value()
+        if not secret and self.SIGNING_KEY_FILE:
+            secret = Path(self.SIGNING_KEY_FILE).read_text()
         if not secret:
             return None
         key: dict[str, Any] = json.loads(secret)

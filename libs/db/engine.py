@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -17,25 +18,80 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 10, application_name: str = "oms") -> AsyncEngine:
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """How every connection a service opens to its database behaves (the engine's, the raw
+    pool's, the relay's); a service's from its settings (ServiceSettings.database_pool)."""
+
+    # A dead database must fail fast, not hang a request or the relay for minutes.
+    connect_timeout_s: float = 5.0
+    # The server's statement_timeout; 0: none.
+    statement_timeout_ms: int = 0
+    # libpq's sslmode, whatever the URL says; empty: the URL's own choice, else no TLS on
+    # loopback and `remote_sslmode` (empty: asyncpg's default, `prefer`) elsewhere.
+    sslmode: str = ""
+    remote_sslmode: str = ""
+
+    def ssl(self, url: str) -> str | bool | None:
+        """asyncpg's `ssl` argument for a connection to `url` (None: the URL's or asyncpg's)."""
+        if self.sslmode:
+            return self.sslmode
+        if loopback_without_ssl_choice(url):
+            # asyncpg's default ("prefer") negotiates TLS whenever the server offers it. On a
+            # loopback connection that protects nothing and costs CPU on every query (the
+            # benchmark's profile showed it).
+            return False
+        if {"ssl", "sslmode"} & set(make_url(url).query):
+            return None
+        return self.remote_sslmode or None
+
+    def server_settings(self, application_name: str) -> dict[str, str]:
+        settings = {
+            "application_name": application_name,
+            # No JIT: every statement here is short, and PostgreSQL compiles one whenever its
+            # cost estimate passes jit_above_cost, however wrong the estimate. With a million
+            # fulfilment orders the daily-capacity count was estimated high and spent 200 ms
+            # compiling for a 2 ms query (the growth benchmark found it).
+            "jit": "off",
+        }
+        if self.statement_timeout_ms:
+            settings["statement_timeout"] = str(self.statement_timeout_ms)
+        return settings
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    size: int = 10
+    # Connections opened beyond `size` under a burst (closed again when returned).
+    max_overflow: int = 10
+    # How long a checkout waits for a connection before it fails.
+    timeout_s: float = 30.0
+    connection: ConnectionOptions = field(default_factory=ConnectionOptions)
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    application_name: str = "oms",
+    options: PoolOptions | None = None,
+) -> AsyncEngine:
+    """`options` (a service's, from its settings) or else a pool of `pool_size` and as many
+    again under a burst, with the defaults of ConnectionOptions."""
+    options = options or PoolOptions(size=pool_size, max_overflow=pool_size)
+    connection = options.connection
     connect_args: dict[str, Any] = {
-        # A dead database must fail fast, not hang a request or the relay for minutes.
-        "timeout": 5,
-        # No JIT: every statement here is short, and PostgreSQL compiles one whenever its
-        # cost estimate passes jit_above_cost, however wrong the estimate. With a million
-        # fulfilment orders the daily-capacity count was estimated high and spent 200 ms
-        # compiling for a 2 ms query (the growth benchmark found it).
-        "server_settings": {"application_name": application_name, "jit": "off"},
+        "timeout": connection.connect_timeout_s,
+        "server_settings": connection.server_settings(application_name),
     }
-    if loopback_without_ssl_choice(url):
-        # asyncpg's default ("prefer") negotiates TLS whenever the server offers it. On a
-        # loopback connection that protects nothing and costs CPU on every query (the
-        # benchmark's profile showed it); a URL that names `ssl` keeps its own choice.
-        connect_args["ssl"] = False
+    ssl = connection.ssl(url)
+    if ssl is not None:
+        connect_args["ssl"] = ssl
     engine = create_async_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=options.size,
+        max_overflow=options.max_overflow,
+        pool_timeout=options.timeout_s,
         connect_args=connect_args,
         # JSON and JSONB columns through orjson: a saga, a routing decision and every outbox
         # row are JSON documents, and the standard library's encoder was a visible share of

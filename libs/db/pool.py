@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import orjson
 
-from libs.db.engine import asyncpg_dsn, json_text, loopback_without_ssl_choice
+from libs.db.engine import ConnectionOptions, asyncpg_dsn, json_text
 
 # How long a statement may run, and how long a caller waits for a free connection, before
 # it gives up: a slow database turns into a 503, never a hang.
@@ -28,9 +28,17 @@ ACQUIRE_TIMEOUT_S = 5.0
 class RawPool:
     """Created on first use, inside the running event loop (asyncpg pools belong to one)."""
 
-    def __init__(self, url: str, *, size: int, application_name: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        size: int,
+        application_name: str,
+        connection: ConnectionOptions | None = None,
+    ) -> None:
         self._dsn = asyncpg_dsn(url)
-        self._ssl: bool | None = False if loopback_without_ssl_choice(url) else None
+        self._connection = connection or ConnectionOptions()
+        self._ssl = self._connection.ssl(url)
         self._size = size
         self._application_name = application_name
         self._pool: asyncpg.Pool | None = None
@@ -45,11 +53,11 @@ class RawPool:
                         min_size=1,
                         max_size=self._size,
                         command_timeout=COMMAND_TIMEOUT_S,
-                        timeout=5,
+                        timeout=self._connection.connect_timeout_s,
                         ssl=self._ssl,
                         init=_json_codecs,
                         reset=_nothing_to_reset,
-                        server_settings={"application_name": self._application_name, "jit": "off"},
+                        server_settings=self._connection.server_settings(self._application_name),
                     )
         return self._pool
 

@@ -1,4 +1,4 @@
-"""aiokafka clients with the settings this system depends on.
+"""aiokafka clients with the settings this system depends on, and the brokers' security.
 
 aiokafka's defaults are unsafe for an outbox relay and an inbox consumer (acks=1, no idempotence,
 auto-commit on, offset reset "latest"), so every client is built here and nowhere else.
@@ -6,9 +6,13 @@ auto-commit on, offset reset "latest"), so every client is built here and nowher
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.helpers import create_ssl_context
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings
 
 PRODUCER_SAFETY: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
 CONSUMER_SAFETY: dict[str, Any] = {
@@ -18,13 +22,121 @@ CONSUMER_SAFETY: dict[str, Any] = {
 }
 
 
-def make_producer(*, bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+# SCRAM is what managed Kafka and Strimzi's KafkaUser (authentication: scram-sha-512) offer;
+# PLAIN sends the password itself, so only over TLS (SASL_SSL) is it any protection.
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+TLS_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
+SASL_PROTOCOLS = frozenset({"SASL_PLAINTEXT", "SASL_SSL"})
+
+
+class KafkaSecurity(BaseModel):
+    """How a client proves itself to the brokers and checks them: the same for every client
+    one process builds (producer, consumer, admin), from the settings' KAFKA_SECURITY_* and
+    KAFKA_SASL_* / KAFKA_SSL_* variables (KafkaClientSettings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    # PEM files; no CA file trusts the system's CAs (a managed Kafka's public certificate).
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    key_password: SecretStr = SecretStr("")
+    check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _complete(self) -> KafkaSecurity:
+        # A half-configured setting must stop the start, not fall back to talking in clear.
+        if self.protocol in SASL_PROTOCOLS and not (
+            self.username and self.password.get_secret_value()
+        ):
+            raise ValueError(f"{self.protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together")
+        tls_files = self.ca_file or self.cert_file
+        if tls_files and self.protocol not in TLS_PROTOCOLS:
+            raise ValueError(f"TLS files are set but KAFKA_SECURITY_PROTOCOL is {self.protocol}")
+        return self
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments aiokafka's producer, consumer and admin client all take."""
+        kwargs: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.protocol in TLS_PROTOCOLS:
+            context = create_ssl_context(
+                cafile=self.ca_file or None,
+                certfile=self.cert_file or None,
+                keyfile=self.key_file or None,
+                password=self.key_password.get_secret_value() or None,
+            )
+            # Off only for a broker reached by an address its certificate does not name (a
+            # port-forward); the chain is still verified.
+            context.check_hostname = self.check_hostname
+            kwargs["ssl_context"] = context
+        if self.protocol in SASL_PROTOCOLS:
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            # aiokafka takes SCRAM's credentials under the PLAIN names as well.
+            kwargs["sasl_plain_username"] = self.username
+            kwargs["sasl_plain_password"] = self.password.get_secret_value()
+        return kwargs
+
+
+PLAINTEXT = KafkaSecurity()
+
+
+class KafkaClientSettings(BaseSettings):
+    """The brokers' address and security, as the variables a settings class reads with its
+    own prefix: <SVC>_KAFKA_* for a service (libs.config.ServiceSettings), OMS_KAFKA_* for the
+    topics tool (libs.messaging.admin). Secrets (the password, the key's password) come from
+    the environment, e.g. a Kubernetes Secret."""
+
+    KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
+    KAFKA_SECURITY_PROTOCOL: SecurityProtocol = "PLAINTEXT"
+    KAFKA_SASL_MECHANISM: SaslMechanism = "SCRAM-SHA-512"
+    KAFKA_SASL_USERNAME: str = ""
+    KAFKA_SASL_PASSWORD: SecretStr = SecretStr("")
+    KAFKA_SSL_CA_FILE: str = ""
+    KAFKA_SSL_CERT_FILE: str = ""
+    KAFKA_SSL_KEY_FILE: str = ""
+    KAFKA_SSL_KEY_PASSWORD: SecretStr = SecretStr("")
+    KAFKA_SSL_CHECK_HOSTNAME: bool = True
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaClientSettings:
+        # Checked when the settings are read, so a half-configured setting stops the start.
+        try:
+            self.kafka_security()
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"]) from None
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        return KafkaSecurity(
+            protocol=self.KAFKA_SECURITY_PROTOCOL,
+            sasl_mechanism=self.KAFKA_SASL_MECHANISM,
+            username=self.KAFKA_SASL_USERNAME,
+            password=self.KAFKA_SASL_PASSWORD,
+            ca_file=self.KAFKA_SSL_CA_FILE,
+            cert_file=self.KAFKA_SSL_CERT_FILE,
+            key_file=self.KAFKA_SSL_KEY_FILE,
+            key_password=self.KAFKA_SSL_KEY_PASSWORD,
+            check_hostname=self.KAFKA_SSL_CHECK_HOSTNAME,
+        )
+
+
+def make_producer(
+    *, bootstrap_servers: str, client_id: str, security: KafkaSecurity = PLAINTEXT
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
         linger_ms=5,
         request_timeout_ms=15000,
         **PRODUCER_SAFETY,
+        **security.client_kwargs(),
     )
 
 
@@ -43,6 +155,7 @@ def make_consumer(
     client_id: str,
     group_instance_id: str | None = None,
     batch_window_s: float = 0.0,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> AIOKafkaConsumer:
     """A static member (group_instance_id) that restarts within the session timeout gets its
     partitions straight back, without a rebalance of the whole group.
@@ -67,4 +180,13 @@ def make_consumer(
         heartbeat_interval_ms=2000,
         **fetch,
         **CONSUMER_SAFETY,
+        **security.client_kwargs(),
+    )
+
+
+def make_admin(
+    *, bootstrap_servers: str, client_id: str, security: KafkaSecurity = PLAINTEXT
+) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id=client_id, **security.client_kwargs()
     )

@@ -32,7 +32,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table
 
-from libs.db.engine import loopback_without_ssl_choice
+from libs.db.engine import ConnectionOptions
 from libs.messaging.envelope import CONTENT_TYPE, TYPE_HEADER
 from libs.messaging.topics import TopicNamer
 from libs.observability.logging import dependency_of, get_logger
@@ -59,9 +59,13 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 1.0,
         linger_s: float = 0.01,
+        connection: ConnectionOptions | None = None,
     ) -> None:
         self._service = service
         self._dsn = dsn
+        # Its TLS and connect timeout as the service's other connections (no statement
+        # timeout: it is the service's, not the relay session's).
+        self._connection_options = connection or ConnectionOptions()
         self._table = table.fullname  # schema-qualified when the table has a schema
         self._producer_factory = producer_factory
         self._namer = namer
@@ -101,7 +105,7 @@ class OutboxRelay:
                 backoff = 0.5
 
     async def _run_as_leader(self) -> None:
-        conn: asyncpg.Connection = await _connect(self._dsn)
+        conn: asyncpg.Connection = await _connect(self._dsn, self._connection_options)
         try:
             lock_key = advisory_lock_key(self._service)
             # Standby: another relay leads; poll for the lock (Postgres has no lock-released event).
@@ -148,7 +152,7 @@ class OutboxRelay:
         if self._leading is not None:
             yield self._leading
             return
-        conn = await _connect(self._dsn)
+        conn = await _connect(self._dsn, self._connection_options)
         try:
             yield conn
         finally:
@@ -196,12 +200,11 @@ class OutboxRelay:
 CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 
 
-async def _connect(dsn: str) -> asyncpg.Connection:
+async def _connect(dsn: str, options: ConnectionOptions) -> asyncpg.Connection:
     connection: asyncpg.Connection = await asyncpg.connect(
         dsn,
-        timeout=5,
-        # As the services' own connections: no TLS on loopback unless the DSN asks for it.
-        ssl=False if loopback_without_ssl_choice(dsn) else None,
+        timeout=options.connect_timeout_s,
+        ssl=options.ssl(dsn),
         server_settings={"application_name": "oms-outbox-relay", "jit": "off"},
     )
     return connection

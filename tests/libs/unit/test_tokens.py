@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -16,7 +17,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from libs.auth.keys import generate_signing_key, jwks_of, public_jwk
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
+from libs.auth.settings import AuthSettings
 from libs.auth.tokens import InvalidToken, TokenVerifier, mint
+from tools import dev_auth
 
 ISSUER = "https://idp.example.com"
 AUDIENCE = "urn:oms:api"
@@ -203,3 +206,22 @@ def test_a_refused_token_is_refused_every_time() -> None:
         with pytest.raises(InvalidToken):
             checking.verify(forged)
     assert checking.checked == 2
+
+
+def test_the_compose_keys_files_are_made_once_and_trusted_by_the_services(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What docker-compose.yml's keys service writes and its services read, by file path.
+    assert dev_auth.main(["files", "--dir", str(tmp_path)]) == 0
+    first = (tmp_path / dev_auth.SIGNING_KEY_NAME).read_text()
+    assert dev_auth.main(["files", "--dir", str(tmp_path)]) == 0  # a second `up` keeps it
+    assert (tmp_path / dev_auth.SIGNING_KEY_NAME).read_text() == first
+    for name in ("JWKS", "SIGNING_KEY"):
+        monkeypatch.delenv(f"OMS_AUTH_{name}", raising=False)
+    monkeypatch.setenv("OMS_AUTH_JWKS_FILE", str(tmp_path / dev_auth.JWKS_NAME))
+    monkeypatch.setenv("OMS_AUTH_SIGNING_KEY_FILE", str(tmp_path / dev_auth.SIGNING_KEY_NAME))
+    settings = AuthSettings()
+
+    minted = settings.mint(client_id="returns", scopes=["orders:write"])
+
+    assert settings.verifier().verify(minted).client_id == "returns"

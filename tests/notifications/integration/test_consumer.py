@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from libs.contracts.base import IntegrationEvent
 from libs.contracts.orchestration import OrderRouted
 from libs.contracts.order import EventPayment, OrderPlaced, PlacedOrderLine
-from libs.messaging.admin import delete_topics_with_prefix, ensure_topics
+from libs.messaging.admin import ONE_BROKER, delete_topics_with_prefix, ensure_topics
 from libs.messaging.envelope import TYPE_HEADER
 from libs.messaging.kafka import make_producer
 from libs.messaging.topics import ORCHESTRATION_EVENTS, ORDER_EVENTS
@@ -58,7 +58,7 @@ async def consumer_fed(
 async def topics_of_its_own(prefix: str) -> AsyncIterator[str]:
     """The system's topics under `prefix`, for a module whose forged events must stay off the
     run's topics (the end-to-end stack's services would read and dead-letter them)."""
-    await ensure_topics(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=prefix)
+    await ensure_topics(bootstrap_servers=BOOTSTRAP_SERVERS, prefix=prefix, layout=ONE_BROKER)
     try:
         yield prefix
     finally:
