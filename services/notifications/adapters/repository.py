@@ -309,12 +309,23 @@ class DeliveryQueue:
             for r in rows
         ]
 
-    async def purge(self, before: datetime) -> int:
+    async def purge(self, before: datetime, limit: int) -> int:
+        # Of the `limit` oldest done deliveries (by seq, the primary key: no index on the
+        # stamp) no other process holds, those made before `before`. Every process runs the
+        # purge: SKIP LOCKED lets two at once split the rows rather than wait on each other,
+        # and the limit keeps each transaction's locks few.
+        d = webhook_delivery
         done = (DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value)
+        oldest = (
+            select(d.c.seq, d.c.created_at)
+            .where(d.c.status.in_(done))
+            .order_by(d.c.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .subquery()
+        )
         result = await self._session.execute(
-            delete(webhook_delivery).where(
-                webhook_delivery.c.status.in_(done), webhook_delivery.c.created_at < before
-            )
+            delete(d).where(d.c.seq.in_(select(oldest.c.seq).where(oldest.c.created_at < before)))
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

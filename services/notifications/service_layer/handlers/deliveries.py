@@ -45,6 +45,8 @@ log = get_logger(__name__)
 # holds its own slots for the timeout, never the others'.
 CONCURRENCY = 16
 PER_ENDPOINT = 4
+# Deliveries the purge deletes per transaction (with their attempts).
+PURGE_BATCH = 1000
 
 
 class WebhookSender(Protocol):
@@ -171,9 +173,16 @@ class DeliveryWorker:
 
     async def purge(self) -> int:
         """Deliveries past the retention that are done (delivered or failed), with their
-        attempts; a pending one is kept whatever its age."""
-        async with self._queue() as queue:
-            purged = await queue.purge(self._clock.now() - self._retention)
+        attempts; a pending one is kept whatever its age. A batch per transaction, each
+        skipping what another process's purge holds, so every process may run it at once."""
+        before = self._clock.now() - self._retention
+        purged = 0
+        while True:
+            async with self._queue() as queue:
+                batch = await queue.purge(before, PURGE_BATCH)
+            purged += batch
+            if batch < PURGE_BATCH:
+                break
         if purged:
             log.info("webhook.deliveries_purged", deliveries=purged)
         return 0  # once an hour is enough, however many went
