@@ -329,6 +329,36 @@ async def test_an_endpoints_requests_in_flight_count_against_its_share_of_a_clai
     assert len(await claimed_with(0)) == 4
 
 
+async def test_another_process_s_requests_in_flight_count_against_the_endpoint_s_share(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    created = await endpoint(client, "http://127.0.0.1:9/never-sent")
+    mine = set()
+    for _ in range(10):  # ten orders: ten deliveries that could all go at once
+        mine.update(await record(container, uuid.uuid4()))
+    endpoint_id = UUID(created["id"])
+
+    async def claimed_by_a_process(lease: timedelta) -> set[str]:
+        # Each claim is another process's: nothing of its own in flight.
+        async with delivery_queue(container.session_factory) as queue:
+            claimed = await queue.claim_due(
+                datetime.now(UTC), 500, lease=lease, per_endpoint=PER_ENDPOINT
+            )
+        return {d.webhook_id for d in claimed if d.endpoint_id == endpoint_id} & mine
+
+    first = await claimed_by_a_process(timedelta(milliseconds=500))
+    assert len(first) == PER_ENDPOINT
+    # Its share is out in the first process's requests: a second process takes none of it.
+    assert await claimed_by_a_process(timedelta(seconds=30)) == set()
+    # Once those leases lapse (the process died), another takes a share again.
+    await eventually(
+        partial(_at_least, partial(claimed_by_a_process, timedelta(seconds=30)), 1),
+        timeout=5,
+        interval=0.1,
+        what="a share claimed after the first process's leases lapsed",
+    )
+
+
 async def test_a_delivery_whose_worker_died_is_claimed_again_once_the_lease_lapses(
     container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
 ) -> None:

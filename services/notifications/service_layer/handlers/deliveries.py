@@ -7,9 +7,11 @@ delivery's next attempt or end, and the endpoint's health, in one transaction wi
 of an endpoint it disables. A process that dies between sending and recording leaves the lease
 to lapse: the delivery is sent again (at least once; `webhook-id` lets the receiver dedupe).
 
-Several processes may each run the worker: a claim skips what another holds. Only the earliest
-pending delivery of an endpoint's order is ever claimed, so one order's events reach an
-endpoint in the order they were recorded, while other orders and other endpoints go on.
+Several processes may each run the worker: a claim skips what another holds (FOR UPDATE SKIP
+LOCKED, then a lease), and an endpoint's PER_ENDPOINT counts the requests every process has out
+to it (its leased deliveries), not only this one's. Only the earliest pending delivery of an
+endpoint's order is ever claimed, so one order's events reach an endpoint in the order they
+were recorded, while other orders and other endpoints go on.
 
 No receiver holds up another: the worker claims only as many deliveries as it has free slots
 and does not wait for their answers, an endpoint gets at most PER_ENDPOINT of the slots, and a
