@@ -453,7 +453,7 @@ async def test_two_purges_at_once_delete_each_old_finished_delivery_once(
     before = datetime.now(UTC) - timedelta(days=30)
 
     async def drain() -> list[int]:
-        batches = []
+        batches: list[int] = []
         while True:
             async with delivery_queue(container.session_factory) as queue:
                 purged = await queue.purge(before, 50)

@@ -27,9 +27,10 @@ async def container(migrated_databases: None) -> AsyncIterator[ServiceContainer]
 
 async def pending_notifications(container: ServiceContainer, n: int) -> set[UUID]:
     now = datetime.now(UTC)
+    ids = {uuid.uuid4() for _ in range(n)}
     rows = [
         {
-            "id": uuid.uuid4(),
+            "id": id_,
             "order_id": uuid.uuid4(),
             "kind": "order_confirmation",
             "business_key": "order",
@@ -42,11 +43,11 @@ async def pending_notifications(container: ServiceContainer, n: int) -> set[UUID
             "created_at": now,
             "updated_at": now,
         }
-        for _ in range(n)
+        for id_ in ids
     ]
     async with container.session_factory.begin() as s:
         await s.execute(insert(notification), rows)
-    return {r["id"] for r in rows}
+    return ids
 
 
 async def test_two_processes_claiming_at_once_take_each_notification_once(
