@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import math
+import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -167,7 +169,20 @@ def access_control(settings: ServiceSettings, auth: AuthSettings) -> AccessContr
                 for client, allowance in settings.WRITE_RATE_PER_CLIENT.items()
             },
         ),
-        self_service_limiter=RateLimiter(
-            rate_per_s=settings.SELF_SERVICE_RATE_PER_MIN / 60, burst=settings.SELF_SERVICE_BURST
-        ),
+        self_service_limiter=self_service_limiter(settings),
+    )
+
+
+def self_service_limiter(
+    settings: ServiceSettings, clock: Callable[[], float] = time.monotonic
+) -> RateLimiter:
+    """This instance's share of the service-wide self-service limit, in memory. The limit
+    stops the guessing of order numbers and e-mails, so it must hold for the whole service
+    however many instances (REPLICAS) serve it; a shared bucket in PostgreSQL would cost a
+    round trip per request, a share costs nothing (the split between an instance's processes
+    is libs.processes.child_settings'). The burst is rounded up: 0 would refuse everyone."""
+    return RateLimiter(
+        rate_per_s=settings.SELF_SERVICE_RATE_PER_MIN / 60 / settings.REPLICAS,
+        burst=math.ceil(settings.SELF_SERVICE_BURST / settings.REPLICAS),
+        clock=clock,
     )

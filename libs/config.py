@@ -97,6 +97,10 @@ class ServiceSettings(KafkaClientSettings, BaseSettings):
     # How many processes serve this instance (HTTP on one shared socket, consumers in one
     # group, the relay elected, the jobs claiming their rows); 1 runs it in the process itself.
     PROCESSES: int = Field(default_factory=default_processes, ge=1)
+    # How many instances of this service run side by side (pods, hosts), each with its
+    # PROCESSES. Only the self-service limit reads it: the limit is the whole service's, and
+    # each instance enforces its share in memory (libs.bootstrap.access_control).
+    REPLICAS: int = Field(default=1, ge=1)
     # How far this service's processes yield the CPU to other programs (Unix nice, 0-19): on a
     # machine the services share, the HTTP edge should win the CPU over the consumers behind it
     # (`make run` and `make bench` set shared_host_nice); in a container, the CPU request

@@ -260,12 +260,27 @@ class DeliveryQueue:
             )
             .subquery()
         )
-        room = (
-            per_endpoint - case(in_flight, value=candidates.c.endpoint_id, else_=0)
-            if in_flight
-            else literal(per_endpoint)
+        # Every process's requests out to an endpoint count against its share, not only the
+        # caller's: a delivery in flight is one leased now, and was due when it was claimed
+        # (the range of the pending index the candidates are found in). Two claims at the very
+        # same moment may each miss the other's; the bound holds from the next claim on.
+        leased = (
+            select(d.c.endpoint_id, func.count().label("n"))
+            .where(
+                d.c.status == DeliveryStatus.PENDING.value,
+                d.c.next_attempt_at <= now,
+                d.c.leased_until >= now,
+            )
+            .group_by(d.c.endpoint_id)
+            .subquery()
         )
-        chosen = select(candidates.c.id).where(candidates.c.rank <= room)
+        mine = case(in_flight, value=candidates.c.endpoint_id, else_=0) if in_flight else literal(0)
+        room = per_endpoint - func.greatest(func.coalesce(leased.c.n, 0), mine)
+        chosen = (
+            select(candidates.c.id)
+            .outerjoin(leased, leased.c.endpoint_id == candidates.c.endpoint_id)
+            .where(candidates.c.rank <= room)
+        )
         rows = (
             await self._session.execute(
                 select(
@@ -309,12 +324,23 @@ class DeliveryQueue:
             for r in rows
         ]
 
-    async def purge(self, before: datetime) -> int:
+    async def purge(self, before: datetime, limit: int) -> int:
+        # Of the `limit` oldest done deliveries (by seq, the primary key: no index on the
+        # stamp) no other process holds, those made before `before`. Every process runs the
+        # purge: SKIP LOCKED lets two at once split the rows rather than wait on each other,
+        # and the limit keeps each transaction's locks few.
+        d = webhook_delivery
         done = (DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value)
+        oldest = (
+            select(d.c.seq, d.c.created_at)
+            .where(d.c.status.in_(done))
+            .order_by(d.c.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .subquery()
+        )
         result = await self._session.execute(
-            delete(webhook_delivery).where(
-                webhook_delivery.c.status.in_(done), webhook_delivery.c.created_at < before
-            )
+            delete(d).where(d.c.seq.in_(select(oldest.c.seq).where(oldest.c.created_at < before)))
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

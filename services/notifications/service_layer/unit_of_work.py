@@ -115,8 +115,9 @@ class DeliveryQueue(Protocol):
         the earlier one); of one endpoint at most `per_endpoint` less what the caller has
         `in_flight` to it already, first attempts before retries; leased until now + lease."""
 
-    async def purge(self, before: datetime) -> int:
-        """Delivered and failed deliveries made before then, with their attempts."""
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Delivered and failed deliveries made before then, with their attempts: at most
+        `limit`, none another process is purging."""
 
 
 QueueFactory = Callable[[], AbstractAsyncContextManager[DeliveryQueue]]

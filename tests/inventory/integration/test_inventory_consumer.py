@@ -5,6 +5,7 @@ temporary holds that ran out."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -256,3 +257,39 @@ class TestExpiryJob:
             (released,) = await published(container, order_id, "reservation_released")
             assert released["data"]["reason"] == "expired"
             assert released["data"]["lines"][0]["held"] == 2
+
+    async def test_two_processes_expiring_at_once_release_each_hold_once(
+        self, clocked: tuple[ServiceContainer, FakeClock]
+    ) -> None:
+        container, clock = clocked
+        # Each process runs the job with no claim: both find the same holds due.
+        jobs = [
+            expire_holds_job(
+                bus=container.bus,
+                session_factory=container.session_factory,
+                clock=clock,
+                interval_s=60,
+            )
+            for _ in range(2)
+        ]
+        async with client_for(container) as client:
+            code, (lamp,) = await shelf(client, 10)
+            holds = [
+                await container.bus.handle(
+                    ReserveStock(
+                        order_id=new_id(),
+                        requests=(Request(lamp, 1, code),),
+                        expires_at=clock.now() + timedelta(minutes=10),
+                    )
+                )
+                for _ in range(8)
+            ]
+            clock.advance(timedelta(minutes=10))
+
+            await asyncio.gather(*(job.run_once() for job in jobs))
+
+            assert await on_hand_and_reserved(client, lamp) == (10, 0)
+            for hold in holds:
+                order_id = (await client.get(f"/v1/reservations/{hold}")).json()["order_id"]
+                (released,) = await published(container, order_id, "reservation_released")
+                assert released["data"]["lines"][0]["held"] == 1

@@ -13,6 +13,8 @@ from pydantic import SecretStr
 from libs.auth.keys import DEV_KID_PREFIX, generate_signing_key, jwks_of
 from libs.auth.service_tokens import ServiceTokens
 from libs.auth.settings import DEV_ISSUER, AuthSettings
+from libs.bootstrap import self_service_limiter
+from libs.config import ServiceSettings
 from libs.contracts.base import IntegrationEvent
 from libs.contracts.inventory import LowStock
 from libs.contracts.orchestration import FulfillmentAccepted
@@ -73,6 +75,26 @@ def test_an_allowance_needs_a_positive_rate_and_burst(
 ) -> None:
     with pytest.raises(ValueError, match="positive rate"):
         RateLimiter(rate_per_s=1, burst=1, per_key=per_key)
+
+
+def test_each_replica_enforces_its_share_of_the_self_service_limit() -> None:
+    url = "postgresql+asyncpg://returns:secret@db/returns"
+    clock = FakeClock()
+    one_of_two = self_service_limiter(
+        ServiceSettings(
+            SERVICE_NAME="returns",
+            HTTP_PORT=8004,
+            DATABASE_URL=url,
+            REPLICAS=2,
+            SELF_SERVICE_RATE_PER_MIN=60,
+            SELF_SERVICE_BURST=9,
+        ),
+        clock=clock,
+    )
+    # Half of the burst (rounded up) and half of the rate: a second a request becomes two.
+    assert [one_of_two.take("203.0.113.7") for _ in range(6)] == [0, 0, 0, 0, 0, 2]
+    clock.now += 2
+    assert one_of_two.take("203.0.113.7") == 0
 
 
 def test_the_default_write_rate_fits_one_client_at_a_peak(

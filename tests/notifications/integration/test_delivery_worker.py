@@ -5,9 +5,11 @@ worker died holding it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -16,7 +18,7 @@ from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from libs.runtime import ServiceContainer
 from services.notifications.adapters.repository import delivery_queue
@@ -327,6 +329,36 @@ async def test_an_endpoints_requests_in_flight_count_against_its_share_of_a_clai
     assert len(await claimed_with(0)) == 4
 
 
+async def test_another_process_s_requests_in_flight_count_against_the_endpoint_s_share(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    created = await endpoint(client, "http://127.0.0.1:9/never-sent")
+    mine = set()
+    for _ in range(10):  # ten orders: ten deliveries that could all go at once
+        mine.update(await record(container, uuid.uuid4()))
+    endpoint_id = UUID(created["id"])
+
+    async def claimed_by_a_process(lease: timedelta) -> set[str]:
+        # Each claim is another process's: nothing of its own in flight.
+        async with delivery_queue(container.session_factory) as queue:
+            claimed = await queue.claim_due(
+                datetime.now(UTC), 500, lease=lease, per_endpoint=PER_ENDPOINT
+            )
+        return {d.webhook_id for d in claimed if d.endpoint_id == endpoint_id} & mine
+
+    first = await claimed_by_a_process(timedelta(milliseconds=500))
+    assert len(first) == PER_ENDPOINT
+    # Its share is out in the first process's requests: a second process takes none of it.
+    assert await claimed_by_a_process(timedelta(seconds=30)) == set()
+    # Once those leases lapse (the process died), another takes a share again.
+    await eventually(
+        partial(_at_least, partial(claimed_by_a_process, timedelta(seconds=30)), 1),
+        timeout=5,
+        interval=0.1,
+        what="a share claimed after the first process's leases lapsed",
+    )
+
+
 async def test_a_delivery_whose_worker_died_is_claimed_again_once_the_lease_lapses(
     container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
 ) -> None:
@@ -363,3 +395,105 @@ async def _finish(container: ServiceContainer, claimed: list[Any]) -> None:
         await container.bus.handle(
             commands.RecordAttempt(delivery, datetime.now(UTC), Outcome(204, 1), 0.5)
         )
+
+
+# The purge runs in every process of the service: two at once split the old deliveries between
+# them, and neither waits for the rows the other holds.
+
+OLD = datetime.now(UTC) - timedelta(days=60)  # past the worker's 30 days
+
+
+async def add_deliveries(
+    container: ServiceContainer, endpoint_id: str, n: int, *, status: str, made: datetime
+) -> None:
+    """`n` deliveries of the endpoint in that state, made then, each with one attempt."""
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "endpoint_id": UUID(endpoint_id),
+            "webhook_id": str(uuid.uuid4()),
+            "event_type": "oms.order.status_changed",
+            "aggregate_key": str(uuid.uuid4()),
+            "occurred_at": made,
+            "payload": {},
+            "status": status,
+            "attempts": 1,
+            "created_at": made,
+        }
+        for _ in range(n)
+    ]
+    async with container.session_factory.begin() as s:
+        await s.execute(insert(webhook_delivery), rows)
+        await s.execute(
+            insert(webhook_delivery_attempt),
+            [
+                {"delivery_id": r["id"], "number": 1, "started_at": made, "latency_ms": 1}
+                for r in rows
+            ],
+        )
+
+
+async def states_of(container: ServiceContainer, endpoint_id: str) -> Counter[tuple[str, bool]]:
+    """(status, made before the retention) of each of the endpoint's deliveries, counted."""
+    return Counter(
+        (d.status, d.created_at < OLD + timedelta(days=1))
+        for d in await deliveries_to(container, endpoint_id)
+    )
+
+
+async def test_two_purges_at_once_delete_each_old_finished_delivery_once(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    await worker.purge()  # what earlier runs may have left: this test counts every purged row
+    created = (await endpoint(client, "http://127.0.0.1:9/never-sent"))["id"]
+    await add_deliveries(container, created, 700, status="delivered", made=OLD)
+    await add_deliveries(container, created, 300, status="failed", made=OLD)
+    await add_deliveries(container, created, 5, status="pending", made=OLD)
+    await add_deliveries(container, created, 5, status="delivered", made=datetime.now(UTC))
+    before = datetime.now(UTC) - timedelta(days=30)
+
+    async def drain() -> list[int]:
+        batches: list[int] = []
+        while True:
+            async with delivery_queue(container.session_factory) as queue:
+                purged = await queue.purge(before, 50)
+            if not purged:
+                return batches
+            batches.append(purged)
+
+    first, second = await asyncio.gather(drain(), drain())
+
+    assert sum(first + second) == 1000
+    assert max(first + second) <= 50
+    assert await states_of(container, created) == {("pending", True): 5, ("delivered", False): 5}
+    async with container.session_factory() as s:
+        orphans = await s.scalar(
+            select(func.count())
+            .select_from(webhook_delivery_attempt)
+            .where(webhook_delivery_attempt.c.delivery_id.not_in(select(webhook_delivery.c.id)))
+        )
+    assert orphans == 0
+
+
+async def test_deliveries_another_purge_holds_are_skipped_not_waited_for(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    created = (await endpoint(client, "http://127.0.0.1:9/never-sent"))["id"]
+    await add_deliveries(container, created, 10, status="delivered", made=OLD)
+    async with container.engine.connect() as holder:
+        # Another process's purge in the middle of its transaction: it holds 4 of them.
+        await holder.execute(
+            select(webhook_delivery.c.seq)
+            .where(webhook_delivery.c.endpoint_id == UUID(created))
+            .order_by(webhook_delivery.c.seq)
+            .limit(4)
+            .with_for_update()
+        )
+        # A purge that waited for those locks would not come back while they are held.
+        async with asyncio.timeout(10):
+            await worker.purge()
+        assert await states_of(container, created) == {("delivered", True): 4}
+        await holder.rollback()
+
+    await worker.purge()
+    assert await states_of(container, created) == {}

@@ -7,9 +7,11 @@ delivery's next attempt or end, and the endpoint's health, in one transaction wi
 of an endpoint it disables. A process that dies between sending and recording leaves the lease
 to lapse: the delivery is sent again (at least once; `webhook-id` lets the receiver dedupe).
 
-Several processes may each run the worker: a claim skips what another holds. Only the earliest
-pending delivery of an endpoint's order is ever claimed, so one order's events reach an
-endpoint in the order they were recorded, while other orders and other endpoints go on.
+Several processes may each run the worker: a claim skips what another holds (FOR UPDATE SKIP
+LOCKED, then a lease), and an endpoint's PER_ENDPOINT counts the requests every process has out
+to it (its leased deliveries), not only this one's. Only the earliest pending delivery of an
+endpoint's order is ever claimed, so one order's events reach an endpoint in the order they
+were recorded, while other orders and other endpoints go on.
 
 No receiver holds up another: the worker claims only as many deliveries as it has free slots
 and does not wait for their answers, an endpoint gets at most PER_ENDPOINT of the slots, and a
@@ -45,6 +47,8 @@ log = get_logger(__name__)
 # holds its own slots for the timeout, never the others'.
 CONCURRENCY = 16
 PER_ENDPOINT = 4
+# Deliveries the purge deletes per transaction (with their attempts).
+PURGE_BATCH = 1000
 
 
 class WebhookSender(Protocol):
@@ -171,9 +175,16 @@ class DeliveryWorker:
 
     async def purge(self) -> int:
         """Deliveries past the retention that are done (delivered or failed), with their
-        attempts; a pending one is kept whatever its age."""
-        async with self._queue() as queue:
-            purged = await queue.purge(self._clock.now() - self._retention)
+        attempts; a pending one is kept whatever its age. A batch per transaction, each
+        skipping what another process's purge holds, so every process may run it at once."""
+        before = self._clock.now() - self._retention
+        purged = 0
+        while True:
+            async with self._queue() as queue:
+                batch = await queue.purge(before, PURGE_BATCH)
+            purged += batch
+            if batch < PURGE_BATCH:
+                break
         if purged:
             log.info("webhook.deliveries_purged", deliveries=purged)
         return 0  # once an hour is enough, however many went
