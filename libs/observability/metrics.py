@@ -11,7 +11,11 @@ The families (docs/operations.md#metrics lists them with their labels):
   which counts the business facts (orders placed, routed, held, cancelled, returned...)
   without a line of domain code;
 - `oms_outbox_backlog`, `oms_outbox_oldest_age_seconds`, `oms_outbox_query_success`: read
-  from the database when scraped, under a short timeout.
+  from the database when scraped, under a short timeout (ScrapeRead; a service adds reads of
+  its own the same way: orchestration's sagas by state, notifications' pending deliveries).
+
+A service's own counters (orders by channel, holds by reason, webhook attempts...) are
+defined in the service, beside what counts them.
 
 A service of several processes (libs.processes) serves HTTP from children that share one
 socket, so a scrape reaches whichever child the kernel picks: each child's own counters would
