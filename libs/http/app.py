@@ -57,11 +57,14 @@ def create_service_app(
     audit_log: Table,
     status_table: Mapping[type[DomainError], int] | None = None,
     body_limits: Mapping[str, int] | None = None,
+    scrape_reads: Sequence[prometheus.ScrapeRead] = (),
 ) -> FastAPI:
     """The service's app. `version` is its API's (semantic) version: the major part changes
     with a breaking change (the gate, tools/compat.py, refuses one without it), the minor part
     with an addition. `body_limits` maps path prefixes to a body size limit other than the
-    default 1 MiB (e.g. an upload endpoint); everything else keeps the default."""
+    default 1 MiB (e.g. an upload endpoint); everything else keeps the default.
+    `scrape_reads`: the service's own families read from its database at each scrape of
+    `/metrics`, beside the outbox's every service has."""
     app = FastAPI(
         title=title,
         description=description,
@@ -79,7 +82,7 @@ def create_service_app(
     app.add_middleware(prometheus.HttpMetricsMiddleware)
     install_problem_handlers(app, status_table or {})
     app.include_router(health_router())
-    app.include_router(metrics_router(container))
+    app.include_router(metrics_router(container, scrape_reads))
     for router in [*routers, audit_router(audit_log)]:
         app.include_router(router, prefix="/v1")
     _with_shared_declarations(app, problem_codes=service_problem_codes(routers))
@@ -192,16 +195,19 @@ def health_router() -> APIRouter:
     return router
 
 
-def metrics_router(container: ServiceContainer) -> APIRouter:
+def metrics_router(
+    container: ServiceContainer, scrape_reads: Sequence[prometheus.ScrapeRead] = ()
+) -> APIRouter:
     """`GET /metrics` (libs.observability.metrics). Like the probes it takes no token: it is
     for Prometheus on the cluster network (docs/security.md). It stays out of the OpenAPI
     document: it is an operator's endpoint in Prometheus' format, not part of the API."""
     router = APIRouter()
-    engine, outbox = container.engine, container.outbox.table
+    engine = container.engine
+    reads = [prometheus.outbox_read(container.outbox.table), *scrape_reads]
 
     @router.get(prometheus.METRICS_PATH, include_in_schema=False)
     async def metrics() -> Response:
-        families = await prometheus.outbox_families(engine, outbox)
+        families = await prometheus.read_all_at_scrape(engine, reads)
         return Response(prometheus.render(families), media_type=prometheus.CONTENT_TYPE)
 
     return router

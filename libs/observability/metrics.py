@@ -11,7 +11,11 @@ The families (docs/operations.md#metrics lists them with their labels):
   which counts the business facts (orders placed, routed, held, cancelled, returned...)
   without a line of domain code;
 - `oms_outbox_backlog`, `oms_outbox_oldest_age_seconds`, `oms_outbox_query_success`: read
-  from the database when scraped, under a short timeout.
+  from the database when scraped, under a short timeout (ScrapeRead; a service adds reads of
+  its own the same way: orchestration's sagas by state, notifications' pending deliveries).
+
+A service's own counters (orders by channel, holds by reason, webhook attempts...) are
+defined in the service, beside what counts them.
 
 A service of several processes (libs.processes) serves HTTP from children that share one
 socket, so a scrape reaches whichever child the kernel picks: each child's own counters would
@@ -26,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -41,7 +47,7 @@ from prometheus_client import (
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import Table, text
+from sqlalchemy import Row, Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,7 +67,7 @@ HANDLE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 UNMATCHED = "unmatched"
 # Anything else a client sends as a method is one series, not one per invented method.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-OUTBOX_QUERY_TIMEOUT_S = 1.0
+SCRAPE_QUERY_TIMEOUT_S = 1.0
 
 # A `_created` timestamp beside every series would double what each scrape sends; Prometheus
 # sees counter resets without it.
@@ -209,43 +215,85 @@ def events_published(types: Iterable[str]) -> None:
         child.inc()
 
 
-async def outbox_families(
-    engine: AsyncEngine, outbox: Table, *, timeout_s: float = OUTBOX_QUERY_TIMEOUT_S
+@dataclass(frozen=True)
+class ScrapeRead:
+    """Families a service reads from its database when scraped (the outbox's, the sagas' by
+    state, the deliveries' backlog): one statement, run under a short timeout so that a
+    database too slow or unreachable costs the scrape at most that, and says so in
+    `oms_<name>_query_success` (the families are then absent). `families` turns the
+    statement's rows into the families, whose names `names` declares (what a dashboard or an
+    alert rule may use: tests/contract/test_monitoring.py checks them)."""
+
+    name: str
+    query: TextClause
+    families: Callable[[Sequence[Row[Any]]], list[Metric]]
+    names: tuple[str, ...]
+    help: str
+
+
+async def read_at_scrape(
+    engine: AsyncEngine, read: ScrapeRead, *, timeout_s: float = SCRAPE_QUERY_TIMEOUT_S
 ) -> list[Metric]:
-    """The outbox's backlog and the age of its oldest unpublished row, read now. The count
-    walks the partial index of unpublished rows (the relay's own); the age reads the first of
-    them in `seq` order, which is as old as any. A database too slow or unreachable costs the
-    scrape at most `timeout_s`, and says so in `oms_outbox_query_success`."""
+    """The read's families now, and whether they could be read."""
+    success = GaugeMetricFamily(f"oms_{read.name}_query_success", read.help)
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as conn:
+            rows = (await conn.execute(read.query)).all()
+    except Exception as exc:
+        log.warning("metrics.unread", read=read.name, error=repr(exc), timeout_s=timeout_s)
+        success.add_metric([], 0)
+        return [success]
+    success.add_metric([], 1)
+    return [success, *read.families(rows)]
+
+
+async def read_all_at_scrape(
+    engine: AsyncEngine, reads: Sequence[ScrapeRead], *, timeout_s: float = SCRAPE_QUERY_TIMEOUT_S
+) -> list[Metric]:
+    """Every read at once (each on its own connection): a scrape waits for the slowest alone."""
+    results = await asyncio.gather(*(read_at_scrape(engine, r, timeout_s=timeout_s) for r in reads))
+    return [family for families in results for family in families]
+
+
+def outbox_read(outbox: Table) -> ScrapeRead:
+    """The outbox's backlog and the age of its oldest unpublished row. The count walks the
+    partial index of unpublished rows (the relay's own); the age reads the first of them in
+    `seq` order, which is as old as any."""
     table = outbox.fullname
     query = text(
         "SELECT count(*) AS backlog, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - ("
         f"SELECT created_at FROM {table} WHERE published_at IS NULL ORDER BY seq LIMIT 1"
         f")), 0)::float8 AS age FROM {table} WHERE published_at IS NULL"
     )
-    success = GaugeMetricFamily(
-        "oms_outbox_query_success",
-        "1 when this scrape could read the outbox (the two oms_outbox_ families are then"
+
+    def families(rows: Sequence[Row[Any]]) -> list[Metric]:
+        row = rows[0]
+        return [
+            GaugeMetricFamily(
+                "oms_outbox_backlog", "Outbox rows not yet published", value=int(row.backlog)
+            ),
+            GaugeMetricFamily(
+                "oms_outbox_oldest_age_seconds",
+                "Age of the oldest unpublished outbox row (0 when there is none)",
+                value=float(row.age),
+            ),
+        ]
+
+    return ScrapeRead(
+        name="outbox",
+        query=query,
+        families=families,
+        names=("oms_outbox_backlog", "oms_outbox_oldest_age_seconds"),
+        help="1 when this scrape could read the outbox (the two oms_outbox_ families are then"
         " present), 0 when the database did not answer in time",
     )
-    try:
-        async with asyncio.timeout(timeout_s), engine.connect() as conn:
-            row = (await conn.execute(query)).one()
-    except Exception as exc:
-        log.warning("metrics.outbox_unread", error=repr(exc), timeout_s=timeout_s)
-        success.add_metric([], 0)
-        return [success]
-    success.add_metric([], 1)
-    return [
-        success,
-        GaugeMetricFamily(
-            "oms_outbox_backlog", "Outbox rows not yet published", value=int(row.backlog)
-        ),
-        GaugeMetricFamily(
-            "oms_outbox_oldest_age_seconds",
-            "Age of the oldest unpublished outbox row (0 when there is none)",
-            value=float(row.age),
-        ),
-    ]
+
+
+async def outbox_families(
+    engine: AsyncEngine, outbox: Table, *, timeout_s: float = SCRAPE_QUERY_TIMEOUT_S
+) -> list[Metric]:
+    """The outbox's families, read now (outbox_read)."""
+    return await read_at_scrape(engine, outbox_read(outbox), timeout_s=timeout_s)
 
 
 class _ThisProcess(Collector):

@@ -1,11 +1,13 @@
 """`GET /metrics` of running services after an order: the request histogram by route template,
 the outbox read at scrape time, the events the relay published, the consumer's counts and lag
-(libs.observability.metrics)."""
+(libs.observability.metrics); orchestration's sagas by state and notifications' customer
+messages and pending deliveries (each service's own families)."""
 
 from __future__ import annotations
 
 import httpx
 
+from services.orchestration.adapters.metrics import UNDER_WAY
 from tests.e2e.conftest import Stack
 from tests.e2e.flows import place_order, random_sku, set_stock, wait_for_status
 from tests.support.metrics import Samples, scrape, value
@@ -80,3 +82,37 @@ async def test_the_services_count_an_order_on_their_metrics_endpoints(
     ]
     assert lags and all(lag >= 0 for lag in lags)
     assert value(orchestration, "oms_outbox_query_success") == 1
+    # Read when scraped: every state under way, the confirmed order's saga among the fulfilling.
+    assert value(orchestration, "oms_sagas_query_success") == 1
+    states = {dict(labels)["state"] for name, labels in orchestration if name == "oms_sagas"}
+    assert states == set(UNDER_WAY)
+    fulfilling = value(orchestration, "oms_sagas", state="fulfilling")
+    assert fulfilling is not None and fulfilling >= 1
+    unchanged = value(orchestration, "oms_saga_oldest_unchanged_seconds", state="fulfilling")
+    assert unchanged is not None and unchanged >= 0
+
+    # Notifications sent the order's confirmation e-mail, and reads its backlog when scraped.
+    def confirmation_counted(samples: Samples) -> bool:
+        sent = value(
+            samples,
+            "oms_customer_messages_total",
+            medium="email",
+            kind="order_confirmed",
+            outcome="sent",
+        )
+        return (sent or 0) >= 1
+
+    notifications = await eventually(
+        lambda: scrape(urls["notifications"]),
+        until=confirmation_counted,
+        what="notifications to count the confirmation e-mail it sent",
+    )
+    assert value(notifications, "oms_deliveries_query_success") == 1
+    for gauge in (
+        "oms_webhook_deliveries_pending",
+        "oms_webhook_delivery_oldest_pending_age_seconds",
+        "oms_customer_messages_pending",
+        "oms_customer_message_oldest_pending_age_seconds",
+    ):
+        found = value(notifications, gauge)
+        assert found is not None and found >= 0, gauge

@@ -15,9 +15,13 @@ async def scrape(url: str) -> Samples:
         response = await plain.get(f"{url}/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
+    return parse(response.text)
+
+
+def parse(exposition: str) -> Samples:
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
+        for family in text_string_to_metric_families(exposition)
         for sample in family.samples
     }
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
+from services.notifications.adapters.metrics import PENDING_READ
 from services.notifications.adapters.tables import plumbing
 from services.notifications.api.routes import ROUTERS
 
@@ -23,4 +24,5 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         "order's messages, a resend, and the opt-out.",
         audit_log=plumbing.audit,
         routers=ROUTERS,
+        scrape_reads=[PENDING_READ],
     )

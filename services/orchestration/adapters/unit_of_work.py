@@ -14,13 +14,14 @@ from libs.ids import uuids_among
 from libs.jobs import Wakeup
 from services.orchestration.adapters.carrier_rates import RateTableVersions
 from services.orchestration.adapters.customer_history import CustomerHistoryTable
+from services.orchestration.adapters.metrics import holds_committed
 from services.orchestration.adapters.payment_tokens import PaymentTokenTable
 from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.review_rules import ReviewRuleVersions
 from services.orchestration.adapters.routing_view import RoutingView
 from services.orchestration.adapters.strategies import StrategyVersions
 from services.orchestration.domain import commands
-from services.orchestration.domain.events import DomainEvent
+from services.orchestration.domain.events import DomainEvent, OrderOnHold
 from services.orchestration.domain.review import AddressCheck, FraudCheck
 from services.orchestration.domain.saga import SagaPolicy
 from services.orchestration.service_layer.handlers.faults import CrashPoints
@@ -59,6 +60,8 @@ class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         self.address_check = address_check
         self.crash_points = crash_points
         self.worker_wakeup = worker_wakeup
+        # The reason codes of the holds staged, counted once their transaction committed.
+        self._holds: list[str] = []
 
     async def commit(self) -> None:
         await self.routing.flush()
@@ -69,12 +72,19 @@ class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         if self.crash_points is not None:
             self.crash_points.at(steps, "before")
         await super().commit()
+        holds, self._holds = self._holds, []
+        holds_committed(holds)
         if self.crash_points is not None:
             self.crash_points.at(steps, "after")
         if self.worker_wakeup is not None and self.sagas.seen:
             self.worker_wakeup.wake()
 
+    async def rollback(self) -> None:
+        self._holds = []
+        await super().rollback()
+
     def start(self) -> None:
+        self._holds = []
         self.sagas = SagaRepository(self.session, self.policy)
         self.routing = RoutingView(self.session)
         self.strategies = StrategyVersions(self.session)
@@ -103,6 +113,7 @@ class PostgresUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         """What the sagas of this unit of work announced, in order, to the outbox."""
         events: list[IntegrationEvent] = []
         for saga in self.sagas.seen:
+            self._holds.extend(e.reason_code for e in saga.events if isinstance(e, OrderOnHold))
             events.extend(map(self._translate, saga.events))
             saga.events.clear()
         return events

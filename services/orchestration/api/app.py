@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
+from services.orchestration.adapters.metrics import SAGAS_READ
 from services.orchestration.adapters.tables import plumbing
 from services.orchestration.api.routes import fulfillments, review, routing, sagas
 
@@ -20,4 +21,5 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         "fulfilment orders, carriers and payments; holds and manual review.",
         audit_log=plumbing.audit,
         routers=[sagas.router, review.router, routing.router, fulfillments.router],
+        scrape_reads=[SAGAS_READ],
     )

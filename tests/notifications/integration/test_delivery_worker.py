@@ -18,6 +18,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select
 
 from libs.runtime import ServiceContainer
@@ -173,6 +174,8 @@ async def test_a_500_is_retried_with_the_same_webhook_id_and_each_attempt_is_in_
     container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
 ) -> None:
     receiver = Receiver(status=500)
+    counted_before = {outcome: attempts_counted(outcome) for outcome in OUTCOMES}
+    started = datetime.now(UTC)
     async with serving(receiver) as served:
         created = await endpoint(client, served.url)
         await record(container, uuid.uuid4())
@@ -195,6 +198,27 @@ async def test_a_500_is_retried_with_the_same_webhook_id_and_each_attempt_is_in_
     assert [a.number for a in recorded] == list(range(1, len(recorded) + 1))
     assert [a.status_code for a in recorded][-1] == 200
     assert all(a.status_code == 500 and a.error == "answered 500" for a in recorded[:-1])
+    # On /metrics, every attempt the ledger recorded meanwhile (this test's, and the earlier
+    # tests' endpoints', which match the same events), by its outcome.
+    counted = {o: attempts_counted(o) - counted_before[o] for o in OUTCOMES}
+    async with container.session_factory() as s:
+        codes = list(
+            await s.scalars(
+                select(webhook_delivery_attempt.c.status_code).where(
+                    webhook_delivery_attempt.c.started_at >= started
+                )
+            )
+        )
+    answered = sum(1 for code in codes if code is not None and 200 <= code < 300)
+    assert counted["delivered"] == answered >= 1
+    assert counted["retry"] + counted["failed"] == len(codes) - answered >= len(recorded) - 1
+
+
+OUTCOMES = ("delivered", "retry", "failed")
+
+
+def attempts_counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("oms_webhook_attempts_total", {"outcome": outcome}) or 0.0
 
 
 async def test_a_redirect_is_not_followed(

@@ -10,16 +10,19 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from libs.auth.scopes import Scope
 from libs.http.pagination import encode_cursor
 from libs.ids import new_id
 from libs.runtime import ServiceContainer
+from services.orchestration.adapters.metrics import UNDER_WAY
 from services.orchestration.adapters.repository import SagaRepository
 from services.orchestration.adapters.tables import plumbing
 from services.orchestration.domain.saga import HoldReason, OrderSaga
 from tests.orchestration.integration.conftest import app_for, order_snapshot
+from tests.support.metrics import parse, value
 from tests.support.tokens import admin_headers, bearer, token
 
 
@@ -143,6 +146,32 @@ async def test_a_retry_with_the_same_idempotency_key_answers_without_a_second_ef
     assert (first.status_code, retry.status_code) == (200, 200)
     assert retry.json()["hold"] == first.json()["hold"]
     assert await event_types(container, order_id) == ["oms.orchestration.order_on_hold"]
+
+
+async def test_a_hold_counts_on_metrics_once_by_reason_and_its_saga_by_state(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    def held() -> float:
+        return REGISTRY.get_sample_value("oms_orders_held_total", {"reason": "manual"}) or 0.0
+
+    order_id = await placed(container)
+    before = held()
+    key = {"Idempotency-Key": f"hold-metered-{order_id}"}
+    assert (await client.post(f"/v1/orders/{order_id}/hold", headers=key)).status_code == 200
+    assert (await client.post(f"/v1/orders/{order_id}/hold", headers=key)).status_code == 200
+    assert held() == before + 1  # a replayed key holds nothing
+
+    scraped = await client.get("/metrics")
+    assert scraped.status_code == 200, scraped.text
+    samples = parse(scraped.text)
+    assert value(samples, "oms_sagas_query_success") == 1
+    assert {dict(labels)["state"] for name, labels in samples if name == "oms_sagas"} == set(
+        UNDER_WAY
+    )
+    on_hold = value(samples, "oms_sagas", state="on_hold")
+    assert on_hold is not None and on_hold >= 1
+    unchanged = value(samples, "oms_saga_oldest_unchanged_seconds", state="on_hold")
+    assert unchanged is not None and unchanged >= 0
 
 
 async def test_holding_needs_orders_write_and_the_orders_channel(

@@ -40,6 +40,7 @@ from services.notifications.domain.delivery import (
     RetryPolicy,
     judge,
 )
+from services.notifications.service_layer import metrics
 from services.notifications.service_layer.unit_of_work import QueueFactory, UnitOfWork
 
 log = get_logger(__name__)
@@ -83,6 +84,9 @@ def record_attempt_handler(
                 )
             await uow.endpoints.save(endpoint)
         await uow.commit()
+        metrics.webhook_attempt(
+            "retry" if verdict.status is DeliveryStatus.PENDING else verdict.status.value
+        )
 
     return record_attempt
 

@@ -43,6 +43,7 @@ from services.notifications.domain.notices import (
     context_for,
     retry_after,
 )
+from services.notifications.service_layer import metrics
 
 log = get_logger(__name__)
 
@@ -135,6 +136,11 @@ class NotificationSender:
         outcomes = await asyncio.gather(*(one(n) for n in claimed))
         async with self._queue() as queue:
             await queue.record(outcomes, self._clock.now())
+        for notification, outcome in zip(claimed, outcomes, strict=True):
+            if notification.order is None and outcome.status == NotificationStatus.PENDING:
+                continue  # waiting for the order's placement: nothing was tried
+            label = "retry" if outcome.status == NotificationStatus.PENDING else outcome.status
+            metrics.customer_message(notification.medium, notification.kind, label)
         return len(claimed)
 
     async def _send_one(self, n: Claimed) -> Outcome:
