@@ -19,7 +19,8 @@ unexport PYTHONDONTWRITEBYTECODE
         bench-tools token compose docs
 
 help:
-	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the five services (Ctrl-C stops)"
+	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the five services (Ctrl-C stops);"
+	@echo "             REPLICAS=2 runs two instances of each (replica 2 on ports 8101-8105)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
 	@echo "make token SCOPES=... CHANNELS=... LOCATIONS=... - a development access token"
@@ -51,8 +52,10 @@ migrate: infra
 topics: infra
 	OMS_KAFKA_REPLICATION_FACTOR=1 OMS_KAFKA_MIN_INSYNC_REPLICAS=1 $(PY) -m libs.messaging.admin ensure-topics
 
+# REPLICAS=n: n instances of every service, each on its own port (deploy/local/run.sh).
+REPLICAS ?= 1
 run: migrate topics
-	@deploy/local/run.sh
+	@OMS_REPLICAS=$(REPLICAS) deploy/local/run.sh
 
 stop:
 	deploy/local/stop.sh

@@ -36,6 +36,9 @@ from libs.messaging.topics import (
 # `make run` serves service N on HTTP_PORT_BASE + N; a test run moves the whole block to a base
 # of its own (tests.support.environment.PORT_BASE) and keeps each service's offset.
 HTTP_PORT_BASE = 8000
+# `make run REPLICAS=n` serves replica r (1..n) of a service on its port + (r - 1) x this step:
+# replica 2 on 8101-8105, clear of the first block and of the test runs' blocks (18000 up).
+REPLICA_PORT_STEP = 100
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,12 @@ class Service:
         """Its place in a block of ports (see HTTP_PORT_BASE)."""
         return self.port - HTTP_PORT_BASE
 
+    def replica_port(self, replica: int, *, step: int = REPLICA_PORT_STEP) -> int:
+        """The port of its replica number `replica` (1 is the service's own port)."""
+        if replica < 1:
+            raise ValueError(f"replicas are numbered from 1, not {replica}")
+        return self.port + (replica - 1) * step
+
     @property
     def publishes(self) -> tuple[str, ...]:
         """The logical topics it owns (libs.messaging.topics: one owner per topic)."""
@@ -148,11 +157,13 @@ def readers() -> dict[str, list[str]]:
 
 
 def shell() -> str:
-    """Bash assignments of the list of services and their ports (deploy/local/_lib.sh)."""
+    """Bash assignments of the list of services, their ports and the replicas' port step
+    (deploy/local/_lib.sh)."""
     ports = " ".join(f"[{s.name}]={s.port}" for s in SERVICES)
     return (
         f"OMS_SERVICES=({' '.join(shlex.quote(n) for n in names())})\n"
         f"declare -gA OMS_SERVICE_PORTS=({ports})\n"
+        f"OMS_REPLICA_PORT_STEP={REPLICA_PORT_STEP}\n"
     )
 
 

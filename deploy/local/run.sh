@@ -11,6 +11,13 @@
 # others one per four, at least one) with a database pool sized so
 # that the four fit PostgreSQL's connections (size_services); logs in
 # .local/logs/<svc>.log (previous run kept as <svc>.log.1), pids in .local/run/<svc>.pid.
+# OMS_REPLICAS=n (`make run REPLICAS=n`, default 1) runs n independent instances of every
+# service, each with its own supervisor and port, sharing the service's database and consumer
+# group (as n pods would): replica r of a service listens on its port + (r - 1) x 100
+# (OMS_REPLICA_PORT_STEP, from the registry), e.g. 8101-8105 for replica 2, and is named
+# <svc>-<r> in its log and pid file (.local/logs/<svc>-2.log, .local/run/<svc>-2.pid);
+# replica 1 keeps the plain names. A KAFKA_GROUP_INSTANCE_ID the caller sets becomes
+# <id>-r<r> for replicas 2 and up (two members with one id would fence each other out).
 # Waits for GET /healthz on each (OMS_HEALTH_TIMEOUT seconds each, default 60), prints the /docs
 # URLs, then supervises: a service that dies is reported (log tail) and the others keep running.
 # Before the services it starts the development SMTP sink (tools/mail_sink.py) on
@@ -44,9 +51,39 @@ CONNECTIONS_PER_SERVICE=45
 MAX_POOL_SIZE=10 # the services' own default
 
 declare -A PIDS=()
+REPLICAS=${OMS_REPLICAS:-1}
+# Every instance to run, in start order (replica 1 of every service, then replica 2, ...):
+# its name (<svc> for replica 1, <svc>-<r> after), and its service, replica number and port.
+declare -a INSTANCES=()
+declare -A INSTANCE_SERVICE=() INSTANCE_REPLICA=() INSTANCE_PORT=()
 SHUTTING_DOWN=0
 
 [ -x "$PY" ] || die "$PY not found: run '.tools/bin/uv sync --frozen' first (make run does)"
+[[ "$REPLICAS" =~ ^[1-9][0-9]?$ ]] || die "REPLICAS (OMS_REPLICAS) must be a number from 1 to 99, not '$REPLICAS'"
+
+plan_instances() {
+    local r svc inst
+    for ((r = 1; r <= REPLICAS; r++)); do
+        for svc in "${OMS_SERVICES[@]}"; do
+            inst=$svc
+            [ "$r" -gt 1 ] && inst="$svc-$r"
+            INSTANCES+=("$inst")
+            INSTANCE_SERVICE[$inst]=$svc
+            INSTANCE_REPLICA[$inst]=$r
+            INSTANCE_PORT[$inst]=$(($(service_port "$svc") + (r - 1) * OMS_REPLICA_PORT_STEP))
+        done
+    done
+}
+plan_instances
+
+# The pid files of every instance of a service an earlier run may have left (any REPLICAS).
+service_pidfiles() {
+    local f
+    for f in "$RUN_DIR/$1.pid" "$RUN_DIR/$1"-[0-9]*.pid; do
+        [ -e "$f" ] && printf '%s\n' "$f"
+    done
+    return 0
+}
 
 # HTTP status code of GET http://127.0.0.1:<port><path>, empty when there is no answer.
 # Plain bash (/dev/tcp), so it needs neither curl nor wget.
@@ -68,17 +105,20 @@ refuse_duplicates() {
     if [ -n "$sup" ] && [ "$sup" != "$$" ] && pid_matches "$sup" "run.sh"; then
         die "already running: 'make run' (run.sh pid $sup) supervises the services; Ctrl-C it or run 'make stop' first"
     fi
+    local f inst
     for svc in "${OMS_SERVICES[@]}"; do
-        pid=$(read_pid "$RUN_DIR/$svc.pid")
-        if [ -n "$pid" ] && pid_matches "$pid" "services.$svc"; then
-            die "already running: $svc (pid $pid) from an earlier run; run 'make stop' (deploy/local/stop.sh) first"
-        fi
-        rm -f "$RUN_DIR/$svc.pid"
+        while read -r f; do
+            pid=$(read_pid "$f")
+            if [ -n "$pid" ] && pid_matches "$pid" "services.$svc"; then
+                die "already running: $(basename "$f" .pid) (pid $pid) from an earlier run; run 'make stop' (deploy/local/stop.sh) first"
+            fi
+            rm -f "$f"
+        done < <(service_pidfiles "$svc")
     done
-    for svc in "${OMS_SERVICES[@]}"; do
-        port=$(service_port "$svc")
+    for inst in "${INSTANCES[@]}"; do
+        port=${INSTANCE_PORT[$inst]}
         if port_open "$port"; then
-            die "port $port (for $svc) is already in use by a process not started by run.sh; free it first (ss -ltnp 'sport = :$port')"
+            die "port $port (for $inst) is already in use by a process not started by run.sh; free it first (ss -ltnp 'sport = :$port')"
         fi
     done
     pid=$(read_pid "$RUN_DIR/mail_sink.pid")
@@ -123,7 +163,8 @@ stop_mail_sink() {
 # shared_host_processes: order-capture one per two CPUs, the others one per four, at least
 # one; shared_host_nice: the HTTP edges first, returns last; shared_host_consumer_apart: the
 # HTTP edge's consumer in a process of its own), and a pool that keeps its processes within
-# CONNECTIONS_PER_SERVICE (each may open 2 x pool + 1: pool, overflow, relay lock).
+# CONNECTIONS_PER_SERVICE (each may open 2 x pool + 1: pool, overflow, relay lock), shared by
+# the service's REPLICAS.
 size_services() {
     local svc prefix procs_var pool_var nice_var apart_var url_var procs pool all i=0
     local -a auto nice apart
@@ -149,39 +190,50 @@ print(*(str(shared_host_consumer_apart(s)).lower() for s in sys.argv[1:]))' "${O
         [[ "$procs" =~ ^[1-9][0-9]*$ ]] || die "$procs_var must be a positive number, not '$procs'"
         all=$procs
         [ "${!apart_var,,}" = true ] && all=$((procs + 1))
-        pool=$(((CONNECTIONS_PER_SERVICE / all - 1) / 2))
+        pool=$(((CONNECTIONS_PER_SERVICE / REPLICAS / all - 1) / 2))
         ((pool > MAX_POOL_SIZE)) && pool=$MAX_POOL_SIZE
         ((pool < 1)) && pool=1
         export "$procs_var=$procs"
         [ -n "${!pool_var:-}" ] || export "$pool_var=$pool"
+        # The self-service limit is the whole service's: each process takes its share of it.
+        export "${prefix}_REPLICAS=$REPLICAS"
         url_var="${prefix}_DATABASE_URL"
         # Over the cluster's Unix socket (postgres.sh lets the roles in there): a statement's
         # round trip costs a third of one over TCP loopback.
         if [ -z "${!url_var:-}" ] && [ -d "$PG_SOCKET_DIR" ]; then
             export "$url_var=postgresql+asyncpg://oms_$svc:oms_$svc@/oms_$svc?host=$PG_SOCKET_DIR"
         fi
-        log "$svc: ${!procs_var} process(es), database pool ${!pool_var} each, nice ${!nice_var}, consumer apart: ${!apart_var}"
+        log "$svc: $REPLICAS replica(s) of ${!procs_var} process(es), database pool ${!pool_var} each, nice ${!nice_var}, consumer apart: ${!apart_var}"
     done
 }
 
 start_service() {
-    local svc=$1 log="$LOG_DIR/$1.log" pid
+    local inst=$1 log="$LOG_DIR/$1.log" pid svc prefix r member
+    svc=${INSTANCE_SERVICE[$inst]}
+    r=${INSTANCE_REPLICA[$inst]}
+    prefix=${svc^^}
+    # What is this instance's own: its port, and a static consumer-group member id if set.
+    local -a own=("${prefix}_HTTP_PORT=${INSTANCE_PORT[$inst]}")
+    member="${prefix}_KAFKA_GROUP_INSTANCE_ID"
+    if [ -n "${!member:-}" ] && [ "$r" -gt 1 ]; then
+        own+=("$member=${!member}-r$r")
+    fi
     [ -f "$log" ] && mv -f "$log" "$log.1"
-    echo "==== $(date -Is) run.sh: $PY -m services.$svc ====" >"$log"
+    echo "==== $(date -Is) run.sh: ${own[*]} $PY -m services.$svc ====" >"$log"
     # setsid: own process group, so a Ctrl-C in the terminal reaches only this supervisor,
     # which then stops the services in order.
-    setsid "$PY" -m "services.$svc" >>"$log" 2>&1 </dev/null &
+    env "${own[@]}" setsid "$PY" -m "services.$svc" >>"$log" 2>&1 </dev/null &
     pid=$!
-    PIDS[$svc]=$pid
-    echo "$pid" >"$RUN_DIR/$svc.pid"
-    log "started $svc (pid $pid, log $log)"
+    PIDS[$inst]=$pid
+    echo "$pid" >"$RUN_DIR/$inst.pid"
+    log "started $inst (pid $pid, port ${INSTANCE_PORT[$inst]}, log $log)"
 }
 
 # Stop our services: SIGTERM all, wait up to STOP_TIMEOUT s, SIGKILL the leftovers.
 stop_services() {
     local svc pid i alive
     local -a live=()
-    for svc in "${OMS_SERVICES[@]}"; do
+    for svc in "${INSTANCES[@]}"; do
         pid=${PIDS[$svc]:-}
         if [ -n "$pid" ] && pid_alive "$pid"; then
             kill -TERM "$pid" 2>/dev/null || true
@@ -246,7 +298,7 @@ on_exit() {
 
 wait_healthy() {
     local svc=$1 port pid start=$SECONDS code
-    port=$(service_port "$svc")
+    port=${INSTANCE_PORT[$svc]}
     pid=${PIDS[$svc]}
     while :; do
         if ! pid_alive "$pid"; then
@@ -272,7 +324,7 @@ supervise() {
     local svc pid rc alive
     while :; do
         alive=0
-        for svc in "${OMS_SERVICES[@]}"; do
+        for svc in "${INSTANCES[@]}"; do
             pid=${PIDS[$svc]:-}
             [ -n "$pid" ] || continue
             if pid_alive "$pid"; then
@@ -318,22 +370,23 @@ main() {
     fi
     size_services
     start_mail_sink
-    local svc
-    for svc in "${OMS_SERVICES[@]}"; do
-        start_service "$svc"
+    local inst
+    for inst in "${INSTANCES[@]}"; do
+        start_service "$inst"
     done
-    for svc in "${OMS_SERVICES[@]}"; do
-        wait_healthy "$svc"
+    for inst in "${INSTANCES[@]}"; do
+        wait_healthy "$inst"
     done
     {
         echo
         echo "OMS is running:"
-        for svc in "${OMS_SERVICES[@]}"; do
-            printf '  %-14s http://127.0.0.1:%s/docs\n' "$svc" "$(service_port "$svc")"
+        for inst in "${INSTANCES[@]}"; do
+            printf '  %-16s http://127.0.0.1:%s/docs\n' "$inst" "${INSTANCE_PORT[$inst]}"
         done
         echo "E-mails: $MAIL_DIR/*.eml (the development SMTP sink on 127.0.0.1:$MAIL_SINK_PORT)"
         echo "Logs: $LOG_DIR/<service>.log"
         echo "Processes per service: <SERVICE>_PROCESSES (e.g. ORCHESTRATION_PROCESSES=3 make run)."
+        echo "Replicas of every service: make run REPLICAS=2 (replica 2 on 8101-8105)."
         echo "Ctrl-C to stop (services, then Kafka and PostgreSQL)."
     } >&2
     supervise

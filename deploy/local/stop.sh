@@ -4,7 +4,8 @@
 #   deploy/local/stop.sh
 #
 # 1. a live run.sh supervisor (.local/run/run.pid) gets SIGTERM and does its own shutdown;
-# 2. services still named by .local/run/<svc>.pid get SIGTERM, SIGKILL after 15 s, and the mail
+# 2. services still named by .local/run/<svc>.pid (and <svc>-<r>.pid, the replicas of
+#    `make run REPLICAS=n`) get SIGTERM, SIGKILL after 15 s, and the mail
 #    sink named by .local/run/mail_sink.pid after 5 s;
 # 3. deploy/local/kafka.sh stop;  4. deploy/local/postgres.sh stop (only if ensure started it).
 set -euo pipefail
@@ -28,14 +29,18 @@ rm -f "$RUN_DIR/run.pid"
 # Services left behind (run.sh killed with SIGKILL, or its shutdown cut short).
 declare -A pids=()
 for svc in "${OMS_SERVICES[@]}"; do
-    pid=$(read_pid "$RUN_DIR/$svc.pid")
-    if [ -n "$pid" ] && pid_matches "$pid" "services.$svc"; then
-        log "stopping $svc (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        pids[$svc]=$pid
-    else
-        rm -f "$RUN_DIR/$svc.pid"
-    fi
+    for pidfile in "$RUN_DIR/$svc.pid" "$RUN_DIR/$svc"-[0-9]*.pid; do
+        [ -e "$pidfile" ] || continue
+        inst=$(basename "$pidfile" .pid)
+        pid=$(read_pid "$pidfile")
+        if [ -n "$pid" ] && pid_matches "$pid" "services.$svc"; then
+            log "stopping $inst (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+            pids[$inst]=$pid
+        else
+            rm -f "$pidfile"
+        fi
+    done
 done
 if [ "${#pids[@]}" -gt 0 ]; then
     for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do

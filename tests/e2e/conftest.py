@@ -17,7 +17,13 @@ import httpx
 import pytest
 
 from tests.support.api import Api, generated_clients
-from tests.support.environment import LOG_DIR, SERVICES, base_url, migrate_from_scratch
+from tests.support.environment import (
+    LOG_DIR,
+    SERVICES,
+    base_url,
+    migrate_from_scratch,
+    replica_port,
+)
 from tests.support.mailbox import Mailbox
 from tests.support.polling import eventually
 from tests.support.tokens import admin_headers
@@ -152,6 +158,52 @@ async def stack(
         yield services
     finally:
         await asyncio.gather(*(proc.stop() for proc in services.values()))
+
+
+Replicas = dict[str, list[ServiceProcess]]
+
+
+def replica_env(service: str, replica: int) -> dict[str, str]:
+    """What one more replica of `service` runs with: the stack's settings on a port of its
+    own. Everything else that names an instance is its own already (a log file per replica,
+    the metrics directory made new by each supervisor, the outbox relay elected by an advisory
+    lock over the shared database); a static group member id, if the run sets one, would fence
+    the other replica out of the consumer group, so it is made the replica's own."""
+    prefix = SERVICES[service][0]
+    env = {**STACK_ENV.get(service, {}), f"{prefix}_HTTP_PORT": str(replica_port(service, replica))}
+    member = os.environ.get(f"{prefix}_KAFKA_GROUP_INSTANCE_ID")
+    if member:
+        env[f"{prefix}_KAFKA_GROUP_INSTANCE_ID"] = f"{member}-r{replica}"
+    return env
+
+
+@contextlib.asynccontextmanager
+async def replicas_of(stack: Stack, count: int) -> AsyncIterator[Replicas]:
+    """`count` replicas of every service: the stack's own processes as replica 1, and replicas
+    2..count started beside them (own ports, same databases, consumer groups and topics), like
+    `make run REPLICAS=n`. The extra replicas stop on leaving; the stack's keep running."""
+    extra = {
+        name: [
+            ServiceProcess(name, env=replica_env(name, r), log_name=f"{name}-replica{r}")
+            for r in range(2, count + 1)
+        ]
+        for name in SERVICES
+    }
+    started = [proc for procs in extra.values() for proc in procs]
+    for proc in started:
+        proc.start()
+    try:
+        await asyncio.gather(*(proc.wait_healthy(timeout=60) for proc in started))
+        yield {name: [stack[name], *extra[name]] for name in SERVICES}
+    finally:
+        await asyncio.gather(*(proc.stop() for proc in started))
+
+
+@pytest.fixture
+async def two_replicas(stack: Stack) -> AsyncIterator[Replicas]:
+    """Two replicas of every service (the default stack is one, for the other tests' speed)."""
+    async with replicas_of(stack, 2) as replicas:
+        yield replicas
 
 
 @pytest.fixture

@@ -29,6 +29,20 @@ SERVICES: dict[str, tuple[str, int]] = {
     for service in registry.SERVICES
 }
 
+# Replica r (1..) of a service in a test run: its test port + (r - 1) x this step, so two
+# replicas (tests/e2e/test_replicas.py) stay inside the run's block of 100 ports, clear of the
+# services' (PORT_BASE + 1...) and the mail sink's (PORT_BASE + 25); registry.REPLICA_PORT_STEP
+# (100) is `make run`'s, whose blocks are not shared.
+REPLICA_PORT_STEP = 30
+
+
+def replica_port(service: str, replica: int) -> int:
+    """The test port of a service's replica number `replica` (1 is the stack's own)."""
+    return registry.service(service).replica_port(replica, step=REPLICA_PORT_STEP) + (
+        PORT_BASE - registry.HTTP_PORT_BASE
+    )
+
+
 RUN_ID = os.environ.setdefault("OMS_TEST_RUN_ID", str(int(time.time())))
 TOPIC_PREFIX = f"test{RUN_ID}."
 ROOT = Path(__file__).resolve().parents[2]
