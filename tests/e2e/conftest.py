@@ -63,7 +63,9 @@ class ServiceProcess:
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    async def wait_healthy(self, timeout: float = 30) -> None:
+    # A service is ready in 3-5 s on a quiet machine; make test's two shards may start their
+    # stacks at once beside the other shard's tests, and a start then took over 30 s.
+    async def wait_healthy(self, timeout: float = 60) -> None:
         async def probe() -> bool:
             assert self.process is not None
             if self.process.poll() is not None:
