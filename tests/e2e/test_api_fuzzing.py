@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LOG_DIR, ROOT, Stack
-from tests.support.environment import SERVICES
+from tests.e2e.conftest import ROOT, Stack
+from tests.support.environment import LOG_DIR, SERVICES
 from tests.support.tokens import token
 
 EXAMPLES = os.environ.get("OMS_FUZZ_EXAMPLES", "20")

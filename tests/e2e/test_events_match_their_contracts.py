@@ -19,7 +19,8 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 
 from libs.messaging.envelope import parse_dataschema
 from libs.messaging.topics import TOPICS, dlq_of
-from tests.e2e.conftest import LOG_DIR, ROOT, Stack
+from tests.e2e.conftest import ROOT, Stack
+from tests.support.environment import LOG_DIR
 from tests.support.kafka import read_topic
 
 POISON_HEADER = "test-poison"
