@@ -3,7 +3,7 @@ the webhook deliveries and the customer messages still pending, and the age of t
 each. Both counts walk a partial index of the pending rows (the workers' own); the ages read
 those rows alone. A delivery backing off from a failing endpoint is pending until its retry
 window ends (3 days by default), so its age is the first sign of an endpoint that stopped
-answering; the attempts' outcomes are counted in service_layer.metrics."""
+answering; the attempts' outcomes are counted in service_layer.handlers.metrics."""
 
 from __future__ import annotations
 

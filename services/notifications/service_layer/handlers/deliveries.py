@@ -40,7 +40,7 @@ from services.notifications.domain.delivery import (
     RetryPolicy,
     judge,
 )
-from services.notifications.service_layer import metrics
+from services.notifications.service_layer.handlers import metrics
 from services.notifications.service_layer.unit_of_work import QueueFactory, UnitOfWork
 
 log = get_logger(__name__)

@@ -43,7 +43,7 @@ from services.notifications.domain.notices import (
     context_for,
     retry_after,
 )
-from services.notifications.service_layer import metrics
+from services.notifications.service_layer.handlers import metrics
 
 log = get_logger(__name__)
 
