@@ -88,6 +88,8 @@ class ServiceSettings(BaseSettings):
     SERVICE_NAME: str
     ENV: Literal["development", "test", "production"] = "development"
     LOG_LEVEL: str = "INFO"
+    # One JSON line per HTTP request (libs.observability.access_log); ~?? us of CPU each.
+    ACCESS_LOG: bool = True
     HTTP_HOST: str = "127.0.0.1"
     HTTP_PORT: int
     # How many processes serve this instance (HTTP on one shared socket, consumers in one
