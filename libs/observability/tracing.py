@@ -30,19 +30,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-from opentelemetry import context, propagate, trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
+from typing import TYPE_CHECKING, Any
 
 from libs.observability.logging import get_logger
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.trace import Tracer
+
+# OpenTelemetry itself is imported only once tracing is on, in the functions that need it:
+# its SDK and propagators took about a tenth of a second of every process's start.
 
 log = get_logger(__name__)
 
@@ -52,7 +50,7 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 UNTRACED_URLS = "healthz,readyz,metrics"
 
 _provider: TracerProvider | None = None
-_tracer: trace.Tracer = trace.NoOpTracer()
+_tracer: Tracer | None = None
 
 
 def enabled() -> bool:
@@ -86,6 +84,11 @@ def configure_tracing(
         return True
     if exporter is None and not requested(environ):
         return False
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
     name = environ.get("OTEL_SERVICE_NAME") or service
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
     if exporter is not None:
@@ -102,11 +105,12 @@ def configure_tracing(
 
 
 def _exporters(environ: Mapping[str, str]) -> list[SpanExporter]:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
     names = [n.strip() for n in environ.get("OTEL_TRACES_EXPORTER", "otlp").lower().split(",")]
     chosen: list[SpanExporter] = []
     for name in filter(None, names):
         if name == "otlp":
-            # Imported here: a process that does not trace never loads protobuf.
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             chosen.append(OTLPSpanExporter())
@@ -141,6 +145,8 @@ def current_trace_headers() -> dict[str, str]:
     when tracing is off or no span is current."""
     if _provider is None:
         return {}
+    from opentelemetry import propagate
+
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return {k: v for k, v in carrier.items() if k in TRACE_HEADERS}
@@ -150,12 +156,10 @@ def current_trace_id() -> str | None:
     """The current trace's id in hex (as a trace viewer searches for it), or None."""
     if _provider is None:
         return None
+    from opentelemetry import trace
+
     span_context = trace.get_current_span().get_span_context()
     return format(span_context.trace_id, "032x") if span_context.is_valid else None
-
-
-def context_of(headers: Mapping[str, str]) -> context.Context:
-    return propagate.extract(headers)
 
 
 def kafka_trace_headers(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
@@ -172,6 +176,8 @@ def attached(headers: Mapping[str, str]) -> Iterator[None]:
     if _provider is None or not headers:
         yield
         return
+    from opentelemetry import context, propagate
+
     token = context.attach(propagate.extract(headers))
     try:
         yield
@@ -188,9 +194,11 @@ def consumer_span(
     """A span for handling one consumed record, a child of the context its producer saved in
     the record's headers, and current while the handler runs (so what it writes carries the
     trace on). Nothing when tracing is off."""
-    if _provider is None:
+    if _provider is None or _tracer is None:
         yield
         return
+    from opentelemetry import propagate, trace
+
     parent = propagate.extract(kafka_trace_headers(headers))
     with _tracer.start_as_current_span(
         name, context=parent, kind=trace.SpanKind.CONSUMER, attributes=attributes
@@ -215,4 +223,4 @@ def reset_for_tests() -> None:
         instrumentor.uninstrument()
     _provider.shutdown()
     _provider = None
-    _tracer = trace.NoOpTracer()
+    _tracer = None

@@ -121,7 +121,8 @@ async def traced(stack: Stack, collector: Collector) -> AsyncIterator[dict[str, 
     for process in processes.values():
         process.start()
     try:
-        await asyncio.gather(*(p.wait_healthy() for p in processes.values()))
+        # Three start at once, each loading the OpenTelemetry packages besides the service.
+        await asyncio.gather(*(p.wait_healthy(timeout=60) for p in processes.values()))
         yield processes
     finally:
         await asyncio.gather(*(p.stop() for p in processes.values()))
