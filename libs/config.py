@@ -88,7 +88,7 @@ class ServiceSettings(BaseSettings):
     SERVICE_NAME: str
     ENV: Literal["development", "test", "production"] = "development"
     LOG_LEVEL: str = "INFO"
-    # One JSON line per HTTP request (libs.observability.access_log): about 40-60 us of CPU
+    # One JSON line per HTTP request (libs.observability.access_log): about 45-60 us of CPU
     # each, under 1 % of what an order costs the services (docs/operations.md#access-log).
     ACCESS_LOG: bool = True
     HTTP_HOST: str = "127.0.0.1"
