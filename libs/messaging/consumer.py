@@ -45,7 +45,7 @@ from libs.observability.metrics import (
     records_handled,
     set_consumer_lag,
 )
-from libs.observability.tracing import consumer_span
+from libs.observability.tracing import TRACE_HEADERS, consumer_span
 from libs.observability.tracing import enabled as tracing_enabled
 from libs.outbox.inbox import InboxEntry
 
@@ -511,6 +511,10 @@ class InboxConsumer:
         self, producer: AIOKafkaProducer, record: ConsumerRecord[Any, Any], error: str
     ) -> None:
         headers = list(record.headers or [])
+        if tracing_enabled():
+            # The instrumented producer adds the current span's own traceparent: the record's
+            # would be a second one.
+            headers = [(k, v) for k, v in headers if k not in TRACE_HEADERS]
         headers += [
             ("dlq-error", error[:MAX_ERROR_HEADER].encode()),
             ("dlq-consumer", self._name.encode()),
