@@ -30,6 +30,7 @@ from libs.db.pool import RawPool
 from libs.http.auth import AccessControl
 from libs.messaging.consumer import InboxConsumer
 from libs.observability.logging import configure_logging, get_logger
+from libs.observability.tracing import configure_tracing
 from libs.outbox.relay import OutboxRelay
 from libs.outbox.writer import OutboxWriter
 from libs.processes import PARTS as PARTS
@@ -165,6 +166,8 @@ def run_service(
     inherited from a supervisor) if given, else on HTTP_HOST:HTTP_PORT."""
     container = build_container(settings)
     configure_logging(service=settings.deploy_name, level=settings.LOG_LEVEL)
+    # Before the app is built: its server spans are added to it as it is (off by default).
+    configure_tracing(service=settings.deploy_name)
     if "api" not in parts:
         settle_heap(settings.GC_GEN0_THRESHOLD)
         asyncio.run(_run_without_api(container, parts))

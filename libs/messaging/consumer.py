@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -45,6 +45,8 @@ from libs.observability.metrics import (
     records_handled,
     set_consumer_lag,
 )
+from libs.observability.tracing import TRACE_HEADERS, consumer_span
+from libs.observability.tracing import enabled as tracing_enabled
 from libs.outbox.inbox import InboxEntry
 
 log = get_logger(__name__)
@@ -55,6 +57,8 @@ Translator = Callable[[Envelope], object | None]
 Subscriptions = Mapping[str, Mapping[str, Translator]]
 
 MAX_ERROR_HEADER = 2000
+# Reusable: what a record's span is when tracing is off.
+_UNTRACED: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -274,6 +278,7 @@ class InboxConsumer:
             [d.inbox.topic for d in deliveries if d.inbox is not None],
             time.perf_counter() - started,
         )
+        log.debug("consumer.batch_handled", consumer=self._name, records=len(deliveries))
         return True
 
     async def _handle_head(
@@ -360,7 +365,37 @@ class InboxConsumer:
                 self._name, envelope.id, envelope.type, self._namer.logical(work.record.topic)
             ),
             envelope.partitionkey or envelope.subject or envelope.id,
-            partial(correlation_scope, envelope.correlationid, envelope.id),
+            partial(self._traced_scope, work)
+            if tracing_enabled()
+            else partial(correlation_scope, envelope.correlationid, envelope.id),
+        )
+
+    @contextlib.contextmanager
+    def _traced_scope(self, work: _Work) -> Iterator[None]:
+        """A record's correlation scope in a span that continues its producer's trace."""
+        with self._span(work), correlation_scope(work.envelope.correlationid, work.envelope.id):
+            yield
+
+    def _span(self, work: _Work) -> contextlib.AbstractContextManager[None]:
+        """The record's `process` span (nothing when tracing is off): a child of the context
+        its producer put in its headers, current while the handler runs, so the events the
+        handler writes carry the same trace on (libs.observability.tracing)."""
+        if not tracing_enabled():
+            return _UNTRACED
+        record, envelope = work.record, work.envelope
+        return consumer_span(
+            f"process {self._namer.logical(record.topic)}",
+            record.headers,
+            {
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "messaging.consumer.group.name": self._name,
+                "cloudevents.event_id": envelope.id,
+                "cloudevents.event_type": envelope.type,
+            },
         )
 
     async def _handle_batch(
@@ -375,7 +410,7 @@ class InboxConsumer:
     async def _handle_alone(
         self, producer: AIOKafkaProducer, tp: TopicPartition, work: _Work
     ) -> None:
-        with correlation_scope(work.envelope.correlationid, work.envelope.id):
+        with self._span(work), correlation_scope(work.envelope.correlationid, work.envelope.id):
             await self._handle_with_retries(producer, work.record, work.envelope, work.translator)
         self._processed[tp] = work.last_offset + 1
 
@@ -415,7 +450,7 @@ class InboxConsumer:
         if isinstance(work, str):
             await self._dead_letter(producer, record, work)
         elif work is not None:
-            with correlation_scope(work.envelope.correlationid, work.envelope.id):
+            with self._span(work), correlation_scope(work.envelope.correlationid, work.envelope.id):
                 await self._handle_with_retries(producer, record, work.envelope, work.translator)
 
     async def _handle_with_retries(
@@ -437,6 +472,21 @@ class InboxConsumer:
                     started = time.perf_counter()
                     await self._bus.handle(command, inbox=entry)
                     records_handled([entry.topic], time.perf_counter() - started)
+                    # Debug: at info, a busy consumer would write a line per record.
+                    log.debug(
+                        "consumer.handled",
+                        consumer=self._name,
+                        event_id=envelope.id,
+                        event_type=envelope.type,
+                        attempts=attempt,
+                    )
+                else:
+                    log.debug(
+                        "consumer.not_concerned",
+                        consumer=self._name,
+                        event_id=envelope.id,
+                        event_type=envelope.type,
+                    )
                 return
             except asyncio.CancelledError:
                 raise
@@ -461,6 +511,10 @@ class InboxConsumer:
         self, producer: AIOKafkaProducer, record: ConsumerRecord[Any, Any], error: str
     ) -> None:
         headers = list(record.headers or [])
+        if tracing_enabled():
+            # The instrumented producer adds the current span's own traceparent: the record's
+            # would be a second one.
+            headers = [(k, v) for k, v in headers if k not in TRACE_HEADERS]
         headers += [
             ("dlq-error", error[:MAX_ERROR_HEADER].encode()),
             ("dlq-consumer", self._name.encode()),

@@ -37,6 +37,8 @@ from libs.messaging.envelope import CONTENT_TYPE, TYPE_HEADER
 from libs.messaging.topics import TopicNamer
 from libs.observability.logging import dependency_of, get_logger
 from libs.observability.metrics import events_published
+from libs.observability.tracing import TRACE_HEADERS, attached
+from libs.observability.tracing import enabled as tracing_enabled
 from libs.outbox.tables import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
@@ -172,20 +174,31 @@ class OutboxRelay:
         # Enqueue in seq order, then wait for all acks: the idempotent producer keeps each
         # partition's records in the order they were enqueued.
         acks = []
+        tracing = tracing_enabled()
         for row in rows:
             headers = [
                 ("content-type", CONTENT_TYPE_BYTES),
                 (TYPE_HEADER, row["event_type"].encode()),
             ]
-            headers += [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
-            acks.append(
-                await producer.send(
-                    self._namer.physical(row["topic"]),
-                    value=row["payload"].encode(),
-                    key=row["key"].encode(),
-                    headers=headers,
-                )
+            saved: dict[str, str] = json.loads(row["headers"])
+            # Tracing on, the row is sent inside the trace it was written in: the instrumented
+            # producer makes its `send` span a child of it and puts that span's own
+            # traceparent in the record's headers (the saved one would be a second copy).
+            trace_context = (
+                {k: saved.pop(k) for k in TRACE_HEADERS if k in saved} if tracing else None
             )
+            headers += [(k, str(v).encode()) for k, v in saved.items()]
+            sending = producer.send(
+                self._namer.physical(row["topic"]),
+                value=row["payload"].encode(),
+                key=row["key"].encode(),
+                headers=headers,
+            )
+            if trace_context is None:
+                acks.append(await sending)
+            else:
+                with attached(trace_context):
+                    acks.append(await sending)
         await asyncio.gather(*acks)
         events_published(row["event_type"] for row in rows)
 

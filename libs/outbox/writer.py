@@ -17,6 +17,7 @@ from libs.db.driver import execute
 from libs.ids import new_id
 from libs.messaging.envelope import Envelope, dataschema_of, source_of
 from libs.observability.correlation import current_causation_id, current_correlation_id
+from libs.observability.tracing import current_trace_headers
 from libs.outbox.audit import audit_row
 
 
@@ -53,6 +54,9 @@ class OutboxWriter:
         """The outbox rows of `events` and, when this writer audits, their audit rows."""
         rows = []
         audit_rows = []
+        # The current span's W3C context, sent on by the relay (libs.observability.tracing);
+        # empty when tracing is off.
+        trace_headers = current_trace_headers()
         for event in events:
             env = self.envelope(event)
             if self._audit_table is not None:
@@ -66,7 +70,8 @@ class OutboxWriter:
                     "schema_version": event.version,
                     "payload": env.model_dump(mode="json", exclude_none=True),
                     "headers": {"correlation-id": env.correlationid}
-                    | ({"causation-id": env.causationid} if env.causationid else {}),
+                    | ({"causation-id": env.causationid} if env.causationid else {})
+                    | trace_headers,
                 }
             )
         return rows, audit_rows
