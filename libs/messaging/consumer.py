@@ -34,7 +34,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.bus.message_bus import Delivery, MessageBus
 from libs.db.driver import is_disconnect
-from libs.db.errors import is_retryable_conflict
+from libs.db.errors import is_retryable_conflict, is_unavailable
 from libs.messaging.envelope import TYPE_HEADER, Envelope
 from libs.messaging.topics import TopicNamer, dlq_of
 from libs.observability.correlation import correlation_scope
@@ -67,6 +67,8 @@ def is_transient(exc: BaseException) -> bool:
     if is_disconnect(exc):  # raised by a statement run on the driver itself (libs.db.driver)
         return True
     if is_retryable_conflict(exc):  # a deadlock or serialization failure: run it again
+        return True
+    if is_unavailable(exc):  # the database is starting, recovering or shutting down
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
