@@ -191,8 +191,12 @@ class InboxConsumer:
                 await self.commit_processed(list(self._processed))
             self._consumer = None
             self.forget_lag(list(self._handed))
-            await consumer.stop()
-            await producer.stop()
+            try:
+                await consumer.stop()
+            finally:
+                # Even when the consumer's stop fails: an unstopped producer keeps its
+                # connections and its reconnect attempts after this round is over.
+                await producer.stop()
 
     async def _fetch(
         self, consumer: AIOKafkaConsumer

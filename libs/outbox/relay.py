@@ -109,10 +109,13 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_interval_s)
             await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
             producer = self._producer_factory()
-            await producer.start()
-            log.info("outbox.relay.leading", service=self._service)
-            self._leading = conn
             try:
+                # Inside the try: a start that fails (the broker is down) leaves a client
+                # with open connections and tasks that only stop() closes; left unclosed,
+                # one was reported (and kept reconnecting) on every relay retry.
+                await producer.start()
+                log.info("outbox.relay.leading", service=self._service)
+                self._leading = conn
                 await self._relay_forever(producer, conn)
             finally:
                 self._leading = None
