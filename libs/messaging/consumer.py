@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,11 @@ from libs.observability.metrics import (
 from libs.outbox.inbox import InboxEntry
 
 log = get_logger(__name__)
+
+# After a failure (the broker or the database unreachable) the next try waits 0.5 s, doubling
+# up to 10 s, each wait jittered; a run that had lasted longer than the cap starts again at 0.5.
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
 
 # (logical topic) -> (event type) -> translator from the envelope to a command for the bus;
 # a translator that returns None says this particular event does not concern the consumer.
@@ -147,22 +153,29 @@ class InboxConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; an unreachable broker is retried, never fatal."""
-        backoff = 0.5
+        loop = asyncio.get_running_loop()
+        backoff = FIRST_BACKOFF_S
         while True:
+            started = loop.time()
             try:
                 await self._consume()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if loop.time() - started > MAX_BACKOFF_S:
+                    backoff = FIRST_BACKOFF_S  # it had been working: a new outage
+                # Jitter: the processes that lost the broker or the database together must
+                # not all come back at the same instant, again and again.
+                delay = backoff * random.uniform(0.5, 1.0)
                 log.warning(
                     "consumer.failed",
                     consumer=self._name,
                     dependency=dependency_of(exc),
                     error=repr(exc),
-                    retry_in_s=backoff,
+                    retry_in_s=round(delay, 2),
                 )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await asyncio.sleep(delay)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _consume(self) -> None:
         consumer = self._consumer_factory()
