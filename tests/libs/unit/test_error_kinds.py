@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError
 
 from libs.db.errors import raised_by_database
@@ -119,7 +120,20 @@ def not_accepting_connections() -> asyncpg.exceptions.CannotConnectNowError:
     )
 
 
+def closed_under_a_statement_on_the_driver() -> Exception:
+    """What a statement run on the driver (libs.db.driver) raised when PostgreSQL stopped
+    under it: SQLAlchemy's adapted error, not wrapped in a DBAPIError (a 500 before)."""
+    closed = asyncpg.InterfaceError("connection is closed")
+    try:
+        raise AsyncAdapt_asyncpg_dbapi.InterfaceError(  # type: ignore[no-untyped-call]
+            "connection is closed", closed
+        ) from closed
+    except AsyncAdapt_asyncpg_dbapi.InterfaceError as adapted:
+        return adapted
+
+
 UNAVAILABLE = [
+    closed_under_a_statement_on_the_driver(),
     # Raised while connecting: SQLAlchemy wraps it with no invalidated connection to tell.
     DBAPIError("connect", {}, not_accepting_connections()),
     not_accepting_connections(),  # from a statement run on the driver itself
