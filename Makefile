@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 # run starts hundreds of them.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help run stop test test-unit test-integration test-e2e check lint typecheck \
+.PHONY: help run stop test test-unit test-integration test-e2e chaos check lint typecheck \
         contracts contracts-release compat clients migrate topics infra deps kafka-reset bench \
         bench-tools token compose docs
 
@@ -29,7 +29,7 @@ help:
 	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
 	@echo "make compose - regenerate docker-compose.yml and deploy/postgres/init.sql from libs/registry.py"
 	@echo "make docs   - the HTTP API reference from contracts/openapi (Redoc): build/docs/index.html"
-	@echo "other: test-unit test-integration test-e2e check contracts migrate topics kafka-reset"
+	@echo "other: test-unit test-integration test-e2e chaos check contracts migrate topics kafka-reset"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -138,3 +138,7 @@ test-integration: infra clients
 
 test-e2e: infra clients
 	$(call pytest,-m e2e)
+
+# Kills and outages under load (tests/chaos): its own broker and PostgreSQL, never the shared ones.
+chaos: infra clients
+	$(call pytest,-m chaos)

@@ -14,13 +14,14 @@ from tests.support.mailbox import Mailbox, start_sink_process, wait_listening
 environment.apply()
 
 # Unit tests first (seconds, no network), then integration, then end-to-end: the end-to-end
-# stack is started once, late, and owns the test databases from then on.
-_ORDER = {"unit": 0, "contract": 1, "integration": 2, "e2e": 3}
+# stack is started once, late, and owns the test databases from then on; the chaos suite
+# (tests/chaos: its own broker and database, which it stops) comes last.
+_ORDER = {"unit": 0, "contract": 1, "integration": 2, "e2e": 3, "chaos": 4}
 
 
 def _kind(item: pytest.Item) -> str:
     parts = item.path.parts
-    for kind in ("unit", "integration", "e2e", "contract"):
+    for kind in ("unit", "integration", "e2e", "contract", "chaos"):
         if kind in parts:
             return kind
     return "unit"

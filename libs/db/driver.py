@@ -24,6 +24,8 @@ from sqlalchemy import Insert, Select, TextClause, Update
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.errors import is_unavailable
+
 Statement = TextClause | Select[Any] | Insert | Update
 # The dialect statements are compiled with, for the driver.
 POSTGRESQL = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
@@ -49,7 +51,16 @@ async def driver_of(session: AsyncSession) -> asyncpg.Connection:
     if adapter._transaction is None:
         async with adapter._execute_mutex:
             if adapter._transaction is None:
-                await adapter._start_transaction()
+                try:
+                    await adapter._start_transaction()
+                except Exception as exc:
+                    if is_unavailable(exc):
+                        # SQLAlchemy invalidates a connection that fails under its own
+                        # statements, not under this private call: the pool kept handing the
+                        # closed connection back, and a consumer retrying at once (never idle
+                        # long enough to be pinged) failed on it for good after a restart.
+                        await connection.invalidate(exc)
+                    raise
     driver: asyncpg.Connection = raw.driver_connection
     session.info[_DRIVER_KEY] = (session.sync_session.get_transaction(), driver)
     return driver

@@ -17,7 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from libs.db.driver import is_disconnect
-from libs.db.errors import is_retryable_conflict, raised_by_database, sqlstate_of
+from libs.db.errors import (
+    is_retryable_conflict,
+    is_unavailable,
+    raised_by_database,
+    sqlstate_of,
+)
 from libs.errors import (
     Conflict,
     DependencyUnavailable,
@@ -241,6 +246,11 @@ def install_problem_handlers(app: FastAPI, status_table: Mapping[type[DomainErro
                 title="The request collided with another; retry it",
                 headers={"Retry-After": "1"},
             )
+        if is_unavailable(exc):
+            # The database is starting, recovering or shutting down (asyncpg raises these
+            # while connecting, so SQLAlchemy has no invalidated connection to say so):
+            # nothing was written, and the same request goes through once it is back.
+            return await on_database_unavailable(_, exc)
         # Logged with its stack for us; the client sees no trace and no SQL.
         log.exception("http.unhandled_error", error_type=type(exc).__name__)
         if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or is_disconnect(exc):

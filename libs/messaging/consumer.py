@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.bus.message_bus import Delivery, MessageBus
 from libs.db.driver import is_disconnect
-from libs.db.errors import is_retryable_conflict
+from libs.db.errors import is_retryable_conflict, is_unavailable
 from libs.messaging.envelope import TYPE_HEADER, Envelope
 from libs.messaging.topics import TopicNamer, dlq_of
 from libs.observability.correlation import correlation_scope
@@ -50,6 +51,11 @@ from libs.observability.tracing import enabled as tracing_enabled
 from libs.outbox.inbox import InboxEntry
 
 log = get_logger(__name__)
+
+# After a failure (the broker or the database unreachable) the next try waits 0.5 s, doubling
+# up to 10 s, each wait jittered; a run that had lasted longer than the cap starts again at 0.5.
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
 
 # (logical topic) -> (event type) -> translator from the envelope to a command for the bus;
 # a translator that returns None says this particular event does not concern the consumer.
@@ -71,6 +77,8 @@ def is_transient(exc: BaseException) -> bool:
     if is_disconnect(exc):  # raised by a statement run on the driver itself (libs.db.driver)
         return True
     if is_retryable_conflict(exc):  # a deadlock or serialization failure: run it again
+        return True
+    if is_unavailable(exc):  # the database is starting, recovering or shutting down
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
@@ -149,22 +157,29 @@ class InboxConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; an unreachable broker is retried, never fatal."""
-        backoff = 0.5
+        loop = asyncio.get_running_loop()
+        backoff = FIRST_BACKOFF_S
         while True:
+            started = loop.time()
             try:
                 await self._consume()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if loop.time() - started > MAX_BACKOFF_S:
+                    backoff = FIRST_BACKOFF_S  # it had been working: a new outage
+                # Jitter: the processes that lost the broker or the database together must
+                # not all come back at the same instant, again and again.
+                delay = backoff * random.uniform(0.5, 1.0)
                 log.warning(
                     "consumer.failed",
                     consumer=self._name,
                     dependency=dependency_of(exc),
                     error=repr(exc),
-                    retry_in_s=backoff,
+                    retry_in_s=round(delay, 2),
                 )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await asyncio.sleep(delay)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _consume(self) -> None:
         consumer = self._consumer_factory()
@@ -193,8 +208,12 @@ class InboxConsumer:
                 await self.commit_processed(list(self._processed))
             self._consumer = None
             self.forget_lag(list(self._handed))
-            await consumer.stop()
-            await producer.stop()
+            try:
+                await consumer.stop()
+            finally:
+                # Even when the consumer's stop fails: an unstopped producer keeps its
+                # connections and its reconnect attempts after this round is over.
+                await producer.stop()
 
     async def _fetch(
         self, consumer: AIOKafkaConsumer

@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_va
 from pydantic_settings import BaseSettings
 
 PRODUCER_SAFETY: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
+# aiokafka waits retry_backoff_ms (100 by default) between attempts to reach a broker that is
+# down, and logs each failed one: half a second keeps a broker outage from flooding the log
+# (libs.observability.logging.RepeatFilter keeps what still comes to one line per interval)
+# while a broker that is back is found again within a second.
+RECONNECT_BACKOFF_MS = 500
+
 CONSUMER_SAFETY: dict[str, Any] = {
     "enable_auto_commit": False,
     "auto_offset_reset": "earliest",
@@ -135,6 +141,7 @@ def make_producer(
         client_id=client_id,
         linger_ms=5,
         request_timeout_ms=15000,
+        retry_backoff_ms=RECONNECT_BACKOFF_MS,
         **PRODUCER_SAFETY,
         **security.client_kwargs(),
     )
@@ -178,6 +185,7 @@ def make_consumer(
         max_poll_records=500,
         session_timeout_ms=10000,
         heartbeat_interval_ms=2000,
+        retry_backoff_ms=RECONNECT_BACKOFF_MS,
         **fetch,
         **CONSUMER_SAFETY,
         **security.client_kwargs(),

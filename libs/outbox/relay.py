@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -42,6 +43,11 @@ from libs.observability.tracing import enabled as tracing_enabled
 from libs.outbox.tables import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
+
+# After a failure (the broker or the database unreachable) the next try waits 0.5 s, doubling
+# up to 10 s, each wait jittered; a run that had lasted longer than the cap starts again at 0.5.
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
 
 
 def advisory_lock_key(service: str) -> int:
@@ -88,23 +94,30 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; an unreachable database or broker is retried, never fatal."""
-        backoff = 0.5
+        loop = asyncio.get_running_loop()
+        backoff = FIRST_BACKOFF_S
         while True:
+            started = loop.time()
             try:
                 await self._run_as_leader()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if loop.time() - started > MAX_BACKOFF_S:
+                    backoff = FIRST_BACKOFF_S  # it had been working: a new outage
+                # Jitter: the processes that lost the broker or the database together must
+                # not all come back at the same instant, again and again.
+                delay = backoff * random.uniform(0.5, 1.0)
                 log.warning(
                     "outbox.relay.failed",
                     dependency=dependency_of(exc),
                     error=repr(exc),
-                    retry_in_s=backoff,
+                    retry_in_s=round(delay, 2),
                 )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await asyncio.sleep(delay)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
             else:
-                backoff = 0.5
+                backoff = FIRST_BACKOFF_S
 
     async def _run_as_leader(self) -> None:
         conn: asyncpg.Connection = await _connect(self._dsn, self._connection_options)
@@ -115,10 +128,13 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_interval_s)
             await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
             producer = self._producer_factory()
-            await producer.start()
-            log.info("outbox.relay.leading", service=self._service)
-            self._leading = conn
             try:
+                # Inside the try: a start that fails (the broker is down) leaves a client
+                # with open connections and tasks that only stop() closes; left unclosed,
+                # one was reported (and kept reconnecting) on every relay retry.
+                await producer.start()
+                log.info("outbox.relay.leading", service=self._service)
+                self._leading = conn
                 await self._relay_forever(producer, conn)
             finally:
                 self._leading = None

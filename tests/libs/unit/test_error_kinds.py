@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError
 
 from libs.db.errors import raised_by_database
@@ -110,3 +111,53 @@ async def test_an_exception_no_handler_took_is_answered_with_the_requests_correl
     assert given.status_code >= 400
     assert given.headers[CORRELATION_HEADER] == "corr-given"
     assert made.headers.get(CORRELATION_HEADER)  # one the service made for the request
+
+
+def not_accepting_connections() -> asyncpg.exceptions.CannotConnectNowError:
+    """What asyncpg raises while PostgreSQL starts up or recovers after a crash."""
+    return asyncpg.exceptions.CannotConnectNowError(
+        "the database system is not yet accepting connections"
+    )
+
+
+def closed_under_a_statement_on_the_driver() -> Exception:
+    """What a statement run on the driver (libs.db.driver) raised when PostgreSQL stopped
+    under it: SQLAlchemy's adapted error, not wrapped in a DBAPIError (a 500 before)."""
+    closed = asyncpg.InterfaceError("connection is closed")
+    try:
+        raise AsyncAdapt_asyncpg_dbapi.InterfaceError(  # type: ignore[no-untyped-call]
+            "connection is closed", closed
+        ) from closed
+    except AsyncAdapt_asyncpg_dbapi.InterfaceError as adapted:
+        return adapted
+
+
+UNAVAILABLE = [
+    closed_under_a_statement_on_the_driver(),
+    # Raised while connecting: SQLAlchemy wraps it with no invalidated connection to tell.
+    DBAPIError("connect", {}, not_accepting_connections()),
+    not_accepting_connections(),  # from a statement run on the driver itself
+    wrapped("57P01"),  # terminating connection due to administrator command
+    wrapped("57P02"),  # crash shutdown
+    wrapped("53300"),  # too many connections
+    wrapped("08006"),  # connection failure
+]
+
+
+@pytest.mark.parametrize("exc", UNAVAILABLE)
+async def test_a_database_that_takes_no_connections_now_is_503_with_retry_after(
+    exc: Exception,
+) -> None:
+    """A PostgreSQL restart gave clients HTTP 500s (issue 23): the database starting up is
+    unavailable, like one that refuses the connection."""
+    r = await answer(exc)
+
+    assert (r.status_code, r.json()["code"]) == (503, "database_unavailable")
+    assert r.headers["Retry-After"] == "2"
+
+
+@pytest.mark.parametrize("exc", UNAVAILABLE)
+def test_a_database_that_takes_no_connections_now_is_transient_for_a_consumer(
+    exc: Exception,
+) -> None:
+    assert is_transient(exc)
