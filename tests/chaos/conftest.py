@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from libs import registry
-from libs.messaging.admin import ensure_topics
+from libs.messaging.admin import ONE_BROKER, ensure_topics
 from tests.e2e.conftest import STACK_ENV, ServiceProcess
 from tests.e2e.flows import random_sku, set_stock
 from tests.support.environment import PORT_BASE, ROOT, SERVICES, TOPIC_PREFIX
@@ -111,7 +111,9 @@ async def chaos(mail_sink: Mailbox) -> AsyncIterator[Chaos]:
         env = service_env(postgres, kafka)
         await asyncio.to_thread(migrate, env)
         await broker
-        await ensure_topics(bootstrap_servers=kafka.bootstrap, prefix=TOPIC_PREFIX)
+        await ensure_topics(
+            bootstrap_servers=kafka.bootstrap, prefix=TOPIC_PREFIX, layout=ONE_BROKER
+        )
         offsets = {}
         for name in SERVICES:
             services[name] = ServiceProcess(

@@ -17,9 +17,10 @@ import httpx
 from sqlalchemy import text
 
 from libs.db.engine import make_engine
+from tests.support.exactly_once import tally_orders
 from tests.support.polling import eventually
 
-from .checks import assert_each_order_once, counts_per_order, not_once, where_they_stand
+from .checks import assert_each_order_once, where_they_stand
 from .conftest import Chaos
 from .load import Load
 
@@ -90,7 +91,8 @@ async def assert_nothing_lost_or_doubled(
     async def open_work() -> tuple[int, list[str]]:
         """How many orders are not done yet, and a few of them."""
         waiting = [f"order {o} not confirmed" for o in await unconfirmed(chaos, orders)]
-        work = waiting + not_once(await counts_per_order(chaos.databases, orders), orders)
+        tally = await tally_orders(orders, databases=chaos.databases)
+        work = waiting + [f"order {o}: {n}" for o, n in tally.not_exactly_once().items()]
         return len(work), work[:3]
 
     left = CONFIRMED_WITHIN_S - (time.monotonic() - fault_ended)

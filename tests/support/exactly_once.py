@@ -8,15 +8,16 @@ authorisation or fulfilment order is a row) and on the run's dead-letter topics.
     ...
     assert await dead_letters_since(ends) == {}
 
-Shared by the replica test (tests/e2e/test_replicas.py); meant for any test that places many
-orders through faults and must show none was lost or doubled.
+Shared by the replica test (tests/e2e/test_replicas.py) and the chaos suite (tests/chaos, on
+databases of its own: `databases=` maps a service to its database URL); meant for any test that
+places many orders through faults and must show none was lost or doubled.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,15 +28,15 @@ from libs.db.engine import make_engine
 from libs.messaging.topics import TOPICS, dlq_of
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX, database_url_for
 
-# Per order id: its reservations (inventory), card authorisations (orchestration's payment
-# operations) and fulfilment orders (orchestration). Each must be exactly one for an order of
-# one line placed with stock at one location and paid by card.
+# Per order id: its reservations (inventory), card authorisations asked for and succeeded
+# (orchestration's payment operations) and fulfilment orders (orchestration). Each must be
+# exactly one for an order of one line placed with stock at one location and paid by card.
 RESERVATIONS = (
     "SELECT order_id::text, count(*) FROM reservation WHERE order_id = ANY(:ids) GROUP BY 1"
 )
 AUTHORISATIONS = (
-    "SELECT order_id::text, count(*) FROM payment_operation"
-    " WHERE kind = 'authorize' AND order_id = ANY(:ids) GROUP BY 1"
+    "SELECT order_id::text, count(*), count(*) FILTER (WHERE status = 'succeeded')"
+    " FROM payment_operation WHERE kind = 'authorize' AND order_id = ANY(:ids) GROUP BY 1"
 )
 FULFILMENTS = (
     "SELECT order_id::text, count(*) FROM fulfillment_order WHERE order_id = ANY(:ids) GROUP BY 1"
@@ -49,9 +50,9 @@ PLACED = (
 IN_STATUS = "SELECT id::text FROM sales_order WHERE id = ANY(:ids) AND status = :status"
 
 
-async def query(service: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    """Rows of one read in `service`'s test database."""
-    engine = make_engine(database_url_for(service), pool_size=1)
+async def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of one read in the database at `url`."""
+    engine = make_engine(url, pool_size=1)
     try:
         async with engine.connect() as conn:
             return [tuple(row) for row in await conn.execute(text(sql), params)]
@@ -72,6 +73,7 @@ class Tally:
     placed: Counter[str] = field(default_factory=Counter)
     reservations: Counter[str] = field(default_factory=Counter)
     authorisations: Counter[str] = field(default_factory=Counter)
+    authorised: Counter[str] = field(default_factory=Counter)
     fulfilments: Counter[str] = field(default_factory=Counter)
 
     def not_exactly_once(self) -> dict[str, dict[str, int]]:
@@ -85,6 +87,7 @@ class Tally:
             counts = {
                 "reservations": self.reservations[order_id],
                 "authorisations": self.authorisations[order_id],
+                "authorised": self.authorised[order_id],
                 "fulfilments": self.fulfilments[order_id],
             }
             if set(counts.values()) != {1}:
@@ -92,26 +95,40 @@ class Tally:
         return wrong
 
 
-async def tally_orders(order_ids: Sequence[str], *, refs: Sequence[str] = ()) -> Tally:
-    """Count, in the services' databases, each step of these orders (and placements of refs)."""
+def test_databases() -> dict[str, str]:
+    """The run's test database of each service this module reads."""
+    return {s: database_url_for(s) for s in ("order_capture", "inventory", "orchestration")}
+
+
+async def tally_orders(
+    order_ids: Sequence[str],
+    *,
+    refs: Sequence[str] = (),
+    databases: Mapping[str, str] | None = None,
+) -> Tally:
+    """Count, in the services' databases (the run's test databases unless `databases` maps a
+    service to another's URL), each step of these orders (and placements of refs)."""
+    db = databases or test_databases()
     ids = _uuids(order_ids)
-    inventory = await query("inventory", RESERVATIONS, ids=ids)
-    authorised = await query("orchestration", AUTHORISATIONS, ids=ids)
-    routed = await query("orchestration", FULFILMENTS, ids=ids)
-    placed = await query("order_capture", PLACED, refs=list(refs)) if refs else []
+    inventory = await query(db["inventory"], RESERVATIONS, ids=ids)
+    authorised = await query(db["orchestration"], AUTHORISATIONS, ids=ids)
+    routed = await query(db["orchestration"], FULFILMENTS, ids=ids)
+    placed = await query(db["order_capture"], PLACED, refs=list(refs)) if refs else []
     return Tally(
         order_ids=tuple(order_ids),
         refs=tuple(refs),
         placed=Counter({ref: n for ref, n in placed}),
         reservations=Counter({order_id: n for order_id, n in inventory}),
-        authorisations=Counter({order_id: n for order_id, n in authorised}),
+        authorisations=Counter({order_id: n for order_id, n, _ in authorised}),
+        authorised=Counter({order_id: n for order_id, _, n in authorised}),
         fulfilments=Counter({order_id: n for order_id, n in routed}),
     )
 
 
 async def orders_in_status(order_ids: Sequence[str], status: str) -> set[str]:
     """Which of these orders order-capture shows in `status` now."""
-    rows = await query("order_capture", IN_STATUS, ids=_uuids(order_ids), status=status)
+    url = database_url_for("order_capture")
+    rows = await query(url, IN_STATUS, ids=_uuids(order_ids), status=status)
     return {order_id for (order_id,) in rows}
 
 
