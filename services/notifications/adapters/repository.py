@@ -325,23 +325,23 @@ class DeliveryQueue:
         ]
 
     async def purge(self, before: datetime, limit: int) -> int:
-        # Of the `limit` oldest done deliveries (by seq, the primary key: no index on the
-        # stamp) no other process holds, those made before `before`. Every process runs the
-        # purge: SKIP LOCKED lets two at once split the rows rather than wait on each other,
-        # and the limit keeps each transaction's locks few.
+        # Up to `limit` done deliveries made before `before` that no other process holds,
+        # walked by seq (the primary key: there is no index on the stamp, and the oldest
+        # deliveries have the lowest seqs, so the walk finds them first). The stamp is
+        # filtered inside the walk: a done delivery that is still recent but has a lower seq
+        # must not use up the batch and end the purge early. Every process runs the purge:
+        # SKIP LOCKED lets two at once split the rows rather than wait on each other, and
+        # the limit keeps each transaction's locks few.
         d = webhook_delivery
         done = (DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value)
         oldest = (
-            select(d.c.seq, d.c.created_at)
-            .where(d.c.status.in_(done))
+            select(d.c.seq)
+            .where(d.c.status.in_(done), d.c.created_at < before)
             .order_by(d.c.seq)
             .limit(limit)
             .with_for_update(skip_locked=True)
-            .subquery()
         )
-        result = await self._session.execute(
-            delete(d).where(d.c.seq.in_(select(oldest.c.seq).where(oldest.c.created_at < before)))
-        )
+        result = await self._session.execute(delete(d).where(d.c.seq.in_(oldest.scalar_subquery())))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -521,3 +521,18 @@ async def test_deliveries_another_purge_holds_are_skipped_not_waited_for(
 
     await worker.purge()
     assert await states_of(container, created) == {}
+
+
+async def test_recent_finished_deliveries_ahead_of_old_ones_do_not_end_the_purge(
+    container: ServiceContainer, client: httpx.AsyncClient, worker: DeliveryWorker
+) -> None:
+    # Seq order is not always age order (a delivery replayed, rows of another test run): a
+    # batch of recent done deliveries with the lowest seqs must not stop the purge short of
+    # the old ones behind them.
+    created = (await endpoint(client, "http://127.0.0.1:9/never-sent"))["id"]
+    await add_deliveries(container, created, 1_200, status="delivered", made=datetime.now(UTC))
+    await add_deliveries(container, created, 30, status="failed", made=OLD)
+
+    await worker.purge()
+
+    assert await states_of(container, created) == {("delivered", False): 1_200}
