@@ -27,11 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# About half the suite's time each (figures from a whole run's --durations): the API fuzzing
-# (~400 s) and most services' integration tests here; the rest of the end-to-end tests (~550 s),
-# inventory's integration tests (~240 s) and every unit test in the first shard.
+# About half the suite's time each (figures from whole runs): the API fuzzing (~300 s), most
+# services' integration tests (~120 s), the replica kill test (~120 s with its replicas' start)
+# and the chaos suite (~240 s with its own broker and database) here; the rest of the
+# end-to-end tests, inventory's integration tests and every unit test in the first shard.
 SECOND_SHARD_PATHS = (
     "tests/e2e/test_api_fuzzing.py",
+    "tests/e2e/test_replicas.py",
+    "tests/chaos",
     "tests/order_capture/integration",
     "tests/orchestration/integration",
     "tests/returns/integration",
