@@ -28,11 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # About half the suite's time each (figures from whole runs): the API fuzzing (~300 s), most
-# services' integration tests (~120 s), the replica kill test (~120 s with its replicas' start)
-# and the chaos suite (~240 s with its own broker and database) here; the rest of the
-# end-to-end tests, inventory's integration tests and every unit test in the first shard.
+# services' integration tests (~120 s), the saga crash test (~170 s), the replica kill test
+# (~60 s with its replicas' start) and the chaos suite (~240 s with its own broker and
+# database) here; the rest of the end-to-end tests, inventory's integration tests and every
+# unit test in the first shard.
 SECOND_SHARD_PATHS = (
     "tests/e2e/test_api_fuzzing.py",
+    "tests/e2e/test_saga_crashes.py",
     "tests/e2e/test_replicas.py",
     "tests/chaos",
     "tests/order_capture/integration",
