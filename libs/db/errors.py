@@ -16,10 +16,12 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 # The server is there but takes no work now: it is starting up, recovering or shutting down
 # (57P03 cannot_connect_now: "the database system is not yet accepting connections", 57P01
 # admin_shutdown, 57P02 crash_shutdown) or out of connection slots (53300
-# too_many_connections). Class 08 (connection_exception) is the connection failing itself.
+# too_many_connections), or it ended the statement (57014 query_canceled: the statement
+# timeout an operator set, or an administrator's cancel; the next try may be served). Class 08
+# (connection_exception) is the connection failing itself.
 # asyncpg raises these while connecting, before SQLAlchemy marks any connection invalidated,
 # so only the code says the database is unavailable rather than the request being wrong.
-UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "57014"})
 UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
 
 _DATABASE_MODULES = ("asyncpg", "sqlalchemy", "libs.db")

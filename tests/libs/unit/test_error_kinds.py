@@ -140,6 +140,7 @@ UNAVAILABLE = [
     wrapped("57P01"),  # terminating connection due to administrator command
     wrapped("57P02"),  # crash shutdown
     wrapped("53300"),  # too many connections
+    wrapped("57014"),  # statement timeout (or cancelled)
     wrapped("08006"),  # connection failure
 ]
 
