@@ -29,7 +29,7 @@ from libs.http.openapi_language import (
 from libs.http.problems import install_problem_handlers, problem_responses
 from libs.observability import metrics as prometheus
 from libs.observability import tracing
-from libs.observability.access_log import AccessLogMiddleware
+from libs.observability.access_log import log_access
 from libs.runtime import ServiceContainer, database_ready, kafka_ready, lifespan_for
 
 
@@ -80,10 +80,12 @@ def create_service_app(
     # Inside the correlation id (a refused request still gets one), before any other work.
     app.add_middleware(AdmissionControl, max_in_flight=container.settings.HTTP_MAX_IN_FLIGHT)
     app.add_middleware(CorrelationMiddleware)
-    if container.settings.ACCESS_LOG:
-        app.add_middleware(AccessLogMiddleware)
-    # Outermost: a request's time includes the whole edge, and a refused one is counted too.
-    app.add_middleware(prometheus.HttpMetricsMiddleware)
+    # Outermost: a request's time includes the whole edge, and a refused one is counted (and
+    # its access log line written) too.
+    app.add_middleware(
+        prometheus.HttpMetricsMiddleware,
+        access_log=log_access if container.settings.ACCESS_LOG else None,
+    )
     # Outside even that when tracing is on (the server span): nothing when it is off.
     tracing.instrument_app(app)
     install_problem_handlers(app, status_table or {})
