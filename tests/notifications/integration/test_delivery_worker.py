@@ -326,14 +326,21 @@ async def test_an_orders_later_event_waits_for_the_earlier_while_other_orders_go
     assert created["id"]
 
 
+async def an_endpoint_with_ten_due(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> tuple[UUID, set[str]]:
+    """A new endpoint no request reaches, and the webhook ids of its ten due deliveries."""
+    created = await endpoint(client, "http://127.0.0.1:9/never-sent")
+    mine: set[str] = set()
+    for _ in range(10):  # ten orders: ten deliveries that could all go at once
+        mine.update(await record(container, uuid.uuid4()))
+    return UUID(created["id"]), mine
+
+
 async def test_an_endpoints_requests_in_flight_count_against_its_share_of_a_claim(
     container: ServiceContainer, client: httpx.AsyncClient
 ) -> None:
-    created = await endpoint(client, "http://127.0.0.1:9/never-sent")
-    mine = set()
-    for _ in range(10):  # ten orders: ten deliveries that could all go at once
-        mine.update(await record(container, uuid.uuid4()))
-    endpoint_id = UUID(created["id"])
+    endpoint_id, mine = await an_endpoint_with_ten_due(container, client)
 
     async def claimed_with(sending: int) -> set[str]:
         async with delivery_queue(container.session_factory) as queue:
@@ -356,11 +363,7 @@ async def test_an_endpoints_requests_in_flight_count_against_its_share_of_a_clai
 async def test_another_process_s_requests_in_flight_count_against_the_endpoint_s_share(
     container: ServiceContainer, client: httpx.AsyncClient
 ) -> None:
-    created = await endpoint(client, "http://127.0.0.1:9/never-sent")
-    mine = set()
-    for _ in range(10):  # ten orders: ten deliveries that could all go at once
-        mine.update(await record(container, uuid.uuid4()))
-    endpoint_id = UUID(created["id"])
+    endpoint_id, mine = await an_endpoint_with_ten_due(container, client)
 
     async def claimed_by_a_process(lease: timedelta) -> set[str]:
         # Each claim is another process's: nothing of its own in flight.
