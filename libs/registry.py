@@ -37,7 +37,7 @@ from libs.messaging.topics import (
 # of its own (tests.support.environment.PORT_BASE) and keeps each service's offset.
 HTTP_PORT_BASE = 8000
 # `make run REPLICAS=n` serves replica r (1..n) of a service on its port + (r - 1) x this step:
-# replica 2 on 8101-8105, clear of the first block and of the test runs' blocks (18000 up).
+# replica 2 on 8101-8106, clear of the first block and of the test runs' blocks (18000 up).
 REPLICA_PORT_STEP = 100
 
 
@@ -134,6 +134,13 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "notifications",
         port=8005,
+        consumes=(ORDER_EVENTS, ORCHESTRATION_EVENTS, INVENTORY_EVENTS, RETURNS_EVENTS),
+    ),
+    # The KPI projection and the operations console: it reads the business events and
+    # publishes none of its own.
+    Service(
+        "insights",
+        port=8006,
         consumes=(ORDER_EVENTS, ORCHESTRATION_EVENTS, INVENTORY_EVENTS, RETURNS_EVENTS),
     ),
 )

@@ -12,7 +12,7 @@ DO $$
 DECLARE
     svc text;
 BEGIN
-    FOREACH svc IN ARRAY ARRAY['order_capture', 'inventory', 'orchestration', 'returns', 'notifications'] LOOP
+    FOREACH svc IN ARRAY ARRAY['order_capture', 'inventory', 'orchestration', 'returns', 'notifications', 'insights'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'oms_' || svc) THEN
             EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', 'oms_' || svc, 'oms_' || svc);
         ELSE
@@ -26,7 +26,7 @@ $$;
 SELECT format('CREATE DATABASE %I OWNER %I', d.db, d.owner)
 FROM (
     SELECT 'oms_' || svc || suffix AS db, 'oms_' || svc AS owner
-    FROM unnest(ARRAY['order_capture', 'inventory', 'orchestration', 'returns', 'notifications']) AS svc,
+    FROM unnest(ARRAY['order_capture', 'inventory', 'orchestration', 'returns', 'notifications', 'insights']) AS svc,
          unnest(ARRAY['', '_test']) AS suffix
 ) AS d
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d.db)
@@ -37,7 +37,7 @@ ORDER BY d.db
 SELECT format('ALTER DATABASE %I OWNER TO %I', d.db, d.owner)
 FROM (
     SELECT 'oms_' || svc || suffix AS db, 'oms_' || svc AS owner
-    FROM unnest(ARRAY['order_capture', 'inventory', 'orchestration', 'returns', 'notifications']) AS svc,
+    FROM unnest(ARRAY['order_capture', 'inventory', 'orchestration', 'returns', 'notifications', 'insights']) AS svc,
          unnest(ARRAY['', '_test']) AS suffix
 ) AS d
 ORDER BY d.db

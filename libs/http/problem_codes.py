@@ -118,6 +118,8 @@ class ProblemCode(StrEnum):
     WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
     INVALID_REPLAY_SINCE = "invalid_replay_since"
+    # --- insights --------------------------------------------------------------------------
+    INVALID_PERIOD = "invalid_period"
 
 
 @dataclass(frozen=True)
@@ -405,6 +407,12 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
         422,
         "`since` is not an RFC 3339 time with an offset (such as 2026-12-05T10:00:00Z), or "
         "lies in the future.",
+        _FIX,
+    ),
+    P.INVALID_PERIOD: ProblemInfo(
+        422,
+        "The period of key figures asked for is empty, reversed, longer than the longest the API "
+        "gives at once, or its granularity would make too many buckets.",
         _FIX,
     ),
 }

@@ -42,7 +42,15 @@ TEMPLATE = frozenset(
 )
 
 # Folders whose further modules are the service's own business.
-FREE = ("domain/", "api/routes/", "api/schemas/", "service_layer/handlers/", "adapters/")
+# api/console/: the templates and static files of a service that serves web pages (insights).
+FREE = (
+    "domain/",
+    "api/routes/",
+    "api/schemas/",
+    "api/console/",
+    "service_layer/handlers/",
+    "adapters/",
+)
 
 
 def _folder(service_package: str) -> Path:

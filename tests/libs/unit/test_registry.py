@@ -198,7 +198,7 @@ def test_the_shell_scripts_read_the_registry() -> None:
 @pytest.mark.unit
 def test_replicas_get_ports_of_their_own_clear_of_the_first_block_and_the_test_blocks() -> None:
     ports = [s.replica_port(r) for r in (1, 2) for s in registry.SERVICES]
-    assert ports == [8001, 8002, 8003, 8004, 8005, 8101, 8102, 8103, 8104, 8105]
+    assert ports == [8001, 8002, 8003, 8004, 8005, 8006, 8101, 8102, 8103, 8104, 8105, 8106]
     assert max(s.replica_port(9) for s in registry.SERVICES) < 18000  # the tests' first block
     assert f"OMS_REPLICA_PORT_STEP={registry.REPLICA_PORT_STEP}\n" in registry.shell()
     with pytest.raises(ValueError, match="numbered from 1"):

@@ -1,0 +1,8 @@
+"""The insights API, one module per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+# In this order, the order of the OpenAPI document's paths.
+ROUTERS: list[APIRouter] = []

@@ -1,0 +1,44 @@
+"""The unit of work the handlers take, and the ports of what it holds.
+
+Handlers see only these: the abstract `UnitOfWork` and the repository ports (Protocols). The
+SQLAlchemy ones live in adapters/ and are wired in by bootstrap. Nothing here knows of SQL,
+HTTP or the wire.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Self
+
+from libs.clock import Clock
+from services.insights.domain.events import InsightsEvent
+
+
+class UnitOfWork(abc.ABC):
+    """One transaction over the projection: what a handler writes commits together with the
+    inbox row of the event it came from, or not at all."""
+
+    clock: Clock
+
+    @abc.abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abc.abstractmethod
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Ends the transaction; what was not committed is rolled back."""
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None: ...
+
+    def collect_new_events(self) -> list[InsightsEvent]:
+        """Insights records no event of its own (domain/events.py)."""
+        return []
