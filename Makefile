@@ -19,8 +19,8 @@ unexport PYTHONDONTWRITEBYTECODE
         bench-tools token compose docs
 
 help:
-	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the five services (Ctrl-C stops);"
-	@echo "             REPLICAS=2 runs two instances of each (replica 2 on ports 8101-8105)"
+	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the six services (Ctrl-C stops);"
+	@echo "             REPLICAS=2 runs two instances of each (replica 2 on ports 8101-8106)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"
 	@echo "make token SCOPES=... CHANNELS=... LOCATIONS=... - a development access token"

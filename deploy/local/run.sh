@@ -5,7 +5,7 @@
 #   deploy/local/run.sh
 #
 # Runs "$REPO/.venv/bin/python -m services.<svc>" for every service of the registry
-# (libs/registry.py: order_capture inventory orchestration returns notifications on ports 8001-8005, read
+# (libs/registry.py: order_capture inventory orchestration returns notifications insights on ports 8001-8006, read
 # through `python -m libs.registry shell` by _lib.sh) in the background with the caller's environment, each as
 # <PREFIX>_PROCESSES processes (default: for a shared machine, order-capture one per two CPUs, the
 # others one per four, at least one) with a database pool sized so
@@ -14,7 +14,7 @@
 # OMS_REPLICAS=n (`make run REPLICAS=n`, default 1) runs n independent instances of every
 # service, each with its own supervisor and port, sharing the service's database and consumer
 # group (as n pods would): replica r of a service listens on its port + (r - 1) x 100
-# (OMS_REPLICA_PORT_STEP, from the registry), e.g. 8101-8105 for replica 2, and is named
+# (OMS_REPLICA_PORT_STEP, from the registry), e.g. 8101-8106 for replica 2, and is named
 # <svc>-<r> in its log and pid file (.local/logs/<svc>-2.log, .local/run/<svc>-2.pid);
 # replica 1 keeps the plain names. A KAFKA_GROUP_INSTANCE_ID the caller sets becomes
 # <id>-r<r> for replicas 2 and up (two members with one id would fence each other out).
@@ -45,9 +45,9 @@ MAIL_SINK_PORT=${OMS_MAIL_SINK_PORT:-1025}
 MAIL_DIR="$REPO/.local/mail"
 MAIL_SINK_PID=""
 
-# Of postgres.sh's 300 connections, what each service's processes may open together (five
-# services: 225); the rest is left for migrations, psql and the like.
-CONNECTIONS_PER_SERVICE=45
+# Of postgres.sh's 300 connections, what each service's processes may open together (six
+# services: 240); the rest is left for migrations, psql and the like.
+CONNECTIONS_PER_SERVICE=40
 MAX_POOL_SIZE=10 # the services' own default
 
 declare -A PIDS=()
@@ -386,7 +386,7 @@ main() {
         echo "E-mails: $MAIL_DIR/*.eml (the development SMTP sink on 127.0.0.1:$MAIL_SINK_PORT)"
         echo "Logs: $LOG_DIR/<service>.log"
         echo "Processes per service: <SERVICE>_PROCESSES (e.g. ORCHESTRATION_PROCESSES=3 make run)."
-        echo "Replicas of every service: make run REPLICAS=2 (replica 2 on 8101-8105)."
+        echo "Replicas of every service: make run REPLICAS=2 (replica 2 on 8101-8106)."
         echo "Ctrl-C to stop (services, then Kafka and PostgreSQL)."
     } >&2
     supervise
