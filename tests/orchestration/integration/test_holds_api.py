@@ -253,7 +253,7 @@ async def test_an_operator_acts_on_its_channels_holds_and_never_on_anothers(
 ) -> None:
     mine, other = f"a-{uuid4().hex[:6]}", f"b-{uuid4().hex[:6]}"
     operator = bearer(token([Scope.ORDERS_READ, Scope.ORDERS_WRITE], channels=[mine]))
-    orders = {
+    orders: dict[tuple[str, str], UUID] = {
         (channel, reason): await held(container, channel, reason)
         for channel in (mine, other)
         for reason in (HoldReason.MANUAL, HoldReason.REVIEW)
