@@ -25,18 +25,27 @@ from libs.http.problems import problem_responses
 from services.insights.adapters import queries
 from services.insights.api.schemas.kpis import (
     BackordersRow,
+    BackordersTable,
     HoldsRow,
+    HoldsTable,
     LeadTimesRow,
+    LeadTimesTable,
     LocationsRow,
+    LocationsTable,
     LowStockRow,
     LowStockTable,
     OrdersRow,
+    OrdersTable,
     RatesRow,
+    RatesTable,
     RefundsRow,
+    RefundsTable,
     ReturnsRow,
+    ReturnsTable,
     StockOutsRow,
+    StockOutsTable,
     SummaryRow,
-    Table,
+    SummaryTable,
 )
 from services.insights.domain.kpis import (
     Granularity,
@@ -153,7 +162,7 @@ async def summary(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[SummaryRow]:
+) -> SummaryTable:
     """One row for the whole period: the orders placed in it and what became of them (the
     rates' definitions are those of `rates`, `lead-times` and `refunds`)."""
     p = _period(request, start, to, granularity)
@@ -175,7 +184,7 @@ async def summary(
         refund_time_p50_s=_s(r["refund_p50"]),
         refund_time_p90_s=_s(r["refund_p90"]),
     )
-    body = Table[SummaryRow].model_validate(_table(p, [row]))
+    body = SummaryTable.model_validate(_table(p, [row]))
     return _answer(request, "summary", body, [row])
 
 
@@ -188,7 +197,7 @@ async def orders(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[OrdersRow]:
+) -> OrdersTable:
     """Per bucket of placement, channel and currency: the orders placed and their grand totals
     (cancelled ones included: what was ordered, not what was kept)."""
     p = _period(request, start, to, granularity)
@@ -203,7 +212,7 @@ async def orders(
         )
         for r in found
     ]
-    return _answer(request, "orders", Table[OrdersRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "orders", OrdersTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get(
@@ -219,7 +228,7 @@ async def rates(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[RatesRow]:
+) -> RatesTable:
     """Per bucket of placement and channel, of the orders placed: those split (a plan that held
     named two locations or more, or parcels left from two or more), backordered (a reservation
     promised units from incoming stock), held (at least one hold, any reason), cancelled
@@ -245,7 +254,7 @@ async def rates(
         )
         for r in found
     ]
-    return _answer(request, "rates", Table[RatesRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "rates", RatesTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get(
@@ -261,7 +270,7 @@ async def lead_times(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[LeadTimesRow]:
+) -> LeadTimesTable:
     """Per bucket of placement and channel: order-to-ship (placement to the first parcel's
     shipment) and order-to-delivery (placement to the last parcel's delivery, once every
     shipped parcel is delivered), p50 and p90 in seconds. Dispatched on time: shipped without
@@ -285,7 +294,7 @@ async def lead_times(
         )
         for r in found
     ]
-    return _answer(request, "lead-times", Table[LeadTimesRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "lead-times", LeadTimesTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get(
@@ -301,7 +310,7 @@ async def backorders(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[BackordersRow]:
+) -> BackordersTable:
     """Per bucket of placement and channel: the orders with a backorder, the wait from the
     first reservation that promised incoming units to the moment nothing was waited for any
     more (p50, p90; of the orders no longer waiting), and those still waiting."""
@@ -318,9 +327,7 @@ async def backorders(
         )
         for r in found
     ]
-    return _answer(
-        request, "backorders", Table[BackordersRow].model_validate(_table(p, rows)), rows
-    )
+    return _answer(request, "backorders", BackordersTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get("/holds", summary="Hold rate by reason", responses=_csv_response("holds"))
@@ -332,7 +339,7 @@ async def holds(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[HoldsRow]:
+) -> HoldsTable:
     """Per hold reason code and channel, over the whole period: the orders placed in it held
     at least once with that reason, and that count over the orders placed in the period and
     channel."""
@@ -347,7 +354,7 @@ async def holds(
         )
         for r in found
     ]
-    return _answer(request, "holds", Table[HoldsRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "holds", HoldsTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get("/returns", summary="Return rate by SKU and reason", responses=_csv_response("returns"))
@@ -359,7 +366,7 @@ async def returns(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[ReturnsRow]:
+) -> ReturnsTable:
     """Per SKU and return reason, of the orders placed in the period: the units asked back
     (returns not rejected), the units of that SKU shipped (or collected), and their ratio."""
     p = _period(request, start, to, granularity)
@@ -374,7 +381,7 @@ async def returns(
         )
         for r in found
     ]
-    return _answer(request, "returns", Table[ReturnsRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "returns", ReturnsTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get("/refunds", summary="Refunds and refund time", responses=_csv_response("refunds"))
@@ -386,7 +393,7 @@ async def refunds(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[RefundsRow]:
+) -> RefundsTable:
     """Per bucket of placement, channel and currency: the refunds returns paid (money or store
     credit), their amount, and the time from the return's request to each refund (p50, p90)."""
     p = _period(request, start, to, granularity)
@@ -403,7 +410,7 @@ async def refunds(
         )
         for r in found
     ]
-    return _answer(request, "refunds", Table[RefundsRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "refunds", RefundsTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get("/locations", summary="Fulfilment by location", responses=_csv_response("locations"))
@@ -415,7 +422,7 @@ async def locations(
     to: To = None,
     granularity: Bucket = Granularity.DAY,
     channel: Channel = None,
-) -> Table[LocationsRow]:
+) -> LocationsTable:
     """Per location, over the period: the fulfilment orders created there, their share of all
     those shown, the units shipped from it, and its capacity use (fulfilment orders per day of
     the period over its daily order capacity; null when it has no limit or none is known)."""
@@ -435,7 +442,7 @@ async def locations(
         )
         for r in found
     ]
-    return _answer(request, "locations", Table[LocationsRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "locations", LocationsTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get("/stock-outs", summary="Stock-outs", responses=_csv_response("stock-outs"))
@@ -446,13 +453,13 @@ async def stock_outs(
     start: From = None,
     to: To = None,
     granularity: Bucket = Granularity.DAY,
-) -> Table[StockOutsRow]:
+) -> StockOutsTable:
     """Per bucket, SKU and location: how many times the location's available units fell to 0."""
     p = _period(request, start, to, granularity)
     flt = queries.Filter(p, Covered(None), Covered(caller.locations))
     found = await queries.stock_outs(session, flt)
     rows = [StockOutsRow(**r) for r in found]
-    return _answer(request, "stock-outs", Table[StockOutsRow].model_validate(_table(p, rows)), rows)
+    return _answer(request, "stock-outs", StockOutsTable.model_validate(_table(p, rows)), rows)
 
 
 @router.get("/low-stock", summary="Low-stock SKUs now", responses=_csv_response("low-stock"))

@@ -150,3 +150,46 @@ class LowStockRow(_Row):
 
 class LowStockTable(BaseModel):
     rows: list[LowStockRow]
+
+
+# One named table per row type (its OpenAPI schema is <Name>Table, not Table_<Row>_).
+
+
+class SummaryTable(Table[SummaryRow]):
+    pass
+
+
+class OrdersTable(Table[OrdersRow]):
+    pass
+
+
+class RatesTable(Table[RatesRow]):
+    pass
+
+
+class LeadTimesTable(Table[LeadTimesRow]):
+    pass
+
+
+class BackordersTable(Table[BackordersRow]):
+    pass
+
+
+class HoldsTable(Table[HoldsRow]):
+    pass
+
+
+class ReturnsTable(Table[ReturnsRow]):
+    pass
+
+
+class RefundsTable(Table[RefundsRow]):
+    pass
+
+
+class LocationsTable(Table[LocationsRow]):
+    pass
+
+
+class StockOutsTable(Table[StockOutsRow]):
+    pass
