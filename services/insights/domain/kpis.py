@@ -49,7 +49,16 @@ def period(
 ) -> Period:
     """The period asked for: `end` defaults to now, `start` to 00:00 UTC seven days before
     `end`. Refused (InvalidPeriod) when empty, longer than 366 days, or more than 24*31
-    hourly buckets."""
+    hourly buckets, or beyond the dates a calendar can hold (year 1 to 9999)."""
+    try:
+        return _period(start, end, granularity, now=now)
+    except OverflowError as exc:
+        raise InvalidPeriod("the period reaches beyond the years 1 to 9999") from exc
+
+
+def _period(
+    start: datetime | None, end: datetime | None, granularity: Granularity, *, now: datetime
+) -> Period:
     end = _utc(end) if end is not None else now
     if start is None:
         day = (end - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)

@@ -3,7 +3,7 @@ narrowing of a caller's figures."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -83,10 +83,12 @@ def test_the_default_period_is_the_seven_days_before_now_from_midnight() -> None
         (NOW, NOW - timedelta(hours=1), Granularity.DAY),  # backwards
         (NOW - timedelta(days=367), NOW, Granularity.DAY),  # over 366 days
         (NOW - timedelta(days=32), NOW, Granularity.HOUR),  # over 24*31 hourly buckets
+        (None, datetime(1, 1, 2, tzinfo=UTC), Granularity.DAY),  # the default start: year 0
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), NOW, Granularity.DAY),
     ],
 )
 def test_periods_it_cannot_give_figures_for_are_refused(
-    start: datetime, end: datetime, granularity: Granularity
+    start: datetime | None, end: datetime, granularity: Granularity
 ) -> None:
     with pytest.raises(InvalidPeriod):
         period(start, end, granularity, now=NOW)
