@@ -727,3 +727,9 @@ async def test_a_rebuild_from_the_topics_gives_the_same_figures(
             timeout=30,
             what="the rebuilt figures",
         )
+
+
+async def test_a_date_time_is_rfc_3339_text_not_a_number(clients: Client) -> None:
+    r = await clients().get(f"{K}/rates", params={"to": "0.5"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
@@ -77,14 +78,30 @@ def _csv_response(table: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# A date-time in the query is RFC 3339 text: pydantic alone would also take a number as Unix
+# seconds, which the documented format does not allow.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not RFC3339.fullmatch(value):
+        raise ValueError("not an RFC 3339 date-time, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
 From = Annotated[
     datetime | None,
+    BeforeValidator(_rfc3339),
     Query(
         alias="from",
         description="Start, inclusive (RFC 3339); default 00:00 UTC seven days before `to`",
     ),
 ]
-To = Annotated[datetime | None, Query(description="End, exclusive (RFC 3339); default now")]
+To = Annotated[
+    datetime | None,
+    BeforeValidator(_rfc3339),
+    Query(description="End, exclusive (RFC 3339); default now"),
+]
 Bucket = Annotated[Granularity, Query(description="Bucket size, in UTC")]
 Channel = Annotated[str | None, Query(description="Only this channel's rows")]
 
