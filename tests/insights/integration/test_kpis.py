@@ -33,6 +33,8 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from libs.contracts import inventory as inv
 from libs.contracts import orchestration as orc
@@ -43,7 +45,7 @@ from libs.messaging.envelope import TYPE_HEADER
 from libs.messaging.kafka import make_producer
 from libs.registry import service
 from libs.runtime import ServiceContainer
-from services.insights.adapters.rebuild import rebuild
+from services.insights.adapters.rebuild import rebuild, rewind_offsets
 from services.insights.config import InsightsSettings
 from tests.insights.integration.conftest import Client
 from tests.support.environment import BOOTSTRAP_SERVERS
@@ -709,6 +711,25 @@ async def test_a_period_it_cannot_answer_is_invalid_period(
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "invalid_period"
+
+
+async def test_the_offsets_of_a_running_consumer_are_not_rewound(
+    container: ServiceContainer, settings: InsightsSettings, own_prefix: str
+) -> None:
+    async def state() -> str:
+        admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP_SERVERS)
+        await admin.start()
+        try:
+            (found,) = await admin.describe_consumer_groups([own_prefix + GROUP])
+        finally:
+            await admin.close()
+        group: str = found.to_object()["groups"][0]["state"]
+        return group
+
+    async with consuming(container):
+        await eventually(state, until=lambda s: s == "Stable", what="the consumer in its group")
+        with pytest.raises(KafkaError):
+            await rewind_offsets(settings)
 
 
 async def test_a_rebuild_from_the_topics_gives_the_same_figures(
