@@ -161,9 +161,10 @@ class World:
         email: str = "grace@example.com",
         address: dict[str, Any] | None = None,
         requested_delivery_date: str | None = None,
+        channel: str = "web",
     ) -> dict[str, Any]:
-        """An order of these lines (10.00 a unit); `address` changes fields of the shipping
-        address."""
+        """An order of these lines (10.00 a unit) on `channel`; `address` changes fields of the
+        shipping address."""
         body = order_body(
             [(sku, qty, "10.00") for sku, qty in lines],
             channel_order_ref=f"E2E-{uuid.uuid4().hex[:12]}",
@@ -171,6 +172,7 @@ class World:
         )
         if requested_delivery_date is not None:
             body["requested_delivery_date"] = requested_delivery_date
+        body["channel"] = channel
         body["payment"]["token"] = token
         body["shipping_address"].update(address or {})
         if delivery:

@@ -2,9 +2,11 @@
 2 are split across two warehouses, 1 held by hand and 3 returned, give insights' `rates` and
 `summary` a split rate of 0.2, a hold rate of 0.1 and a return rate of 0.3 exactly.
 
-The channels are order-capture's fixed list, so the test cannot have one of its own: it asks
-for the period from its first order's placement to just after its last one, which holds its
-orders only (one pytest process runs one test at a time on its stack)."""
+The channels are order-capture's fixed list, so the test cannot have one of its own: it places
+its orders on `phone`, which no other end-to-end test of its stack uses, and asks for the period
+from its first order's placement to just after its last one (one pytest process runs one test
+at a time on its stack, and a late write of an earlier test, an exchange order say, would be on
+another channel)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from tests.e2e.test_returns import Returns
 from tests.support.api import Api
 from tests.support.polling import eventually
 
+CHANNEL = "phone"
+
 
 async def test_ten_orders_two_split_one_held_three_returned_give_the_rates_exactly(
     stack: Stack, http: httpx.AsyncClient, urls: dict[str, str], api: Api
@@ -31,11 +35,11 @@ async def test_ten_orders_two_split_one_held_three_returned_give_the_rates_exact
     await w.location("WH-KPI-MUC", MUNICH, stock={shade: 50})
 
     # Only Munich has shades: an order of both ships from both warehouses.
-    split = [await w.place([(lamp, 1), (shade, 1)]) for _ in range(2)]
+    split = [await w.place([(lamp, 1), (shade, 1)], channel=CHANNEL) for _ in range(2)]
     # No location holds the ghost: the order waits to be routed, and is held by hand.
-    held = await w.place([(ghost, 1)])
-    returned = [await w.place([(lamp, 1)]) for _ in range(3)]
-    plain = [await w.place([(lamp, 1)]) for _ in range(4)]
+    held = await w.place([(ghost, 1)], channel=CHANNEL)
+    returned = [await w.place([(lamp, 1)], channel=CHANNEL) for _ in range(3)]
+    plain = [await w.place([(lamp, 1)], channel=CHANNEL) for _ in range(4)]
     orders = [*split, held, *returned, *plain]
 
     await w.saga_reaches(held["id"], "routing")
@@ -59,7 +63,7 @@ async def test_ten_orders_two_split_one_held_three_returned_give_the_rates_exact
     period = {
         "from": placed[0].isoformat(),
         "to": (placed[-1] + timedelta(seconds=1)).isoformat(),
-        "channel": "web",
+        "channel": CHANNEL,
     }
     kpis = f"{urls['insights']}/v1/kpis"
 
