@@ -120,6 +120,9 @@ class ProblemCode(StrEnum):
     INVALID_REPLAY_SINCE = "invalid_replay_since"
     # --- insights --------------------------------------------------------------------------
     INVALID_PERIOD = "invalid_period"
+    DEAD_LETTER_NOT_FOUND = "dead_letter_not_found"
+    DEAD_LETTERS_NEED_UNNARROWED_TOKEN = "dead_letters_need_unnarrowed_token"
+    BROKER_UNAVAILABLE = "broker_unavailable"
 
 
 @dataclass(frozen=True)
@@ -414,6 +417,20 @@ PROBLEMS: dict[ProblemCode, ProblemInfo] = {
         "The period of key figures asked for is empty, reversed, longer than the longest the API "
         "gives at once, or its granularity would make too many buckets.",
         _FIX,
+    ),
+    P.DEAD_LETTER_NOT_FOUND: ProblemInfo(
+        404, "No dead letter has this id.", "Check the id (GET /v1/dead-letters lists them)."
+    ),
+    P.DEAD_LETTERS_NEED_UNNARROWED_TOKEN: ProblemInfo(
+        403,
+        "Dead letters span every channel and location: a token narrowed to some can neither "
+        "read nor re-drive them.",
+        "Use an unnarrowed admin token.",
+    ),
+    P.BROKER_UNAVAILABLE: ProblemInfo(
+        503,
+        "The message broker did not take the re-driven record in time; nothing was marked.",
+        _RETRY,
     ),
 }
 

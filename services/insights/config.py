@@ -12,3 +12,9 @@ class InsightsSettings(ServiceSettings):
     SERVICE_NAME: str = "insights"
     HTTP_PORT: int = service("insights").port
     DATABASE_URL: str = "postgresql+asyncpg://oms_insights:oms_insights@127.0.0.1:5432/oms_insights"
+
+    # Dead letters (services/insights/adapters/dead_letter_topics.py): the collector job reads
+    # the dead-letter topics when true; a re-drive waits this long for the broker's
+    # acknowledgement before answering 503.
+    DEAD_LETTERS_COLLECT: bool = True
+    DEAD_LETTER_REDRIVE_TIMEOUT_S: float = 5.0

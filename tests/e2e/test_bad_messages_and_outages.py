@@ -8,6 +8,8 @@ import uuid
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from libs import registry
+from libs.messaging.topics import ORDER_EVENTS
 from tests.e2e.conftest import ServiceProcess, Stack
 from tests.e2e.flows import place_order, random_sku, set_stock, wait_for_status
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
@@ -68,15 +70,16 @@ class TestPoisonMessages:
                     )
             return by_consumer
 
-        # Every consumer of order events (orchestration, returns, notifications) dead-letters
-        # both.
+        # Every consumer of order events (orchestration, returns, notifications, insights)
+        # dead-letters both.
+        consumers = {s.deploy_name for s in registry.SERVICES if ORDER_EVENTS in s.consumes}
         found = await eventually(
             dead_letters,
-            until=lambda d: len(d) == 3 and all(len(v) == 2 for v in d.values()),
+            until=lambda d: len(d) == len(consumers) and all(len(v) == 2 for v in d.values()),
             timeout=30,
             what="both poison records dead-lettered by each consumer",
         )
-        assert set(found) == {"orchestration", "returns", "notifications"}
+        assert set(found) == consumers
         # Each counts what it dead-lettered (earlier tests may have sent it some too).
         for consumer in found:
             samples = await scrape(urls[consumer])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from services.insights.domain.facts import Fact
 
@@ -13,3 +14,11 @@ class RecordFacts:
 
     event_type: str
     facts: tuple[Fact, ...]
+
+
+@dataclass(frozen=True)
+class RedriveDeadLetter:
+    """Put a dead letter back on the topic it came from, as it was."""
+
+    dead_letter_id: UUID
+    idempotency_key: str | None = None

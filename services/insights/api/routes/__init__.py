@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.insights.api.routes import kpis
+from services.insights.api.routes import dead_letters, kpis
 
 # In this order, the order of the OpenAPI document's paths.
-ROUTERS: list[APIRouter] = [kpis.router]
+ROUTERS: list[APIRouter] = [kpis.router, dead_letters.router]
