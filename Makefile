@@ -16,7 +16,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help run stop test test-unit test-integration test-e2e chaos check lint typecheck \
         contracts contracts-release compat clients migrate topics infra deps kafka-reset bench \
-        bench-tools token compose docs
+        bench-tools token compose docs browser
 
 help:
 	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the five services (Ctrl-C stops);"
@@ -29,6 +29,7 @@ help:
 	@echo "make clients - generate the typed Python clients (clients/<service>) from contracts/openapi"
 	@echo "make compose - regenerate docker-compose.yml and deploy/postgres/init.sql from libs/registry.py"
 	@echo "make docs   - the HTTP API reference from contracts/openapi (Redoc): build/docs/index.html"
+	@echo "make browser - install Debian's chromium (the console's browser tests drive it headless)"
 	@echo "other: test-unit test-integration test-e2e chaos check contracts migrate topics kafka-reset"
 
 $(UV):
@@ -115,8 +116,13 @@ define pytest
 	if [ $$rc -eq 5 ]; then echo "make: pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 endef
 
+# The browser tests (tests/support/browser.py) drive Debian's chromium headless through
+# Playwright, never a browser `playwright install` would download: installed when missing.
+browser:
+	deploy/local/browser.sh ensure
+
 # Two pytest runs at once, each with its own databases, ports and topics (tools/test_shards.py).
-test: check infra
+test: check infra browser
 	$(PY) -m tools.test_shards -ra --durations=8
 
 # Benchmarks report figures; they assert nothing about speed (the suite never times anything).
@@ -136,7 +142,7 @@ test-unit: deps clients
 test-integration: infra clients
 	$(call pytest,-m integration)
 
-test-e2e: infra clients
+test-e2e: infra clients browser
 	$(call pytest,-m e2e)
 
 # Kills and outages under load (tests/chaos): its own broker and PostgreSQL, never the shared ones.

@@ -13,6 +13,9 @@ from tests.support.mailbox import Mailbox, start_sink_process, wait_listening
 
 environment.apply()
 
+# The real-browser fixtures (`browser`, `page`) for every test folder: tests/support/browser.py.
+pytest_plugins = ["tests.support.browser"]
+
 # Unit tests first (seconds, no network), then integration, then end-to-end: the end-to-end
 # stack is started once, late, and owns the test databases from then on; the chaos suite
 # (tests/chaos: its own broker and database, which it stops) comes last.
