@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from libs.contracts.base import IntegrationEvent
 from libs.db.unit_of_work import SqlAlchemyUnitOfWork
+from services.insights.adapters.repository import ProjectionRepository
 from services.insights.domain.events import InsightsEvent
 from services.insights.service_layer.unit_of_work import UnitOfWork
 
@@ -17,9 +18,11 @@ Translate = Callable[[InsightsEvent], IntegrationEvent]
 
 class SqlUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
     translate: Translate  # bound by bootstrap: the published event of each domain event
+    projection: ProjectionRepository
 
     def start(self) -> None:
         """The projection's repositories on this unit of work's session."""
+        self.projection = ProjectionRepository(self.session)
 
     def collect_events(self) -> list[IntegrationEvent]:
         return list(map(self.translate, self.collect_new_events()))

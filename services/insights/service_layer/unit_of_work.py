@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from libs.clock import Clock
 from services.insights.domain.events import InsightsEvent
+from services.insights.domain.facts import Fact
+
+
+class Projection(Protocol):
+    """The fact tables: each fact is one small upsert under its business key, so a fact
+    repeated (the same report under another event id) changes nothing."""
+
+    async def record(self, fact: Fact) -> None: ...
 
 
 class UnitOfWork(abc.ABC):
@@ -20,6 +28,7 @@ class UnitOfWork(abc.ABC):
     inbox row of the event it came from, or not at all."""
 
     clock: Clock
+    projection: Projection
 
     @abc.abstractmethod
     async def __aenter__(self) -> Self: ...

@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.insights.api.routes import kpis
+
 # In this order, the order of the OpenAPI document's paths.
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [kpis.router]
