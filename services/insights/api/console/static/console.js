@@ -50,7 +50,7 @@
   const BUILD = {
     "orders-by-channel": (rows) => ["bar", series(rows, (r) => r.channel, (rs) => sum(rs, "orders_placed"))],
     "revenue-by-channel": (rows) => [
-      "line",
+      "bar",
       series(rows, (r) => r.channel + " " + r.currency, (rs) => sum(rs, "revenue")),
     ],
     rates: (rows) => {
@@ -95,16 +95,24 @@
     ],
   };
 
+  // A period's start as a shorter tick: the day, or the day and hour (the data keep the API's
+  // own period_start).
+  function tick(value) {
+    const label = String(this.getLabelForValue(value));
+    return label.replace(/T00:00:00(\.0+)?(Z|\+00:00)$/, "").replace(/:00(\.0+)?(Z|\+00:00)$/, "").replace("T", " ");
+  }
+
   for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
     const build = BUILD[canvas.dataset.chart];
     if (!build) {
       continue;
     }
     const [type, chartData] = build(data(canvas.dataset.source).rows || []);
-    new Chart(canvas, {
-      type: type,
-      data: chartData,
-      options: { animation: false, responsive: true, maintainAspectRatio: true, aspectRatio: 2.5 },
-    });
+    const options = { animation: false, responsive: true, maintainAspectRatio: true, aspectRatio: 2 };
+    if (type !== "doughnut") {
+      options.scales = { x: { ticks: { callback: tick } }, y: { beginAtZero: true } };
+      options.elements = { point: { radius: 4 } };
+    }
+    new Chart(canvas, { type: type, data: chartData, options: options });
   }
 })();
