@@ -133,6 +133,8 @@ class Objects:
     webhook_to_delete: str = ""
     notification: str = ""  # the confirmation e-mail of `shipped`
     webhook_delivery: str = ""  # a test ping's delivery to `webhook`
+    hooked: dict[str, Any] = field(default_factory=dict)  # an order placed after `webhook`
+    order_delivery: str = ""  # a delivery of `hooked`'s events to `webhook`
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -267,6 +269,8 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
             http.post(o.url("notifications", f"/v1/webhook-endpoints/{o.webhook}/test"))
         )
         o.webhook_delivery = ping["id"]
+        o.hooked = await w.place([(o.sku, 1)])
+        o.order_delivery = await _order_delivery_of(o, o.hooked)
         await _ok(
             http.post(o.url("inventory", f"/v1/reservations/{o.reservations['commit']}/confirm"))
         )
@@ -289,6 +293,20 @@ async def _notification_of(o: Objects, order: dict[str, Any]) -> str:
         return items
 
     items = await eventually(listed, until=bool, timeout=30, what="the order's confirmation")
+    return str(items[-1]["id"])
+
+
+async def _order_delivery_of(o: Objects, order: dict[str, Any]) -> str:
+    """A delivery of the order's events to the matrix's webhook endpoint, once recorded."""
+
+    async def listed() -> list[dict[str, Any]]:
+        r = await o.http.get(
+            o.url("notifications", "/v1/deliveries"), params={"order_id": order["id"]}
+        )
+        items = r.json()["items"] if r.status_code == 200 else []
+        return [d for d in items if d["endpoint_id"] == o.webhook]
+
+    items = await eventually(listed, until=bool, timeout=30, what="the order's webhook delivery")
     return str(items[-1]["id"])
 
 
@@ -717,6 +735,14 @@ REQUESTS: dict[str, Builder] = {
         lambda o: _webhook(o, "/replay", params={"since": "2020-01-01T00:00:00Z"})
     ),
     "webhook-endpoints-send-test-ping": call(lambda o: _webhook(o, "/test")),
+    "webhook-deliveries-list-for-order": call(
+        lambda o: Call(
+            "/v1/deliveries",
+            channel=CHANNEL,
+            hidden=o.order_delivery,
+            params={"order_id": o.hooked["id"]},
+        )
+    ),
     "webhook-deliveries-get": call(
         lambda o: Call(f"/v1/deliveries/{o.webhook_delivery}", channel=CHANNEL)
     ),

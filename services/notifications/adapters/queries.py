@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, cast, select, true
+from sqlalchemy import ColumnElement, Select, cast, exists, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
@@ -23,6 +23,7 @@ from libs.db.pagination import Keyset, by_datetime, by_int, by_uuid
 from services.notifications.adapters.mappers import endpoint_of
 from services.notifications.adapters.tables import (
     notification,
+    order_channel,
     webhook_delivery,
     webhook_delivery_attempt,
     webhook_endpoint,
@@ -56,6 +57,9 @@ class Delivery:
     attempts: int
     next_attempt_at: datetime | None
     created_at: datetime
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
     payload: dict[str, Any]
 
 
@@ -119,6 +123,29 @@ async def list_deliveries(
     return DeliveriesPage([_delivery(r) for r in rows], next_cursor)
 
 
+async def list_order_deliveries(
+    session: AsyncSession, order_id: UUID, *, channels: Channels, limit: int, cursor: str | None
+) -> DeliveriesPage:
+    """Newest first: the deliveries made for one order, to every endpoint the caller sees. A
+    narrowed caller also needs the order's channel (kept from its placement) within its
+    channels: an order not seen placed yet shows it nothing."""
+    d = webhook_delivery.c
+    query: Select[Any] = (
+        select(d.seq, *_DELIVERY_COLUMNS)
+        .join(webhook_endpoint, webhook_endpoint.c.id == d.endpoint_id)
+        .where(d.order_id == order_id, _visible(channels))
+    )
+    if channels is not None:
+        query = query.where(
+            exists().where(
+                order_channel.c.order_id == d.order_id,
+                order_channel.c.channel.in_(sorted(channels)),
+            )
+        )
+    rows, next_cursor = await DELIVERIES.page(session, query, limit=limit, cursor=cursor)
+    return DeliveriesPage([_delivery(r) for r in rows], next_cursor)
+
+
 async def get_delivery(
     session: AsyncSession, delivery_id: UUID, *, channels: Channels
 ) -> DeliveryWithAttempts | None:
@@ -161,6 +188,9 @@ _DELIVERY_COLUMNS = (
     webhook_delivery.c.attempts,
     webhook_delivery.c.next_attempt_at,
     webhook_delivery.c.created_at,
+    webhook_delivery.c.last_attempt_at,
+    webhook_delivery.c.last_status_code,
+    webhook_delivery.c.last_error,
     webhook_delivery.c.payload,
 )
 
@@ -178,6 +208,9 @@ def _delivery(r: Any) -> Delivery:
         r.attempts,
         r.next_attempt_at,
         r.created_at,
+        r.last_attempt_at,
+        r.last_status_code,
+        r.last_error,
         r.payload,
     )
 

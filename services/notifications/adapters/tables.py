@@ -84,6 +84,8 @@ webhook_delivery = Table(
     Column("last_error", Text, nullable=True),
     UniqueConstraint("endpoint_id", "webhook_id"),
     Index("ix_webhook_delivery_endpoint", "endpoint_id", "seq"),
+    # An order's deliveries, newest first (GET /v1/deliveries?order_id=).
+    Index("ix_webhook_delivery_order", "order_id", "seq"),
     Index(
         "ix_webhook_delivery_pending",
         "next_attempt_at",

@@ -77,7 +77,10 @@ class HeldOrderView(HoldView):
 class SagaSummaryView:
     order_id: UUID
     order_number: str
+    channel: str
     state: str
+    state_since: datetime
+    waiting_for: str | None
     stuck: bool
     started_at: datetime
     updated_at: datetime
@@ -197,11 +200,35 @@ def _is_stuck(row: Any, now: datetime) -> bool:
     return overdue_wait or overdue_step
 
 
+# What a saga in each state waits for (None: nothing, it has ended).
+WAITING_FOR = {
+    "routing": "routing",
+    "waiting_for_stock": "stock",
+    "reserving": "reservation",
+    "backordered": "incoming_stock",
+    "authorizing": "payment",
+    "fulfilling": "fulfilment",
+    "on_hold": "release",
+}
+# When the saga entered its state: every move to another state records a step named after the
+# state it enters (SagaCore._move); the first state has none, so it dates from the start.
+STATE_SINCE = func.coalesce(
+    select(func.max(saga_step.c.at))
+    .where(saga_step.c.order_id == order_saga.c.order_id, saga_step.c.name == order_saga.c.state)
+    .correlate(order_saga)
+    .scalar_subquery(),
+    order_saga.c.started_at,
+).label("state_since")
+
+
 def _summary(row: Any, now: datetime) -> dict[str, Any]:
     return {
         "order_id": row.order_id,
         "order_number": row.order_number,
+        "channel": row.channel,
         "state": row.state,
+        "state_since": row.state_since,
+        "waiting_for": WAITING_FOR.get(row.state),
         "stuck": _is_stuck(row, now),
         "started_at": row.started_at,
         "updated_at": row.updated_at,
@@ -226,7 +253,9 @@ async def saga_of(
     """The saga, or None when there is none in these channels (None: in any)."""
     row = (
         await session.execute(
-            select(order_saga).where(order_saga.c.order_id == order_id, saga_visible(channels))
+            select(order_saga, STATE_SINCE).where(
+                order_saga.c.order_id == order_id, saga_visible(channels)
+            )
         )
     ).one_or_none()
     if row is None:
@@ -334,7 +363,7 @@ async def list_sagas(
     channels: Codes,
 ) -> ReadPage[SagaSummaryView]:
     """Newest first, keyset on (started_at, order_id); only these channels' (None: all)."""
-    query = select(order_saga).where(saga_visible(channels))
+    query = select(order_saga, STATE_SINCE).where(saga_visible(channels))
     if state is not None:
         query = query.where(order_saga.c.state == state)
     if stuck is True:

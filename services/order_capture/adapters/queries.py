@@ -103,6 +103,7 @@ async def list_orders(
     status: str | None = None,
     channel: str | None = None,
     customer_email: str | None = None,
+    channel_order_ref: str | None = None,
     sku: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
@@ -116,6 +117,8 @@ async def list_orders(
         query = query.where(
             func.lower(sales_order.c.customer_email) == customer_email.strip().lower()
         )
+    if channel_order_ref:
+        query = query.where(sales_order.c.channel_order_ref == channel_order_ref)
     if sku:
         query = query.where(
             exists().where(order_line.c.order_id == sales_order.c.id, order_line.c.sku == sku)

@@ -79,6 +79,9 @@ sales_order = Table(
 )
 # Customer e-mails are matched case-insensitively (the list filter and self-service).
 Index("ix_sales_order_customer_email_lower", func.lower(sales_order.c.customer_email))
+# The list's channel_order_ref filter comes without a channel (the console's search box): the
+# unique (channel, channel_order_ref) index leads with the channel, so it cannot serve that.
+Index("ix_sales_order_channel_order_ref", sales_order.c.channel_order_ref)
 
 LINE_BUCKETS = (
     "reserved",

@@ -17,6 +17,7 @@ from libs.auth.scopes import Scope
 from libs.runtime import ServiceContainer
 from services.notifications.bootstrap import bootstrap
 from services.notifications.config import NotificationsSettings
+from services.notifications.domain import commands
 from services.notifications.service_layer.handlers.deliveries import DeliveryWorker
 from tests.notifications.integration.conftest import Client
 from tests.notifications.integration.test_delivery_worker import (
@@ -316,3 +317,84 @@ async def test_reads_need_webhooks_read_and_the_actions_webhooks_write(clients: 
     since = {"since": "2026-01-01T00:00:00Z"}
     assert (await reader.post(f"{V1}/{created['id']}/replay", params=since)).status_code == 403
     assert (await writer.post(f"{V1}/{created['id']}/replay", params=since)).status_code == 202
+
+
+async def order_event(container: ServiceContainer, order_id: uuid.UUID, channel: str) -> str:
+    """The order's placement as the consumer would record it (it says the order's channel)."""
+    event_id = str(uuid.uuid4())
+    await container.bus.handle(
+        commands.RecordEvent(
+            event_id=event_id,
+            event_type="oms.order.placed",
+            occurred_at=datetime.now(UTC),
+            key=str(order_id),
+            order_id=order_id,
+            channel=channel,
+            cloud_event={"id": event_id, "type": "oms.order.placed", "subject": str(order_id)},
+        )
+    )
+    return event_id
+
+
+async def test_an_orders_deliveries_are_listed_with_their_last_attempt_for_its_channel_only(
+    container: ServiceContainer, clients: Client, worker: DeliveryWorker
+) -> None:
+    admin = clients()
+    web_reader = clients(scopes=[Scope.WEBHOOKS_READ], channels=["web"])
+    async with serving(Receiver()) as served:
+        made = {}
+        for name, channels in (("all", None), ("web", ["web"]), ("pos", ["pos"])):
+            r = await admin.post(
+                V1, json={"url": served.url, "event_types": ["oms.order.*"], "channels": channels}
+            )
+            assert r.status_code == 201, r.text
+            made[name] = r.json()["id"]
+        web_order, pos_order = uuid.uuid4(), uuid.uuid4()
+        web_event = await order_event(container, web_order, "web")
+        await order_event(container, pos_order, "pos")
+
+        async def listed(caller: httpx.AsyncClient, order_id: uuid.UUID) -> list[dict[str, Any]]:
+            r = await caller.get("/v1/deliveries", params={"order_id": str(order_id)})
+            assert r.status_code == 200, r.text
+            items: list[dict[str, Any]] = r.json()["items"]
+            assert {item["order_id"] for item in items} <= {str(order_id)}
+            return items
+
+        async def all_delivered() -> bool:
+            mine = [d for d in await listed(admin, web_order) if d["endpoint_id"] in made.values()]
+            return len(mine) == 2 and all(d["status"] == "delivered" for d in mine)
+
+        await send_until(worker, all_delivered, "the web order's deliveries delivered")
+
+    by_endpoint = {d["endpoint_id"]: d for d in await listed(admin, web_order)}
+    assert made["all"] in by_endpoint and made["pos"] not in by_endpoint
+    sent = by_endpoint[made["web"]]
+    assert (sent["webhook_id"], sent["event_type"], sent["status"], sent["attempts"]) == (
+        web_event,
+        "oms.order.placed",
+        "delivered",
+        1,
+    )
+    assert (sent["last_status_code"], sent["last_error"], sent["next_attempt_at"]) == (
+        204,  # the receiver answers 204 No Content
+        None,
+        None,
+    )
+    assert sent["last_attempt_at"] >= sent["created_at"]
+    assert {d["endpoint_id"] for d in await listed(admin, pos_order)} >= {made["all"], made["pos"]}
+    # Narrowed to web: the web order's deliveries to the endpoints it sees, never the pos order's.
+    seen = {d["endpoint_id"] for d in await listed(web_reader, web_order)}
+    assert made["web"] in seen and made["all"] not in seen
+    assert await listed(web_reader, pos_order) == []
+    assert await listed(admin, uuid.uuid4()) == []
+    first = await admin.get("/v1/deliveries", params={"order_id": str(web_order), "limit": 1})
+    second = await admin.get(
+        "/v1/deliveries",
+        params={"order_id": str(web_order), "limit": 1, "cursor": first.json()["next_cursor"]},
+    )
+    assert first.json()["items"][0]["id"] != second.json()["items"][0]["id"]
+    missing = await admin.get("/v1/deliveries")
+    assert (missing.status_code, missing.json()["code"]) == (422, "validation_error")
+    no_scope = clients(scopes=[Scope.WEBHOOKS_WRITE])
+    denied = await no_scope.get("/v1/deliveries", params={"order_id": str(web_order)})
+    assert (denied.status_code, denied.json()["code"]) == (403, "insufficient_scope")

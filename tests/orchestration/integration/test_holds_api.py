@@ -232,3 +232,97 @@ async def test_a_payment_token_with_a_nul_character_is_422_and_changes_nothing(
         "on_hold",
         "payment_declined",
     )
+
+
+async def held(container: ServiceContainer, channel: str, reason: HoldReason) -> UUID:
+    """A placed saga put on hold straight away (as the review rules would for `review`)."""
+    order_id = new_id()
+    now = datetime.now(UTC)
+    saga = OrderSaga.start(order_id, order_snapshot(channel), now)
+    saga.put_on_hold(reason, f"held for {reason.value}", now)
+    async with container.session_factory() as session:
+        repo = SagaRepository(session)
+        repo.add(saga)
+        await repo.flush()
+        await session.commit()
+    return order_id
+
+
+async def test_an_operator_acts_on_its_channels_holds_and_never_on_anothers(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    mine, other = f"a-{uuid4().hex[:6]}", f"b-{uuid4().hex[:6]}"
+    operator = bearer(token([Scope.ORDERS_READ, Scope.ORDERS_WRITE], channels=[mine]))
+    orders: dict[tuple[str, str], UUID] = {
+        (channel, reason): await held(container, channel, reason)
+        for channel in (mine, other)
+        for reason in (HoldReason.MANUAL, HoldReason.REVIEW)
+    }
+    orders[(mine, "reject")] = await held(container, mine, HoldReason.REVIEW)
+    orders[(other, "reject")] = await held(container, other, HoldReason.REVIEW)
+
+    listed = await client.get("/v1/holds", params={"limit": 200}, headers=operator)
+    items = {h["order_id"]: h for h in listed.json()["items"]}
+    assert set(items) == {str(orders[key]) for key in orders if key[0] == mine}
+    first = items[str(orders[(mine, HoldReason.MANUAL)])]
+    assert (first["channel"], first["reason"], first["detail"]) == (
+        mine,
+        "manual",
+        "held for manual",
+    )
+    assert first["order_number"] and first["since"]
+
+    actions = (
+        (HoldReason.MANUAL, "release", None),
+        (HoldReason.REVIEW, "approve", None),
+        ("reject", "reject", {"reason": "card holder unreachable"}),
+    )
+    for key, action, body in actions:
+        url = f"/v1/orders/{orders[(other, key)]}/{action}"
+        refused = await client.post(url, json=body, headers=operator)
+        assert (refused.status_code, refused.json()["code"]) == (404, "saga_not_found"), action
+        still = await client.get(f"/v1/sagas/{orders[(other, key)]}")
+        assert still.json()["state"] == "on_hold"
+        done = await client.post(
+            f"/v1/orders/{orders[(mine, key)]}/{action}", json=body, headers=operator
+        )
+        assert done.status_code == 200, (action, done.text)
+        assert done.json()["state"] != "on_hold"
+
+
+async def test_the_saga_list_tells_the_channel_what_it_waits_for_and_since_when(
+    container: ServiceContainer, client: httpx.AsyncClient
+) -> None:
+    mine, other = f"a-{uuid4().hex[:6]}", f"b-{uuid4().hex[:6]}"
+    routing, stopped, elsewhere = (
+        await placed(container, mine),
+        await held(container, mine, HoldReason.MANUAL),
+        await placed(container, other),
+    )
+    released = await client.post(f"/v1/orders/{stopped}/release")
+    assert released.status_code == 200, released.text
+    release_step = released.json()["steps"][-1]
+    assert release_step["name"] == "routing"
+
+    narrowed = bearer(token([Scope.ORDERS_READ], channels=[mine]))
+    listed = await client.get(
+        "/v1/sagas", params={"state": "routing", "limit": 200}, headers=narrowed
+    )
+    items = {s["order_id"]: s for s in listed.json()["items"]}
+    assert str(elsewhere) not in items and {str(routing), str(stopped)} <= set(items)
+    assert all(s["channel"] == mine for s in items.values())
+    fresh, again = items[str(routing)], items[str(stopped)]
+    assert (fresh["waiting_for"], fresh["state_since"]) == ("routing", fresh["started_at"])
+    # Released, it entered routing again: its age in the state counts from then.
+    assert again["state_since"] == release_step["at"] and again["state_since"] > again["started_at"]
+    one = (await client.get(f"/v1/sagas/{stopped}", headers=narrowed)).json()
+    assert (one["channel"], one["state_since"], one["waiting_for"]) == (
+        mine,
+        release_step["at"],
+        "routing",
+    )
+    on_hold = await held(container, mine, HoldReason.MANUAL)
+    (item,) = (
+        await client.get("/v1/sagas", params={"state": "on_hold", "limit": 200}, headers=narrowed)
+    ).json()["items"]
+    assert (item["order_id"], item["waiting_for"]) == (str(on_hold), "release")

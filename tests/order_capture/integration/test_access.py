@@ -258,6 +258,28 @@ class TestChannelNarrowing:
         ]
         assert second.json()["next_cursor"] is None
 
+    async def test_the_channel_order_ref_filter_finds_only_the_callers_channels(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # One reference used by two channels (unique per channel only), and a look-alike.
+        ref = f"REF-{uuid.uuid4().hex[:10]}"
+        web = await place(client, channel="web", channel_order_ref=ref)
+        pos = await place(client, channel="pos", channel_order_ref=ref)
+        await place(client, channel="web", channel_order_ref=f"{ref}-2")
+
+        async def ids(headers: dict[str, str], **params: Any) -> list[str]:
+            r = await client.get("/v1/orders", params=params, headers=headers)
+            assert r.status_code == 200, r.text
+            return [o["id"] for o in r.json()["items"]]
+
+        assert await ids({}, channel_order_ref=ref) == [pos["id"], web["id"]]  # exact match
+        assert await ids({}, channel_order_ref=ref.lower()) == []
+        assert await ids(narrowed("web"), channel_order_ref=ref) == [web["id"]]
+        assert await ids(narrowed("web"), channel_order_ref=ref, channel="pos") == []
+        assert await ids({}, channel_order_ref=ref, channel="pos") == [pos["id"]]
+        empty = await client.get("/v1/orders", params={"channel_order_ref": ""})
+        assert (empty.status_code, empty.json()["code"]) == (422, "validation_error")
+
 
 class TestPlacingForAChannel:
     async def test_a_client_places_orders_of_its_channels_only(

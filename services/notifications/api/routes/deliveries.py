@@ -1,4 +1,5 @@
-"""Webhook deliveries by id: read one with every attempt (the ledger), and send it again.
+"""Webhook deliveries: an order's, and by id: read one with every attempt (the ledger), and
+send it again.
 
 A caller narrowed to channels reaches only the deliveries of the endpoints it sees (their
 channel filter within its channels, looked up narrowed in SQL); any other is answered like a
@@ -9,16 +10,19 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
 from libs.http.auth import requires
 from libs.http.deps import BusDep, IdempotencyKeyDep, ReadSessionDep
+from libs.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from libs.http.problems import problem_responses
 from services.notifications.adapters import queries
 from services.notifications.api.schemas.webhook_endpoints import (
     DeliveryAttemptRead,
+    DeliveryPage,
+    DeliveryRead,
     DeliveryWithAttemptsRead,
 )
 from services.notifications.domain import commands
@@ -30,6 +34,31 @@ router = APIRouter(tags=["webhook-deliveries"])
 Reader = Annotated[Principal, requires(Scope.WEBHOOKS_READ)]
 Writer = Annotated[Principal, requires(Scope.WEBHOOKS_WRITE)]
 PATH = "/deliveries"
+
+
+@router.get(
+    PATH,
+    summary="List the webhook deliveries made for an order",
+    responses=problem_responses(422, 503),
+)
+async def list_for_order(
+    session: ReadSessionDep,
+    caller: Reader,
+    order_id: Annotated[UUID, Query(description="The order the deliveries' events are about")],
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> DeliveryPage:
+    """Newest first: every delivery of an event about the order, to every endpoint the caller
+    sees, with its state, attempts and the latest answer (`GET /deliveries/{id}` gives every
+    attempt). A caller narrowed to channels sees them only when the order is of one of its
+    channels and the endpoint's channel filter lies within them; an unknown order, or one the
+    caller does not see, has an empty list."""
+    page = await queries.list_order_deliveries(
+        session, order_id, channels=caller.channels, limit=limit, cursor=cursor
+    )
+    return DeliveryPage(
+        items=[DeliveryRead(**vars(d)) for d in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get(

@@ -146,9 +146,23 @@ class DeliveryRead(BaseModel):
     order_id: UUID | None
     occurred_at: datetime
     status: str = Field(examples=["pending"])
-    attempts: int
-    next_attempt_at: datetime | None
+    attempts: int = Field(description="How many attempts were made", examples=[2])
+    next_attempt_at: datetime | None = Field(
+        description="When the next attempt is due; null once delivered or failed for good"
+    )
     created_at: datetime
+    last_attempt_at: datetime | None = Field(
+        description="When the latest attempt started; null before the first"
+    )
+    last_status_code: int | None = Field(
+        description="What the receiver answered to the latest attempt; null before the first "
+        "or when it did not answer",
+        examples=[200],
+    )
+    last_error: str | None = Field(
+        description="Why the latest attempt failed; null when it delivered or none was made",
+        examples=["answered 500"],
+    )
     payload: dict[str, Any] = Field(
         description="What is sent: the CloudEvent, without payment tokens"
     )

@@ -73,9 +73,20 @@ class PaymentMethodBody(BaseModel):
 class SagaSummary(BaseModel):
     order_id: UUID
     order_number: str
+    channel: str = Field(description="The order's sales channel", examples=["web"])
     state: str = Field(
         description="routing, waiting_for_stock, reserving, backordered, authorizing, "
         "fulfilling, completed, on_hold or cancelled"
+    )
+    state_since: datetime = Field(
+        description="When the saga entered its state (its age in it is now minus this)"
+    )
+    waiting_for: str | None = Field(
+        description="What it waits for in its state: routing (the worker plans it), stock "
+        "(no location can serve it yet), reservation (inventory's answer), incoming_stock "
+        "(backordered units), payment (the authorisation), fulfilment (the locations), "
+        "release (on hold: GET /holds says why); null once completed or cancelled",
+        examples=["incoming_stock"],
     )
     stuck: bool = Field(description="Waiting longer than its step allows")
     started_at: datetime
@@ -91,7 +102,10 @@ class SagaRead(SagaSummary):
                 {
                     "order_id": "019a4c1e-8d3b-7c6a-9f00-3b1d2e4f5a6b",
                     "order_number": "OMS-00001000",
+                    "channel": "web",
                     "state": "fulfilling",
+                    "state_since": "2026-11-22T10:15:02Z",
+                    "waiting_for": "fulfilment",
                     "stuck": False,
                     "started_at": "2026-11-22T10:15:00Z",
                     "updated_at": "2026-11-22T10:15:02Z",

@@ -185,6 +185,15 @@ async def list_(
     status: OrderStatus | None = None,
     channel: Channel | None = None,
     customer_email: Annotated[str | None, Query(max_length=254)] = None,
+    channel_order_ref: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="The channel's own order reference, matched exactly",
+            examples=["WEB-100234"],
+        ),
+    ] = None,
     sku: Annotated[str | None, Query(max_length=64)] = None,
     created_from: Annotated[
         Timestamp | None, Query(description="Inclusive, RFC 3339 with offset")
@@ -196,8 +205,10 @@ async def list_(
     cursor: str | None = None,
 ) -> OrderPage:
     """Cursor-paginated orders, newest first. Filters combine (AND); the e-mail matches
-    case-insensitively, `sku` finds orders with a line of that SKU. Only orders of the
-    caller's channels are listed (a `channel` filter on another channel finds none)."""
+    case-insensitively, `channel_order_ref` exactly (the reference is unique per channel, so it
+    finds one order a channel, or one per channel that used it), `sku` finds orders with a line
+    of that SKU. Only orders of the caller's channels are listed (a `channel` filter on another
+    channel finds none)."""
     page = await queries.list_orders(
         session,
         channels=caller.channels,
@@ -206,6 +217,7 @@ async def list_(
         status=status.value if status else None,
         channel=channel.value if channel else None,
         customer_email=customer_email,
+        channel_order_ref=channel_order_ref,
         sku=sku,
         created_from=created_from,
         created_to=created_to,
