@@ -90,6 +90,11 @@ async def test_logging_in_keeps_the_token_in_an_httponly_strict_cookie(
     assert "Path=/console" in cookie
     # Development and test serve plain HTTP on 127.0.0.1; production sets Secure.
     assert "Secure" not in cookie
+    assert (await browser_like.get("/console/")).headers["location"] == "/console/orders"
+    out = await browser_like.post("/console/logout")
+    assert out.status_code == 303
+    assert out.headers["set-cookie"].startswith(f'{COOKIE}="";')
+    assert (await browser_like.get("/console/orders")).status_code == 303
 
 
 async def test_an_invalid_or_expired_token_is_refused(browser_like: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ is never a 500 because one of its sections is.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import uuid
@@ -32,9 +33,12 @@ from markupsafe import Markup
 from libs.auth.principal import Principal
 from libs.auth.scopes import Scope
 from libs.auth.tokens import InvalidToken
+from libs.observability.logging import get_logger
 from libs.runtime import ServiceContainer
 from services.insights.adapters.oms_api import Answer, OmsApi
 from services.insights.config import InsightsSettings
+
+log = get_logger(__name__)
 
 CONSOLE_DIR = Path(__file__).resolve().parents[1] / "console"
 PREFIX = "/console"
@@ -370,30 +374,24 @@ async def login(request: Request) -> Response:
         samesite="strict",
         secure=bool(request.app.state.console_secure_cookie),
         path=PREFIX,
-        max_age=_lifetime_s(principal, token),
+        max_age=_lifetime_s(token),
     )
+    log.info("console.login", client_id=principal.client_id)
     return response
 
 
-def _lifetime_s(principal: Principal, token: str) -> int | None:
-    """The cookie lives as long as the token (its `exp`), never longer; a token without one
-    gives a cookie for the browser session."""
-    del principal  # the verifier already refused an expired token
+def _lifetime_s(token: str) -> int | None:
+    """The cookie lives as long as the token (its `exp`, read from the token the verifier has
+    just accepted), never longer; a token without one gives a cookie for the browser session."""
     try:
         payload = token.split(".")[1]
-        claims = json.loads(_b64decode(payload))
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
     if not isinstance(exp, int | float):
         return None
     return max(0, int(exp - datetime.now(UTC).timestamp()))
-
-
-def _b64decode(segment: str) -> bytes:
-    import base64
-
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 @router.post("/logout")
