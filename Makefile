@@ -19,7 +19,8 @@ unexport PYTHONDONTWRITEBYTECODE
         bench-tools token compose docs browser
 
 help:
-	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the six services (Ctrl-C stops);"
+	@echo "make run    - install, start Kafka + PostgreSQL, migrate, run the six services and the"
+	@echo "             console at http://127.0.0.1:8006/console/ (Ctrl-C stops);"
 	@echo "             REPLICAS=2 runs two instances of each (replica 2 on ports 8101-8106)"
 	@echo "make test   - install, start Kafka + PostgreSQL, lint, type-check and run the whole suite"
 	@echo "make stop   - stop a stack left running"

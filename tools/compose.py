@@ -210,6 +210,15 @@ EXTRA_ENVIRONMENT = {
       NOTIFICATIONS_SMS_DIR: /tmp/oms-sms
 """,
 }
+# The operations console in insights calls every service's API (its own included) by its
+# compose service name, with the operator's token (docs/console.md).
+EXTRA_ENVIRONMENT["insights"] = (
+    "      # The console's calls to each service's API (by its compose name; docs/console.md).\n"
+    + "".join(
+        f"      INSIGHTS_{s.env_prefix}_URL: http://{s.deploy_name}:{s.port}\n"
+        for s in registry.SERVICES
+    )
+)
 EXTRA_DEPENDS_ON = {
     "notifications": """\
     depends_on:

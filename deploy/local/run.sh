@@ -383,6 +383,10 @@ main() {
         for inst in "${INSTANCES[@]}"; do
             printf '  %-16s http://127.0.0.1:%s/docs\n' "$inst" "${INSTANCE_PORT[$inst]}"
         done
+        echo "Operations console: http://127.0.0.1:$(service_port insights)/console/"
+        echo "  log in with this development token (admin, 1 h; \`make token\` makes others, e.g."
+        echo "  SCOPES='orders:read orders:write inventory:read' CHANNELS=web):"
+        "$PY" -m tools.dev_auth token --scopes admin --client-id console-dev
         echo "E-mails: $MAIL_DIR/*.eml (the development SMTP sink on 127.0.0.1:$MAIL_SINK_PORT)"
         echo "Logs: $LOG_DIR/<service>.log"
         echo "Processes per service: <SERVICE>_PROCESSES (e.g. ORCHESTRATION_PROCESSES=3 make run)."

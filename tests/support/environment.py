@@ -111,6 +111,9 @@ def apply() -> None:
         "RETURNS_ORDER_CAPTURE_URL", f"http://127.0.0.1:{SERVICES['order_capture'][1]}"
     )
     os.environ.setdefault("RETURNS_WORKER_INTERVAL_S", "0.1")
+    # The console in insights calls every service's API (its own included) on the run's ports.
+    for prefix, port in SERVICES.values():
+        os.environ.setdefault(f"INSIGHTS_{prefix}_URL", f"http://127.0.0.1:{port}")
     os.environ.setdefault("RETURNS_WORKER_LEASE_S", "3")
     # Customer messages go to the run's sink and SMS folder, never to a real server.
     os.environ.setdefault("NOTIFICATIONS_SMTP_HOST", "127.0.0.1")

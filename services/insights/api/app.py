@@ -8,10 +8,11 @@ from libs.http.app import create_service_app
 from libs.runtime import PARTS, ServiceContainer
 from services.insights.adapters.tables import plumbing
 from services.insights.api.routes import ROUTERS
+from services.insights.api.routes.console import install_console
 
 
 def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         container=container,
         parts=parts,
         title="OMS insights",
@@ -23,3 +24,6 @@ def create_app(container: ServiceContainer, parts: Sequence[str] = PARTS) -> Fas
         audit_log=plumbing.audit,
         routers=ROUTERS,
     )
+    # The operations console's pages (not part of the API: no /v1, not in the OpenAPI document).
+    install_console(app, container)
+    return app
