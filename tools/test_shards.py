@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # About half the suite's time each (figures from whole runs): the API fuzzing (~300 s), most
 # services' integration tests (~120 s), the saga crash test (~170 s), the replica kill test
-# (~60 s with its replicas' start) and the chaos suite (~240 s with its own broker and
-# database) here; the rest of the end-to-end tests, inventory's integration tests and every
+# (~60 s with its replicas' start), the chaos suite (~240 s with its own broker and
+# database), and insights' integration, KPI, dead-letter and console browser tests (~100 s)
+# here; the rest of the end-to-end tests, inventory's integration tests and every
 # unit test in the first shard.
 SECOND_SHARD_PATHS = (
     "tests/e2e/test_api_fuzzing.py",
@@ -41,6 +42,10 @@ SECOND_SHARD_PATHS = (
     "tests/orchestration/integration",
     "tests/returns/integration",
     "tests/notifications/integration",
+    "tests/insights/integration",
+    "tests/e2e/test_insights_kpis.py",
+    "tests/e2e/test_dead_letters.py",
+    "tests/e2e/test_console.py",
 )
 # The second shard's ports start this far above the first's (a run uses its base + 1 .. + 99).
 SECOND_SHARD_PORT_OFFSET = 500
