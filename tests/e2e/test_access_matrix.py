@@ -28,15 +28,17 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from libs.auth.keys import generate_signing_key
 from libs.auth.scopes import Scope
 from libs.auth.settings import AuthSettings
 from libs.auth.tokens import mint
+from libs.messaging.topics import ORDER_EVENTS
 from tests.e2e.conftest import ROOT, Stack
 from tests.e2e.orchestration_flows import BERLIN, POTSDAM, World
 from tests.support.api import generated_clients
-from tests.support.environment import SERVICES, base_url
+from tests.support.environment import BOOTSTRAP_SERVERS, SERVICES, TOPIC_PREFIX, base_url
 from tests.support.orders import order_body
 from tests.support.polling import eventually
 from tests.support.tokens import bearer, token
@@ -47,6 +49,7 @@ CONTRACTS = {
     "orchestration": "orchestration.json",
     "returns": "returns.json",
     "notifications": "notifications.json",
+    "insights": "insights.json",
 }
 CHANNEL = "web"
 OTHER_CHANNEL = "marketplace"
@@ -135,6 +138,7 @@ class Objects:
     webhook_delivery: str = ""  # a test ping's delivery to `webhook`
     hooked: dict[str, Any] = field(default_factory=dict)  # an order placed after `webhook`
     order_delivery: str = ""  # a delivery of `hooked`'s events to `webhook`
+    dead_letter: str = ""  # a forged record of the order events, dead-lettered and collected
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -275,6 +279,7 @@ async def objects(stack: Stack) -> AsyncIterator[Objects]:
             http.post(o.url("inventory", f"/v1/reservations/{o.reservations['commit']}/confirm"))
         )
         o.notification = await _notification_of(o, o.shipped)
+        o.dead_letter = await _dead_letter(o)
         yield o
         restore = {k: v for k, v in o.policy.items() if k not in SERVER_SET}
         await _ok(http.put(o.url("returns", "/v1/return-policy"), json=restore))
@@ -308,6 +313,34 @@ async def _order_delivery_of(o: Objects, order: dict[str, Any]) -> str:
 
     items = await eventually(listed, until=bool, timeout=30, what="the order's webhook delivery")
     return str(items[-1]["id"])
+
+
+async def _dead_letter(o: Objects) -> str:
+    """A dead letter of the run's order events, once insights has collected it: a record that
+    is not JSON, which every consumer of the topic dead-letters (marked as forged, so the check
+    of every event on Kafka knows it is not ours)."""
+    marker = f"matrix-{uuid.uuid4()}"
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            TOPIC_PREFIX + ORDER_EVENTS,
+            key=marker.encode(),
+            value=f"not json {marker}".encode(),
+            headers=[("test-poison", b"1")],
+        )
+    finally:
+        await producer.stop()
+
+    async def listed() -> list[dict[str, Any]]:
+        r = await o.http.get(
+            o.url("insights", "/v1/dead-letters"), params={"topic": ORDER_EVENTS, "limit": 100}
+        )
+        items = r.json()["items"] if r.status_code == 200 else []
+        return [d for d in items if d["key"] == marker]
+
+    items = await eventually(listed, until=bool, timeout=30, what="the dead letter collected")
+    return str(items[0]["id"])
 
 
 async def _etag(o: Objects, order_id: str) -> str:
@@ -748,6 +781,24 @@ REQUESTS: dict[str, Builder] = {
     ),
     "webhook-deliveries-retry": call(
         lambda o: Call(f"/v1/deliveries/{o.webhook_delivery}/retry", channel=CHANNEL)
+    ),
+    # insights: the key figures (their narrowing has tests of its own: tests/insights) and the
+    # dead letters (admin only)
+    "kpis-summary": call(lambda o: Call("/v1/kpis/summary")),
+    "kpis-orders": call(lambda o: Call("/v1/kpis/orders")),
+    "kpis-rates": call(lambda o: Call("/v1/kpis/rates")),
+    "kpis-lead-times": call(lambda o: Call("/v1/kpis/lead-times")),
+    "kpis-backorders": call(lambda o: Call("/v1/kpis/backorders")),
+    "kpis-holds": call(lambda o: Call("/v1/kpis/holds")),
+    "kpis-returns": call(lambda o: Call("/v1/kpis/returns")),
+    "kpis-refunds": call(lambda o: Call("/v1/kpis/refunds")),
+    "kpis-locations": call(lambda o: Call("/v1/kpis/locations")),
+    "kpis-stock-outs": call(lambda o: Call("/v1/kpis/stock-outs")),
+    "kpis-low-stock": call(lambda o: Call("/v1/kpis/low-stock")),
+    "dead-letters-list-dead-letters": call(lambda o: Call("/v1/dead-letters")),
+    "dead-letters-get-dead-letter": call(lambda o: Call(f"/v1/dead-letters/{o.dead_letter}")),
+    "dead-letters-redrive": call(
+        lambda o: Call(f"/v1/dead-letters/{o.dead_letter}/redrive", headers=_key())
     ),
     # every service
     "audit-audit": call(
