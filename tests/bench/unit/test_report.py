@@ -197,6 +197,7 @@ def full_results() -> dict[str, Any]:
             "orchestration": 110.0,
             "returns": 80.0,
             "notifications": 70.0,
+            "insights": 75.0,
         },
         "processes": {
             "order_capture": 3,
