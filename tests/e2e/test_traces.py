@@ -149,20 +149,26 @@ async def test_one_order_is_one_trace_across_the_services(
         services = {span.service for span in spans if span.name.startswith("process ")}
         return {"orchestration", "inventory"} <= services
 
+    def orphans_of(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
+        ids = {span.span_id for span in spans}
+        return [s for s in spans if s.parent_span_id not in ids and s.parent_span_id != parent_id]
+
+    # A parent span ends, and so is exported, after its children: the trace is read until
+    # every span's parent has arrived too (an orphan that stays fails the wait).
     spans = await eventually(
         lambda: asyncio.to_thread(collector.of_trace, trace_id),
-        until=spanning_all,
+        until=lambda spans: spanning_all(spans) and not orphans_of(spans),
         timeout=20,
-        what="the order's trace to reach orchestration's and inventory's consumers",
+        what="the order's trace to reach orchestration's and inventory's consumers, "
+        "each span with its parent",
     )
-    by_id = {span.span_id: span for span in spans}
     services = {span.service for span in spans}
     assert {"order-capture", "orchestration", "inventory"} <= services, services
     # The request's server span is the child of the caller's context, the root of the rest.
     server = [s for s in spans if s.service == "order-capture" and s.name == "POST /v1/orders"]
     assert server and server[0].parent_span_id == parent_id
     # Every span of the trace hangs from another of it (or from the caller): one tree.
-    orphans = [s for s in spans if s.parent_span_id not in by_id and s.parent_span_id != parent_id]
+    orphans = orphans_of(spans)
     assert not orphans, orphans
     # The Kafka and database spans of the official instrumentations are in it too: the
     # relay's `<topic> send` (a PRODUCER span) and inventory's statements (CLIENT spans).
