@@ -122,12 +122,17 @@ class TestSeveralProcesses:
         )
         assert {r.status_code for r in answers} == {200}
 
-        # Both consume, each its own share of every partition returns reads.
+        # Both consume, each its own share of every partition returns reads. The first to
+        # join held every partition until the second's rebalance, and logs its new share a
+        # moment after the second logs its own: read until both have logged the settled split
+        # (shares that stay overlapping fail the wait and the assertion).
         split = await eventually(
             lambda: asyncio.to_thread(lambda: last_assignments(two.log_lines())),
-            until=lambda found: set(found) == {1, 2} and all(found.values()),
+            until=lambda found: (
+                set(found) == {1, 2} and all(found.values()) and not found[1] & found[2]
+            ),
             timeout=60,
-            what="both processes assigned partitions",
+            what="both processes assigned partitions of their own",
         )
         assert not split[1] & split[2]
         leaders = [
