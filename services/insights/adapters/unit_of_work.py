@@ -30,3 +30,8 @@ class SqlUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
 
     def collect_events(self) -> list[IntegrationEvent]:
         return list(map(self.translate, self.collect_new_events()))
+
+    async def commit(self) -> None:
+        """The facts the projection kept are written first, in the same transaction."""
+        await self.projection.flush()
+        await super().commit()

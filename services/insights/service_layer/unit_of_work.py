@@ -20,8 +20,9 @@ from services.insights.domain.facts import Fact
 
 
 class Projection(Protocol):
-    """The fact tables: each fact is one small upsert under its business key, so a fact
-    repeated (the same report under another event id) changes nothing."""
+    """The fact tables: each fact is an upsert under its business key, so a fact repeated
+    (the same report under another event id) changes nothing. What is recorded is written
+    when the unit of work commits, with the rest of its transaction."""
 
     async def record(self, fact: Fact) -> None: ...
 
