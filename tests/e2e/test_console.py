@@ -25,6 +25,7 @@ from tests.e2e.conftest import Stack
 from tests.e2e.orchestration_flows import BERLIN, HAMBURG, World
 from tests.support.api import Api
 from tests.support.browser import page_json, page_log, screenshot
+from tests.support.kafka import forge_broken_event
 from tests.support.orders import order_body
 from tests.support.polling import eventually
 from tests.support.tokens import token
@@ -165,6 +166,80 @@ async def test_releasing_a_held_order_from_the_exceptions_page_resumes_its_saga(
 
     saga = await w.saga_reaches(order["id"], "fulfilling")
     assert saga["hold"] is None
+
+
+async def test_orders_in_review_are_approved_and_rejected_from_the_exceptions_page(
+    page: Page, console: str, http: httpx.AsyncClient, urls: dict[str, str], api: Api
+) -> None:
+    w = World(http, urls, api)
+    lamp = w.sku("CONR")
+    code = await w.location("CON-REVIEW", BERLIN, stock={lamp: 4})
+    async with w.reviewed({"max_risk_score": 80}):  # this buyer's risk score is 95
+        approved = await w.place([(lamp, 1)], email="risky.buyer@example.com")
+        rejected = await w.place([(lamp, 1)], email="risky.buyer@example.com")
+        for order in (approved, rejected):
+            held = await w.saga_reaches(order["id"], "on_hold")
+            assert held["hold"]["reason"] == "review"
+
+    await log_in(page, console, token(OPERATOR_SCOPES, client_id="console-reviewer"))
+    await page.goto(f"{console}/exceptions")
+    row = page.locator(f'#holds tr[data-order-id="{approved["id"]}"]')
+    await expect(row).to_contain_text("risk score 95 above 80")
+    await row.get_by_role("button", name=f"Approve {approved['order_number']}").click()
+    await expect(page.locator("#done")).to_have_text(f"{approved['order_number']} approved.")
+    await expect(page.locator(f'#holds tr[data-order-id="{approved["id"]}"]')).to_have_count(0)
+
+    row = page.locator(f'#holds tr[data-order-id="{rejected["id"]}"]')
+    await row.get_by_label(f"Why reject {rejected['order_number']}").fill("card holder unreachable")
+    await row.get_by_role("button", name=f"Reject {rejected['order_number']}").click()
+    await expect(page.locator("#done")).to_have_text(f"{rejected['order_number']} rejected.")
+    await expect(page.locator(f'#holds tr[data-order-id="{rejected["id"]}"]')).to_have_count(0)
+
+    (shipping,) = await w.open_fulfillments(approved["id"], 1)
+    assert shipping["location_code"] == code
+    await w.order_reaches(rejected["id"], "cancelled")
+    timeline = await http.get(f"{urls['order_capture']}/v1/orders/{rejected['id']}/timeline")
+    assert "rejected in review: card holder unreachable" in str(timeline.json()["items"])
+
+
+async def test_an_admin_reads_a_dead_letter_s_error_and_redrives_it(
+    page: Page, console: str, http: httpx.AsyncClient, urls: dict[str, str]
+) -> None:
+    marker = f"console-dead-{uuid.uuid4()}"
+    letters = f"{urls['insights']}/v1/dead-letters"
+    await forge_broken_event(marker)
+
+    async def orchestrations() -> list[dict[str, Any]]:
+        r = await http.get(letters, params={"status": "pending", "limit": 200})
+        assert r.status_code == 200, r.text
+        return [
+            item
+            for item in r.json()["items"]
+            if item["key"] == marker and item["consumer"] == "orchestration"
+        ]
+
+    (letter,) = await eventually(orchestrations, timeout=45, what="orchestration's dead letter")
+
+    await log_in(page, console, token(client_id="console-admin"))
+    await page.goto(f"{console}/exceptions")
+    row = page.locator(f'#dead-letters tr[data-dead-letter="{letter["id"]}"]')
+    await expect(row).to_contain_text(marker)
+    # The consumer's error (a contract check's, pages long): its start, the whole on demand.
+    error = row.locator("td.error")
+    await expect(error.locator("summary")).to_have_text(letter["error"][:160] + "…")
+    await expect(error.locator(".error-text")).to_be_hidden()
+    await error.locator("summary").click()
+    await expect(error.locator(".error-text")).to_have_text(letter["error"])
+    await expect(error.locator(".error-text")).to_be_visible()
+    await screenshot(page, "console-exceptions-dead-letters")
+    await row.get_by_role("button", name="Re-drive").click()
+    await expect(page.locator("#done")).to_have_text("dead letter oms.order.placed re-driven.")
+    await expect(
+        page.locator(f'#dead-letters tr[data-dead-letter="{letter["id"]}"]')
+    ).to_have_count(0)
+
+    detail = (await http.get(f"{letters}/{letter['id']}")).json()
+    assert (detail["status"], detail["redrive_count"]) == ("redriven", 1)
 
 
 async def test_the_dashboard_draws_the_kpi_apis_numbers(

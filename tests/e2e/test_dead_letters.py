@@ -8,44 +8,15 @@ import uuid
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from libs.auth.scopes import Scope
 from tests.e2e.conftest import Stack
-from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
-from tests.support.kafka import read_topic
+from tests.support.environment import TOPIC_PREFIX
+from tests.support.kafka import forge_broken_event, read_topic
 from tests.support.polling import eventually
 from tests.support.tokens import bearer, token
 
 ORDER_EVENTS = "oms.order.events"
-
-
-async def _forge_broken_event(marker: str) -> None:
-    """A CloudEvent whose data breaks its type's contract, marked as forged (the check of
-    every event on Kafka skips it)."""
-    event = {
-        "specversion": "1.0",
-        "id": marker,
-        "source": "/test",
-        "type": "oms.order.placed",
-        "subject": marker,
-        "time": "2026-11-22T10:15:00Z",
-        "dataschema": "urn:test",
-        "correlationid": marker,
-        "partitionkey": marker,
-        "data": {"order_id": marker},
-    }
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            TOPIC_PREFIX + ORDER_EVENTS,
-            key=marker.encode(),
-            value=json.dumps(event).encode(),
-            headers=[("test-poison", b"1")],
-        )
-    finally:
-        await producer.stop()
 
 
 async def test_a_dead_letter_is_listed_with_its_error_and_redriven(
@@ -53,7 +24,7 @@ async def test_a_dead_letter_is_listed_with_its_error_and_redriven(
 ) -> None:
     marker = f"dead-{uuid.uuid4()}"
     letters = urls["insights"] + "/v1/dead-letters"
-    await _forge_broken_event(marker)
+    await forge_broken_event(marker, ORDER_EVENTS)
 
     async def listed(status: str = "pending") -> list[dict[str, Any]]:
         r = await http.get(letters, params={"topic": ORDER_EVENTS, "status": status, "limit": 200})

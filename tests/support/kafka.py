@@ -1,8 +1,11 @@
-"""Reads a topic from the real broker, start to end, without joining a consumer group."""
+"""Reads a topic from the real broker, start to end, without joining a consumer group; and
+puts a broken event on one, for the consumers to dead-letter."""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+import json
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
@@ -82,3 +85,32 @@ async def consumed_to_end(
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def forge_broken_event(marker: str, logical_topic: str = "oms.order.events") -> None:
+    """An `oms.order.placed` CloudEvent whose data breaks its contract, keyed and identified
+    by `marker`, marked as forged (the check of every event on Kafka skips it): every consumer
+    of the topic gives up on it and dead-letters it."""
+    event = {
+        "specversion": "1.0",
+        "id": marker,
+        "source": "/test",
+        "type": "oms.order.placed",
+        "subject": marker,
+        "time": "2026-11-22T10:15:00Z",
+        "dataschema": "urn:test",
+        "correlationid": marker,
+        "partitionkey": marker,
+        "data": {"order_id": marker},
+    }
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            TOPIC_PREFIX + logical_topic,
+            key=marker.encode(),
+            value=json.dumps(event).encode(),
+            headers=[("test-poison", b"1")],
+        )
+    finally:
+        await producer.stop()
