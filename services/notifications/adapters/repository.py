@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -358,11 +358,48 @@ async def delivery_queue(
 class OrderChannels:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # Keys this transaction holds the lock of, and channels it knows (None: no channel
+        # yet). Both are filled by `batch_of` for a consumer's batch, whose records' keys the
+        # bus locked first; a channel read after the key's lock cannot change before the
+        # transaction ends, other than through `remember` here.
+        self._locked: set[str] = set()
+        self._channels: dict[UUID, str | None] = {}
+        # The batch's orders, and those of them with parked events: a placement of an order
+        # with none (nearly all) takes nothing, without asking.
+        self._batch_orders: set[UUID] = set()
+        self._with_parked: set[UUID] = set()
+
+    async def batch_of(self, keys: Collection[str]) -> None:
+        """A consumer's batch about these keys, already locked: the channels of the orders
+        they name, and which of them have parked events, are read in two statements for
+        the batch, not one or two per event (about a fifth of the consumer's CPU)."""
+        self._locked.update(keys)
+        order_ids = [order_id for key in keys if (order_id := _uuid_or_none(key)) is not None]
+        if not order_ids:
+            return
+        rows = await self._session.execute(
+            select(order_channel.c.order_id, order_channel.c.channel).where(
+                order_channel.c.order_id.in_(order_ids)
+            )
+        )
+        self._channels.update(dict.fromkeys(order_ids))
+        self._channels.update({row.order_id: row.channel for row in rows})
+        self._batch_orders.update(order_ids)
+        self._with_parked.update(
+            await self._session.scalars(
+                select(parked_event.c.order_id)
+                .where(parked_event.c.order_id.in_(order_ids))
+                .distinct()
+            )
+        )
 
     async def lock(self, order_id: UUID) -> None:
         # The lock a consumer's batch takes on its records' keys (an order's id): inside a
-        # batch that already holds it, taking it again changes nothing.
-        await lock_keys(self._session, [str(order_id)])
+        # batch that already holds it, taking it again would change nothing.
+        key = str(order_id)
+        if key not in self._locked:
+            await lock_keys(self._session, [key])
+            self._locked.add(key)
 
     async def remember(self, order_id: UUID, channel: str) -> None:
         await self._session.execute(
@@ -370,14 +407,19 @@ class OrderChannels:
             .values(order_id=order_id, channel=channel)
             .on_conflict_do_nothing(index_elements=["order_id"])
         )
+        if order_id in self._channels and self._channels[order_id] is None:
+            self._channels[order_id] = channel  # known to have had none: it has this one now
 
     async def channel_of(self, order_id: UUID) -> str | None:
+        if order_id in self._channels:
+            return self._channels[order_id]
         found: str | None = await self._session.scalar(
             select(order_channel.c.channel).where(order_channel.c.order_id == order_id)
         )
         return found
 
     async def park(self, event: ParkedEvent) -> None:
+        self._with_parked.add(event.order_id)
         await self._session.execute(
             pg_insert(parked_event)
             .values(
@@ -392,6 +434,9 @@ class OrderChannels:
         )
 
     async def take_parked(self, order_id: UUID) -> list[ParkedEvent]:
+        if order_id in self._batch_orders and order_id not in self._with_parked:
+            return []
+        self._with_parked.discard(order_id)
         rows = await self._session.execute(
             delete(parked_event).where(parked_event.c.order_id == order_id).returning(parked_event)
         )
@@ -402,3 +447,10 @@ class OrderChannels:
             for r in rows
         ]
         return sorted(found, key=lambda p: p.occurred_at)
+
+
+def _uuid_or_none(key: str) -> UUID | None:
+    try:
+        return UUID(key)
+    except ValueError:
+        return None  # a SKU, a return's id...: not an order

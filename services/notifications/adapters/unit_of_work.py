@@ -7,7 +7,7 @@ messaging."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Unpack
 
@@ -58,6 +58,9 @@ class SqlUnitOfWork(SqlAlchemyUnitOfWork, UnitOfWork):
         self.secrets = RandomSecrets()
         self.customer_orders = CustomerOrderRepository(self.session)
         self.notifications = NotificationRepository(self.session)
+
+    async def prepare(self, keys: Collection[str]) -> None:
+        await self.orders.batch_of(keys)
 
     def collect_events(self) -> list[IntegrationEvent]:
         """What the endpoints of this unit of work announced, in order, to the outbox."""
