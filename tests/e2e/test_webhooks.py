@@ -158,6 +158,27 @@ class TestWebhooks:
                 timeout=30,
                 what="the order's events up to completed at the receiver",
             )
+
+            # A replay leaves a delivery that is in flight to that attempt, whose outcome then
+            # decides its state (DeliveryRepository._requeued): the receiver may have the last
+            # event before the worker has recorded it. Replay once every attempt is recorded,
+            # as an operator replaying after the fact does.
+            async def recorded() -> list[dict[str, Any]]:
+                r = await http.get(
+                    f"{urls['notifications']}/v1/deliveries",
+                    params={"order_id": order_id, "limit": 100},
+                )
+                assert r.status_code == 200, r.text
+                return [d for d in r.json()["items"] if d["endpoint_id"] == created["id"]]
+
+            await eventually(
+                recorded,
+                until=lambda found: (
+                    len(found) == len(first) and all(d["status"] == "delivered" for d in found)
+                ),
+                timeout=30,
+                what="the order's deliveries recorded as delivered",
+            )
             base = f"{urls['notifications']}/v1/webhook-endpoints/{created['id']}"
             replay = await http.post(
                 f"{base}/replay",
