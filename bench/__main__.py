@@ -3,7 +3,7 @@
     python -m bench                       # every scenario; writes BENCHMARKS.md and the plot
     python -m bench --only capture,hot_sku --quick   # try the harness (figures not meaningful)
 
-It starts the four services (bench.stack), measures the pgbench ceiling on the same PostgreSQL,
+It starts every service (bench.stack), measures the pgbench ceiling on the same PostgreSQL,
 seeds 100 locations with 200 SKUs, then runs the scenarios and samples each service's memory.
 Growth grows the databases for good, and overload may leave a queueing stack with thousands of
 orders still to work through: they run last, overload after growth (the report says so).

@@ -46,7 +46,7 @@ REPRODUCE = [
     "```",
     "",
     "`make bench` installs what it needs (the Python packages, and Debian's `wrk` when it is "
-    "missing), then starts the four services as `make run` runs them on the local PostgreSQL "
+    "missing), then starts every service as `make run` runs them on the local PostgreSQL "
     "and Kafka (`make infra`). They use the **test databases, migrated from scratch**, and a "
     "**topic prefix of their own** (deleted afterwards), so a benchmark never touches a `make "
     "run` stack's data. It measures the pgbench ceiling first, seeds 100 locations holding "

@@ -132,7 +132,7 @@ def e2e(results: Results, tps: float | None) -> list[str]:
         "backlog (orders offered but not yet routed) grows, then is tried once between the "
         "last flat and the first growing rate; 100/s is always measured. The backlog is flat "
         "when its slope over the second half of the window is under 5 % of the rate and no "
-        "order was refused. Achieved is orders routed a second; CPU is the four services' "
+        "order was refused. Achieved is orders routed a second; CPU is every service's "
         "CPU per routed order (see below).",
         "",
         "Highest rate with a flat backlog: "

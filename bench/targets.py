@@ -266,7 +266,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "cpu_per_order",
         "cpu",
-        "CPU per routed order ≤ 12 ms, summed over the four services",
+        "CPU per routed order ≤ 12 ms, summed over every service",
         12.0,
         _cpu_per_order,
     ),
