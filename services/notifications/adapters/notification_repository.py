@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -111,12 +111,8 @@ async def _opted_out_subjects(session: AsyncSession, subjects: Sequence[str]) ->
 class CustomerOrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        # What `get` read in this transaction, until this repository (the order's only
-        # writer) changes the row: a placement's event asked for it twice.
-        self._read: dict[UUID, CustomerOrder | None] = {}
 
     async def add(self, order: CustomerOrder, placed_at: datetime) -> None:
-        self._read.pop(order.order_id, None)
         await self._session.execute(
             pg_insert(customer_order)
             .values(order_row(order, placed_at))
@@ -124,16 +120,12 @@ class CustomerOrderRepository:
         )
 
     async def get(self, order_id: UUID) -> CustomerOrder | None:
-        if order_id in self._read:
-            return self._read[order_id]
         row = (
             await self._session.execute(
                 select(customer_order).where(customer_order.c.order_id == order_id)
             )
         ).one_or_none()
-        found = order_of(row) if row is not None else None
-        self._read[order_id] = found
-        return found
+        return order_of(row) if row is not None else None
 
     async def change_customer(
         self,
@@ -144,7 +136,6 @@ class CustomerOrderRepository:
         phone: str | None,
         shipping_address: tuple[str, ...] | None,
     ) -> None:
-        self._read.pop(order_id, None)
         await self._session.execute(
             update(customer_order)
             .where(customer_order.c.order_id == order_id)
@@ -157,11 +148,7 @@ class CustomerOrderRepository:
         )
 
     async def add_part(self, order_id: UUID, key: str, quantities: Mapping[str, int]) -> None:
-        # Merged into the JSON object in SQL: the row need not be read first. An order read
-        # before gets the part here as the row does (`||` replaces a key at the top level).
-        read = self._read.get(order_id)
-        if read is not None:
-            self._read[order_id] = replace(read, parts={**read.parts, key: dict(quantities)})
+        # Merged into the JSON object in SQL: the row need not be read first.
         part = literal({key: dict(quantities)}, type_=JSONB)
         await self._session.execute(
             update(customer_order)

@@ -364,9 +364,8 @@ class OrderChannels:
         # transaction ends, other than through `remember` here.
         self._locked: set[str] = set()
         self._channels: dict[UUID, str | None] = {}
-        # The batch's orders, and those of them with parked events: a placement of an order
-        # with none (nearly all) takes nothing, without asking.
-        self._batch_orders: set[UUID] = set()
+        # Of the orders `batch_of` read (those in `_channels`), the ones with parked events: a
+        # placement of an order with none (nearly all) takes nothing, without asking.
         self._with_parked: set[UUID] = set()
 
     async def batch_of(self, keys: Collection[str]) -> None:
@@ -384,7 +383,6 @@ class OrderChannels:
         )
         self._channels.update(dict.fromkeys(order_ids))
         self._channels.update({row.order_id: row.channel for row in rows})
-        self._batch_orders.update(order_ids)
         self._with_parked.update(
             await self._session.scalars(
                 select(parked_event.c.order_id)
@@ -434,7 +432,7 @@ class OrderChannels:
         )
 
     async def take_parked(self, order_id: UUID) -> list[ParkedEvent]:
-        if order_id in self._batch_orders and order_id not in self._with_parked:
+        if order_id in self._channels and order_id not in self._with_parked:
             return []
         self._with_parked.discard(order_id)
         rows = await self._session.execute(
