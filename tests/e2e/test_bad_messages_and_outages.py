@@ -13,7 +13,7 @@ from libs.messaging.topics import ORDER_EVENTS
 from tests.e2e.conftest import ServiceProcess, Stack
 from tests.e2e.flows import place_order, random_sku, set_stock, wait_for_status
 from tests.support.environment import BOOTSTRAP_SERVERS, TOPIC_PREFIX
-from tests.support.kafka import read_topic
+from tests.support.kafka import FORGED, broken_placed_event, read_topic
 from tests.support.metrics import scrape, value
 from tests.support.orders import order_body
 from tests.support.polling import eventually
@@ -25,31 +25,18 @@ class TestPoisonMessages:
     ) -> None:
         marker = f"poison-{uuid.uuid4()}"
         # One undecodable record, one CloudEvent whose data breaks the contract.
-        broken_event = {
-            "specversion": "1.0",
-            "id": marker,
-            "source": "/test",
-            "type": "oms.order.placed",
-            "subject": marker,
-            "time": "2026-11-22T10:15:00Z",
-            "dataschema": "urn:test",
-            "correlationid": marker,
-            "partitionkey": marker,
-            "data": {"order_id": marker},
-        }
         producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
         await producer.start()
         try:
             topic = TOPIC_PREFIX + "oms.order.events"
-            # Marked as forged, so the check of every event on Kafka knows they are not ours.
-            forged = [("test-poison", b"1")]
+            forged = [FORGED]
             await producer.send_and_wait(
                 topic, key=marker.encode(), value=f"not json {marker}".encode(), headers=forged
             )
             await producer.send_and_wait(
                 topic,
                 key=marker.encode(),
-                value=json.dumps(broken_event).encode(),
+                value=broken_placed_event(marker),
                 headers=forged,
             )
         finally:

@@ -87,10 +87,13 @@ async def consumed_to_end(
         await admin.close()
 
 
-async def forge_broken_event(marker: str, logical_topic: str = "oms.order.events") -> None:
-    """An `oms.order.placed` CloudEvent whose data breaks its contract, keyed and identified
-    by `marker`, marked as forged (the check of every event on Kafka skips it): every consumer
-    of the topic gives up on it and dead-letters it."""
+# Marked as forged, so the check of every event on Kafka knows a record is not the services'.
+FORGED = ("test-poison", b"1")
+
+
+def broken_placed_event(marker: str) -> bytes:
+    """An `oms.order.placed` CloudEvent whose data breaks its contract, identified and keyed
+    by `marker`: every consumer of the order events gives up on it and dead-letters it."""
     event = {
         "specversion": "1.0",
         "id": marker,
@@ -103,14 +106,19 @@ async def forge_broken_event(marker: str, logical_topic: str = "oms.order.events
         "partitionkey": marker,
         "data": {"order_id": marker},
     }
+    return json.dumps(event).encode()
+
+
+async def forge_broken_event(marker: str, logical_topic: str = "oms.order.events") -> None:
+    """The broken event above, keyed by `marker` and marked as forged, put on the topic."""
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS)
     await producer.start()
     try:
         await producer.send_and_wait(
             TOPIC_PREFIX + logical_topic,
             key=marker.encode(),
-            value=json.dumps(event).encode(),
-            headers=[("test-poison", b"1")],
+            value=broken_placed_event(marker),
+            headers=[FORGED],
         )
     finally:
         await producer.stop()
